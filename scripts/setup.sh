@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need on a fresh machine of this kind (Debian + .NET SDK).
+# Idempotent and quiet when everything is present.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET 10 SDK (dotnet) is required but not on PATH" >&2
+  exit 1
+fi
+
+# Debian packages used by tests and tools (loopback authoritative servers, DNS clients).
+packages=(${ANANAS_APT_PACKAGES:-})
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+# NuGet restore for the whole solution (a no-op when up to date).
+dotnet restore "$root/Ananas.slnx" -v quiet >&2

@@ -1,0 +1,79 @@
+using System.Buffers;
+using System.Text;
+using Ananas.Dns.Wire;
+
+namespace Ananas.Dns.Records;
+
+/// <summary>
+/// Typed RDATA of one resource record. Subclasses are immutable. Two RDATAs are equal when their
+/// canonical wire forms (RFC 4034 §6.2) are equal, which is the comparison DNSSEC and RRset
+/// de-duplication need.
+/// </summary>
+public abstract class RData : IEquatable<RData>
+{
+    public abstract RRType Type { get; }
+
+    /// <summary>Writes the RDATA (without RDLENGTH). Names follow the writer's mode.</summary>
+    public abstract void WriteTo(ref WireWriter writer);
+
+    /// <summary>Appends the presentation form of the RDATA (RFC 1035 §5.1 and each type's RFC).</summary>
+    public abstract void AppendPresentation(StringBuilder sb);
+
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        AppendPresentation(sb);
+        return sb.ToString();
+    }
+
+    /// <summary>The canonical wire form (uncompressed, names lowercased where the type requires).</summary>
+    public byte[] ToCanonicalWire()
+    {
+        byte[] rented = ArrayPool<byte>.Shared.Rent(65535);
+        try
+        {
+            var writer = new WireWriter(rented, NameWriteMode.Canonical);
+            WriteTo(ref writer);
+            return writer.Written.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private byte[]? _canonical;
+
+    private byte[] Canonical => _canonical ??= ToCanonicalWire();
+
+    public bool Equals(RData? other) =>
+        other is not null && (ReferenceEquals(this, other) ||
+                              (Type == other.Type && Canonical.AsSpan().SequenceEqual(other.Canonical)));
+
+    public override bool Equals(object? obj) => obj is RData other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.Add(Type);
+        h.AddBytes(Canonical);
+        return h.ToHashCode();
+    }
+
+    /// <summary>Canonical RDATA ordering within an RRset (RFC 4034 §6.3): octet-wise on the canonical form.</summary>
+    public static int CompareCanonical(RData a, RData b) => a.Canonical.AsSpan().SequenceCompareTo(b.Canonical);
+
+    /// <summary>Reads <paramref name="length"/> octets of RDATA of <paramref name="type"/> at the reader's position.</summary>
+    public static RData Read(RRType type, ref WireReader reader, int length)
+    {
+        if (reader.Remaining < length) throw new DnsFormatException($"RDATA of {length} octets runs past the end of the message");
+        int savedEnd = reader.End;
+        int end = reader.Position + length;
+        reader.End = end;
+        RData data = RDataCodec.Read(type, ref reader, length);
+        if (reader.Position != end)
+            throw new DnsFormatException($"{type} RDATA has {end - reader.Position} unexpected trailing octets");
+        reader.End = savedEnd;
+        return data;
+    }
+}

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Ananas.Cli;
+
+/// <summary>Every top-level subcommand of the CLI, in the order <c>--help</c> lists them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return VersionCommand.Create();
+    }
+}
