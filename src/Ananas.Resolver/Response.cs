@@ -1,0 +1,12 @@
+using Ananas.Dns.Messages;
+
+namespace Ananas.Resolver;
+
+/// <summary>The recursor's answer, ready to encode, plus what it cost to produce.</summary>
+public sealed class Response(DnsMessage message)
+{
+    public DnsMessage Message { get; } = message;
+
+    /// <summary>Upstream exchanges made for this answer (0 for a cache hit).</summary>
+    public int UpstreamQueries { get; init; }
+}
