@@ -137,7 +137,7 @@ public static class ScenarioSetupBuilder
                             case "serve-expired-reply-ttl": replyTtl = ParseUInt(e, skips); break;
                             case "serve-expired-client-timeout": clientTimeout = ParseUInt(e, skips); break;
                             case "access-control":
-                                if (!e.Value.EndsWith("allow", StringComparison.OrdinalIgnoreCase))
+                                if (!e.Value.Contains("allow", StringComparison.OrdinalIgnoreCase))
                                     skips.Add(new SkipReason($"needs access control ({e.Value})", e.Line));
                                 break;
                             case "module-config":
