@@ -9,10 +9,10 @@ internal static class ScenarioCommand
 {
     public static Command Create()
     {
-        var paths = new Argument<string[]>("paths") { Description = "Scenario files (.rpl/.crpl) or folders of them.", Arity = ArgumentArity.OneOrMore };
+        var paths = new Argument<string[]>("paths") { Description = "Scenario files (.rpl/.crpl) or folders of them.", Arity = ArgumentArity.ZeroOrMore };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print expected and actual messages for every mismatch, and the exchange trace." };
-        var dialect = new Option<string>("--dialect") { Description = "Scenario dialect.", DefaultValueFactory = _ => "auto" };
-        dialect.AcceptOnlyFromAmong("auto", "deckard", "unbound");
+        var dialect = new Option<string>("--dialect") { Description = "Scenario dialect: auto, deckard or unbound.", DefaultValueFactory = _ => "auto" };
+        // Paths and dialect are validated in the action, so that usage errors exit with 2 (parse errors exit with 1).
         var listSkips = new Option<bool>("--list-skips") { Description = "Print every skip reason and a tally of them." };
 
         var command = new Command("scenario", "Run resolver test scenarios (deckard/unbound .rpl) offline against Ananas.") { paths, verbose, dialect, listSkips };
@@ -22,6 +22,8 @@ internal static class ScenarioCommand
 
     private static async Task<int> RunAsync(string[] paths, bool verbose, string dialectText, bool listSkips, CancellationToken ct)
     {
+        if (paths.Length == 0) return Usage("give at least one scenario file or folder");
+        if (dialectText is not ("auto" or "deckard" or "unbound")) return Usage($"--dialect must be auto, deckard or unbound, not '{dialectText}'");
         ScenarioDialect? dialect = dialectText switch { "deckard" => ScenarioDialect.Deckard, "unbound" => ScenarioDialect.Unbound, _ => null };
         var files = new List<string>();
         foreach (var p in paths)
@@ -29,11 +31,7 @@ internal static class ScenarioCommand
             if (Directory.Exists(p))
                 files.AddRange(Directory.EnumerateFiles(p).Where(f => f.EndsWith(".rpl", StringComparison.Ordinal) || f.EndsWith(".crpl", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
             else if (File.Exists(p)) files.Add(p);
-            else
-            {
-                Console.Error.WriteLine($"ananas scenario: no such file or folder: {p}");
-                return 2;
-            }
+            else return Usage($"no such file or folder: {p}");
         }
 
         IScenarioResolverFactory factory;
@@ -85,6 +83,12 @@ internal static class ScenarioCommand
         }
         Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
         return failed > 0 ? 1 : 0;
+    }
+
+    private static int Usage(string message)
+    {
+        Console.Error.WriteLine($"ananas scenario: {message}");
+        return 2;
     }
 
     private static void PrintFailures(ScenarioResult r)
