@@ -1,0 +1,512 @@
+using System.Globalization;
+using System.Net;
+using Ananas.Dns;
+using Ananas.Scenarios.Model;
+
+namespace Ananas.Scenarios.Parsing;
+
+/// <summary>
+/// Parses both <c>.rpl</c> dialects (FORMAT.md §1 and §2) into a <see cref="Scenario"/>. Unsupported content
+/// becomes a <see cref="SkipReason"/>; only structural errors raise <see cref="ScenarioParseException"/>.
+/// </summary>
+public static class ScenarioParser
+{
+    private static readonly string[] UnboundClauseHeaders = ["server:", "stub-zone:", "forward-zone:"];
+
+    public static Scenario ParseFile(string path, ScenarioDialect? dialect = null) =>
+        Parse(File.ReadAllText(path), path, dialect);
+
+    /// <summary>Parses file text. <paramref name="dialect"/> null means auto-detect (see <see cref="DetectDialect"/>).</summary>
+    public static Scenario Parse(string text, string path, ScenarioDialect? dialect = null)
+    {
+        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+        int configEnd = Array.FindIndex(lines, l => FirstToken(StripComment(l)) == "CONFIG_END");
+        int scenarioBegin = Array.FindIndex(lines, l => FirstToken(StripComment(l)) == "SCENARIO_BEGIN");
+        if (scenarioBegin < 0) throw new ScenarioParseException(path, lines.Length, "no SCENARIO_BEGIN");
+        if (configEnd > scenarioBegin) throw new ScenarioParseException(path, configEnd + 1, "CONFIG_END after SCENARIO_BEGIN");
+        int configLines = configEnd < 0 ? 0 : configEnd;
+
+        var scenario = new Scenario(path, dialect ?? DetectDialect(lines.AsSpan(0, configLines), path));
+        if (scenario.Dialect == ScenarioDialect.Deckard) ParseDeckardConfig(lines, configLines, scenario);
+        else ParseUnboundConfig(lines, configLines, scenario);
+        new BodyParser(scenario, lines, configEnd + 1).Run();
+        return scenario;
+    }
+
+    /// <summary>Unbound when the config block has a clause header line, or the file sits under a folder named <c>unbound</c>.</summary>
+    public static ScenarioDialect DetectDialect(ReadOnlySpan<string> configLines, string path)
+    {
+        foreach (var raw in configLines)
+        {
+            var line = raw.Trim();
+            foreach (var header in UnboundClauseHeaders)
+                if (line.StartsWith(header, StringComparison.Ordinal) && StripHash(line[header.Length..]).Trim().Length == 0)
+                    return ScenarioDialect.Unbound;
+        }
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        while (!string.IsNullOrEmpty(dir))
+        {
+            if (string.Equals(Path.GetFileName(dir), "unbound", StringComparison.OrdinalIgnoreCase)) return ScenarioDialect.Unbound;
+            dir = Path.GetDirectoryName(dir);
+        }
+        return ScenarioDialect.Deckard;
+    }
+
+    private static void ParseDeckardConfig(string[] lines, int count, Scenario s)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            var line = lines[i].Trim();
+            if (line.Length == 0 || line.StartsWith(';')) continue;
+            // Deckard keeps ';' inside values but '#' starts a comment (FORMAT.md §1.2).
+            line = StripHash(line).Trim();
+            if (line.Length == 0) continue;
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                s.SkipReasons.Add(new SkipReason($"config line without 'key:': '{line}'", i + 1));
+                continue;
+            }
+            s.Config.Add(new ConfigEntry(line[..colon].Trim(), Unquote(line[(colon + 1)..].Trim()), i + 1));
+        }
+    }
+
+    private static void ParseUnboundConfig(string[] lines, int count, Scenario s)
+    {
+        ConfigClause? clause = null;
+        for (int i = 0; i < count; i++)
+        {
+            var line = StripHash(lines[i]).Trim();
+            if (line.Length == 0 || line.StartsWith(';')) continue;
+            var first = FirstToken(line);
+            switch (first)
+            {
+                case "COMMANDLINE":
+                    s.SkipReasons.Add(new SkipReason("COMMANDLINE options are not supported", i + 1));
+                    continue;
+                case "AUTOTRUST_FILE":
+                    s.SkipReasons.Add(new SkipReason("needs RFC 5011 autotrust (AUTOTRUST_FILE)", i + 1));
+                    i = SkipBlock(lines, i, count, "AUTOTRUST_END", s.Path);
+                    continue;
+                case "TEMPFILE_NAME":
+                    s.SkipReasons.Add(new SkipReason("uses TEMPFILE files", i + 1));
+                    continue;
+                case "TEMPFILE_CONTENTS":
+                    s.SkipReasons.Add(new SkipReason("uses TEMPFILE files", i + 1));
+                    i = SkipBlock(lines, i, count, "TEMPFILE_END", s.Path);
+                    continue;
+            }
+            var pairs = SplitUnboundLine(line);
+            if (pairs.Count == 0)
+            {
+                s.SkipReasons.Add(new SkipReason($"config line without 'key:': '{line}'", i + 1));
+                continue;
+            }
+            foreach (var (key, value) in pairs)
+            {
+                if (value.Length == 0)
+                {
+                    clause = new ConfigClause(key, i + 1);
+                    s.Clauses.Add(clause);
+                    continue;
+                }
+                if (clause is null)
+                {
+                    // Testbound would reject this too; treat it as a server: option.
+                    clause = new ConfigClause("server", i + 1);
+                    s.Clauses.Add(clause);
+                }
+                var entry = new ConfigEntry(key, Unquote(value), i + 1, clause.Name);
+                clause.Entries.Add(entry);
+                s.Config.Add(entry);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Splits an unbound.conf line into <c>key: value</c> pairs; one line may hold several
+    /// (<c>forward-zone: name: "." forward-addr: 1.2.3.4</c>). A key with an empty value opens a clause.
+    /// </summary>
+    private static List<(string Key, string Value)> SplitUnboundLine(string line)
+    {
+        var tokens = new List<string>();
+        int p = 0;
+        while (p < line.Length)
+        {
+            if (char.IsWhiteSpace(line[p])) { p++; continue; }
+            int start = p;
+            if (line[p] == '"' || line[p] == '\'')
+            {
+                char quote = line[p];
+                p = line.IndexOf(quote, p + 1);
+                p = p < 0 ? line.Length : p + 1;
+            }
+            else
+            {
+                while (p < line.Length && !char.IsWhiteSpace(line[p])) p++;
+            }
+            tokens.Add(line[start..p]);
+        }
+        var pairs = new List<(string, string)>();
+        string? key = null;
+        var value = new List<string>();
+        foreach (var t in tokens)
+        {
+            if (t.Length > 1 && t[^1] == ':' && t[0] is not ('"' or '\''))
+            {
+                if (key is not null) pairs.Add((key, string.Join(' ', value)));
+                key = t[..^1];
+                value.Clear();
+            }
+            else if (key is null) return [];
+            else value.Add(t);
+        }
+        if (key is not null) pairs.Add((key, string.Join(' ', value)));
+        return pairs;
+    }
+
+    private static int SkipBlock(string[] lines, int start, int count, string end, string path)
+    {
+        for (int j = start + 1; j < count; j++)
+            if (FirstToken(lines[j]) == end) return j;
+        throw new ScenarioParseException(path, start + 1, $"no {end} for this block");
+    }
+
+    internal static string Unquote(string value)
+    {
+        if (value.Length >= 2 && (value[0] == '"' || value[0] == '\'') && value[^1] == value[0]) return value[1..^1];
+        return value;
+    }
+
+    /// <summary>Removes a <c>;</c> comment, leaving <c>;</c> inside double quotes alone (TXT data).</summary>
+    internal static string StripComment(string line) => StripFrom(line, ';');
+
+    private static string StripHash(string line) => StripFrom(line, '#');
+
+    private static string StripFrom(string line, char marker)
+    {
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (c == '\\') { i++; continue; }
+            if (c == '"') quoted = !quoted;
+            else if (c == marker && !quoted) return line[..i];
+        }
+        return line;
+    }
+
+    internal static string FirstToken(string line)
+    {
+        var span = line.AsSpan().TrimStart();
+        int end = 0;
+        while (end < span.Length && !char.IsWhiteSpace(span[end])) end++;
+        return span[..end].ToString();
+    }
+
+    internal static string[] Tokens(string line) =>
+        line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    internal static bool TryParseAddress(string text, out IPAddress address)
+    {
+        // Unbound allows ip@port; the port is irrelevant to an in-process replay.
+        int at = text.IndexOf('@', StringComparison.Ordinal);
+        return IPAddress.TryParse(at >= 0 ? text[..at] : text, out address!);
+    }
+
+    /// <summary>The scenario body: RANGEs, STEPs and ENTRYs, from the line after CONFIG_END.</summary>
+    private sealed class BodyParser(Scenario s, string[] lines, int start)
+    {
+        private int _i;
+        private ScenarioStep? _awaitingEntry;
+
+        private int LineNo => _i + 1;
+
+        private ScenarioParseException Error(string problem) => new(s.Path, LineNo, problem);
+
+        public void Run()
+        {
+            bool begun = false, ended = false;
+            ScenarioRange? range = null;
+            for (_i = start; _i < lines.Length && !ended; _i++)
+            {
+                var line = StripComment(lines[_i]).Trim();
+                if (line.Length == 0) continue;
+                var t = Tokens(line);
+                var kw = t[0];
+                if (!begun)
+                {
+                    if (kw != "SCENARIO_BEGIN") throw Error($"expected SCENARIO_BEGIN, found '{kw}'");
+                    s.Title = line["SCENARIO_BEGIN".Length..].Trim();
+                    begun = true;
+                    continue;
+                }
+                switch (kw)
+                {
+                    case "SCENARIO_END":
+                        if (range is not null) throw Error($"SCENARIO_END inside the RANGE opened at line {range.Line}");
+                        ended = true;
+                        break;
+                    case "RANGE_BEGIN":
+                        if (range is not null) throw Error($"RANGE_BEGIN inside the RANGE opened at line {range.Line}");
+                        if (t.Length < 3 || !TryInt(t[1], out int from) || !TryInt(t[2], out int to))
+                            throw Error("RANGE_BEGIN needs two step ids");
+                        range = new ScenarioRange(from, to, LineNo);
+                        if (t.Length > 3) AddAddress(range, t[3]);
+                        _awaitingEntry = null;
+                        break;
+                    case "RANGE_END":
+                        if (range is null)
+                        {
+                            // Testbound tolerates a stray RANGE_END (autotrust_probefail.rpl has one); deckard does not.
+                            if (s.Dialect == ScenarioDialect.Unbound) break;
+                            throw Error("RANGE_END without RANGE_BEGIN");
+                        }
+                        s.Ranges.Add(range);
+                        range = null;
+                        break;
+                    case "ADDRESS":
+                        if (range is null) throw Error("ADDRESS outside a RANGE");
+                        if (t.Length < 2) throw Error("ADDRESS needs an IP address");
+                        AddAddress(range, t[1]);
+                        break;
+                    case "STEP":
+                        if (range is not null) throw Error($"STEP inside the RANGE opened at line {range.Line}");
+                        ParseStep(t, line);
+                        break;
+                    case "ENTRY_BEGIN":
+                        var entry = ParseEntry();
+                        if (range is not null) range.Entries.Add(entry);
+                        else if (_awaitingEntry is not null) { _awaitingEntry.Entry = entry; _awaitingEntry = null; }
+                        else throw new ScenarioParseException(s.Path, entry.Line, "ENTRY outside a RANGE and not after a STEP that takes one");
+                        break;
+                    case "FILE_BEGIN":
+                        SkipUntil("FILE_END");
+                        break;
+                    default:
+                        if (kw is "ENTRY_END" or "CONFIG_END" or "SCENARIO_BEGIN") throw Error($"unexpected {kw}");
+                        s.SkipReasons.Add(new SkipReason($"unknown keyword '{kw}'", LineNo));
+                        break;
+                }
+            }
+            if (!begun) throw Error("no SCENARIO_BEGIN");
+            if (range is not null) throw new ScenarioParseException(s.Path, range.Line, "RANGE_BEGIN without RANGE_END");
+            if (!ended) throw new ScenarioParseException(s.Path, lines.Length, "no SCENARIO_END");
+            foreach (var step in s.Steps)
+                if (step.Entry is null && step.Kind is StepKind.Query or StepKind.CheckAnswer or StepKind.Reply)
+                    throw new ScenarioParseException(s.Path, step.Line, $"STEP {step.Id} {step.Kind} has no ENTRY");
+        }
+
+        private void AddAddress(ScenarioRange range, string text)
+        {
+            if (!TryParseAddress(text, out var address)) throw Error($"bad IP address '{text}'");
+            // Unbound keeps one address per range: a later ADDRESS overwrites (FORMAT.md §2.2).
+            if (s.Dialect == ScenarioDialect.Unbound) range.Addresses.Clear();
+            range.Addresses.Add(address);
+        }
+
+        private void SkipUntil(string end)
+        {
+            int begin = LineNo;
+            for (_i++; _i < lines.Length; _i++)
+                if (FirstToken(lines[_i]) == end) return;
+            throw new ScenarioParseException(s.Path, begin, $"no {end}");
+        }
+
+        private void ParseStep(string[] t, string line)
+        {
+            if (t.Length < 3 || !TryInt(t[1], out int id)) throw Error("STEP needs an id and a type");
+            StepKind? kind = t[2] switch
+            {
+                "QUERY" => StepKind.Query,
+                "CHECK_ANSWER" => StepKind.CheckAnswer,
+                "TIME_PASSES" => StepKind.TimePasses,
+                "REPLY" => StepKind.Reply,
+                "CHECK_OUT_QUERY" => StepKind.CheckOutQuery,
+                "NOTHING" => StepKind.Nothing,
+                "TIMEOUT" => StepKind.Timeout,
+                "ERROR" => StepKind.Error,
+                "TRAFFIC" => StepKind.Traffic,
+                "ASSIGN" => StepKind.Assign,
+                "CHECK_AUTOTRUST" => StepKind.CheckAutotrust,
+                "CHECK_TEMPFILE" => StepKind.CheckTempfile,
+                "INFRA_RTT" => StepKind.InfraRtt,
+                "FLUSH_MESSAGE" => StepKind.FlushMessage,
+                "EXPIRE_MESSAGE" => StepKind.ExpireMessage,
+                _ => null,
+            };
+            if (kind is null)
+            {
+                s.SkipReasons.Add(new SkipReason($"unknown step type '{t[2]}'", LineNo));
+                _awaitingEntry = null;
+                return;
+            }
+            var step = new ScenarioStep(id, kind.Value, LineNo) { Arguments = string.Join(' ', t.Skip(3)) };
+            if (s.Steps.Count > 0 && s.Dialect == ScenarioDialect.Unbound && id <= s.Steps[^1].Id)
+                throw Error($"step id {id} does not increase (previous {s.Steps[^1].Id})");
+            for (int k = 3; k < t.Length; k++)
+            {
+                switch (t[k])
+                {
+                    case "ELAPSE" when k + 1 < t.Length:
+                        if (!double.TryParse(t[++k], NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
+                            throw Error($"bad ELAPSE '{t[k]}'");
+                        step.Elapse = seconds;
+                        break;
+                    case "EVAL":
+                        s.SkipReasons.Add(new SkipReason("TIME_PASSES EVAL expressions are not supported", LineNo));
+                        k = t.Length;
+                        break;
+                    case "ADDRESS" when k + 1 < t.Length:
+                        if (!TryParseAddress(t[++k], out var address)) throw Error($"bad IP address '{t[k]}'");
+                        step.Address = address;
+                        break;
+                    default:
+                        if (kind is StepKind.Query or StepKind.CheckAnswer or StepKind.TimePasses or StepKind.Reply or StepKind.CheckOutQuery)
+                            s.SkipReasons.Add(new SkipReason($"unknown STEP option '{t[k]}'", LineNo));
+                        k = t.Length;
+                        break;
+                }
+            }
+            if (kind == StepKind.TimePasses && step.Elapse is null && !line.Contains("EVAL", StringComparison.Ordinal))
+                throw Error("TIME_PASSES needs ELAPSE <seconds>");
+            s.Steps.Add(step);
+            _awaitingEntry = kind is StepKind.Query or StepKind.CheckAnswer or StepKind.Reply or StepKind.CheckOutQuery ? step : null;
+        }
+
+        private ScenarioEntry ParseEntry()
+        {
+            var entry = new ScenarioEntry(LineNo);
+            var origin = DnsName.Root;
+            uint defaultTtl = 3600;
+            EntrySectionKind? section = null;
+            bool raw = false;
+            bool discard = false; // after EXTRA_PACKET: records of the extra packets are not kept
+            for (_i++; _i < lines.Length; _i++)
+            {
+                var line = StripComment(lines[_i]).Trim();
+                if (line.Length == 0) continue;
+                var t = Tokens(line);
+                switch (t[0])
+                {
+                    case "ENTRY_END":
+                        return entry;
+                    case "MATCH":
+                        entry.HasMatch = true;
+                        foreach (var e in t.Skip(1))
+                        {
+                            if (!Vocabulary.IsSupportedMatch(s.Dialect, e)) s.SkipReasons.Add(new SkipReason($"unsupported MATCH element '{e}'", LineNo));
+                            entry.Match.Add(e);
+                        }
+                        break;
+                    case "ADJUST":
+                        foreach (var e in t.Skip(1))
+                        {
+                            if (!Vocabulary.IsSupportedAdjust(s.Dialect, e)) s.SkipReasons.Add(new SkipReason($"unsupported ADJUST element '{e}'", LineNo));
+                            entry.Adjust.Add(e);
+                        }
+                        break;
+                    case "REPLY" or "FLAGS":
+                        foreach (var e in t.Skip(1))
+                        {
+                            if (!Vocabulary.IsReplyToken(s.Dialect, e)) s.SkipReasons.Add(new SkipReason($"unsupported REPLY token '{e}'", LineNo));
+                            if (!discard) entry.Reply.Add(e);
+                        }
+                        break;
+                    case "SECTION":
+                        if (t.Length < 2) throw Error("SECTION needs a name");
+                        section = t[1].ToUpperInvariant() switch
+                        {
+                            "QUESTION" => EntrySectionKind.Question,
+                            "ANSWER" => EntrySectionKind.Answer,
+                            "AUTHORITY" => EntrySectionKind.Authority,
+                            "ADDITIONAL" => EntrySectionKind.Additional,
+                            _ => throw Error($"unknown SECTION '{t[1]}'"),
+                        };
+                        raw = false;
+                        break;
+                    case "MANDATORY":
+                        entry.Mandatory = true;
+                        break;
+                    case "TSIG":
+                        entry.Tsig = string.Join(' ', t.Skip(1));
+                        s.SkipReasons.Add(new SkipReason("TSIG is not supported", LineNo));
+                        break;
+                    case "RAW":
+                        raw = true;
+                        section = null;
+                        break;
+                    case "HEX_ANSWER_BEGIN":
+                        entry.Raw = ReadHex("HEX_ANSWER_END");
+                        break;
+                    case "HEX_EDNSDATA_BEGIN":
+                        entry.EdnsData = ReadHex("HEX_EDNSDATA_END");
+                        break;
+                    case "EXTRA_PACKET":
+                        entry.ExtraPackets++;
+                        s.SkipReasons.Add(new SkipReason("EXTRA_PACKET (multi-packet replies) is not supported", LineNo));
+                        discard = true;
+                        section = null;
+                        break;
+                    case "$ORIGIN":
+                        if (t.Length < 2 || !DnsName.TryParse(t[1], DnsName.Root, out origin, out var why)) throw Error("bad $ORIGIN");
+                        _ = why;
+                        break;
+                    case "$TTL":
+                        if (t.Length < 2 || !uint.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out defaultTtl)) throw Error("bad $TTL");
+                        break;
+                    case "ENTRY_BEGIN" or "RANGE_END" or "STEP" or "SCENARIO_END" or "RANGE_BEGIN":
+                        throw Error($"{t[0]} inside the ENTRY opened at line {entry.Line} (missing ENTRY_END?)");
+                    default:
+                        if (raw)
+                        {
+                            entry.Raw = Concat(entry.Raw, ParseHex(line));
+                        }
+                        else if (section is { } k)
+                        {
+                            if (!discard) entry.Section(k).Add(new RecordLine(line, LineNo, origin, defaultTtl));
+                        }
+                        else if (IsUpperKeyword(t[0]))
+                        {
+                            s.SkipReasons.Add(new SkipReason($"unknown entry keyword '{t[0]}'", LineNo));
+                        }
+                        else
+                        {
+                            throw Error($"record line outside a SECTION: '{line}'");
+                        }
+                        break;
+                }
+            }
+            throw new ScenarioParseException(s.Path, entry.Line, "ENTRY_BEGIN without ENTRY_END");
+        }
+
+        private byte[] ReadHex(string end)
+        {
+            int begin = LineNo;
+            var bytes = Array.Empty<byte>();
+            for (_i++; _i < lines.Length; _i++)
+            {
+                var line = StripComment(lines[_i]).Trim();
+                if (line.Length == 0) continue;
+                if (FirstToken(line) == end) return bytes;
+                bytes = Concat(bytes, ParseHex(line));
+            }
+            throw new ScenarioParseException(s.Path, begin, $"no {end}");
+        }
+
+        private byte[] ParseHex(string line)
+        {
+            var hex = string.Concat(line.Where(c => !char.IsWhiteSpace(c)));
+            try { return Convert.FromHexString(hex); }
+            catch (FormatException) { throw Error($"bad hex '{line}'"); }
+        }
+
+        private static byte[] Concat(byte[]? a, byte[] b) => a is null || a.Length == 0 ? b : [.. a, .. b];
+
+        private static bool IsUpperKeyword(string token) =>
+            token.Length > 1 && token.All(c => char.IsAsciiLetterUpper(c) || c == '_');
+
+        private static bool TryInt(string text, out int value) =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+}

@@ -1,0 +1,223 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Resolver;
+using Ananas.Scenarios.Messages;
+using Ananas.Scenarios.Model;
+
+namespace Ananas.Scenarios.Replay;
+
+/// <summary>
+/// The mock upstream: answers the resolver's queries from the scenario's RANGEs and REPLY steps.
+/// Deckard (FORMAT.md §1.6): the first range in file order whose window covers <see cref="CurrentStep"/> and
+/// which serves the address is chosen, with no fall-through; an unmatched query gets SERVFAIL and counts as an
+/// undefined answer; when no range is eligible, one-shot <c>STEP n REPLY</c> entries with n ≥ current are tried.
+/// Unbound (§2.2): ranges are tried in reverse file order and fall through; an unmatched query stays pending,
+/// which this replay approximates by a timeout (recorded, not counted as a failure).
+/// Queries to addresses no range serves time out. Every exchange is recorded in <see cref="Exchanges"/>.
+/// </summary>
+public sealed class ReplayExchanger : IExchanger
+{
+    /// <summary>Round trip reported for answered queries (the replay is instantaneous; a plausible RTT keeps server selection sane).</summary>
+    public static readonly TimeSpan ReplyRoundTrip = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Wait reported for timeouts.</summary>
+    public static readonly TimeSpan TimeoutWait = TimeSpan.FromSeconds(2);
+
+    private readonly Scenario _scenario;
+    private readonly ScenarioTemplates _templates;
+    private readonly IRandom _random;
+    private readonly Lock _lock = new();
+    private readonly List<ExchangeRecord> _exchanges = [];
+    private readonly HashSet<ScenarioEntry> _used = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<ScenarioStep> _consumedReplies = new(ReferenceEqualityComparer.Instance);
+    private int _currentStep;
+
+    public ReplayExchanger(Scenario scenario, ScenarioTemplates templates, IRandom? random = null)
+    {
+        _scenario = scenario;
+        _templates = templates;
+        _random = random ?? new SeededRandom(1);
+    }
+
+    /// <summary>The step id that selects ranges (set by the runner before each step).</summary>
+    public int CurrentStep
+    {
+        get => Volatile.Read(ref _currentStep);
+        set => Volatile.Write(ref _currentStep, value);
+    }
+
+    /// <summary>A snapshot of every exchange so far, in order.</summary>
+    public IReadOnlyList<ExchangeRecord> Exchanges
+    {
+        get { lock (_lock) return _exchanges.ToArray(); }
+    }
+
+    /// <summary>Deckard "undefined answers": queries no entry scripted (each fails the scenario at the end).</summary>
+    public IReadOnlyList<ExchangeRecord> UndefinedAnswers
+    {
+        get { lock (_lock) return _exchanges.Where(e => e.Outcome == ExchangeOutcome.Unmatched && _scenario.Dialect == ScenarioDialect.Deckard).ToArray(); }
+    }
+
+    /// <summary>Whether an entry has answered at least once (for MANDATORY).</summary>
+    public bool WasUsed(ScenarioEntry entry)
+    {
+        lock (_lock) return _used.Contains(entry);
+    }
+
+    public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken)
+    {
+        // The exchanger owns the message ID (as the real conductor does): replies must carry it back.
+        var query = MessageCopy.Clone(request.Query);
+        query.Id = (ushort)_random.Next(ushort.MaxValue + 1);
+        var address = Normalize(request.Server.Address);
+        lock (_lock)
+        {
+            int step = CurrentStep;
+            var (template, outcome, note) = _scenario.Dialect == ScenarioDialect.Deckard
+                ? SelectDeckard(query, address, step)
+                : SelectUnbound(query, address, step, request.Transport);
+            return new ValueTask<ExchangeResult>(Respond(request, query, step, template, outcome, note));
+        }
+    }
+
+    private (MessageTemplate?, ExchangeOutcome, string) SelectDeckard(DnsMessage query, IPAddress address, int step)
+    {
+        var range = _scenario.Ranges.FirstOrDefault(r => r.Covers(step) && r.Serves(address));
+        if (range is not null)
+        {
+            foreach (var entry in range.Entries)
+            {
+                var t = _templates[entry];
+                if (MessageComparer.Matches(t, query, ScenarioDialect.Deckard)) return (t, ExchangeOutcome.Answered, "");
+            }
+            return (null, ExchangeOutcome.Unmatched, $"no entry of the range at line {range.Line} matches");
+        }
+        foreach (var s in _scenario.Steps)
+        {
+            if (s.Kind != StepKind.Reply || s.Id < step || s.Entry is null || _consumedReplies.Contains(s)) continue;
+            var t = _templates[s.Entry];
+            if (!MessageComparer.Matches(t, query, ScenarioDialect.Deckard)) continue;
+            _consumedReplies.Add(s);
+            return (t, ExchangeOutcome.Answered, $"one-shot STEP {s.Id} REPLY");
+        }
+        if (!_scenario.Ranges.Any(r => r.Serves(address)))
+            return (null, ExchangeOutcome.UnknownAddress, "no range serves this address");
+        return (null, ExchangeOutcome.Unmatched, "no range covers this step for this address");
+    }
+
+    private (MessageTemplate?, ExchangeOutcome, string) SelectUnbound(DnsMessage query, IPAddress address, int step, UpstreamTransport transport)
+    {
+        bool known = false;
+        for (int i = _scenario.Ranges.Count - 1; i >= 0; i--)
+        {
+            var range = _scenario.Ranges[i];
+            if (!range.Serves(address)) continue;
+            known = true;
+            if (!range.Covers(step)) continue;
+            foreach (var entry in range.Entries)
+            {
+                var t = _templates[entry];
+                if (MessageComparer.Matches(t, query, ScenarioDialect.Unbound, transport)) return (t, ExchangeOutcome.Answered, "");
+            }
+        }
+        return known
+            ? (null, ExchangeOutcome.Unmatched, "no entry matches; would stay pending, timed out")
+            : (null, ExchangeOutcome.UnknownAddress, "no range serves this address");
+    }
+
+    private ExchangeResult Respond(ExchangeRequest request, DnsMessage query, int step, MessageTemplate? template, ExchangeOutcome outcome, string note)
+    {
+        var transport = request.Transport;
+        ExchangeResult Record(ExchangeOutcome o, string n, ExchangeResult result)
+        {
+            _exchanges.Add(new ExchangeRecord(step, request.Server, transport, query.Questions.FirstOrDefault(), query, o, template?.Entry, n));
+            return result;
+        }
+
+        if (template is null)
+        {
+            if (outcome == ExchangeOutcome.Unmatched && _scenario.Dialect == ScenarioDialect.Deckard)
+                return Record(outcome, note, ExchangeResult.Ok(query.CreateResponse(Rcode.ServFail), ReplyRoundTrip, transport));
+            return Record(outcome, note, ExchangeResult.Timeout(TimeoutWait, transport));
+        }
+
+        var entry = template.Entry;
+        _used.Add(entry);
+        if (entry.HasAdjust("do_not_answer")) return Record(ExchangeOutcome.Dropped, Join(note, "do_not_answer"), ExchangeResult.Timeout(TimeoutWait, transport));
+
+        byte[] wire;
+        if (template.Raw is { } raw)
+        {
+            wire = (byte[])raw.Clone();
+            if (entry.HasAdjust("raw_id") && wire.Length >= 2)
+            {
+                wire[0] = (byte)(query.Id >> 8);
+                wire[1] = (byte)query.Id;
+            }
+        }
+        else
+        {
+            wire = Adjust(template.Message, query, entry).ToArray();
+        }
+
+        DnsMessage reply;
+        try
+        {
+            reply = DnsMessage.Parse(wire);
+        }
+        catch (DnsFormatException e)
+        {
+            return Record(ExchangeOutcome.Malformed, Join(note, e.Message), ExchangeResult.Failed(ExchangeStatus.MalformedResponse, transport));
+        }
+        // A real client discards a reply whose ID differs from its query's (an entry without copy_id).
+        if (reply.Id != query.Id)
+            return Record(ExchangeOutcome.Dropped, Join(note, "reply ID differs from the query's"), ExchangeResult.Timeout(TimeoutWait, transport));
+        return Record(ExchangeOutcome.Answered, note, ExchangeResult.Ok(reply, ReplyRoundTrip, transport));
+    }
+
+    /// <summary>Applies copy_id / copy_query (FORMAT.md §1.5) to a copy of the template.</summary>
+    private DnsMessage Adjust(DnsMessage template, DnsMessage query, ScenarioEntry entry)
+    {
+        var reply = MessageCopy.Clone(template);
+        bool copyId = entry.HasAdjust("copy_id"), copyQuery = entry.HasAdjust("copy_query");
+        bool deckard = _scenario.Dialect == ScenarioDialect.Deckard;
+        if (copyId)
+        {
+            reply.Id = query.Id;
+            // Deckard also copies the query's qname letter case into the template question (0x20).
+            if (deckard && reply.Questions.Count > 0 && query.Questions.Count > 0)
+                reply.Questions[0] = reply.Questions[0] with { Name = query.Question.Name };
+        }
+        if (copyQuery)
+        {
+            reply.Questions.Clear();
+            reply.Questions.AddRange(query.Questions);
+        }
+        if (deckard && (copyId || copyQuery))
+        {
+            // Deckard mirrors the query's EDNS: OPT only if the query had one, its flags, the template's options.
+            if (query.Edns is null)
+            {
+                reply.Edns = null;
+                if ((ushort)reply.Rcode > 0xF) reply.Rcode = (Rcode)((ushort)reply.Rcode & 0xF);
+            }
+            else
+            {
+                var edns = new Edns
+                {
+                    UdpPayloadSize = template.Edns?.UdpPayloadSize ?? EntryMessageBuilder.DeckardPayloadSize,
+                    DnssecOk = query.Edns.DnssecOk,
+                    OtherFlags = query.Edns.OtherFlags,
+                };
+                if (template.Edns is not null) edns.Options.AddRange(template.Edns.Options);
+                reply.Edns = edns;
+            }
+        }
+        return reply;
+    }
+
+    private static string Join(string a, string b) => a.Length == 0 ? b : $"{a}; {b}";
+
+    private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+}
