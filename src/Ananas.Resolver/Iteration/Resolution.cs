@@ -367,16 +367,7 @@ internal sealed class Resolution
                 return new Step(StepKind.Answer, records) { Links = links };
             }
             if (links > _limits.MaxAliasChain) break;
-            var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
-            if (cname is not null && Bailiwick.Contains(bailiwick, owner) && cname.Data[0] is NameData cnameTarget)
-            {
-                _cache.Store(cname, answerRank);
-                cname.AppendRecords(records, cname.Ttl);
-                owner = cnameTarget.Target;
-                links++;
-                if (owner.Equals(name)) break;
-                continue;
-            }
+            // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
             var dname = FindDname(message, bailiwick, owner);
             if (dname is not null && dname.Data[0] is NameData dnameTarget)
             {
@@ -386,6 +377,16 @@ internal sealed class Resolution
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
                 owner = synthesized.Target!;
                 links++;
+                continue;
+            }
+            var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
+            if (cname is not null && Bailiwick.Contains(bailiwick, owner) && cname.Data[0] is NameData cnameTarget)
+            {
+                _cache.Store(cname, answerRank);
+                cname.AppendRecords(records, cname.Ttl);
+                owner = cnameTarget.Target;
+                links++;
+                if (owner.Equals(name)) break;
                 continue;
             }
             break;

@@ -21,6 +21,10 @@ public static class ResponseClassifier
             case Rcode.NoError:
             case Rcode.NXDomain:
                 break;
+            case Rcode.YXDomain:
+                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2).
+                if (HasAnswerFor(response, bailiwick, name, type)) return new ClassifiedResponse(ResponseKind.Answer, response);
+                return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = "YXDOMAIN" };
             case Rcode.Refused:
                 return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Refused, Reason = "REFUSED" };
             default:
