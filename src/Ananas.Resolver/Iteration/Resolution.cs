@@ -442,6 +442,7 @@ internal sealed class Resolution
         int unreachable = 0;
         var candidates = new List<IPEndPoint>();
         foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
+        OrderCandidates(candidates, delegation);
 
         var result = await TryServersAsync(candidates, delegation, question);
         if (result.Response is not null || _abort is not null) return Conclude(result.Response);
@@ -464,6 +465,7 @@ internal sealed class Resolution
             if (_abort is not null) return Conclude(null);
             candidates.Clear();
             AddCandidates(server.Addresses, delegation, tried, candidates);
+            OrderCandidates(candidates, delegation);
             result = await TryServersAsync(candidates, delegation, question);
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
@@ -489,16 +491,24 @@ internal sealed class Resolution
 
     private void AddCandidates(List<IPEndPoint> addresses, Delegation delegation, HashSet<IPEndPoint> tried, List<IPEndPoint> candidates)
     {
-        int start = candidates.Count;
         foreach (var address in addresses)
             if (AddressPolicy.MayQuery(address.Address, _options, delegation.IsConfigured) && tried.Add(address)) candidates.Add(address);
-        if (candidates.Count - start <= 1) return;
-        var added = candidates.GetRange(start, candidates.Count - start);
-        _selector.Order(added, delegation.ZoneCut);
+    }
+
+    private void OrderCandidates(List<IPEndPoint> candidates, Delegation delegation)
+    {
+        if (candidates.Count <= 1) return;
+        _selector.Order(candidates, delegation.ZoneCut);
         // Known-lame servers go last: still a last resort when nothing else answers.
-        int write = start;
-        foreach (var a in added) if (!_lame.IsLame(a.Address, delegation.ZoneCut)) candidates[write++] = a;
-        foreach (var a in added) if (_lame.IsLame(a.Address, delegation.ZoneCut)) candidates[write++] = a;
+        var lame = new List<IPEndPoint>();
+        int write = 0;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var a = candidates[i];
+            if (_lame.IsLame(a.Address, delegation.ZoneCut)) lame.Add(a);
+            else candidates[write++] = a;
+        }
+        foreach (var a in lame) candidates[write++] = a;
     }
 
     private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable);
