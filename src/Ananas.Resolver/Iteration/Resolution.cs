@@ -215,17 +215,11 @@ internal sealed class Resolution
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
+                    // An NS answer at the probe name is not taken as a new zone cut: the same servers answer for the
+                    // child (or a parent put NS in its answer section), so iteration goes on at the current cut, as
+                    // kresd does and the deckard corpus scripts. Authoritative NS data is still worth caching.
                     var ns = RRset.Collect(response.Message.Answers, queryName, RRType.NS);
-                    if (ns is not null)
-                    {
-                        // The same servers hold the child zone too: its apex answered authoritatively with NS.
-                        if (++referrals > _limits.MaxReferralDepth)
-                            return Step.Fail(ResolutionFailure.Bound("referral depth", _limits.MaxReferralDepth));
-                        _cache.Store(ns, response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer);
-                        delegation = BuildDelegation(queryName, ns, response.Message, delegation.ZoneCut, DelegationSource.Referral);
-                        probeLabels = queryName.LabelCount + 1;
-                        continue;
-                    }
+                    if (ns is not null && response.Authoritative) _cache.Store(ns, TrustRank.AuthoritativeAnswer);
                     break;
                 case ResponseKind.NameError when response.Authoritative && response.Soa is not null:
                     // RFC 8020: nothing exists below an authoritative NXDOMAIN.
