@@ -208,3 +208,48 @@ public sealed class RobustnessTests
         Assert.Equal(ExchangeStatus.Response, seen[0].Status);
     }
 }
+
+public sealed class UnusualAnswerTests
+{
+    [Fact]
+    public async Task Records_of_another_type_in_a_non_authoritative_answer_are_ignored_and_the_answer_is_NODATA()
+    {
+        var world = new TestWorld();
+        var ns1 = world.Authority.Server(Ns1);
+        ns1.Respond = request =>
+        {
+            var response = request.Query.CreateResponse();
+            response.Answers.Add(RecordText.Parse("www.example.com. 0 A 2.2.2.2", DnsName.Root));
+            return response;
+        };
+        var response = await world.Resolve(world.Recursor(world.Options()), "www.example.com.", RRType.AAAA);
+        Assert.Equal(Rcode.NoError, response.Message.Rcode);
+        Assert.Empty(response.Message.Answers);
+        Assert.Empty(response.Message.Authority);
+    }
+
+    [Fact]
+    public async Task An_NS_answer_to_a_minimisation_probe_keeps_iterating_at_the_current_cut()
+    {
+        var world = new TestWorld();
+        // The root answers "com NS" in its answer section (non-authoritatively) and answers the full name itself.
+        var root = world.Authority.Server(Root);
+        root.Respond = request =>
+        {
+            var q = request.Query.Question;
+            var response = request.Query.CreateResponse();
+            if (q.Type == RRType.NS && q.Name.Equals(DnsName.Parse("com.")))
+            {
+                response.Answers.Add(RecordText.Parse("com. NS a.gtld-servers.net.", DnsName.Root));
+                response.Additional.Add(RecordText.Parse("a.gtld-servers.net. A 192.5.6.30", DnsName.Root));
+                return response;
+            }
+            return FakeAuthority.Answer(root, request.Query);
+        };
+        world.RootZone.Records.RemoveAll(r => r.Type == RRType.NS && r.Name.Equals(DnsName.Parse("com.")));
+        world.RootZone.Records.Add(RecordText.Parse("a.gtld-servers.com. A 192.0.2.9", DnsName.Root));
+        var response = await world.Resolve(world.Recursor(world.Options(qmin: true)), "a.gtld-servers.com.");
+        Assert.Equal(["a.gtld-servers.com A 192.0.2.9"], Answers.Lines(response.Message.Answers));
+        Assert.Equal([$"{Root} com NS", $"{Root} gtld-servers.com NS", $"{Root} a.gtld-servers.com A"], world.Authority.Log);
+    }
+}

@@ -47,6 +47,9 @@ public static class ResponseClassifier
         var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral);
         if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
         if (aa || forwarding) return new ClassifiedResponse(ResponseKind.NoData, response);
+        // Data at the name, but not of the type asked: the server knows the name and has no such type (deckard
+        // iter_unexpectedrrtype). The records themselves are ignored.
+        if (HasRecordsAt(response, bailiwick, name)) return new ClassifiedResponse(ResponseKind.NoData, response);
         if (badReferral || foreignSoa || cut is not null)
             return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Lame, Reason = foreignSoa ? "SOA of another zone" : "referral not below the zone cut" };
         if (response.Has(HeaderFlags.RA))
@@ -69,6 +72,13 @@ public static class ResponseClassifier
                 return true;
             }
         }
+        return false;
+    }
+
+    private static bool HasRecordsAt(DnsMessage response, DnsName bailiwick, DnsName name)
+    {
+        foreach (var rr in response.Answers)
+            if (rr.Name.Equals(name) && Bailiwick.Contains(bailiwick, rr.Name)) return true;
         return false;
     }
 
