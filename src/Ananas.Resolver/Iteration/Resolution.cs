@@ -316,7 +316,11 @@ internal sealed class Resolution
     // ---------------------------------------------------------------------------------------------------------
     // Final responses
 
-    /// <summary>Turns the response to the full question into a step, caching what it proves.</summary>
+    /// <summary>
+    /// Turns the response to the full question into a step, caching what it proves. DNSSEC validation will slot in
+    /// here: before caching, the validator checks the RRsets (fetching DS/DNSKEY through this resolution's exchanges,
+    /// so they share its budget) and the cache stores the resulting <see cref="ValidationState"/>.
+    /// </summary>
     private Step Finish(ClassifiedResponse response, Delegation delegation, DnsName name, RRType type)
     {
         var message = response.Message;
