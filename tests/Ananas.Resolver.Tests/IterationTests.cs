@@ -167,3 +167,25 @@ public sealed class IterationTests
         Assert.Equal([UpstreamTransport.Udp, UpstreamTransport.Tcp], toNs1);
     }
 }
+
+public sealed class DelegationRefreshTests
+{
+    [Fact]
+    public async Task A_cached_delegation_whose_glue_expired_is_refreshed_from_the_parent()
+    {
+        var world = new TestWorld();
+        world.Com.Records.RemoveAll(r => r.Type == RRType.A);
+        world.Com.Records.Add(Dns.Zones.RecordText.Parse("ns1.example.com. 10 A 192.0.2.53", DnsName.Root));
+        world.Com.Records.Add(Dns.Zones.RecordText.Parse("ns2.example.com. 10 A 192.0.2.54", DnsName.Root));
+        var recursor = world.Recursor(world.Options());
+        await world.Resolve(recursor, "www.example.com.");
+
+        world.Clock.Advance(TimeSpan.FromSeconds(20));
+        world.Authority.Queries.Clear();
+        var response = await world.Resolve(recursor, "alias.example.com.");
+
+        Assert.Equal(Rcode.NoError, response.Message.Rcode);
+        Assert.Equal(["alias.example.com CNAME www.example.com.", "www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
+        Assert.True(world.Authority.Queries.Count <= 4, string.Join(" | ", world.Authority.Log));
+    }
+}
