@@ -16,4 +16,7 @@ public sealed class Request(DnsMessage query)
 
     /// <summary>Work stops at this instant (the client has given up); null for no deadline.</summary>
     public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Receives this request's upstream exchanges (in addition to <see cref="RecursorOptions.Trace"/>).</summary>
+    public Action<UpstreamExchange>? Trace { get; init; }
 }

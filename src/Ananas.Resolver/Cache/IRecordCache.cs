@@ -1,0 +1,33 @@
+using Ananas.Dns;
+using Ananas.Dns.Records;
+
+namespace Ananas.Resolver.Cache;
+
+/// <summary>
+/// The record cache the recursor reads and fills: RRsets with credibility and validation state, negative answers,
+/// and delegations. Implementations are thread-safe and expire entries on the injected clock. The interface says
+/// nothing about eviction or memory, so a bounded cache can replace the simple one.
+/// </summary>
+public interface IRecordCache
+{
+    /// <summary>The unexpired RRset for (name, type, class), or null.</summary>
+    CachedRRset? Get(DnsName name, RRType type, RRClass @class);
+
+    /// <summary>
+    /// Stores an RRset unless an unexpired one of higher rank is held for the same key. TTL 0 is not stored.
+    /// Positive data for a key removes a NODATA entry of no higher rank for it.
+    /// </summary>
+    void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked);
+
+    /// <summary>
+    /// The negative answer covering (name, type, class): NODATA for exactly this key, or NXDOMAIN for the name or
+    /// any ancestor of it (RFC 8020), or null.
+    /// </summary>
+    CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class);
+
+    /// <summary>Stores a negative answer (not stored without SOA).</summary>
+    void StoreNegative(NegativeAnswer answer, TrustRank rank);
+
+    /// <summary>The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut), or null.</summary>
+    CachedRRset? FindClosestNameServers(DnsName name, RRClass @class);
+}

@@ -1,0 +1,31 @@
+using Ananas.Dns;
+using Ananas.Dns.Records;
+
+namespace Ananas.Resolver.Cache;
+
+/// <summary>The two kinds of negative answer (RFC 2308 §1).</summary>
+public enum NegativeKind : byte
+{
+    /// <summary>NXDOMAIN: the name does not exist, nor does anything below it (RFC 8020).</summary>
+    NameError,
+
+    /// <summary>NOERROR with no data of the asked type.</summary>
+    NoData,
+}
+
+/// <summary>
+/// A negative answer: what does not exist, and the SOA that says so (null when the server sent none, in which
+/// case it is not cached). Its TTL is min(SOA TTL, SOA MINIMUM) (RFC 2308 §5).
+/// </summary>
+public sealed record NegativeAnswer(NegativeKind Kind, DnsName Name, RRType Type, RRClass Class, ResourceRecord? Soa)
+{
+    /// <summary>How long this answer may be cached (0 without SOA).</summary>
+    public uint Ttl => Soa is { Data: SoaData soa } ? Math.Min(Soa.Ttl, soa.Minimum) : 0;
+}
+
+/// <summary>A negative answer found in the cache, with the TTL it has left now.</summary>
+public sealed record CachedNegative(NegativeAnswer Answer, TrustRank Rank, uint RemainingTtl)
+{
+    /// <summary>The SOA to put in the authority section, with the remaining negative TTL.</summary>
+    public ResourceRecord? Soa => Answer.Soa?.WithTtl(RemainingTtl);
+}

@@ -1,0 +1,610 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Resolver.Cache;
+using Ananas.Resolver.Infrastructure;
+
+namespace Ananas.Resolver.Iteration;
+
+/// <summary>
+/// The work for one client query (RFC 1034 §5.3.3): cache lookups, iteration from the closest known zone cut,
+/// alias chains, and sub-resolutions of NS addresses, all sharing one budget (<see cref="Limits"/>). Not thread-safe:
+/// one instance per client query.
+/// </summary>
+internal sealed class Resolution
+{
+    private readonly RecursorOptions _options;
+    private readonly Limits _limits;
+    private readonly IRecordCache _cache;
+    private readonly ILameServerList _lame;
+    private readonly IServerSelector _selector;
+    private readonly IClock _clock;
+    private readonly IExchanger _exchanger;
+    private readonly Action<UpstreamExchange>? _requestTrace;
+    private readonly DateTimeOffset _deadline;
+    private readonly CancellationToken _cancellation;
+    private readonly HashSet<(DnsName, RRType)> _inProgress = [];
+
+    // Set once a bound that ends the whole query is hit (query budget, time, cancellation).
+    private ResolutionFailure? _abort;
+
+    // The last bound that stopped part of the work (e.g. NS fan-out), reported if nothing else worked.
+    private ResolutionFailure? _partialBound;
+
+    public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, IServerSelector selector, IClock clock,
+        IExchanger exchanger, Request request, CancellationToken cancellation)
+    {
+        _options = options;
+        _limits = options.Limits;
+        _cache = cache;
+        _lame = lame;
+        _selector = selector;
+        _clock = clock;
+        _exchanger = exchanger;
+        _requestTrace = request.Trace;
+        _cancellation = cancellation;
+        var budget = clock.UtcNow + _limits.MaxResolutionTime;
+        _deadline = request.Deadline is { } d && d < budget ? d : budget;
+    }
+
+    public int UpstreamQueries { get; private set; }
+
+    /// <summary>Resolves (name, type): the answer with its alias chain, a negative answer, or a failure.</summary>
+    public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type, int depth)
+    {
+        var answer = new List<ResourceRecord>();
+        var current = name;
+        var visited = new HashSet<DnsName> { name };
+        int links = 0;
+        while (true)
+        {
+            var step = LookupCache(current, type, depth) ?? await IterateAsync(current, type, depth);
+            answer.AddRange(step.Records);
+            switch (step.Kind)
+            {
+                case StepKind.Answer:
+                    return new ResolutionOutcome(Rcode.NoError, answer);
+                case StepKind.Negative:
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa };
+                case StepKind.YXDomain:
+                    return new ResolutionOutcome(Rcode.YXDomain, answer);
+                case StepKind.Failure:
+                    return ResolutionOutcome.Fail(step.Failure!);
+            }
+            links += step.Links;
+            if (links > _limits.MaxAliasChain)
+                return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
+            current = step.Target!;
+            if (!visited.Add(current))
+                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Cache
+
+    /// <summary>
+    /// Answers a name step from the cache: data, a CNAME, a DNAME above the name, or a negative answer. Glue and
+    /// referral data (below <see cref="TrustRank.NonAuthoritativeAnswer"/>) only serve NS address lookups.
+    /// </summary>
+    private Step? LookupCache(DnsName name, RRType type, int depth)
+    {
+        var minimum = depth > 0 && type is RRType.A or RRType.AAAA ? TrustRank.Additional : TrustRank.NonAuthoritativeAnswer;
+        if (type != RRType.ANY)
+        {
+            var hit = _cache.Get(name, type, RRClass.IN);
+            if (hit is not null && hit.Rank >= minimum)
+            {
+                var records = new List<ResourceRecord>(hit.RRset.Data.Count);
+                hit.AppendRecords(records);
+                return new Step(StepKind.Answer, records);
+            }
+        }
+        if (type != RRType.CNAME)
+        {
+            var cname = _cache.Get(name, RRType.CNAME, RRClass.IN);
+            if (cname is not null && cname.Rank >= TrustRank.NonAuthoritativeAnswer && cname.RRset.Data[0] is NameData target)
+            {
+                var records = new List<ResourceRecord>(1);
+                cname.AppendRecords(records);
+                return new Step(StepKind.Alias, records) { Target = target.Target, Links = 1 };
+            }
+        }
+        for (int labels = name.LabelCount - 1; labels >= 1; labels--)
+        {
+            var owner = name.GetAncestor(labels);
+            var dname = _cache.Get(owner, RRType.DNAME, RRClass.IN);
+            if (dname is null || dname.Rank < TrustRank.NonAuthoritativeAnswer || dname.RRset.Data[0] is not NameData dnameTarget) continue;
+            var records = new List<ResourceRecord>(2);
+            dname.AppendRecords(records);
+            return Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+        }
+        var negative = _cache.GetNegative(name, type, RRClass.IN);
+        if (negative is not null)
+        {
+            var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
+            return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa };
+        }
+        return null;
+    }
+
+    /// <summary>DNAME substitution (RFC 6672 §2.2): a CNAME from the name to the name with the DNAME owner replaced.</summary>
+    private static Step Synthesize(DnsName name, DnsName dnameOwner, DnsName dnameTarget, uint ttl, List<ResourceRecord> records)
+    {
+        var target = name.ReplaceSuffix(dnameOwner, dnameTarget);
+        if (target is null) return new Step(StepKind.YXDomain, records);
+        records.Add(new ResourceRecord(name, RRClass.IN, ttl, NameData.Cname(target)));
+        return new Step(StepKind.Alias, records) { Target = target, Links = 1 };
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Iteration
+
+    /// <summary>Iterates for one name from the closest known delegation (RFC 1034 §5.3.3), with QNAME minimisation.</summary>
+    private async ValueTask<Step> IterateAsync(DnsName name, RRType type, int depth)
+    {
+        if (_abort is not null) return Step.Fail(_abort);
+        if (!_inProgress.Add((name, type)))
+            return Step.Fail(new ResolutionFailure(EdeCode.Other, $"dependency cycle resolving {name} {type}"));
+        try
+        {
+            return await IterateCoreAsync(name, type, depth);
+        }
+        finally
+        {
+            _inProgress.Remove((name, type));
+        }
+    }
+
+    private async ValueTask<Step> IterateCoreAsync(DnsName name, RRType type, int depth)
+    {
+        var forward = FindForwardZone(name);
+        if (forward is not null)
+        {
+            var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
+            var reply = await QueryDelegationAsync(forwarders, name, type, depth);
+            return reply.Failure is not null ? Step.Fail(reply.Failure) : Finish(reply.Response!, forwarders, name, type);
+        }
+
+        // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
+        var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
+        var delegation = StartingDelegation(searchName);
+        bool minimise = _options.QnameMinimisation;
+        int probeLabels = delegation.ZoneCut.LabelCount + 1;
+        int probes = 0;
+        int referrals = 0;
+        while (true)
+        {
+            bool minimising = minimise && probeLabels < name.LabelCount;
+            var queryName = minimising ? name.GetAncestor(probeLabels) : name;
+            var queryType = minimising ? RRType.NS : type;
+            var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
+            if (reply.Failure is not null)
+            {
+                if (_abort is not null) return Step.Fail(_abort);
+                if (minimising)
+                {
+                    // Servers that mishandle NS probes: fall back to the full name (RFC 9156 §2.3).
+                    minimise = false;
+                    continue;
+                }
+                if (delegation.Source == DelegationSource.Cache && !delegation.ZoneCut.IsRoot && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // A cached delegation that no longer works (expired glue, servers moved): ask its parent again.
+                    delegation = StartingDelegation(delegation.ZoneCut.Parent);
+                    probeLabels = delegation.ZoneCut.LabelCount + 1;
+                    continue;
+                }
+                return Step.Fail(reply.Failure);
+            }
+
+            var response = reply.Response!;
+            if (response.Kind == ResponseKind.Referral)
+            {
+                if (++referrals > _limits.MaxReferralDepth)
+                    return Step.Fail(ResolutionFailure.Bound("referral depth", _limits.MaxReferralDepth));
+                delegation = AcceptReferral(response, delegation);
+                probeLabels = delegation.ZoneCut.LabelCount + 1;
+                continue;
+            }
+
+            if (!minimising) return Finish(response, delegation, name, type);
+
+            // A minimisation probe (queryName NS) was answered.
+            switch (response.Kind)
+            {
+                case ResponseKind.Answer:
+                    // An NS answer at the probe name is not taken as a new zone cut: the same servers answer for the
+                    // child (or a parent put NS in its answer section), so iteration goes on at the current cut, as
+                    // kresd does and the deckard corpus scripts. Authoritative NS data is still worth caching.
+                    var ns = RRset.Collect(response.Message.Answers, queryName, RRType.NS);
+                    if (ns is not null && response.Authoritative) _cache.Store(ns, TrustRank.AuthoritativeAnswer);
+                    break;
+                case ResponseKind.NameError when response.Authoritative && response.Soa is not null:
+                    // RFC 8020: nothing exists below an authoritative NXDOMAIN.
+                    var denial = new NegativeAnswer(NegativeKind.NameError, queryName, queryType, RRClass.IN, response.Soa);
+                    _cache.StoreNegative(denial, TrustRank.AuthoritativeAuthority);
+                    return NegativeStep(Rcode.NXDomain, denial, []);
+                case ResponseKind.NameError:
+                    minimise = false;
+                    continue;
+            }
+            // NODATA, or data of another kind: no zone cut here; add a label.
+            probeLabels++;
+            if (++probes >= _limits.MaxMinimisationProbes) minimise = false;
+        }
+    }
+
+    private ForwardZone? FindForwardZone(DnsName name)
+    {
+        ForwardZone? best = null;
+        foreach (var zone in _options.ForwardZones)
+            if (name.IsSubdomainOf(zone.Name) && (best is null || zone.Name.LabelCount > best.Name.LabelCount)) best = zone;
+        return best;
+    }
+
+    /// <summary>The deepest of: the closest cached NS set, a configured stub zone, the root hints.</summary>
+    private Delegation StartingDelegation(DnsName name)
+    {
+        StubZone? stub = null;
+        foreach (var zone in _options.StubZones)
+            if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
+
+        var cached = _cache.FindClosestNameServers(name, RRClass.IN);
+        if (cached is not null && (stub is null || cached.RRset.Name.LabelCount > stub.Name.LabelCount))
+            return BuildDelegation(cached.RRset.Name, cached.RRset, null, cached.RRset.Name, DelegationSource.Cache);
+        if (stub is not null)
+            return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
+
+        var servers = new List<NameServer>(_options.RootHints.Servers.Count);
+        foreach (var hint in _options.RootHints.Servers)
+        {
+            var addresses = new List<IPEndPoint>(hint.Addresses.Count);
+            foreach (var a in hint.Addresses) addresses.Add(new IPEndPoint(a, 53));
+            servers.Add(new NameServer(hint.Name, addresses) { AddressesResolved = true });
+        }
+        return new Delegation(DnsName.Root, DelegationSource.RootHints, servers);
+    }
+
+    /// <summary>Caches a referral's NS set and acceptable glue and returns the child delegation.</summary>
+    private Delegation AcceptReferral(ClassifiedResponse response, Delegation parent)
+    {
+        var cut = response.ReferralCut!;
+        var ns = RRset.Collect(response.Message.Authority, cut, RRType.NS)!;
+        _cache.Store(ns, TrustRank.NonAuthoritativeAuthority);
+        return BuildDelegation(cut, ns, response.Message, parent.ZoneCut, DelegationSource.Referral);
+    }
+
+    /// <summary>
+    /// Builds a delegation from an NS set: addresses from the message's glue (only for the NS targets, and with
+    /// harden-glue only in the bailiwick of the zone that sent it), then from the cache.
+    /// </summary>
+    private Delegation BuildDelegation(DnsName cut, RRset ns, DnsMessage? message, DnsName senderZone, DelegationSource source)
+    {
+        var servers = new List<NameServer>(ns.Data.Count);
+        foreach (var data in ns.Data)
+        {
+            if (data is not NameData { Target: var target }) continue;
+            var addresses = new List<IPEndPoint>();
+            if (message is not null && (!_options.HardenGlue || target.IsSubdomainOf(senderZone)))
+            {
+                foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
+                {
+                    var glue = RRset.Collect(message.Additional, target, family);
+                    if (glue is null) continue;
+                    _cache.Store(glue, TrustRank.Additional);
+                    foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
+                }
+            }
+            if (addresses.Count == 0) AddCachedAddresses(target, addresses);
+            servers.Add(new NameServer(target, addresses));
+        }
+        return new Delegation(cut, source, servers);
+    }
+
+    private void AddCachedAddresses(DnsName target, List<IPEndPoint> addresses)
+    {
+        foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
+        {
+            var cached = _cache.Get(target, family, RRClass.IN);
+            if (cached is null) continue;
+            foreach (var a in cached.RRset.Data) addresses.Add(new IPEndPoint(((AddressData)a).Address, 53));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Final responses
+
+    /// <summary>
+    /// Turns the response to the full question into a step, caching what it proves. DNSSEC validation will slot in
+    /// here: before caching, the validator checks the RRsets (fetching DS/DNSKEY through this resolution's exchanges,
+    /// so they share its budget) and the cache stores the resulting <see cref="ValidationState"/>.
+    /// </summary>
+    private Step Finish(ClassifiedResponse response, Delegation delegation, DnsName name, RRType type)
+    {
+        var message = response.Message;
+        var bailiwick = delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut;
+        var answerRank = response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer;
+        var authorityRank = response.Authoritative ? TrustRank.AuthoritativeAuthority : TrustRank.NonAuthoritativeAuthority;
+        switch (response.Kind)
+        {
+            case ResponseKind.NoData:
+            {
+                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa);
+                _cache.StoreNegative(negative, authorityRank);
+                return NegativeStep(Rcode.NoError, negative, []);
+            }
+            case ResponseKind.NameError:
+            {
+                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa);
+                _cache.StoreNegative(negative, authorityRank);
+                return NegativeStep(Rcode.NXDomain, negative, []);
+            }
+        }
+
+        // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.
+        var records = new List<ResourceRecord>();
+        var owner = name;
+        int links = 0;
+        while (true)
+        {
+            if (type == RRType.ANY && Bailiwick.Contains(bailiwick, owner))
+            {
+                // QTYPE ANY is passed through: whatever the authority chose to send (RFC 8482), not cached.
+                int before = records.Count;
+                foreach (var rr in message.Answers)
+                    if (rr.Name.Equals(owner) && rr.Class == RRClass.IN) records.Add(rr);
+                if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links };
+            }
+            var data = type == RRType.ANY ? null : RRset.Collect(message.Answers, owner, type);
+            if (data is not null && Bailiwick.Contains(bailiwick, owner))
+            {
+                _cache.Store(data, answerRank);
+                data.AppendRecords(records, data.Ttl);
+                return new Step(StepKind.Answer, records) { Links = links };
+            }
+            if (links > _limits.MaxAliasChain) break;
+            // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
+            var dname = FindDname(message, bailiwick, owner);
+            if (dname is not null && dname.Data[0] is NameData dnameTarget)
+            {
+                _cache.Store(dname, answerRank);
+                dname.AppendRecords(records, dname.Ttl);
+                var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
+                if (synthesized.Kind == StepKind.YXDomain) return synthesized;
+                owner = synthesized.Target!;
+                links++;
+                continue;
+            }
+            var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
+            if (cname is not null && Bailiwick.Contains(bailiwick, owner) && cname.Data[0] is NameData cnameTarget)
+            {
+                _cache.Store(cname, answerRank);
+                cname.AppendRecords(records, cname.Ttl);
+                owner = cnameTarget.Target;
+                links++;
+                if (owner.Equals(name)) break;
+                continue;
+            }
+            break;
+        }
+
+        if (links == 0) return Step.Fail(new ResolutionFailure(EdeCode.InvalidData, $"no usable answer for {name} {type}"));
+
+        // The chain ends at a name the response has no data for. If the same zone proves it empty, that is the
+        // answer; otherwise resolution restarts at the target.
+        if (Bailiwick.Contains(bailiwick, owner))
+        {
+            var soa = Bailiwick.FindSoa(message, bailiwick, owner, out _);
+            if (soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative))
+            {
+                var kind = message.Rcode == Rcode.NXDomain ? NegativeKind.NameError : NegativeKind.NoData;
+                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa);
+                _cache.StoreNegative(negative, authorityRank);
+                return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
+            }
+        }
+        return new Step(StepKind.Alias, records) { Target = owner, Links = links };
+    }
+
+    private Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
+    {
+        uint ttl = Math.Min(negative.Ttl, (uint)_options.MaxNegativeTtl.TotalSeconds);
+        return new Step(StepKind.Negative, records) { NegativeRcode = rcode, Soa = negative.Soa?.WithTtl(ttl), Links = links };
+    }
+
+    private static RRset? FindDname(DnsMessage message, DnsName bailiwick, DnsName owner)
+    {
+        foreach (var rr in message.Answers)
+            if (rr.Type == RRType.DNAME && owner.IsStrictSubdomainOf(rr.Name) && Bailiwick.Contains(bailiwick, rr.Name))
+                return RRset.Collect(message.Answers, rr.Name, RRType.DNAME);
+        return null;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Talking to a delegation's servers
+
+    private readonly record struct ServerReply(ClassifiedResponse? Response, ResolutionFailure? Failure);
+
+    /// <summary>
+    /// Asks the delegation's servers, one at a time, until one gives a usable response. Servers with known
+    /// addresses go first (in the selector's order, known-lame ones last); then glueless NS names are resolved,
+    /// at most <see cref="Limits.MaxGluelessNameServers"/> of them.
+    /// </summary>
+    private async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, DnsName name, RRType type, int depth)
+    {
+        var question = new Question(name, type, RRClass.IN);
+        var tried = new HashSet<IPEndPoint>();
+        int exchanges = 0;
+        int unreachable = 0;
+        var candidates = new List<IPEndPoint>();
+        foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
+        OrderCandidates(candidates, delegation);
+
+        var result = await TryServersAsync(candidates, delegation, question);
+        if (result.Response is not null || _abort is not null) return Conclude(result.Response);
+        exchanges += result.Exchanges;
+        unreachable += result.Unreachable;
+
+        int lookups = 0;
+        foreach (var server in delegation.NameServers)
+        {
+            if (server.AddressesResolved || server.Name is null) continue;
+            if (server.Addresses.Count > 0 && AnyQueryable(server.Addresses, delegation)) continue;
+            if (lookups >= _limits.MaxGluelessNameServers)
+            {
+                _partialBound = ResolutionFailure.Bound("glueless NS lookups per delegation", _limits.MaxGluelessNameServers);
+                break;
+            }
+            lookups++;
+            server.AddressesResolved = true;
+            await ResolveAddressesAsync(server, depth);
+            if (_abort is not null) return Conclude(null);
+            candidates.Clear();
+            AddCandidates(server.Addresses, delegation, tried, candidates);
+            OrderCandidates(candidates, delegation);
+            result = await TryServersAsync(candidates, delegation, question);
+            if (result.Response is not null || _abort is not null) return Conclude(result.Response);
+            exchanges += result.Exchanges;
+            unreachable += result.Unreachable;
+        }
+
+        if (exchanges == 0 && _partialBound is not null) return new ServerReply(null, _partialBound);
+        if (exchanges == 0)
+            return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}"));
+        string what = unreachable == exchanges ? "no server answered" : "no server gave a usable answer";
+        return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"{what} for {delegation.ZoneCut} ({exchanges} tried)"));
+
+        ServerReply Conclude(ClassifiedResponse? response) =>
+            response is not null ? new ServerReply(response, null) : new ServerReply(null, _abort);
+    }
+
+    private bool AnyQueryable(List<IPEndPoint> addresses, Delegation delegation)
+    {
+        foreach (var a in addresses)
+            if (AddressPolicy.MayQuery(a.Address, _options, delegation.IsConfigured)) return true;
+        return false;
+    }
+
+    private void AddCandidates(List<IPEndPoint> addresses, Delegation delegation, HashSet<IPEndPoint> tried, List<IPEndPoint> candidates)
+    {
+        foreach (var address in addresses)
+            if (AddressPolicy.MayQuery(address.Address, _options, delegation.IsConfigured) && tried.Add(address)) candidates.Add(address);
+    }
+
+    private void OrderCandidates(List<IPEndPoint> candidates, Delegation delegation)
+    {
+        if (candidates.Count <= 1) return;
+        _selector.Order(candidates, delegation.ZoneCut);
+        // Known-lame servers go last: still a last resort when nothing else answers.
+        var lame = new List<IPEndPoint>();
+        int write = 0;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var a = candidates[i];
+            if (_lame.IsLame(a.Address, delegation.ZoneCut)) lame.Add(a);
+            else candidates[write++] = a;
+        }
+        foreach (var a in lame) candidates[write++] = a;
+    }
+
+    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable);
+
+    private async ValueTask<Attempts> TryServersAsync(List<IPEndPoint> servers, Delegation delegation, Question question)
+    {
+        int exchanges = 0, unreachable = 0;
+        foreach (var server in servers)
+        {
+            var message = await ExchangeAsync(server, question, delegation);
+            if (_abort is not null) return new Attempts(null, exchanges, unreachable);
+            exchanges++;
+            if (message is null) { unreachable++; continue; }
+            var classified = ResponseClassifier.Classify(message, delegation.ZoneCut, question.Name, question.Type, delegation.IsForwarding);
+            switch (classified.Kind)
+            {
+                case ResponseKind.Lame:
+                    if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
+                    continue;
+                case ResponseKind.ServerFailure:
+                    continue;
+                default:
+                    return new Attempts(classified, exchanges, unreachable);
+            }
+        }
+        return new Attempts(null, exchanges, unreachable);
+    }
+
+    /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
+    private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
+    {
+        var transport = UpstreamTransport.Udp;
+        while (true)
+        {
+            if (_cancellation.IsCancellationRequested)
+            {
+                _abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
+                return null;
+            }
+            if (_clock.UtcNow >= _deadline)
+            {
+                _abort = ResolutionFailure.Bound("resolution time", $"{_limits.MaxResolutionTime.TotalSeconds:0.###} s");
+                return null;
+            }
+            if (UpstreamQueries >= _limits.MaxUpstreamQueries)
+            {
+                _abort = ResolutionFailure.Bound("upstream queries", _limits.MaxUpstreamQueries);
+                return null;
+            }
+            UpstreamQueries++;
+            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding);
+            ExchangeResult result;
+            try
+            {
+                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut), _cancellation);
+            }
+            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+            {
+                _abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
+                return null;
+            }
+            Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
+            if (result.Status != ExchangeStatus.Response || result.Response is null) return null;
+            var response = result.Response;
+            if (!Bailiwick.QuestionMatches(response, question)) return null;
+            if (response.Has(HeaderFlags.TC))
+            {
+                if (transport == UpstreamTransport.Udp) { transport = UpstreamTransport.Tcp; continue; }
+                return null;
+            }
+            return response;
+        }
+    }
+
+    private void Report(UpstreamExchange exchange)
+    {
+        _options.Trace?.Invoke(exchange);
+        _requestTrace?.Invoke(exchange);
+    }
+
+    /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>
+    private async ValueTask ResolveAddressesAsync(NameServer server, int depth)
+    {
+        if (depth + 1 > _limits.MaxSubResolutionDepth)
+        {
+            _partialBound = ResolutionFailure.Bound("sub-resolution depth", _limits.MaxSubResolutionDepth);
+            return;
+        }
+        if (_options.UseIPv4) await AddAddressesAsync(server, RRType.A, depth + 1);
+        if (_abort is not null) return;
+        if (_options.UseIPv6 && server.Addresses.Count == 0) await AddAddressesAsync(server, RRType.AAAA, depth + 1);
+    }
+
+    private async ValueTask AddAddressesAsync(NameServer server, RRType type, int depth)
+    {
+        var outcome = await ResolveAsync(server.Name!, type, depth);
+        if (outcome.Rcode != Rcode.NoError) return;
+        foreach (var rr in outcome.Answer)
+            if (rr.Type == type && rr.Data is AddressData a) server.Addresses.Add(new IPEndPoint(a.Address, 53));
+    }
+}

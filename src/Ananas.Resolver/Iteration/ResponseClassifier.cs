@@ -1,0 +1,101 @@
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Resolver.Infrastructure;
+
+namespace Ananas.Resolver.Iteration;
+
+/// <summary>
+/// Decides what a response to (name, type) from a server of <c>zoneCut</c> means. Only in-bailiwick data counts.
+/// Non-authoritative answers with data are accepted (as kresd and the deckard corpus expect), but non-authoritative
+/// empty answers without SOA, sideways or upward referrals and foreign SOAs mark the server lame. Forwarders are
+/// recursive: no AA needed, and a referral from them is lame.
+/// </summary>
+public static class ResponseClassifier
+{
+    public static ClassifiedResponse Classify(DnsMessage response, DnsName zoneCut, DnsName name, RRType type, bool forwarding)
+    {
+        var bailiwick = forwarding ? DnsName.Root : zoneCut;
+        switch (response.Rcode)
+        {
+            case Rcode.NoError:
+            case Rcode.NXDomain:
+                break;
+            case Rcode.YXDomain:
+                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2).
+                if (HasAnswerFor(response, bailiwick, name, type)) return new ClassifiedResponse(ResponseKind.Answer, response);
+                return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = "YXDOMAIN" };
+            case Rcode.Refused:
+                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Refused, Reason = "REFUSED" };
+            default:
+                return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = RcodeText.ToText(response.Rcode) };
+        }
+
+        if (HasAnswerFor(response, bailiwick, name, type))
+            return new ClassifiedResponse(ResponseKind.Answer, response);
+
+        bool aa = response.Has(HeaderFlags.AA);
+        var soa = Bailiwick.FindSoa(response, bailiwick, name, out bool foreignSoa);
+        if (response.Rcode == Rcode.NXDomain)
+        {
+            if (soa is not null || aa || forwarding) return new ClassifiedResponse(ResponseKind.NameError, response) { Soa = soa };
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "non-authoritative NXDOMAIN without SOA" };
+        }
+
+        if (soa is not null) return new ClassifiedResponse(ResponseKind.NoData, response) { Soa = soa };
+
+        var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral);
+        if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
+        if (aa || forwarding) return new ClassifiedResponse(ResponseKind.NoData, response);
+        // Data at the name, but not of the type asked: the server knows the name and has no such type (deckard
+        // iter_unexpectedrrtype). The records themselves are ignored.
+        if (HasRecordsAt(response, bailiwick, name)) return new ClassifiedResponse(ResponseKind.NoData, response);
+        if (badReferral || foreignSoa || cut is not null)
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Lame, Reason = foreignSoa ? "SOA of another zone" : "referral not below the zone cut" };
+        if (response.Has(HeaderFlags.RA))
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame (RA without AA)" };
+        return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "non-authoritative empty answer" };
+    }
+
+    /// <summary>Answer-section data for the name in bailiwick: the type asked, a CNAME at the name, or a DNAME above it.</summary>
+    private static bool HasAnswerFor(DnsMessage response, DnsName bailiwick, DnsName name, RRType type)
+    {
+        foreach (var rr in response.Answers)
+        {
+            if (rr.Class != RRClass.IN || !Bailiwick.Contains(bailiwick, rr.Name)) continue;
+            if (rr.Name.Equals(name))
+            {
+                if (rr.Type == type || type == RRType.ANY || rr.Type == RRType.CNAME) return true;
+            }
+            else if (rr.Type == RRType.DNAME && name.IsStrictSubdomainOf(rr.Name))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool HasRecordsAt(DnsMessage response, DnsName bailiwick, DnsName name)
+    {
+        foreach (var rr in response.Answers)
+            if (rr.Name.Equals(name) && Bailiwick.Contains(bailiwick, rr.Name)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The child zone cut of a referral: NS records in the authority section whose owner is strictly below the cut
+    /// asked and at or above the name (strictly above it for DS, which the parent answers).
+    /// </summary>
+    private static DnsName? FindReferralCut(DnsMessage response, DnsName zoneCut, DnsName name, RRType type, out bool badReferral)
+    {
+        badReferral = false;
+        foreach (var rr in response.Authority)
+        {
+            if (rr.Type != RRType.NS) continue;
+            bool towardsName = type == RRType.DS ? name.IsStrictSubdomainOf(rr.Name) : name.IsSubdomainOf(rr.Name);
+            if (rr.Name.IsStrictSubdomainOf(zoneCut) && towardsName) return rr.Name;
+            badReferral = true;
+        }
+        return null;
+    }
+}

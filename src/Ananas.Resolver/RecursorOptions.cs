@@ -1,0 +1,44 @@
+namespace Ananas.Resolver;
+
+/// <summary>How a <see cref="Recursor"/> behaves. Immutable; one instance is shared by all queries.</summary>
+public sealed record RecursorOptions
+{
+    /// <summary>Where iteration starts when nothing better is cached.</summary>
+    public RootHints RootHints { get; init; } = RootHints.Iana;
+
+    /// <summary>QNAME minimisation (RFC 9156) with QTYPE NS probes.</summary>
+    public bool QnameMinimisation { get; init; } = true;
+
+    /// <summary>Upstream IPv4 allowed (deckard <c>do-ip4</c>).</summary>
+    public bool UseIPv4 { get; init; } = true;
+
+    /// <summary>Upstream IPv6 allowed (deckard <c>do-ip6</c>); when off, no AAAA lookups for NS names either.</summary>
+    public bool UseIPv6 { get; init; } = true;
+
+    /// <summary>
+    /// Never query 127.0.0.0/8, ::1, 0.0.0.0 or :: learnt from referrals (deckard <c>do-not-query-localhost</c>).
+    /// Root hint, stub and forwarder addresses are configured, so they are always allowed.
+    /// </summary>
+    public bool DoNotQueryLocalhost { get; init; } = true;
+
+    /// <summary>Accept glue only within the bailiwick of the zone that sent it (deckard <c>harden-glue</c>).</summary>
+    public bool HardenGlue { get; init; } = true;
+
+    public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
+
+    public IReadOnlyList<StubZone> StubZones { get; init; } = [];
+
+    public Limits Limits { get; init; } = Limits.Default;
+
+    /// <summary>Cached TTLs are capped here (RFC 8767 suggests a week at most; a day is common).</summary>
+    public TimeSpan MaxCacheTtl { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>Negative answers are cached at most this long (RFC 2308 §5 suggests 1–3 hours).</summary>
+    public TimeSpan MaxNegativeTtl { get; init; } = TimeSpan.FromHours(3);
+
+    /// <summary>How long a server found lame for a zone is avoided for it.</summary>
+    public TimeSpan LameHoldDown { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Receives every upstream exchange of every query (for tracing); called synchronously, keep it cheap.</summary>
+    public Action<UpstreamExchange>? Trace { get; init; }
+}

@@ -1,0 +1,16 @@
+using System.Net;
+using Ananas.Dns;
+
+namespace Ananas.Resolver;
+
+/// <summary>
+/// Forward zone: every name at or below <see cref="Name"/> is sent with RD=1 to <see cref="Servers"/> and their
+/// answers are accepted without AA. <c>Name</c> = root forwards everything.
+/// </summary>
+public sealed record ForwardZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers);
+
+/// <summary>
+/// Stub zone: names at or below <see cref="Name"/> are iterated starting from <see cref="Servers"/> (asked with RD=0,
+/// as authorities for the zone) instead of the parent's delegation.
+/// </summary>
+public sealed record StubZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers);
