@@ -57,7 +57,8 @@ public abstract class RData : IEquatable<RData>
 
     private byte[]? _canonical;
 
-    private byte[] Canonical => _canonical ??= ToCanonicalWire();
+    /// <summary>The canonical wire form, computed once (treat as read-only).</summary>
+    internal byte[] Canonical => _canonical ??= ToCanonicalWire();
 
     public bool Equals(RData? other) =>
         other is not null && (ReferenceEquals(this, other) ||
