@@ -86,7 +86,12 @@ internal static class RecordParser
             ctx.LastTtl = explicitTtl;
         }
         else if ((ctx.DefaultTtl ?? ctx.LastTtl) is { } inherited) resolvedTtl = inherited;
-        else if (data is SoaData soa) resolvedTtl = soa.Minimum;
+        else if (data is SoaData soa)
+        {
+            // No $TTL and no TTL yet: the SOA MINIMUM was the default before RFC 2308, and BIND still uses it.
+            resolvedTtl = soa.Minimum;
+            ctx.LastTtl = soa.Minimum;
+        }
         else throw new ZoneFileException(ctx.File, typeToken.Line, typeToken.Column,
             $"expected a TTL before {typeToken.Describe()} (no $TTL and no earlier TTL to inherit)");
 
