@@ -7,7 +7,7 @@ namespace Ananas.Dns.Zones;
 public sealed class ZoneFileException : DnsFormatException
 {
     public ZoneFileException(string file, int line, int column, string detail, Exception? inner = null)
-        : base($"{file}:{line}:{column}: {detail}", inner ?? new InvalidOperationException(detail))
+        : base($"{file}:{line}:{column}: {detail}", inner!) // Exception accepts a null inner exception
     {
         File = file;
         Line = line;
