@@ -4,7 +4,7 @@ namespace Ananas.Dns;
 /// The one exception the DNS library raises for malformed input: wire data that cannot be parsed,
 /// or presentation text that does not follow the grammar. Callers catch this type and nothing else.
 /// </summary>
-public sealed class DnsFormatException : Exception
+public class DnsFormatException : Exception
 {
     public DnsFormatException(string message) : base(message) { }
 

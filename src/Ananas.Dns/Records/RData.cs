@@ -26,13 +26,26 @@ public abstract class RData : IEquatable<RData>
         return sb.ToString();
     }
 
+    /// <summary>The uncompressed wire form, names in their original case.</summary>
+    public byte[] ToWire() => Serialize(NameWriteMode.Uncompressed);
+
+    /// <summary>Appends the RFC 3597 §5 generic form <c>\# length hex</c>, which any type may use.</summary>
+    public void AppendGeneric(StringBuilder sb)
+    {
+        var wire = ToWire();
+        sb.Append("\\# ").Append(wire.Length);
+        if (wire.Length > 0) sb.Append(' ').Append(Convert.ToHexString(wire));
+    }
+
     /// <summary>The canonical wire form (uncompressed, names lowercased where the type requires).</summary>
-    public byte[] ToCanonicalWire()
+    public byte[] ToCanonicalWire() => Serialize(NameWriteMode.Canonical);
+
+    private byte[] Serialize(NameWriteMode mode)
     {
         byte[] rented = ArrayPool<byte>.Shared.Rent(65535);
         try
         {
-            var writer = new WireWriter(rented, NameWriteMode.Canonical);
+            var writer = new WireWriter(rented, mode);
             WriteTo(ref writer);
             return writer.Written.ToArray();
         }
@@ -44,7 +57,8 @@ public abstract class RData : IEquatable<RData>
 
     private byte[]? _canonical;
 
-    private byte[] Canonical => _canonical ??= ToCanonicalWire();
+    /// <summary>The canonical wire form, computed once (treat as read-only).</summary>
+    internal byte[] Canonical => _canonical ??= ToCanonicalWire();
 
     public bool Equals(RData? other) =>
         other is not null && (ReferenceEquals(this, other) ||

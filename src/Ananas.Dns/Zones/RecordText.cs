@@ -1,4 +1,3 @@
-using System.Globalization;
 using Ananas.Dns.Records;
 
 namespace Ananas.Dns.Zones;
@@ -6,86 +5,32 @@ namespace Ananas.Dns.Zones;
 /// <summary>
 /// Parses one resource record written in presentation format (a zone-file line without directives):
 /// <c>owner [ttl] [class] type rdata</c>, TTL and class in either order, relative names completed with the origin.
+/// Parentheses may spread it over several lines; <c>;</c> comments are ignored.
 /// </summary>
 public static class RecordText
 {
-    public static ResourceRecord Parse(string text, DnsName origin, uint defaultTtl = 3600)
-    {
-        var tokens = Tokenize(text);
-        if (tokens.Count < 2) throw new DnsFormatException($"record '{text}' needs at least an owner and a type");
-        int i = 0;
-        var owner = tokens[i] == "@" ? origin : DnsName.Parse(tokens[i], origin);
-        i++;
-        uint ttl = defaultTtl;
-        var rrclass = RRClass.IN;
-        for (int k = 0; k < 2 && i < tokens.Count; k++)
-        {
-            if (uint.TryParse(tokens[i], NumberStyles.None, CultureInfo.InvariantCulture, out uint t)) { ttl = t; i++; }
-            else if (RRClassText.TryParse(tokens[i], out var c) && !RRTypeText.TryParse(tokens[i], out _)) { rrclass = c; i++; }
-        }
-        if (i >= tokens.Count || !RRTypeText.TryParse(tokens[i], out var type))
-            throw new DnsFormatException($"record '{text}': expected a record type");
-        i++;
-        var data = ParseData(type, tokens, i, origin);
-        return new ResourceRecord(owner, rrclass, ttl, data);
-    }
+    /// <summary>The file name that error messages give for record text.</summary>
+    public const string SourceName = "<record>";
 
-    private static RData ParseData(RRType type, List<string> tokens, int i, DnsName origin)
-    {
-        int n = tokens.Count - i;
-        if (n >= 1 && tokens[i] == "\\#") return ParseGeneric(type, tokens, i + 1);
-        DnsName Name(int k) => tokens[i + k] == "@" ? origin : DnsName.Parse(tokens[i + k], origin);
-        uint U32(int k) => uint.Parse(tokens[i + k], NumberStyles.None, CultureInfo.InvariantCulture);
-        try
-        {
-            return type switch
-            {
-                RRType.A or RRType.AAAA => AddressData.Parse(tokens[i]),
-                _ when NameData.IsNameType(type) => new NameData(type, Name(0)),
-                RRType.SOA => new SoaData(Name(0), Name(1), U32(2), U32(3), U32(4), U32(5), U32(6)),
-                _ => throw new DnsFormatException($"presentation format of {RRTypeText.ToText(type)} is not supported; use \\# generic form"),
-            };
-        }
-        catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException or OverflowException)
-        {
-            throw new DnsFormatException($"bad {RRTypeText.ToText(type)} RDATA: {e.Message}", e);
-        }
-    }
+    public static ResourceRecord Parse(string text, DnsName origin, uint defaultTtl = 3600) =>
+        Parse(text, origin, defaultTtl, keepMalformedGeneric: false);
 
-    private static RData ParseGeneric(RRType type, List<string> tokens, int i)
+    /// <param name="keepMalformedGeneric">Keep <c>\#</c> RDATA that is malformed for its (known) type as
+    /// <see cref="UnknownData"/> instead of failing, e.g. <c>A \# 3 030405</c> in a test that serves broken answers.</param>
+    public static ResourceRecord Parse(string text, DnsName origin, uint defaultTtl, bool keepMalformedGeneric)
     {
-        if (i >= tokens.Count || !int.TryParse(tokens[i], NumberStyles.None, CultureInfo.InvariantCulture, out int length))
-            throw new DnsFormatException("\\# must be followed by the RDATA length");
-        var hex = string.Concat(tokens.Skip(i + 1));
-        byte[] bytes;
-        try { bytes = Convert.FromHexString(hex); }
-        catch (FormatException e) { throw new DnsFormatException("bad hex in \\# RDATA", e); }
-        if (bytes.Length != length) throw new DnsFormatException($"\\# length {length} does not match {bytes.Length} octets of hex");
-        var reader = new Wire.WireReader(bytes);
-        return RData.Read(type, ref reader, bytes.Length);
-    }
-
-    private static List<string> Tokenize(string text)
-    {
-        var tokens = new List<string>();
-        int p = 0;
-        while (p < text.Length)
-        {
-            char c = text[p];
-            if (c == ';') break;
-            if (char.IsWhiteSpace(c) || c == '(' || c == ')') { p++; continue; }
-            int start = p;
-            if (c == '"')
-            {
-                p++;
-                while (p < text.Length && text[p] != '"') p += text[p] == '\\' ? 2 : 1;
-                tokens.Add(text[(start + 1)..Math.Min(p, text.Length)]);
-                p++;
-                continue;
-            }
-            while (p < text.Length && !char.IsWhiteSpace(text[p]) && text[p] is not ('(' or ')' or ';')) p += text[p] == '\\' ? 2 : 1;
-            tokens.Add(text[start..Math.Min(p, text.Length)]);
-        }
-        return tokens;
+        var tokenizer = new ZoneTokenizer(text, SourceName);
+        var tokens = new List<ZoneToken>();
+        if (!tokenizer.ReadRecord(tokens, out var end))
+            throw new ZoneFileException(SourceName, 1, 1, "expected a record, found nothing");
+        if (tokens.Count < 2)
+            throw new ZoneFileException(SourceName, end.Line, end.Column, $"expected an owner and a record type, found {end.Describe()}");
+        var ctx = new RecordContext(SourceName, origin) { DefaultTtl = defaultTtl };
+        var record = RecordParser.Parse(tokens, end, ctx, ownerAlwaysPresent: true, keepMalformedGeneric);
+        // Only one record per text: anything after the first logical line is a mistake.
+        var extra = new List<ZoneToken>();
+        if (tokenizer.ReadRecord(extra, out _))
+            throw new ZoneFileException(SourceName, extra[0].Line, extra[0].Column, $"expected end of text, found {extra[0].Describe()}");
+        return record;
     }
 }
