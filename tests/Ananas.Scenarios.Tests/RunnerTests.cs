@@ -8,13 +8,14 @@ namespace Ananas.Scenarios.Tests;
 
 public sealed class RunnerTests
 {
-    private static string OwnFile(string name) => Path.Combine(TestPaths.OwnScenarios, name);
+    // Runner mechanics are tested with a relay fake, so its scenario lives with these tests, not in tests/scenarios.
+    private static string OwnFile(string name) => Path.Combine(TestPaths.RepoRoot, "tests", "Ananas.Scenarios.Tests", "Data", name);
 
     [Fact]
     public async Task OwnForwardingScenarioPasses()
     {
         var factory = new ForwardingFakeFactory();
-        var result = await new ScenarioRunner(factory).RunFileAsync(OwnFile("forward_basic.rpl"));
+        var result = await new ScenarioRunner(factory).RunFileAsync(OwnFile("relay_basic.rpl"));
         Assert.True(result.Outcome == ScenarioOutcome.Passed, string.Join("\n", result.Failures));
         var setup = Assert.Single(factory.Setups); // query-minimization is set: one run
         Assert.False(setup.QueryMinimisation);
@@ -24,7 +25,7 @@ public sealed class RunnerTests
 
     private static Scenario Edit(string from, string to)
     {
-        var text = File.ReadAllText(OwnFile("forward_basic.rpl"));
+        var text = File.ReadAllText(OwnFile("relay_basic.rpl"));
         Assert.Contains(from, text);
         return ScenarioParser.Parse(text.Replace(from, to, StringComparison.Ordinal), "edited.rpl");
     }
@@ -89,7 +90,7 @@ public sealed class RunnerTests
     [Fact]
     public async Task ResolverExceptionsAndHangsBecomeFailures()
     {
-        var s = ScenarioParser.ParseFile(OwnFile("forward_basic.rpl"));
+        var s = ScenarioParser.ParseFile(OwnFile("relay_basic.rpl"));
         var throwing = await new ScenarioRunner(new DelegateFactory(_ => throw new InvalidOperationException("boom"))).RunAsync(s);
         Assert.Equal(ScenarioOutcome.Failed, throwing.Outcome);
         Assert.Contains(throwing.Failures, f => f.Actual.Contains("boom"));

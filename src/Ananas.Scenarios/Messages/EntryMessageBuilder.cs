@@ -126,7 +126,7 @@ public static class EntryMessageBuilder
     {
         try
         {
-            return RecordText.Parse(line.Text, line.Origin, line.DefaultTtl);
+            return RecordText.Parse(line.Text, line.Origin, line.DefaultTtl, keepMalformedGeneric: true);
         }
         catch (Exception e) when (e is DnsFormatException or FormatException or ArgumentException or OverflowException)
         {

@@ -1,0 +1,56 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Resolver;
+using Ananas.Resolver.Cache;
+
+namespace Ananas.Scenarios.Running;
+
+/// <summary>
+/// Binds the scenario runner to the real <see cref="Recursor"/>: each run gets a fresh recursor and cache on the
+/// scenario's virtual clock, with options translated from the scenario's config.
+/// </summary>
+public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
+{
+    /// <summary>deckard's default <c>stub-name</c>.</summary>
+    private static readonly DnsName DefaultRootHintName = DnsName.Parse("k.root-servers.net.");
+
+    public ScenarioCapabilities Capabilities => ScenarioCapabilities.Forwarding | ScenarioCapabilities.StubZones;
+
+    public IScenarioResolver Create(ScenarioSetup setup, IExchanger exchanger, IClock clock)
+    {
+        var options = OptionsFor(setup);
+        var recursor = new Recursor(options, clock, new SeededRandom(1), new RecordCache(clock));
+        return new RecursorUnderTest(recursor, exchanger);
+    }
+
+    /// <summary>Translates a scenario's config into recursor options.</summary>
+    public static RecursorOptions OptionsFor(ScenarioSetup setup)
+    {
+        var hintName = setup.RootHints.Names.Count > 0 ? setup.RootHints.Names[0] : DefaultRootHintName;
+        var hints = new RootHints([new RootServer(hintName, setup.RootHints.Addresses)]);
+        return new RecursorOptions
+        {
+            RootHints = hints,
+            QnameMinimisation = setup.QueryMinimisation,
+            UseIPv4 = setup.DoIp4,
+            UseIPv6 = setup.DoIp6,
+            DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
+            HardenGlue = setup.HardenGlue,
+            ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)))],
+            StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
+        };
+    }
+
+    private static IReadOnlyList<IPEndPoint> Endpoints(IReadOnlyList<IPAddress> addresses) =>
+        [.. addresses.Select(a => new IPEndPoint(a, 53))];
+
+    private sealed class RecursorUnderTest(Recursor recursor, IExchanger exchanger) : IScenarioResolver
+    {
+        public async Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken)
+        {
+            var response = await recursor.ResolveAsync(new Request(query), exchanger, cancellationToken).ConfigureAwait(false);
+            return response.Message;
+        }
+    }
+}
