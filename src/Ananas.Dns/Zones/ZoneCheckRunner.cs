@@ -12,6 +12,11 @@ public static class ZoneCheckRunner
         // The zone's name: --origin, else the SOA owner; before any $ORIGIN, relative names need some origin,
         // and the file name without ".zone" is the usual convention.
         DnsName? initialOrigin = origin ?? OriginFromFileName(path);
+        if (!File.Exists(path))
+        {
+            output.WriteLine($"{path}: error: no such file");
+            return 1;
+        }
         var zone = ZoneFileReader.Load(path, initialOrigin);
         foreach (var e in zone.Errors) output.WriteLine($"{e.File}:{e.Line}:{e.Column}: error: {e.Detail}");
 
