@@ -122,16 +122,19 @@ internal abstract class CacheShard<TKey, TValue> where TKey : notnull
     {
         lock (_gate)
         {
+            long before = _expirations; // replaying reads may already remove some
             DrainReads(nowTicks);
             List<CacheNode<TKey, TValue>>? doomed = null;
             foreach (var pair in Map)
             {
                 if (IsPastRetention(pair.Value, nowTicks)) (doomed ??= []).Add(pair.Value);
             }
-            if (doomed is null) return 0;
-            foreach (var node in doomed) RemoveResident(node);
-            _expirations += doomed.Count;
-            return doomed.Count;
+            if (doomed is not null)
+            {
+                foreach (var node in doomed) RemoveResident(node);
+                _expirations += doomed.Count;
+            }
+            return (int)(_expirations - before);
         }
     }
 

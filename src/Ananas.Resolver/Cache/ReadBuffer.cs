@@ -14,7 +14,7 @@ internal sealed class ReadBuffer<T> where T : class
     private const int Mask = Capacity - 1;
 
     private readonly T?[] _slots = new T?[Capacity];
-    private Counters _counters;
+    private ReadBufferCounters _counters;
 
     /// <summary>
     /// Appends <paramref name="item"/> if there is room. Returns the number of pending records afterwards,
@@ -43,12 +43,12 @@ internal sealed class ReadBuffer<T> where T : class
         Volatile.Write(ref _counters.Head, head + 1);
         return true;
     }
+}
 
-    /// <summary>Head and tail on separate cache lines, away from the slots array reference.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 192)]
-    private struct Counters
-    {
-        [FieldOffset(64)] public long Head;
-        [FieldOffset(128)] public long Tail;
-    }
+/// <summary>Head and tail of a <see cref="ReadBuffer{T}"/> on separate cache lines (explicit layout cannot be generic).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 192)]
+internal struct ReadBufferCounters
+{
+    [FieldOffset(64)] public long Head;
+    [FieldOffset(128)] public long Tail;
 }
