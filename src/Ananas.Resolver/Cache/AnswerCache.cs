@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Ananas.Dns;
 using Ananas.Dns.Wire;
 
@@ -45,13 +46,15 @@ public sealed class AnswerCache
     /// <paramref name="maxStale"/> ago (and still retained) is written with every TTL set to
     /// <see cref="AnswerCacheOptions.StaleTtl"/> and reported as <see cref="CacheLookup.Stale"/> (RFC 8767).
     /// </summary>
+    [SkipLocalsInit] // the key buffer is written before it is read; zeroing it is wasted work on every hit
     public CacheLookup TryAnswer(ReadOnlySpan<byte> query, Span<byte> destination, TimeSpan maxStale, out int written)
     {
         written = 0;
         Span<byte> key = stackalloc byte[AnswerKey.MaxLength];
         if (!AnswerKey.TryRead(query, key, out int keyLength, out int nameLength)) return CacheLookup.Miss;
         key = key[..keyLength];
-        var lookup = _cache.TryGet(AnswerKey.Hash(key), maxStale, out var entry, out _);
+        long now = _clock.UtcNow.UtcTicks;
+        var lookup = _cache.Lookup(AnswerKey.Hash(key), now, maxStale.Ticks, out var entry, out _);
         // Two keys may share a hash; the stored key decides.
         if (lookup == CacheLookup.Miss || !entry.Key.AsSpan().SequenceEqual(key)) return CacheLookup.Miss;
         var response = entry.Response;
@@ -70,7 +73,7 @@ public sealed class AnswerCache
         var offsets = entry.TtlOffsets;
         if (lookup == CacheLookup.Fresh)
         {
-            long elapsedSeconds = (_clock.UtcNow.UtcTicks - entry.StoredAtTicks) / TimeSpan.TicksPerSecond;
+            long elapsedSeconds = (now - entry.StoredAtTicks) / TimeSpan.TicksPerSecond;
             uint elapsed = (uint)Math.Clamp(elapsedSeconds, 0, uint.MaxValue);
             for (int i = 0; i < offsets.Length; i++)
             {

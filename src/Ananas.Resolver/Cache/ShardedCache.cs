@@ -65,40 +65,31 @@ public abstract class ShardedCache<TKey, TValue> : IByteBoundedCache<TKey, TValu
     /// <summary>What one entry is charged: the caller's cost plus the cache's own per-entry overhead.</summary>
     public long CostOf(TKey key, TValue value) => _cost.CostOf(key, value) + _entryOverhead;
 
-    public bool TryGet(TKey key, out TValue value)
-    {
-        var shard = ShardFor(key);
-        if (shard.Map.TryGetValue(key, out var node))
-        {
-            long now = _clock.UtcNow.UtcTicks;
-            shard.RecordRead(node, now);
-            if (node.ExpiresAtTicks > now)
-            {
-                _hits.Increment();
-                value = node.Value;
-                return true;
-            }
-        }
-        _misses.Increment();
-        value = default!;
-        return false;
-    }
+    public bool TryGet(TKey key, out TValue value) =>
+        Lookup(key, _clock.UtcNow.UtcTicks, 0, out value, out _) == CacheLookup.Fresh;
 
     public CacheLookup TryGet(TKey key, TimeSpan maxStale, out TValue value, out DateTimeOffset expiresAt)
     {
+        var lookup = Lookup(key, _clock.UtcNow.UtcTicks, maxStale.Ticks, out value, out long expiresAtTicks);
+        expiresAt = lookup == CacheLookup.Miss ? default : new DateTimeOffset(expiresAtTicks, TimeSpan.Zero);
+        return lookup;
+    }
+
+    /// <summary>The hit path, for callers that already read the clock: one map probe, one ring append, one counter.</summary>
+    internal CacheLookup Lookup(TKey key, long nowTicks, long maxStaleTicks, out TValue value, out long expiresAtTicks)
+    {
         var shard = ShardFor(key);
         if (shard.Map.TryGetValue(key, out var node))
         {
-            long now = _clock.UtcNow.UtcTicks;
-            shard.RecordRead(node, now);
-            expiresAt = new DateTimeOffset(node.ExpiresAtTicks, TimeSpan.Zero);
+            shard.RecordRead(node, nowTicks);
+            expiresAtTicks = node.ExpiresAtTicks;
             value = node.Value;
-            if (node.ExpiresAtTicks > now)
+            if (expiresAtTicks > nowTicks)
             {
                 _hits.Increment();
                 return CacheLookup.Fresh;
             }
-            if (node.ExpiresAtTicks + maxStale.Ticks > now)
+            if (expiresAtTicks + maxStaleTicks > nowTicks)
             {
                 _staleHits.Increment();
                 return CacheLookup.Stale;
@@ -106,7 +97,7 @@ public abstract class ShardedCache<TKey, TValue> : IByteBoundedCache<TKey, TValu
         }
         _misses.Increment();
         value = default!;
-        expiresAt = default;
+        expiresAtTicks = 0;
         return CacheLookup.Miss;
     }
 
