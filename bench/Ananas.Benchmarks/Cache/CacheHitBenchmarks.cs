@@ -77,6 +77,11 @@ public class CacheHitBenchmarks
         return bytes;
     }
 
+    /// <summary>The loops, for <see cref="CacheThroughput"/>.</summary>
+    public int ArcLoopPublic(int count, int offset) => ArcLoop(count, offset);
+
+    public int AnswerLoopPublic(int count, int offset) => AnswerLoop(count, offset);
+
     private static int OnTwoThreads(Func<int, int> work)
     {
         int other = 0;

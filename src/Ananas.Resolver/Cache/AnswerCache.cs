@@ -56,7 +56,7 @@ public sealed class AnswerCache
         long now = _clock.UtcNow.UtcTicks;
         var lookup = _cache.Lookup(AnswerKey.Hash(key), now, maxStale.Ticks, out var entry, out _);
         // Two keys may share a hash; the stored key decides.
-        if (lookup == CacheLookup.Miss || !entry.Key.AsSpan().SequenceEqual(key)) return CacheLookup.Miss;
+        if (lookup == CacheLookup.Miss || !entry.Key.SequenceEqual(key)) return CacheLookup.Miss;
         var response = entry.Response;
         if (destination.Length < response.Length) return CacheLookup.Miss;
 
@@ -135,7 +135,7 @@ public sealed class AnswerCache
         }
 
         long now = _clock.UtcNow.UtcTicks;
-        var entry = new AnswerEntry(key.ToArray(), nameLength, response.ToArray(), ttlOffsets, now);
+        var entry = new AnswerEntry(response, key, nameLength, ttlOffsets, now);
         return _cache.Set(AnswerKey.Hash(key), entry, new DateTimeOffset(now + seconds * TimeSpan.TicksPerSecond, TimeSpan.Zero));
     }
 
@@ -201,8 +201,8 @@ public sealed class AnswerCache
 
     private static bool Matches(AnswerEntry entry, byte[] name, bool subtree, RRType? type)
     {
-        var entryName = entry.Key.AsSpan(0, entry.NameLength);
-        if (type is { } t && BinaryPrimitives.ReadUInt16BigEndian(entry.Key.AsSpan(entry.NameLength)) != (ushort)t) return false;
+        var entryName = entry.Key[..entry.NameLength];
+        if (type is { } t && BinaryPrimitives.ReadUInt16BigEndian(entry.Key[entry.NameLength..]) != (ushort)t) return false;
         if (!subtree) return entryName.SequenceEqual(name);
         // Below or at the apex: the apex's wire form is a suffix of the name starting at a label boundary.
         for (int pos = 0; entryName.Length - pos >= name.Length; pos += entryName[pos] + 1)
