@@ -253,4 +253,60 @@ public sealed class AnswerCacheTests
         Assert.Equal(100_000, hits);
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void ConcurrentStoresAndHits_NeverMixUpAnswers()
+    {
+        var clock = new FakeClock();
+        var cache = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 64 * 1024, ShardCount = 4 } }, clock);
+        const int Names = 500;
+        var queries = new byte[Names][];
+        var responses = new byte[Names][];
+        for (int i = 0; i < Names; i++)
+        {
+            var name = DnsName.Parse($"n{i}.example.");
+            var query = DnsMessage.CreateQuery(0, name, RRType.A);
+            var response = query.CreateResponse();
+            response.Answers.Add(new ResourceRecord(name, 300, new AddressData(new IPAddress(i + 1))));
+            queries[i] = query.ToArray();
+            responses[i] = response.ToArray();
+        }
+        long wrong = 0, hits = 0;
+        var threads = new Thread[4];
+        for (int t = 0; t < threads.Length; t++)
+        {
+            bool writer = t < 2;
+            int seed = t;
+            threads[t] = new Thread(() =>
+            {
+                var random = new Random(seed);
+                var buffer = new byte[512];
+                for (int op = 0; op < 20_000; op++)
+                {
+                    int i = random.Next(Names);
+                    if (writer)
+                    {
+                        cache.Store(queries[i], responses[i]);
+                        if (op % 4000 == 0) cache.PurgeSubtree(DnsName.Parse("example."));
+                        continue;
+                    }
+                    var query = (byte[])queries[i].Clone();
+                    query[0] = (byte)seed;
+                    query[1] = (byte)op;
+                    if (!cache.TryAnswer(query, buffer, out int written)) continue;
+                    Interlocked.Increment(ref hits);
+                    var answer = DnsMessage.Parse(buffer.AsSpan(0, written));
+                    bool right = answer.Id == (ushort)((seed << 8) | (byte)op)
+                        && answer.Question.Name == DnsName.Parse($"n{i}.example.")
+                        && ((AddressData)answer.Answers[0].Data).Address.Equals(new IPAddress(i + 1));
+                    if (!right) Interlocked.Increment(ref wrong);
+                }
+            });
+            threads[t].Start();
+        }
+        foreach (var thread in threads) thread.Join();
+        Assert.Equal(0, wrong);
+        Assert.True(hits > 0);
+        Assert.True(cache.GetStatistics().ResidentBytes <= 64 * 1024);
+    }
 }
