@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace Ananas.Resolver.Cache;
 
@@ -39,7 +41,8 @@ internal static class AnswerKey
         int additional = BinaryPrimitives.ReadUInt16BigEndian(query[10..]);
         if (additional > 1) return false;
 
-        // The question name: uncompressed (nothing precedes it to point at), lowered as it is copied.
+        // The question name: uncompressed (nothing precedes it to point at). Find its end, then lower it
+        // in one vectorised pass (length octets are below 64, so lowering leaves them alone).
         int pos = 12;
         while (true)
         {
@@ -47,12 +50,15 @@ internal static class AnswerKey
             int len = query[pos];
             if (len == 0) break;
             if (len > 63 || pos + 1 + len >= query.Length || pos - 12 + 1 + len + 1 > 255) return false;
-            key[pos - 12] = (byte)len;
-            for (int i = 1; i <= len; i++) key[pos - 12 + i] = ToLower(query[pos + i]);
             pos += len + 1;
         }
-        key[pos - 12] = 0;
         nameLength = pos - 12 + 1;
+        var name = query.Slice(12, nameLength);
+        if (Ascii.ToLower(name, key, out _) != OperationStatus.Done)
+        {
+            // Octets above 0x7F are legal in labels; lower the ASCII letters one by one.
+            for (int i = 0; i < name.Length; i++) key[i] = ToLower(name[i]);
+        }
         pos++;
         if (query.Length - pos < 4) return false;
         query.Slice(pos, 4).CopyTo(key[nameLength..]);

@@ -111,6 +111,20 @@ public sealed class AnswerCacheTests
     }
 
     [Fact]
+    public void Names_WithOctetsAbove127_AreStillMatchedCaseInsensitively()
+    {
+        var cache = new AnswerCache(new AnswerCacheOptions { Storage = Small }, new FakeClock());
+        var lower = DnsName.FromWire([3, 0xC3, (byte)'a', (byte)'b', 7, (byte)'e', (byte)'x', (byte)'a', (byte)'m', (byte)'p', (byte)'l', (byte)'e', 0]);
+        var upper = DnsName.FromWire([3, 0xC3, (byte)'A', (byte)'B', 7, (byte)'E', (byte)'x', (byte)'a', (byte)'m', (byte)'p', (byte)'l', (byte)'e', 0]);
+        var query = DnsMessage.CreateQuery(1, lower, RRType.A);
+        var response = query.CreateResponse();
+        response.Answers.Add(new ResourceRecord(lower, 60, new AddressData(IPAddress.Parse("192.0.2.9"))));
+        Assert.True(cache.Store(query.ToArray(), response.ToArray()));
+        var answer = Hit(cache, DnsMessage.CreateQuery(2, upper, RRType.A).ToArray());
+        Assert.True(answer.Question.Name.EqualsExactCase(upper));
+    }
+
+    [Fact]
     public void RecursionDesired_IsCopiedFromTheQuery()
     {
         var cache = NewCache(new FakeClock());
