@@ -13,6 +13,7 @@ namespace Ananas.Resolver.Cache;
 /// </summary>
 public sealed class AnswerCache
 {
+    private const int DnsHeaderSize = 12;
     private const ushort RdFlag = 0x0100;
     private const ushort AdFlag = 0x0020;
     private const ushort OptType = 41;
@@ -114,8 +115,6 @@ public sealed class AnswerCache
     /// <summary>Removes answers that expired beyond the stale retention. Returns how many.</summary>
     public int RemoveExpired() => _cache.RemoveExpired();
 
-    private const int DnsHeaderSize = 12;
-
     private bool Store(ReadOnlySpan<byte> query, ReadOnlySpan<byte> response, TimeSpan? lifetime)
     {
         Span<byte> key = stackalloc byte[AnswerKey.MaxLength];
@@ -123,10 +122,10 @@ public sealed class AnswerCache
         key = key[..keyLength];
         if (!TryIndexTtls(response, key, nameLength, out var ttlOffsets, out uint minTtl)) return false;
 
-        var maxSeconds = (long)_options.MaxLifetime.TotalSeconds;
-        long seconds = ttlOffsets.Length > 0 ? minTtl : long.MaxValue;
+        // No record to take a TTL from (e.g. NODATA without an SOA, RFC 2308 §5): only the caller's lifetime counts.
+        long seconds = ttlOffsets.Length > 0 ? minTtl : lifetime is null ? 0 : long.MaxValue;
         if (lifetime is { } given) seconds = Math.Min(seconds, (long)given.TotalSeconds);
-        seconds = Math.Min(seconds, maxSeconds);
+        seconds = Math.Min(seconds, (long)_options.MaxLifetime.TotalSeconds);
         if (seconds <= 0)
         {
             // A TTL of 0 means "use once": never cached, and an older answer must not outlive it.

@@ -166,6 +166,10 @@ public sealed class AnswerCacheTests
         Assert.False(cache.Store(query, Answer("other.example.com.")));
         Assert.False(cache.Store(Answer("www.example.com."), Answer("www.example.com."))); // a response is not a query
         Assert.False(cache.Store(query, [1, 2, 3]));
+        var empty = QueryMessage("www.example.com.").CreateResponse().ToArray(); // no records: no TTL to go by
+        Assert.False(cache.Store(query, empty));
+        Assert.True(cache.Store(query, empty, TimeSpan.FromSeconds(5)));
+        Assert.True(cache.Purge(DnsName.Parse("www.example.com.")) == 1);
         Assert.False(cache.TryAnswer(query, new byte[4096], out _));
         Assert.False(cache.TryAnswer([0, 1, 0], new byte[4096], out _));
         Assert.Equal(0, cache.GetStatistics().EntryCount);
