@@ -1,4 +1,16 @@
+using Ananas.Benchmarks.Cache;
 using BenchmarkDotNet.Running;
 
-// Runs the benchmarks chosen with --filter (e.g. --filter '*Parse*'); see docs/BENCHMARKS.md.
+// Console modes that measure ratios rather than time run first; everything else goes to BenchmarkDotNet,
+// with the benchmarks chosen by --filter (e.g. --filter '*Parse*'); see docs/BENCHMARKS.md.
+if (args.Length > 0 && args[0] == "cache-hit-ratio")
+{
+    CacheHitRatio.Run(args[1..]);
+    return;
+}
+if (args.Length > 0 && args[0] == "cache-throughput")
+{
+    CacheThroughput.Run(args[1..]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
