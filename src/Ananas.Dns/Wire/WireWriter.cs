@@ -96,6 +96,14 @@ public ref struct WireWriter
         Position += bytes.Length;
     }
 
+    /// <summary>Writes <paramref name="count"/> zero octets (padding).</summary>
+    public void WriteZeros(int count)
+    {
+        if (count < 0 || !Reserve(count)) return;
+        _buffer.Slice(Position, count).Clear();
+        Position += count;
+    }
+
     /// <summary>Writes a one-octet length and the bytes (a DNS character-string, at most 255 octets).</summary>
     public void WriteCharacterString(scoped ReadOnlySpan<byte> bytes)
     {
