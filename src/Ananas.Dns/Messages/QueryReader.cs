@@ -49,8 +49,9 @@ public static class QueryReader
             if (!TrySkipRecord(message, ref pos, out var rtype, out ushort rclass, out uint rttl, out int rdataStart)) { error = QueryReadError.BadRecord; return false; }
             if (rtype != RRType.OPT) continue;
             if (hasEdns) { error = QueryReadError.MultipleOpt; return false; }
-            // RFC 6891 §6.1.2: the owner is the root (one zero octet, never a pointer).
-            if (rdataStart - start != 11 || message[start] != 0) { error = QueryReadError.BadOpt; return false; }
+            // RFC 6891 §6.1.2: the owner is the root. It is one zero octet in practice, but a pointer to a
+            // root label is the same name, and the full parser accepts it too.
+            if ((rdataStart - start != 11 || message[start] != 0) && !IsRoot(message, start)) { error = QueryReadError.BadOpt; return false; }
             var rdata = message[rdataStart..pos];
             if (!OptionsAreFramed(rdata)) { error = QueryReadError.BadOpt; return false; }
             hasEdns = true;
@@ -100,6 +101,12 @@ public static class QueryReader
                 default: return false;
             }
         }
+    }
+
+    private static bool IsRoot(ReadOnlySpan<byte> message, int start)
+    {
+        Span<byte> scratch = stackalloc byte[DnsName.MaxWireLength];
+        return WireReader.DecodeName(message, start, message.Length, scratch, out _, out int length, out _) == NameError.None && length == 1;
     }
 
     /// <summary>True when the OPT RDATA is an exact sequence of (code, length, data) options.</summary>

@@ -20,6 +20,9 @@ public enum NameError : byte
     /// <summary>A compression pointer does not point strictly backwards (loop or forward reference).</summary>
     PointerNotBackwards,
 
+    /// <summary>The name follows more than <see cref="WireReader.MaxPointers"/> compression pointers.</summary>
+    TooManyPointers,
+
     /// <summary>A label type other than a normal label or a pointer (0x40 and 0x80, RFC 6891 §5).</summary>
     BadLabelType,
 

@@ -113,6 +113,13 @@ public ref struct WireReader
     }
 
     /// <summary>
+    /// Most compression pointers one name may follow. A name has at most 127 labels and an encoder needs
+    /// at most one pointer per label; without a cap, a chain of backward pointers lets every record of a
+    /// 64 KB message cost tens of thousands of jumps (quadratic work).
+    /// </summary>
+    public const int MaxPointers = 128;
+
+    /// <summary>
     /// Decodes the name at <paramref name="start"/>. Labels before the first pointer must lie below
     /// <paramref name="end"/>; after a jump the whole message is in scope. Each pointer must point strictly
     /// below the previous jump target (and the first below the name's start), so the number of jumps is
@@ -130,6 +137,7 @@ public ref struct WireReader
         int limit = Math.Min(end, message.Length);
         bool jumped = false;
         int lowestJumpSource = start;
+        int jumps = 0;
         while (true)
         {
             if ((uint)pos >= (uint)limit) return NameError.PastEnd;
@@ -156,6 +164,7 @@ public ref struct WireReader
                     if (pos + 1 >= limit) return NameError.PointerPastEnd;
                     int target = ((len & 0x3F) << 8) | message[pos + 1];
                     if (target >= lowestJumpSource) return NameError.PointerNotBackwards;
+                    if (++jumps > MaxPointers) return NameError.TooManyPointers;
                     if (!jumped) { next = pos + 2; jumped = true; limit = message.Length; }
                     lowestJumpSource = target;
                     pos = target;
@@ -177,6 +186,7 @@ public ref struct WireReader
         NameError.PointerPastEnd => "compression pointer runs past the end of the message",
         NameError.PointerNotBackwards => "compression pointer does not point backwards (loop or forward reference)",
         NameError.BadLabelType => "unsupported label type (0x40 or 0x80)",
+        NameError.TooManyPointers => "name follows more than 128 compression pointers",
         NameError.BufferTooSmall => "name buffer shorter than 255 octets",
         _ => "malformed name",
     };
