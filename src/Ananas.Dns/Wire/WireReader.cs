@@ -71,6 +71,7 @@ public ref struct WireReader
     /// pointer to a name already read by this reader reuses that instance: owner names in responses are
     /// almost always <c>C0 0C</c>, so this saves an array, an object and a hash per record.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit] // the scratch name is fully written before it is read
     public DnsName ReadName()
     {
         int start = Position;
