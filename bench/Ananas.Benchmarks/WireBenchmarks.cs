@@ -14,6 +14,7 @@ namespace Ananas.Benchmarks;
 /// the other library is the baseline, so Ratio below 1 means we are faster (0.2 = 5×).
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class WireBenchmarks
