@@ -155,7 +155,9 @@ public sealed class DnsMessage
     /// Writes the message into <paramref name="buffer"/>, at most <paramref name="maxSize"/> octets, and
     /// returns its length. When the answer or authority section does not fit, whole RRsets are dropped from
     /// the point of overflow on and TC is set; additional records that do not fit are dropped silently
-    /// (RFC 2181 §9). The OPT record is always kept.
+    /// (RFC 2181 §9). The OPT record is always kept. A <see cref="PaddingOption.ToBlockSize"/> option is
+    /// sized here so that the message becomes a multiple of its block (RFC 8467), never beyond the limit.
+    /// Allocates nothing.
     /// </summary>
     public int WriteTo(Span<byte> buffer, int maxSize = ushort.MaxValue)
     {
@@ -166,6 +168,7 @@ public sealed class DnsMessage
         // Options report their length up front, so nothing is serialised twice or allocated.
         int optSize = 0;
         PaddingOption? blockPadding = null;
+        int blockPaddingIndex = -1;
         if (Edns is not null)
         {
             optSize = OptFixedSize;
@@ -177,7 +180,7 @@ public sealed class DnsMessage
                 if ((uint)length > ushort.MaxValue) throw new InvalidOperationException($"EDNS option {(ushort)o.Code} has {length} octets of data");
                 optSize += 4 + length;
                 // Only the first block-padding option is sized; RFC 8467 padding is one option per message.
-                if (blockPadding is null && o is PaddingOption { BlockSize: > 0 } p) blockPadding = p;
+                if (blockPadding is null && o is PaddingOption { BlockSize: > 0 } p) { blockPadding = p; blockPaddingIndex = i; }
             }
             if (optSize - OptFixedSize > ushort.MaxValue) throw new InvalidOperationException("EDNS options exceed 65535 octets");
             if (limit < DnsHeader.Size + optSize) throw new ArgumentException("buffer too small for the header and the OPT record", nameof(buffer));
@@ -226,7 +229,7 @@ public sealed class DnsMessage
             {
                 var o = options[i];
                 w.WriteUInt16((ushort)o.Code);
-                if (ReferenceEquals(o, blockPadding))
+                if (i == blockPaddingIndex)
                 {
                     w.WriteUInt16((ushort)pad);
                     w.WriteZeros(pad);
