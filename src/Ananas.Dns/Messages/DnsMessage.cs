@@ -12,6 +12,9 @@ namespace Ananas.Dns.Messages;
 /// </summary>
 public sealed class DnsMessage
 {
+    /// <summary>OPT record without options: root owner (1), TYPE, CLASS, TTL, RDLENGTH.</summary>
+    private const int OptFixedSize = 11;
+
     public ushort Id { get; set; }
 
     public HeaderFlags Flags { get; set; }
@@ -152,25 +155,35 @@ public sealed class DnsMessage
     /// Writes the message into <paramref name="buffer"/>, at most <paramref name="maxSize"/> octets, and
     /// returns its length. When the answer or authority section does not fit, whole RRsets are dropped from
     /// the point of overflow on and TC is set; additional records that do not fit are dropped silently
-    /// (RFC 2181 §9). The OPT record is always kept.
+    /// (RFC 2181 §9). The OPT record is always kept. A <see cref="PaddingOption.ToBlockSize"/> option is
+    /// sized here so that the message becomes a multiple of its block (RFC 8467), never beyond the limit.
+    /// Allocates nothing.
     /// </summary>
     public int WriteTo(Span<byte> buffer, int maxSize = ushort.MaxValue)
     {
         int limit = Math.Min(maxSize, buffer.Length);
         if (limit < DnsHeader.Size) throw new ArgumentException("buffer too small for a DNS header", nameof(buffer));
 
-        // Options are serialised once, so that their size can be reserved before the sections.
-        byte[][]? optionData = null;
+        // The OPT record's size is reserved before the sections so that it survives truncation.
+        // Options report their length up front, so nothing is serialised twice or allocated.
         int optSize = 0;
+        PaddingOption? blockPadding = null;
+        int blockPaddingIndex = -1;
         if (Edns is not null)
         {
-            optSize = 11;
-            optionData = new byte[Edns.Options.Count][];
-            for (int i = 0; i < optionData.Length; i++)
+            optSize = OptFixedSize;
+            var options = Edns.Options;
+            for (int i = 0; i < options.Count; i++)
             {
-                optionData[i] = Edns.Options[i].GetData();
-                optSize += 4 + optionData[i].Length;
+                var o = options[i];
+                int length = o.DataLength;
+                if ((uint)length > ushort.MaxValue) throw new InvalidOperationException($"EDNS option {(ushort)o.Code} has {length} octets of data");
+                optSize += 4 + length;
+                // Only the first block-padding option is sized; RFC 8467 padding is one option per message.
+                if (blockPadding is null && o is PaddingOption { BlockSize: > 0 } p) { blockPadding = p; blockPaddingIndex = i; }
             }
+            if (optSize - OptFixedSize > ushort.MaxValue) throw new InvalidOperationException("EDNS options exceed 65535 octets");
+            if (limit < DnsHeader.Size + optSize) throw new ArgumentException("buffer too small for the header and the OPT record", nameof(buffer));
         }
 
         var w = new WireWriter(buffer, NameWriteMode.Compressed, limit - optSize);
@@ -205,12 +218,27 @@ public sealed class DnsMessage
             w.WriteUInt16(Edns.UdpPayloadSize);
             uint ttl = ((uint)((ushort)Rcode >> 4) << 24) | ((uint)Edns.Version << 16) | (Edns.DnssecOk ? 0x8000u : 0) | (Edns.OtherFlags & 0x7FFFu);
             w.WriteUInt32(ttl);
-            w.WriteUInt16((ushort)(optSize - 11));
-            for (int i = 0; i < optionData!.Length; i++)
+            // Block padding (RFC 8467) is sized now that the final length without it is known.
+            // Here the OPT's owner, TYPE, CLASS and TTL are written; RDLENGTH and the options follow.
+            int unpadded = w.Position + 2 + (optSize - OptFixedSize);
+            int pad = blockPadding is null ? 0 : blockPadding.PaddingFor(unpadded, limit);
+            pad = Math.Min(pad, ushort.MaxValue - (optSize - OptFixedSize));
+            w.WriteUInt16((ushort)(optSize - OptFixedSize + pad));
+            var options = Edns.Options;
+            for (int i = 0; i < options.Count; i++)
             {
-                w.WriteUInt16((ushort)Edns.Options[i].Code);
-                w.WriteUInt16((ushort)optionData[i].Length);
-                w.WriteBytes(optionData[i]);
+                var o = options[i];
+                w.WriteUInt16((ushort)o.Code);
+                if (i == blockPaddingIndex)
+                {
+                    w.WriteUInt16((ushort)pad);
+                    w.WriteZeros(pad);
+                }
+                else
+                {
+                    w.WriteUInt16((ushort)o.DataLength);
+                    o.WriteData(ref w);
+                }
             }
             ar++;
         }

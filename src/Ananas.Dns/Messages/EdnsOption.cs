@@ -1,4 +1,4 @@
-using System.Text;
+using Ananas.Dns.Wire;
 
 namespace Ananas.Dns.Messages;
 
@@ -16,19 +16,62 @@ public enum EdnsOptionCode : ushort
     ExtendedError = 15,
 }
 
-/// <summary>One EDNS option. Subclasses model the options we act on; others stay <see cref="RawEdnsOption"/>.</summary>
-public abstract class EdnsOption
+/// <summary>
+/// One EDNS option (RFC 6891 §6.1.2). Subclasses model the options we act on; others stay
+/// <see cref="RawEdnsOption"/>. Options are immutable and serialise without allocating: the message
+/// writer asks for <see cref="DataLength"/> to reserve space, then calls <see cref="WriteData"/>.
+/// Two options are equal when their codes and data octets are.
+/// </summary>
+public abstract class EdnsOption : IEquatable<EdnsOption>
 {
     public abstract EdnsOptionCode Code { get; }
 
-    /// <summary>The option's data (without code and length).</summary>
-    public abstract byte[] GetData();
+    /// <summary>Length of the option data (without code and length), at most 65535.</summary>
+    public abstract int DataLength { get; }
 
+    /// <summary>Writes exactly <see cref="DataLength"/> octets of option data.</summary>
+    public abstract void WriteData(ref WireWriter writer);
+
+    /// <summary>The option data as a new array (tests, tools; not for hot paths).</summary>
+    public byte[] GetData()
+    {
+        var data = new byte[DataLength];
+        var w = new WireWriter(data, NameWriteMode.Uncompressed);
+        WriteData(ref w);
+        return data;
+    }
+
+    /// <summary>Decodes one option's data. Raises <see cref="DnsFormatException"/> when a known option is malformed.</summary>
     public static EdnsOption Read(EdnsOptionCode code, ReadOnlySpan<byte> data) => code switch
     {
+        EdnsOptionCode.Nsid => NsidOption.Read(data),
+        EdnsOptionCode.ClientSubnet => ClientSubnetOption.Read(data),
+        EdnsOptionCode.Cookie => CookieOption.Read(data),
+        EdnsOptionCode.TcpKeepalive => TcpKeepaliveOption.Read(data),
+        EdnsOptionCode.Padding => PaddingOption.Read(data),
         EdnsOptionCode.ExtendedError => ExtendedErrorOption.Read(data),
         _ => new RawEdnsOption(code, data.ToArray()),
     };
+
+    public bool Equals(EdnsOption? other)
+    {
+        if (other is null) return false;
+        if (ReferenceEquals(this, other)) return true;
+        if (Code != other.Code || DataLength != other.DataLength) return false;
+        return GetData().AsSpan().SequenceEqual(other.GetData());
+    }
+
+    public override bool Equals(object? obj) => obj is EdnsOption other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.Add(Code);
+        h.AddBytes(GetData());
+        return h.ToHashCode();
+    }
+
+    public override string ToString() => $"OPT={(ushort)Code}: {Convert.ToHexString(GetData())}";
 }
 
 /// <summary>An option kept as opaque bytes.</summary>
@@ -38,36 +81,7 @@ public sealed class RawEdnsOption(EdnsOptionCode code, byte[] data) : EdnsOption
 
     public byte[] Data { get; } = data;
 
-    public override byte[] GetData() => Data;
-}
+    public override int DataLength => Data.Length;
 
-/// <summary>Extended DNS Error (RFC 8914): an INFO-CODE and optional UTF-8 EXTRA-TEXT.</summary>
-public sealed class ExtendedErrorOption(EdeCode infoCode, string extraText = "") : EdnsOption
-{
-    public override EdnsOptionCode Code => EdnsOptionCode.ExtendedError;
-
-    public EdeCode InfoCode { get; } = infoCode;
-
-    public string ExtraText { get; } = extraText;
-
-    public override byte[] GetData()
-    {
-        var text = Encoding.UTF8.GetBytes(ExtraText);
-        var data = new byte[2 + text.Length];
-        data[0] = (byte)((ushort)InfoCode >> 8);
-        data[1] = (byte)InfoCode;
-        text.CopyTo(data, 2);
-        return data;
-    }
-
-    internal static ExtendedErrorOption Read(ReadOnlySpan<byte> data)
-    {
-        if (data.Length < 2) throw new DnsFormatException("Extended DNS Error option shorter than 2 octets");
-        // RFC 8914 §2: EXTRA-TEXT is UTF-8 and may be NUL-terminated by sloppy senders; trim that.
-        var text = data[2..];
-        if (!text.IsEmpty && text[^1] == 0) text = text[..^1];
-        return new ExtendedErrorOption((EdeCode)((data[0] << 8) | data[1]), Encoding.UTF8.GetString(text));
-    }
-
-    public override string ToString() => ExtraText.Length == 0 ? $"EDE {(ushort)InfoCode} ({InfoCode})" : $"EDE {(ushort)InfoCode} ({InfoCode}): {ExtraText}";
+    public override void WriteData(ref WireWriter writer) => writer.WriteBytes(Data);
 }

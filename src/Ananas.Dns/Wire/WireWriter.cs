@@ -29,6 +29,8 @@ public ref struct WireWriter
     private readonly Span<byte> _buffer;
     private CompressionTable _table;
     private int _tableCount;
+    private RecentNames _recent;
+    private int _recentCount;
 
     public WireWriter(Span<byte> buffer, NameWriteMode mode = NameWriteMode.Compressed, int limit = int.MaxValue)
     {
@@ -38,6 +40,7 @@ public ref struct WireWriter
         Position = 0;
         Overflowed = false;
         _tableCount = 0;
+        _recentCount = 0;
     }
 
     public NameWriteMode Mode { get; }
@@ -61,6 +64,11 @@ public ref struct WireWriter
         Position = mark.Position;
         _tableCount = mark.CompressionEntries;
         Overflowed = false;
+        // Forget whole names written after the mark (they are no longer in the buffer).
+        for (int i = 0; i < Math.Min(_recentCount, RecentSize); i++)
+        {
+            if (_recent[i].Offset >= Position) _recent[i] = default;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -94,6 +102,14 @@ public ref struct WireWriter
         if (!Reserve(bytes.Length)) return;
         bytes.CopyTo(_buffer[Position..]);
         Position += bytes.Length;
+    }
+
+    /// <summary>Writes <paramref name="count"/> zero octets (padding).</summary>
+    public void WriteZeros(int count)
+    {
+        if (count < 0 || !Reserve(count)) return;
+        _buffer.Slice(Position, count).Clear();
+        Position += count;
     }
 
     /// <summary>Writes a one-octet length and the bytes (a DNS character-string, at most 255 octets).</summary>
@@ -132,15 +148,32 @@ public ref struct WireWriter
         }
 
         int pos = 0;
+        // Only names completely written before this one may be pointer targets: the labels of this name
+        // are not terminated yet (the bytes after them are stale), and readers require every pointer to
+        // point before the start of the name that contains it.
+        int nameStart = Position;
+        // Owner names are usually the very DnsName instance written just before (the question name, the
+        // CNAME target): point at it without searching the suffix table.
+        if (compressible)
+        {
+            int recent = FindRecent(name);
+            if (recent >= 0)
+            {
+                WriteUInt16((ushort)(0xC000 | recent));
+                return;
+            }
+        }
         while (wire[pos] != 0)
         {
             var suffix = wire[pos..];
             if (compressible)
             {
-                int target = FindSuffix(suffix);
+                int target = FindSuffix(suffix, nameStart);
                 if (target >= 0)
                 {
                     WriteUInt16((ushort)(0xC000 | target));
+                    // A name that is one pointer decodes exactly like the name at the target.
+                    if (pos == 0 && !Overflowed) AddRecent(name, target);
                     return;
                 }
             }
@@ -153,14 +186,42 @@ public ref struct WireWriter
             pos += len + 1;
         }
         WriteByte(0);
+        if (!Overflowed && nameStart <= 0x3FFF) AddRecent(name, nameStart);
     }
 
-    /// <summary>Finds an earlier offset where exactly <paramref name="suffix"/> was written.</summary>
-    private readonly int FindSuffix(ReadOnlySpan<byte> suffix)
+    private const int RecentSize = 8;
+
+    private readonly int FindRecent(DnsName name)
     {
+        for (int i = 0; i < Math.Min(_recentCount, RecentSize); i++)
+        {
+            if (ReferenceEquals(_recent[i].Name, name)) return _recent[i].Offset;
+        }
+        return -1;
+    }
+
+    private void AddRecent(DnsName name, int offset)
+    {
+        _recent[_recentCount % RecentSize] = new RecentName(name, offset);
+        _recentCount++;
+    }
+
+    private readonly record struct RecentName(DnsName? Name, int Offset);
+
+    [InlineArray(RecentSize)]
+    private struct RecentNames
+    {
+        private RecentName _element;
+    }
+
+    /// <summary>Finds an offset below <paramref name="before"/> where exactly <paramref name="suffix"/> was written.</summary>
+    private readonly int FindSuffix(ReadOnlySpan<byte> suffix, int before)
+    {
+        // Entries are appended in increasing position order (rollback only truncates).
         for (int i = 0; i < _tableCount; i++)
         {
             int offset = _table[i];
+            if (offset >= before) break;
             if (NameAtEquals(offset, suffix)) return offset;
         }
         return -1;
