@@ -132,12 +132,16 @@ public ref struct WireWriter
         }
 
         int pos = 0;
+        // Only names completely written before this one may be pointer targets: the labels of this name
+        // are not terminated yet (the bytes after them are stale), and readers require every pointer to
+        // point before the start of the name that contains it.
+        int nameStart = Position;
         while (wire[pos] != 0)
         {
             var suffix = wire[pos..];
             if (compressible)
             {
-                int target = FindSuffix(suffix);
+                int target = FindSuffix(suffix, nameStart);
                 if (target >= 0)
                 {
                     WriteUInt16((ushort)(0xC000 | target));
@@ -155,12 +159,14 @@ public ref struct WireWriter
         WriteByte(0);
     }
 
-    /// <summary>Finds an earlier offset where exactly <paramref name="suffix"/> was written.</summary>
-    private readonly int FindSuffix(ReadOnlySpan<byte> suffix)
+    /// <summary>Finds an offset below <paramref name="before"/> where exactly <paramref name="suffix"/> was written.</summary>
+    private readonly int FindSuffix(ReadOnlySpan<byte> suffix, int before)
     {
+        // Entries are appended in increasing position order (rollback only truncates).
         for (int i = 0; i < _tableCount; i++)
         {
             int offset = _table[i];
+            if (offset >= before) break;
             if (NameAtEquals(offset, suffix)) return offset;
         }
         return -1;
