@@ -161,4 +161,36 @@ public sealed class PeerBehaviourTests
         Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(cached.Message.Answers));
         Assert.Equal(upstream, world.Authority.Queries.Count);
     }
+
+    [Fact]
+    public async Task Parent_side_glue_learnt_by_an_earlier_query_is_still_the_last_resort()
+    {
+        // Unbound iter_pcnamerec: the glue came with one client query, the child's address fails for a later one.
+        var world = new TestWorld();
+        world.ExampleNet.Records.RemoveAll(r => r.Type == RRType.A && r.Name.Equals(DnsName.Parse("ns.example.net.")));
+        world.ExampleNet.Records.Add(Rr("ns.example.net. 3600 A 192.0.2.98"));
+        world.Com.Records.Add(Rr("shop.com. 172800 NS ns.example.net."));
+        var shop = new FakeZone("shop.com.", "@ 3600 SOA ns.example.net. hostmaster 1 7200 3600 1209600 300", "@ NS ns.example.net.", "www A 203.0.113.5");
+        world.Authority.Serve(NetNs, world.ExampleNet, shop);
+        var recursor = world.Recursor(world.Options());
+        await world.Resolve(recursor, "ns.example.net."); // caches the parent's glue and then the child's (dead) address
+
+        var response = await world.Resolve(recursor, "www.shop.com.");
+
+        Assert.Equal(["www.shop.com A 203.0.113.5"], Answers.Lines(response.Message.Answers));
+    }
+
+    [Fact]
+    public async Task Minimisation_probes_use_the_configured_type()
+    {
+        // RFC 9156 §3 recommends A probes (Unbound); kresd and the deckard corpus use NS.
+        var world = new TestWorld();
+        var options = world.Options(qmin: true) with { MinimisationProbeType = RRType.A };
+        world.ExampleCom.Records.Add(RecordText.Parse("a.b A 192.0.2.3", world.ExampleCom.Origin));
+
+        var response = await world.Resolve(world.Recursor(options), "a.b.example.com.");
+
+        Assert.Equal(["a.b.example.com A 192.0.2.3"], Answers.Lines(response.Message.Answers));
+        Assert.Equal([$"{Root} com A", $"{Gtld} example.com A", $"{Ns1} b.example.com A", $"{Ns1} a.b.example.com A"], world.Authority.Log);
+    }
 }

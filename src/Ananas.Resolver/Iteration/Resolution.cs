@@ -198,7 +198,7 @@ internal sealed class Resolution
         {
             bool minimising = minimise && probeLabels < name.LabelCount;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
-            var queryType = minimising ? RRType.NS : type;
+            var queryType = minimising ? _options.MinimisationProbeType : type;
             var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
             if (reply.Failure is not null)
             {
@@ -231,7 +231,7 @@ internal sealed class Resolution
 
             if (!minimising) return Finish(response, delegation, name, type);
 
-            // A minimisation probe (queryName NS) was answered.
+            // A minimisation probe (queryName, probe type) was answered.
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
@@ -319,6 +319,7 @@ internal sealed class Resolution
                     var glue = RRset.Collect(message.Additional, target, family);
                     if (glue is null) continue;
                     _cache.Store(glue, TrustRank.Additional);
+                    _cache.StoreParentSideGlue(glue);
                     foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
                     if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
                     foreach (var g in glue.Data)
@@ -537,8 +538,19 @@ internal sealed class Resolution
         // them (already tried) differs or could not be resolved.
         candidates.Clear();
         foreach (var server in delegation.NameServers)
-            if (server.Name is not null && _parentSideGlue.TryGetValue(server.Name, out var parentSide))
-                AddCandidates(parentSide, delegation, tried, candidates);
+        {
+            if (server.Name is null) continue;
+            if (_parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
+            foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
+            {
+                // Learnt by earlier resolutions (deckard/Unbound iter_pcnamerec: the glue came with another query).
+                var cached = _cache.GetParentSideGlue(server.Name, family, RRClass.IN);
+                if (cached is null) continue;
+                var endpoints = new List<IPEndPoint>(cached.RRset.Data.Count);
+                foreach (var a in cached.RRset.Data) endpoints.Add(new IPEndPoint(((AddressData)a).Address, 53));
+                AddCandidates(endpoints, delegation, tried, candidates);
+            }
+        }
         if (candidates.Count > 0)
         {
             OrderCandidates(candidates, delegation);
