@@ -1,6 +1,7 @@
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
+using Ananas.Scenarios.Model;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
 
@@ -33,6 +34,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
         {
             RootHints = hints,
             QnameMinimisation = setup.QueryMinimisation,
+            // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
+            MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
