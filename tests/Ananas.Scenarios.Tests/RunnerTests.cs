@@ -180,6 +180,22 @@ public sealed class RunnerTests
         Assert.Equal(RRType.A, options.MinimisationProbeType);
     }
 
+    [Fact]
+    public void DeckardScenarioWithoutStubAddrUsesTheBuiltInRootHints()
+    {
+        // deckard world_* recordings script the real root servers and configure none.
+        const string text = """
+            query-minimization: off
+            CONFIG_END
+            SCENARIO_BEGIN t
+            SCENARIO_END
+            """;
+        var plan = ScenarioSetupBuilder.Build(ScenarioParser.Parse(text, "w.rpl"));
+        Assert.Empty(plan.SkipReasons);
+        var options = RecursorScenarioResolverFactory.OptionsFor(Assert.Single(plan.Variants));
+        Assert.Same(RootHints.Iana, options.RootHints);
+    }
+
     private sealed class DelegateFactory(Func<DnsMessage, Task<DnsMessage?>> resolve) : IScenarioResolverFactory, IScenarioResolver
     {
         public ScenarioCapabilities Capabilities => ScenarioCapabilities.All;

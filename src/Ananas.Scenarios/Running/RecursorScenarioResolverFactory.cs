@@ -29,7 +29,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     public static RecursorOptions OptionsFor(ScenarioSetup setup)
     {
         var hintName = setup.RootHints.Names.Count > 0 ? setup.RootHints.Names[0] : DefaultRootHintName;
-        var hints = new RootHints([new RootServer(hintName, setup.RootHints.Addresses)]);
+        // No configured root server: the built-in (IANA) hints, as deckard's world_* scenarios expect.
+        var hints = setup.RootHints.Addresses.Count == 0 ? RootHints.Iana : new RootHints([new RootServer(hintName, setup.RootHints.Addresses)]);
         return new RecursorOptions
         {
             RootHints = hints,

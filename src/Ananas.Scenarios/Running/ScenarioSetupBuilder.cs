@@ -73,7 +73,8 @@ public static class ScenarioSetupBuilder
                     break;
             }
         }
-        if (stubAddrs.Count == 0 && forwardAddrs.Count == 0) skips.Add(new SkipReason("no stub-addr or forward-addr in the config"));
+        // Without stub-addr or forward-addr deckard leaves the resolver its built-in root hints (the world_* recordings
+        // script the real root servers): RootHints stays empty and the resolver factory uses its own.
         var forwards = forwardAddrs.Count == 0 ? [] : new[] { new ZoneServers(DnsName.Root, forwardAddrs, []) };
         ScenarioSetup Make(bool q, string variant) => new()
         {
