@@ -63,11 +63,14 @@ public sealed class Recursor
         var resolution = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken);
         var outcome = await resolution.ResolveAsync(question.Name, question.Type, 0);
 
-        var response = query.CreateResponse(outcome.Rcode);
+        // Without RD only cached data is served (RFC 1034 §4.3.1); what is not cached is refused, as Unbound does
+        // for clients not allowed to snoop. No upstream query is made.
+        var response = query.CreateResponse(resolution.NeededRecursion ? Rcode.Refused : outcome.Rcode);
         response.Set(HeaderFlags.RA);
         uint maxTtl = (uint)_options.MaxCacheTtl.TotalSeconds;
         foreach (var rr in outcome.Answer) response.Answers.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
         if (outcome.Soa is not null) response.Authority.Add(outcome.Soa);
+        foreach (var rr in outcome.Authority) response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
         if (outcome.Failure is not null && response.Edns is not null)
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
         return new Response(response) { UpstreamQueries = resolution.UpstreamQueries };

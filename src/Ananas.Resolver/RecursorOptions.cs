@@ -1,3 +1,5 @@
+using Ananas.Dns;
+
 namespace Ananas.Resolver;
 
 /// <summary>How a <see cref="Recursor"/> behaves. Immutable; one instance is shared by all queries.</summary>
@@ -6,8 +8,15 @@ public sealed record RecursorOptions
     /// <summary>Where iteration starts when nothing better is cached.</summary>
     public RootHints RootHints { get; init; } = RootHints.Iana;
 
-    /// <summary>QNAME minimisation (RFC 9156) with QTYPE NS probes.</summary>
+    /// <summary>QNAME minimisation (RFC 9156), with probes of type <see cref="MinimisationProbeType"/>.</summary>
     public bool QnameMinimisation { get; init; } = true;
+
+    /// <summary>
+    /// The QTYPE of minimisation probes. NS (kresd's choice, and what the deckard corpus scripts) finds zone cuts
+    /// directly; A (Unbound's choice, recommended by RFC 9156 §3 because NS queries stand out and some servers
+    /// mishandle them) hides the query better.
+    /// </summary>
+    public RRType MinimisationProbeType { get; init; } = RRType.NS;
 
     /// <summary>Upstream IPv4 allowed (deckard <c>do-ip4</c>).</summary>
     public bool UseIPv4 { get; init; } = true;

@@ -306,4 +306,39 @@ public sealed class ReplayExchangerTests
         Assert.Equal(ExchangeOutcome.Unmatched, x.Exchanges[^1].Outcome);
         Assert.Empty(x.UndefinedAnswers);
     }
+
+    [Fact]
+    public async Task UnboundRepliesWithoutCopyIdReachTheQueryButDeckardOnesAreDropped()
+    {
+        // Testbound hands a reply to the pending query without checking its ID; deckard's resolver sees a foreign ID.
+        const string unbound = """
+            server:
+            stub-zone:
+            	name: "."
+            	stub-addr: 10.0.0.1
+            CONFIG_END
+            SCENARIO_BEGIN no copy_id
+            RANGE_BEGIN 0 100
+            	ADDRESS 10.0.0.1
+            ENTRY_BEGIN
+            MATCH opcode qtype qname
+            REPLY QR
+            SECTION QUESTION
+            a.example. IN A
+            SECTION ANSWER
+            a.example. IN A 192.0.2.1
+            ENTRY_END
+            RANGE_END
+            SCENARIO_END
+            """;
+        var (x, _) = Create(unbound);
+        x.CurrentStep = 1;
+        Assert.Equal("192.0.2.1", FirstAnswer(await Ask(x, "a.example.")));
+
+        var deckard = "stub-addr: 10.0.0.1\n" + unbound[unbound.IndexOf("CONFIG_END", StringComparison.Ordinal)..];
+        var (y, _) = Create(deckard);
+        y.CurrentStep = 1;
+        Assert.Equal(ExchangeStatus.Timeout, (await Ask(y, "a.example.")).Status);
+        Assert.Equal(ExchangeOutcome.Dropped, y.Exchanges[^1].Outcome);
+    }
 }

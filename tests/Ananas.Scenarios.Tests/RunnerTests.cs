@@ -1,3 +1,4 @@
+using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
 using Ananas.Scenarios.Model;
@@ -158,6 +159,41 @@ public sealed class RunnerTests
         Assert.Equal(new DateTimeOffset(2018, 11, 30, 12, 42, 25, TimeSpan.Zero), setup.StartTime);
         Assert.Equal("example.", Assert.Single(setup.NegativeTrustAnchors).ToString());
         Assert.Equal(ScenarioCapabilities.NegativeTrustAnchors, plan.Required);
+    }
+
+    [Fact]
+    public void UnboundPrefetchScenariosAreSkippedAndTheDialectProbesWithA()
+    {
+        const string text = """
+            server:
+            	prefetch: "yes"
+            stub-zone:
+            	name: "."
+            	stub-addr: 10.0.0.1
+            CONFIG_END
+            SCENARIO_BEGIN t
+            SCENARIO_END
+            """;
+        var plan = ScenarioSetupBuilder.Build(ScenarioParser.Parse(text, "p.rpl"));
+        Assert.Contains(plan.SkipReasons, r => r.Reason.Contains("prefetch"));
+        var options = RecursorScenarioResolverFactory.OptionsFor(Assert.Single(plan.Variants));
+        Assert.Equal(RRType.A, options.MinimisationProbeType);
+    }
+
+    [Fact]
+    public void DeckardScenarioWithoutStubAddrUsesTheBuiltInRootHints()
+    {
+        // deckard world_* recordings script the real root servers and configure none.
+        const string text = """
+            query-minimization: off
+            CONFIG_END
+            SCENARIO_BEGIN t
+            SCENARIO_END
+            """;
+        var plan = ScenarioSetupBuilder.Build(ScenarioParser.Parse(text, "w.rpl"));
+        Assert.Empty(plan.SkipReasons);
+        var options = RecursorScenarioResolverFactory.OptionsFor(Assert.Single(plan.Variants));
+        Assert.Same(RootHints.Iana, options.RootHints);
     }
 
     private sealed class DelegateFactory(Func<DnsMessage, Task<DnsMessage?>> resolve) : IScenarioResolverFactory, IScenarioResolver

@@ -28,6 +28,15 @@ public interface IRecordCache
     /// <summary>Stores a negative answer (not stored without SOA).</summary>
     void StoreNegative(NegativeAnswer answer, TrustRank rank);
 
+    /// <summary>
+    /// Remembers glue as the parent zone gave it, apart from the (higher-ranked) data the child zone may publish for
+    /// the same name: the last resort when the child's addresses fail (Unbound's parent-side store). Optional.
+    /// </summary>
+    void StoreParentSideGlue(RRset glue) { }
+
+    /// <summary>The unexpired parent-side glue for (name, A or AAAA, class), or null.</summary>
+    CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class) => null;
+
     /// <summary>The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut), or null.</summary>
     CachedRRset? FindClosestNameServers(DnsName name, RRClass @class);
 }

@@ -21,6 +21,12 @@ public sealed record NegativeAnswer(NegativeKind Kind, DnsName Name, RRType Type
 {
     /// <summary>How long this answer may be cached (0 without SOA).</summary>
     public uint Ttl => Soa is { Data: SoaData soa } ? Math.Min(Soa.Ttl, soa.Minimum) : 0;
+
+    /// <summary>
+    /// Other authority-section records of the zone that came with the denial (e.g. its NS RRset), returned with it
+    /// as kresd does (deckard iter_domain_sale).
+    /// </summary>
+    public IReadOnlyList<ResourceRecord> Authority { get; init; } = [];
 }
 
 /// <summary>A negative answer found in the cache, with the TTL it has left now.</summary>

@@ -17,6 +17,7 @@ public sealed class RecordCache : IRecordCache
     private readonly ConcurrentDictionary<Key, PositiveEntry> _positive = new();
     private readonly ConcurrentDictionary<Key, NegativeEntry> _noData = new();
     private readonly ConcurrentDictionary<(DnsName Name, RRClass Class), NegativeEntry> _nameErrors = new();
+    private readonly ConcurrentDictionary<Key, PositiveEntry> _parentSideGlue = new();
 
     public RecordCache(IClock clock, TimeSpan? maxTtl = null, TimeSpan? maxNegativeTtl = null)
     {
@@ -61,6 +62,27 @@ public sealed class RecordCache : IRecordCache
             _noData.TryRemove(new KeyValuePair<Key, NegativeEntry>(key, noData));
         if (_nameErrors.TryGetValue((rrset.Name, rrset.Class), out var nx) && nx.Rank <= rank)
             _nameErrors.TryRemove(new KeyValuePair<(DnsName, RRClass), NegativeEntry>((rrset.Name, rrset.Class), nx));
+    }
+
+    public void StoreParentSideGlue(RRset glue)
+    {
+        uint ttl = Math.Min(glue.Ttl, _maxTtl);
+        if (ttl == 0) return;
+        var now = _clock.UtcNow;
+        _parentSideGlue[new Key(glue.Name, glue.Type, glue.Class)] = new PositiveEntry(glue, TrustRank.Additional, ValidationState.Unchecked, now.AddSeconds(ttl));
+    }
+
+    public CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class)
+    {
+        var key = new Key(name, type, @class);
+        if (!_parentSideGlue.TryGetValue(key, out var entry)) return null;
+        var now = _clock.UtcNow;
+        if (entry.Expires <= now)
+        {
+            _parentSideGlue.TryRemove(new KeyValuePair<Key, PositiveEntry>(key, entry));
+            return null;
+        }
+        return new CachedRRset(entry.RRset, entry.Rank, entry.Validation, Remaining(entry.Expires, now));
     }
 
     public CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class)

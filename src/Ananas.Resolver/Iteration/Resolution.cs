@@ -26,6 +26,11 @@ internal sealed class Resolution
     private readonly CancellationToken _cancellation;
     private readonly HashSet<(DnsName, RRType)> _inProgress = [];
 
+    // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
+    // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
+    // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
+    private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
+
     // Set once a bound that ends the whole query is hit (query budget, time, cancellation).
     private ResolutionFailure? _abort;
 
@@ -43,12 +48,19 @@ internal sealed class Resolution
         _clock = clock;
         _exchanger = exchanger;
         _requestTrace = request.Trace;
+        _cacheOnly = !request.Query.Has(HeaderFlags.RD);
         _cancellation = cancellation;
         var budget = clock.UtcNow + _limits.MaxResolutionTime;
         _deadline = request.Deadline is { } d && d < budget ? d : budget;
     }
 
     public int UpstreamQueries { get; private set; }
+
+    // RD=0: the client asked for local data only (RFC 1034 §4.3.1), so the cache answers or nothing does.
+    private readonly bool _cacheOnly;
+
+    /// <summary>True when a cache-only (RD=0) resolution needed data the cache does not hold.</summary>
+    public bool NeededRecursion { get; private set; }
 
     /// <summary>Resolves (name, type): the answer with its alias chain, a negative answer, or a failure.</summary>
     public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type, int depth)
@@ -60,13 +72,15 @@ internal sealed class Resolution
         while (true)
         {
             var step = LookupCache(current, type, depth) ?? await IterateAsync(current, type, depth);
-            answer.AddRange(step.Records);
+            // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
+            foreach (var rr in step.Records)
+                if (!answer.Exists(rr.SameData)) answer.Add(rr);
             switch (step.Kind)
             {
                 case StepKind.Answer:
                     return new ResolutionOutcome(Rcode.NoError, answer);
                 case StepKind.Negative:
-                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa };
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = step.Authority };
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
@@ -76,8 +90,9 @@ internal sealed class Resolution
             if (links > _limits.MaxAliasChain)
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
+            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is still shown, as kresd and Unbound do.
             if (!visited.Add(current))
-                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"));
+                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), answer);
         }
     }
 
@@ -124,7 +139,7 @@ internal sealed class Resolution
         if (negative is not null)
         {
             var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
-            return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa };
+            return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
         }
         return null;
     }
@@ -145,6 +160,11 @@ internal sealed class Resolution
     private async ValueTask<Step> IterateAsync(DnsName name, RRType type, int depth)
     {
         if (_abort is not null) return Step.Fail(_abort);
+        if (_cacheOnly)
+        {
+            NeededRecursion = true;
+            return Step.Fail(new ResolutionFailure(EdeCode.NotAuthoritative, "recursion not desired (RD=0) and no cached answer"));
+        }
         if (!_inProgress.Add((name, type)))
             return Step.Fail(new ResolutionFailure(EdeCode.Other, $"dependency cycle resolving {name} {type}"));
         try
@@ -178,7 +198,7 @@ internal sealed class Resolution
         {
             bool minimising = minimise && probeLabels < name.LabelCount;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
-            var queryType = minimising ? RRType.NS : type;
+            var queryType = minimising ? _options.MinimisationProbeType : type;
             var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
             if (reply.Failure is not null)
             {
@@ -211,7 +231,7 @@ internal sealed class Resolution
 
             if (!minimising) return Finish(response, delegation, name, type);
 
-            // A minimisation probe (queryName NS) was answered.
+            // A minimisation probe (queryName, probe type) was answered.
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
@@ -227,6 +247,11 @@ internal sealed class Resolution
                     _cache.StoreNegative(denial, TrustRank.AuthoritativeAuthority);
                     return NegativeStep(Rcode.NXDomain, denial, []);
                 case ResponseKind.NameError:
+                    minimise = false;
+                    continue;
+                case ResponseKind.NoData when response.Soa is null:
+                    // An empty answer without SOA proves nothing about the probe name: ask the full name instead of
+                    // probing further (RFC 9156 §2.3 fallback; kresd stops minimising here too).
                     minimise = false;
                     continue;
             }
@@ -294,7 +319,14 @@ internal sealed class Resolution
                     var glue = RRset.Collect(message.Additional, target, family);
                     if (glue is null) continue;
                     _cache.Store(glue, TrustRank.Additional);
+                    _cache.StoreParentSideGlue(glue);
                     foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
+                    if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
+                    foreach (var g in glue.Data)
+                    {
+                        var endpoint = new IPEndPoint(((AddressData)g).Address, 53);
+                        if (!parentSide.Contains(endpoint)) parentSide.Add(endpoint);
+                    }
                 }
             }
             if (addresses.Count == 0) AddCachedAddresses(target, addresses);
@@ -331,13 +363,13 @@ internal sealed class Resolution
         {
             case ResponseKind.NoData:
             {
-                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa);
+                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(Rcode.NoError, negative, []);
             }
             case ResponseKind.NameError:
             {
-                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa);
+                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(Rcode.NXDomain, negative, []);
             }
@@ -347,6 +379,7 @@ internal sealed class Resolution
         var records = new List<ResourceRecord>();
         var owner = name;
         int links = 0;
+        var owners = new HashSet<DnsName> { name };
         while (true)
         {
             if (type == RRType.ANY && Bailiwick.Contains(bailiwick, owner))
@@ -375,6 +408,7 @@ internal sealed class Resolution
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
                 owner = synthesized.Target!;
                 links++;
+                if (!owners.Add(owner)) break; // a loop: the caller sees the target again and stops
                 continue;
             }
             var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
@@ -384,7 +418,7 @@ internal sealed class Resolution
                 cname.AppendRecords(records, cname.Ttl);
                 owner = cnameTarget.Target;
                 links++;
-                if (owner.Equals(name)) break;
+                if (!owners.Add(owner)) break;
                 continue;
             }
             break;
@@ -400,7 +434,7 @@ internal sealed class Resolution
             if (soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative))
             {
                 var kind = message.Rcode == Rcode.NXDomain ? NegativeKind.NameError : NegativeKind.NoData;
-                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa);
+                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa) { Authority = NegativeAuthority(message, bailiwick) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
             }
@@ -411,7 +445,37 @@ internal sealed class Resolution
     private Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
     {
         uint ttl = Math.Min(negative.Ttl, (uint)_options.MaxNegativeTtl.TotalSeconds);
-        return new Step(StepKind.Negative, records) { NegativeRcode = rcode, Soa = negative.Soa?.WithTtl(ttl), Links = links };
+        return new Step(StepKind.Negative, records)
+        {
+            NegativeRcode = rcode, Soa = negative.Soa?.WithTtl(ttl), Authority = CapTtl(negative.Authority, ttl), Links = links,
+        };
+    }
+
+    /// <summary>
+    /// The authority records a negative answer passes on besides its SOA: the in-bailiwick, non-DNSSEC records the
+    /// zone's server sent (typically its NS RRset). kresd copies a final negative response's in-bailiwick authority
+    /// section to the client (iterate.c pick_authority), and the deckard corpus expects that shape. DNSSEC proofs are
+    /// left to the validator.
+    /// </summary>
+    private static IReadOnlyList<ResourceRecord> NegativeAuthority(DnsMessage message, DnsName bailiwick)
+    {
+        List<ResourceRecord>? list = null;
+        foreach (var rr in message.Authority)
+        {
+            if (rr.Type is RRType.SOA or RRType.RRSIG or RRType.NSEC or RRType.NSEC3 || rr.Class != RRClass.IN) continue;
+            if (!Bailiwick.Contains(bailiwick, rr.Name)) continue;
+            list ??= [];
+            if (!list.Exists(rr.SameData)) list.Add(rr);
+        }
+        return list ?? (IReadOnlyList<ResourceRecord>)[];
+    }
+
+    private static IReadOnlyList<ResourceRecord> CapTtl(IReadOnlyList<ResourceRecord> records, uint ttl)
+    {
+        if (records.Count == 0) return records;
+        var capped = new List<ResourceRecord>(records.Count);
+        foreach (var rr in records) capped.Add(rr.Ttl > ttl ? rr.WithTtl(ttl) : rr);
+        return capped;
     }
 
     private static RRset? FindDname(DnsMessage message, DnsName bailiwick, DnsName owner)
@@ -463,6 +527,32 @@ internal sealed class Resolution
             if (_abort is not null) return Conclude(null);
             candidates.Clear();
             AddCandidates(server.Addresses, delegation, tried, candidates);
+            OrderCandidates(candidates, delegation);
+            result = await TryServersAsync(candidates, delegation, question);
+            if (result.Response is not null || _abort is not null) return Conclude(result.Response);
+            exchanges += result.Exchanges;
+            unreachable += result.Unreachable;
+        }
+
+        // Last resort: addresses the parent zone gave as glue for these NS names, where the child's own data for
+        // them (already tried) differs or could not be resolved.
+        candidates.Clear();
+        foreach (var server in delegation.NameServers)
+        {
+            if (server.Name is null) continue;
+            if (_parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
+            foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
+            {
+                // Learnt by earlier resolutions (deckard/Unbound iter_pcnamerec: the glue came with another query).
+                var cached = _cache.GetParentSideGlue(server.Name, family, RRClass.IN);
+                if (cached is null) continue;
+                var endpoints = new List<IPEndPoint>(cached.RRset.Data.Count);
+                foreach (var a in cached.RRset.Data) endpoints.Add(new IPEndPoint(((AddressData)a).Address, 53));
+                AddCandidates(endpoints, delegation, tried, candidates);
+            }
+        }
+        if (candidates.Count > 0)
+        {
             OrderCandidates(candidates, delegation);
             result = await TryServersAsync(candidates, delegation, question);
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);

@@ -20,6 +20,9 @@ public sealed class ResolutionOutcome(Rcode rcode, List<ResourceRecord> answer)
     /// <summary>Authority section content: the SOA of a negative answer (TTL already the negative TTL).</summary>
     public ResourceRecord? Soa { get; init; }
 
+    /// <summary>Further authority records of a negative answer (after the SOA).</summary>
+    public IReadOnlyList<ResourceRecord> Authority { get; init; } = [];
+
     /// <summary>Set when <see cref="Rcode"/> is SERVFAIL (or another failure).</summary>
     public ResolutionFailure? Failure { get; init; }
 
@@ -55,6 +58,8 @@ internal sealed class Step(StepKind kind, List<ResourceRecord> records)
     public Rcode NegativeRcode { get; init; }
 
     public ResourceRecord? Soa { get; init; }
+
+    public IReadOnlyList<ResourceRecord> Authority { get; init; } = [];
 
     public ResolutionFailure? Failure { get; init; }
 

@@ -44,8 +44,12 @@ public static class ResponseClassifier
 
         if (soa is not null) return new ClassifiedResponse(ResponseKind.NoData, response) { Soa = soa };
 
-        var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral);
+        var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral, out bool upward);
         if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
+        // An empty answer that points up or sideways (e.g. to the root servers) is lame even with AA: the server does
+        // not serve the zone it was asked about (Unbound and kresd treat an upward referral as lameness).
+        if (upward && !forwarding)
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Lame, Reason = "upward referral" };
         if (aa || forwarding) return new ClassifiedResponse(ResponseKind.NoData, response);
         // Data at the name, but not of the type asked: the server knows the name and has no such type (deckard
         // iter_unexpectedrrtype). The records themselves are ignored.
@@ -86,15 +90,18 @@ public static class ResponseClassifier
     /// The child zone cut of a referral: NS records in the authority section whose owner is strictly below the cut
     /// asked and at or above the name (strictly above it for DS, which the parent answers).
     /// </summary>
-    private static DnsName? FindReferralCut(DnsMessage response, DnsName zoneCut, DnsName name, RRType type, out bool badReferral)
+    private static DnsName? FindReferralCut(DnsMessage response, DnsName zoneCut, DnsName name, RRType type, out bool badReferral, out bool upward)
     {
         badReferral = false;
+        upward = false;
         foreach (var rr in response.Authority)
         {
             if (rr.Type != RRType.NS) continue;
             bool towardsName = type == RRType.DS ? name.IsStrictSubdomainOf(rr.Name) : name.IsSubdomainOf(rr.Name);
             if (rr.Name.IsStrictSubdomainOf(zoneCut) && towardsName) return rr.Name;
             badReferral = true;
+            // NS of the zone itself (owner at the cut) is normal in authoritative answers; above or beside it is not.
+            if (!rr.Name.IsSubdomainOf(zoneCut)) upward = true;
         }
         return null;
     }

@@ -170,7 +170,11 @@ public sealed class ReplayExchanger : IExchanger
         {
             return Record(ExchangeOutcome.Malformed, Join(note, e.Message), ExchangeResult.Failed(ExchangeStatus.MalformedResponse, transport));
         }
-        // A real client discards a reply whose ID differs from its query's (an entry without copy_id).
+        // A real client discards a reply whose ID differs from its query's (an entry without copy_id). Testbound's fake
+        // network hands the reply to the pending query it answers without looking at the ID, so in the Unbound
+        // dialect the reply is delivered as if it carried the query's ID.
+        if (reply.Id != query.Id && _scenario.Dialect == ScenarioDialect.Unbound)
+            reply.Id = query.Id;
         if (reply.Id != query.Id)
             return Record(ExchangeOutcome.Dropped, Join(note, "reply ID differs from the query's"), ExchangeResult.Timeout(TimeoutWait, transport));
         return Record(ExchangeOutcome.Answered, note, ExchangeResult.Ok(reply, ReplyRoundTrip, transport));

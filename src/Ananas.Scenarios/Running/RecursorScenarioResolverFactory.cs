@@ -1,6 +1,7 @@
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
+using Ananas.Scenarios.Model;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
 
@@ -28,11 +29,14 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     public static RecursorOptions OptionsFor(ScenarioSetup setup)
     {
         var hintName = setup.RootHints.Names.Count > 0 ? setup.RootHints.Names[0] : DefaultRootHintName;
-        var hints = new RootHints([new RootServer(hintName, setup.RootHints.Addresses)]);
+        // No configured root server: the built-in (IANA) hints, as deckard's world_* scenarios expect.
+        var hints = setup.RootHints.Addresses.Count == 0 ? RootHints.Iana : new RootHints([new RootServer(hintName, setup.RootHints.Addresses)]);
         return new RecursorOptions
         {
             RootHints = hints,
             QnameMinimisation = setup.QueryMinimisation,
+            // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
+            MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
