@@ -95,6 +95,22 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
         lock (info) return info.HasSample ? TimeSpan.FromTicks((long)info.SmoothedRttTicks) : null;
     }
 
+    /// <summary>Everything server selection weighs, read under one lock (one call per candidate address).</summary>
+    public ServerEstimate GetEstimate(IPAddress address)
+    {
+        if (!TryGetLive(address, out var info))
+            return new ServerEstimate(null, TimeSpan.FromTicks(ClampRto(Options.InitialRto.Ticks)), 0, false);
+        long now = Now;
+        lock (info)
+        {
+            return new ServerEstimate(
+                info.HasSample ? TimeSpan.FromTicks((long)info.SmoothedRttTicks) : null,
+                TimeSpan.FromTicks(info.RtoTicks != 0 ? info.RtoTicks : ClampRto(Options.InitialRto.Ticks)),
+                info.ConsecutiveFailures,
+                info.HeldDownUntilTicks > now);
+        }
+    }
+
     /// <summary>True while the server is held down after repeated failures.</summary>
     public bool IsHeldDown(IPAddress address) =>
         TryGetLive(address, out var info) && Volatile.Read(ref info.HeldDownUntilTicks) > Now;
