@@ -256,6 +256,18 @@ public sealed class Conductor : IExchanger, IDisposable
                     Metrics.Count(address, UpstreamEvent.SpoofDrop);
                     continue;
                 }
+                // From the server, with our ID: either its answer, or garbage (keep waiting: the real answer may
+                // still come), or a forgery that guessed the ID (wrong question or letter case).
+                DnsMessage response;
+                try
+                {
+                    response = DnsMessage.Parse(received.AsSpan(0, n));
+                }
+                catch (DnsFormatException)
+                {
+                    malformed = true;
+                    continue;
+                }
                 switch (MatchQuestion(received.AsSpan(0, n), sent.AsSpan(0, length), nameLength))
                 {
                     case QuestionMatch.Exact:
@@ -266,22 +278,9 @@ public sealed class Conductor : IExchanger, IDisposable
                         continue;
                     case QuestionMatch.CaseDiffers:
                         break;
-                    case QuestionMatch.Garbled:
-                        malformed = true;
-                        continue;
                     default:
                         Metrics.Count(address, UpstreamEvent.SpoofDrop);
                         continue;
-                }
-                DnsMessage response;
-                try
-                {
-                    response = DnsMessage.Parse(received.AsSpan(0, n));
-                }
-                catch (DnsFormatException)
-                {
-                    malformed = true; // keep waiting: the real answer may still come
-                    continue;
                 }
                 if (randomiseCase) response.Questions[0] = question; // the recursor sees the name as it asked it
                 return new UdpOutcome(ExchangeStatus.Response, response, Stopwatch.GetElapsedTime(started), malformed, false);
@@ -307,7 +306,6 @@ public sealed class Conductor : IExchanger, IDisposable
         Exact,
         CaseDiffers,
         Other,
-        Garbled,
     }
 
     /// <summary>
@@ -317,9 +315,9 @@ public sealed class Conductor : IExchanger, IDisposable
     private static QuestionMatch MatchQuestion(ReadOnlySpan<byte> response, ReadOnlySpan<byte> query, int nameLength)
     {
         if ((response[2] & 0x80) == 0 || (response[2] & 0x78) != 0) return QuestionMatch.Other; // QR=1, opcode QUERY
-        if (response[4] != 0 || response[5] != 1) return response[4] == 0 && response[5] == 0 ? QuestionMatch.Other : QuestionMatch.Garbled;
+        if (response[4] != 0 || response[5] != 1) return QuestionMatch.Other;
         int end = DnsHeader.Size + nameLength + 4;
-        if (response.Length < end) return QuestionMatch.Garbled;
+        if (response.Length < end) return QuestionMatch.Other;
         var theirs = response[DnsHeader.Size..end];
         var ours = query[DnsHeader.Size..end];
         if (theirs.SequenceEqual(ours)) return QuestionMatch.Exact;

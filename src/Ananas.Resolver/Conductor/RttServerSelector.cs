@@ -10,7 +10,9 @@ namespace Ananas.Resolver.Conductor;
 /// fastest smoothed RTT first; servers never measured get an optimistic estimate so that each is tried early;
 /// servers that failed recently are penalised by their RTO for every failure in a row; held-down servers go last.
 /// A small share of orderings (<see cref="ExplorationPercent"/>, drawn from the injected <see cref="IRandom"/>)
-/// puts a random other server first, so that estimates of the slower ones stay fresh. Ties keep a random order.
+/// puts a random other server first, and servers passed over have their smoothed RTT aged a little
+/// (<see cref="PassedOverAging"/>), so that estimates stay fresh and one bad sample does not bench a fast server
+/// for good. Ties keep a random order.
 /// </summary>
 public sealed class RttServerSelector(InfrastructureCache infrastructure, IRandom random) : IServerSelector
 {
@@ -19,6 +21,9 @@ public sealed class RttServerSelector(InfrastructureCache infrastructure, IRando
 
     /// <summary>Percentage of orderings that explore (put a random non-held-down server first).</summary>
     public int ExplorationPercent { get; init; } = 5;
+
+    /// <summary>Factor applied to the smoothed RTT of each measured server not put first (1 = no aging).</summary>
+    public double PassedOverAging { get; init; } = 0.98;
 
     public void Order(List<IPEndPoint> servers, DnsName zoneCut)
     {
@@ -58,6 +63,8 @@ public sealed class RttServerSelector(InfrastructureCache infrastructure, IRando
             for (int k = pick; k > 0; k--) servers[k] = servers[k - 1];
             servers[0] = explored;
         }
+        if (PassedOverAging < 1)
+            for (int i = 1; i < n; i++) infrastructure.AgeSmoothedRtt(servers[i].Address, PassedOverAging);
     }
 
     /// <summary>Lower is better; <see cref="long.MaxValue"/> for held-down servers.</summary>
