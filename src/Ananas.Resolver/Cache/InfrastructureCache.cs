@@ -95,6 +95,36 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
         lock (info) return info.HasSample ? TimeSpan.FromTicks((long)info.SmoothedRttTicks) : null;
     }
 
+    /// <summary>
+    /// Ages the smoothed RTT of a measured server that selection passed over (BIND's SRTT aging), so that one bad
+    /// sample does not keep a fast server unused: each pass lowers it a little until it is tried again. The RTO is
+    /// left alone.
+    /// </summary>
+    public void AgeSmoothedRtt(IPAddress address, double factor)
+    {
+        if (!TryGetLive(address, out var info)) return;
+        lock (info)
+        {
+            if (info.HasSample && info.ConsecutiveFailures == 0) info.SmoothedRttTicks *= factor;
+        }
+    }
+
+    /// <summary>Everything server selection weighs, read under one lock (one call per candidate address).</summary>
+    public ServerEstimate GetEstimate(IPAddress address)
+    {
+        if (!TryGetLive(address, out var info))
+            return new ServerEstimate(null, TimeSpan.FromTicks(ClampRto(Options.InitialRto.Ticks)), 0, false);
+        long now = Now;
+        lock (info)
+        {
+            return new ServerEstimate(
+                info.HasSample ? TimeSpan.FromTicks((long)info.SmoothedRttTicks) : null,
+                TimeSpan.FromTicks(info.RtoTicks != 0 ? info.RtoTicks : ClampRto(Options.InitialRto.Ticks)),
+                info.ConsecutiveFailures,
+                info.HeldDownUntilTicks > now);
+        }
+    }
+
     /// <summary>True while the server is held down after repeated failures.</summary>
     public bool IsHeldDown(IPAddress address) =>
         TryGetLive(address, out var info) && Volatile.Read(ref info.HeldDownUntilTicks) > Now;

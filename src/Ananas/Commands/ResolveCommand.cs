@@ -25,11 +25,13 @@ internal static class ResolveCommand
         var allowLoopback = new Option<bool>("--allow-loopback") { Description = "Allow querying loopback addresses learnt from referrals (labs)." };
         var ipv6 = new Option<bool>("--ipv6") { Description = "Also query name servers over IPv6." };
         var dnssec = new Option<bool>("--dnssec") { Description = "Set the DO bit in the client query (no validation yet)." };
+        var tls = new Option<bool>("--tls") { Description = "Forward to --server over DNS-over-TLS (port 853 by default)." };
+        var tlsName = new Option<string?>("--tls-name") { Description = "The name the --server's TLS certificate must carry (default: the address)." };
 
         var command = new Command("resolve", "Resolve a name recursively, from the root servers, and print the answer dig-style.");
         command.Arguments.Add(name);
         command.Arguments.Add(type);
-        foreach (var option in new Option[] { trace, rootHints, server, noQmin, allowLoopback, ipv6, dnssec }) command.Options.Add(option);
+        foreach (var option in new Option[] { trace, rootHints, server, noQmin, allowLoopback, ipv6, dnssec, tls, tlsName }) command.Options.Add(option);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,18 +57,29 @@ internal static class ResolveCommand
                     return Fail($"cannot read root hints: {e.Message}");
                 }
             }
+            var conductorOptions = new ConductorOptions();
+            bool useTls = parse.GetValue(tls);
             if (parse.GetValue(server) is { } forwarder)
             {
-                if (!TryParseServer(forwarder, out var endpoint)) return Fail($"bad server address '{forwarder}'");
+                if (!TryParseServer(forwarder, useTls ? 853 : 53, out var endpoint)) return Fail($"bad server address '{forwarder}'");
                 recursorOptions = recursorOptions with { ForwardZones = [new ForwardZone(DnsName.Root, [endpoint])] };
+                if (useTls)
+                    conductorOptions = conductorOptions with { TlsUpstreams = [new TlsUpstream(endpoint, parse.GetValue(tlsName) ?? endpoint.Address.ToString())] };
+            }
+            else if (useTls)
+            {
+                return Fail("--tls needs --server");
             }
             if (parse.GetValue(trace))
                 recursorOptions = recursorOptions with { Trace = exchange => Console.WriteLine($";; {exchange}") };
 
-            var recursor = new Recursor(recursorOptions, SystemClock.Instance, SecureRandom.Instance, new RecordCache(SystemClock.Instance));
+            var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
+            using var conductor = new Conductor(conductorOptions, infrastructure);
+            var recursor = new Recursor(recursorOptions, SystemClock.Instance, new RecordCache(SystemClock.Instance),
+                conductor.CreateSelector(SecureRandom.Instance), new Resolver.Infrastructure.LameServerList(SystemClock.Instance, recursorOptions.LameHoldDown));
             var query = DnsMessage.CreateQuery((ushort)SecureRandom.Instance.Next(0x10000), qname, qtype, dnssecOk: parse.GetValue(dnssec));
             var started = Stopwatch.GetTimestamp();
-            var response = await recursor.ResolveAsync(new Request(query), new NetworkExchanger(), cancellationToken);
+            var response = await recursor.ResolveAsync(new Request(query), conductor, cancellationToken);
             var elapsed = Stopwatch.GetElapsedTime(started);
 
             Console.WriteLine(response.Message.ToString());
@@ -82,12 +95,12 @@ internal static class ResolveCommand
         return 1;
     }
 
-    /// <summary>ADDR or ADDR:PORT ([v6]:PORT for IPv6 with a port); port 53 by default.</summary>
-    private static bool TryParseServer(string text, out IPEndPoint endpoint)
+    /// <summary>ADDR or ADDR:PORT ([v6]:PORT for IPv6 with a port); <paramref name="defaultPort"/> without one.</summary>
+    private static bool TryParseServer(string text, int defaultPort, out IPEndPoint endpoint)
     {
         if (IPAddress.TryParse(text, out var address))
         {
-            endpoint = new IPEndPoint(address, 53);
+            endpoint = new IPEndPoint(address, defaultPort);
             return true;
         }
         if (IPEndPoint.TryParse(text, out var parsed) && parsed.Port != 0)

@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Security;
+
+namespace Ananas.Resolver.Conductor;
+
+/// <summary>An upstream reached over DNS-over-TLS (RFC 7858), with the name its certificate must carry.</summary>
+public sealed record TlsUpstream(IPEndPoint Server, string ServerName);
+
+/// <summary>Settings of the <see cref="Conductor"/>. Immutable; one instance per conductor.</summary>
+public sealed record ConductorOptions
+{
+    /// <summary>EDNS UDP payload size advertised upstream (the DNS Flag Day 2020 value).</summary>
+    public ushort UdpPayloadSize { get; init; } = 1232;
+
+    /// <summary>Tries per UDP exchange (the first send plus retransmissions, each with a fresh ID and port).</summary>
+    public int UdpAttempts { get; init; } = 2;
+
+    /// <summary>Randomise the question's letter case (draft-vixie-dnsext-dns0x20) and require it echoed exactly.</summary>
+    public bool UseCaseRandomisation { get; init; }
+
+    /// <summary>Followers allowed to wait on one in-flight upstream query; beyond it requests are refused at once.</summary>
+    public int MaxWaitersPerQuery { get; init; } = 1000;
+
+    /// <summary>Distinct upstream queries allowed in flight at once; beyond it requests are refused at once.</summary>
+    public int MaxInFlightQueries { get; init; } = 10_000;
+
+    /// <summary>Connect + answer time allowed for one exchange over TCP or TLS (at least the server's RTO).</summary>
+    public TimeSpan StreamTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A TCP or TLS connection with nothing outstanding for this long is closed (RFC 7766 §6.2.3).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most TCP (or TLS) connections kept open to one server.</summary>
+    public int MaxConnectionsPerServer { get; init; } = 4;
+
+    /// <summary>Queries outstanding on one connection before another is opened (pipelining, RFC 7766 §6.2.1.1).</summary>
+    public int MaxQueriesPerConnection { get; init; } = 100;
+
+    /// <summary>Servers always reached over DNS-over-TLS (forwarders configured for DoT), with their certificate names.</summary>
+    public IReadOnlyList<TlsUpstream> TlsUpstreams { get; init; } = [];
+
+    /// <summary>
+    /// Replaces the platform's certificate check for DoT upstreams. For tests and private CAs only: it sees the
+    /// platform's verdict (name mismatch included) and decides. Null: the platform's verdict stands.
+    /// </summary>
+    public RemoteCertificateValidationCallback? TlsCertificateValidation { get; init; }
+
+    /// <summary>Upstreams tracked individually in <see cref="ConductorMetrics"/>; further ones share one "other" entry.</summary>
+    public int MaxTrackedUpstreams { get; init; } = 10_000;
+}
