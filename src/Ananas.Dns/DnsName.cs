@@ -24,13 +24,15 @@ public sealed class DnsName : IEquatable<DnsName>, IComparable<DnsName>
     public static readonly DnsName Root = new([0], 0);
 
     private readonly byte[] _wire;
-    private readonly int _hash;
+
+    // Computed on first use: many names parsed from packets are never hashed. 0 means "not yet"; a real
+    // hash of 0 is just recomputed. Racing threads compute the same value, so no lock is needed.
+    private int _hash;
 
     private DnsName(byte[] wire, int labelCount)
     {
         _wire = wire;
         LabelCount = labelCount;
-        _hash = ComputeHash(wire);
     }
 
     /// <summary>Number of labels, not counting the root. The root name has 0.</summary>
@@ -271,11 +273,16 @@ public sealed class DnsName : IEquatable<DnsName>, IComparable<DnsName>
 
     public bool Equals(DnsName? other) =>
         other is not null && (ReferenceEquals(this, other) ||
-                              (_hash == other._hash && EqualsIgnoreCase(_wire, other._wire)));
+                              (_wire.Length == other._wire.Length && EqualsIgnoreCase(_wire, other._wire)));
 
     public override bool Equals(object? obj) => obj is DnsName other && Equals(other);
 
-    public override int GetHashCode() => _hash;
+    public override int GetHashCode()
+    {
+        int h = _hash;
+        if (h == 0) _hash = h = ComputeHash(_wire);
+        return h;
+    }
 
     /// <summary>Case-sensitive equality, label by label (used for 0x20 checks).</summary>
     public bool EqualsExactCase(DnsName other) => _wire.AsSpan().SequenceEqual(other._wire);
