@@ -63,7 +63,9 @@ public sealed class Recursor
 
         var stale = _options.ServeStale;
         bool recursive = query.Has(HeaderFlags.RD);
-        if (stale.Enabled && recursive && stale.ClientTimeout <= TimeSpan.Zero)
+        var key = (question.Name, question.Type);
+        bool recheckWait = stale.Enabled && InFailureRecheck(key);
+        if (stale.Enabled && recursive && (stale.ClientTimeout <= TimeSpan.Zero || recheckWait))
         {
             // Stale first (Unbound's serve-expired-client-timeout 0): whatever the cache holds, fresh or within the
             // stale window, is the answer; stale data is refreshed in the background.
@@ -73,7 +75,7 @@ public sealed class Recursor
             {
                 if (cached.UsedStale)
                 {
-                    StartRefresh(question, exchanger);
+                    if (!recheckWait) StartRefresh(question, exchanger);
                     return StaleResponse(query, cachedOutcome);
                 }
                 if (_options.Prefetch && cached.PrefetchWanted) StartRefresh(question, exchanger);
@@ -93,7 +95,7 @@ public sealed class Recursor
                 var early = await TryStaleAsync(request, exchanger, question);
                 if (early is not null)
                 {
-                    Track((question.Name, question.Type), work);
+                    Track(key, work);
                     return early;
                 }
             }
@@ -104,7 +106,11 @@ public sealed class Recursor
         {
             // RFC 8767 §4: resolution failed (servers unreachable or failing): serve what expired rather than SERVFAIL.
             var fallback = await TryStaleAsync(request, exchanger, question);
-            if (fallback is not null) return fallback;
+            if (fallback is not null)
+            {
+                _failedUntil[key] = _clock.UtcNow.UtcTicks + stale.FailureRecheck.Ticks;
+                return fallback;
+            }
         }
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger);
         return Build(query, resolution, outcome);
@@ -123,6 +129,15 @@ public sealed class Recursor
     public async Task WhenBackgroundIdleAsync()
     {
         while (!_background.IsEmpty) await Task.WhenAll(_background.Values).ConfigureAwait(false);
+    }
+
+    /// <summary>True while a question whose resolution failed is answered from stale data only (<see cref="ServeStaleOptions.FailureRecheck"/>).</summary>
+    private bool InFailureRecheck((DnsName, RRType) key)
+    {
+        if (_failedUntil.IsEmpty || !_failedUntil.TryGetValue(key, out long until)) return false;
+        if (until > _clock.UtcNow.UtcTicks) return true;
+        _failedUntil.TryRemove(new KeyValuePair<(DnsName, RRType), long>(key, until));
+        return false;
     }
 
     private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
@@ -213,6 +228,9 @@ public sealed class Recursor
     }
 
     private readonly ConcurrentDictionary<(DnsName, RRType), Task> _background = new();
+
+    // Questions that failed and were answered stale, until when upstream is left alone (entries go when met expired).
+    private readonly ConcurrentDictionary<(DnsName, RRType), long> _failedUntil = new();
     private long _staleAnswers;
     private long _refreshCount;
 

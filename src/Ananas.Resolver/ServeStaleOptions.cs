@@ -29,8 +29,15 @@ public sealed record ServeStaleOptions
     public uint AnswerTtl { get; init; } = 30;
 
     /// <summary>
+    /// After resolution failed and stale data was served, the question is answered from stale data without trying
+    /// upstream again for this long (RFC 8767 §4 "failure recheck", 30 s suggested; Unbound uses 5 s, NORR_TTL).
+    /// </summary>
+    public TimeSpan FailureRecheck { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// After a failed refresh, the stale window starts again from now, so that data outlives an outage longer than
-    /// <see cref="MaxStale"/> as long as clients ask for it (Unbound <c>serve-expired-ttl-reset</c>).
+    /// <see cref="MaxStale"/> as long as clients ask for it (Unbound <c>serve-expired-ttl-reset</c>). Carried for
+    /// configuration compatibility; not acted on yet (the stale window counts from the original expiry).
     /// </summary>
     public bool ResetOnFailure { get; init; }
 }

@@ -82,12 +82,14 @@ public sealed class RecordCache : IRecordCache
         {
             // "Use once": never cached, and older data for the key must not outlive it.
             _cache.Remove(key);
+        }
+        else if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl), Expiry(now, ttl)))
+        {
             return;
         }
-        if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl), Expiry(now, ttl))) return;
-        // Data now exists: a NODATA for this key or an NXDOMAIN for this very name is stale.
-        RemoveIfNotAbove(key with { Kind = EntryKind.NoData }, rank);
-        RemoveIfNotAbove(new RecordKey(rrset.Name, 0, rrset.Class, EntryKind.NameError), rank);
+        // Data now exists (even if it may not be cached): a NODATA for this key or an NXDOMAIN for this very name is stale.
+        RemoveIfNotAbove(key with { Kind = EntryKind.NoData }, rank, now);
+        RemoveIfNotAbove(new RecordKey(rrset.Name, 0, rrset.Class, EntryKind.NameError), rank, now);
     }
 
     public void StoreParentSideGlue(RRset glue)
@@ -149,7 +151,7 @@ public sealed class RecordCache : IRecordCache
             return;
         }
         if (_cache.Set(key, new RecordEntry(null, answer, rank, ValidationState.Unchecked, (uint)ttl), Expiry(now, ttl)) && !nameError)
-            RemoveIfNotAbove(positiveKey, rank);
+            RemoveIfNotAbove(positiveKey, rank, now);
     }
 
     public CachedRRset? FindClosestNameServers(DnsName name, RRClass @class)
@@ -195,9 +197,10 @@ public sealed class RecordCache : IRecordCache
     private bool HeldAbove(RecordKey key, TrustRank rank, long now) =>
         _cache.TryPeek(key, out var held, out long expires) && expires > now && held.Rank > rank;
 
-    private void RemoveIfNotAbove(RecordKey key, TrustRank rank)
+    /// <summary>Removes the entry unless it is unexpired and of higher rank (expired entries kept for serve-stale go too).</summary>
+    private void RemoveIfNotAbove(RecordKey key, TrustRank rank, long now)
     {
-        if (_cache.TryPeek(key, out var held, out _) && held.Rank <= rank) _cache.Remove(key);
+        if (_cache.TryPeek(key, out var held, out long expires) && (held.Rank <= rank || expires <= now)) _cache.Remove(key);
     }
 
     private long PositiveTtl(uint ttl) => ttl == 0 ? 0 : Math.Clamp(ttl, _minTtlSeconds, _maxTtlSeconds);

@@ -65,6 +65,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
         AnswerTtl = s.ReplyTtl ?? 30,
         ClientTimeout = TimeSpan.FromMilliseconds(s.ClientTimeoutMs ?? 1800),
         ResetOnFailure = s.TtlReset,
+        // Unbound blocks recursion for NORR_TTL (5 s) after a failure answered with expired data.
+        FailureRecheck = TimeSpan.FromSeconds(5),
     };
 
     private static IReadOnlyList<IPEndPoint> Endpoints(IReadOnlyList<IPAddress> addresses) =>
