@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Dns.Records;
@@ -60,9 +61,90 @@ public sealed class Recursor
                 return Refuse(query, Rcode.NotImp, new ExtendedErrorOption(EdeCode.NotSupported, $"QTYPE {(ushort)question.Type} is not supported by a resolver"));
         }
 
-        var resolution = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken);
-        var outcome = await resolution.ResolveAsync(question.Name, question.Type, 0);
+        var stale = _options.ServeStale;
+        bool recursive = query.Has(HeaderFlags.RD);
+        var key = (question.Name, question.Type);
+        bool recheckWait = stale.Enabled && InFailureRecheck(key);
+        if (stale.Enabled && recursive && (stale.ClientTimeout <= TimeSpan.Zero || recheckWait))
+        {
+            // Stale first (Unbound's serve-expired-client-timeout 0): whatever the cache holds, fresh or within the
+            // stale window, is the answer; stale data is refreshed in the background.
+            var cached = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken) { StaleWindow = stale.MaxStale };
+            var cachedOutcome = await cached.ResolveAsync(question.Name, question.Type, 0);
+            if (!cached.NeededRecursion && cachedOutcome.Rcode != Rcode.ServFail)
+            {
+                if (cached.UsedStale)
+                {
+                    if (!recheckWait) StartRefresh(question, exchanger);
+                    return StaleResponse(query, cachedOutcome);
+                }
+                if (_options.Prefetch && cached.PrefetchWanted) StartRefresh(question, exchanger);
+                return Build(query, cached, cachedOutcome);
+            }
+        }
 
+        var resolution = NewResolution(request, exchanger, cancellationToken);
+        var work = resolution.ResolveAsync(question.Name, question.Type, 0).AsTask();
+        if (stale.Enabled && recursive && stale.ClientTimeout > TimeSpan.Zero && !work.IsCompleted)
+        {
+            // RFC 8767 §5 client response timer: past it, stale data is better than silence; resolution goes on and
+            // refreshes the cache.
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (await Task.WhenAny(work, ClientTimer(stale.ClientTimeout, timer.Token)).ConfigureAwait(false) != work)
+            {
+                var early = await TryStaleAsync(request, exchanger, question);
+                if (early is not null)
+                {
+                    Track(key, work);
+                    return early;
+                }
+            }
+            await timer.CancelAsync().ConfigureAwait(false);
+        }
+        var outcome = await work.ConfigureAwait(false);
+        if (outcome.Rcode == Rcode.ServFail && stale.Enabled && recursive)
+        {
+            // RFC 8767 §4: resolution failed (servers unreachable or failing): serve what expired rather than SERVFAIL.
+            var fallback = await TryStaleAsync(request, exchanger, question);
+            if (fallback is not null)
+            {
+                _failedUntil[key] = _clock.UtcNow.UtcTicks + stale.FailureRecheck.Ticks;
+                return fallback;
+            }
+        }
+        if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger);
+        return Build(query, resolution, outcome);
+    }
+
+    /// <summary>Stale answers sent (RFC 8767), whatever the reason.</summary>
+    public long StaleAnswers => Interlocked.Read(ref _staleAnswers);
+
+    /// <summary>Background refreshes started (prefetches and refreshes behind stale answers).</summary>
+    public long Refreshes => Interlocked.Read(ref _refreshCount);
+
+    /// <summary>
+    /// Waits until no background work (prefetch, stale refresh, resolution outliving its client timer) is running.
+    /// The scenario runner calls it after each query so that refreshes happen at a deterministic point.
+    /// </summary>
+    public async Task WhenBackgroundIdleAsync()
+    {
+        while (!_background.IsEmpty) await Task.WhenAll(_background.Values).ConfigureAwait(false);
+    }
+
+    /// <summary>True while a question whose resolution failed is answered from stale data only (<see cref="ServeStaleOptions.FailureRecheck"/>).</summary>
+    private bool InFailureRecheck((DnsName, RRType) key)
+    {
+        if (_failedUntil.IsEmpty || !_failedUntil.TryGetValue(key, out long until)) return false;
+        if (until > _clock.UtcNow.UtcTicks) return true;
+        _failedUntil.TryRemove(new KeyValuePair<(DnsName, RRType), long>(key, until));
+        return false;
+    }
+
+    private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
+        new(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken);
+
+    private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome)
+    {
         // Without RD only cached data is served (RFC 1034 §4.3.1); what is not cached is refused, as Unbound does
         // for clients not allowed to snoop. No upstream query is made.
         var response = query.CreateResponse(resolution.NeededRecursion ? Rcode.Refused : outcome.Rcode);
@@ -75,6 +157,85 @@ public sealed class Recursor
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
         return new Response(response) { UpstreamQueries = resolution.UpstreamQueries };
     }
+
+    /// <summary>The answer from cache data expired within the stale window, or null when the cache cannot answer.</summary>
+    private async Task<Response?> TryStaleAsync(Request request, IExchanger exchanger, Question question)
+    {
+        var cached = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, CancellationToken.None)
+        {
+            StaleWindow = _options.ServeStale.MaxStale,
+        };
+        var outcome = await cached.ResolveAsync(question.Name, question.Type, 0);
+        if (cached.NeededRecursion || outcome.Rcode == Rcode.ServFail) return null;
+        return cached.UsedStale ? StaleResponse(request.Query, outcome) : Build(request.Query, cached, outcome);
+    }
+
+    /// <summary>
+    /// A stale answer: every TTL is <see cref="ServeStaleOptions.AnswerTtl"/> (RFC 8767 §4), with EDE 3 (Stale
+    /// Answer), or EDE 19 (Stale NXDOMAIN Answer) for a name error (RFC 8914 §4.20).
+    /// </summary>
+    private Response StaleResponse(DnsMessage query, ResolutionOutcome outcome)
+    {
+        Interlocked.Increment(ref _staleAnswers);
+        uint ttl = _options.ServeStale.AnswerTtl;
+        var response = query.CreateResponse(outcome.Rcode);
+        response.Set(HeaderFlags.RA);
+        foreach (var rr in outcome.Answer) response.Answers.Add(rr.WithTtl(ttl));
+        if (outcome.Soa is not null) response.Authority.Add(outcome.Soa.WithTtl(ttl));
+        foreach (var rr in outcome.Authority) response.Authority.Add(rr.WithTtl(ttl));
+        if (response.Edns is not null)
+        {
+            response.Edns.Options.Add(outcome.Rcode == Rcode.NXDomain
+                ? new ExtendedErrorOption(EdeCode.StaleNxdomainAnswer, "stale NXDOMAIN answer (RFC 8767)")
+                : new ExtendedErrorOption(EdeCode.StaleAnswer, "stale answer (RFC 8767)"));
+        }
+        return new Response(response);
+    }
+
+    /// <summary>Resolves the question again in the background, bypassing the cache for its own names; one at a time per question.</summary>
+    private void StartRefresh(Question question, IExchanger exchanger)
+    {
+        var key = (question.Name, question.Type);
+        if (_background.ContainsKey(key)) return;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_background.TryAdd(key, done.Task)) return;
+        Interlocked.Increment(ref _refreshCount);
+        _ = RefreshAsync(key, question, exchanger, done);
+    }
+
+    private async Task RefreshAsync((DnsName, RRType) key, Question question, IExchanger exchanger, TaskCompletionSource done)
+    {
+        try
+        {
+            var request = new Request(DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: true));
+            var refresh = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
+            // Whatever it learns goes to the cache; a failure leaves the cache as it was.
+            await refresh.ResolveAsync(question.Name, question.Type, 0);
+        }
+        finally
+        {
+            _background.TryRemove(key, out _);
+            done.SetResult();
+        }
+    }
+
+    /// <summary>Keeps a resolution that outlived its client timer visible to <see cref="WhenBackgroundIdleAsync"/>.</summary>
+    private void Track((DnsName, RRType) key, Task work)
+    {
+        if (!_background.TryAdd(key, work)) return;
+        _ = work.ContinueWith(_ => _background.TryRemove(new KeyValuePair<(DnsName, RRType), Task>(key, work)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private readonly ConcurrentDictionary<(DnsName, RRType), Task> _background = new();
+
+    // Questions that failed and were answered stale, until when upstream is left alone (entries go when met expired).
+    private readonly ConcurrentDictionary<(DnsName, RRType), long> _failedUntil = new();
+    private long _staleAnswers;
+    private long _refreshCount;
+
+    /// <summary>The client response timer (<see cref="ServeStaleOptions.ClientTimeout"/>); replaceable so that tests decide when it fires.</summary>
+    public Func<TimeSpan, CancellationToken, Task> ClientTimer { get; init; } = static (delay, ct) => Task.Delay(delay, ct);
 
     private static Response Refuse(DnsMessage query, Rcode rcode, ExtendedErrorOption? error)
     {

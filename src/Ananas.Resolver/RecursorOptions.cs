@@ -42,6 +42,21 @@ public sealed record RecursorOptions
     /// <summary>Cached TTLs are capped here (RFC 8767 suggests a week at most; a day is common).</summary>
     public TimeSpan MaxCacheTtl { get; init; } = TimeSpan.FromDays(1);
 
+    /// <summary>Cached TTLs below this are raised to it (Unbound <c>cache-min-ttl</c>); a TTL of 0 is still never cached.</summary>
+    public TimeSpan MinCacheTtl { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The record cache's budget in bytes (256 MiB), used by <see cref="Cache.RecordCacheOptions.For"/>.</summary>
+    public long CacheCapacityBytes { get; init; } = Cache.CacheOptions.DefaultCapacityBytes;
+
+    /// <summary>Serve-stale (RFC 8767); off by default.</summary>
+    public ServeStaleOptions ServeStale { get; init; } = ServeStaleOptions.Disabled;
+
+    /// <summary>
+    /// Prefetch (Unbound <c>prefetch</c>): an answer built from an RRset with at most a tenth of its TTL left is sent
+    /// from the cache and the question is resolved again in the background, at most one refresh per question at a time.
+    /// </summary>
+    public bool Prefetch { get; init; }
+
     /// <summary>Negative answers are cached at most this long (RFC 2308 §5 suggests 1–3 hours).</summary>
     public TimeSpan MaxNegativeTtl { get; init; } = TimeSpan.FromHours(3);
 

@@ -162,7 +162,7 @@ public sealed class RunnerTests
     }
 
     [Fact]
-    public void UnboundPrefetchScenariosAreSkippedAndTheDialectProbesWithA()
+    public void UnboundPrefetchScenariosRunWithPrefetchOnAndTheDialectProbesWithA()
     {
         const string text = """
             server:
@@ -175,8 +175,9 @@ public sealed class RunnerTests
             SCENARIO_END
             """;
         var plan = ScenarioSetupBuilder.Build(ScenarioParser.Parse(text, "p.rpl"));
-        Assert.Contains(plan.SkipReasons, r => r.Reason.Contains("prefetch"));
+        Assert.Empty(plan.SkipReasons);
         var options = RecursorScenarioResolverFactory.OptionsFor(Assert.Single(plan.Variants));
+        Assert.True(options.Prefetch);
         Assert.Equal(RRType.A, options.MinimisationProbeType);
     }
 

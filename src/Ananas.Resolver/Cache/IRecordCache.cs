@@ -14,7 +14,14 @@ public interface IRecordCache
     CachedRRset? Get(DnsName name, RRType type, RRClass @class);
 
     /// <summary>
-    /// Stores an RRset unless an unexpired one of higher rank is held for the same key. TTL 0 is not stored.
+    /// As <see cref="Get(DnsName, RRType, RRClass)"/>, but an RRset expired no more than <paramref name="maxStale"/> ago
+    /// (and still retained) is returned too, marked <see cref="CachedRRset.Stale"/> (RFC 8767 serve-stale).
+    /// </summary>
+    CachedRRset? Get(DnsName name, RRType type, RRClass @class, TimeSpan maxStale) => Get(name, type, @class);
+
+    /// <summary>
+    /// Stores an RRset unless an unexpired one of higher rank is held for the same key. TTL 0 is not stored (and
+    /// drops what was held for the key: newer data said "do not cache").
     /// Positive data for a key removes a NODATA entry of no higher rank for it.
     /// </summary>
     void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked);
@@ -24,6 +31,9 @@ public interface IRecordCache
     /// any ancestor of it (RFC 8020), or null.
     /// </summary>
     CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class);
+
+    /// <summary>As <see cref="GetNegative(DnsName, RRType, RRClass)"/>, accepting entries expired no more than <paramref name="maxStale"/> ago.</summary>
+    CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class, TimeSpan maxStale) => GetNegative(name, type, @class);
 
     /// <summary>Stores a negative answer (not stored without SOA).</summary>
     void StoreNegative(NegativeAnswer answer, TrustRank rank);
@@ -39,4 +49,13 @@ public interface IRecordCache
 
     /// <summary>The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut), or null.</summary>
     CachedRRset? FindClosestNameServers(DnsName name, RRClass @class);
+
+    /// <summary>Removes everything cached for <paramref name="name"/> (every type, negative entries too). Returns how many entries.</summary>
+    int Purge(DnsName name) => 0;
+
+    /// <summary>Removes the RRset and NODATA entry for (<paramref name="name"/>, <paramref name="type"/>). Returns how many entries.</summary>
+    int Purge(DnsName name, RRType type) => 0;
+
+    /// <summary>Removes everything cached for <paramref name="apex"/> and every name below it. Returns how many entries.</summary>
+    int PurgeSubtree(DnsName apex) => 0;
 }

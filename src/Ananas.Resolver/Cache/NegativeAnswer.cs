@@ -32,6 +32,12 @@ public sealed record NegativeAnswer(NegativeKind Kind, DnsName Name, RRType Type
 /// <summary>A negative answer found in the cache, with the TTL it has left now.</summary>
 public sealed record CachedNegative(NegativeAnswer Answer, TrustRank Rank, uint RemainingTtl)
 {
+    /// <summary>The negative TTL it was stored with (after the cache's cap).</summary>
+    public uint OriginalTtl { get; init; }
+
+    /// <summary>Expired, found only because the caller accepted stale data (RFC 8767); <see cref="RemainingTtl"/> is then 0.</summary>
+    public bool Stale { get; init; }
+
     /// <summary>The SOA to put in the authority section, with the remaining negative TTL.</summary>
     public ResourceRecord? Soa => Answer.Soa?.WithTtl(RemainingTtl);
 }

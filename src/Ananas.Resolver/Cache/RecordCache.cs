@@ -1,147 +1,258 @@
-using System.Collections.Concurrent;
 using Ananas.Dns;
 using Ananas.Dns.Records;
 
 namespace Ananas.Resolver.Cache;
 
 /// <summary>
-/// A simple, unbounded, thread-safe <see cref="IRecordCache"/>: concurrent dictionaries keyed by lowercase owner,
-/// type and class, entries expiring on the injected clock, RFC 2181 ranking on replacement. Expired entries are
-/// dropped when met. (A byte-bounded ARC cache will replace it behind the same interface.)
+/// The recursor's RRset and negative cache: one byte-bounded, sharded <see cref="ArcCache{TKey,TValue}"/> (lock-free
+/// reads, ARC replacement, 256 MiB by default) keyed by (owner, type, class, kind), so positive RRsets, NODATA and
+/// NXDOMAIN entries and parent-side glue compete for one budget. Entries are charged their heap size
+/// (<see cref="RecordCost"/>). RFC 2181 ranking on replacement; TTLs bounded by <see cref="RecordCacheOptions"/>;
+/// TTL 0 never stored; expired entries kept for <see cref="RecordCacheOptions.StaleRetention"/> so that they can be
+/// served stale (RFC 8767).
 /// </summary>
+/// <remarks>
+/// Rank checks read the held entry, then store: two stores racing for one key may let the lower-ranked one win
+/// until the next store, which is harmless (both are data the resolver accepted) and keeps stores lock-free up to
+/// the one shard lock the ARC takes.
+/// </remarks>
 public sealed class RecordCache : IRecordCache
 {
     private readonly IClock _clock;
-    private readonly uint _maxTtl;
-    private readonly uint _maxNegativeTtl;
-    private readonly ConcurrentDictionary<Key, PositiveEntry> _positive = new();
-    private readonly ConcurrentDictionary<Key, NegativeEntry> _noData = new();
-    private readonly ConcurrentDictionary<(DnsName Name, RRClass Class), NegativeEntry> _nameErrors = new();
-    private readonly ConcurrentDictionary<Key, PositiveEntry> _parentSideGlue = new();
+    private readonly ArcCache<RecordKey, RecordEntry> _cache;
+    private readonly long _minTtlSeconds;
+    private readonly long _maxTtlSeconds;
+    private readonly long _maxNegativeTtlSeconds;
+    private readonly StripedCounter _hits = new();
+    private readonly StripedCounter _misses = new();
+    private readonly StripedCounter _staleHits = new();
 
     public RecordCache(IClock clock, TimeSpan? maxTtl = null, TimeSpan? maxNegativeTtl = null)
+        : this(clock, new RecordCacheOptions
+        {
+            MaxTtl = maxTtl ?? TimeSpan.FromDays(1),
+            MaxNegativeTtl = maxNegativeTtl ?? TimeSpan.FromHours(3),
+        })
     {
-        _clock = clock;
-        _maxTtl = (uint)(maxTtl ?? TimeSpan.FromDays(1)).TotalSeconds;
-        _maxNegativeTtl = (uint)(maxNegativeTtl ?? TimeSpan.FromHours(3)).TotalSeconds;
     }
 
-    /// <summary>Entries held (expired ones included until met).</summary>
-    public int Count => _positive.Count + _noData.Count + _nameErrors.Count;
-
-    private readonly record struct Key(DnsName Name, RRType Type, RRClass Class);
-
-    private sealed record PositiveEntry(RRset RRset, TrustRank Rank, ValidationState Validation, DateTimeOffset Expires);
-
-    private sealed record NegativeEntry(NegativeAnswer Answer, TrustRank Rank, DateTimeOffset Expires);
-
-    public CachedRRset? Get(DnsName name, RRType type, RRClass @class)
+    public RecordCache(IClock clock, RecordCacheOptions options)
     {
-        var key = new Key(name, type, @class);
-        if (!_positive.TryGetValue(key, out var entry)) return null;
-        var now = _clock.UtcNow;
-        if (entry.Expires <= now)
-        {
-            _positive.TryRemove(new KeyValuePair<Key, PositiveEntry>(key, entry));
-            return null;
-        }
-        return new CachedRRset(entry.RRset, entry.Rank, entry.Validation, Remaining(entry.Expires, now));
+        ArgumentNullException.ThrowIfNull(options);
+        _clock = clock;
+        Options = options;
+        _maxTtlSeconds = (long)options.MaxTtl.TotalSeconds;
+        _minTtlSeconds = Math.Min((long)options.MinTtl.TotalSeconds, _maxTtlSeconds);
+        _maxNegativeTtlSeconds = (long)options.MaxNegativeTtl.TotalSeconds;
+        var storage = new CacheOptions { CapacityBytes = options.CapacityBytes, ShardCount = options.ShardCount, StaleRetention = options.StaleRetention };
+        _cache = new ArcCache<RecordKey, RecordEntry>(storage, clock, EntryCost.Instance, RecordKeyComparer.Instance);
+    }
+
+    public RecordCacheOptions Options { get; }
+
+    /// <summary>Entries held (expired ones within the stale retention included).</summary>
+    public int Count => (int)_cache.Count;
+
+    /// <summary>
+    /// Lookups by the recursor's questions (<see cref="Get(DnsName, RRType, RRClass)"/> and <see cref="GetNegative(DnsName, RRType, RRClass)"/>;
+    /// the ancestor probes behind them are not counted one by one), stale hits, and the ARC's evictions, bytes and entries.
+    /// </summary>
+    public CacheStatistics GetStatistics() =>
+        _cache.GetStatistics() with { Hits = _hits.Read(), Misses = _misses.Read(), StaleHits = _staleHits.Read() };
+
+    /// <summary>Drops entries expired beyond the stale retention. Returns how many.</summary>
+    public int RemoveExpired() => _cache.RemoveExpired();
+
+    public CachedRRset? Get(DnsName name, RRType type, RRClass @class) => Get(name, type, @class, TimeSpan.Zero);
+
+    public CachedRRset? Get(DnsName name, RRType type, RRClass @class, TimeSpan maxStale)
+    {
+        var hit = Find(new RecordKey(name, type, @class, EntryKind.Positive), _clock.UtcNow.UtcTicks, maxStale.Ticks);
+        CountLookup(hit);
+        return hit;
     }
 
     public void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked)
     {
-        uint ttl = Math.Min(rrset.Ttl, _maxTtl);
-        if (ttl == 0) return;
-        var now = _clock.UtcNow;
-        var key = new Key(rrset.Name, rrset.Type, rrset.Class);
-        var fresh = new PositiveEntry(rrset, rank, validation, now.AddSeconds(ttl));
-        var stored = _positive.AddOrUpdate(key, fresh, (_, old) => old.Expires > now && old.Rank > rank ? old : fresh);
-        if (stored != fresh) return;
-        // Data now exists: a NODATA for this key or an NXDOMAIN for this very name is stale.
-        if (_noData.TryGetValue(key, out var noData) && noData.Rank <= rank)
-            _noData.TryRemove(new KeyValuePair<Key, NegativeEntry>(key, noData));
-        if (_nameErrors.TryGetValue((rrset.Name, rrset.Class), out var nx) && nx.Rank <= rank)
-            _nameErrors.TryRemove(new KeyValuePair<(DnsName, RRClass), NegativeEntry>((rrset.Name, rrset.Class), nx));
+        long now = _clock.UtcNow.UtcTicks;
+        var key = new RecordKey(rrset.Name, rrset.Type, rrset.Class, EntryKind.Positive);
+        if (HeldAbove(key, rank, now)) return;
+        long ttl = PositiveTtl(rrset.Ttl);
+        if (ttl == 0)
+        {
+            // "Use once": never cached, and older data for the key must not outlive it.
+            _cache.Remove(key);
+        }
+        else if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl), Expiry(now, ttl)))
+        {
+            return;
+        }
+        // Data now exists (even if it may not be cached): a NODATA for this key or an NXDOMAIN for this very name is stale.
+        RemoveIfNotAbove(key with { Kind = EntryKind.NoData }, rank, now);
+        RemoveIfNotAbove(new RecordKey(rrset.Name, 0, rrset.Class, EntryKind.NameError), rank, now);
     }
 
     public void StoreParentSideGlue(RRset glue)
     {
-        uint ttl = Math.Min(glue.Ttl, _maxTtl);
-        if (ttl == 0) return;
-        var now = _clock.UtcNow;
-        _parentSideGlue[new Key(glue.Name, glue.Type, glue.Class)] = new PositiveEntry(glue, TrustRank.Additional, ValidationState.Unchecked, now.AddSeconds(ttl));
+        long ttl = PositiveTtl(glue.Ttl);
+        var key = new RecordKey(glue.Name, glue.Type, glue.Class, EntryKind.ParentSideGlue);
+        if (ttl == 0) { _cache.Remove(key); return; }
+        _cache.Set(key, new RecordEntry(glue, null, TrustRank.Additional, ValidationState.Unchecked, (uint)ttl), Expiry(_clock.UtcNow.UtcTicks, ttl));
     }
 
-    public CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class)
+    public CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class) =>
+        Find(new RecordKey(name, type, @class, EntryKind.ParentSideGlue), _clock.UtcNow.UtcTicks, 0);
+
+    public CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class) => GetNegative(name, type, @class, TimeSpan.Zero);
+
+    public CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class, TimeSpan maxStale)
     {
-        var key = new Key(name, type, @class);
-        if (!_parentSideGlue.TryGetValue(key, out var entry)) return null;
-        var now = _clock.UtcNow;
-        if (entry.Expires <= now)
-        {
-            _parentSideGlue.TryRemove(new KeyValuePair<Key, PositiveEntry>(key, entry));
-            return null;
-        }
-        return new CachedRRset(entry.RRset, entry.Rank, entry.Validation, Remaining(entry.Expires, now));
+        long now = _clock.UtcNow.UtcTicks;
+        var result = FindNegative(name, type, @class, now, maxStale.Ticks);
+        if (result is null) _misses.Increment();
+        else if (result.Stale) _staleHits.Increment();
+        else _hits.Increment();
+        return result;
     }
 
-    public CachedNegative? GetNegative(DnsName name, RRType type, RRClass @class)
+    private CachedNegative? FindNegative(DnsName name, RRType type, RRClass @class, long now, long maxStaleTicks)
     {
-        var now = _clock.UtcNow;
-        var key = new Key(name, type, @class);
-        if (_noData.TryGetValue(key, out var noData))
+        var lookup = _cache.LookupQuiet(new RecordKey(name, type, @class, EntryKind.NoData), now, maxStaleTicks, out var noData, out long expires);
+        if (lookup != CacheLookup.Miss) return Negative(noData.Negative!, noData, lookup, expires, now);
+        // RFC 8020: an NXDOMAIN for the name or an ancestor denies the name. One probe per label; ancestors are
+        // built on the way up (a miss path: the positive lookup came first).
+        for (var ancestor = name; ; ancestor = ancestor.Parent)
         {
-            if (noData.Expires > now) return new CachedNegative(noData.Answer, noData.Rank, Remaining(noData.Expires, now));
-            _noData.TryRemove(new KeyValuePair<Key, NegativeEntry>(key, noData));
-        }
-        if (_nameErrors.IsEmpty) return null;
-        // RFC 8020: an NXDOMAIN for an ancestor denies this name too.
-        for (int labels = name.LabelCount; labels >= 1; labels--)
-        {
-            var ancestor = labels == name.LabelCount ? name : name.GetAncestor(labels);
-            if (!_nameErrors.TryGetValue((ancestor, @class), out var nx)) continue;
-            if (nx.Expires > now)
+            lookup = _cache.LookupQuiet(new RecordKey(ancestor, 0, @class, EntryKind.NameError), now, maxStaleTicks, out var nx, out expires);
+            if (lookup != CacheLookup.Miss)
             {
-                var answer = ancestor.Equals(name) && nx.Answer.Type == type ? nx.Answer : nx.Answer with { Name = name, Type = type };
-                return new CachedNegative(answer, nx.Rank, Remaining(nx.Expires, now));
+                var answer = ReferenceEquals(ancestor, name) && nx.Negative!.Type == type ? nx.Negative! : nx.Negative! with { Name = name, Type = type };
+                return Negative(answer, nx, lookup, expires, now);
             }
-            _nameErrors.TryRemove(new KeyValuePair<(DnsName, RRClass), NegativeEntry>((ancestor, @class), nx));
+            if (ancestor.LabelCount <= 1) return null;
         }
-        return null;
     }
 
     public void StoreNegative(NegativeAnswer answer, TrustRank rank)
     {
-        uint ttl = Math.Min(answer.Ttl, _maxNegativeTtl);
-        if (ttl == 0) return;
-        var now = _clock.UtcNow;
-        var fresh = new NegativeEntry(answer, rank, now.AddSeconds(ttl));
-        if (answer.Kind == NegativeKind.NameError)
+        long now = _clock.UtcNow.UtcTicks;
+        bool nameError = answer.Kind == NegativeKind.NameError;
+        var key = nameError
+            ? new RecordKey(answer.Name, 0, answer.Class, EntryKind.NameError)
+            : new RecordKey(answer.Name, answer.Type, answer.Class, EntryKind.NoData);
+        if (HeldAbove(key, rank, now)) return;
+        var positiveKey = new RecordKey(answer.Name, answer.Type, answer.Class, EntryKind.Positive);
+        // A lower-ranked NODATA does not hide better positive data.
+        if (!nameError && HeldAbove(positiveKey, rank, now)) return;
+        long ttl = Math.Min(answer.Ttl, _maxNegativeTtlSeconds);
+        if (ttl == 0)
         {
-            _nameErrors.AddOrUpdate((answer.Name, answer.Class), fresh, (_, old) => old.Expires > now && old.Rank > rank ? old : fresh);
+            _cache.Remove(key);
             return;
         }
-        var key = new Key(answer.Name, answer.Type, answer.Class);
-        // A lower-ranked NODATA does not hide better positive data.
-        if (_positive.TryGetValue(key, out var positive) && positive.Expires > now && positive.Rank > rank) return;
-        var stored = _noData.AddOrUpdate(key, fresh, (_, old) => old.Expires > now && old.Rank > rank ? old : fresh);
-        if (stored == fresh && positive is not null) _positive.TryRemove(new KeyValuePair<Key, PositiveEntry>(key, positive));
+        if (_cache.Set(key, new RecordEntry(null, answer, rank, ValidationState.Unchecked, (uint)ttl), Expiry(now, ttl)) && !nameError)
+            RemoveIfNotAbove(positiveKey, rank, now);
     }
 
     public CachedRRset? FindClosestNameServers(DnsName name, RRClass @class)
     {
-        for (int labels = name.LabelCount; labels >= 0; labels--)
+        long now = _clock.UtcNow.UtcTicks;
+        for (var cut = name; ; cut = cut.Parent)
         {
-            var cut = labels == name.LabelCount ? name : name.GetAncestor(labels);
-            var ns = Get(cut, RRType.NS, @class);
+            var ns = Find(new RecordKey(cut, RRType.NS, @class, EntryKind.Positive), now, 0);
             if (ns is not null) return ns;
+            if (cut.IsRoot) return null;
         }
-        return null;
     }
 
-    private static uint Remaining(DateTimeOffset expires, DateTimeOffset now)
+    public int Purge(DnsName name) => _cache.RemoveWhere((key, _) => key.Name.Equals(name));
+
+    public int Purge(DnsName name, RRType type) =>
+        _cache.RemoveWhere((key, _) => key.Type == type && key.Kind is EntryKind.Positive or EntryKind.NoData or EntryKind.ParentSideGlue && key.Name.Equals(name));
+
+    public int PurgeSubtree(DnsName apex) => _cache.RemoveWhere((key, _) => key.Name.IsSubdomainOf(apex));
+
+    private CachedRRset? Find(RecordKey key, long now, long maxStaleTicks)
     {
-        double seconds = (expires - now).TotalSeconds;
-        return seconds <= 0 ? 0 : (uint)Math.Ceiling(seconds);
+        var lookup = _cache.LookupQuiet(key, now, maxStaleTicks, out var entry, out long expires);
+        if (lookup == CacheLookup.Miss) return null;
+        return new CachedRRset(entry.RRset!, entry.Rank, entry.Validation, lookup == CacheLookup.Fresh ? Remaining(expires, now) : 0)
+        {
+            OriginalTtl = entry.Ttl,
+            Stale = lookup == CacheLookup.Stale,
+        };
+    }
+
+    private static CachedNegative Negative(NegativeAnswer answer, RecordEntry entry, CacheLookup lookup, long expires, long now) =>
+        new(answer, entry.Rank, lookup == CacheLookup.Fresh ? Remaining(expires, now) : 0) { OriginalTtl = entry.Ttl, Stale = lookup == CacheLookup.Stale };
+
+    private void CountLookup(CachedRRset? hit)
+    {
+        if (hit is null) _misses.Increment();
+        else if (hit.Stale) _staleHits.Increment();
+        else _hits.Increment();
+    }
+
+    /// <summary>True when an unexpired entry of higher rank than <paramref name="rank"/> is held for the key.</summary>
+    private bool HeldAbove(RecordKey key, TrustRank rank, long now) =>
+        _cache.TryPeek(key, out var held, out long expires) && expires > now && held.Rank > rank;
+
+    /// <summary>Removes the entry unless it is unexpired and of higher rank (expired entries kept for serve-stale go too).</summary>
+    private void RemoveIfNotAbove(RecordKey key, TrustRank rank, long now)
+    {
+        if (_cache.TryPeek(key, out var held, out long expires) && (held.Rank <= rank || expires <= now)) _cache.Remove(key);
+    }
+
+    private long PositiveTtl(uint ttl) => ttl == 0 ? 0 : Math.Clamp(ttl, _minTtlSeconds, _maxTtlSeconds);
+
+    private static DateTimeOffset Expiry(long now, long ttlSeconds) => new(now + ttlSeconds * TimeSpan.TicksPerSecond, TimeSpan.Zero);
+
+    private static uint Remaining(long expiresTicks, long nowTicks)
+    {
+        long ticks = expiresTicks - nowTicks;
+        return ticks <= 0 ? 0 : (uint)((ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond);
+    }
+
+    private enum EntryKind : byte
+    {
+        Positive,
+        NoData,
+        NameError,
+        ParentSideGlue,
+    }
+
+    /// <summary>The cache key. NXDOMAIN entries use type 0: they deny every type of the name.</summary>
+    private readonly record struct RecordKey(DnsName Name, RRType Type, RRClass Class, EntryKind Kind);
+
+    /// <summary>Compares names case-insensitively through their precomputed hash (no hashing of the name per lookup).</summary>
+    private sealed class RecordKeyComparer : IEqualityComparer<RecordKey>
+    {
+        public static readonly RecordKeyComparer Instance = new();
+
+        public bool Equals(RecordKey x, RecordKey y) => x.Type == y.Type && x.Kind == y.Kind && x.Class == y.Class && x.Name.Equals(y.Name);
+
+        public int GetHashCode(RecordKey key) =>
+            key.Name.GetHashCode() ^ (int)(((uint)key.Type * 0x9E3779B1u) ^ ((uint)key.Class << 20) ^ ((uint)key.Kind << 28));
+    }
+
+    /// <summary>One entry: an RRset (positive, parent-side glue) or a negative answer, with its rank and stored TTL.</summary>
+    private sealed class RecordEntry(RRset? rrset, NegativeAnswer? negative, TrustRank rank, ValidationState validation, uint ttl)
+    {
+        public readonly RRset? RRset = rrset;
+        public readonly NegativeAnswer? Negative = negative;
+        public readonly TrustRank Rank = rank;
+        public readonly ValidationState Validation = validation;
+        public readonly uint Ttl = ttl;
+
+        /// <summary>Object header, two references, rank, state, TTL (padded).</summary>
+        public const int OwnBytes = 16 + 16 + 8;
+    }
+
+    private sealed class EntryCost : ICacheCost<RecordKey, RecordEntry>
+    {
+        public static readonly EntryCost Instance = new();
+
+        public long CostOf(RecordKey key, RecordEntry value) =>
+            RecordEntry.OwnBytes + (value.RRset is { } set ? RecordCost.Of(set) : RecordCost.Of(value.Negative!));
     }
 }

@@ -101,6 +101,42 @@ public abstract class ShardedCache<TKey, TValue> : IByteBoundedCache<TKey, TValu
         return CacheLookup.Miss;
     }
 
+    /// <summary>
+    /// As <see cref="Lookup"/> but without touching the hit and miss counters (a hit still informs the replacement
+    /// policy): for callers that probe several keys per question and count questions themselves.
+    /// </summary>
+    internal CacheLookup LookupQuiet(TKey key, long nowTicks, long maxStaleTicks, out TValue value, out long expiresAtTicks)
+    {
+        var shard = ShardFor(key);
+        if (shard.Map.TryGetValue(key, out var node))
+        {
+            expiresAtTicks = node.ExpiresAtTicks;
+            if (expiresAtTicks + maxStaleTicks > nowTicks)
+            {
+                shard.RecordRead(node, nowTicks);
+                value = node.Value;
+                return expiresAtTicks > nowTicks ? CacheLookup.Fresh : CacheLookup.Stale;
+            }
+        }
+        value = default!;
+        expiresAtTicks = 0;
+        return CacheLookup.Miss;
+    }
+
+    /// <summary>The resident entry for <paramref name="key"/>, expired or not, without counting or promoting it (for store-side checks).</summary>
+    internal bool TryPeek(TKey key, out TValue value, out long expiresAtTicks)
+    {
+        if (ShardFor(key).Map.TryGetValue(key, out var node))
+        {
+            value = node.Value;
+            expiresAtTicks = node.ExpiresAtTicks;
+            return true;
+        }
+        value = default!;
+        expiresAtTicks = 0;
+        return false;
+    }
+
     public bool Set(TKey key, TValue value, DateTimeOffset expiresAt)
     {
         var node = new CacheNode<TKey, TValue>(key, value, CostOf(key, value), expiresAt.UtcTicks);

@@ -57,7 +57,23 @@ internal sealed class Resolution
     public int UpstreamQueries { get; private set; }
 
     // RD=0: the client asked for local data only (RFC 1034 §4.3.1), so the cache answers or nothing does.
-    private readonly bool _cacheOnly;
+    private bool _cacheOnly;
+
+    /// <summary>Answer from the cache only, accepting data expired up to this long ago (RFC 8767 serve-stale).</summary>
+    public TimeSpan StaleWindow
+    {
+        get;
+        init { field = value; if (value > TimeSpan.Zero) _cacheOnly = true; }
+    }
+
+    /// <summary>A refresh (prefetch or stale refresh): the client's own names are asked upstream, not read from the cache.</summary>
+    public bool Refresh { get; init; }
+
+    /// <summary>True when a stale entry was used (only with <see cref="StaleWindow"/>).</summary>
+    public bool UsedStale { get; private set; }
+
+    /// <summary>True when the answer used an RRset with at most a tenth of its TTL left (Unbound's prefetch rule).</summary>
+    public bool PrefetchWanted { get; private set; }
 
     /// <summary>True when a cache-only (RD=0) resolution needed data the cache does not hold.</summary>
     public bool NeededRecursion { get; private set; }
@@ -105,12 +121,14 @@ internal sealed class Resolution
     /// </summary>
     private Step? LookupCache(DnsName name, RRType type, int depth)
     {
+        if (Refresh && depth == 0) return null;
         var minimum = depth > 0 && type is RRType.A or RRType.AAAA ? TrustRank.Additional : TrustRank.NonAuthoritativeAnswer;
         if (type != RRType.ANY)
         {
-            var hit = _cache.Get(name, type, RRClass.IN);
+            var hit = _cache.Get(name, type, RRClass.IN, StaleWindow);
             if (hit is not null && hit.Rank >= minimum)
             {
+                Used(hit, depth);
                 var records = new List<ResourceRecord>(hit.RRset.Data.Count);
                 hit.AppendRecords(records);
                 return new Step(StepKind.Answer, records);
@@ -118,9 +136,10 @@ internal sealed class Resolution
         }
         if (type != RRType.CNAME)
         {
-            var cname = _cache.Get(name, RRType.CNAME, RRClass.IN);
+            var cname = _cache.Get(name, RRType.CNAME, RRClass.IN, StaleWindow);
             if (cname is not null && cname.Rank >= TrustRank.NonAuthoritativeAnswer && cname.RRset.Data[0] is NameData target)
             {
+                Used(cname, depth);
                 var records = new List<ResourceRecord>(1);
                 cname.AppendRecords(records);
                 return new Step(StepKind.Alias, records) { Target = target.Target, Links = 1 };
@@ -129,19 +148,27 @@ internal sealed class Resolution
         for (int labels = name.LabelCount - 1; labels >= 1; labels--)
         {
             var owner = name.GetAncestor(labels);
-            var dname = _cache.Get(owner, RRType.DNAME, RRClass.IN);
+            var dname = _cache.Get(owner, RRType.DNAME, RRClass.IN, StaleWindow);
             if (dname is null || dname.Rank < TrustRank.NonAuthoritativeAnswer || dname.RRset.Data[0] is not NameData dnameTarget) continue;
+            Used(dname, depth);
             var records = new List<ResourceRecord>(2);
             dname.AppendRecords(records);
             return Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
         }
-        var negative = _cache.GetNegative(name, type, RRClass.IN);
+        var negative = _cache.GetNegative(name, type, RRClass.IN, StaleWindow);
         if (negative is not null)
         {
+            UsedStale |= negative.Stale;
             var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
             return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
         }
         return null;
+    }
+
+    private void Used(CachedRRset hit, int depth)
+    {
+        UsedStale |= hit.Stale;
+        if (depth == 0 && !hit.Stale && hit.OriginalTtl > 0 && hit.RemainingTtl * 10L <= hit.OriginalTtl) PrefetchWanted = true;
     }
 
     /// <summary>DNAME substitution (RFC 6672 §2.2): a CNAME from the name to the name with the DNAME owner replaced.</summary>

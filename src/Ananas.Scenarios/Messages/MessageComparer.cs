@@ -3,6 +3,7 @@ using Ananas.Dns.Messages;
 using Ananas.Dns.Records;
 using Ananas.Resolver;
 using Ananas.Scenarios.Model;
+using Ananas.Scenarios.Parsing;
 
 namespace Ananas.Scenarios.Messages;
 
@@ -118,6 +119,12 @@ public static class MessageComparer
                 return transport is null or UpstreamTransport.Udp ? null : new Mismatch(element, "UDP", transport.Value.ToString());
             case "ttl":
                 return null; // a modifier of the section comparisons
+            case var ede when Vocabulary.TryParseEde(ede, out int? code):
+            {
+                var found = got.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (int)o.InfoCode).ToList() ?? [];
+                bool ok = code is null ? found.Count > 0 : found.Contains(code.Value);
+                return ok ? null : new Mismatch(element, code is null ? "an EDE" : $"EDE {code}", found.Count == 0 ? "no EDE" : "EDE " + string.Join(",", found));
+            }
             default:
                 // Unsupported elements were reported as skip reasons while parsing; never match on them.
                 return new Mismatch(element, "(unsupported element)", "");

@@ -25,7 +25,20 @@ public static class Vocabulary
     private static readonly IReadOnlySet<string> UnboundAdjust = Set("copy_id", "copy_query");
 
     public static bool IsSupportedMatch(ScenarioDialect dialect, string element) =>
-        (dialect == ScenarioDialect.Deckard ? DeckardMatch : UnboundMatch).Contains(element);
+        (dialect == ScenarioDialect.Deckard ? DeckardMatch : UnboundMatch).Contains(element) ||
+        (dialect == ScenarioDialect.Unbound && TryParseEde(element, out _));
+
+    /// <summary>Unbound's <c>ede=N</c> (an Extended DNS Error with INFO-CODE N is present) and <c>ede=any</c> (some EDE is present).</summary>
+    public static bool TryParseEde(string element, out int? code)
+    {
+        code = null;
+        if (!element.StartsWith("ede=", StringComparison.OrdinalIgnoreCase)) return false;
+        var value = element.AsSpan(4);
+        if (value.Equals("any", StringComparison.OrdinalIgnoreCase)) return true;
+        if (!ushort.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ushort n)) return false;
+        code = n;
+        return true;
+    }
 
     /// <summary>Whether an ADJUST element is implemented; unbound's sleep=N/packet_sleep=N only delay, so they are accepted as no-ops.</summary>
     public static bool IsSupportedAdjust(ScenarioDialect dialect, string element) =>

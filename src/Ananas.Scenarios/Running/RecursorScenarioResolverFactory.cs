@@ -16,12 +16,17 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     /// <summary>deckard's default <c>stub-name</c>.</summary>
     private static readonly DnsName DefaultRootHintName = DnsName.Parse("k.root-servers.net.");
 
-    public ScenarioCapabilities Capabilities => ScenarioCapabilities.Forwarding | ScenarioCapabilities.StubZones;
+    public ScenarioCapabilities Capabilities => ScenarioCapabilities.Forwarding | ScenarioCapabilities.StubZones | ScenarioCapabilities.ServeStale;
 
     public IScenarioResolver Create(ScenarioSetup setup, IExchanger exchanger, IClock clock)
     {
         var options = OptionsFor(setup);
-        var recursor = new Recursor(options, clock, new SeededRandom(1), new RecordCache(clock));
+        var recursor = new Recursor(options, clock, new SeededRandom(1), new RecordCache(clock, RecordCacheOptions.For(options)))
+        {
+            // The virtual clock does not move while a query is answered, so the client timer never fires on its own;
+            // stale answers come from failed resolutions and from serve-expired-client-timeout 0.
+            ClientTimer = static (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct),
+        };
         return new RecursorUnderTest(recursor, exchanger);
     }
 
@@ -43,8 +48,26 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             HardenGlue = setup.HardenGlue,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)))],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
+            ServeStale = ServeStaleFor(setup.ServeExpired),
+            Prefetch = setup.Prefetch,
         };
     }
+
+    /// <summary>
+    /// Unbound's serve-expired options: <c>serve-expired-ttl</c> (0 or absent: no limit, here a year),
+    /// <c>serve-expired-reply-ttl</c> (default 30), <c>serve-expired-client-timeout</c> in milliseconds (default 1800;
+    /// 0 serves expired data at once), <c>serve-expired-ttl-reset</c>.
+    /// </summary>
+    public static ServeStaleOptions ServeStaleFor(ServeExpiredSettings s) => !s.Enabled ? ServeStaleOptions.Disabled : new ServeStaleOptions
+    {
+        Enabled = true,
+        MaxStale = s.Ttl is > 0 and var ttl ? TimeSpan.FromSeconds(ttl) : TimeSpan.FromDays(365),
+        AnswerTtl = s.ReplyTtl ?? 30,
+        ClientTimeout = TimeSpan.FromMilliseconds(s.ClientTimeoutMs ?? 1800),
+        ResetOnFailure = s.TtlReset,
+        // Unbound blocks recursion for NORR_TTL (5 s) after a failure answered with expired data.
+        FailureRecheck = TimeSpan.FromSeconds(5),
+    };
 
     private static IReadOnlyList<IPEndPoint> Endpoints(IReadOnlyList<IPAddress> addresses) =>
         [.. addresses.Select(a => new IPEndPoint(a, 53))];
@@ -54,6 +77,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
         public async Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken)
         {
             var response = await recursor.ResolveAsync(new Request(query), exchanger, cancellationToken).ConfigureAwait(false);
+            // Prefetches and stale refreshes finish before the next step, as they do in testbound's event loop.
+            await recursor.WhenBackgroundIdleAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             return response.Message;
         }
     }

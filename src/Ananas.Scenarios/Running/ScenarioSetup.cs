@@ -55,6 +55,9 @@ public sealed class ScenarioSetup
 
     public ServeExpiredSettings ServeExpired { get; init; } = new(false, null, false, null, null);
 
+    /// <summary>Unbound <c>prefetch</c>: refresh answers in the last tenth of their TTL.</summary>
+    public bool Prefetch { get; init; }
+
     /// <summary>Start of the virtual clock.</summary>
     public DateTimeOffset StartTime { get; init; }
 

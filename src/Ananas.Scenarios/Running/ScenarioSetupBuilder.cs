@@ -109,7 +109,7 @@ public static class ScenarioSetupBuilder
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
-        bool serveExpired = false, ttlReset = false;
+        bool serveExpired = false, ttlReset = false, prefetch = false;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
         DateTimeOffset? validationDate = null;
         foreach (var clause in s.Clauses)
@@ -134,7 +134,7 @@ public static class ScenarioSetupBuilder
                                 break; // other values (e.g. -1) disable the override
                             case "prefetch":
                                 // Prefetch re-fetches entries in their last 10% of TTL; the scenarios check the refreshed TTLs.
-                                if (UnboundBool(e.Value)) skips.Add(new SkipReason("needs prefetch (refresh of almost expired cache entries)", e.Line));
+                                prefetch = UnboundBool(e.Value);
                                 break;
                             case "serve-expired": serveExpired = UnboundBool(e.Value); break;
                             case "serve-expired-ttl-reset": ttlReset = UnboundBool(e.Value); break;
@@ -181,7 +181,8 @@ public static class ScenarioSetupBuilder
                     break;
             }
         }
-        if (rootAddrs.Count == 0 && !forwards.Any(f => f.Zone.IsRoot)) skips.Add(new SkipReason("no root stub-zone or root forward-zone in the config"));
+        // No root stub-zone or root forward-zone: the built-in root hints, as for deckard (queries outside the configured
+        // stub and forward zones then show up as undefined answers).
         var setup = new ScenarioSetup
         {
             Dialect = ScenarioDialect.Unbound,
@@ -199,6 +200,7 @@ public static class ScenarioSetupBuilder
             Validation = anchors.Count > 0 && validator,
             MinimalResponses = minimal,
             ServeExpired = new ServeExpiredSettings(serveExpired, expiredTtl, ttlReset, replyTtl, clientTimeout),
+            Prefetch = prefetch,
             // Testbound's event clock starts at 0; starting at the pinned date keeps TTL arithmetic and validity checks consistent.
             StartTime = validationDate ?? VirtualClock.DefaultEpoch,
             ValidationDate = validationDate,

@@ -1,0 +1,122 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Resolver.Cache;
+
+namespace Ananas.Resolver.Tests.Cache;
+
+public sealed class RecordCacheArcTests
+{
+    private static readonly DnsName Www = DnsName.Parse("www.example.com.");
+
+    private static RRset A(string name, uint ttl, params string[] addresses) =>
+        new(DnsName.Parse(name), RRType.A, RRClass.IN, ttl, [.. addresses.Select(a => (RData)new AddressData(IPAddress.Parse(a)))]);
+
+    private static NegativeAnswer NoData(string name, RRType type, uint ttl) =>
+        new(NegativeKind.NoData, DnsName.Parse(name), type, RRClass.IN,
+            new ResourceRecord(DnsName.Parse("example.com."), ttl, new SoaData(DnsName.Parse("ns.example.com."), DnsName.Parse("h.example.com."), 1, 7200, 3600, 1209600, ttl)));
+
+    [Fact]
+    public void Byte_bound_holds_with_real_RRsets_and_each_entry_is_charged_at_least_its_wire_size()
+    {
+        var clock = new FakeClock();
+        var cache = new RecordCache(clock, new RecordCacheOptions { CapacityBytes = 64 * 1024, ShardCount = 1 });
+        var one = A("host0.example.com.", 300, "192.0.2.1", "192.0.2.2");
+        // Owner (18 octets of wire) and two addresses: the charge covers them plus object overheads.
+        Assert.InRange(RecordCost.Of(one), 18 + 8, 1024);
+        for (int i = 0; i < 5000; i++) cache.Store(A($"host{i}.example.com.", 300, "192.0.2.1", "192.0.2.2"), TrustRank.AuthoritativeAnswer);
+
+        var stats = cache.GetStatistics();
+        Assert.InRange(stats.ResidentBytes, 1, 64 * 1024);
+        Assert.True(stats.Evictions > 0);
+        Assert.Equal(stats.EntryCount, cache.Count);
+        Assert.InRange(stats.EntryCount, 100, 4999);
+        // The most recent ones are resident.
+        Assert.NotNull(cache.Get(DnsName.Parse("host4999.example.com."), RRType.A, RRClass.IN));
+    }
+
+    [Fact]
+    public void TTL_zero_is_not_stored_and_drops_what_was_held_min_TTL_raises_short_TTLs()
+    {
+        var clock = new FakeClock();
+        var cache = new RecordCache(clock, new RecordCacheOptions { MinTtl = TimeSpan.FromSeconds(60), ShardCount = 1 });
+        cache.Store(A("www.example.com.", 5, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
+        Assert.Equal(60u, cache.Get(Www, RRType.A, RRClass.IN)!.RemainingTtl);
+        cache.Store(A("www.example.com.", 0, "192.0.2.9"), TrustRank.AuthoritativeAnswer);
+        Assert.Null(cache.Get(Www, RRType.A, RRClass.IN));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Positive_data_replaces_an_expired_NODATA_of_any_rank_but_not_an_unexpired_higher_one()
+    {
+        var clock = new FakeClock();
+        var cache = new RecordCache(clock, new RecordCacheOptions { StaleRetention = TimeSpan.FromHours(1), ShardCount = 1 });
+        cache.StoreNegative(NoData("www.example.com.", RRType.A, 10), TrustRank.AuthoritativeAuthority);
+        cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.NonAuthoritativeAnswer);
+        Assert.NotNull(cache.GetNegative(Www, RRType.A, RRClass.IN)); // unexpired, higher rank: kept
+        clock.Advance(TimeSpan.FromSeconds(11));
+        Assert.NotNull(cache.GetNegative(Www, RRType.A, RRClass.IN, TimeSpan.FromHours(1))); // stale, still retained
+        cache.Store(A("www.example.com.", 0, "192.0.2.1"), TrustRank.NonAuthoritativeAnswer);
+        Assert.Null(cache.GetNegative(Www, RRType.A, RRClass.IN, TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
+    public void Stale_lookups_return_expired_entries_within_the_window_only()
+    {
+        var clock = new FakeClock();
+        var cache = new RecordCache(clock, new RecordCacheOptions { StaleRetention = TimeSpan.FromSeconds(100), ShardCount = 1 });
+        cache.Store(A("www.example.com.", 60, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
+        clock.Advance(TimeSpan.FromSeconds(54));
+        var fresh = cache.Get(Www, RRType.A, RRClass.IN)!;
+        Assert.Equal((6u, 60u, false), (fresh.RemainingTtl, fresh.OriginalTtl, fresh.Stale));
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Null(cache.Get(Www, RRType.A, RRClass.IN));
+        var stale = cache.Get(Www, RRType.A, RRClass.IN, TimeSpan.FromSeconds(100))!;
+        Assert.Equal((0u, true), (stale.RemainingTtl, stale.Stale));
+        clock.Advance(TimeSpan.FromSeconds(100));
+        Assert.Null(cache.Get(Www, RRType.A, RRClass.IN, TimeSpan.FromSeconds(100)));
+        var stats = cache.GetStatistics();
+        Assert.Equal((1L, 1L, 2L), (stats.Hits, stats.StaleHits, stats.Misses));
+    }
+
+    [Fact]
+    public void Purge_by_name_by_name_and_type_and_by_subtree()
+    {
+        var clock = new FakeClock();
+        var cache = new RecordCache(clock);
+        cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
+        cache.Store(new RRset(Www, RRType.TXT, RRClass.IN, 300, [new TxtData(RRType.TXT, ["hello"u8.ToArray()])]), TrustRank.AuthoritativeAnswer);
+        cache.StoreNegative(NoData("www.example.com.", RRType.AAAA, 300), TrustRank.AuthoritativeAuthority);
+        cache.Store(A("a.b.example.com.", 300, "192.0.2.2"), TrustRank.AuthoritativeAnswer);
+        cache.Store(A("example.com.", 300, "192.0.2.3"), TrustRank.AuthoritativeAnswer);
+        cache.Store(A("example.net.", 300, "192.0.2.4"), TrustRank.AuthoritativeAnswer);
+
+        Assert.Equal(1, cache.Purge(Www, RRType.TXT));
+        Assert.NotNull(cache.Get(Www, RRType.A, RRClass.IN));
+        Assert.Equal(2, cache.Purge(DnsName.Parse("WWW.example.com.")));
+        Assert.Null(cache.GetNegative(Www, RRType.AAAA, RRClass.IN));
+        Assert.Equal(2, cache.PurgeSubtree(DnsName.Parse("example.com.")));
+        Assert.Null(cache.Get(DnsName.Parse("a.b.example.com."), RRType.A, RRClass.IN));
+        Assert.NotNull(cache.Get(DnsName.Parse("example.net."), RRType.A, RRClass.IN));
+    }
+
+    [Fact]
+    public void CachePurger_purges_the_record_cache_and_the_answer_cache_together()
+    {
+        var clock = new FakeClock();
+        var records = new RecordCache(clock);
+        var answers = new AnswerCache(new AnswerCacheOptions(), clock);
+        records.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
+        var query = DnsMessage.CreateQuery(1, Www, RRType.A);
+        var response = query.CreateResponse();
+        response.Answers.Add(new ResourceRecord(Www, 300, new AddressData(IPAddress.Parse("192.0.2.1"))));
+        Assert.True(answers.Store(query.ToArray(), response.ToArray()));
+
+        var purged = new CachePurger(records, answers).PurgeSubtree(DnsName.Parse("example.com."));
+        Assert.Equal(new PurgeResult(1, 1), purged);
+        Assert.Null(records.Get(Www, RRType.A, RRClass.IN));
+        Assert.False(answers.TryAnswer(query.ToArray(), new byte[512], out _));
+    }
+}
