@@ -190,13 +190,19 @@ internal sealed class Resolution
         // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
         var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
         var delegation = StartingDelegation(searchName);
+        if (delegation.Source == DelegationSource.RootHints && _options.PrimeRoot)
+            delegation = await PrimeRootAsync(delegation, depth);
         bool minimise = _options.QnameMinimisation;
+        // The label count up to which probes go: the full name itself too when the QTYPE is to be kept from parents.
+        int probeLimit = _options.MinimiseFullName && type is not (RRType.A or RRType.DS) && type != _options.MinimisationProbeType
+            ? name.LabelCount + 1
+            : name.LabelCount;
         int probeLabels = delegation.ZoneCut.LabelCount + 1;
         int probes = 0;
         int referrals = 0;
         while (true)
         {
-            bool minimising = minimise && probeLabels < name.LabelCount;
+            bool minimising = minimise && probeLabels < probeLimit;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
             var queryType = minimising ? _options.MinimisationProbeType : type;
             var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
@@ -259,6 +265,24 @@ internal sealed class Resolution
             probeLabels++;
             if (++probes >= _limits.MaxMinimisationProbes) minimise = false;
         }
+    }
+
+    /// <summary>
+    /// RFC 8109 priming: asks the hint servers for the root NS set; on success the NS set and its glue are cached
+    /// (so later iterations start from them) and returned as the delegation. On failure the hints are used as they are.
+    /// </summary>
+    private async ValueTask<Delegation> PrimeRootAsync(Delegation hints, int depth)
+    {
+        var reply = await QueryDelegationAsync(hints, DnsName.Root, RRType.NS, depth);
+        if (reply.Response is not { Kind: ResponseKind.Answer } response) return hints;
+        var ns = RRset.Collect(response.Message.Answers, DnsName.Root, RRType.NS);
+        if (ns is null) return hints;
+        _cache.Store(ns, response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer);
+        var primed = BuildDelegation(DnsName.Root, ns, response.Message, DnsName.Root, DelegationSource.Referral);
+        // Servers without usable addresses would need glueless lookups from the root itself: keep the hints then.
+        foreach (var server in primed.NameServers)
+            if (server.Addresses.Count > 0) return primed;
+        return hints;
     }
 
     private ForwardZone? FindForwardZone(DnsName name)
