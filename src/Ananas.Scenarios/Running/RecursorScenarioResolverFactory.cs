@@ -37,6 +37,9 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             QnameMinimisation = setup.QueryMinimisation,
             // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
             MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
+            // Unbound-style minimisation also hides the QTYPE at the full name, and Unbound primes the root (RFC 8109).
+            MinimiseFullName = setup.Dialect == ScenarioDialect.Unbound,
+            PrimeRoot = setup.Dialect == ScenarioDialect.Unbound,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
@@ -51,9 +54,12 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
 
     private sealed class RecursorUnderTest(Recursor recursor, IExchanger exchanger) : IScenarioResolver
     {
-        public async Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken)
+        public Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken) =>
+            ResolveAsync(query, null, cancellationToken);
+
+        public async Task<DnsMessage?> ResolveAsync(DnsMessage query, IPEndPoint? client, CancellationToken cancellationToken)
         {
-            var response = await recursor.ResolveAsync(new Request(query), exchanger, cancellationToken).ConfigureAwait(false);
+            var response = await recursor.ResolveAsync(new Request(query) { Client = client }, exchanger, cancellationToken).ConfigureAwait(false);
             return response.Message;
         }
     }
