@@ -3,6 +3,7 @@ using Ananas.Dns.Messages;
 using Ananas.Dns.Records;
 using Ananas.Resolver;
 using Ananas.Scenarios.Model;
+using Ananas.Scenarios.Parsing;
 
 namespace Ananas.Scenarios.Messages;
 
@@ -118,6 +119,15 @@ public static class MessageComparer
                 return transport is null or UpstreamTransport.Udp ? null : new Mismatch(element, "UDP", transport.Value.ToString());
             case "ttl":
                 return null; // a modifier of the section comparisons
+            case var ede when Vocabulary.IsEde(ede):
+            {
+                // Testbound: the answer carries an EDE option with this INFO-CODE (any code for ede=any).
+                var codes = got.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (ushort)o.InfoCode).ToList() ?? [];
+                bool any = ede[4..].Equals("any", StringComparison.OrdinalIgnoreCase);
+                bool ok = any ? codes.Count > 0 : codes.Contains(ushort.Parse(ede[4..], System.Globalization.CultureInfo.InvariantCulture));
+                return ok ? null : new Mismatch("ede", any ? "an EDE option" : $"EDE {ede[4..]}",
+                    codes.Count == 0 ? "no EDE" : "EDE " + string.Join(", ", codes));
+            }
             default:
                 // Unsupported elements were reported as skip reasons while parsing; never match on them.
                 return new Mismatch(element, "(unsupported element)", "");

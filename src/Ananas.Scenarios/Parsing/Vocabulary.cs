@@ -25,7 +25,13 @@ public static class Vocabulary
     private static readonly IReadOnlySet<string> UnboundAdjust = Set("copy_id", "copy_query");
 
     public static bool IsSupportedMatch(ScenarioDialect dialect, string element) =>
-        (dialect == ScenarioDialect.Deckard ? DeckardMatch : UnboundMatch).Contains(element);
+        (dialect == ScenarioDialect.Deckard ? DeckardMatch : UnboundMatch).Contains(element) ||
+        (dialect == ScenarioDialect.Unbound && IsEde(element));
+
+    /// <summary>Unbound <c>ede=N</c> (an Extended DNS Error with INFO-CODE N) or <c>ede=any</c>.</summary>
+    public static bool IsEde(string element) =>
+        element.StartsWith("ede=", StringComparison.OrdinalIgnoreCase) &&
+        (element[4..].Equals("any", StringComparison.OrdinalIgnoreCase) || ushort.TryParse(element[4..], out _));
 
     /// <summary>Whether an ADJUST element is implemented; unbound's sleep=N/packet_sleep=N only delay, so they are accepted as no-ops.</summary>
     public static bool IsSupportedAdjust(ScenarioDialect dialect, string element) =>
