@@ -534,6 +534,7 @@ internal sealed class Resolution
         if (result.Response is not null || _abort is not null) return Conclude(result.Response);
         exchanges += result.Exchanges;
         unreachable += result.Unreachable;
+        var recursionLame = result.RecursionLame;
 
         int lookups = 0;
         foreach (var server in delegation.NameServers)
@@ -556,6 +557,7 @@ internal sealed class Resolution
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+            recursionLame ??= result.RecursionLame;
         }
 
         // Last resort: addresses the parent zone gave as glue for these NS names, where the child's own data for
@@ -582,8 +584,11 @@ internal sealed class Resolution
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+            recursionLame ??= result.RecursionLame;
         }
 
+        // Every server that answered is recursion-lame: its answer is better than none (Unbound's last resort).
+        if (recursionLame is not null) return new ServerReply(recursionLame, null);
         if (exchanges == 0 && _partialBound is not null) return new ServerReply(null, _partialBound);
         if (exchanges == 0)
             return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}"));
@@ -623,11 +628,12 @@ internal sealed class Resolution
         foreach (var a in lame) candidates[write++] = a;
     }
 
-    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable);
+    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable, ClassifiedResponse? RecursionLame = null);
 
     private async ValueTask<Attempts> TryServersAsync(List<IPEndPoint> servers, Delegation delegation, Question question)
     {
         int exchanges = 0, unreachable = 0;
+        ClassifiedResponse? recursionLame = null;
         foreach (var server in servers)
         {
             var message = await ExchangeAsync(server, question, delegation);
@@ -639,6 +645,7 @@ internal sealed class Resolution
             {
                 case ResponseKind.Lame:
                     if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
+                    if (classified.RecursionLameAnswer) recursionLame ??= new ClassifiedResponse(ResponseKind.Answer, message);
                     continue;
                 case ResponseKind.ServerFailure:
                     continue;
@@ -646,7 +653,7 @@ internal sealed class Resolution
                     return new Attempts(classified, exchanges, unreachable);
             }
         }
-        return new Attempts(null, exchanges, unreachable);
+        return new Attempts(null, exchanges, unreachable, recursionLame);
     }
 
     /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
