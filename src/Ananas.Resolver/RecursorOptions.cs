@@ -50,6 +50,9 @@ public sealed record RecursorOptions
 
     public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
 
+    /// <summary>Send every upstream query over TCP (Unbound <c>tcp-upstream</c>), e.g. where UDP is filtered.</summary>
+    public bool TcpUpstream { get; init; }
+
     public IReadOnlyList<StubZone> StubZones { get; init; } = [];
 
     public Limits Limits { get; init; } = Limits.Default;

@@ -31,6 +31,9 @@ internal sealed class Resolution
     // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
     private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
 
+    // Set while asking forwarders configured for TCP only.
+    private bool _tcpOnly;
+
     // Set once a bound that ends the whole query is hit (query budget, time, cancellation).
     private ResolutionFailure? _abort;
 
@@ -183,8 +186,12 @@ internal sealed class Resolution
         if (forward is not null)
         {
             var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
+            _tcpOnly = forward.Tcp;
             var reply = await QueryDelegationAsync(forwarders, name, type, depth);
-            return reply.Failure is not null ? Step.Fail(reply.Failure) : Finish(reply.Response!, forwarders, name, type);
+            _tcpOnly = false;
+            if (reply.Failure is null) return Finish(reply.Response!, forwarders, name, type);
+            // forward-first: when the forwarders fail, resolve the name by iteration instead (Unbound forward-first).
+            if (!forward.First || _abort is not null) return Step.Fail(reply.Failure);
         }
 
         // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
@@ -665,7 +672,7 @@ internal sealed class Resolution
     /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
     private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
     {
-        var transport = UpstreamTransport.Udp;
+        var transport = _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
         while (true)
         {
             if (_cancellation.IsCancellationRequested)

@@ -44,7 +44,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
             HardenGlue = setup.HardenGlue,
-            ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)))],
+            TcpUpstream = setup.TcpUpstream,
+            ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
         };
     }
