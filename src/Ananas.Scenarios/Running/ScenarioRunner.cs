@@ -331,7 +331,7 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
             var running = outstanding.Where(t => !t.IsCompleted).ToList();
             if (running.Count == 0) return;
             int now = exchanger.PendingVersion;
-            if (now > version && running.Count <= exchanger.Pending.Count) return;
+            if (running.Count <= exchanger.Pending.Count) return;
             var changed = exchanger.WaitForPendingAsync(now);
             await Task.WhenAny([.. running, changed]).WaitAsync(ct).ConfigureAwait(false);
         }
