@@ -18,6 +18,21 @@ public sealed record RecursorOptions
     /// </summary>
     public RRType MinimisationProbeType { get; init; } = RRType.NS;
 
+    /// <summary>
+    /// With minimisation, also probe the full name (with <see cref="MinimisationProbeType"/>) before sending the real
+    /// QTYPE, unless the QTYPE is A or DS. The resolver cannot know whether the full name is itself a zone cut, so this
+    /// keeps the QTYPE from the parent zone's servers (RFC 9156 §2: only the server authoritative for the name sees
+    /// the QTYPE); Unbound does this (iterator.c: minimisation stops before the last label only for A and DS).
+    /// Costs one extra query when the name is not a zone cut.
+    /// </summary>
+    public bool MinimiseFullName { get; init; }
+
+    /// <summary>
+    /// Prime the root (RFC 8109): before the first iteration from the root hints, ask a hint server for the root NS
+    /// set and use (and cache) that instead of the hints. Unbound and kresd always prime.
+    /// </summary>
+    public bool PrimeRoot { get; init; }
+
     /// <summary>Upstream IPv4 allowed (deckard <c>do-ip4</c>).</summary>
     public bool UseIPv4 { get; init; } = true;
 
@@ -34,6 +49,9 @@ public sealed record RecursorOptions
     public bool HardenGlue { get; init; } = true;
 
     public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
+
+    /// <summary>Send every upstream query over TCP (Unbound <c>tcp-upstream</c>), e.g. where UDP is filtered.</summary>
+    public bool TcpUpstream { get; init; }
 
     public IReadOnlyList<StubZone> StubZones { get; init; } = [];
 

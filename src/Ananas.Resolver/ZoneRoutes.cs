@@ -7,7 +7,14 @@ namespace Ananas.Resolver;
 /// Forward zone: every name at or below <see cref="Name"/> is sent with RD=1 to <see cref="Servers"/> and their
 /// answers are accepted without AA. <c>Name</c> = root forwards everything.
 /// </summary>
-public sealed record ForwardZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers);
+public sealed record ForwardZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers)
+{
+    /// <summary>When the forwarders give no usable answer, iterate instead (Unbound <c>forward-first</c>).</summary>
+    public bool First { get; init; }
+
+    /// <summary>Ask the forwarders over TCP only (Unbound <c>forward-tcp-upstream</c>).</summary>
+    public bool Tcp { get; init; }
+}
 
 /// <summary>
 /// Stub zone: names at or below <see cref="Name"/> are iterated starting from <see cref="Servers"/> (asked with RD=0,

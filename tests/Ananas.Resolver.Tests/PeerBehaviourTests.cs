@@ -193,4 +193,39 @@ public sealed class PeerBehaviourTests
         Assert.Equal(["a.b.example.com A 192.0.2.3"], Answers.Lines(response.Message.Answers));
         Assert.Equal([$"{Root} com A", $"{Gtld} example.com A", $"{Ns1} b.example.com A", $"{Ns1} a.b.example.com A"], world.Authority.Log);
     }
+
+    [Fact]
+    public async Task Minimising_the_full_name_keeps_the_qtype_from_the_parent_zone()
+    {
+        // Unbound (iterator.c): with A probes, the full name is probed with A too unless the QTYPE is A or DS, so only
+        // the zone that holds the name sees the QTYPE (RFC 9156 §2).
+        var world = new TestWorld();
+        var options = world.Options(qmin: true) with { MinimisationProbeType = RRType.A, MinimiseFullName = true };
+        world.ExampleCom.Records.Add(RecordText.Parse("www AAAA 2001:db8::80", world.ExampleCom.Origin));
+
+        var response = await world.Resolve(world.Recursor(options), "www.example.com.", RRType.AAAA);
+
+        Assert.Equal(["www.example.com AAAA 2001:db8::80"], Answers.Lines(response.Message.Answers));
+        Assert.Equal([$"{Root} com A", $"{Gtld} example.com A", $"{Ns1} www.example.com A", $"{Ns1} www.example.com AAAA"], world.Authority.Log);
+
+        // A and DS are sent as they are at the last label.
+        world.Authority.Queries.Clear();
+        await world.Resolve(world.Recursor(options), "x.example.net.");
+        Assert.Equal($"{NetNs} x.example.net A", world.Authority.Log[^1]);
+    }
+
+    [Fact]
+    public async Task Priming_asks_the_hints_for_the_root_NS_set_once()
+    {
+        // RFC 8109: the root NS set and its glue come from a root server, not from the (possibly stale) hints.
+        var world = new TestWorld();
+        var recursor = world.Recursor(world.Options() with { PrimeRoot = true });
+
+        var response = await world.Resolve(recursor, "www.example.com.");
+        await world.Resolve(recursor, "www.example.net.");
+
+        Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
+        Assert.Equal($"{Root} . NS", world.Authority.Log[0]);
+        Assert.Single(world.Authority.Log, l => l.EndsWith(" . NS", StringComparison.Ordinal));
+    }
 }

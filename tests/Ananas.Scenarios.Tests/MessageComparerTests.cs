@@ -126,4 +126,57 @@ public sealed class MessageComparerTests
         var e = Assert.Throws<UnsupportedRecordException>(() => Expect("SECTION ANSWER\nexample.com. IN A not-an-address"));
         Assert.Equal(7, e.Line);
     }
+
+    [Fact]
+    public void UnboundEdeMatchesTheExtendedErrorCode()
+    {
+        var t = Expect("MATCH ede=22", ScenarioDialect.Unbound);
+        var any = Expect("MATCH ede=any", ScenarioDialect.Unbound);
+        var without = Answer(HeaderFlags.QR);
+        without.Edns = new Edns();
+        var with = Answer(HeaderFlags.QR);
+        with.Edns = new Edns();
+        with.Edns.Options.Add(new ExtendedErrorOption(EdeCode.NoReachableAuthority, "x"));
+        Assert.Empty(MessageComparer.Compare(t, with, ScenarioDialect.Unbound));
+        Assert.Empty(MessageComparer.Compare(any, with, ScenarioDialect.Unbound));
+        Assert.Equal("ede", Assert.Single(MessageComparer.Compare(t, without, ScenarioDialect.Unbound)).Element);
+        Assert.Single(MessageComparer.Compare(any, without, ScenarioDialect.Unbound));
+    }
+
+    [Fact]
+    public void UnboundOriginAndTtlCarryAcrossEntries()
+    {
+        // testbound keeps one zone-file parse state per file: $ORIGIN/$TTL outside or inside entries hold until changed.
+        const string text = """
+            server:
+            stub-zone:
+            	name: "."
+            	stub-addr: 1.2.3.4
+            CONFIG_END
+            SCENARIO_BEGIN t
+            RANGE_BEGIN 0 100
+            $ORIGIN example.org.
+            $TTL 60
+            ENTRY_BEGIN
+            MATCH opcode
+            SECTION ANSWER
+            www IN A 192.0.2.1
+            ENTRY_END
+            RANGE_END
+            STEP 1 CHECK_ANSWER
+            ENTRY_BEGIN
+            MATCH all
+            SECTION ANSWER
+            mail IN A 192.0.2.2
+            ENTRY_END
+            SCENARIO_END
+            """;
+        var s = ScenarioParser.Parse(text, "t.rpl");
+        Assert.Equal(ScenarioDialect.Unbound, s.Dialect);
+        Assert.Empty(s.SkipReasons);
+        var first = EntryMessageBuilder.Build(s.Ranges[0].Entries[0], ScenarioDialect.Unbound).Message.Answers[0];
+        var second = EntryMessageBuilder.Build(s.Steps[0].Entry!, ScenarioDialect.Unbound).Message.Answers[0];
+        Assert.Equal(("www.example.org.", 60u), (first.Name.ToString(), first.Ttl));
+        Assert.Equal(("mail.example.org.", 60u), (second.Name.ToString(), second.Ttl));
+    }
 }

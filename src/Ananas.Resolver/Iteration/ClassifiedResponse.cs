@@ -43,6 +43,9 @@ public sealed class ClassifiedResponse(ResponseKind kind, DnsMessage message)
     /// <summary>For <see cref="ResponseKind.Lame"/>: whether to remember the server as lame, and why.</summary>
     public Lameness? Lameness { get; init; }
 
+    /// <summary>A recursion-lame server's answer with data: not taken while another server may answer, but the last resort.</summary>
+    public bool RecursionLameAnswer { get; init; }
+
     /// <summary>Short reason for traces and EDE text.</summary>
     public string? Reason { get; init; }
 

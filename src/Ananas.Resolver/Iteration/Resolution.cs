@@ -31,6 +31,9 @@ internal sealed class Resolution
     // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
     private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
 
+    // Set while asking forwarders configured for TCP only.
+    private bool _tcpOnly;
+
     // Set once a bound that ends the whole query is hit (query budget, time, cancellation).
     private ResolutionFailure? _abort;
 
@@ -210,20 +213,30 @@ internal sealed class Resolution
         if (forward is not null)
         {
             var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
+            _tcpOnly = forward.Tcp;
             var reply = await QueryDelegationAsync(forwarders, name, type, depth);
-            return reply.Failure is not null ? Step.Fail(reply.Failure) : Finish(reply.Response!, forwarders, name, type);
+            _tcpOnly = false;
+            if (reply.Failure is null) return Finish(reply.Response!, forwarders, name, type);
+            // forward-first: when the forwarders fail, resolve the name by iteration instead (Unbound forward-first).
+            if (!forward.First || _abort is not null) return Step.Fail(reply.Failure);
         }
 
         // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
         var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
         var delegation = StartingDelegation(searchName);
+        if (delegation.Source == DelegationSource.RootHints && _options.PrimeRoot)
+            delegation = await PrimeRootAsync(delegation, depth);
         bool minimise = _options.QnameMinimisation;
+        // The label count up to which probes go: the full name itself too when the QTYPE is to be kept from parents.
+        int probeLimit = _options.MinimiseFullName && type is not (RRType.A or RRType.DS) && type != _options.MinimisationProbeType
+            ? name.LabelCount + 1
+            : name.LabelCount;
         int probeLabels = delegation.ZoneCut.LabelCount + 1;
         int probes = 0;
         int referrals = 0;
         while (true)
         {
-            bool minimising = minimise && probeLabels < name.LabelCount;
+            bool minimising = minimise && probeLabels < probeLimit;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
             var queryType = minimising ? _options.MinimisationProbeType : type;
             var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
@@ -286,6 +299,24 @@ internal sealed class Resolution
             probeLabels++;
             if (++probes >= _limits.MaxMinimisationProbes) minimise = false;
         }
+    }
+
+    /// <summary>
+    /// RFC 8109 priming: asks the hint servers for the root NS set; on success the NS set and its glue are cached
+    /// (so later iterations start from them) and returned as the delegation. On failure the hints are used as they are.
+    /// </summary>
+    private async ValueTask<Delegation> PrimeRootAsync(Delegation hints, int depth)
+    {
+        var reply = await QueryDelegationAsync(hints, DnsName.Root, RRType.NS, depth);
+        if (reply.Response is not { Kind: ResponseKind.Answer } response) return hints;
+        var ns = RRset.Collect(response.Message.Answers, DnsName.Root, RRType.NS);
+        if (ns is null) return hints;
+        _cache.Store(ns, response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer);
+        var primed = BuildDelegation(DnsName.Root, ns, response.Message, DnsName.Root, DelegationSource.Referral);
+        // Servers without usable addresses would need glueless lookups from the root itself: keep the hints then.
+        foreach (var server in primed.NameServers)
+            if (server.Addresses.Count > 0) return primed;
+        return hints;
     }
 
     private ForwardZone? FindForwardZone(DnsName name)
@@ -401,6 +432,12 @@ internal sealed class Resolution
                 return NegativeStep(Rcode.NXDomain, negative, []);
             }
         }
+
+        // The zone's own NS set in an authoritative answer's authority section outranks the parent's referral copy
+        // (RFC 2181 §5.4.1): cache it, so later queries see every server the zone names (Unbound does; when the
+        // glued servers fail, the others are then looked up: Unbound iter_pcnamech).
+        if (response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
+            _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority);
 
         // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.
         var records = new List<ResourceRecord>();
@@ -537,6 +574,7 @@ internal sealed class Resolution
         if (result.Response is not null || _abort is not null) return Conclude(result.Response);
         exchanges += result.Exchanges;
         unreachable += result.Unreachable;
+        var recursionLame = result.RecursionLame;
 
         int lookups = 0;
         foreach (var server in delegation.NameServers)
@@ -559,6 +597,7 @@ internal sealed class Resolution
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+            recursionLame ??= result.RecursionLame;
         }
 
         // Last resort: addresses the parent zone gave as glue for these NS names, where the child's own data for
@@ -585,8 +624,11 @@ internal sealed class Resolution
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+            recursionLame ??= result.RecursionLame;
         }
 
+        // Every server that answered is recursion-lame: its answer is better than none (Unbound's last resort).
+        if (recursionLame is not null) return new ServerReply(recursionLame, null);
         if (exchanges == 0 && _partialBound is not null) return new ServerReply(null, _partialBound);
         if (exchanges == 0)
             return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}"));
@@ -626,11 +668,12 @@ internal sealed class Resolution
         foreach (var a in lame) candidates[write++] = a;
     }
 
-    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable);
+    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable, ClassifiedResponse? RecursionLame = null);
 
     private async ValueTask<Attempts> TryServersAsync(List<IPEndPoint> servers, Delegation delegation, Question question)
     {
         int exchanges = 0, unreachable = 0;
+        ClassifiedResponse? recursionLame = null;
         foreach (var server in servers)
         {
             var message = await ExchangeAsync(server, question, delegation);
@@ -642,6 +685,7 @@ internal sealed class Resolution
             {
                 case ResponseKind.Lame:
                     if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
+                    if (classified.RecursionLameAnswer) recursionLame ??= new ClassifiedResponse(ResponseKind.Answer, message);
                     continue;
                 case ResponseKind.ServerFailure:
                     continue;
@@ -649,13 +693,13 @@ internal sealed class Resolution
                     return new Attempts(classified, exchanges, unreachable);
             }
         }
-        return new Attempts(null, exchanges, unreachable);
+        return new Attempts(null, exchanges, unreachable, recursionLame);
     }
 
     /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
     private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
     {
-        var transport = UpstreamTransport.Udp;
+        var transport = _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
         while (true)
         {
             if (_cancellation.IsCancellationRequested)

@@ -7,7 +7,8 @@ namespace Ananas.Resolver.Iteration;
 
 /// <summary>
 /// Decides what a response to (name, type) from a server of <c>zoneCut</c> means. Only in-bailiwick data counts.
-/// Non-authoritative answers with data are accepted (as kresd and the deckard corpus expect), but non-authoritative
+/// Non-authoritative answers with data are accepted (as kresd and the deckard corpus expect) unless RA says they come
+/// from a recursive server, but non-authoritative
 /// empty answers without SOA, sideways or upward referrals and foreign SOAs mark the server lame. Forwarders are
 /// recursive: no AA needed, and a referral from them is lame.
 /// </summary>
@@ -31,10 +32,18 @@ public static class ResponseClassifier
                 return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = RcodeText.ToText(response.Rcode) };
         }
 
-        if (HasAnswerFor(response, bailiwick, name, type))
-            return new ClassifiedResponse(ResponseKind.Answer, response);
-
         bool aa = response.Has(HeaderFlags.AA);
+        if (HasAnswerFor(response, bailiwick, name, type))
+        {
+            // An answer with RA and without AA from a server asked as an authority comes from a recursive resolver
+            // (perhaps a stale or poisoned cache), not from the zone: recursion-lame (Unbound iter_utils.c
+            // response_type_from_server, RESPONSE_TYPE_REC_LAME). Non-AA answers without RA are still taken, and when
+            // every server is recursion-lame the answer is used after all (Unbound then asks them with RD).
+            if (!forwarding && !aa && response.Has(HeaderFlags.RA))
+                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame answer (RA without AA)", RecursionLameAnswer = true };
+            return new ClassifiedResponse(ResponseKind.Answer, response);
+        }
+
         var soa = Bailiwick.FindSoa(response, bailiwick, name, out bool foreignSoa);
         if (response.Rcode == Rcode.NXDomain)
         {

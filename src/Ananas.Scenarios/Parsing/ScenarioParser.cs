@@ -219,6 +219,8 @@ public static class ScenarioParser
     {
         private int _i;
         private ScenarioStep? _awaitingEntry;
+        private DnsName _origin = DnsName.Root;
+        private uint _defaultTtl = 3600;
 
         private int LineNo => _i + 1;
 
@@ -282,6 +284,13 @@ public static class ScenarioParser
                         break;
                     case "FILE_BEGIN":
                         SkipUntil("FILE_END");
+                        break;
+                    case "$ORIGIN" when s.Dialect == ScenarioDialect.Unbound:
+                        if (t.Length < 2 || !DnsName.TryParse(t[1], DnsName.Root, out var o, out _)) throw Error("bad $ORIGIN");
+                        _origin = o;
+                        break;
+                    case "$TTL" when s.Dialect == ScenarioDialect.Unbound:
+                        if (t.Length < 2 || !uint.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out _defaultTtl)) throw Error("bad $TTL");
                         break;
                     default:
                         if (kw is "ENTRY_END" or "CONFIG_END" or "SCENARIO_BEGIN") throw Error($"unexpected {kw}");
@@ -377,8 +386,11 @@ public static class ScenarioParser
         private ScenarioEntry ParseEntry()
         {
             var entry = new ScenarioEntry(LineNo);
-            var origin = DnsName.Root;
-            uint defaultTtl = 3600;
+            // Testbound keeps one zone-file parse state for the whole file: $ORIGIN and $TTL, in or outside an entry,
+            // hold until the next one (testpkts.c read_entry's sldns_file_parse_state). Deckard's are per entry.
+            bool carry = s.Dialect == ScenarioDialect.Unbound;
+            var origin = carry ? _origin : DnsName.Root;
+            uint defaultTtl = carry ? _defaultTtl : 3600;
             EntrySectionKind? section = null;
             bool raw = false;
             bool discard = false; // after EXTRA_PACKET: records of the extra packets are not kept
@@ -390,6 +402,7 @@ public static class ScenarioParser
                 switch (t[0])
                 {
                     case "ENTRY_END":
+                        if (carry) (_origin, _defaultTtl) = (origin, defaultTtl);
                         return entry;
                     case "MATCH":
                         entry.HasMatch = true;

@@ -22,6 +22,15 @@ public enum ExchangeOutcome
 
     /// <summary>The entry's raw reply does not parse.</summary>
     Malformed,
+
+    /// <summary>Unbound dialect: no range answered; waiting for a step (REPLY, TIMEOUT, ERROR, CHECK_OUT_QUERY).</summary>
+    Pending,
+
+    /// <summary>A pending query a <c>STEP TIMEOUT</c> (or the runner, when the client answer was due) timed out.</summary>
+    TimedOut,
+
+    /// <summary>A pending query a <c>STEP ERROR</c> closed (network error).</summary>
+    Closed,
 }
 
 /// <summary>One exchange the resolver made, for traces and assertions.</summary>

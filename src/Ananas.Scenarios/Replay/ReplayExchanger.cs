@@ -13,7 +13,7 @@ namespace Ananas.Scenarios.Replay;
 /// which serves the address is chosen, with no fall-through; an unmatched query gets SERVFAIL and counts as an
 /// undefined answer; when no range is eligible, one-shot <c>STEP n REPLY</c> entries with n ≥ current are tried.
 /// Unbound (§2.2): ranges are tried in reverse file order and fall through; an unmatched query stays pending,
-/// which this replay approximates by a timeout (recorded, not counted as a failure).
+/// and the runner's steps answer, time out or close it (<see cref="PendingReplay"/>; without it, a timeout).
 /// Queries to addresses no range serves time out. Every exchange is recorded in <see cref="Exchanges"/>.
 /// </summary>
 public sealed class ReplayExchanger : IExchanger
@@ -31,6 +31,9 @@ public sealed class ReplayExchanger : IExchanger
     private readonly List<ExchangeRecord> _exchanges = [];
     private readonly HashSet<ScenarioEntry> _used = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<ScenarioStep> _consumedReplies = new(ReferenceEqualityComparer.Instance);
+    private readonly List<PendingQuery> _pending = [];
+    private List<TaskCompletionSource> _pendingWaiters = [];
+    private int _pendingVersion;
     private int _currentStep;
 
     public ReplayExchanger(Scenario scenario, ScenarioTemplates templates, IRandom? random = null)
@@ -71,14 +74,107 @@ public sealed class ReplayExchanger : IExchanger
         var query = MessageCopy.Clone(request.Query);
         query.Id = (ushort)_random.Next(ushort.MaxValue + 1);
         var address = Normalize(request.Server.Address);
+        PendingQuery pending;
         lock (_lock)
         {
             int step = CurrentStep;
             var (template, outcome, note) = _scenario.Dialect == ScenarioDialect.Deckard
                 ? SelectDeckard(query, address, step)
                 : SelectUnbound(query, address, step, request.Transport);
-            return new ValueTask<ExchangeResult>(Respond(request, query, step, template, outcome, note));
+            if (template is not null || _scenario.Dialect == ScenarioDialect.Deckard || !PendingReplay)
+            {
+                var (o, n, result) = Respond(request, query, template, outcome, note);
+                _exchanges.Add(new ExchangeRecord(step, request.Server, request.Transport, query.Questions.FirstOrDefault(), query, o, template?.Entry, n));
+                return new ValueTask<ExchangeResult>(result);
+            }
+            // Testbound (FORMAT.md §2.2): a query no range answers stays pending until a step answers it
+            // (REPLY, CHECK_OUT_QUERY with copy_id), times it out (TIMEOUT) or closes it (ERROR).
+            pending = new PendingQuery(request, query, _exchanges.Count);
+            _exchanges.Add(new ExchangeRecord(step, request.Server, request.Transport, query.Questions.FirstOrDefault(), query, ExchangeOutcome.Pending, null, note));
+            _pending.Add(pending);
+            _pendingVersion++;
+            var waiters = _pendingWaiters;
+            _pendingWaiters = [];
+            foreach (var w in waiters) w.TrySetResult();
         }
+        if (cancellationToken.CanBeCanceled)
+            cancellationToken.Register(() => pending.Completion.TrySetCanceled(cancellationToken));
+        return new ValueTask<ExchangeResult>(pending.Completion.Task);
+    }
+
+    /// <summary>
+    /// Whether unmatched unbound-dialect queries stay pending (the runner then drives them with REPLY/TIMEOUT/ERROR/
+    /// CHECK_OUT_QUERY steps); when false they time out at once.
+    /// </summary>
+    public bool PendingReplay { get; init; }
+
+    /// <summary>A query waiting for a step to answer it.</summary>
+    public sealed class PendingQuery(ExchangeRequest request, DnsMessage query, int recordIndex)
+    {
+        public ExchangeRequest Request { get; } = request;
+
+        /// <summary>The query as sent (with the exchanger's ID).</summary>
+        public DnsMessage Query { get; } = query;
+
+        public int RecordIndex { get; } = recordIndex;
+
+        // Continuations run inline on the completing thread, so a step's effects are done when it returns.
+        internal TaskCompletionSource<ExchangeResult> Completion { get; } = new();
+    }
+
+    /// <summary>Queries still pending, oldest first (the last one is testbound's "head of the pending list").</summary>
+    public IReadOnlyList<PendingQuery> Pending
+    {
+        get { lock (_lock) return _pending.ToArray(); }
+    }
+
+    /// <summary>Increases every time a query becomes pending.</summary>
+    public int PendingVersion
+    {
+        get { lock (_lock) return _pendingVersion; }
+    }
+
+    /// <summary>Completes once a query became pending after <paramref name="version"/>.</summary>
+    public Task WaitForPendingAsync(int version)
+    {
+        lock (_lock)
+        {
+            if (_pendingVersion > version) return Task.CompletedTask;
+            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pendingWaiters.Add(tcs);
+            return tcs.Task;
+        }
+    }
+
+    /// <summary>Answers a pending query with an entry (STEP REPLY, CHECK_OUT_QUERY with copy_id); false if it is no longer pending.</summary>
+    public bool Answer(PendingQuery pending, ScenarioEntry entry, int step, string note)
+    {
+        ExchangeResult result;
+        lock (_lock)
+        {
+            if (!_pending.Remove(pending)) return false;
+            var (o, n, r) = Respond(pending.Request, pending.Query, _templates[entry], ExchangeOutcome.Answered, note);
+            _exchanges[pending.RecordIndex] = _exchanges[pending.RecordIndex] with { Outcome = o, Entry = entry, Note = Join(n, $"step {step}") };
+            result = r;
+        }
+        pending.Completion.TrySetResult(result);
+        return true;
+    }
+
+    /// <summary>Ends a pending query without an answer: a timeout (STEP TIMEOUT) or a closed connection (STEP ERROR).</summary>
+    public bool Fail(PendingQuery pending, ExchangeStatus status, int step, string note)
+    {
+        ExchangeResult result;
+        lock (_lock)
+        {
+            if (!_pending.Remove(pending)) return false;
+            var transport = pending.Request.Transport;
+            result = status == ExchangeStatus.Timeout ? ExchangeResult.Timeout(TimeoutWait, transport) : ExchangeResult.Failed(status, transport);
+            var outcome = status == ExchangeStatus.Timeout ? ExchangeOutcome.TimedOut : ExchangeOutcome.Closed;
+            _exchanges[pending.RecordIndex] = _exchanges[pending.RecordIndex] with { Outcome = outcome, Note = Join(note, $"step {step}") };
+        }
+        pending.Completion.TrySetResult(result);
+        return true;
     }
 
     private (MessageTemplate?, ExchangeOutcome, string) SelectDeckard(DnsMessage query, IPAddress address, int step)
@@ -126,25 +222,19 @@ public sealed class ReplayExchanger : IExchanger
             : (null, ExchangeOutcome.UnknownAddress, "no range serves this address");
     }
 
-    private ExchangeResult Respond(ExchangeRequest request, DnsMessage query, int step, MessageTemplate? template, ExchangeOutcome outcome, string note)
+    private (ExchangeOutcome, string, ExchangeResult) Respond(ExchangeRequest request, DnsMessage query, MessageTemplate? template, ExchangeOutcome outcome, string note)
     {
         var transport = request.Transport;
-        ExchangeResult Record(ExchangeOutcome o, string n, ExchangeResult result)
-        {
-            _exchanges.Add(new ExchangeRecord(step, request.Server, transport, query.Questions.FirstOrDefault(), query, o, template?.Entry, n));
-            return result;
-        }
-
         if (template is null)
         {
             if (outcome == ExchangeOutcome.Unmatched && _scenario.Dialect == ScenarioDialect.Deckard)
-                return Record(outcome, note, ExchangeResult.Ok(query.CreateResponse(Rcode.ServFail), ReplyRoundTrip, transport));
-            return Record(outcome, note, ExchangeResult.Timeout(TimeoutWait, transport));
+                return (outcome, note, ExchangeResult.Ok(query.CreateResponse(Rcode.ServFail), ReplyRoundTrip, transport));
+            return (outcome, note, ExchangeResult.Timeout(TimeoutWait, transport));
         }
 
         var entry = template.Entry;
         _used.Add(entry);
-        if (entry.HasAdjust("do_not_answer")) return Record(ExchangeOutcome.Dropped, Join(note, "do_not_answer"), ExchangeResult.Timeout(TimeoutWait, transport));
+        if (entry.HasAdjust("do_not_answer")) return (ExchangeOutcome.Dropped, Join(note, "do_not_answer"), ExchangeResult.Timeout(TimeoutWait, transport));
 
         byte[] wire;
         if (template.Raw is { } raw)
@@ -168,7 +258,7 @@ public sealed class ReplayExchanger : IExchanger
         }
         catch (DnsFormatException e)
         {
-            return Record(ExchangeOutcome.Malformed, Join(note, e.Message), ExchangeResult.Failed(ExchangeStatus.MalformedResponse, transport));
+            return (ExchangeOutcome.Malformed, Join(note, e.Message), ExchangeResult.Failed(ExchangeStatus.MalformedResponse, transport));
         }
         // A real client discards a reply whose ID differs from its query's (an entry without copy_id). Testbound's fake
         // network hands the reply to the pending query it answers without looking at the ID, so in the Unbound
@@ -176,8 +266,8 @@ public sealed class ReplayExchanger : IExchanger
         if (reply.Id != query.Id && _scenario.Dialect == ScenarioDialect.Unbound)
             reply.Id = query.Id;
         if (reply.Id != query.Id)
-            return Record(ExchangeOutcome.Dropped, Join(note, "reply ID differs from the query's"), ExchangeResult.Timeout(TimeoutWait, transport));
-        return Record(ExchangeOutcome.Answered, note, ExchangeResult.Ok(reply, ReplyRoundTrip, transport));
+            return (ExchangeOutcome.Dropped, Join(note, "reply ID differs from the query's"), ExchangeResult.Timeout(TimeoutWait, transport));
+        return (ExchangeOutcome.Answered, note, ExchangeResult.Ok(reply, ReplyRoundTrip, transport));
     }
 
     /// <summary>Applies copy_id / copy_query (FORMAT.md §1.5) to a copy of the template.</summary>

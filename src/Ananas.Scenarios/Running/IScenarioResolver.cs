@@ -1,3 +1,4 @@
+using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
@@ -21,6 +22,10 @@ public interface IScenarioResolver
 {
     /// <summary>Answers a client query; null means no answer was sent (dropped).</summary>
     Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken);
+
+    /// <summary>Answers a client query sent from <paramref name="client"/> (unbound <c>STEP n QUERY ADDRESS ip</c>); null means unknown.</summary>
+    Task<DnsMessage?> ResolveAsync(DnsMessage query, IPEndPoint? client, CancellationToken cancellationToken) =>
+        ResolveAsync(query, cancellationToken);
 
     /// <summary>
     /// Handles a raw client packet (deckard <c>RAW</c> queries, often garbage). Garbage must be answered

@@ -42,11 +42,15 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             QnameMinimisation = setup.QueryMinimisation,
             // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
             MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
+            // Unbound-style minimisation also hides the QTYPE at the full name, and Unbound primes the root (RFC 8109).
+            MinimiseFullName = setup.Dialect == ScenarioDialect.Unbound,
+            PrimeRoot = setup.Dialect == ScenarioDialect.Unbound,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
             HardenGlue = setup.HardenGlue,
-            ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)))],
+            TcpUpstream = setup.TcpUpstream,
+            ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
             ServeStale = ServeStaleFor(setup.ServeExpired),
             Prefetch = setup.Prefetch,
@@ -74,9 +78,12 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
 
     private sealed class RecursorUnderTest(Recursor recursor, IExchanger exchanger) : IScenarioResolver
     {
-        public async Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken)
+        public Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken) =>
+            ResolveAsync(query, null, cancellationToken);
+
+        public async Task<DnsMessage?> ResolveAsync(DnsMessage query, IPEndPoint? client, CancellationToken cancellationToken)
         {
-            var response = await recursor.ResolveAsync(new Request(query), exchanger, cancellationToken).ConfigureAwait(false);
+            var response = await recursor.ResolveAsync(new Request(query) { Client = client }, exchanger, cancellationToken).ConfigureAwait(false);
             // Prefetches and stale refreshes finish before the next step, as they do in testbound's event loop.
             await recursor.WhenBackgroundIdleAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             return response.Message;

@@ -1,3 +1,4 @@
+using System.Net;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
 using Ananas.Scenarios.Messages;
@@ -104,20 +105,11 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
             switch (step.Kind)
             {
                 case StepKind.Assign or StepKind.CheckAutotrust or StepKind.CheckTempfile or StepKind.InfraRtt
-                    or StepKind.FlushMessage or StepKind.ExpireMessage or StepKind.Error:
+                    or StepKind.FlushMessage or StepKind.ExpireMessage:
                     yield return new SkipReason($"needs STEP {StepName(step.Kind)}", step.Line);
                     break;
-                case StepKind.Timeout:
-                    yield return new SkipReason("needs pending-query replay (STEP TIMEOUT)", step.Line);
-                    break;
-                case StepKind.Reply when s.Dialect == ScenarioDialect.Unbound:
-                    yield return new SkipReason("needs pending-query replay (unbound STEP REPLY)", step.Line);
-                    break;
-                case StepKind.CheckOutQuery when s.Dialect == ScenarioDialect.Unbound && step.Entry?.HasAdjust("copy_id") == true:
-                    yield return new SkipReason("needs pending-query replay (CHECK_OUT_QUERY that answers)", step.Line);
-                    break;
-                case StepKind.Query when s.Dialect == ScenarioDialect.Unbound && step.Address is not null:
-                    yield return new SkipReason("needs a client source address (STEP QUERY ADDRESS)", step.Line);
+                case StepKind.Timeout or StepKind.Error when s.Dialect == ScenarioDialect.Deckard:
+                    yield return new SkipReason($"STEP {StepName(step.Kind)} is not part of the deckard dialect", step.Line);
                     break;
             }
         }
@@ -139,7 +131,7 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
         string variant = setup.Variant;
         var clock = new VirtualClock(setup.StartTime);
         var ids = new SeededRandom(_options.Seed);
-        var exchanger = new ReplayExchanger(s, templates, new SeededRandom(_options.Seed + 1));
+        var exchanger = new ReplayExchanger(s, templates, new SeededRandom(_options.Seed + 1)) { PendingReplay = s.Dialect == ScenarioDialect.Unbound };
         void Fail(ScenarioStep? step, string element, string expected, string actual, string? expMsg = null, string? actMsg = null) =>
             failures.Add(new ScenarioFailure(variant, step?.Id ?? 0, step?.Line ?? 0, element, expected, actual) { ExpectedMessage = expMsg, ActualMessage = actMsg });
 
@@ -158,19 +150,22 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
         try
         {
             DnsMessage? last = null;
+            Task<DnsMessage?>? answer = null; // the most recent client query, possibly still being resolved (unbound)
+            var outstanding = new List<Task<DnsMessage?>>();
             bool asked = false;
-            int exchangesAtQuery = 0;
+            int checkedFrom = 0; // exchanges before this index were sent before the last QUERY or matched by a CHECK_OUT_QUERY
+            bool unbound = s.Dialect == ScenarioDialect.Unbound;
             for (int i = 0; i < s.Steps.Count; i++)
             {
                 var step = current = s.Steps[i];
                 // Deckard selects ranges by the executing step; testbound by the next pending moment (FORMAT.md §2.2).
-                exchanger.CurrentStep = s.Dialect == ScenarioDialect.Unbound && i + 1 < s.Steps.Count ? s.Steps[i + 1].Id : step.Id;
+                exchanger.CurrentStep = unbound && i + 1 < s.Steps.Count ? s.Steps[i + 1].Id : step.Id;
                 switch (step.Kind)
                 {
                     case StepKind.Query:
                     {
                         var t = templates[step.Entry!];
-                        exchangesAtQuery = exchanger.Exchanges.Count;
+                        checkedFrom = exchanger.Exchanges.Count;
                         if (t.Raw is { } raw)
                         {
                             // Deckard sends RAW queries without waiting for the answer; only a crash matters.
@@ -185,16 +180,45 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
                         query.Id = (ushort)ids.Next(ushort.MaxValue + 1);
                         asked = true;
                         last = null;
-                        try { last = await resolver.ResolveAsync(query, ct).WaitAsync(ct).ConfigureAwait(false); }
-                        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                        var client = step.Address is { } source ? new IPEndPoint(source, 53) : null;
+                        if (!unbound)
                         {
-                            Fail(step, "resolve", "an answer", $"{e.GetType().Name}: {e.Message}", query.ToString());
+                            answer = null;
+                            try { last = await resolver.ResolveAsync(query, client, ct).WaitAsync(ct).ConfigureAwait(false); }
+                            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                            {
+                                Fail(step, "resolve", "an answer", $"{e.GetType().Name}: {e.Message}", query.ToString());
+                            }
+                            break;
                         }
+                        // Testbound: the query runs alongside the following steps, which may answer its upstream queries.
+                        int version = exchanger.PendingVersion;
+                        answer = Task.Run(() => resolver.ResolveAsync(query, client, ct), ct);
+                        outstanding.Add(answer);
+                        await SettleAsync(exchanger, outstanding, version, ct).ConfigureAwait(false);
                         break;
                     }
                     case StepKind.CheckAnswer:
                     {
                         var t = templates[step.Entry!];
+                        if (answer is not null)
+                        {
+                            // The answer is due. Upstream queries the scenario leaves pending (ones testbound's Unbound
+                            // would not have sent) time out, most recent first, until the answer comes (relaxed replay).
+                            while (!answer.IsCompleted && exchanger.Pending is [.., var head])
+                            {
+                                int version = exchanger.PendingVersion;
+                                exchanger.Fail(head, ExchangeStatus.Timeout, step.Id, "timed out: nothing in the scenario answers it");
+                                await SettleAsync(exchanger, outstanding, version, ct).ConfigureAwait(false);
+                            }
+                            try { last = await answer.WaitAsync(ct).ConfigureAwait(false); }
+                            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                            {
+                                Fail(step, "resolve", "an answer", $"{e.GetType().Name}: {e.Message}");
+                            }
+                            outstanding.Remove(answer);
+                            answer = null;
+                        }
                         if (last is null)
                         {
                             Fail(step, "answer", "a response", asked ? "no answer" : "no QUERY before this step", t.Message.ToString());
@@ -207,13 +231,64 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
                     case StepKind.TimePasses:
                         clock.Advance(TimeSpan.FromSeconds(step.Elapse ?? 0));
                         break;
-                    case StepKind.CheckOutQuery when s.Dialect == ScenarioDialect.Unbound:
+                    case StepKind.Reply or StepKind.Timeout or StepKind.Error when unbound:
+                    {
+                        var pending = exchanger.Pending;
+                        if (pending.Count == 0)
+                        {
+                            // Relaxed: how often a silent server is retried is the resolver's policy (Unbound retries more
+                            // than most), so a TIMEOUT or ERROR with nothing left to time out is only traced. A REPLY
+                            // carries data the scenario relies on: nothing asked for it is a failure.
+                            if (step.Kind == StepKind.Reply)
+                                Fail(step, "pending query", "a pending upstream query for STEP REPLY", "none pending");
+                            else
+                                trace.Add($"{(variant.Length == 0 ? "" : $"[{variant}] ")}step {step.Id}: {StepName(step.Kind)} with no pending query");
+                            break;
+                        }
+                        // Testbound acts on the head of its pending list: the most recently sent query still pending.
+                        // A REPLY goes to the most recent pending query its MATCH accepts, if any (relaxed: the
+                        // resolver under test may have sent queries Unbound would not).
+                        var target = pending[^1];
+                        int version = exchanger.PendingVersion;
+                        if (step.Kind == StepKind.Reply)
+                        {
+                            var t = templates[step.Entry!];
+                            target = pending.LastOrDefault(p => MessageComparer.Matches(t, p.Query, ScenarioDialect.Unbound, p.Request.Transport)) ?? target;
+                            exchanger.Answer(target, step.Entry!, step.Id, $"STEP {step.Id} REPLY");
+                        }
+                        else
+                        {
+                            exchanger.Fail(target, step.Kind == StepKind.Timeout ? ExchangeStatus.Timeout : ExchangeStatus.NetworkError, step.Id,
+                                $"STEP {step.Id} {StepName(step.Kind)}");
+                        }
+                        await SettleAsync(exchanger, outstanding, version, ct).ConfigureAwait(false);
+                        break;
+                    }
+                    case StepKind.CheckOutQuery when unbound:
                     {
                         var t = templates[step.Entry!];
-                        bool seen = exchanger.Exchanges.Skip(exchangesAtQuery).Any(x =>
-                            (step.Address is null || step.Address.Equals(x.Server.Address)) &&
-                            MessageComparer.Matches(t, x.Query, ScenarioDialect.Unbound, x.Transport));
-                        if (!seen) Fail(step, "outgoing query", $"a query matching the entry at line {t.Entry.Line}", "none sent", t.Message.ToString());
+                        var exchanges = exchanger.Exchanges;
+                        int found = -1;
+                        for (int k = checkedFrom; k < exchanges.Count && found < 0; k++)
+                        {
+                            var x = exchanges[k];
+                            if ((step.Address is null || step.Address.Equals(x.Server.Address)) &&
+                                MessageComparer.Matches(t, x.Query, ScenarioDialect.Unbound, x.Transport))
+                                found = k;
+                        }
+                        if (found < 0)
+                        {
+                            Fail(step, "outgoing query", $"a query matching the entry at line {t.Entry.Line}", "none sent", t.Message.ToString());
+                            break;
+                        }
+                        checkedFrom = found + 1;
+                        // With copy_id the entry is also the reply to that query, if nothing answered it yet.
+                        if (step.Entry!.HasAdjust("copy_id") && exchanger.Pending.FirstOrDefault(p => p.RecordIndex == found) is { } p)
+                        {
+                            int version = exchanger.PendingVersion;
+                            exchanger.Answer(p, step.Entry, step.Id, $"STEP {step.Id} CHECK_OUT_QUERY");
+                            await SettleAsync(exchanger, outstanding, version, ct).ConfigureAwait(false);
+                        }
                         break;
                     }
                     default:
@@ -223,6 +298,9 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
                 }
             }
 
+            foreach (var p in exchanger.Pending)
+                failures.Add(new ScenarioFailure(variant, 0, 0, "pending query", "every upstream query answered by the end",
+                    exchanger.Exchanges[p.RecordIndex].ToString()));
             foreach (var x in exchanger.UndefinedAnswers)
                 failures.Add(new ScenarioFailure(variant, x.Step, 0, "undefined answer", "every upstream query scripted", x.ToString()));
             foreach (var entry in s.AllEntries())
@@ -235,9 +313,27 @@ public sealed class ScenarioRunner(IScenarioResolverFactory factory, ScenarioRun
         }
         finally
         {
+            foreach (var p in exchanger.Pending) exchanger.Fail(p, ExchangeStatus.Timeout, 0, "scenario ended");
             var prefix = variant.Length == 0 ? "" : $"[{variant}] ";
             foreach (var x in exchanger.Exchanges) trace.Add(prefix + x);
             await DisposeAsync(resolver).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the resolver has nothing left to do before the next step: every outstanding client query has
+    /// its answer or waits on a pending upstream query (a resolution waits on at most one at a time).
+    /// </summary>
+    private static async Task SettleAsync(ReplayExchanger exchanger, List<Task<DnsMessage?>> outstanding, int version, CancellationToken ct)
+    {
+        while (true)
+        {
+            var running = outstanding.Where(t => !t.IsCompleted).ToList();
+            if (running.Count == 0) return;
+            int now = exchanger.PendingVersion;
+            if (running.Count <= exchanger.Pending.Count) return;
+            var changed = exchanger.WaitForPendingAsync(now);
+            await Task.WhenAny([.. running, changed]).WaitAsync(ct).ConfigureAwait(false);
         }
     }
 

@@ -5,7 +5,14 @@ using Ananas.Scenarios.Model;
 namespace Ananas.Scenarios.Running;
 
 /// <summary>A zone served by fixed addresses: a root hint, a stub zone or a forward zone.</summary>
-public sealed record ZoneServers(DnsName Zone, IReadOnlyList<IPAddress> Addresses, IReadOnlyList<DnsName> Names);
+public sealed record ZoneServers(DnsName Zone, IReadOnlyList<IPAddress> Addresses, IReadOnlyList<DnsName> Names)
+{
+    /// <summary>Forward zones: fall back to iteration when the forwarders fail (unbound <c>forward-first</c>).</summary>
+    public bool First { get; init; }
+
+    /// <summary>Forward zones: TCP only (unbound <c>forward-tcp-upstream</c>).</summary>
+    public bool Tcp { get; init; }
+}
 
 /// <summary>Serve-stale settings (unbound <c>serve-expired*</c>).</summary>
 public sealed record ServeExpiredSettings(bool Enabled, uint? Ttl, bool TtlReset, uint? ReplyTtl, uint? ClientTimeoutMs);
@@ -40,6 +47,9 @@ public sealed class ScenarioSetup
     public IReadOnlyList<IPAddress> AlwaysAllowed { get; init; } = [];
 
     public bool HardenGlue { get; init; } = true;
+
+    /// <summary>All upstream queries over TCP (unbound <c>tcp-upstream</c>).</summary>
+    public bool TcpUpstream { get; init; }
 
     /// <summary>Trust anchors as zone-file text (DS or DNSKEY), in order.</summary>
     public IReadOnlyList<string> TrustAnchors { get; init; } = [];

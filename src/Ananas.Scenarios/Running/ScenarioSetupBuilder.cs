@@ -109,7 +109,7 @@ public static class ScenarioSetupBuilder
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
-        bool serveExpired = false, ttlReset = false, prefetch = false;
+        bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
         DateTimeOffset? validationDate = null;
         foreach (var clause in s.Clauses)
@@ -127,6 +127,7 @@ public static class ScenarioSetupBuilder
                             case "harden-glue": hardenGlue = UnboundBool(e.Value); break;
                             case "do-not-query-localhost": noLocalhost = UnboundBool(e.Value); break;
                             case "minimal-responses": minimal = UnboundBool(e.Value); break;
+                            case "tcp-upstream": tcpUpstream = UnboundBool(e.Value); break;
                             case "trust-anchor": anchors.Add(e.Value); break;
                             case "domain-insecure": if (ParseName(e, skips) is { } n) ntas.Add(n); break;
                             case "val-override-date":
@@ -162,19 +163,22 @@ public static class ScenarioSetupBuilder
                     bool stub = clause.Name.Equals("stub-zone", StringComparison.OrdinalIgnoreCase);
                     var addrs = new List<IPAddress>();
                     DnsName? zone = null;
+                    bool first = false, tcp = false;
                     foreach (var e in clause.Entries)
                     {
                         switch (e.Key.ToLowerInvariant())
                         {
                             case "name": zone = ParseName(e, skips); break;
                             case "stub-addr" or "forward-addr": AddAddress(addrs, e, skips); break;
-                            case "stub-prime" or "stub-first" or "forward-first": break; // priming/fallback tuning
+                            case "forward-first": first = UnboundBool(e.Value); break;
+                            case "forward-tcp-upstream": tcp = UnboundBool(e.Value); break;
+                            case "stub-prime" or "stub-first": break; // priming/fallback tuning
                             default: skips.Add(new SkipReason($"unsupported {clause.Name} option '{e.Key}'", e.Line)); break;
                         }
                     }
                     if (zone is null) { skips.Add(new SkipReason($"{clause.Name} without a name", clause.Line)); break; }
                     if (stub && zone.IsRoot) rootAddrs.AddRange(addrs);
-                    else (stub ? stubs : forwards).Add(new ZoneServers(zone, addrs, []));
+                    else (stub ? stubs : forwards).Add(new ZoneServers(zone, addrs, []) { First = first, Tcp = tcp });
                     break;
                 default:
                     skips.Add(new SkipReason($"unsupported unbound clause '{clause.Name}:'", clause.Line));
@@ -195,6 +199,7 @@ public static class ScenarioSetupBuilder
             DoNotQueryLocalhost = noLocalhost,
             AlwaysAllowed = [.. rootAddrs, .. stubs.SelectMany(z => z.Addresses), .. forwards.SelectMany(z => z.Addresses)],
             HardenGlue = hardenGlue,
+            TcpUpstream = tcpUpstream,
             TrustAnchors = anchors,
             NegativeTrustAnchors = ntas,
             Validation = anchors.Count > 0 && validator,
