@@ -123,7 +123,7 @@ public static class MessageComparer
             {
                 var found = got.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (int)o.InfoCode).ToList() ?? [];
                 bool ok = code is null ? found.Count > 0 : found.Contains(code.Value);
-                return ok ? null : new Mismatch(element, code is null ? "an EDE" : $"EDE {code}", found.Count == 0 ? "no EDE" : "EDE " + string.Join(",", found));
+                return ok ? null : new Mismatch("ede", code is null ? "an EDE" : $"EDE {code}", found.Count == 0 ? "no EDE" : "EDE " + string.Join(",", found));
             }
             default:
                 // Unsupported elements were reported as skip reasons while parsing; never match on them.
