@@ -19,10 +19,10 @@ public static class ConfigLoader
 
     private static readonly Dictionary<string, Setter> Setters = new(StringComparer.Ordinal)
     {
-        ["listen"] = (c, v, k) => c.Listen = Strings(v, k).Select((s, i) => Parse(() => ListenAddress.Parse(s), $"{k}[{i}]")).ToList(),
+        ["listen"] = (c, v, k) => c.Listen = Items(v, k).Select((s, i) => Parse(() => ListenAddress.Parse(s.Text), $"{k}[{i}]", s.Line)).ToList(),
         ["root-hints"] = (c, v, k) => c.RootHints = String(v, k),
         ["cache.size"] = (c, v, k) => c.CacheSizeBytes = v is IntegerValueSyntax ? Integer(v, k, 1 << 20, long.MaxValue) : Parse(() => ParseSize(String(v, k)), k),
-        ["access.allow"] = (c, v, k) => c.Allow = Strings(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s), $"{k}[{i}]"); return s; }).ToList(),
+        ["access.allow"] = (c, v, k) => c.Allow = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["resolver.qname-minimisation"] = (c, v, k) => c.QnameMinimisation = Boolean(v, k),
         ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
@@ -156,7 +156,7 @@ public static class ConfigLoader
         public int? Line { get; } = line;
     }
 
-    private static T Parse<T>(Func<T> parse, string key)
+    private static T Parse<T>(Func<T> parse, string key, int? line = null)
     {
         try
         {
@@ -164,7 +164,7 @@ public static class ConfigLoader
         }
         catch (FormatException e) when (e is not KeyedFormatException)
         {
-            throw new KeyedFormatException(key, null, e.Message);
+            throw new KeyedFormatException(key, line, e.Message);
         }
     }
 
@@ -181,16 +181,16 @@ public static class ConfigLoader
         return i.Value;
     }
 
-    private static List<string> Strings(ValueSyntax value, string key)
+    private static List<(string Text, int Line)> Items(ValueSyntax value, string key)
     {
         if (value is not ArraySyntax array) throw new FormatException($"expected an array of strings, not {Describe(value)}");
-        var list = new List<string>();
+        var list = new List<(string, int)>();
         int index = 0;
         foreach (var item in array.Items)
         {
             if (item.Value is not StringValueSyntax s)
                 throw new KeyedFormatException($"{key}[{index}]", item.Span.Start.Line + 1, $"expected a string, not {Describe(item.Value)}");
-            list.Add(s.Value ?? "");
+            list.Add((s.Value ?? "", item.Span.Start.Line + 1));
             index++;
         }
         return list;

@@ -32,8 +32,10 @@ public sealed record ListenAddress(Transport Transport, IPEndPoint EndPoint)
         };
         string rest = text[(sep + 3)..].TrimEnd('/');
         int defaultPort = transport switch { Transport.Tls => 853, Transport.Https => 443, _ => 53 };
+        // Without a port: "1.2.3.4" (no colon), "::1" (several), "[::1]" (bracketed, nothing after).
+        bool bareAddress = rest.StartsWith('[') ? rest.EndsWith(']') : rest.Count(c => c == ':') != 1;
         string host = rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : rest;
-        if (IPAddress.TryParse(host, out var bare)) return new ListenAddress(transport, new IPEndPoint(bare, defaultPort));
+        if (bareAddress && IPAddress.TryParse(host, out var bare)) return new ListenAddress(transport, new IPEndPoint(bare, defaultPort));
         if (IPEndPoint.TryParse(rest, out var endPoint) && endPoint.Port is >= 0 and <= 65535)
             return new ListenAddress(transport, endPoint);
         throw new FormatException($"'{rest}' is not an IP address with an optional port (e.g. 127.0.0.1:5353 or [::1]:5353)");
