@@ -111,7 +111,15 @@ public sealed class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         if (!RunPhase(Phase.CacheMiss, frame)) return;
-        var owned = frame.Detach();
+        Dispatch(frame.Detach());
+    }
+
+    /// <summary>
+    /// Hands a detached miss to the scheduler. A separate method on purpose: a lambda capturing a local in
+    /// <see cref="Handle"/> would allocate its closure on every call, hits included.
+    /// </summary>
+    private void Dispatch(Frame owned)
+    {
         Interlocked.Increment(ref _inFlight);
         if (_scheduler is null) _ = Task.Run(() => ResolveAsync(owned));
         else _scheduler.Enqueue(owned.Group, owned);
