@@ -10,6 +10,7 @@ internal static class CommandCatalog
         yield return VersionCommand.Create();
         yield return ZoneCommand.Create();
         yield return ResolveCommand.Create();
+        yield return ServeCommand.Create();
         yield return ScenarioCommand.Create();
     }
 }

@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Reflection;
+using Ananas.Server.Pipeline;
+using Ananas.Server.Scheduling;
+using Microsoft.Extensions.Logging;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace Ananas.Server.Configuration;
+
+/// <summary>
+/// Reads TOML configuration onto a <see cref="ServerConfig"/>: the embedded defaults first, then a file. Every
+/// key is known and checked; an error names the file, the line and the key
+/// (<c>config.toml:12: listen[1]: unknown scheme 'udpx'</c>).
+/// </summary>
+public static class ConfigLoader
+{
+    private delegate void Setter(ServerConfig config, ValueSyntax value, string key);
+
+    private static readonly Dictionary<string, Setter> Setters = new(StringComparer.Ordinal)
+    {
+        ["listen"] = (c, v, k) => c.Listen = Items(v, k).Select((s, i) => Parse(() => ListenAddress.Parse(s.Text), $"{k}[{i}]", s.Line)).ToList(),
+        ["root-hints"] = (c, v, k) => c.RootHints = String(v, k),
+        ["cache.size"] = (c, v, k) => c.CacheSizeBytes = v is IntegerValueSyntax ? Integer(v, k, 1 << 20, long.MaxValue) : Parse(() => ParseSize(String(v, k)), k),
+        ["access.allow"] = (c, v, k) => c.Allow = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
+        ["resolver.qname-minimisation"] = (c, v, k) => c.QnameMinimisation = Boolean(v, k),
+        ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
+        ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
+        ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = Duration(v, k),
+        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) == "off"
+            ? "off"
+            : throw new FormatException("DNSSEC validation is not implemented yet; the only accepted value is \"off\""),
+        ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
+        ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
+        ["udp.threads-per-socket"] = (c, v, k) => c.UdpThreadsPerSocket = (int)Integer(v, k, 1, 256),
+        ["tcp.idle-timeout"] = (c, v, k) => c.TcpIdleTimeout = Duration(v, k),
+        ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
+        ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),
+        ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
+        ["scheduler.group-prefix-v4"] = (c, v, k) => c.GroupPrefixV4 = (int)Integer(v, k, 0, 32),
+        ["scheduler.group-prefix-v6"] = (c, v, k) => c.GroupPrefixV6 = (int)Integer(v, k, 0, 128),
+        ["scheduler.max-in-flight"] = (c, v, k) => c.MaxInFlight = (int)Integer(v, k, 1, 1_000_000),
+        ["scheduler.max-in-flight-per-group"] = (c, v, k) => c.MaxInFlightPerGroup = (int)Integer(v, k, 1, 1_000_000),
+        ["scheduler.max-queued"] = (c, v, k) => c.MaxQueued = (int)Integer(v, k, 1, 10_000_000),
+        ["scheduler.max-queued-per-group"] = (c, v, k) => c.MaxQueuedPerGroup = (int)Integer(v, k, 1, 10_000_000),
+        ["scheduler.shed"] = (c, v, k) => c.Shed = String(v, k) switch
+        {
+            "refuse" => ShedAction.Refuse,
+            "drop" => ShedAction.Drop,
+            "truncate" => ShedAction.Truncate,
+            var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
+        },
+        ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
+        {
+            "trace" => LogLevel.Trace,
+            "debug" => LogLevel.Debug,
+            "information" or "info" => LogLevel.Information,
+            "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            var other => throw new FormatException($"'{other}' is not one of trace, debug, information, warning, error"),
+        },
+    };
+
+    /// <summary>The embedded defaults, parsed once per call (a fresh object every time).</summary>
+    public static ServerConfig Defaults()
+    {
+        using var stream = typeof(ConfigLoader).Assembly.GetManifestResourceStream("Ananas.Server.defaults.toml")
+            ?? throw new InvalidOperationException("embedded defaults.toml is missing");
+        using var reader = new StreamReader(stream);
+        return Apply(new ServerConfig(), reader.ReadToEnd(), "defaults.toml");
+    }
+
+    /// <summary>The defaults with <paramref name="path"/> applied on top.</summary>
+    public static ServerConfig LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"{path}: cannot read: {e.Message}");
+        }
+        return Apply(Defaults(), text, Path.GetFileName(path));
+    }
+
+    /// <summary>Applies the TOML <paramref name="text"/> to a copy of <paramref name="baseConfig"/>. Throws <see cref="ConfigException"/> listing every error.</summary>
+    public static ServerConfig Apply(ServerConfig baseConfig, string text, string sourceName)
+    {
+        var config = baseConfig.Copy();
+        var document = SyntaxParser.Parse(text, sourceName, true);
+        var errors = new List<string>();
+        foreach (var message in document.Diagnostics)
+            if (message.Kind == DiagnosticMessageKind.Error) errors.Add($"{sourceName}:{message.Span.Start.Line + 1}: {message.Message}");
+        if (errors.Count == 0)
+        {
+            foreach (var kv in document.KeyValues) Set(config, "", kv, sourceName, errors);
+            foreach (var table in document.Tables)
+            {
+                string tableName = KeyText(table.Name);
+                if (table is not TableSyntax)
+                {
+                    errors.Add($"{sourceName}:{table.Span.Start.Line + 1}: [[{tableName}]]: arrays of tables are not used here");
+                    continue;
+                }
+                foreach (var item in table.Items)
+                    if (item is KeyValueSyntax kv) Set(config, tableName, kv, sourceName, errors);
+            }
+        }
+        if (errors.Count > 0) throw new ConfigException(string.Join(Environment.NewLine, errors));
+        return config;
+    }
+
+    private static void Set(ServerConfig config, string table, KeyValueSyntax kv, string sourceName, List<string> errors)
+    {
+        string key = table.Length == 0 ? KeyText(kv.Key) : $"{table}.{KeyText(kv.Key)}";
+        int line = kv.Span.Start.Line + 1;
+        if (!Setters.TryGetValue(key, out var setter))
+        {
+            errors.Add($"{sourceName}:{line}: {key}: unknown key");
+            return;
+        }
+        try
+        {
+            setter(config, kv.Value!, key);
+        }
+        catch (KeyedFormatException e)
+        {
+            errors.Add($"{sourceName}:{e.Line ?? line}: {e.Key}: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{sourceName}:{line}: {key}: {e.Message}");
+        }
+    }
+
+    private static string KeyText(KeySyntax? key)
+    {
+        if (key is null) return "";
+        var parts = new List<string> { Simple(key.Key) };
+        foreach (var dot in key.DotKeys) parts.Add(Simple(dot.Key));
+        return string.Join('.', parts);
+    }
+
+    private static string Simple(BareKeyOrStringValueSyntax? key) => key switch
+    {
+        BareKeySyntax bare => bare.Key?.Text ?? "",
+        StringValueSyntax s => s.Value ?? "",
+        _ => "",
+    };
+
+    private sealed class KeyedFormatException(string key, int? line, string message) : FormatException(message)
+    {
+        public string Key { get; } = key;
+        public int? Line { get; } = line;
+    }
+
+    private static T Parse<T>(Func<T> parse, string key, int? line = null)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e) when (e is not KeyedFormatException)
+        {
+            throw new KeyedFormatException(key, line, e.Message);
+        }
+    }
+
+    private static string String(ValueSyntax value, string key) =>
+        value is StringValueSyntax s ? s.Value ?? "" : throw new FormatException($"expected a string, not {Describe(value)}");
+
+    private static bool Boolean(ValueSyntax value, string key) =>
+        value is BooleanValueSyntax b ? b.Value : throw new FormatException($"expected true or false, not {Describe(value)}");
+
+    private static long Integer(ValueSyntax value, string key, long min, long max)
+    {
+        if (value is not IntegerValueSyntax i) throw new FormatException($"expected an integer, not {Describe(value)}");
+        if (i.Value < min || i.Value > max) throw new FormatException($"{i.Value} is out of range ({min}–{max})");
+        return i.Value;
+    }
+
+    private static List<(string Text, int Line)> Items(ValueSyntax value, string key)
+    {
+        if (value is not ArraySyntax array) throw new FormatException($"expected an array of strings, not {Describe(value)}");
+        var list = new List<(string, int)>();
+        int index = 0;
+        foreach (var item in array.Items)
+        {
+            if (item.Value is not StringValueSyntax s)
+                throw new KeyedFormatException($"{key}[{index}]", item.Span.Start.Line + 1, $"expected a string, not {Describe(item.Value)}");
+            list.Add((s.Value ?? "", item.Span.Start.Line + 1));
+            index++;
+        }
+        return list;
+    }
+
+    private static TimeSpan Duration(ValueSyntax value, string key) => ParseDuration(String(value, key));
+
+    private static string Describe(ValueSyntax? value) => value switch
+    {
+        StringValueSyntax => "a string",
+        IntegerValueSyntax => "an integer",
+        BooleanValueSyntax => "a boolean",
+        ArraySyntax => "an array",
+        InlineTableSyntax => "a table",
+        null => "nothing",
+        _ => "another kind of value",
+    };
+
+    /// <summary>"5s", "1500ms", "2m", "1h".</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        text = text.Trim();
+        (string unit, double scale) = text.EndsWith("ms", StringComparison.Ordinal) ? ("ms", 1.0)
+            : text.EndsWith('s') ? ("s", 1000.0)
+            : text.EndsWith('m') ? ("m", 60_000.0)
+            : text.EndsWith('h') ? ("h", 3_600_000.0)
+            : throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m)");
+        if (!double.TryParse(text[..^unit.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || n <= 0)
+            throw new FormatException($"'{text}' is not a positive duration (e.g. 5s, 1500ms, 2m)");
+        return TimeSpan.FromMilliseconds(n * scale);
+    }
+
+    /// <summary>"256MiB", "1GiB", "512KiB", or a plain number of bytes; at least 1 MiB.</summary>
+    public static long ParseSize(string text)
+    {
+        text = text.Trim();
+        long scale = 1;
+        foreach (var (suffix, factor) in new[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30) })
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                scale = factor;
+                text = text[..^suffix.Length].Trim();
+                break;
+            }
+        }
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / scale)
+            throw new FormatException($"'{text}' is not a size (e.g. 256MiB, 1GiB)");
+        long bytes = n * scale;
+        if (bytes < 1 << 20) throw new FormatException("the cache needs at least 1MiB");
+        return bytes;
+    }
+}

@@ -1,0 +1,135 @@
+using Ananas.Dns;
+using Ananas.Resolver;
+using Ananas.Resolver.Cache;
+using Ananas.Server.Configuration;
+using Ananas.Server.Frames;
+using Ananas.Server.Listeners;
+using Ananas.Server.Pipeline;
+using Ananas.Server.Scheduling;
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Server.Hosting;
+
+/// <summary>
+/// The running server, composed from a <see cref="ServerConfig"/>: answer cache, record cache, recursor, the
+/// given exchanger, the pipeline and one listener per listen address. The exchanger is injected so that the
+/// production conductor replaces the simple one in one line at the composition root.
+/// </summary>
+public sealed class ResolverHost : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly List<IListener> _listeners = [];
+
+    public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null)
+    {
+        Config = config;
+        _logger = loggerFactory.CreateLogger("Ananas.Server");
+        clock ??= SystemClock.Instance;
+
+        var rootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints);
+        var recursorOptions = new RecursorOptions
+        {
+            RootHints = rootHints,
+            QnameMinimisation = config.QnameMinimisation,
+            UseIPv6 = config.IPv6,
+        };
+        // The answer cache takes the budget; the record cache (unbounded for now) holds the RRsets behind it.
+        Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = config.CacheSizeBytes } }, clock);
+        var recursor = new Recursor(recursorOptions, clock, SecureRandom.Instance, new RecordCache(clock, recursorOptions.MaxCacheTtl, recursorOptions.MaxNegativeTtl));
+        var pipelineOptions = new PipelineOptions
+        {
+            Access = AccessList.Parse(config.Allow),
+            ResolveTimeout = config.QueryTimeout,
+            MaxUdpPayload = (ushort)config.UdpMaxPayload,
+            GroupPrefixV4 = config.GroupPrefixV4,
+            GroupPrefixV6 = config.GroupPrefixV6,
+            Scheduler = new SchedulerOptions
+            {
+                MaxInFlight = config.MaxInFlight,
+                MaxInFlightPerGroup = config.MaxInFlightPerGroup,
+                MaxQueued = config.MaxQueued,
+                MaxQueuedPerGroup = config.MaxQueuedPerGroup,
+                Shed = config.Shed,
+            },
+        };
+        Pipeline = new QueryPipeline(pipelineOptions, Answers, recursor, exchanger, clock, logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
+
+        foreach (var address in config.Listen)
+        {
+            _listeners.Add(address.Transport switch
+            {
+                Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket }, logger: _logger),
+                Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, new TcpListenerOptions
+                {
+                    IdleTimeout = config.TcpIdleTimeout,
+                    MaxConnections = config.TcpMaxConnections,
+                    MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
+                    MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+                }, _logger),
+                _ => throw new ConfigException($"listen: {address}: {ListenAddress.SchemeOf(address.Transport)}:// is not yet supported (DoT and DoH arrive in a later release); use udp:// and tcp://"),
+            });
+        }
+    }
+
+    public ServerConfig Config { get; }
+
+    public QueryPipeline Pipeline { get; }
+
+    public AnswerCache Answers { get; }
+
+    public IReadOnlyList<IListener> Listeners => _listeners;
+
+    /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
+    public async Task StartAsync()
+    {
+        var started = new List<IListener>();
+        try
+        {
+            foreach (var listener in _listeners)
+            {
+                listener.Start();
+                started.Add(listener);
+                _logger.LogInformation(ServerEvents.Listening, "listening on {Address}", listener.Address);
+            }
+        }
+        catch
+        {
+            foreach (var listener in started) await listener.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Stops taking queries, answers those in flight (waiting at most <paramref name="drain"/>), closes.</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        _logger.LogInformation(ServerEvents.Stopping, "stopping: answering {InFlight} queries in flight (at most {Drain} s)", Pipeline.InFlight, drain.TotalSeconds);
+        var stopListeners = Task.WhenAll(_listeners.Select(l => l.StopAsync()));
+        await Pipeline.DrainAsync(drain).ConfigureAwait(false);
+        try
+        {
+            await stopListeners.WaitAsync(drain).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        _logger.LogInformation(ServerEvents.Stopped, "stopped");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static RootHints LoadRootHints(string path)
+    {
+        try
+        {
+            return RootHints.Parse(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DnsFormatException)
+        {
+            throw new ConfigException($"root-hints: cannot read '{path}': {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Ananas.Server.Frames;
+using Ananas.Server.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Server.Listeners;
+
+/// <summary>
+/// One client TCP connection: a read loop that frames queries and hands them to the pipeline (at most
+/// <see cref="TcpListenerOptions.MaxOutstandingPerConnection"/> unanswered at once), and a write loop that sends
+/// answers in the order they complete. It is the frames' reply sink.
+/// </summary>
+internal sealed class TcpConnection : IReplySink
+{
+    private readonly Socket _socket;
+    private readonly QueryPipeline _pipeline;
+    private readonly TcpListenerOptions _options;
+    private readonly CancellationToken _listenerStopping;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _gone = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly Channel<(byte[] Buffer, int Length)> _writes = Channel.CreateUnbounded<(byte[], int)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _outstanding;
+    private int _received;
+
+    public TcpConnection(Socket socket, IPEndPoint remote, QueryPipeline pipeline, TcpListenerOptions options, CancellationToken listenerStopping, ILogger logger)
+    {
+        _socket = socket;
+        _socket.NoDelay = true;
+        Remote = remote;
+        _pipeline = pipeline;
+        _options = options;
+        _listenerStopping = listenerStopping;
+        _logger = logger;
+        _slots = new SemaphoreSlim(options.MaxOutstandingPerConnection, options.MaxOutstandingPerConnection);
+    }
+
+    public IPEndPoint Remote { get; }
+
+    public Task Completion => _completion.Task;
+
+    public CancellationToken ClientGone => _gone.Token;
+
+    public int MaxReplySize(int clientUdpPayload) => ushort.MaxValue;
+
+    public void Send(Frame frame, ReadOnlySpan<byte> reply)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(reply.Length + 2);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)reply.Length);
+        reply.CopyTo(buffer.AsSpan(2));
+        if (!_writes.Writer.TryWrite((buffer, reply.Length + 2))) ArrayPool<byte>.Shared.Return(buffer);
+        Release();
+    }
+
+    public void Drop(Frame frame) => Release();
+
+    private void Release()
+    {
+        Interlocked.Decrement(ref _outstanding);
+        _slots.Release();
+    }
+
+    public async Task RunAsync()
+    {
+        var writer = WriteLoopAsync();
+        var buffer = ArrayPool<byte>.Shared.Rent(ushort.MaxValue + 2);
+        bool clientGone = false;
+        try
+        {
+            var frame = Frame.CreateReusable(buffer, Transport.Tcp, this, Remote);
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping, _gone.Token);
+            while (true)
+            {
+                // Bounded pipelining: wait for a free slot before reading the next query.
+                await _slots.WaitAsync(reading.Token).ConfigureAwait(false);
+                Interlocked.Increment(ref _outstanding);
+                var read = await ReadMessageAsync(buffer, reading.Token).ConfigureAwait(false);
+                if (read <= 0)
+                {
+                    Release();
+                    clientGone = read < 0;
+                    break;
+                }
+                frame.Length = read;
+                frame.ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                _pipeline.Handle(frame);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Listener stopping: stop reading, still answer what was taken.
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            clientGone = true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (clientGone)
+        {
+            // Nobody to answer: cancel this connection's recursions.
+            await _gone.CancelAsync().ConfigureAwait(false);
+        }
+        // Wait for the answers still due (each ends in Send or Drop), then close.
+        while (Volatile.Read(ref _outstanding) > 0) await Task.Delay(10).ConfigureAwait(false);
+        _writes.Writer.TryComplete();
+        await writer.ConfigureAwait(false);
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        _socket.Dispose();
+        _completion.TrySetResult();
+    }
+
+    /// <summary>
+    /// Reads one length-prefixed message into <paramref name="buffer"/>: its length, 0 for a clean close or an idle
+    /// timeout with nothing outstanding, -1 when the client vanished mid-message or reset.
+    /// </summary>
+    private async Task<int> ReadMessageAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            idle.CancelAfter(_options.IdleTimeout);
+            _received = 0;
+            try
+            {
+                if (!await ReadExactlyAsync(buffer.AsMemory(0, 2), idle.Token).ConfigureAwait(false)) return -1;
+                int length = BinaryPrimitives.ReadUInt16BigEndian(buffer);
+                if (!await ReadExactlyAsync(buffer.AsMemory(0, length), idle.Token).ConfigureAwait(false)) return -1;
+                return length;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Quiet for the idle timeout. Still answering earlier queries and between messages: keep waiting.
+                // Otherwise (nothing outstanding but this read's slot, or a message left half-sent) close.
+                if (_received == 0 && Volatile.Read(ref _outstanding) > 1) continue;
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>False when the peer closed the connection first.</summary>
+    private async Task<bool> ReadExactlyAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int read = 0;
+        while (read < destination.Length)
+        {
+            int n = await _socket.ReceiveAsync(destination[read..], SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (n == 0) return false;
+            read += n;
+            _received += n;
+        }
+        return true;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        await foreach (var (buffer, length) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                if (!_gone.IsCancellationRequested) await _socket.SendAsync(buffer.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                _logger.LogDebug(ServerEvents.SendFailed, "TCP reply to {Client} failed: {Error}", Remote, e.Message);
+                await _gone.CancelAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+}

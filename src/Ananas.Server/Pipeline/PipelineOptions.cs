@@ -1,0 +1,25 @@
+using Ananas.Server.Scheduling;
+
+namespace Ananas.Server.Pipeline;
+
+/// <summary>How the worker pipeline treats frames.</summary>
+public sealed record PipelineOptions
+{
+    /// <summary>Who may query.</summary>
+    public AccessList Access { get; init; } = AccessList.Default;
+
+    /// <summary>A recursion is abandoned (SERVFAIL) after this long.</summary>
+    public TimeSpan ResolveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Our largest UDP reply and the payload size we advertise (RFC 9715: 1232 avoids fragmentation).</summary>
+    public ushort MaxUdpPayload { get; init; } = 1232;
+
+    /// <summary>Client groups for fairness: IPv4 prefix length.</summary>
+    public int GroupPrefixV4 { get; init; } = 24;
+
+    /// <summary>Client groups for fairness: IPv6 prefix length.</summary>
+    public int GroupPrefixV6 { get; init; } = 56;
+
+    /// <summary>The miss scheduler's bounds; null runs every miss at once (tests).</summary>
+    public SchedulerOptions? Scheduler { get; init; } = new();
+}

@@ -1,0 +1,273 @@
+using System.Buffers;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Resolver;
+using Ananas.Resolver.Cache;
+using Ananas.Server.Frames;
+using Ananas.Server.Scheduling;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ananas.Server.Pipeline;
+
+/// <summary>
+/// The worker pipeline: every listener hands its frames to <see cref="Handle"/>. On the caller's thread, with
+/// nothing allocated, it reads the header and question, answers errors (FORMERR, NOTIMP, REFUSED for clients
+/// outside the ACL) and answers from the wire-format <see cref="AnswerCache"/> straight into a reply buffer.
+/// Only a miss leaves that thread: the frame is detached (copied to a pooled buffer), queued by client group in
+/// the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a deadline; the answer is cached,
+/// encoded for the transport (UDP size limit with TC, 65535 on streams) and sent through the frame's sink.
+/// </summary>
+public sealed class QueryPipeline
+{
+    private const int MaxMessage = ushort.MaxValue;
+    private const int MinUdpPayload = 512;
+
+    [ThreadStatic]
+    private static byte[]? t_reply;
+
+    private readonly PipelineOptions _options;
+    private readonly AnswerCache _answers;
+    private readonly Recursor _recursor;
+    private readonly IExchanger _exchanger;
+    private readonly IClock _clock;
+    private readonly ILogger _logger;
+    private readonly IPhaseHandler[][] _handlers;
+    private readonly FairScheduler<Frame>? _scheduler;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _inFlight;
+
+    public QueryPipeline(PipelineOptions options, AnswerCache answers, Recursor recursor, IExchanger exchanger, IClock clock,
+        IEnumerable<IPhaseHandler>? handlers = null, ILogger? logger = null)
+    {
+        _options = options;
+        _answers = answers;
+        _recursor = recursor;
+        _exchanger = exchanger;
+        _clock = clock;
+        _logger = logger ?? NullLogger.Instance;
+        var all = handlers?.ToArray() ?? [];
+        _handlers = Enum.GetValues<Phase>().Select(p => all.Where(h => h.Handles(p)).ToArray()).ToArray();
+        if (options.Scheduler is { } schedulerOptions)
+            _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
+    }
+
+    public PipelineOptions Options => _options;
+
+    public PipelineCounters Counters { get; } = new();
+
+    public AnswerCache Answers => _answers;
+
+    /// <summary>Misses being resolved or waiting in the scheduler.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public FairScheduler<Frame>? Scheduler => _scheduler;
+
+    /// <summary>
+    /// Takes one frame. Errors and cache hits are answered before this returns; a miss is queued (detached from
+    /// the caller's buffer) and answered later. The caller may reuse <paramref name="frame"/> once this returns.
+    /// </summary>
+    public void Handle(Frame frame)
+    {
+        Interlocked.Increment(ref Counters.Frames);
+        frame.Group = ClientGroup.Of(frame.Address, _options.GroupPrefixV4, _options.GroupPrefixV6);
+        if (!RunPhase(Phase.Frame, frame)) return;
+
+        var message = frame.Message;
+        var shape = QueryShape.Read(message);
+        if (shape.Status is QueryStatus.TooShort or QueryStatus.NotAQuery)
+        {
+            Drop(frame);
+            return;
+        }
+        if (!_options.Access.Allows(frame.Address))
+        {
+            Interlocked.Increment(ref Counters.Refused);
+            SendError(frame, shape, Rcode.Refused);
+            return;
+        }
+        if (shape.Status == QueryStatus.NotImplemented)
+        {
+            Interlocked.Increment(ref Counters.NotImp);
+            SendError(frame, shape, Rcode.NotImp);
+            return;
+        }
+        if (shape.Status == QueryStatus.Malformed)
+        {
+            Interlocked.Increment(ref Counters.FormErr);
+            SendError(frame, shape, Rcode.FormErr);
+            return;
+        }
+        if (!RunPhase(Phase.Request, frame) || !RunPhase(Phase.CacheLookup, frame)) return;
+
+        var reply = ReplyBuffer();
+        int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+        if (_answers.TryAnswer(message, reply.AsSpan(0, Math.Min(limit, reply.Length)), out int written))
+        {
+            Interlocked.Increment(ref Counters.CacheHits);
+            frame.Sink.Send(frame, reply.AsSpan(0, written));
+            return;
+        }
+
+        Interlocked.Increment(ref Counters.CacheMisses);
+        if (!RunPhase(Phase.CacheMiss, frame)) return;
+        Dispatch(frame.Detach());
+    }
+
+    /// <summary>
+    /// Hands a detached miss to the scheduler. A separate method on purpose: a lambda capturing a local in
+    /// <see cref="Handle"/> would allocate its closure on every call, hits included.
+    /// </summary>
+    private void Dispatch(Frame owned)
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (_scheduler is null) _ = Task.Run(() => ResolveAsync(owned));
+        else _scheduler.Enqueue(owned.Group, owned);
+    }
+
+    /// <summary>Resolves a detached frame and answers it; always disposes it.</summary>
+    internal async Task ResolveAsync(Frame frame)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            var shape = QueryShape.Read(frame.Message);
+            DnsMessage query;
+            try
+            {
+                query = DnsMessage.Parse(frame.Message);
+            }
+            catch (DnsFormatException)
+            {
+                Interlocked.Increment(ref Counters.FormErr);
+                SendError(frame, shape, Rcode.FormErr);
+                return;
+            }
+
+            var sink = frame.Sink;
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
+            cancellation.CancelAfter(_options.ResolveTimeout);
+            var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
+            DnsMessage answer;
+            try
+            {
+                answer = (await _recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+            }
+            catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref Counters.ClientGone);
+                sink.Drop(frame);
+                return;
+            }
+            catch (Exception e)
+            {
+                if (e is not OperationCanceledException) _logger.LogError(ServerEvents.ResolveFailed, e, "resolving {Question} for {Client} failed", query.Questions.FirstOrDefault(), frame.ClientEndPoint);
+                answer = query.CreateResponse(Rcode.ServFail);
+                answer.Set(HeaderFlags.RA);
+            }
+            if (sink.ClientGone.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref Counters.ClientGone);
+                sink.Drop(frame);
+                return;
+            }
+            if (!RunPhase(Phase.Resolved, frame)) return;
+
+            if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
+            if (answer.Rcode == Rcode.ServFail) Interlocked.Increment(ref Counters.ServFail);
+            buffer = ArrayPool<byte>.Shared.Rent(MaxMessage);
+            int length = answer.WriteTo(buffer, MaxMessage);
+            if (answer.Rcode is Rcode.NoError or Rcode.NXDomain && !answer.Has(HeaderFlags.TC))
+                _answers.Store(frame.Message, buffer.AsSpan(0, length));
+
+            int limit = sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+            if (length > limit)
+            {
+                // Whole RRsets are dropped from the overflow on and TC is set (RFC 2181 §9).
+                Interlocked.Increment(ref Counters.Truncated);
+                length = answer.WriteTo(buffer, limit);
+            }
+            if (!RunPhase(Phase.Response, frame)) return;
+            sink.Send(frame, buffer.AsSpan(0, length));
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(ServerEvents.ResolveFailed, e, "answering a frame from {Client} failed", frame.ClientEndPoint);
+            frame.Sink.Drop(frame);
+        }
+        finally
+        {
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+            frame.Dispose();
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Waits (at most <paramref name="timeout"/>) for queued and running misses to be answered; then cancels the rest.</summary>
+    public async Task DrainAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (InFlight > 0 && DateTime.UtcNow < deadline) await Task.Delay(20).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The scheduler sheds a queued miss: answer as configured (never resolving it).</summary>
+    private void Shed(Frame frame)
+    {
+        try
+        {
+            Interlocked.Increment(ref Counters.Shed);
+            var action = _options.Scheduler?.Shed ?? ShedAction.Drop;
+            var shape = QueryShape.Read(frame.Message);
+            if (action == ShedAction.Drop) frame.Sink.Drop(frame);
+            else SendError(frame, shape, action == ShedAction.Truncate && frame.Transport == Transport.Udp ? Rcode.NoError : Rcode.Refused, truncated: action == ShedAction.Truncate && frame.Transport == Transport.Udp);
+        }
+        finally
+        {
+            frame.Dispose();
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false)
+    {
+        var reply = ReplyBuffer();
+        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
+        if (n == 0) frame.Sink.Drop(frame);
+        else frame.Sink.Send(frame, reply.AsSpan(0, n));
+    }
+
+    private void Drop(Frame frame)
+    {
+        Interlocked.Increment(ref Counters.Dropped);
+        frame.Sink.Drop(frame);
+    }
+
+    /// <summary>Runs the handlers registered for <paramref name="phase"/>; false when one dropped or refused (and it was done).</summary>
+    private bool RunPhase(Phase phase, Frame frame)
+    {
+        var handlers = _handlers[(int)phase];
+        if (handlers.Length == 0) return true;
+        foreach (var handler in handlers)
+        {
+            switch (handler.Invoke(phase, frame))
+            {
+                case PhaseVerdict.Continue:
+                    continue;
+                case PhaseVerdict.Refuse:
+                    Interlocked.Increment(ref Counters.Refused);
+                    SendError(frame, QueryShape.Read(frame.Message), Rcode.Refused);
+                    return false;
+                default:
+                    Drop(frame);
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] ReplyBuffer() => t_reply ??= GC.AllocateUninitializedArray<byte>(MaxMessage, pinned: true);
+
+    /// <summary>The UDP reply limit for a client: its EDNS payload size (512 without EDNS), at most ours.</summary>
+    public static int UdpLimit(int clientUdpPayload, int serverMax) => Math.Min(Math.Max(clientUdpPayload, MinUdpPayload), serverMax);
+}

@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Server;
+
+/// <summary>Event ids of the server's log messages (stable: operators filter on them).</summary>
+public static class ServerEvents
+{
+    public static readonly EventId Listening = new(1000, "Listening");
+    public static readonly EventId Stopping = new(1001, "Stopping");
+    public static readonly EventId Stopped = new(1002, "Stopped");
+    public static readonly EventId ConfigReloaded = new(1003, "ConfigReloaded");
+    public static readonly EventId ConfigRejected = new(1004, "ConfigRejected");
+    public static readonly EventId ResolveFailed = new(2000, "ResolveFailed");
+    public static readonly EventId ReceiveFailed = new(2001, "ReceiveFailed");
+    public static readonly EventId SendFailed = new(2002, "SendFailed");
+    public static readonly EventId ConnectionRejected = new(2003, "ConnectionRejected");
+}

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Ananas.Resolver;
+using Ananas.Resolver.Conductor;
+using Ananas.Server.Configuration;
+using Ananas.Server.Hosting;
+using Ananas.Server.Listeners;
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Cli;
+
+/// <summary>
+/// <c>ananas serve</c>: the composition root of the resolver service. Configuration (embedded defaults, then
+/// <c>--config</c>, then flags) → caches → recursor → exchanger → pipeline → listeners; Ctrl-C or SIGTERM drains.
+/// </summary>
+internal static class ServeCommand
+{
+    /// <summary>How long a shutdown waits for queries in flight.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    public static Command Create()
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "A TOML configuration file (keys in docs/SERVER.md); without it the embedded defaults apply." };
+        var listen = new Option<string[]>("--listen")
+        {
+            Description = "Listen address, repeatable: udp://ADDR:PORT, tcp://ADDR:PORT (default udp://127.0.0.1:5353 and tcp://127.0.0.1:5353; port 53 needs privileges). tls:// and https:// are not yet supported.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var rootHints = new Option<FileInfo?>("--root-hints") { Description = "Read root hints from a named.root-style file (default: built-in IANA hints)." };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "Answer cache size, e.g. 256MiB (the default), 1GiB." };
+        var allow = new Option<string[]>("--allow")
+        {
+            Description = "Client network allowed to query, repeatable (default: localhost and private networks).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        var command = new Command("serve", "Run the recursive resolver service (UDP and TCP, default 127.0.0.1:5353).");
+        foreach (var option in new Option[] { config, listen, rootHints, cacheSize, allow }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ServerConfig settings;
+            try
+            {
+                settings = BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow));
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"ananas serve: {e.Message}");
+                return 1;
+            }
+            return await RunAsync(settings, Console.Error, cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>The defaults (or the file), then the flags. Throws <see cref="ConfigException"/> naming the bad flag.</summary>
+    internal static ServerConfig BuildConfig(string? configPath, string[]? listen, string? rootHints, string? cacheSize, string[]? allow)
+    {
+        var settings = configPath is null ? ConfigLoader.Defaults() : ConfigLoader.LoadFile(configPath);
+        if (listen is { Length: > 0 })
+            settings.Listen = listen.Select(l => Flag("--listen", () => ListenAddress.Parse(l))).ToList();
+        if (rootHints is not null) settings.RootHints = rootHints;
+        if (cacheSize is not null) settings.CacheSizeBytes = Flag("--cache-size", () => ConfigLoader.ParseSize(cacheSize));
+        if (allow is { Length: > 0 })
+        {
+            foreach (var network in allow) Flag("--allow", () => Server.Pipeline.AccessList.ParseNetwork(network));
+            settings.Allow = [.. allow];
+        }
+        return settings;
+    }
+
+    private static T Flag<T>(string flag, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException($"{flag}: {e.Message}");
+        }
+    }
+
+    /// <summary>Serves until <paramref name="cancellationToken"/> fires, then drains. 0 on a clean stop, 1 when it cannot start.</summary>
+    internal static async Task<int> RunAsync(ServerConfig settings, TextWriter error, CancellationToken cancellationToken, Action<ResolverHost>? started = null)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging
+            .SetMinimumLevel(settings.LogLevel)
+            .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
+        // The upstream exchanger: swap for the production conductor here.
+        IExchanger exchanger = new NetworkExchanger(settings.UpstreamTimeout);
+        ResolverHost host;
+        try
+        {
+            host = new ResolverHost(settings, exchanger, loggerFactory);
+            await host.StartAsync();
+        }
+        catch (Exception e) when (e is ConfigException or ListenerBindException)
+        {
+            await error.WriteLineAsync($"ananas serve: {e.Message}");
+            return 1;
+        }
+        started?.Invoke(host);
+        // Ctrl-C and SIGTERM stop gracefully (the default would end the process at once, dropping queries in flight).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await host.StopAsync(DrainTimeout);
+        return 0;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using Ananas.Cli;
+using Ananas.Server.Configuration;
+using Ananas.Server.Frames;
+using Ananas.Server.Listeners;
+using Ananas.Server.Scheduling;
+
+namespace Ananas.Server.Tests;
+
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public void Embedded_defaults_load()
+    {
+        var config = ConfigLoader.Defaults();
+        Assert.Equal(["udp://127.0.0.1:5353", "tcp://127.0.0.1:5353"], config.Listen.Select(l => l.ToString()));
+        Assert.Equal(256L << 20, config.CacheSizeBytes);
+        Assert.Equal("", config.RootHints);
+        Assert.Contains("192.168.0.0/16", config.Allow);
+        Assert.True(config.QnameMinimisation);
+        Assert.Equal("off", config.DnssecValidation);
+        Assert.Equal(TimeSpan.FromSeconds(5), config.QueryTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), config.TcpIdleTimeout);
+        Assert.Equal(24, config.GroupPrefixV4);
+        Assert.Equal(56, config.GroupPrefixV6);
+        Assert.Equal(ShedAction.Refuse, config.Shed);
+    }
+
+    [Fact]
+    public void A_file_overrides_only_what_it_names()
+    {
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), """
+            listen = ["udp://[::1]:5300", "tcp://0.0.0.0"]
+            [cache]
+            size = "1GiB"
+            [scheduler]
+            shed = "truncate"
+            """, "config.toml");
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 5300), config.Listen[0].EndPoint);
+        Assert.Equal(Transport.Tcp, config.Listen[1].Transport);
+        Assert.Equal(53, config.Listen[1].EndPoint.Port);
+        Assert.Equal(1L << 30, config.CacheSizeBytes);
+        Assert.Equal(ShedAction.Truncate, config.Shed);
+        Assert.True(config.QnameMinimisation);
+    }
+
+    [Theory]
+    [InlineData("# comment\nlisten = [\"udp://127.0.0.1:53\",\n  \"udpx://1.2.3.4\"]", "config.toml:3: listen[1]: unknown scheme 'udpx'")]
+    [InlineData("[cache]\n\nsize = \"lots\"", "config.toml:3: cache.size:")]
+    [InlineData("[tcp]\nidle-timeout = 10", "config.toml:2: tcp.idle-timeout: expected a string")]
+    [InlineData("[resolver]\nqnmae-minimisation = true", "config.toml:2: resolver.qnmae-minimisation: unknown key")]
+    [InlineData("[dnssec]\nvalidation = \"on\"", "config.toml:2: dnssec.validation: DNSSEC validation is not implemented yet")]
+    [InlineData("[access]\nallow = [\"10.0.0.0/8\", \"ten\"]", "config.toml:2: access.allow[1]: 'ten' is not a network")]
+    [InlineData("listen = [", "config.toml:1:")]
+    public void File_errors_name_the_line_and_key(string toml, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), toml, "config.toml"));
+        Assert.StartsWith(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { "udpx://127.0.0.1" }, null, null, "--listen: unknown scheme 'udpx'")]
+    [InlineData(new[] { "udp://localhost:53" }, null, null, "--listen: 'localhost:53' is not an IP address")]
+    [InlineData(null, "12XB", null, "--cache-size: ")]
+    [InlineData(null, null, new[] { "10.0.0.0/33" }, "--allow: '10.0.0.0/33' is not a network")]
+    public void Bad_flags_give_clear_errors(string[]? listen, string? cacheSize, string[]? allow, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => ServeCommand.BuildConfig(null, listen, null, cacheSize, allow));
+        Assert.StartsWith(expected, e.Message);
+    }
+
+    [Fact]
+    public void Flags_override_the_file()
+    {
+        var config = ServeCommand.BuildConfig(null, ["udp://127.0.0.1:6000"], "/etc/named.root", "64MiB", ["192.0.2.0/24"]);
+        Assert.Equal("udp://127.0.0.1:6000", Assert.Single(config.Listen).ToString());
+        Assert.Equal("/etc/named.root", config.RootHints);
+        Assert.Equal(64L << 20, config.CacheSizeBytes);
+        Assert.Equal(["192.0.2.0/24"], config.Allow);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_a_clear_error()
+    {
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        squatter.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)squatter.LocalEndPoint!).Port;
+        var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}"], null, null, null);
+        var error = new StringWriter();
+        int rc = await ServeCommand.RunAsync(config, error, CancellationToken.None);
+        Assert.Equal(1, rc);
+        Assert.Contains($"cannot listen on udp://127.0.0.1:{port}: the address is already in use", error.ToString());
+    }
+
+    [Fact]
+    public async Task Tls_and_https_are_reported_as_not_yet_supported()
+    {
+        var config = ServeCommand.BuildConfig(null, ["tls://127.0.0.1:8853"], null, null, null);
+        var error = new StringWriter();
+        Assert.Equal(1, await ServeCommand.RunAsync(config, error, CancellationToken.None));
+        Assert.Contains("tls:// is not yet supported", error.ToString());
+    }
+}

@@ -1,0 +1,49 @@
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Dns.Zones;
+using Ananas.Resolver;
+
+namespace Ananas.Server.Tests.Fakes;
+
+/// <summary>
+/// A scripted <see cref="IExchanger"/>: one authority for every name (the root hints point at it), answering from
+/// zone-file lines, with optional per-name delays (real time) to make some upstream exchanges slow.
+/// </summary>
+public sealed class FakeAuthority : IExchanger
+{
+    private readonly List<ResourceRecord> _records = [];
+    private readonly Dictionary<DnsName, TimeSpan> _delays = [];
+    private int _queries;
+
+    public FakeAuthority(params string[] lines)
+    {
+        _records.Add(RecordText.Parse(". 3600 SOA a.root-servers.net. hostmaster. 1 1800 900 604800 300", DnsName.Root));
+        foreach (var line in lines) _records.Add(RecordText.Parse(line, DnsName.Root, 300));
+    }
+
+    public int Queries => Volatile.Read(ref _queries);
+
+    public FakeAuthority Delay(string name, TimeSpan delay)
+    {
+        _delays[DnsName.Parse(name)] = delay;
+        return this;
+    }
+
+    public async ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _queries);
+        var query = DnsMessage.Parse(request.Query.ToArray());
+        var q = query.Question;
+        if (_delays.TryGetValue(q.Name, out var delay)) await Task.Delay(delay, cancellationToken);
+        var response = query.CreateResponse();
+        response.Set(HeaderFlags.AA);
+        response.Answers.AddRange(_records.Where(r => r.Name.Equals(q.Name) && r.Type == q.Type));
+        if (response.Answers.Count == 0)
+        {
+            if (!_records.Exists(r => r.Name.IsSubdomainOf(q.Name))) response.Rcode = Rcode.NXDomain;
+            response.Authority.Add(_records[0]);
+        }
+        return ExchangeResult.Ok(DnsMessage.Parse(response.ToArray()), TimeSpan.FromMilliseconds(1), request.Transport);
+    }
+}

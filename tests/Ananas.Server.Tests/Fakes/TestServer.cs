@@ -1,0 +1,43 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Resolver;
+using Ananas.Resolver.Cache;
+using Ananas.Server.Listeners;
+using Ananas.Server.Pipeline;
+
+namespace Ananas.Server.Tests.Fakes;
+
+/// <summary>A pipeline over a fake authority and a virtual clock, with UDP and TCP listeners on 127.0.0.1, random ports.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public TestServer(FakeAuthority authority, PipelineOptions? options = null, TcpListenerOptions? tcpOptions = null)
+    {
+        Authority = authority;
+        var recursorOptions = new RecursorOptions
+        {
+            RootHints = RootHints.Single(DnsName.Parse("a.root-servers.net."), IPAddress.Parse("198.41.0.4")),
+            QnameMinimisation = false,
+            UseIPv6 = false,
+        };
+        var recursor = new Recursor(recursorOptions, Clock, new SeededRandom(1), new RecordCache(Clock));
+        Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 4 << 20 } }, Clock);
+        Pipeline = new QueryPipeline(options ?? new PipelineOptions { Access = AccessList.Default }, Answers, recursor, authority, Clock);
+        Udp = new UdpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, new UdpListenerOptions { ThreadsPerSocket = 1, ReceiveBufferBytes = 0, SendBufferBytes = 0 });
+        Tcp = new TcpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, tcpOptions);
+        Udp.Start();
+        Tcp.Start();
+    }
+
+    public FakeAuthority Authority { get; }
+    public VirtualClock Clock { get; } = new();
+    public AnswerCache Answers { get; }
+    public QueryPipeline Pipeline { get; }
+    public UdpListener Udp { get; }
+    public TcpListener Tcp { get; }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Udp.DisposeAsync();
+        await Tcp.DisposeAsync();
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using Ananas.Dns.Messages;
+using Ananas.Resolver;
+using Ananas.Resolver.Cache;
+using Ananas.Server.Frames;
+using Ananas.Server.Pipeline;
+using Ananas.Server.Tests.Fakes;
+
+namespace Ananas.Server.Tests;
+
+/// <summary>The cache-hit path answers on the caller's thread and allocates nothing.</summary>
+public sealed class HitPathAllocationTests
+{
+    private sealed class CountingSink : IReplySink
+    {
+        public int Sent;
+        public int Dropped;
+        public CancellationToken ClientGone => CancellationToken.None;
+        public int MaxReplySize(int clientUdpPayload) => QueryPipeline.UdpLimit(clientUdpPayload, 1232);
+        public void Send(Frame frame, ReadOnlySpan<byte> reply) => Interlocked.Increment(ref Sent);
+        public void Drop(Frame frame) => Interlocked.Increment(ref Dropped);
+    }
+
+    [Fact]
+    public async Task A_cache_hit_allocates_nothing()
+    {
+        var clock = new VirtualClock();
+        var authority = new FakeAuthority("www.example.com. 300 A 192.0.2.80");
+        var recursor = new Recursor(new RecursorOptions
+        {
+            RootHints = RootHints.Single(Ananas.Dns.DnsName.Parse("a.root-servers.net."), IPAddress.Parse("198.41.0.4")),
+            QnameMinimisation = false,
+            UseIPv6 = false,
+        }, clock, new SeededRandom(1), new RecordCache(clock));
+        var answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 1 << 20 } }, clock);
+        var pipeline = new QueryPipeline(new PipelineOptions(), answers, recursor, authority, clock);
+        var sink = new CountingSink();
+        var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Udp, sink, new IPEndPoint(IPAddress.Loopback, 40000));
+        var query = DnsTestClient.Query("www.example.com", udpPayload: 1232).ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+
+        pipeline.Handle(frame); // miss: resolved in the background
+        await PipelineTests.WaitUntil(() => sink.Sent == 1);
+        pipeline.Handle(frame); // first hit on this thread (allocates its reply buffer once)
+        Assert.Equal(2, sink.Sent);
+
+        var reply = new byte[1232];
+        long cacheBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) answers.TryAnswer(frame.Message, reply, out _);
+        long cacheAllocated = GC.GetAllocatedBytesForCurrentThread() - cacheBefore;
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) pipeline.Handle(frame);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(102, sink.Sent);
+        Assert.Equal(101, pipeline.Counters.CacheHitCount);
+        Assert.Equal(0, cacheAllocated);
+        Assert.Equal(0, allocated);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Ananas.Cli;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Server.Hosting;
+using Ananas.Server.Tests.Fakes;
+
+namespace Ananas.Server.Tests;
+
+/// <summary>
+/// End to end (bounded, loopback only): the `serve` composition root runs in-process on random ports and answers
+/// a client (dig when installed, else our own). No upstream is reachable by design: the root hints point at a
+/// closed loopback port, so a recursion ends SERVFAIL quickly; errors and the ACL are answered locally.
+/// </summary>
+public sealed class ServeEndToEndTests
+{
+    [Fact]
+    public async Task Serve_answers_over_udp_and_tcp_and_stops_on_cancel()
+    {
+        var hints = Path.GetTempFileName();
+        await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
+        int port = FreePort();
+        var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}"], hints, "16MiB", null);
+        config.QueryTimeout = TimeSpan.FromSeconds(2);
+        config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var started = new TaskCompletionSource<ResolverHost>();
+        var run = ServeCommand.RunAsync(config, Console.Error, stop.Token, host => started.SetResult(host));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            var server = new IPEndPoint(IPAddress.Loopback, port);
+            var udp = await DnsTestClient.UdpAsync(server, DnsTestClient.Query("example.com", id: 77, udpPayload: 1232));
+            Assert.Equal(77, udp.Id);
+            Assert.True(udp.Has(HeaderFlags.QR));
+            Assert.Equal(Rcode.ServFail, udp.Rcode);
+            var tcp = await DnsTestClient.TcpAsync(server, DnsTestClient.Query("example.com", id: 78));
+            Assert.Equal(78, tcp.Id);
+
+            if (Dig() is { } dig)
+            {
+                var output = await RunAsync(dig, $"@127.0.0.1 -p {port} +tries=1 +time=4 example.com");
+                Assert.Contains("status: SERVFAIL", output);
+                Assert.Contains("example.com", output);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(15)));
+            File.Delete(hints);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static string? Dig() =>
+        new[] { "/usr/bin/dig", "/bin/dig", "/usr/local/bin/dig" }.FirstOrDefault(File.Exists);
+
+    private static async Task<string> RunAsync(string file, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        return output;
+    }
+}
