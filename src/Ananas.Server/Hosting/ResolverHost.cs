@@ -1,5 +1,7 @@
 using Ananas.Dns;
 using Ananas.Resolver;
+using Ananas.Resolver.Infrastructure;
+using Ananas.Resolver.Iteration;
 using Ananas.Resolver.Cache;
 using Ananas.Server.Configuration;
 using Ananas.Server.Frames;
@@ -20,22 +22,27 @@ public sealed class ResolverHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<IListener> _listeners = [];
 
-    public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null)
+    /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
+    public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null)
     {
         Config = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
         clock ??= SystemClock.Instance;
 
         var rootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints);
+        // The configured budget is split: wire answers are cheap to rebuild from RRsets, RRsets are not.
+        long answerBytes = config.CacheSizeBytes / 4;
         var recursorOptions = new RecursorOptions
         {
             RootHints = rootHints,
             QnameMinimisation = config.QnameMinimisation,
             UseIPv6 = config.IPv6,
+            CacheCapacityBytes = config.CacheSizeBytes - answerBytes,
         };
-        // The answer cache takes the budget; the record cache (unbounded for now) holds the RRsets behind it.
-        Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = config.CacheSizeBytes } }, clock);
-        var recursor = new Recursor(recursorOptions, clock, SecureRandom.Instance, new RecordCache(clock, recursorOptions.MaxCacheTtl, recursorOptions.MaxNegativeTtl));
+        Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = answerBytes } }, clock);
+        var records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
+        var recursor = new Recursor(recursorOptions, clock, records,
+            selector ?? new RandomServerSelector(SecureRandom.Instance), new LameServerList(clock, recursorOptions.LameHoldDown));
         var pipelineOptions = new PipelineOptions
         {
             Access = AccessList.Parse(config.Allow),

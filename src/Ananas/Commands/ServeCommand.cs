@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Ananas.Resolver;
+using Ananas.Resolver.Cache;
 using Ananas.Resolver.Conductor;
 using Ananas.Server.Configuration;
 using Ananas.Server.Hosting;
@@ -87,12 +88,13 @@ internal static class ServeCommand
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(settings.LogLevel)
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
-        // The upstream exchanger: swap for the production conductor here.
-        IExchanger exchanger = new NetworkExchanger(settings.UpstreamTimeout);
+        // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
+        var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
+        using var conductor = new Conductor(new ConductorOptions(), infrastructure);
         ResolverHost host;
         try
         {
-            host = new ResolverHost(settings, exchanger, loggerFactory);
+            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance));
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
