@@ -69,6 +69,7 @@ public static class NsecProofs
 
     private static (ResourceRecord Record, NsecData Data)? FindCover(IEnumerable<ResourceRecord> nsecs, DnsName zone, DnsName name)
     {
+        if (!name.IsSubdomainOf(zone)) return null;
         foreach (var n in Usable(nsecs, zone))
             if (Covers(n.Record.Name, n.Data.NextDomainName, name) && !IsDelegationAbove(n.Record, n.Data, name)) return n;
         return null;
