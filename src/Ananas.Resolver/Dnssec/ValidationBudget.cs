@@ -1,0 +1,76 @@
+namespace Ananas.Resolver.Dnssec;
+
+/// <summary>
+/// Bounds on DNSSEC work (KeyTrap, CVE-2023-50387, and its NSEC3 variant CVE-2023-50868): a response may carry
+/// many keys sharing one key tag, many signatures and NSEC3 records with costly hashing, so every expensive
+/// step is counted against a <see cref="ValidationBudget"/> and stops when it runs out.
+/// </summary>
+public sealed record DnssecLimits
+{
+    public static readonly DnssecLimits Default = new();
+
+    /// <summary>Signature verifications spent on one RRset.</summary>
+    public int MaxVerificationsPerRRset { get; init; } = 8;
+
+    /// <summary>Signature verifications for one client query, all RRsets together.</summary>
+    public int MaxVerificationsPerQuery { get; init; } = 32;
+
+    /// <summary>DNSKEYs tried for one RRSIG when several share its key tag and algorithm.</summary>
+    public int MaxKeyTagCollisions { get; init; } = 4;
+
+    /// <summary>RRSIGs looked at for one RRset (the rest are ignored).</summary>
+    public int MaxSignaturesPerRRset { get; init; } = 16;
+
+    /// <summary>
+    /// NSEC3 iterations above this make the answer insecure (RFC 9276 §3.2, EDE 27) without any hashing;
+    /// 150 is where the major resolvers stood after RFC 9276 (some have since moved to 50).
+    /// </summary>
+    public int MaxNsec3Iterations { get; init; } = 150;
+
+    /// <summary>NSEC3 owner-name hash computations for one query (each costs iterations + 1 SHA-1 runs).</summary>
+    public int MaxNsec3HashesPerQuery { get; init; } = 64;
+}
+
+/// <summary>
+/// The DNSSEC work one query may still do. Not thread-safe: one per query, like the query itself.
+/// </summary>
+public sealed class ValidationBudget
+{
+    public ValidationBudget(DnssecLimits? limits = null)
+    {
+        Limits = limits ?? DnssecLimits.Default;
+    }
+
+    public DnssecLimits Limits { get; }
+
+    public int VerificationsUsed { get; private set; }
+
+    public int Nsec3HashesUsed { get; private set; }
+
+    /// <summary>Set when a bound was hit: the validator answers SERVFAIL and names the bound.</summary>
+    public string? Exhausted { get; private set; }
+
+    public bool TryConsumeVerification()
+    {
+        if (VerificationsUsed >= Limits.MaxVerificationsPerQuery)
+        {
+            Exhausted ??= Resolver.Limits.Describe("signature verification", Limits.MaxVerificationsPerQuery);
+            return false;
+        }
+        VerificationsUsed++;
+        return true;
+    }
+
+    public bool TryConsumeNsec3Hash()
+    {
+        if (Nsec3HashesUsed >= Limits.MaxNsec3HashesPerQuery)
+        {
+            Exhausted ??= Resolver.Limits.Describe("NSEC3 hash", Limits.MaxNsec3HashesPerQuery);
+            return false;
+        }
+        Nsec3HashesUsed++;
+        return true;
+    }
+
+    internal void MarkExhausted(string what) => Exhausted ??= what;
+}
