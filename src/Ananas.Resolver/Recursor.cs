@@ -33,11 +33,15 @@ public sealed class Recursor
         _cache = cache;
         _selector = selector;
         _lame = lameServers;
+        _failures = new FailureCache(clock);
     }
 
     public RecursorOptions Options => _options;
 
     public IRecordCache Cache => _cache;
+
+    /// <summary>Questions whose resolution failed recently (RFC 9520); purge it with the record cache (<see cref="CachePurger"/>).</summary>
+    public FailureCache Failures => _failures;
 
     public Task<Response> ResolveAsync(Request request, IExchanger exchanger) => ResolveAsync(request, exchanger, CancellationToken.None);
 
@@ -64,7 +68,12 @@ public sealed class Recursor
         var stale = _options.ServeStale;
         bool recursive = query.Has(HeaderFlags.RD);
         var key = (question.Name, question.Type);
-        bool recheckWait = stale.Enabled && InFailureRecheck(key);
+        bool checkingDisabled = query.Has(HeaderFlags.CD);
+        // RFC 9520 §3: a question that failed moments ago fails again without asking upstream. Only recursive queries
+        // resolve, so only they are answered from (and fill) the failure cache.
+        var cachedFailure = recursive ? _failures.Get(question.Name, question.Type, checkingDisabled) : null;
+        // With serve-stale on, a cached failure is the failure recheck (RFC 8767 §4): stale data first, no refresh.
+        bool recheckWait = stale.Enabled && cachedFailure is not null;
         if (stale.Enabled && recursive && (stale.ClientTimeout <= TimeSpan.Zero || recheckWait))
         {
             // Stale first (Unbound's serve-expired-client-timeout 0): whatever the cache holds, fresh or within the
@@ -82,6 +91,7 @@ public sealed class Recursor
                 return Build(query, cached, cachedOutcome);
             }
         }
+        if (cachedFailure is not null) return CachedFailureResponse(query, cachedFailure);
 
         var resolution = NewResolution(request, exchanger, cancellationToken);
         var work = resolution.ResolveAsync(question.Name, question.Type, 0).AsTask();
@@ -102,15 +112,27 @@ public sealed class Recursor
             await timer.CancelAsync().ConfigureAwait(false);
         }
         var outcome = await work.ConfigureAwait(false);
-        if (outcome.Rcode == Rcode.ServFail && stale.Enabled && recursive)
+        if (outcome.Rcode == Rcode.ServFail && recursive)
         {
-            // RFC 8767 §4: resolution failed (servers unreachable or failing): serve what expired rather than SERVFAIL.
-            var fallback = await TryStaleAsync(request, exchanger, question);
-            if (fallback is not null)
+            var failure = outcome.Failure ?? new ResolutionFailure(EdeCode.Other, "resolution failed");
+            if (stale.Enabled)
             {
-                _failedUntil[key] = _clock.UtcNow.UtcTicks + stale.FailureRecheck.Ticks;
-                return fallback;
+                // RFC 8767 §4: resolution failed (servers unreachable or failing): serve what expired rather than SERVFAIL.
+                var fallback = await TryStaleAsync(request, exchanger, question);
+                if (fallback is not null)
+                {
+                    _failures.Store(question.Name, question.Type, checkingDisabled, failure, stale.FailureRecheck);
+                    return fallback;
+                }
             }
+            // A failure of this client's own making (it cancelled, or its deadline passed) says nothing about upstream.
+            bool clientGaveUp = cancellationToken.IsCancellationRequested || request.Deadline is { } deadline && _clock.UtcNow >= deadline;
+            if (!clientGaveUp) _failures.Store(question.Name, question.Type, checkingDisabled, failure, _options.FailureCacheTtl);
+        }
+        else if (recursive && _failures.Count > 0)
+        {
+            // Answered after all (e.g. a concurrent query failed meanwhile): the failure is no longer the answer.
+            _failures.Remove(question.Name, question.Type, checkingDisabled);
         }
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger);
         return Build(query, resolution, outcome);
@@ -131,13 +153,24 @@ public sealed class Recursor
         while (!_background.IsEmpty) await Task.WhenAll(_background.Values).ConfigureAwait(false);
     }
 
-    /// <summary>True while a question whose resolution failed is answered from stale data only (<see cref="ServeStaleOptions.FailureRecheck"/>).</summary>
-    private bool InFailureRecheck((DnsName, RRType) key)
+    /// <summary>SERVFAIL answers sent from the failure cache (RFC 9520).</summary>
+    public long CachedFailureAnswers => Interlocked.Read(ref _cachedFailureAnswers);
+
+    /// <summary>
+    /// A failure answered from the failure cache: SERVFAIL with the original Extended DNS Error, if there was one, and
+    /// EDE 13 (Cached Error, RFC 8914 §4.14).
+    /// </summary>
+    private Response CachedFailureResponse(DnsMessage query, ResolutionFailure failure)
     {
-        if (_failedUntil.IsEmpty || !_failedUntil.TryGetValue(key, out long until)) return false;
-        if (until > _clock.UtcNow.UtcTicks) return true;
-        _failedUntil.TryRemove(new KeyValuePair<(DnsName, RRType), long>(key, until));
-        return false;
+        Interlocked.Increment(ref _cachedFailureAnswers);
+        var response = query.CreateResponse(Rcode.ServFail);
+        response.Set(HeaderFlags.RA);
+        if (response.Edns is not null)
+        {
+            response.Edns.Options.Add(new ExtendedErrorOption(failure.Code, failure.Text));
+            response.Edns.Options.Add(new ExtendedErrorOption(EdeCode.CachedError, "cached resolution failure (RFC 9520)"));
+        }
+        return new Response(response);
     }
 
     private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
@@ -229,8 +262,8 @@ public sealed class Recursor
 
     private readonly ConcurrentDictionary<(DnsName, RRType), Task> _background = new();
 
-    // Questions that failed and were answered stale, until when upstream is left alone (entries go when met expired).
-    private readonly ConcurrentDictionary<(DnsName, RRType), long> _failedUntil = new();
+    private readonly FailureCache _failures;
+    private long _cachedFailureAnswers;
     private long _staleAnswers;
     private long _refreshCount;
 

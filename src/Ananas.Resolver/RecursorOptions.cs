@@ -75,6 +75,13 @@ public sealed record RecursorOptions
     /// </summary>
     public bool Prefetch { get; init; }
 
+    /// <summary>
+    /// How long a failed resolution is remembered for its question, which is answered SERVFAIL (EDE 13, Cached Error)
+    /// meanwhile without asking upstream (RFC 9520 §3). Held within RFC 9520's 1 s to 5 min; zero turns it off (not
+    /// compliant: RFC 9520 makes failure caching a MUST). Unbound caches failures for 5 s (NORR_TTL).
+    /// </summary>
+    public TimeSpan FailureCacheTtl { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Negative answers are cached at most this long (RFC 2308 §5 suggests 1–3 hours).</summary>
     public TimeSpan MaxNegativeTtl { get; init; } = TimeSpan.FromHours(3);
 

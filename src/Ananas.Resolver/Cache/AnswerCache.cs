@@ -19,6 +19,7 @@ public sealed class AnswerCache
     private const ushort OptType = 41;
     private const ushort TsigType = 250;
     private const ushort SigType = 24;
+    private const ushort RrsigType = 46;
 
     private readonly ArcCache<ulong, AnswerEntry> _cache;
     private readonly IClock _clock;
@@ -103,13 +104,15 @@ public sealed class AnswerCache
     /// </summary>
     public bool Store(ReadOnlySpan<byte> query, ReadOnlySpan<byte> response, TimeSpan lifetime) => Store(query, response, (TimeSpan?)lifetime);
 
-    /// <summary>Removes the answers for <paramref name="name"/>, every type. Returns how many.</summary>
+    // Purges match the question and every record's owner (see Matches), so that no answer built from purged data survives.
+
+    /// <summary>Removes the answers for <paramref name="name"/>, every type, and those holding records of it. Returns how many.</summary>
     public int Purge(DnsName name) => PurgeMatching(name, subtree: false, type: null);
 
-    /// <summary>Removes the answers for <paramref name="name"/> and <paramref name="type"/>. Returns how many.</summary>
+    /// <summary>Removes the answers for <paramref name="name"/> and <paramref name="type"/>, and those holding such records. Returns how many.</summary>
     public int Purge(DnsName name, RRType type) => PurgeMatching(name, subtree: false, type);
 
-    /// <summary>Removes the answers for <paramref name="apex"/> and every name below it. Returns how many.</summary>
+    /// <summary>Removes the answers for <paramref name="apex"/> and every name below it, and those holding records of them. Returns how many.</summary>
     public int PurgeSubtree(DnsName apex) => PurgeMatching(apex, subtree: true, type: null);
 
     /// <summary>Removes answers that expired beyond the stale retention. Returns how many.</summary>
@@ -198,10 +201,52 @@ public sealed class AnswerCache
         return _cache.RemoveWhere((_, entry) => Matches(entry, lowered, subtree, type));
     }
 
+    /// <summary>
+    /// True when the entry answers a matching question, or holds a record (any section) owned by a matching name: an
+    /// answer for <c>alias.example.com</c> that carries <c>www.example.com</c>'s data was built from it, and must go
+    /// when it is purged. With a type, records of that type match (and signatures, which may cover it).
+    /// </summary>
     private static bool Matches(AnswerEntry entry, byte[] name, bool subtree, RRType? type)
     {
         var entryName = entry.Key[..entry.NameLength];
-        if (type is { } t && BinaryPrimitives.ReadUInt16BigEndian(entry.Key[entry.NameLength..]) != (ushort)t) return false;
+        bool typeMatches = type is not { } t || BinaryPrimitives.ReadUInt16BigEndian(entry.Key[entry.NameLength..]) == (ushort)t;
+        if (typeMatches && NameMatches(entryName, name, subtree)) return true;
+        return HoldsOwner(entry.Response, entry.NameLength, name, subtree, type);
+    }
+
+    /// <summary>Scans the records of a stored response for an owner name (and type) that matches. Purges only: it decodes every owner.</summary>
+    private static bool HoldsOwner(ReadOnlySpan<byte> response, int nameLength, byte[] name, bool subtree, RRType? type)
+    {
+        int records = BinaryPrimitives.ReadUInt16BigEndian(response[6..]) + BinaryPrimitives.ReadUInt16BigEndian(response[8..]) + BinaryPrimitives.ReadUInt16BigEndian(response[10..]);
+        Span<byte> owner = stackalloc byte[255];
+        try
+        {
+            var reader = new WireReader(response) { Position = DnsHeaderSize + nameLength + 4 };
+            for (int r = 0; r < records; r++)
+            {
+                int length = reader.ReadName(owner, out _);
+                ushort rrType = reader.ReadUInt16();
+                reader.ReadUInt16();
+                reader.ReadUInt32();
+                reader.ReadBytes(reader.ReadUInt16());
+                if (rrType == OptType) continue;
+                if (type is { } t && rrType != (ushort)t && rrType != RrsigType) continue;
+                // Length octets are below 64, so lowering the whole wire form leaves them alone.
+                var lowered = owner[..length];
+                for (int i = 0; i < lowered.Length; i++) lowered[i] = AnswerKey.ToLower(lowered[i]);
+                if (NameMatches(lowered, name, subtree)) return true;
+            }
+        }
+        catch (DnsFormatException)
+        {
+            // Stored responses were parsed when stored; should one not parse now, it goes rather than risk serving purged data.
+            return true;
+        }
+        return false;
+    }
+
+    private static bool NameMatches(ReadOnlySpan<byte> entryName, byte[] name, bool subtree)
+    {
         if (!subtree) return entryName.SequenceEqual(name);
         // Below or at the apex: the apex's wire form is a suffix of the name starting at a label boundary.
         for (int pos = 0; entryName.Length - pos >= name.Length; pos += entryName[pos] + 1)

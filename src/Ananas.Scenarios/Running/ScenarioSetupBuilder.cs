@@ -42,7 +42,7 @@ public static class ScenarioSetupBuilder
         var ntas = new List<DnsName>();
         DnsName stubName = DefaultStubName;
         bool? qmin = null;
-        bool doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true;
+        bool doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, serveStale = false, prefetch = false;
         DateTimeOffset start = VirtualClock.DefaultEpoch;
         foreach (var e in s.Config)
         {
@@ -59,6 +59,11 @@ public static class ScenarioSetupBuilder
                 case "harden-glue": hardenGlue = DeckardBool(e.Value); break;
                 case "do-not-query-localhost": noLocalhost = DeckardBool(e.Value); break;
                 case "force-ipv6": break; // only chooses the harness's socket family
+                // Ananas extensions for our own scenarios (tests/scenarios); deckard itself has no such keys. serve-stale
+                // is Unbound's serve-expired with its defaults (RFC 8767; client timer 1.8 s, stale TTL 30 s), prefetch is
+                // Unbound's prefetch.
+                case "serve-stale": serveStale = DeckardBool(e.Value); break;
+                case "prefetch": prefetch = DeckardBool(e.Value); break;
                 case "val-override-date":
                     if (!VirtualClock.TryParseOverrideDate(e.Value, out start)) skips.Add(new SkipReason($"bad val-override-date '{e.Value}'", e.Line));
                     break;
@@ -91,6 +96,8 @@ public static class ScenarioSetupBuilder
             NegativeTrustAnchors = ntas,
             Validation = anchors.Count > 0,
             MinimalResponses = true,
+            ServeExpired = new ServeExpiredSettings(serveStale, null, false, null, null),
+            Prefetch = prefetch,
             StartTime = start,
             RawConfig = s.Config,
             Variant = variant,

@@ -40,7 +40,7 @@ internal static class ResolveCommand
             if (!RRTypeText.TryParse(parse.GetValue(type)!, out var qtype))
                 return Fail($"unknown record type '{parse.GetValue(type)}'");
 
-            var recursorOptions = new RecursorOptions
+            var recursorOptions = ResolverProfile.Defaults with
             {
                 QnameMinimisation = !parse.GetValue(noQmin),
                 DoNotQueryLocalhost = !parse.GetValue(allowLoopback),
@@ -75,8 +75,7 @@ internal static class ResolveCommand
 
             var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
             using var conductor = new Conductor(conductorOptions, infrastructure);
-            var recursor = new Recursor(recursorOptions, SystemClock.Instance, new RecordCache(SystemClock.Instance),
-                conductor.CreateSelector(SecureRandom.Instance), new Resolver.Infrastructure.LameServerList(SystemClock.Instance, recursorOptions.LameHoldDown));
+            var recursor = ResolverProfile.CreateRecursor(recursorOptions, SystemClock.Instance, conductor.CreateSelector(SecureRandom.Instance));
             var query = DnsMessage.CreateQuery((ushort)SecureRandom.Instance.Next(0x10000), qname, qtype, dnssecOk: parse.GetValue(dnssec));
             var started = Stopwatch.GetTimestamp();
             var response = await recursor.ResolveAsync(new Request(query), conductor, cancellationToken);

@@ -211,6 +211,48 @@ public sealed class AnswerCacheTests
         Assert.Equal(CacheLookup.Miss, cache.TryAnswer(Query("www.example.com."), buffer, TimeSpan.FromMinutes(5), out _));
     }
 
+    /// <summary>alias.example.com CNAME www.example.com, www's A record, and example.net's SOA in authority (compressed names).</summary>
+    private static (byte[] Query, byte[] Response) AliasAnswer(string qname = "alias.example.com.")
+    {
+        var query = QueryMessage(qname);
+        var response = query.CreateResponse();
+        var www = DnsName.Parse("WWW.Example.com.");
+        response.Answers.Add(new ResourceRecord(DnsName.Parse(qname), 300, NameData.Cname(www)));
+        response.Answers.Add(new ResourceRecord(www, 300, new AddressData(IPAddress.Parse("192.0.2.80"))));
+        response.Authority.Add(new ResourceRecord(DnsName.Parse("example.net."), 300, new UnknownData(RRType.TXT, [3, (byte)'a', (byte)'b', (byte)'c'])));
+        return (query.ToArray(), response.ToArray());
+    }
+
+    [Fact]
+    public void Purge_RemovesAnswersHoldingRecordsOfThePurgedName_NotOnlyThoseAskedForIt()
+    {
+        var cache = NewCache(new FakeClock());
+        var (query, response) = AliasAnswer();
+        bool Cached() => cache.TryAnswer(query, new byte[4096], out _);
+        void Restore() => Assert.True(cache.Store(query, response));
+
+        Restore();
+        Assert.Equal(0, cache.Purge(DnsName.Parse("other.example.com.")));
+        Assert.Equal(0, cache.Purge(DnsName.Parse("www.example.com."), RRType.AAAA));
+        Assert.Equal(0, cache.PurgeSubtree(DnsName.Parse("w.example.com.")));
+        Assert.True(Cached());
+
+        Assert.Equal(1, cache.Purge(DnsName.Parse("www.example.com.")));
+        Assert.False(Cached());
+
+        Restore();
+        Assert.Equal(1, cache.Purge(DnsName.Parse("www.EXAMPLE.com."), RRType.A));
+        Assert.False(Cached());
+
+        Restore();
+        Assert.Equal(1, cache.PurgeSubtree(DnsName.Parse("example.net."))); // an authority-section owner counts too
+        Assert.False(Cached());
+
+        Restore();
+        Assert.Equal(1, cache.PurgeSubtree(DnsName.Parse("www.example.com.")));
+        Assert.False(Cached());
+    }
+
     [Fact]
     public void Purge_ByName_ByNameAndType_AndBySubtree()
     {
