@@ -62,7 +62,7 @@ public sealed class RecentFixesTests
     public async Task The_zones_own_NS_set_from_an_authoritative_answer_replaces_the_referral_copy()
     {
         // RFC 2181 §5.4.1 (Unbound iter_pcnamech): com. delegates example.com to ns1 only; the zone itself also names
-        // ns.example.net. Once ns1 dies, the zone's own NS set finds ns.example.net.
+        // ns.example.net. Once ns1 dies, the zone's own NS set finds ns.example.net. (Only without promiscuous scrubbing.)
         var world = new TestWorld();
         world.Com.Records.RemoveAll(r => r.Name.Equals(DnsName.Parse("example.com.")) && r.Data.ToString() == "ns2.example.com.");
         world.ExampleCom.Records.RemoveAll(r => r.Type == RRType.NS && r.Data.ToString() == "ns2.example.com.");
@@ -75,7 +75,7 @@ public sealed class RecentFixesTests
             if (response.Answers.Count > 0) response.Authority.AddRange(world.ExampleCom.At(DnsName.Parse("example.com."), RRType.NS));
             return response;
         };
-        var recursor = world.Recursor(world.Options());
+        var recursor = world.Recursor(world.Options() with { ScrubPromiscuous = false });
 
         Assert.Equal(Rcode.NoError, (await world.Resolve(recursor, "www.example.com.")).Message.Rcode);
         var cached = world.Cache.Get(DnsName.Parse("example.com."), RRType.NS, RRClass.IN);
@@ -103,11 +103,62 @@ public sealed class RecentFixesTests
             return response;
         };
 
-        await world.Resolve(world.Recursor(world.Options()), "www.example.com.");
+        await world.Resolve(world.Recursor(world.Options() with { ScrubPromiscuous = false }), "www.example.com.");
 
         var cached = world.Cache.Get(DnsName.Parse("example.com."), RRType.NS, RRClass.IN);
         Assert.NotNull(cached);
         Assert.DoesNotContain(cached.RRset.Data, d => d.ToString() == "ns.evil.example.com.");
+    }
+
+    [Fact]
+    public async Task Promiscuous_scrubbing_ignores_the_NS_set_of_a_positive_answer()
+    {
+        // Unbound iter_scrub_promiscuous "pollute1" (CVE-2025-11411): an authoritative answer names an attacker's
+        // server for the zone; later queries must still go to the delegated servers.
+        var world = new TestWorld();
+        var ns1 = world.Authority.Server(Ns1);
+        ns1.Respond = request =>
+        {
+            var response = FakeAuthority.Answer(ns1, request.Query);
+            if (response.Answers.Count > 0) response.Authority.Add(Rr("example.com. 86400 NS ns.example.net."));
+            return response;
+        };
+        world.Authority.Serve(NetNs, new FakeZone("example.com.", "@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300", "@ NS ns.example.net.", "alias A 10.6.6.6"));
+        var recursor = world.Recursor(world.Options());
+
+        await world.Resolve(recursor, "www.example.com.");
+        var cached = world.Cache.Get(DnsName.Parse("example.com."), RRType.NS, RRClass.IN);
+        Assert.NotNull(cached);
+        Assert.DoesNotContain(cached.RRset.Data, d => d.ToString() == "ns.example.net.");
+
+        var check = await world.Resolve(recursor, "alias.example.com.");
+        Assert.Equal(["alias.example.com CNAME www.example.com.", "www.example.com A 192.0.2.80"], Answers.Lines(check.Message.Answers));
+        Assert.Equal(0, world.Authority.CountTo(NetNs));
+    }
+
+    [Fact]
+    public async Task YXDOMAIN_without_a_DNAME_is_a_server_failure()
+    {
+        // RFC 6672 §2.2: YXDOMAIN only reports a DNAME substitution that overflows. Unbound iter_scrub_promiscuous
+        // "pollute4": YXDOMAIN with a plain A record (and a poisoning NS set) is SERVFAIL, and nothing is cached.
+        var world = new TestWorld();
+        foreach (var address in new[] { Ns1, Ns2 })
+        {
+            world.Authority.Server(address).Respond = request =>
+            {
+                var response = request.Query.CreateResponse(Rcode.YXDomain);
+                response.Set(HeaderFlags.AA);
+                response.Answers.Add(Rr($"{request.Query.Question.Name} 86400 A 1.2.3.4"));
+                response.Authority.Add(Rr("example.com. 86400 NS ns.example.net."));
+                return response;
+            };
+        }
+
+        var response = await world.Resolve(world.Recursor(world.Options() with { ScrubPromiscuous = false }), "www.example.com.");
+
+        Assert.Equal(Rcode.ServFail, response.Message.Rcode);
+        Assert.Empty(response.Message.Answers);
+        Assert.Null(world.Cache.Get(DnsName.Parse("www.example.com."), RRType.A, RRClass.IN));
     }
 
     private static RecursorOptions ForwardTo(TestWorld world, string forwarder, bool first, bool tcp = false) => world.Options() with

@@ -435,8 +435,9 @@ internal sealed class Resolution
 
         // The zone's own NS set in an authoritative answer's authority section outranks the parent's referral copy
         // (RFC 2181 §5.4.1): cache it, so later queries see every server the zone names (Unbound does; when the
-        // glued servers fail, the others are then looked up: Unbound iter_pcnamech).
-        if (response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
+        // glued servers fail, the others are then looked up: Unbound iter_pcnamech). Not with promiscuous scrubbing,
+        // where that RRset is dropped from positive answers as a poisoning vector (Unbound iter_scrub_promiscuous).
+        if (!_options.ScrubPromiscuous && response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
             _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority);
 
         // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.

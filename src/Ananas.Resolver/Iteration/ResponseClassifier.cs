@@ -23,8 +23,9 @@ public static class ResponseClassifier
             case Rcode.NXDomain:
                 break;
             case Rcode.YXDomain:
-                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2).
-                if (HasAnswerFor(response, bailiwick, name, type)) return new ClassifiedResponse(ResponseKind.Answer, response);
+                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2); YXDOMAIN with plain data
+                // is a broken or spoofed response (Unbound iter_scrub_promiscuous "pollute4").
+                if (HasDnameAbove(response, bailiwick, name)) return new ClassifiedResponse(ResponseKind.Answer, response);
                 return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = "YXDOMAIN" };
             case Rcode.Refused:
                 return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Refused, Reason = "REFUSED" };
@@ -85,6 +86,13 @@ public static class ResponseClassifier
                 return true;
             }
         }
+        return false;
+    }
+
+    private static bool HasDnameAbove(DnsMessage response, DnsName bailiwick, DnsName name)
+    {
+        foreach (var rr in response.Answers)
+            if (rr.Type == RRType.DNAME && rr.Class == RRClass.IN && name.IsStrictSubdomainOf(rr.Name) && Bailiwick.Contains(bailiwick, rr.Name)) return true;
         return false;
     }
 
