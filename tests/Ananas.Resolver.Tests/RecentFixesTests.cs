@@ -216,4 +216,40 @@ public sealed class RecentFixesTests
         Assert.All(world.Authority.Queries, q =>
             Assert.Equal(q.Server.Address.ToString() == "192.0.2.1" ? UpstreamTransport.Tcp : UpstreamTransport.Udp, q.Transport));
     }
+
+    private static void EmptyAnswers(TestWorld world, string address)
+    {
+        world.Authority.Server(address).Respond = request =>
+        {
+            var response = request.Query.CreateResponse();
+            response.Set(HeaderFlags.AA);
+            return response;
+        };
+    }
+
+    [Fact]
+    public async Task An_empty_authoritative_answer_without_SOA_gives_way_to_another_server()
+    {
+        // Unbound iter_ignore_empty: AA NOERROR with nothing in it; the other server has the data.
+        var world = new TestWorld();
+        EmptyAnswers(world, Ns1);
+
+        var response = await world.Resolve(world.Recursor(world.Options()), "www.example.com.");
+
+        Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
+        Assert.Equal(1, world.Authority.CountTo(Ns2));
+    }
+
+    [Fact]
+    public async Task When_every_server_answers_empty_the_answer_is_NODATA()
+    {
+        var world = new TestWorld();
+        EmptyAnswers(world, Ns1);
+        EmptyAnswers(world, Ns2);
+
+        var response = await world.Resolve(world.Recursor(world.Options()), "www.example.com.");
+
+        Assert.Equal(Rcode.NoError, response.Message.Rcode);
+        Assert.Empty(response.Message.Answers);
+    }
 }

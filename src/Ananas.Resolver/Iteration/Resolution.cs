@@ -686,7 +686,7 @@ internal sealed class Resolution
             {
                 case ResponseKind.Lame:
                     if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
-                    if (classified.RecursionLameAnswer) recursionLame ??= new ClassifiedResponse(ResponseKind.Answer, message);
+                    if (classified.LastResort is { } lastResort) recursionLame ??= new ClassifiedResponse(lastResort, message);
                     continue;
                 case ResponseKind.ServerFailure:
                     continue;

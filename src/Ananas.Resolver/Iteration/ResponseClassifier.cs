@@ -41,7 +41,7 @@ public static class ResponseClassifier
             // response_type_from_server, RESPONSE_TYPE_REC_LAME). Non-AA answers without RA are still taken, and when
             // every server is recursion-lame the answer is used after all (Unbound then asks them with RD).
             if (!forwarding && !aa && response.Has(HeaderFlags.RA))
-                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame answer (RA without AA)", RecursionLameAnswer = true };
+                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame answer (RA without AA)", LastResort = ResponseKind.Answer };
             return new ClassifiedResponse(ResponseKind.Answer, response);
         }
 
@@ -53,6 +53,11 @@ public static class ResponseClassifier
         }
 
         if (soa is not null) return new ClassifiedResponse(ResponseKind.NoData, response) { Soa = soa };
+
+        // A completely empty authoritative NOERROR (no answer, no authority) proves little: another server is asked, and the empty
+        // answer is taken as NODATA only if none answers better (Unbound iter_ignore_empty).
+        if (aa && !forwarding && response.Rcode == Rcode.NoError && response.Answers.Count == 0 && response.Authority.Count == 0)
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "empty response", LastResort = ResponseKind.NoData };
 
         var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral, out bool upward);
         if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
