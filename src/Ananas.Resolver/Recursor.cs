@@ -87,7 +87,7 @@ public sealed class Recursor
                     if (!recheckWait) StartRefresh(question, exchanger);
                     return StaleResponse(query, cachedOutcome);
                 }
-                if (_options.Prefetch && cached.PrefetchWanted) StartRefresh(question, exchanger);
+                if (_options.Prefetch && cached.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
                 return Build(query, cached, cachedOutcome);
             }
         }
@@ -134,7 +134,7 @@ public sealed class Recursor
             // Answered after all (e.g. a concurrent query failed meanwhile): the failure is no longer the answer.
             _failures.Remove(question.Name, question.Type, checkingDisabled);
         }
-        if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger);
+        if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
         return Build(query, resolution, outcome);
     }
 
@@ -226,24 +226,43 @@ public sealed class Recursor
     }
 
     /// <summary>Resolves the question again in the background, bypassing the cache for its own names; one at a time per question.</summary>
-    private void StartRefresh(Question question, IExchanger exchanger)
+    private void StartRefresh(Question question, IExchanger exchanger, bool prefetch = false)
     {
         var key = (question.Name, question.Type);
         if (_background.ContainsKey(key)) return;
+        if (prefetch && PrefetchHeldOff(key)) return;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_background.TryAdd(key, done.Task)) return;
         Interlocked.Increment(ref _refreshCount);
-        _ = RefreshAsync(key, question, exchanger, done);
+        _ = RefreshAsync(key, question, exchanger, done, prefetch);
     }
 
-    private async Task RefreshAsync((DnsName, RRType) key, Question question, IExchanger exchanger, TaskCompletionSource done)
+    /// <summary>
+    /// After a failed prefetch the question is not prefetched again for <see cref="PrefetchFailureHoldDown"/>: the
+    /// cached answer is still good, and every client query would otherwise hammer the failing servers (Unbound
+    /// iterator.c error_response_cache: dns_cache_prefetch_adjust moves the entry's prefetch time by NORR_TTL, 5 s).
+    /// </summary>
+    private bool PrefetchHeldOff((DnsName, RRType) key)
+    {
+        if (_prefetchFailedUntil.IsEmpty || !_prefetchFailedUntil.TryGetValue(key, out long until)) return false;
+        if (until > _clock.UtcNow.UtcTicks) return true;
+        _prefetchFailedUntil.TryRemove(new KeyValuePair<(DnsName, RRType), long>(key, until));
+        return false;
+    }
+
+    /// <summary>How long a question whose prefetch failed is not prefetched again (Unbound's NORR_TTL).</summary>
+    public static readonly TimeSpan PrefetchFailureHoldDown = TimeSpan.FromSeconds(5);
+
+    private async Task RefreshAsync((DnsName, RRType) key, Question question, IExchanger exchanger, TaskCompletionSource done, bool prefetch)
     {
         try
         {
             var request = new Request(DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: true));
             var refresh = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
             // Whatever it learns goes to the cache; a failure leaves the cache as it was.
-            await refresh.ResolveAsync(question.Name, question.Type, 0);
+            var outcome = await refresh.ResolveAsync(question.Name, question.Type, 0);
+            if (prefetch && outcome.Rcode == Rcode.ServFail)
+                _prefetchFailedUntil[key] = _clock.UtcNow.UtcTicks + PrefetchFailureHoldDown.Ticks;
         }
         finally
         {
@@ -264,6 +283,9 @@ public sealed class Recursor
 
     private readonly FailureCache _failures;
     private long _cachedFailureAnswers;
+
+    // Questions whose prefetch failed, until when they are not prefetched again (entries go when met expired).
+    private readonly ConcurrentDictionary<(DnsName, RRType), long> _prefetchFailedUntil = new();
     private long _staleAnswers;
     private long _refreshCount;
 

@@ -48,6 +48,14 @@ public sealed record RecursorOptions
     /// <summary>Accept glue only within the bailiwick of the zone that sent it (deckard <c>harden-glue</c>).</summary>
     public bool HardenGlue { get; init; } = true;
 
+    /// <summary>
+    /// Ignore the NS RRset in the authority section of a positive answer (Unbound <c>iter-scrub-promiscuous</c>, on by
+    /// default since the fix for CVE-2025-11411): a server answering for a name could otherwise take over the whole
+    /// zone by naming other servers there. Off, the zone's own NS set from an authoritative answer is cached and
+    /// outranks the parent's referral copy (RFC 2181 §5.4.1).
+    /// </summary>
+    public bool ScrubPromiscuous { get; init; } = true;
+
     public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
 
     /// <summary>Send every upstream query over TCP (Unbound <c>tcp-upstream</c>), e.g. where UDP is filtered.</summary>

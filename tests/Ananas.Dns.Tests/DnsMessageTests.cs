@@ -20,6 +20,46 @@ public class DnsMessageTests
         return r;
     }
 
+    /// <summary>A response whose second answer is an A record with 3 octets of RDATA (written as an unknown type, then patched to A).</summary>
+    private static byte[] ResponseWithShortARecord()
+    {
+        var r = SampleResponse();
+        r.Answers.Insert(1, new ResourceRecord(DnsName.Parse("www.example.com."), 300, new UnknownData((RRType)65280, [3, 4, 5])));
+        var wire = r.ToArray();
+        for (int i = 12; i < wire.Length - 1; i++)
+        {
+            if (wire[i] != 0xFF || wire[i + 1] != 0x00) continue;
+            wire[i] = 0;
+            wire[i + 1] = 1;
+            return wire;
+        }
+        throw new InvalidOperationException("type code not found");
+    }
+
+    [Fact]
+    public void A_record_of_the_wrong_length_fails_the_strict_parse()
+    {
+        Assert.Throws<DnsFormatException>(() => DnsMessage.Parse(ResponseWithShortARecord()));
+    }
+
+    [Fact]
+    public void The_scrubbing_parse_drops_only_the_record_of_the_wrong_length()
+    {
+        // Unbound iter_scrub_rr_length: the malformed RR goes, the rest of the message is used.
+        var parsed = DnsMessage.Parse(ResponseWithShortARecord(), skipMalformedRecords: true);
+        Assert.Equal(["192.0.2.1", "192.0.2.2"], parsed.Answers.Select(a => a.Data.ToString()));
+        Assert.Single(parsed.Authority);
+        Assert.Single(parsed.Additional);
+        Assert.NotNull(parsed.Edns);
+    }
+
+    [Fact]
+    public void The_scrubbing_parse_still_rejects_broken_framing()
+    {
+        var wire = ResponseWithShortARecord();
+        Assert.Throws<DnsFormatException>(() => DnsMessage.Parse(wire.AsSpan(0, wire.Length - 20), skipMalformedRecords: true));
+    }
+
     [Fact]
     public void Message_round_trips_through_the_wire()
     {

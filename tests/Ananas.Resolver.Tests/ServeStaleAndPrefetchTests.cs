@@ -151,4 +151,36 @@ public sealed class ServeStaleAndPrefetchTests
         Assert.Equal(300u, cache.Get(DnsName.Parse("www.example.com."), RRType.A, RRClass.IN)!.RemainingTtl);
         Assert.Equal(300u, (await world.Resolve(recursor, "www.example.com.")).Message.Answers[0].Ttl);
     }
+
+    [Fact]
+    public async Task A_failed_prefetch_is_not_retried_for_five_seconds()
+    {
+        // Unbound iter_prefetch_fail: after a failed prefetch the cached answer is served without new refreshes until
+        // NORR_TTL (5 s) has passed.
+        var world = new TestWorld();
+        var (recursor, _) = Build(world, world.Options() with { Prefetch = true });
+        await world.Resolve(recursor, "www.example.com.");
+        int upstream = world.Authority.Queries.Count;
+
+        world.Clock.Advance(TimeSpan.FromSeconds(275));
+        world.Authority.Server(Ns1).Silent = true;
+        world.Authority.Server(Ns2).Silent = true;
+        Assert.Equal(25u, (await world.Resolve(recursor, "www.example.com.")).Message.Answers[0].Ttl);
+        await recursor.WhenBackgroundIdleAsync();
+        Assert.Equal(1, recursor.Refreshes);
+        int afterFailure = world.Authority.Queries.Count;
+        Assert.True(afterFailure > upstream);
+
+        Assert.Equal(25u, (await world.Resolve(recursor, "www.example.com.")).Message.Answers[0].Ttl);
+        await recursor.WhenBackgroundIdleAsync();
+        Assert.Equal(1, recursor.Refreshes);
+        Assert.Equal(afterFailure, world.Authority.Queries.Count);
+
+        world.Clock.Advance(TimeSpan.FromSeconds(6));
+        world.Authority.Server(Ns1).Silent = false;
+        Assert.Equal(19u, (await world.Resolve(recursor, "www.example.com.")).Message.Answers[0].Ttl);
+        await recursor.WhenBackgroundIdleAsync();
+        Assert.Equal(2, recursor.Refreshes);
+        Assert.Equal(300u, (await world.Resolve(recursor, "www.example.com.")).Message.Answers[0].Ttl);
+    }
 }

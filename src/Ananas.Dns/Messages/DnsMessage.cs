@@ -78,7 +78,15 @@ public sealed class DnsMessage
     }
 
     /// <summary>Parses a complete message. Raises <see cref="DnsFormatException"/> on any malformation.</summary>
-    public static DnsMessage Parse(ReadOnlySpan<byte> wire)
+    public static DnsMessage Parse(ReadOnlySpan<byte> wire) => Parse(wire, skipMalformedRecords: false);
+
+    /// <summary>
+    /// Parses a complete message. With <paramref name="skipMalformedRecords"/>, a record whose RDATA does not parse
+    /// for its type (e.g. an A record of 3 octets) is left out instead of failing the whole message, as long as its
+    /// RDLENGTH keeps the message framing intact: Unbound's scrubber drops just such records (iter_scrub_rr_length).
+    /// Resolvers use this for upstream responses; everything else (headers, names, framing, OPT) stays strict.
+    /// </summary>
+    public static DnsMessage Parse(ReadOnlySpan<byte> wire, bool skipMalformedRecords)
     {
         var header = DnsHeader.Read(wire);
         var reader = new WireReader(wire) { Position = DnsHeader.Size };
@@ -97,14 +105,14 @@ public sealed class DnsMessage
             var qclass = (RRClass)reader.ReadUInt16();
             m.Questions.Add(new Question(name, type, qclass));
         }
-        ReadSection(ref reader, m, m.Answers, header.AnswerCount, MessageSection.Answer);
-        ReadSection(ref reader, m, m.Authority, header.AuthorityCount, MessageSection.Authority);
-        ReadSection(ref reader, m, m.Additional, header.AdditionalCount, MessageSection.Additional);
+        ReadSection(ref reader, m, m.Answers, header.AnswerCount, MessageSection.Answer, skipMalformedRecords);
+        ReadSection(ref reader, m, m.Authority, header.AuthorityCount, MessageSection.Authority, skipMalformedRecords);
+        ReadSection(ref reader, m, m.Additional, header.AdditionalCount, MessageSection.Additional, skipMalformedRecords);
         // Trailing octets after the last record are tolerated (some middleboxes pad), as most resolvers do.
         return m;
     }
 
-    private static void ReadSection(ref WireReader reader, DnsMessage m, List<ResourceRecord> list, int count, MessageSection section)
+    private static void ReadSection(ref WireReader reader, DnsMessage m, List<ResourceRecord> list, int count, MessageSection section, bool skipMalformed)
     {
         for (int i = 0; i < count; i++)
         {
@@ -122,8 +130,21 @@ public sealed class DnsMessage
                 m.Rcode = (Rcode)(((ttl >> 24) << 4) | (uint)m.Rcode);
                 continue;
             }
-            var data = RData.Read(type, ref reader, rdlength);
-            list.Add(new ResourceRecord(name, (RRClass)rrclass, ttl, data));
+            if (!skipMalformed || reader.Remaining < rdlength)
+            {
+                list.Add(new ResourceRecord(name, (RRClass)rrclass, ttl, RData.Read(type, ref reader, rdlength)));
+                continue;
+            }
+            int start = reader.Position, end = reader.End;
+            try
+            {
+                list.Add(new ResourceRecord(name, (RRClass)rrclass, ttl, RData.Read(type, ref reader, rdlength)));
+            }
+            catch (DnsFormatException)
+            {
+                reader.End = end;
+                reader.Position = start + rdlength;
+            }
         }
     }
 

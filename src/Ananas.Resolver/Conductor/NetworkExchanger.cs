@@ -130,7 +130,7 @@ public sealed class NetworkExchanger : IExchanger
         DnsMessage response;
         try
         {
-            response = DnsMessage.Parse(wire);
+            response = DnsMessage.Parse(wire, skipMalformedRecords: true);
         }
         catch (DnsFormatException)
         {

@@ -43,8 +43,11 @@ public sealed class ClassifiedResponse(ResponseKind kind, DnsMessage message)
     /// <summary>For <see cref="ResponseKind.Lame"/>: whether to remember the server as lame, and why.</summary>
     public Lameness? Lameness { get; init; }
 
-    /// <summary>A recursion-lame server's answer with data: not taken while another server may answer, but the last resort.</summary>
-    public bool RecursionLameAnswer { get; init; }
+    /// <summary>
+    /// For <see cref="ResponseKind.Lame"/> responses still better than nothing (a recursion-lame server's answer with
+    /// data, an empty authoritative answer without SOA): what it means if no other server answers better.
+    /// </summary>
+    public ResponseKind? LastResort { get; init; }
 
     /// <summary>Short reason for traces and EDE text.</summary>
     public string? Reason { get; init; }

@@ -435,8 +435,9 @@ internal sealed class Resolution
 
         // The zone's own NS set in an authoritative answer's authority section outranks the parent's referral copy
         // (RFC 2181 §5.4.1): cache it, so later queries see every server the zone names (Unbound does; when the
-        // glued servers fail, the others are then looked up: Unbound iter_pcnamech).
-        if (response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
+        // glued servers fail, the others are then looked up: Unbound iter_pcnamech). Not with promiscuous scrubbing,
+        // where that RRset is dropped from positive answers as a poisoning vector (Unbound iter_scrub_promiscuous).
+        if (!_options.ScrubPromiscuous && response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
             _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority);
 
         // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.
@@ -685,7 +686,7 @@ internal sealed class Resolution
             {
                 case ResponseKind.Lame:
                     if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
-                    if (classified.RecursionLameAnswer) recursionLame ??= new ClassifiedResponse(ResponseKind.Answer, message);
+                    if (classified.LastResort is { } lastResort) recursionLame ??= new ClassifiedResponse(lastResort, message);
                     continue;
                 case ResponseKind.ServerFailure:
                     continue;

@@ -23,8 +23,9 @@ public static class ResponseClassifier
             case Rcode.NXDomain:
                 break;
             case Rcode.YXDomain:
-                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2).
-                if (HasAnswerFor(response, bailiwick, name, type)) return new ClassifiedResponse(ResponseKind.Answer, response);
+                // Only meaningful with a DNAME whose substitution overflows (RFC 6672 §2.2); YXDOMAIN with plain data
+                // is a broken or spoofed response (Unbound iter_scrub_promiscuous "pollute4").
+                if (HasDnameAbove(response, bailiwick, name)) return new ClassifiedResponse(ResponseKind.Answer, response);
                 return new ClassifiedResponse(ResponseKind.ServerFailure, response) { Reason = "YXDOMAIN" };
             case Rcode.Refused:
                 return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Refused, Reason = "REFUSED" };
@@ -40,7 +41,7 @@ public static class ResponseClassifier
             // response_type_from_server, RESPONSE_TYPE_REC_LAME). Non-AA answers without RA are still taken, and when
             // every server is recursion-lame the answer is used after all (Unbound then asks them with RD).
             if (!forwarding && !aa && response.Has(HeaderFlags.RA))
-                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame answer (RA without AA)", RecursionLameAnswer = true };
+                return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.RecursionLame, Reason = "recursion-lame answer (RA without AA)", LastResort = ResponseKind.Answer };
             return new ClassifiedResponse(ResponseKind.Answer, response);
         }
 
@@ -52,6 +53,11 @@ public static class ResponseClassifier
         }
 
         if (soa is not null) return new ClassifiedResponse(ResponseKind.NoData, response) { Soa = soa };
+
+        // A completely empty authoritative NOERROR (no answer, no authority) proves little: another server is asked, and the empty
+        // answer is taken as NODATA only if none answers better (Unbound iter_ignore_empty).
+        if (aa && !forwarding && response.Rcode == Rcode.NoError && response.Answers.Count == 0 && response.Authority.Count == 0)
+            return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "empty response", LastResort = ResponseKind.NoData };
 
         var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral, out bool upward);
         if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
@@ -85,6 +91,13 @@ public static class ResponseClassifier
                 return true;
             }
         }
+        return false;
+    }
+
+    private static bool HasDnameAbove(DnsMessage response, DnsName bailiwick, DnsName name)
+    {
+        foreach (var rr in response.Answers)
+            if (rr.Type == RRType.DNAME && rr.Class == RRClass.IN && name.IsStrictSubdomainOf(rr.Name) && Bailiwick.Contains(bailiwick, rr.Name)) return true;
         return false;
     }
 

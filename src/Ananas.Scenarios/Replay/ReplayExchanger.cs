@@ -254,7 +254,7 @@ public sealed class ReplayExchanger : IExchanger
         DnsMessage reply;
         try
         {
-            reply = DnsMessage.Parse(wire);
+            reply = DnsMessage.Parse(wire, skipMalformedRecords: true);
         }
         catch (DnsFormatException e)
         {

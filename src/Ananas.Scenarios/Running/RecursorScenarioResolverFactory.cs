@@ -50,6 +50,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
             HardenGlue = setup.HardenGlue,
             TcpUpstream = setup.TcpUpstream,
+            ScrubPromiscuous = setup.ScrubPromiscuous,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
             ServeStale = ServeStaleFor(setup.ServeExpired),

@@ -48,6 +48,9 @@ public sealed class ScenarioSetup
 
     public bool HardenGlue { get; init; } = true;
 
+    /// <summary>Drop the NS RRset from positive answers' authority sections (unbound <c>iter-scrub-promiscuous</c>, default yes).</summary>
+    public bool ScrubPromiscuous { get; init; } = true;
+
     /// <summary>All upstream queries over TCP (unbound <c>tcp-upstream</c>).</summary>
     public bool TcpUpstream { get; init; }
 

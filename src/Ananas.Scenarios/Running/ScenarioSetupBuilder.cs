@@ -14,7 +14,7 @@ public static class ScenarioSetupBuilder
     /// <summary>Unbound server options that do not change what a resolver-neutral comparison checks (tuning, logging, Unbound internals).</summary>
     private static readonly HashSet<string> IgnoredUnboundOptions = new(StringComparer.OrdinalIgnoreCase)
     {
-        "target-fetch-policy", "trust-anchor-signaling", "fake-sha1", "fake-dsa", "iter-scrub-promiscuous", "ede",
+        "target-fetch-policy", "trust-anchor-signaling", "fake-sha1", "fake-dsa", "ede",
         "ede-serve-expired", "log-servfail", "log-queries", "log-replies", "verbosity", "use-syslog", "rrset-roundrobin",
         "prefetch-key", "aggressive-nsec", "harden-referral-path", "harden-unknown-additional",
         "harden-algo-downgrade", "harden-dnssec-stripped", "harden-below-nxdomain", "harden-unverified-glue",
@@ -116,7 +116,7 @@ public static class ScenarioSetupBuilder
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
-        bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false;
+        bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
         DateTimeOffset? validationDate = null;
         foreach (var clause in s.Clauses)
@@ -135,6 +135,7 @@ public static class ScenarioSetupBuilder
                             case "do-not-query-localhost": noLocalhost = UnboundBool(e.Value); break;
                             case "minimal-responses": minimal = UnboundBool(e.Value); break;
                             case "tcp-upstream": tcpUpstream = UnboundBool(e.Value); break;
+                            case "iter-scrub-promiscuous": scrubPromiscuous = UnboundBool(e.Value); break;
                             case "trust-anchor": anchors.Add(e.Value); break;
                             case "domain-insecure": if (ParseName(e, skips) is { } n) ntas.Add(n); break;
                             case "val-override-date":
@@ -207,6 +208,7 @@ public static class ScenarioSetupBuilder
             AlwaysAllowed = [.. rootAddrs, .. stubs.SelectMany(z => z.Addresses), .. forwards.SelectMany(z => z.Addresses)],
             HardenGlue = hardenGlue,
             TcpUpstream = tcpUpstream,
+            ScrubPromiscuous = scrubPromiscuous,
             TrustAnchors = anchors,
             NegativeTrustAnchors = ntas,
             Validation = anchors.Count > 0 && validator,
