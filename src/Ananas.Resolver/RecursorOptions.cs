@@ -56,6 +56,15 @@ public sealed record RecursorOptions
     /// </summary>
     public bool ScrubPromiscuous { get; init; } = true;
 
+    /// <summary>
+    /// DNS-rebinding protection (Unbound <c>private-address</c>): address records (and SVCB/HTTPS address hints) inside
+    /// these prefixes are removed from upstream responses, except for names under <see cref="PrivateDomains"/>.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork> PrivateAddresses { get; init; } = [];
+
+    /// <summary>Names (and everything below them) allowed to resolve to <see cref="PrivateAddresses"/> (Unbound <c>private-domain</c>).</summary>
+    public IReadOnlyList<DnsName> PrivateDomains { get; init; } = [];
+
     public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
 
     /// <summary>Send every upstream query over TCP (Unbound <c>tcp-upstream</c>), e.g. where UDP is filtered.</summary>

@@ -681,6 +681,7 @@ internal sealed class Resolution
             if (_abort is not null) return new Attempts(null, exchanges, unreachable);
             exchanges++;
             if (message is null) { unreachable++; continue; }
+            PrivateAddressFilter.Scrub(message, _options.PrivateAddresses, _options.PrivateDomains);
             var classified = ResponseClassifier.Classify(message, delegation.ZoneCut, question.Name, question.Type, delegation.IsForwarding);
             switch (classified.Kind)
             {

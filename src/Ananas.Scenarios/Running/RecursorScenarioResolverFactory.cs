@@ -51,6 +51,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             HardenGlue = setup.HardenGlue,
             TcpUpstream = setup.TcpUpstream,
             ScrubPromiscuous = setup.ScrubPromiscuous,
+            PrivateAddresses = setup.PrivateAddresses,
+            PrivateDomains = setup.PrivateDomains,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
             ServeStale = ServeStaleFor(setup.ServeExpired),

@@ -51,6 +51,12 @@ public sealed class ScenarioSetup
     /// <summary>Drop the NS RRset from positive answers' authority sections (unbound <c>iter-scrub-promiscuous</c>, default yes).</summary>
     public bool ScrubPromiscuous { get; init; } = true;
 
+    /// <summary>Unbound <c>private-address</c> prefixes, scrubbed from upstream responses.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> PrivateAddresses { get; init; } = [];
+
+    /// <summary>Unbound <c>private-domain</c> names, exempt from <see cref="PrivateAddresses"/>.</summary>
+    public IReadOnlyList<DnsName> PrivateDomains { get; init; } = [];
+
     /// <summary>All upstream queries over TCP (unbound <c>tcp-upstream</c>).</summary>
     public bool TcpUpstream { get; init; }
 

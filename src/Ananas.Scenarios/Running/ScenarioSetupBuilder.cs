@@ -115,6 +115,8 @@ public static class ScenarioSetupBuilder
         var forwards = new List<ZoneServers>();
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
+        var privateAddresses = new List<IPNetwork>();
+        var privateDomains = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
         bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
@@ -136,6 +138,12 @@ public static class ScenarioSetupBuilder
                             case "minimal-responses": minimal = UnboundBool(e.Value); break;
                             case "tcp-upstream": tcpUpstream = UnboundBool(e.Value); break;
                             case "iter-scrub-promiscuous": scrubPromiscuous = UnboundBool(e.Value); break;
+                            case "private-address":
+                                if (IPNetwork.TryParse(e.Value.Trim('"'), out var prefix)) privateAddresses.Add(prefix);
+                                else if (IPAddress.TryParse(e.Value.Trim('"'), out var single)) privateAddresses.Add(new IPNetwork(single, single.GetAddressBytes().Length * 8));
+                                else skips.Add(new SkipReason($"bad private-address '{e.Value}'", e.Line));
+                                break;
+                            case "private-domain": if (ParseName(e, skips) is { } pd) privateDomains.Add(pd); break;
                             case "trust-anchor": anchors.Add(e.Value); break;
                             case "domain-insecure": if (ParseName(e, skips) is { } n) ntas.Add(n); break;
                             case "val-override-date":
@@ -209,6 +217,8 @@ public static class ScenarioSetupBuilder
             HardenGlue = hardenGlue,
             TcpUpstream = tcpUpstream,
             ScrubPromiscuous = scrubPromiscuous,
+            PrivateAddresses = privateAddresses,
+            PrivateDomains = privateDomains,
             TrustAnchors = anchors,
             NegativeTrustAnchors = ntas,
             Validation = anchors.Count > 0 && validator,
