@@ -65,6 +65,12 @@ public sealed record RecursorOptions
     /// <summary>Names (and everything below them) allowed to resolve to <see cref="PrivateAddresses"/> (Unbound <c>private-domain</c>).</summary>
     public IReadOnlyList<DnsName> PrivateDomains { get; init; } = [];
 
+    /// <summary>
+    /// At most this many records of an NS RRset in an upstream response are kept, the first ones (Unbound
+    /// <c>iter-scrub-ns</c>, default 20); 0 keeps them all.
+    /// </summary>
+    public int MaxNsRecords { get; init; } = 20;
+
     public IReadOnlyList<ForwardZone> ForwardZones { get; init; } = [];
 
     /// <summary>Send every upstream query over TCP (Unbound <c>tcp-upstream</c>), e.g. where UDP is filtered.</summary>

@@ -682,6 +682,7 @@ internal sealed class Resolution
             exchanges++;
             if (message is null) { unreachable++; continue; }
             PrivateAddressFilter.Scrub(message, _options.PrivateAddresses, _options.PrivateDomains);
+            NsRecordLimit.Apply(message, _options.MaxNsRecords);
             var classified = ResponseClassifier.Classify(message, delegation.ZoneCut, question.Name, question.Type, delegation.IsForwarding);
             switch (classified.Kind)
             {

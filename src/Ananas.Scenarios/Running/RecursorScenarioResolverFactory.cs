@@ -53,6 +53,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             ScrubPromiscuous = setup.ScrubPromiscuous,
             PrivateAddresses = setup.PrivateAddresses,
             PrivateDomains = setup.PrivateDomains,
+            MaxNsRecords = setup.MaxNsRecords,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
             ServeStale = ServeStaleFor(setup.ServeExpired),

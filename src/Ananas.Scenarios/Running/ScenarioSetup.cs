@@ -57,6 +57,9 @@ public sealed class ScenarioSetup
     /// <summary>Unbound <c>private-domain</c> names, exempt from <see cref="PrivateAddresses"/>.</summary>
     public IReadOnlyList<DnsName> PrivateDomains { get; init; } = [];
 
+    /// <summary>Records kept per NS RRset (unbound <c>iter-scrub-ns</c>, default 20).</summary>
+    public int MaxNsRecords { get; init; } = 20;
+
     /// <summary>All upstream queries over TCP (unbound <c>tcp-upstream</c>).</summary>
     public bool TcpUpstream { get; init; }
 

@@ -119,6 +119,7 @@ public static class ScenarioSetupBuilder
         var privateDomains = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
         bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true;
+        int maxNs = 20;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
         DateTimeOffset? validationDate = null;
         foreach (var clause in s.Clauses)
@@ -143,6 +144,7 @@ public static class ScenarioSetupBuilder
                                 else if (IPAddress.TryParse(e.Value.Trim('"'), out var single)) privateAddresses.Add(new IPNetwork(single, single.GetAddressBytes().Length * 8));
                                 else skips.Add(new SkipReason($"bad private-address '{e.Value}'", e.Line));
                                 break;
+                            case "iter-scrub-ns": if (ParseUInt(e, skips) is { } n0) maxNs = (int)Math.Min(n0, int.MaxValue); break;
                             case "private-domain": if (ParseName(e, skips) is { } pd) privateDomains.Add(pd); break;
                             case "trust-anchor": anchors.Add(e.Value); break;
                             case "domain-insecure": if (ParseName(e, skips) is { } n) ntas.Add(n); break;
@@ -219,6 +221,7 @@ public static class ScenarioSetupBuilder
             ScrubPromiscuous = scrubPromiscuous,
             PrivateAddresses = privateAddresses,
             PrivateDomains = privateDomains,
+            MaxNsRecords = maxNs,
             TrustAnchors = anchors,
             NegativeTrustAnchors = ntas,
             Validation = anchors.Count > 0 && validator,
