@@ -319,11 +319,18 @@ internal sealed class Resolution
         return hints;
     }
 
+    /// <summary>
+    /// The closest forward zone for <paramref name="name"/>, unless a stub zone below it is closer: the most specific
+    /// configured zone wins (Unbound punches a hole in the forward tree for every stub zone, iter_fwdstub).
+    /// </summary>
     private ForwardZone? FindForwardZone(DnsName name)
     {
         ForwardZone? best = null;
         foreach (var zone in _options.ForwardZones)
             if (name.IsSubdomainOf(zone.Name) && (best is null || zone.Name.LabelCount > best.Name.LabelCount)) best = zone;
+        if (best is null) return null;
+        foreach (var stub in _options.StubZones)
+            if (name.IsSubdomainOf(stub.Name) && stub.Name.LabelCount > best.Name.LabelCount) return null;
         return best;
     }
 

@@ -1,0 +1,56 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Zones;
+using Ananas.Resolver.Tests.Fakes;
+using static Ananas.Resolver.Tests.Fakes.TestWorld;
+
+namespace Ananas.Resolver.Tests;
+
+/// <summary>Forward and stub zones together: the most specific configured zone wins (Unbound iter_fwdstub).</summary>
+public sealed class ZoneRoutingTests
+{
+    private const string Forwarder = "192.0.2.1";
+
+    private static (TestWorld World, Recursor Recursor) ForwardRootStubExample()
+    {
+        var world = new TestWorld();
+        var forwarder = world.Authority.Server(Forwarder);
+        forwarder.Respond = request =>
+        {
+            var response = request.Query.CreateResponse();
+            response.Set(HeaderFlags.RA);
+            response.Answers.Add(RecordText.Parse($"{request.Query.Question.Name} 300 A 198.51.100.1", DnsName.Root));
+            return response;
+        };
+        var options = world.Options() with
+        {
+            ForwardZones = [new ForwardZone(DnsName.Root, [new IPEndPoint(IPAddress.Parse(Forwarder), 53)])],
+            StubZones = [new StubZone(DnsName.Parse("example.com."), [new IPEndPoint(IPAddress.Parse(Ns2), 53)])],
+        };
+        return (world, world.Recursor(options));
+    }
+
+    [Fact]
+    public async Task A_stub_zone_below_a_forward_zone_wins_for_names_under_it()
+    {
+        var (world, recursor) = ForwardRootStubExample();
+
+        var response = await world.Resolve(recursor, "www.example.com.");
+
+        Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
+        Assert.Equal(0, world.Authority.CountTo(Forwarder));
+        Assert.Equal(1, world.Authority.CountTo(Ns2));
+    }
+
+    [Fact]
+    public async Task Names_outside_the_stub_zone_still_go_to_the_forwarder()
+    {
+        var (world, recursor) = ForwardRootStubExample();
+
+        var response = await world.Resolve(recursor, "www.example.net.");
+
+        Assert.Equal(["www.example.net A 198.51.100.1"], Answers.Lines(response.Message.Answers));
+        Assert.Equal(1, world.Authority.CountTo(Forwarder));
+    }
+}
