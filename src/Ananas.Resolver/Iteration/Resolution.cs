@@ -145,6 +145,9 @@ internal sealed class Resolution
                 Used(cname, depth);
                 var records = new List<ResourceRecord>(1);
                 cname.AppendRecords(records);
+                // A CNAME is itself an answer to ANY and is not followed (as from a server; Unbound
+                // response_type_from_cache, iter_minimise_chain).
+                if (type == RRType.ANY) return new Step(StepKind.Answer, records);
                 return new Step(StepKind.Alias, records) { Target = target.Target, Links = 1 };
             }
         }
