@@ -25,6 +25,10 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>
+    public string TlsCertificate { get; set; } = "";
+    /// <summary>PEM private key for <see cref="TlsCertificate"/> (empty: the key is in the certificate file).</summary>
+    public string TlsKey { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }

@@ -1,16 +1,18 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Ananas.Dns;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
 using Ananas.Server.Listeners;
 using Ananas.Server.Pipeline;
+using Ananas.Server.Tls;
 
 namespace Ananas.Server.Tests.Fakes;
 
 /// <summary>A pipeline over a fake authority and a virtual clock, with UDP and TCP listeners on 127.0.0.1, random ports.</summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    public TestServer(FakeAuthority authority, PipelineOptions? options = null, TcpListenerOptions? tcpOptions = null)
+    public TestServer(FakeAuthority authority, PipelineOptions? options = null, TcpListenerOptions? tcpOptions = null, bool encrypted = false)
     {
         Authority = authority;
         var recursorOptions = new RecursorOptions
@@ -26,7 +28,17 @@ public sealed class TestServer : IAsyncDisposable
         Tcp = new TcpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, tcpOptions);
         Udp.Start();
         Tcp.Start();
+        if (encrypted)
+        {
+            Certificate = TlsCertificate.SelfSigned([IPAddress.Loopback]);
+            Dot = new TcpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, tcpOptions, tls: TlsCertificate.DotOptions(Certificate));
+            Dot.Start();
+        }
     }
+
+    /// <summary>With <c>encrypted</c>: the self-signed certificate DoT and DoH present, and those listeners.</summary>
+    public X509Certificate2? Certificate { get; }
+    public TcpListener? Dot { get; }
 
     public FakeAuthority Authority { get; }
     public VirtualClock Clock { get; } = new();
@@ -39,5 +51,6 @@ public sealed class TestServer : IAsyncDisposable
     {
         await Udp.DisposeAsync();
         await Tcp.DisposeAsync();
+        if (Dot is not null) await Dot.DisposeAsync();
     }
 }
