@@ -92,14 +92,4 @@ public sealed class ConfigurationTests
         Assert.Equal(1, rc);
         Assert.Contains($"cannot listen on udp://127.0.0.1:{port}: the address is already in use", error.ToString());
     }
-
-    [Fact]
-    public async Task Https_is_reported_as_not_yet_supported()
-    {
-        var config = ServeCommand.BuildConfig(null, ["https://127.0.0.1:8443"], null, null, null);
-        var error = new StringWriter();
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        Assert.Equal(1, await ServeCommand.RunAsync(config, error, bound.Token));
-        Assert.Contains("https:// is not yet supported", error.ToString());
-    }
 }

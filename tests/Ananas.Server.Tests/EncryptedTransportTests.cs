@@ -90,6 +90,143 @@ public sealed class EncryptedTransportTests
         Assert.Contains("TLS", output);
     }
 
+    [Fact]
+    public async Task Kdig_over_https_gets_the_answer()
+    {
+        if (Tool("kdig") is not { } kdig) return;
+        await using var server = new TestServer(World(), encrypted: true);
+        var output = await RunAsync(kdig, $"@127.0.0.1 -p {server.Doh!.LocalEndPoint.Port} +https +timeout=4 +retry=0 www.example.test AAAA");
+        Assert.Contains("status: NOERROR", output);
+        Assert.Contains("2001:db8::1", output);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public async Task Doh_get_and_post_answer_through_the_pipeline(int httpMajor)
+    {
+        await using var server = new TestServer(World(), encrypted: true);
+        using var client = HttpClientFor(server, new Version(httpMajor, httpMajor == 1 ? 1 : 0));
+        var url = DohUrl(server);
+
+        var wire = DnsTestClient.Query("www.example.test", id: 0, udpPayload: 1232).ToArray();
+        using (var get = await client.GetAsync($"{url}?dns={Base64Url(wire)}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(httpMajor, get.Version.Major);
+            Assert.Equal("application/dns-message", get.Content.Headers.ContentType!.MediaType);
+            Assert.True(get.Headers.CacheControl!.MaxAge!.Value.TotalSeconds is > 0 and <= 300);
+            var body = await get.Content.ReadAsByteArrayAsync();
+            Assert.Equal(0, body.Length % 468);
+            var answer = DnsMessage.Parse(body);
+            Assert.Equal("192.0.2.1", answer.Answers.Single().Data.ToString());
+        }
+        int upstream = server.Authority.Queries;
+        long hits = server.Pipeline.Counters.CacheHits;
+
+        using var post = new ByteArrayContent(wire);
+        post.Headers.ContentType = new MediaTypeHeaderValue("application/dns-message");
+        using (var posted = await client.PostAsync(url, post))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+            var answer = DnsMessage.Parse(await posted.Content.ReadAsByteArrayAsync());
+            Assert.Equal("192.0.2.1", answer.Answers.Single().Data.ToString());
+        }
+        Assert.Equal(upstream, server.Authority.Queries);
+        Assert.Equal(hits + 1, server.Pipeline.Counters.CacheHits);
+    }
+
+    [Fact]
+    public async Task Doh_rejects_malformed_requests_with_the_right_status()
+    {
+        await using var server = new TestServer(World(), encrypted: true);
+        using var client = HttpClientFor(server, HttpVersion.Version20);
+        var url = DohUrl(server);
+
+        using (var r = await client.GetAsync($"{url}?dns=***")) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using (var r = await client.GetAsync($"{url}?dns=AAAA")) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode); // 3 octets: no header
+        using (var r = await client.GetAsync(url)) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var response = DnsTestClient.Query("www.example.test").CreateResponse().ToArray(); // QR set
+        using (var r = await client.GetAsync($"{url}?dns={Base64Url(response)}")) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+
+        using (var wrongType = new ByteArrayContent(DnsTestClient.Query("www.example.test").ToArray()))
+        {
+            wrongType.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+            using var r = await client.PostAsync(url, wrongType);
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        }
+        using (var tooBig = new ByteArrayContent(new byte[70_000]))
+        {
+            tooBig.Headers.ContentType = new MediaTypeHeaderValue("application/dns-message");
+            using var r = await client.PostAsync(url, tooBig);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        }
+        using (var r = await client.GetAsync($"https://127.0.0.1:{server.Doh!.LocalEndPoint.Port}/other")) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        using (var r = await client.PutAsync(url, new ByteArrayContent([1]))) Assert.Equal(HttpStatusCode.MethodNotAllowed, r.StatusCode);
+        Assert.Equal(0, server.Authority.Queries);
+    }
+
+    [Fact]
+    public async Task Json_api_answers_in_the_public_resolver_shape()
+    {
+        await using var server = new TestServer(World(), encrypted: true);
+        using var client = HttpClientFor(server, HttpVersion.Version20);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{DohUrl(server)}?name=www.example.test&type=AAAA&cd=1");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/dns-json"));
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/dns-json", response.Content.Headers.ContentType!.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        Assert.Equal(0, root.GetProperty("Status").GetInt32());
+        Assert.False(root.GetProperty("TC").GetBoolean());
+        Assert.True(root.GetProperty("RD").GetBoolean());
+        Assert.True(root.GetProperty("RA").GetBoolean());
+        Assert.False(root.GetProperty("AD").GetBoolean());
+        Assert.Equal("www.example.test.", root.GetProperty("Question")[0].GetProperty("name").GetString());
+        Assert.Equal(28, root.GetProperty("Question")[0].GetProperty("type").GetInt32());
+        var answer = root.GetProperty("Answer")[0];
+        Assert.Equal("www.example.test.", answer.GetProperty("name").GetString());
+        Assert.Equal(28, answer.GetProperty("type").GetInt32());
+        Assert.True(answer.GetProperty("TTL").GetInt32() is > 0 and <= 120);
+        Assert.Equal("2001:db8::1", answer.GetProperty("data").GetString());
+
+        // Type by number, at /resolve; NXDOMAIN is Status 3; a bad type is 400.
+        using (var byNumber = await client.GetAsync($"https://127.0.0.1:{server.Doh!.LocalEndPoint.Port}/resolve?name=www.example.test&type=1"))
+        {
+            using var doc = JsonDocument.Parse(await byNumber.Content.ReadAsStringAsync());
+            Assert.Equal("192.0.2.1", doc.RootElement.GetProperty("Answer")[0].GetProperty("data").GetString());
+        }
+        using (var missing = await client.GetAsync($"{DohUrl(server)}?name=nope.example.test"))
+        {
+            using var doc = JsonDocument.Parse(await missing.Content.ReadAsStringAsync());
+            Assert.Equal(3, doc.RootElement.GetProperty("Status").GetInt32());
+        }
+        using (var bad = await client.GetAsync($"{DohUrl(server)}?name=www.example.test&type=NOPE")) Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    private static string DohUrl(TestServer server) => $"https://127.0.0.1:{server.Doh!.LocalEndPoint.Port}{HttpsListener.Path}";
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static HttpClient HttpClientFor(TestServer server, Version version)
+    {
+        var thumbprint = server.Certificate!.Thumbprint;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 c && c.Thumbprint == thumbprint,
+            },
+        };
+        return new HttpClient(handler)
+        {
+            DefaultRequestVersion = version,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+    }
+
     private static async Task<SslStream> ConnectDotAsync(TestServer server)
     {
         var socket = await DnsTestClient.ConnectTcpAsync(server.Dot!.LocalEndPoint);

@@ -54,6 +54,46 @@ public sealed class ServeEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task Serve_answers_over_dot_and_doh_with_a_generated_certificate()
+    {
+        var hints = Path.GetTempFileName();
+        await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
+        int dot = FreePort(), doh = FreePort();
+        var config = ServeCommand.BuildConfig(null, [$"tls://127.0.0.1:{dot}", $"https://127.0.0.1:{doh}"], hints, "16MiB", null);
+        config.QueryTimeout = TimeSpan.FromSeconds(2);
+        config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var started = new TaskCompletionSource<ResolverHost>();
+        var run = ServeCommand.RunAsync(config, Console.Error, stop.Token, host => started.SetResult(host));
+        var host = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            Assert.NotNull(host.Certificate);
+            using var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+            var wire = DnsTestClient.Query("example.com", id: 0, udpPayload: 1232).ToArray();
+            var dns = Convert.ToBase64String(wire).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            using var response = await client.GetAsync($"https://127.0.0.1:{doh}/dns-query?dns={dns}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var answer = DnsMessage.Parse(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(Rcode.ServFail, answer.Rcode);
+
+            if (EncryptedTransportTests.Tool("kdig") is { } kdig)
+            {
+                var output = await EncryptedTransportTests.RunAsync(kdig, $"@127.0.0.1 -p {dot} +tls +timeout=4 +retry=0 example.com");
+                Assert.Contains("status: SERVFAIL", output);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(15)));
+            File.Delete(hints);
+        }
+    }
+
     private static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -91,7 +91,7 @@ public sealed class ResolverHost : IAsyncDisposable
                 Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket }, logger: _logger),
                 Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger),
                 Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(Certificate!)),
-                _ => throw new ConfigException($"listen: {address}: https:// is not yet supported (DoH arrives in a later release); use udp://, tcp:// and tls://"),
+                _ => new HttpsListener(address.EndPoint, Pipeline, Certificate!, _logger),
             });
         }
     }

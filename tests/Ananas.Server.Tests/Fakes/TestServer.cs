@@ -32,13 +32,16 @@ public sealed class TestServer : IAsyncDisposable
         {
             Certificate = TlsCertificate.SelfSigned([IPAddress.Loopback]);
             Dot = new TcpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, tcpOptions, tls: TlsCertificate.DotOptions(Certificate));
+            Doh = new HttpsListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, Certificate);
             Dot.Start();
+            Doh.Start();
         }
     }
 
     /// <summary>With <c>encrypted</c>: the self-signed certificate DoT and DoH present, and those listeners.</summary>
     public X509Certificate2? Certificate { get; }
     public TcpListener? Dot { get; }
+    public HttpsListener? Doh { get; }
 
     public FakeAuthority Authority { get; }
     public VirtualClock Clock { get; } = new();
@@ -52,5 +55,6 @@ public sealed class TestServer : IAsyncDisposable
         await Udp.DisposeAsync();
         await Tcp.DisposeAsync();
         if (Dot is not null) await Dot.DisposeAsync();
+        if (Doh is not null) await Doh.DisposeAsync();
     }
 }
