@@ -23,6 +23,8 @@ public sealed class ServeEndToEndTests
         await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
         int port = FreePort();
         var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}"], hints, "16MiB", null);
+        int metricsPort = FreePort();
+        config.MetricsListen = $"http://127.0.0.1:{metricsPort}";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
         config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -38,6 +40,11 @@ public sealed class ServeEndToEndTests
             Assert.Equal(Rcode.ServFail, udp.Rcode);
             var tcp = await DnsTestClient.TcpAsync(server, DnsTestClient.Query("example.com", id: 78));
             Assert.Equal(78, tcp.Id);
+            using (var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+            {
+                var metrics = await scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+                Assert.Contains("ananas_queries_total{transport=\"udp\",rcode=\"SERVFAIL\"}", metrics);
+            }
 
             if (Dig() is { } dig)
             {
@@ -61,6 +68,7 @@ public sealed class ServeEndToEndTests
         await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
         int dot = FreePort(), doh = FreePort();
         var config = ServeCommand.BuildConfig(null, [$"tls://127.0.0.1:{dot}", $"https://127.0.0.1:{doh}"], hints, "16MiB", null);
+        config.MetricsListen = "";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
         config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));

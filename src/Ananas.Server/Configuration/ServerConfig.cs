@@ -29,6 +29,8 @@ public sealed record ServerConfig
     public string TlsCertificate { get; set; } = "";
     /// <summary>PEM private key for <see cref="TlsCertificate"/> (empty: the key is in the certificate file).</summary>
     public string TlsKey { get; set; } = "";
+    /// <summary>Prometheus /metrics endpoint, <c>http://ADDR:PORT</c>; empty turns it off.</summary>
+    public string MetricsListen { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }

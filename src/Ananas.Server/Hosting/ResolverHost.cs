@@ -70,7 +70,7 @@ public sealed class ResolverHost : IAsyncDisposable
             }
             else
             {
-                var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).ToList();
+                var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
                 Certificate = TlsCertificate.SelfSigned(addresses);
                 _logger.LogWarning(ServerEvents.SelfSignedCertificate,
                     "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
@@ -94,9 +94,17 @@ public sealed class ResolverHost : IAsyncDisposable
                 _ => new HttpsListener(address.EndPoint, Pipeline, Certificate!, _logger),
             });
         }
+        if (config.MetricsListen.Length > 0)
+        {
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
+            _listeners.Add(Metrics);
+        }
     }
 
     public ServerConfig Config { get; }
+
+    /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
+    public MetricsListener? Metrics { get; }
 
     /// <summary>The DoT/DoH certificate (configured or self-signed); null without tls:// or https:// listeners.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; }

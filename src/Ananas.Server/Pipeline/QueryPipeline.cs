@@ -106,6 +106,8 @@ public sealed class QueryPipeline
         {
             Interlocked.Increment(ref Counters.CacheHits);
             if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
+            Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
+            Counters.HitLatency.Observe(frame.ArrivalTimestamp);
             frame.Sink.Send(frame, reply.AsSpan(0, written));
             return;
         }
@@ -191,6 +193,8 @@ public sealed class QueryPipeline
             // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             if (!RunPhase(Phase.Response, frame)) return;
+            Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
+            Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             sink.Send(frame, buffer.AsSpan(0, length));
         }
         catch (Exception e)
@@ -237,8 +241,13 @@ public sealed class QueryPipeline
         var reply = ReplyBuffer();
         int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
         if (n > 0 && shape.HasEdns && IsEncrypted(frame.Transport)) n = ResponsePadding.Apply(reply, n, frame.Sink.MaxReplySize(shape.UdpPayloadSize));
-        if (n == 0) frame.Sink.Drop(frame);
-        else frame.Sink.Send(frame, reply.AsSpan(0, n));
+        if (n == 0)
+        {
+            frame.Sink.Drop(frame);
+            return;
+        }
+        Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
+        frame.Sink.Send(frame, reply.AsSpan(0, n));
     }
 
     private void Drop(Frame frame)
