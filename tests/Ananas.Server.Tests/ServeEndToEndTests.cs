@@ -25,6 +25,7 @@ public sealed class ServeEndToEndTests
         var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}"], hints, "16MiB", null);
         int metricsPort = FreePort();
         config.MetricsListen = $"http://127.0.0.1:{metricsPort}";
+        config.ControlListen = "";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
         config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -69,6 +70,7 @@ public sealed class ServeEndToEndTests
         int dot = FreePort(), doh = FreePort();
         var config = ServeCommand.BuildConfig(null, [$"tls://127.0.0.1:{dot}", $"https://127.0.0.1:{doh}"], hints, "16MiB", null);
         config.MetricsListen = "";
+        config.ControlListen = "";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
         config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));

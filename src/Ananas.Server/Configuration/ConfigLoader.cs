@@ -39,6 +39,7 @@ public static class ConfigLoader
         ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
         ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
         ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),
+        ["control.listen"] = (c, v, k) => c.ControlListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
         ["metrics.listen"] = (c, v, k) => c.MetricsListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
         ["scheduler.group-prefix-v4"] = (c, v, k) => c.GroupPrefixV4 = (int)Integer(v, k, 0, 32),
         ["scheduler.group-prefix-v6"] = (c, v, k) => c.GroupPrefixV6 = (int)Integer(v, k, 0, 128),

@@ -31,6 +31,8 @@ public sealed record ServerConfig
     public string TlsKey { get; set; } = "";
     /// <summary>Prometheus /metrics endpoint, <c>http://ADDR:PORT</c>; empty turns it off.</summary>
     public string MetricsListen { get; set; } = "";
+    /// <summary>Control API (cache purge, stats, status), <c>http://ADDR:PORT</c>; empty turns it off.</summary>
+    public string ControlListen { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }

@@ -99,6 +99,8 @@ public sealed class ResolverHost : IAsyncDisposable
             Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
             _listeners.Add(Metrics);
         }
+        if (config.ControlListen.Length > 0)
+            _listeners.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, records, () => _listeners.Select(l => l.Address)));
     }
 
     public ServerConfig Config { get; }

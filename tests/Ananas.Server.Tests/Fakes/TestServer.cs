@@ -21,7 +21,7 @@ public sealed class TestServer : IAsyncDisposable
             QnameMinimisation = false,
             UseIPv6 = false,
         };
-        var recursor = new Recursor(recursorOptions, Clock, new SeededRandom(1), new RecordCache(Clock));
+        var recursor = new Recursor(recursorOptions, Clock, new SeededRandom(1), Records = new RecordCache(Clock));
         Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 4 << 20 } }, Clock);
         Pipeline = new QueryPipeline(options ?? new PipelineOptions { Access = AccessList.Default }, Answers, recursor, authority, Clock);
         Udp = new UdpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, new UdpListenerOptions { ThreadsPerSocket = 1, ReceiveBufferBytes = 0, SendBufferBytes = 0 });
@@ -46,6 +46,7 @@ public sealed class TestServer : IAsyncDisposable
     public FakeAuthority Authority { get; }
     public VirtualClock Clock { get; } = new();
     public AnswerCache Answers { get; }
+    public RecordCache Records { get; }
     public QueryPipeline Pipeline { get; }
     public UdpListener Udp { get; }
     public TcpListener Tcp { get; }
