@@ -20,7 +20,7 @@ namespace Ananas.Server.Listeners;
 /// </summary>
 public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null) : IListener
 {
-    private static readonly long Started = Stopwatch.GetTimestamp();
+    private readonly long _started = Stopwatch.GetTimestamp();
     private readonly CachePurger _purger = new(records, pipeline.Answers);
     private WebApplication? _app;
 
@@ -76,7 +76,7 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
             var c = pipeline.Counters;
             body = new
             {
-                uptimeSeconds = (long)Stopwatch.GetElapsedTime(Started).TotalSeconds,
+                uptimeSeconds = (long)Stopwatch.GetElapsedTime(_started).TotalSeconds,
                 listeners = listeners?.Invoke().ToArray() ?? [],
                 inFlight = pipeline.InFlight,
                 frames = c.FrameCount,
