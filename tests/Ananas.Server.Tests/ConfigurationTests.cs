@@ -92,13 +92,4 @@ public sealed class ConfigurationTests
         Assert.Equal(1, rc);
         Assert.Contains($"cannot listen on udp://127.0.0.1:{port}: the address is already in use", error.ToString());
     }
-
-    [Fact]
-    public async Task Tls_and_https_are_reported_as_not_yet_supported()
-    {
-        var config = ServeCommand.BuildConfig(null, ["tls://127.0.0.1:8853"], null, null, null);
-        var error = new StringWriter();
-        Assert.Equal(1, await ServeCommand.RunAsync(config, error, CancellationToken.None));
-        Assert.Contains("tls:// is not yet supported", error.ToString());
-    }
 }

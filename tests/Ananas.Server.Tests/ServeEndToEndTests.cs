@@ -23,6 +23,9 @@ public sealed class ServeEndToEndTests
         await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
         int port = FreePort();
         var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}"], hints, "16MiB", null);
+        int metricsPort = FreePort();
+        config.MetricsListen = $"http://127.0.0.1:{metricsPort}";
+        config.ControlListen = "";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
         config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -38,12 +41,59 @@ public sealed class ServeEndToEndTests
             Assert.Equal(Rcode.ServFail, udp.Rcode);
             var tcp = await DnsTestClient.TcpAsync(server, DnsTestClient.Query("example.com", id: 78));
             Assert.Equal(78, tcp.Id);
+            using (var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+            {
+                var metrics = await scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+                Assert.Contains("ananas_queries_total{transport=\"udp\",rcode=\"SERVFAIL\"}", metrics);
+            }
 
             if (Dig() is { } dig)
             {
                 var output = await RunAsync(dig, $"@127.0.0.1 -p {port} +tries=1 +time=4 example.com");
                 Assert.Contains("status: SERVFAIL", output);
                 Assert.Contains("example.com", output);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(15)));
+            File.Delete(hints);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_answers_over_dot_and_doh_with_a_generated_certificate()
+    {
+        var hints = Path.GetTempFileName();
+        await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
+        int dot = FreePort(), doh = FreePort();
+        var config = ServeCommand.BuildConfig(null, [$"tls://127.0.0.1:{dot}", $"https://127.0.0.1:{doh}"], hints, "16MiB", null);
+        config.MetricsListen = "";
+        config.ControlListen = "";
+        config.QueryTimeout = TimeSpan.FromSeconds(2);
+        config.UpstreamTimeout = TimeSpan.FromMilliseconds(200);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var started = new TaskCompletionSource<ResolverHost>();
+        var run = ServeCommand.RunAsync(config, Console.Error, stop.Token, host => started.SetResult(host));
+        var host = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            Assert.NotNull(host.Certificate);
+            using var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+            var wire = DnsTestClient.Query("example.com", id: 0, udpPayload: 1232).ToArray();
+            var dns = Convert.ToBase64String(wire).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            using var response = await client.GetAsync($"https://127.0.0.1:{doh}/dns-query?dns={dns}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var answer = DnsMessage.Parse(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(Rcode.ServFail, answer.Rcode);
+
+            if (EncryptedTransportTests.Tool("kdig") is { } kdig)
+            {
+                var output = await EncryptedTransportTests.RunAsync(kdig, $"@127.0.0.1 -p {dot} +tls +timeout=4 +retry=0 example.com");
+                Assert.Contains("status: SERVFAIL", output);
             }
         }
         finally

@@ -25,6 +25,14 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>
+    public string TlsCertificate { get; set; } = "";
+    /// <summary>PEM private key for <see cref="TlsCertificate"/> (empty: the key is in the certificate file).</summary>
+    public string TlsKey { get; set; } = "";
+    /// <summary>Prometheus /metrics endpoint, <c>http://ADDR:PORT</c>; empty turns it off.</summary>
+    public string MetricsListen { get; set; } = "";
+    /// <summary>Control API (cache purge, stats, status), <c>http://ADDR:PORT</c>; empty turns it off.</summary>
+    public string ControlListen { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }

@@ -8,6 +8,7 @@ using Ananas.Server.Frames;
 using Ananas.Server.Listeners;
 using Ananas.Server.Pipeline;
 using Ananas.Server.Scheduling;
+using Ananas.Server.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace Ananas.Server.Hosting;
@@ -61,24 +62,54 @@ public sealed class ResolverHost : IAsyncDisposable
         };
         Pipeline = new QueryPipeline(pipelineOptions, Answers, recursor, exchanger, clock, logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
+        if (config.Listen.Any(a => a.Transport is Transport.Tls or Transport.Https))
+        {
+            if (config.TlsCertificate.Length > 0)
+            {
+                Certificate = TlsCertificate.Load(config.TlsCertificate, config.TlsKey);
+            }
+            else
+            {
+                var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
+                Certificate = TlsCertificate.SelfSigned(addresses);
+                _logger.LogWarning(ServerEvents.SelfSignedCertificate,
+                    "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
+                    Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
+            }
+        }
+        var tcpOptions = new TcpListenerOptions
+        {
+            IdleTimeout = config.TcpIdleTimeout,
+            MaxConnections = config.TcpMaxConnections,
+            MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
+            MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+        };
         foreach (var address in config.Listen)
         {
             _listeners.Add(address.Transport switch
             {
                 Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket }, logger: _logger),
-                Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, new TcpListenerOptions
-                {
-                    IdleTimeout = config.TcpIdleTimeout,
-                    MaxConnections = config.TcpMaxConnections,
-                    MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
-                    MaxOutstandingPerConnection = config.TcpMaxOutstanding,
-                }, _logger),
-                _ => throw new ConfigException($"listen: {address}: {ListenAddress.SchemeOf(address.Transport)}:// is not yet supported (DoT and DoH arrive in a later release); use udp:// and tcp://"),
+                Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger),
+                Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(Certificate!)),
+                _ => new HttpsListener(address.EndPoint, Pipeline, Certificate!, _logger),
             });
         }
+        if (config.MetricsListen.Length > 0)
+        {
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
+            _listeners.Add(Metrics);
+        }
+        if (config.ControlListen.Length > 0)
+            _listeners.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, records, () => _listeners.Select(l => l.Address)));
     }
 
     public ServerConfig Config { get; }
+
+    /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
+    public MetricsListener? Metrics { get; }
+
+    /// <summary>The DoT/DoH certificate (configured or self-signed); null without tls:// or https:// listeners.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; }
 
     public QueryPipeline Pipeline { get; }
 

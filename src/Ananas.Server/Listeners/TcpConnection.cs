@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Ananas.Server.Frames;
@@ -17,6 +18,8 @@ namespace Ananas.Server.Listeners;
 internal sealed class TcpConnection : IReplySink
 {
     private readonly Socket _socket;
+    private readonly SslServerAuthenticationOptions? _tls;
+    private Stream _stream = Stream.Null;
     private readonly QueryPipeline _pipeline;
     private readonly TcpListenerOptions _options;
     private readonly CancellationToken _listenerStopping;
@@ -28,9 +31,11 @@ internal sealed class TcpConnection : IReplySink
     private int _outstanding;
     private int _received;
 
-    public TcpConnection(Socket socket, IPEndPoint remote, QueryPipeline pipeline, TcpListenerOptions options, CancellationToken listenerStopping, ILogger logger)
+    public TcpConnection(Socket socket, IPEndPoint remote, QueryPipeline pipeline, TcpListenerOptions options, CancellationToken listenerStopping, ILogger logger,
+        SslServerAuthenticationOptions? tls = null)
     {
         _socket = socket;
+        _tls = tls;
         _socket.NoDelay = true;
         Remote = remote;
         _pipeline = pipeline;
@@ -67,12 +72,20 @@ internal sealed class TcpConnection : IReplySink
 
     public async Task RunAsync()
     {
+        _stream = new NetworkStream(_socket, ownsSocket: false);
+        if (_tls is not null && !await AuthenticateAsync().ConfigureAwait(false))
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            _socket.Dispose();
+            _completion.TrySetResult();
+            return;
+        }
         var writer = WriteLoopAsync();
         var buffer = ArrayPool<byte>.Shared.Rent(ushort.MaxValue + 2);
         bool clientGone = false;
         try
         {
-            var frame = Frame.CreateReusable(buffer, Transport.Tcp, this, Remote);
+            var frame = Frame.CreateReusable(buffer, _tls is null ? Transport.Tcp : Transport.Tls, this, Remote);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping, _gone.Token);
             while (true)
             {
@@ -95,7 +108,7 @@ internal sealed class TcpConnection : IReplySink
         {
             // Listener stopping: stop reading, still answer what was taken.
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
             clientGone = true;
         }
@@ -115,6 +128,14 @@ internal sealed class TcpConnection : IReplySink
         await writer.ConfigureAwait(false);
         try
         {
+            if (_stream is SslStream ssl && !_gone.IsCancellationRequested) await ssl.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or TimeoutException or InvalidOperationException)
+        {
+        }
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        try
+        {
             _socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)
@@ -122,6 +143,27 @@ internal sealed class TcpConnection : IReplySink
         }
         _socket.Dispose();
         _completion.TrySetResult();
+    }
+
+    /// <summary>The TLS handshake (DoT), bounded by the idle timeout; false when it failed (logged, connection closed).</summary>
+    private async Task<bool> AuthenticateAsync()
+    {
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping);
+        timeout.CancelAfter(_options.IdleTimeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(_tls!, timeout.Token).ConfigureAwait(false);
+            _stream = ssl;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            _logger.LogDebug(ServerEvents.ConnectionRejected, "TLS handshake with {Client} failed: {Error}", Remote, e.Message);
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            _stream = Stream.Null;
+            return false;
+        }
     }
 
     /// <summary>
@@ -158,7 +200,7 @@ internal sealed class TcpConnection : IReplySink
         int read = 0;
         while (read < destination.Length)
         {
-            int n = await _socket.ReceiveAsync(destination[read..], SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            int n = await _stream.ReadAsync(destination[read..], cancellationToken).ConfigureAwait(false);
             if (n == 0) return false;
             read += n;
             _received += n;
@@ -172,9 +214,9 @@ internal sealed class TcpConnection : IReplySink
         {
             try
             {
-                if (!_gone.IsCancellationRequested) await _socket.SendAsync(buffer.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+                if (!_gone.IsCancellationRequested) await _stream.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or NotSupportedException)
             {
                 _logger.LogDebug(ServerEvents.SendFailed, "TCP reply to {Client} failed: {Error}", Remote, e.Message);
                 await _gone.CancelAsync().ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Ananas.Server.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,7 @@ public sealed class TcpListener : IListener
     private readonly QueryPipeline _pipeline;
     private readonly TcpListenerOptions _options;
     private readonly ILogger _logger;
+    private readonly SslServerAuthenticationOptions? _tls;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<IPAddress, int> _perClient = [];
@@ -42,8 +44,11 @@ public sealed class TcpListener : IListener
     private Socket? _socket;
     private Task _acceptLoop = Task.CompletedTask;
 
-    public TcpListener(IPEndPoint endPoint, QueryPipeline pipeline, TcpListenerOptions? options = null, ILogger? logger = null)
+    /// <param name="tls">DNS over TLS (RFC 7858) when given: each connection is a TLS session carrying the same framing.</param>
+    public TcpListener(IPEndPoint endPoint, QueryPipeline pipeline, TcpListenerOptions? options = null, ILogger? logger = null,
+        SslServerAuthenticationOptions? tls = null)
     {
+        _tls = tls;
         _requested = endPoint;
         _pipeline = pipeline;
         _options = options ?? new TcpListenerOptions();
@@ -53,7 +58,7 @@ public sealed class TcpListener : IListener
 
     public IPEndPoint LocalEndPoint { get; private set; }
 
-    public string Address => $"tcp://{ListenerBindException.Format(LocalEndPoint)}";
+    public string Address => $"{(_tls is null ? "tcp" : "tls")}://{ListenerBindException.Format(LocalEndPoint)}";
 
     /// <summary>Connections open now.</summary>
     public int ConnectionCount
@@ -75,7 +80,7 @@ public sealed class TcpListener : IListener
         catch (SocketException e)
         {
             socket.Dispose();
-            throw ListenerBindException.From("tcp", _requested, e);
+            throw ListenerBindException.From(_tls is null ? "tcp" : "tls", _requested, e);
         }
         _socket = socket;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
@@ -115,7 +120,7 @@ public sealed class TcpListener : IListener
                 if (_connections.Count < _options.MaxConnections && fromClient < _options.MaxConnectionsPerClient)
                 {
                     _perClient[remote.Address] = fromClient + 1;
-                    connection = new TcpConnection(client, remote, _pipeline, _options, _stopping.Token, _logger);
+                    connection = new TcpConnection(client, remote, _pipeline, _options, _stopping.Token, _logger, _tls);
                     _connections.Add(connection);
                 }
             }

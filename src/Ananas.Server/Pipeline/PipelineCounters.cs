@@ -15,6 +15,23 @@ public sealed class PipelineCounters
     internal long ServFail;
     internal long ClientGone;
 
+    /// <summary>Replies sent, by transport (4) and rcode (low 4 bits): <c>[transport * 16 + rcode]</c>.</summary>
+    internal readonly long[] Responses = new long[4 * 16];
+
+    /// <summary>Time from arrival to the reply being handed to the sink, for cache hits.</summary>
+    public LatencyHistogram HitLatency { get; } = new();
+
+    /// <summary>The same for misses (resolved by the recursor).</summary>
+    public LatencyHistogram MissLatency { get; } = new();
+
+    /// <summary>Counts a reply by transport and rcode, read from its header (no allocation).</summary>
+    internal void CountResponse(Frames.Transport transport, ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length >= 4) Interlocked.Increment(ref Responses[(int)transport * 16 + (reply[3] & 0x0F)]);
+    }
+
+    public long ResponseCount(Frames.Transport transport, int rcode) => Interlocked.Read(ref Responses[(int)transport * 16 + (rcode & 0x0F)]);
+
     public long FrameCount => Interlocked.Read(ref Frames);
     public long CacheHitCount => Interlocked.Read(ref CacheHits);
     public long CacheMissCount => Interlocked.Read(ref CacheMisses);

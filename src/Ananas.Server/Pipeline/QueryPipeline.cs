@@ -105,6 +105,9 @@ public sealed class QueryPipeline
         if (_answers.TryAnswer(message, reply.AsSpan(0, Math.Min(limit, reply.Length)), out int written))
         {
             Interlocked.Increment(ref Counters.CacheHits);
+            if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
+            Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
+            Counters.HitLatency.Observe(frame.ArrivalTimestamp);
             frame.Sink.Send(frame, reply.AsSpan(0, written));
             return;
         }
@@ -187,7 +190,11 @@ public sealed class QueryPipeline
                 Interlocked.Increment(ref Counters.Truncated);
                 length = answer.WriteTo(buffer, limit);
             }
+            // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
+            if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             if (!RunPhase(Phase.Response, frame)) return;
+            Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
+            Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             sink.Send(frame, buffer.AsSpan(0, length));
         }
         catch (Exception e)
@@ -233,8 +240,14 @@ public sealed class QueryPipeline
     {
         var reply = ReplyBuffer();
         int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
-        if (n == 0) frame.Sink.Drop(frame);
-        else frame.Sink.Send(frame, reply.AsSpan(0, n));
+        if (n > 0 && shape.HasEdns && IsEncrypted(frame.Transport)) n = ResponsePadding.Apply(reply, n, frame.Sink.MaxReplySize(shape.UdpPayloadSize));
+        if (n == 0)
+        {
+            frame.Sink.Drop(frame);
+            return;
+        }
+        Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
+        frame.Sink.Send(frame, reply.AsSpan(0, n));
     }
 
     private void Drop(Frame frame)
@@ -265,6 +278,9 @@ public sealed class QueryPipeline
         }
         return true;
     }
+
+    /// <summary>DoT and DoH: replies are padded (RFC 8467).</summary>
+    public static bool IsEncrypted(Transport transport) => transport is Transport.Tls or Transport.Https;
 
     private static byte[] ReplyBuffer() => t_reply ??= GC.AllocateUninitializedArray<byte>(MaxMessage, pinned: true);
 

@@ -24,7 +24,7 @@ internal static class ServeCommand
         var config = new Option<FileInfo?>("--config") { Description = "A TOML configuration file (keys in docs/SERVER.md); without it the embedded defaults apply." };
         var listen = new Option<string[]>("--listen")
         {
-            Description = "Listen address, repeatable: udp://ADDR:PORT, tcp://ADDR:PORT (default udp://127.0.0.1:5353 and tcp://127.0.0.1:5353; port 53 needs privileges). tls:// and https:// are not yet supported.",
+            Description = "Listen address, repeatable: udp://ADDR:PORT, tcp://ADDR:PORT (default udp://127.0.0.1:5353 and tcp://127.0.0.1:5353; port 53 needs privileges). tls://ADDR:PORT (DNS over TLS, RFC 7858), https://ADDR:PORT (DNS over HTTPS at /dns-query, RFC 8484).",
             AllowMultipleArgumentsPerToken = false,
         };
         var rootHints = new Option<FileInfo?>("--root-hints") { Description = "Read root hints from a named.root-style file (default: built-in IANA hints)." };

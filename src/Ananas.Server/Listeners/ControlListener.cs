@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Ananas.Dns;
+using Ananas.Resolver.Cache;
+using Ananas.Server.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ananas.Server.Listeners;
+
+/// <summary>
+/// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
+/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>.
+/// Anyone who can reach it can empty the cache: keep it on loopback.
+/// </summary>
+public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null) : IListener
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly CachePurger _purger = new(records, pipeline.Answers);
+    private WebApplication? _app;
+
+    public IPEndPoint LocalEndPoint { get; private set; } = new(endPoint.Address, endPoint.Port);
+
+    public string Address => $"http://{ListenerBindException.Format(LocalEndPoint)} (control)";
+
+    public void Start()
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(o =>
+        {
+            o.AddServerHeader = false;
+            o.Listen(endPoint);
+        });
+        var app = builder.Build();
+        app.Run(HandleAsync);
+        try
+        {
+            app.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw new ListenerBindException($"cannot listen on control http://{ListenerBindException.Format(endPoint)}: {e.Message}", e);
+        }
+        _app = app;
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(a => new Uri(a)).FirstOrDefault();
+        LocalEndPoint = new IPEndPoint(endPoint.Address, bound?.Port ?? endPoint.Port);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var path = request.Path.Value;
+        object? body;
+        int status = StatusCodes.Status200OK;
+        if (path == "/cache/purge")
+        {
+            if (!HttpMethods.IsPost(request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+            (status, body) = Purge(request.Query);
+        }
+        else if (path == "/cache/stats" && HttpMethods.IsGet(request.Method))
+        {
+            body = new { answers = pipeline.Answers.GetStatistics(), records = StatisticsOf(records) };
+        }
+        else if (path == "/status" && HttpMethods.IsGet(request.Method))
+        {
+            var c = pipeline.Counters;
+            body = new
+            {
+                uptimeSeconds = (long)Stopwatch.GetElapsedTime(_started).TotalSeconds,
+                listeners = listeners?.Invoke().ToArray() ?? [],
+                inFlight = pipeline.InFlight,
+                frames = c.FrameCount,
+                cacheHits = c.CacheHitCount,
+                cacheMisses = c.CacheMissCount,
+                shed = c.ShedCount,
+                servFail = c.ServFailCount,
+            };
+        }
+        else
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body)).ConfigureAwait(false);
+    }
+
+    private (int, object) Purge(IQueryCollection query)
+    {
+        if (!DnsName.TryParse(query["name"].ToString(), null, out var name, out var error))
+            return (StatusCodes.Status400BadRequest, new { error = $"invalid name: {error}" });
+        var typeText = query["type"].ToString();
+        bool subtree = query["subtree"].ToString() is "1" or "true";
+        PurgeResult result;
+        if (typeText.Length > 0)
+        {
+            if (subtree) return (StatusCodes.Status400BadRequest, new { error = "type and subtree cannot be combined" });
+            RRType type;
+            if (ushort.TryParse(typeText, out var number)) type = (RRType)number;
+            else if (!RRTypeText.TryParse(typeText.ToUpperInvariant(), out type)) return (StatusCodes.Status400BadRequest, new { error = $"invalid type: {typeText}" });
+            result = _purger.Purge(name, type);
+        }
+        else
+        {
+            result = subtree ? _purger.PurgeSubtree(name) : _purger.Purge(name);
+        }
+        return (StatusCodes.Status200OK, new { records = result.Records, answers = result.Answers });
+    }
+
+    private static object? StatisticsOf(IRecordCache cache) => cache is RecordCache recordCache ? recordCache.GetStatistics() : null;
+
+    public async Task StopAsync()
+    {
+        if (_app is not { } app) return;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not { } app) return;
+        await StopAsync().ConfigureAwait(false);
+        _app = null;
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
+}

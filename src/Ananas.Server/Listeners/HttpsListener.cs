@@ -1,0 +1,407 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Server.Frames;
+using Ananas.Server.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ananas.Server.Listeners;
+
+/// <summary>
+/// DNS over HTTPS (RFC 8484) on Kestrel, HTTP/1.1 and HTTP/2 (h2 by ALPN), at <c>/dns-query</c>:
+/// GET <c>?dns=</c> (base64url without padding) and POST <c>application/dns-message</c>; and the JSON API
+/// (GET <c>?name=&amp;type=&amp;do=&amp;cd=</c>, <c>application/dns-json</c>, also at <c>/resolve</c>) in the shape
+/// public resolvers use. Every query goes through the same <see cref="QueryPipeline"/> as a frame with
+/// <see cref="Transport.Https"/> (answer cache, scheduler, recursor, RFC 8467 padding).
+/// </summary>
+public sealed class HttpsListener : IListener
+{
+    public const string Path = "/dns-query";
+    public const string JsonPath = "/resolve";
+    private const string DnsMessageType = "application/dns-message";
+    private const string DnsJsonType = "application/dns-json";
+    private const int MaxMessage = ushort.MaxValue;
+
+    private readonly IPEndPoint _requested;
+    private readonly QueryPipeline _pipeline;
+    private readonly X509Certificate2 _certificate;
+    private readonly ILogger _logger;
+    private WebApplication? _app;
+
+    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null)
+    {
+        _requested = endPoint;
+        _pipeline = pipeline;
+        _certificate = certificate;
+        _logger = logger ?? NullLogger.Instance;
+        LocalEndPoint = endPoint;
+    }
+
+    public IPEndPoint LocalEndPoint { get; private set; }
+
+    public string Address => $"https://{ListenerBindException.Format(LocalEndPoint)}{Path}";
+
+    public void Start()
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Limits.MaxRequestBodySize = MaxMessage + 1;
+            options.Listen(_requested, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = _certificate;
+                    https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                });
+            });
+        });
+        var app = builder.Build();
+        app.Run(HandleAsync);
+        try
+        {
+            app.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            for (var inner = e; inner is not null; inner = inner.InnerException)
+                if (inner is SocketException socketError) throw ListenerBindException.From("https", _requested, socketError);
+            throw new ListenerBindException($"cannot listen on https://{ListenerBindException.Format(_requested)}: {e.Message}", e);
+        }
+        _app = app;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        var bound = addresses?.Select(a => new Uri(a)).FirstOrDefault();
+        LocalEndPoint = new IPEndPoint(_requested.Address, bound?.Port ?? _requested.Port);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        bool dohPath = request.Path.Equals(Path, StringComparison.Ordinal);
+        if (!dohPath && !request.Path.Equals(JsonPath, StringComparison.Ordinal))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        byte[]? wire;
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        {
+            if (dohPath && request.Query.TryGetValue("dns", out var dns))
+            {
+                wire = DecodeBase64Url(dns.ToString());
+                if (wire is null)
+                {
+                    await Fail(response, StatusCodes.Status400BadRequest, "dns= is not base64url").ConfigureAwait(false);
+                    return;
+                }
+                if (wire.Length > MaxMessage)
+                {
+                    response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                    return;
+                }
+            }
+            else if (request.Query.ContainsKey("name"))
+            {
+                await HandleJsonAsync(context).ConfigureAwait(false);
+                return;
+            }
+            else
+            {
+                await Fail(response, StatusCodes.Status400BadRequest, "expected ?dns= (RFC 8484) or ?name= (JSON)").ConfigureAwait(false);
+                return;
+            }
+        }
+        else if (HttpMethods.IsPost(request.Method) && dohPath)
+        {
+            var contentType = request.ContentType;
+            if (contentType is null || !contentType.Split(';')[0].Trim().Equals(DnsMessageType, StringComparison.OrdinalIgnoreCase))
+            {
+                response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+                return;
+            }
+            if (request.ContentLength > MaxMessage)
+            {
+                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+            wire = await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false);
+            if (wire is null)
+            {
+                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+        }
+        else
+        {
+            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            response.Headers.Allow = dohPath ? "GET, POST" : "GET";
+            return;
+        }
+
+        var shape = QueryShape.Read(wire);
+        if (shape.Status is not (QueryStatus.Ok or QueryStatus.NotImplemented))
+        {
+            await Fail(response, StatusCodes.Status400BadRequest, "not a DNS query").ConfigureAwait(false);
+            return;
+        }
+        var reply = await ResolveAsync(context, wire).ConfigureAwait(false);
+        if (reply is null)
+        {
+            if (!context.RequestAborted.IsCancellationRequested) response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = DnsMessageType;
+        response.Headers.CacheControl = CacheControl(reply);
+        response.ContentLength = reply.Length;
+        if (!HttpMethods.IsHead(request.Method)) await response.Body.WriteAsync(reply, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The JSON API (the shape of the public resolvers' <c>application/dns-json</c>).</summary>
+    private async Task HandleJsonAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (!DnsName.TryParse(query["name"].ToString(), null, out var name, out var error))
+        {
+            await JsonError(context.Response, $"invalid name: {error}").ConfigureAwait(false);
+            return;
+        }
+        var typeText = query["type"].ToString();
+        RRType type = RRType.A;
+        if (typeText.Length > 0)
+        {
+            if (ushort.TryParse(typeText, out var number)) type = (RRType)number;
+            else if (!RRTypeText.TryParse(typeText.ToUpperInvariant(), out type))
+            {
+                await JsonError(context.Response, $"invalid type: {typeText}").ConfigureAwait(false);
+                return;
+            }
+        }
+        var message = DnsMessage.CreateQuery(0, name, type, dnssecOk: Flag(query["do"].ToString()));
+        if (Flag(query["cd"].ToString())) message.Set(HeaderFlags.CD);
+        var reply = await ResolveAsync(context, message.ToArray()).ConfigureAwait(false);
+        var response = context.Response;
+        if (reply is null)
+        {
+            if (!context.RequestAborted.IsCancellationRequested) response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+        DnsMessage answer;
+        try
+        {
+            answer = DnsMessage.Parse(reply);
+        }
+        catch (DnsFormatException e)
+        {
+            await Fail(response, StatusCodes.Status502BadGateway, e.Message).ConfigureAwait(false);
+            return;
+        }
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = DnsJsonType;
+        response.Headers.CacheControl = CacheControl(answer);
+        await response.Body.WriteAsync(ToJson(answer), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool Flag(string value) => value is "1" or "true" or "True";
+
+    /// <summary>The JSON rendering: Status, TC, RD, RA, AD, CD, Question[], Answer[], Authority[].</summary>
+    public static byte[] ToJson(DnsMessage answer)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("Status", (int)answer.Rcode);
+            json.WriteBoolean("TC", answer.Has(HeaderFlags.TC));
+            json.WriteBoolean("RD", answer.Has(HeaderFlags.RD));
+            json.WriteBoolean("RA", answer.Has(HeaderFlags.RA));
+            json.WriteBoolean("AD", answer.Has(HeaderFlags.AD));
+            json.WriteBoolean("CD", answer.Has(HeaderFlags.CD));
+            json.WriteStartArray("Question");
+            foreach (var q in answer.Questions)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", q.Name.ToString());
+                json.WriteNumber("type", (ushort)q.Type);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            WriteRecords(json, "Answer", answer.Answers);
+            WriteRecords(json, "Authority", answer.Authority);
+            json.WriteEndObject();
+        }
+        return stream.ToArray();
+    }
+
+    private static void WriteRecords(Utf8JsonWriter json, string section, List<Dns.Records.ResourceRecord> records)
+    {
+        if (records.Count == 0) return;
+        json.WriteStartArray(section);
+        foreach (var rr in records)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", rr.Name.ToString());
+            json.WriteNumber("type", (ushort)rr.Type);
+            json.WriteNumber("TTL", rr.Ttl);
+            var data = new StringBuilder();
+            rr.Data.AppendPresentation(data);
+            json.WriteString("data", data.ToString());
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+
+    /// <summary>Runs one query through the pipeline; the reply bytes, or null when it was dropped.</summary>
+    private async Task<byte[]?> ResolveAsync(HttpContext context, byte[] wire)
+    {
+        var connection = context.Connection;
+        var client = new IPEndPoint(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort);
+        var sink = new HttpReplySink(context.RequestAborted);
+        // The frame borrows the request's bytes; a miss is detached (copied) by the pipeline before Handle returns.
+        var frame = Frame.CreateReusable(wire, Transport.Https, sink, client);
+        frame.Length = wire.Length;
+        frame.ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+        _pipeline.Handle(frame);
+        return await sink.Reply.ConfigureAwait(false);
+    }
+
+    /// <summary><c>max-age</c> = the smallest TTL in the reply (RFC 8484 §5.1); 0 when it has no records.</summary>
+    private static string CacheControl(byte[] reply)
+    {
+        try
+        {
+            return CacheControl(DnsMessage.Parse(reply));
+        }
+        catch (DnsFormatException)
+        {
+            return "no-store";
+        }
+    }
+
+    private static string CacheControl(DnsMessage reply)
+    {
+        uint min = uint.MaxValue;
+        foreach (var rr in reply.Answers) min = Math.Min(min, rr.Ttl);
+        foreach (var rr in reply.Authority) min = Math.Min(min, rr.Ttl);
+        foreach (var rr in reply.Additional) min = Math.Min(min, rr.Ttl);
+        return min == uint.MaxValue ? "max-age=0" : $"max-age={min}";
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxMessage + 1);
+        try
+        {
+            int read = 0;
+            while (true)
+            {
+                int n = await request.Body.ReadAsync(buffer.AsMemory(read, MaxMessage + 1 - read), cancellationToken).ConfigureAwait(false);
+                if (n == 0) break;
+                read += n;
+                if (read > MaxMessage) return null;
+            }
+            return buffer.AsSpan(0, read).ToArray();
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
+        {
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>RFC 4648 §5 base64url without padding (padding tolerated); null when invalid.</summary>
+    public static byte[]? DecodeBase64Url(string text)
+    {
+        if (text.Length == 0) return null;
+        if (text.AsSpan().IndexOfAny('+', '/') >= 0) return null;
+        var s = text.TrimEnd('=').Replace('-', '+').Replace('_', '/');
+        s = (s.Length % 4) switch { 2 => s + "==", 3 => s + "=", 0 => s, _ => "!" };
+        try
+        {
+            return Convert.FromBase64String(s);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static Task Fail(HttpResponse response, int status, string why)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(why + "\n");
+    }
+
+    private static Task JsonError(HttpResponse response, string why)
+    {
+        response.StatusCode = StatusCodes.Status400BadRequest;
+        response.ContentType = DnsJsonType;
+        return response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["error"] = why }));
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is { } app)
+        {
+            try
+            {
+                await app.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var app = _app;
+        _app = null;
+        if (app is null) return;
+        try
+        {
+            await app.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>One HTTP request's reply: completed by the pipeline's Send (copied) or Drop.</summary>
+    private sealed class HttpReplySink(CancellationToken clientGone) : IReplySink
+    {
+        private readonly TaskCompletionSource<byte[]?> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<byte[]?> Reply => _reply.Task;
+
+        public CancellationToken ClientGone => clientGone;
+
+        public int MaxReplySize(int clientUdpPayload) => ushort.MaxValue;
+
+        public void Send(Frame frame, ReadOnlySpan<byte> reply) => _reply.TrySetResult(reply.ToArray());
+
+        public void Drop(Frame frame) => _reply.TrySetResult(null);
+    }
+}
