@@ -256,6 +256,13 @@ internal sealed class Resolution
                     probeLabels = delegation.ZoneCut.LabelCount + 1;
                     continue;
                 }
+                if (delegation.Source == DelegationSource.Cache && delegation.ZoneCut.IsRoot && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // The cached root NS set (e.g. from an answer, without glue) does not work: back to the hints.
+                    delegation = HintsDelegation();
+                    probeLabels = 1;
+                    continue;
+                }
                 return Step.Fail(reply.Failure);
             }
 
@@ -339,7 +346,11 @@ internal sealed class Resolution
             return BuildDelegation(cached.RRset.Name, cached.RRset, null, cached.RRset.Name, DelegationSource.Cache);
         if (stub is not null)
             return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
+        return HintsDelegation();
+    }
 
+    private Delegation HintsDelegation()
+    {
         var servers = new List<NameServer>(_options.RootHints.Servers.Count);
         foreach (var hint in _options.RootHints.Servers)
         {

@@ -32,7 +32,7 @@ public sealed partial class Recursor
             return result;
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
-        if (LacksSignatures(outcome)) outcome = await Resolve(question.Name, question.Type);
+        if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
         var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
         if (verdict.State == ValidationState.Bogus)
@@ -45,13 +45,14 @@ public sealed partial class Recursor
         public DateTimeOffset UtcNow => now;
     }
 
-    private bool LacksSignatures(ResolutionOutcome outcome)
+    /// <summary>Whether an answer RRset has no RRSIG with it (the cache keeps none) and either the client wants them (DO) or the cache does not hold it as validated.</summary>
+    private bool LacksSignatures(ResolutionOutcome outcome, bool dnssecOk)
     {
         foreach (var rr in outcome.Answer)
         {
             if (rr.Type == RRType.RRSIG) continue;
             if (outcome.Answer.Exists(s => s.Data is RrsigData sig && sig.TypeCovered == rr.Type && s.Name.Equals(rr.Name))) continue;
-            if (_cache.Get(rr.Name, rr.Type, RRClass.IN) is { Validation: ValidationState.Secure }) continue;
+            if (!dnssecOk && _cache.Get(rr.Name, rr.Type, RRClass.IN) is { Validation: ValidationState.Secure }) continue;
             return true;
         }
         return false;

@@ -282,7 +282,7 @@ internal sealed class Validator
         if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
         var dnskey = await _resolve(zone, RRType.DNSKEY);
         var keyRecords = dnskey.Answer.FindAll(r => r.Type == RRType.DNSKEY && r.Name.Equals(zone));
-        if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode})");
+        if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
         var keys = keyRecords.ConvertAll(r => (DnskeyData)r.Data);
         IReadOnlyList<DnskeyData> entry;
         if (anchor is not null && anchor.Keys.Count > 0 && dsSet.Count == 0)
