@@ -164,6 +164,11 @@ internal sealed class Validator
         if (zone.State != ValidationState.Secure) return zone.Verdict;
         var signer = soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName;
 
+        // The SOA must verify too (RFC 4035 §5.4): a forged negative TTL or zone would otherwise pass.
+        if (soaSigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zoneName} SOA");
+        var soaCheck = _verifier.Verify([soa], soaSigs, signer, zone.Keys, _budget);
+        if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{zoneName} SOA: {soaCheck.Reason}");
+
         // Every NSEC/NSEC3 RRset must verify with the zone's keys.
         var proofs = new List<ResourceRecord>();
         foreach (var rr in authority)
@@ -293,7 +298,7 @@ internal sealed class Validator
         else
         {
             var selection = DsMatcher.SelectKeys(zone, keys, dsSet, _algorithms);
-            if (selection.Status == DsSelectionStatus.NoSupportedDs) return new ZoneKeys(ValidationState.Insecure, [], selection.Ede, selection.Reason);
+            if (selection.Status == DsSelectionStatus.NoSupportedDs) return new ZoneKeys(ValidationState.Insecure, [], selection.Ede, $"{zone}: {selection.Reason}");
             if (selection.Status == DsSelectionStatus.NoMatchingKey) return Bogus(selection.Ede, selection.Reason);
             entry = selection.Keys;
         }
