@@ -97,7 +97,7 @@ internal sealed class Resolution
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer);
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = step.Authority };
                 case StepKind.Negative:
                     return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = step.Authority };
                 case StepKind.YXDomain:
@@ -471,7 +471,8 @@ internal sealed class Resolution
                 _cache.Store(data, answerRank);
                 data.AppendRecords(records, data.Ttl);
                 AppendSignatures(message, owner, type, records); // validation
-                return new Step(StepKind.Answer, records) { Links = links };
+                // Validating: NSEC/NSEC3 proofs of a wildcard expansion, for the validator (and DO clients).
+                return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
             if (links > _limits.MaxAliasChain) break;
             // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
@@ -556,6 +557,17 @@ internal sealed class Resolution
         if (!_options.Validation) return;
         foreach (var rr in message.Answers)
             if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner) && !records.Exists(rr.SameData)) records.Add(rr);
+    }
+
+    private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)
+    {
+        List<ResourceRecord>? list = null;
+        foreach (var rr in message.Authority)
+        {
+            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
+            if (proof) (list ??= []).Add(rr);
+        }
+        return list ?? (IReadOnlyList<ResourceRecord>)[];
     }
 
     private static IReadOnlyList<ResourceRecord> CapTtl(IReadOnlyList<ResourceRecord> records, uint ttl)

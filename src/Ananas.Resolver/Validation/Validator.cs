@@ -69,17 +69,20 @@ internal sealed class Validator
         var sets = new List<(DnsName Name, RRType Type)>();
         foreach (var rr in outcome.Answer)
             if (rr.Type != RRType.RRSIG && !sets.Contains((rr.Name, rr.Type))) sets.Add((rr.Name, rr.Type));
+        // RRSIGs are not signed themselves (RFC 4035 §5.3.1): a QTYPE RRSIG answer is passed on unvalidated, without AD.
+        if (qtype == RRType.RRSIG && outcome.Answer.Count > 0 && sets.Count == 0) return ValidationVerdict.Insecure("RRSIG query");
         foreach (var (name, type) in sets)
         {
             // A CNAME synthesised from a DNAME is not signed (RFC 6672 §5.3.1); the DNAME is.
             if (type == RRType.CNAME && IsSynthesized(outcome.Answer, name)) continue;
             var records = outcome.Answer.FindAll(r => r.Type == type && r.Name.Equals(name));
             var sigs = Signatures(outcome.Answer, name, type);
-            var v = await VerifyRRsetAsync(records, sigs);
+            var v = await VerifyRRsetAsync(records, sigs, outcome.Authority);
             verdict = Combine(verdict, v);
             if (verdict.State == ValidationState.Bogus) return verdict;
         }
-        if (outcome.Rcode == Rcode.NXDomain || (outcome.Rcode == Rcode.NoError && outcome.Soa is not null))
+        bool answered = qtype is RRType.ANY || sets.Exists(s => s.Type == qtype || (qtype == RRType.CNAME && s.Type == RRType.DNAME));
+        if (outcome.Rcode == Rcode.NXDomain || (outcome.Rcode == Rcode.NoError && (!answered || outcome.Soa is not null)))
         {
             var v = await ValidateNegativeAsync(qname, qtype, outcome, sets);
             verdict = Combine(verdict, v);
@@ -107,7 +110,7 @@ internal sealed class Validator
     }
 
     /// <summary>Verifies one RRset with the keys of the zone that signed it.</summary>
-    private async ValueTask<ValidationVerdict> VerifyRRsetAsync(List<ResourceRecord> records, List<RrsigData> sigs)
+    private async ValueTask<ValidationVerdict> VerifyRRsetAsync(List<ResourceRecord> records, List<RrsigData> sigs, IReadOnlyList<ResourceRecord>? authority = null)
     {
         var owner = records[0].Name;
         var type = records[0].Type;
@@ -129,6 +132,9 @@ internal sealed class Validator
         var result = _verifier.Verify(records, sigs, signer, zone.Keys, _budget);
         switch (result.Status)
         {
+            case RRsetStatus.Secure when result.IsWildcardExpansion:
+                // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
+                return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
             case RRsetStatus.Secure:
                 Remember(records, result.Ttl);
                 return ValidationVerdict.Secure;
@@ -137,6 +143,36 @@ internal sealed class Validator
             default:
                 return ValidationVerdict.Bogus(result.Ede, $"{owner} {type}: {result.Reason}");
         }
+    }
+
+    private ValidationVerdict ProveWildcard(DnsName owner, int labels, DnsName signer, IReadOnlyList<DnskeyData> keys, IReadOnlyList<ResourceRecord> authority)
+    {
+        var proofs = VerifiedProofs(authority, signer, keys, out var failure);
+        if (failure is not null) return failure;
+        if (proofs.Count == 0) return ValidationVerdict.Bogus(EdeCode.NsecMissing, $"wildcard answer for {owner} without NSEC/NSEC3 proof");
+        var denial = proofs.Exists(r => r.Type == RRType.NSEC3)
+            ? new Nsec3Proofs(proofs.FindAll(r => r.Type == RRType.NSEC3), signer, _budget).ProveWildcardAnswer(owner, labels)
+            : NsecProofs.ProveWildcardAnswer(owner, labels, proofs.FindAll(r => r.Type == RRType.NSEC), signer);
+        return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
+    }
+
+    /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
+    private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure)
+    {
+        failure = null;
+        var authority = section as List<ResourceRecord> ?? [.. section];
+        var proofs = new List<ResourceRecord>();
+        foreach (var rr in authority)
+        {
+            if (rr.Type is not (RRType.NSEC or RRType.NSEC3) || proofs.Exists(rr.SameData)) continue;
+            var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
+            var sigs = Signatures(authority, rr.Name, rr.Type);
+            if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
+            var result = _verifier.Verify(set, sigs, signer, keys, _budget);
+            if (!result.IsSecure) { failure = ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}"); return proofs; }
+            proofs.AddRange(set);
+        }
+        return proofs;
     }
 
     private void Remember(List<ResourceRecord> records, uint ttl)
@@ -157,7 +193,14 @@ internal sealed class Validator
             if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
-        if (soa is null) return ValidationVerdict.Bogus(EdeCode.NsecMissing, "negative answer without SOA");
+        if (soa is null)
+        {
+            // Without SOA nothing is proven: acceptable only where the name is provably insecure.
+            var enclosing = await InsecurityOfAsync(name);
+            return enclosing.State == ValidationState.Secure
+                ? ValidationVerdict.Bogus(EdeCode.NsecMissing, $"negative answer for {name} without SOA or proof")
+                : enclosing.Verdict;
+        }
         var zoneName = soa.Name;
         var soaSigs = Signatures(authority, zoneName, RRType.SOA);
         var zone = await KeysForAsync(soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName);
@@ -170,17 +213,8 @@ internal sealed class Validator
         if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{zoneName} SOA: {soaCheck.Reason}");
 
         // Every NSEC/NSEC3 RRset must verify with the zone's keys.
-        var proofs = new List<ResourceRecord>();
-        foreach (var rr in authority)
-        {
-            if (rr.Type is not (RRType.NSEC or RRType.NSEC3) || proofs.Exists(rr.SameData)) continue;
-            var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
-            var sigs = Signatures(authority, rr.Name, rr.Type);
-            if (sigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}");
-            var result = _verifier.Verify(set, sigs, signer, zone.Keys, _budget);
-            if (!result.IsSecure) return ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}");
-            proofs.AddRange(set);
-        }
+        var proofs = VerifiedProofs(authority, signer, zone.Keys, out var failure);
+        if (failure is not null) return failure;
         if (proofs.Count == 0) return ValidationVerdict.Bogus(EdeCode.NsecMissing, $"no NSEC/NSEC3 proof for {name}");
         DenialResult denial;
         if (proofs.Exists(r => r.Type == RRType.NSEC3))
@@ -230,7 +264,7 @@ internal sealed class Validator
     {
         if (_zones.TryGetValue(zone, out var known)) return known;
         var result = await ComputeKeysAsync(zone, probing);
-        _zones[zone] = result;
+        if (result.State != ValidationState.Indeterminate) _zones[zone] = result;
         return result;
     }
 
@@ -280,6 +314,8 @@ internal sealed class Validator
             }
             else
             {
+                // Probing for zone cuts, a failed DS lookup leaves the name in its parent's (secure) zone: fail closed.
+                if (probing && ds.Rcode == Rcode.ServFail) return new ZoneKeys(ValidationState.Indeterminate, []);
                 return Bogus(EdeCode.DnssecBogus, $"no DS answer for {zone} ({ds.Rcode})");
             }
         }
