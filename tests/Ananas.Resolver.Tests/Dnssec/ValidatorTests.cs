@@ -236,6 +236,23 @@ public sealed class ValidatorTests
     }
 
     [Fact]
+    public async Task Nodata_with_tampered_NSEC_is_servfail()
+    {
+        Tamper(_example, "www.example.", RRType.NSEC);
+        var m = await Ask(Recursor(), "www.example.", RRType.TXT);
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.DnssecBogus, Ede(m));
+    }
+
+    [Fact]
+    public async Task Nodata_without_proof_is_servfail_in_a_secure_zone()
+    {
+        _example.Records.RemoveAll(r => r.Type == RRType.NSEC || r.Data is RrsigData { TypeCovered: RRType.NSEC });
+        var m = await Ask(Recursor(), "www.example.", RRType.TXT);
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+    }
+
+    [Fact]
     public async Task Validation_off_leaves_AD_clear_and_sends_no_DO()
     {
         var m = await Ask(Recursor(validation: false), "www.example.");
