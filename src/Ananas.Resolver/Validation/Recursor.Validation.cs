@@ -35,7 +35,6 @@ public sealed partial class Recursor
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
         var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
-        if (Environment.GetEnvironmentVariable("ANANAS_VAL_DEBUG") is not null) Console.Error.WriteLine($"validation {question.Name} {question.Type}: {verdict}");
         if (verdict.State == ValidationState.Bogus)
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries);
         return new(outcome, verdict.State == ValidationState.Secure, queries);
