@@ -13,7 +13,7 @@ namespace Ananas.Resolver;
 /// <see cref="IExchanger"/> passed per call, time is <see cref="IClock"/>, randomness <see cref="IRandom"/>.
 /// Thread-safe: one instance serves all queries.
 /// </summary>
-public sealed class Recursor
+public sealed partial class Recursor
 {
     private readonly RecursorOptions _options;
     private readonly IClock _clock;
@@ -135,7 +135,9 @@ public sealed class Recursor
             _failures.Remove(question.Name, question.Type, checkingDisabled);
         }
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
-        return Build(query, resolution, outcome);
+        // DNSSEC validation (Validation/Recursor.Validation.cs).
+        var validated = await ValidateAsync(request, exchanger, question, outcome, cancellationToken);
+        return Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
     }
 
     /// <summary>Stale answers sent (RFC 8767), whatever the reason.</summary>
@@ -176,7 +178,7 @@ public sealed class Recursor
     private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
         new(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken);
 
-    private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome)
+    private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome, bool secure = false, int validationQueries = 0)
     {
         // Without RD only cached data is served (RFC 1034 §4.3.1); what is not cached is refused, as Unbound does
         // for clients not allowed to snoop. No upstream query is made.
@@ -188,7 +190,8 @@ public sealed class Recursor
         foreach (var rr in outcome.Authority) response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
         if (outcome.Failure is not null && response.Edns is not null)
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
-        return new Response(response) { UpstreamQueries = resolution.UpstreamQueries };
+        ApplyDnssecFlags(query, response, secure);
+        return new Response(response) { UpstreamQueries = resolution.UpstreamQueries + validationQueries };
     }
 
     /// <summary>The answer from cache data expired within the stale window, or null when the cache cannot answer.</summary>

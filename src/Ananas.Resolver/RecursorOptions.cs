@@ -111,6 +111,18 @@ public sealed record RecursorOptions
     /// <summary>How long a server found lame for a zone is avoided for it.</summary>
     public TimeSpan LameHoldDown { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// DNSSEC validation (RFC 4035 §5): upstream queries carry DO, answers under a trust anchor are validated, bogus
+    /// ones become SERVFAIL. Off by default for now.
+    /// </summary>
+    public bool Validation { get; init; }
+
+    /// <summary>The trust anchors (and negative trust anchors) validation starts from; the IANA root KSKs by default.</summary>
+    public Dnssec.TrustAnchors TrustAnchors { get; init; } = Dnssec.TrustAnchors.CreateDefault();
+
+    /// <summary>Pins the validator's "now" for signature validity (Unbound <c>val-override-date</c>); null: the clock's time.</summary>
+    public DateTimeOffset? ValidationTime { get; init; }
+
     /// <summary>Receives every upstream exchange of every query (for tracing); called synchronously, keep it cheap.</summary>
     public Action<UpstreamExchange>? Trace { get; init; }
 }

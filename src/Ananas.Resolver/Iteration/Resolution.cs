@@ -97,7 +97,7 @@ internal sealed class Resolution
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer);
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = step.Authority };
                 case StepKind.Negative:
                     return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = step.Authority };
                 case StepKind.YXDomain:
@@ -259,6 +259,13 @@ internal sealed class Resolution
                     probeLabels = delegation.ZoneCut.LabelCount + 1;
                     continue;
                 }
+                if (delegation.Source == DelegationSource.Cache && delegation.ZoneCut.IsRoot && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // The cached root NS set (e.g. from an answer, without glue) does not work: back to the hints.
+                    delegation = HintsDelegation();
+                    probeLabels = 1;
+                    continue;
+                }
                 return Step.Fail(reply.Failure);
             }
 
@@ -349,7 +356,11 @@ internal sealed class Resolution
             return BuildDelegation(cached.RRset.Name, cached.RRset, null, cached.RRset.Name, DelegationSource.Cache);
         if (stub is not null)
             return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
+        return HintsDelegation();
+    }
 
+    private Delegation HintsDelegation()
+    {
         var servers = new List<NameServer>(_options.RootHints.Servers.Count);
         foreach (var hint in _options.RootHints.Servers)
         {
@@ -431,13 +442,13 @@ internal sealed class Resolution
         {
             case ResponseKind.NoData:
             {
-                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick) };
+                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(Rcode.NoError, negative, []);
             }
             case ResponseKind.NameError:
             {
-                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick) };
+                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(Rcode.NXDomain, negative, []);
             }
@@ -470,7 +481,9 @@ internal sealed class Resolution
             {
                 _cache.Store(data, answerRank);
                 data.AppendRecords(records, data.Ttl);
-                return new Step(StepKind.Answer, records) { Links = links };
+                AppendSignatures(message, owner, type, records); // validation
+                // Validating: NSEC/NSEC3 proofs of a wildcard expansion, for the validator (and DO clients).
+                return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
             if (links > _limits.MaxAliasChain) break;
             // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
@@ -479,6 +492,7 @@ internal sealed class Resolution
             {
                 _cache.Store(dname, answerRank);
                 dname.AppendRecords(records, dname.Ttl);
+                AppendSignatures(message, dname.Name, RRType.DNAME, records); // validation
                 var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
                 owner = synthesized.Target!;
@@ -491,6 +505,7 @@ internal sealed class Resolution
             {
                 _cache.Store(cname, answerRank);
                 cname.AppendRecords(records, cname.Ttl);
+                AppendSignatures(message, owner, RRType.CNAME, records); // validation
                 owner = cnameTarget.Target;
                 links++;
                 if (!owners.Add(owner)) break;
@@ -509,7 +524,7 @@ internal sealed class Resolution
             if (soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative))
             {
                 var kind = message.Rcode == Rcode.NXDomain ? NegativeKind.NameError : NegativeKind.NoData;
-                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa) { Authority = NegativeAuthority(message, bailiwick) };
+                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
                 _cache.StoreNegative(negative, authorityRank);
                 return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
             }
@@ -532,15 +547,36 @@ internal sealed class Resolution
     /// section to the client (iterate.c pick_authority), and the deckard corpus expects that shape. DNSSEC proofs are
     /// left to the validator.
     /// </summary>
-    private static IReadOnlyList<ResourceRecord> NegativeAuthority(DnsMessage message, DnsName bailiwick)
+    private static IReadOnlyList<ResourceRecord> NegativeAuthority(DnsMessage message, DnsName bailiwick, bool keepProofs = false)
     {
         List<ResourceRecord>? list = null;
         foreach (var rr in message.Authority)
         {
-            if (rr.Type is RRType.SOA or RRType.RRSIG or RRType.NSEC or RRType.NSEC3 || rr.Class != RRClass.IN) continue;
+            // Validating: the NSEC/NSEC3 proofs and the RRSIGs (the SOA's too) go to the validator.
+            if (rr.Type == RRType.SOA || rr.Class != RRClass.IN) continue;
+            if (!keepProofs && rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3) continue;
             if (!Bailiwick.Contains(bailiwick, rr.Name)) continue;
             list ??= [];
             if (!list.Exists(rr.SameData)) list.Add(rr);
+        }
+        return list ?? (IReadOnlyList<ResourceRecord>)[];
+    }
+
+    /// <summary>Validation on: the RRSIGs covering (owner, type) in the answer section go with the data.</summary>
+    private void AppendSignatures(DnsMessage message, DnsName owner, RRType type, List<ResourceRecord> records)
+    {
+        if (!_options.Validation) return;
+        foreach (var rr in message.Answers)
+            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner) && !records.Exists(rr.SameData)) records.Add(rr);
+    }
+
+    private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)
+    {
+        List<ResourceRecord>? list = null;
+        foreach (var rr in message.Authority)
+        {
+            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
+            if (proof) (list ??= []).Add(rr);
         }
         return list ?? (IReadOnlyList<ResourceRecord>)[];
     }
@@ -731,7 +767,7 @@ internal sealed class Resolution
                 return null;
             }
             UpstreamQueries++;
-            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding);
+            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
             ExchangeResult result;
             try
             {

@@ -16,7 +16,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     /// <summary>deckard's default <c>stub-name</c>.</summary>
     private static readonly DnsName DefaultRootHintName = DnsName.Parse("k.root-servers.net.");
 
-    public ScenarioCapabilities Capabilities => ScenarioCapabilities.Forwarding | ScenarioCapabilities.StubZones | ScenarioCapabilities.ServeStale;
+    public ScenarioCapabilities Capabilities => ScenarioCapabilities.Forwarding | ScenarioCapabilities.StubZones | ScenarioCapabilities.ServeStale
+        | ScenarioCapabilities.DnssecValidation | ScenarioCapabilities.NegativeTrustAnchors;
 
     public IScenarioResolver Create(ScenarioSetup setup, IExchanger exchanger, IClock clock)
     {
@@ -58,7 +59,19 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
             ServeStale = ServeStaleFor(setup.ServeExpired),
             Prefetch = setup.Prefetch,
+            Validation = setup.Validation,
+            TrustAnchors = AnchorsFor(setup),
+            ValidationTime = setup.ValidationDate,
         };
+    }
+
+    /// <summary>The scenario's trust anchors (record text) and negative trust anchors.</summary>
+    private static Ananas.Resolver.Dnssec.TrustAnchors AnchorsFor(ScenarioSetup setup)
+    {
+        var anchors = new Ananas.Resolver.Dnssec.TrustAnchors();
+        if (setup.TrustAnchors.Count > 0) anchors.Load(new StringReader(string.Join("\n", setup.TrustAnchors)), "scenario");
+        foreach (var name in setup.NegativeTrustAnchors) anchors.AddNegative(name);
+        return anchors;
     }
 
     /// <summary>

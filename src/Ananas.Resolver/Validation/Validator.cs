@@ -1,0 +1,362 @@
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Resolver.Cache;
+using Ananas.Resolver.Dnssec;
+using Ananas.Resolver.Iteration;
+
+namespace Ananas.Resolver.Validation;
+
+/// <summary>The validator's verdict on one answer (RFC 4035 §4.3).</summary>
+public sealed record ValidationVerdict(ValidationState State, EdeCode? Ede = null, string Reason = "")
+{
+    public static readonly ValidationVerdict Secure = new(ValidationState.Secure);
+
+    public static ValidationVerdict Insecure(string reason) => new(ValidationState.Insecure, null, reason);
+
+    public static ValidationVerdict Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, ede ?? EdeCode.DnssecBogus, reason);
+}
+
+/// <summary>
+/// Validates one client answer (RFC 4035 §5): builds the chain of trust from the closest trust anchor down to the
+/// zones that signed the answer, fetching DNSKEY and DS RRsets as ordinary sub-resolutions (so the recursor stays
+/// I/O-free and the exchanges go through the same exchanger). One instance per client query; not thread-safe.
+/// </summary>
+internal sealed class Validator
+{
+    /// <summary>Resolves (name, type) bypassing the cache for that name; the answer carries RRSIGs (validation is on).</summary>
+    public delegate ValueTask<ResolutionOutcome> SubResolve(DnsName name, RRType type);
+
+    private readonly TrustAnchors _anchors;
+    private readonly IRecordCache _cache;
+    private readonly RRsetVerifier _verifier;
+    private readonly SubResolve _resolve;
+    private readonly ValidationBudget _budget = new();
+    private readonly DnssecAlgorithmRegistry _algorithms = DnssecAlgorithmRegistry.Default;
+    private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
+    private int _fetches;
+
+    private const int MaxFetches = 24;
+
+    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve)
+    {
+        _anchors = anchors;
+        _cache = cache;
+        _verifier = new RRsetVerifier(clock);
+        _resolve = resolve;
+    }
+
+    /// <summary>True when the name is under a trust anchor and no negative trust anchor.</summary>
+    public static bool Covers(TrustAnchors anchors, DnsName name) =>
+        anchors.FindClosest(name) is not null && !anchors.IsUnderNegativeAnchor(name);
+
+    /// <summary>A zone's validated keys, or why there are none.</summary>
+    private sealed record ZoneKeys(ValidationState State, IReadOnlyList<DnskeyData> Keys, EdeCode? Ede = null, string Reason = "")
+    {
+        public ValidationVerdict Verdict => State switch
+        {
+            ValidationState.Secure => ValidationVerdict.Secure,
+            ValidationState.Insecure => ValidationVerdict.Insecure(Reason),
+            _ => ValidationVerdict.Bogus(Ede, Reason),
+        };
+    }
+
+    /// <summary>Validates a resolution outcome for (qname, qtype).</summary>
+    public async ValueTask<ValidationVerdict> ValidateAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome)
+    {
+        var verdict = ValidationVerdict.Secure;
+        // The answer section, RRset by RRset (the CNAME/DNAME chain and the data).
+        var sets = new List<(DnsName Name, RRType Type)>();
+        foreach (var rr in outcome.Answer)
+            if (rr.Type != RRType.RRSIG && !sets.Contains((rr.Name, rr.Type))) sets.Add((rr.Name, rr.Type));
+        // RRSIGs are not signed themselves (RFC 4035 §5.3.1): a QTYPE RRSIG answer is passed on unvalidated, without AD.
+        if (qtype == RRType.RRSIG && outcome.Answer.Count > 0 && sets.Count == 0) return ValidationVerdict.Insecure("RRSIG query");
+        foreach (var (name, type) in sets)
+        {
+            // A CNAME synthesised from a DNAME is not signed (RFC 6672 §5.3.1); the DNAME is.
+            if (type == RRType.CNAME && IsSynthesized(outcome.Answer, name)) continue;
+            var records = outcome.Answer.FindAll(r => r.Type == type && r.Name.Equals(name));
+            var sigs = Signatures(outcome.Answer, name, type);
+            var v = await VerifyRRsetAsync(records, sigs, outcome.Authority);
+            verdict = Combine(verdict, v);
+            if (verdict.State == ValidationState.Bogus) return verdict;
+        }
+        bool answered = qtype is RRType.ANY || sets.Exists(s => s.Type == qtype || (qtype == RRType.CNAME && s.Type == RRType.DNAME));
+        if (outcome.Rcode == Rcode.NXDomain || (outcome.Rcode == Rcode.NoError && (!answered || outcome.Soa is not null)))
+        {
+            var v = await ValidateNegativeAsync(qname, qtype, outcome, sets);
+            verdict = Combine(verdict, v);
+        }
+        return verdict;
+    }
+
+    private static ValidationVerdict Combine(ValidationVerdict a, ValidationVerdict b)
+    {
+        if (a.State == ValidationState.Bogus) return a;
+        if (b.State == ValidationState.Bogus) return b;
+        if (a.State == ValidationState.Insecure) return a;
+        return b;
+    }
+
+    private static bool IsSynthesized(List<ResourceRecord> answer, DnsName name) =>
+        answer.Exists(r => r.Type == RRType.DNAME && name.IsStrictSubdomainOf(r.Name));
+
+    private static List<RrsigData> Signatures(IEnumerable<ResourceRecord> records, DnsName name, RRType type)
+    {
+        var sigs = new List<RrsigData>();
+        foreach (var rr in records)
+            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(name)) sigs.Add(sig);
+        return sigs;
+    }
+
+    /// <summary>Verifies one RRset with the keys of the zone that signed it.</summary>
+    private async ValueTask<ValidationVerdict> VerifyRRsetAsync(List<ResourceRecord> records, List<RrsigData> sigs, IReadOnlyList<ResourceRecord>? authority = null)
+    {
+        var owner = records[0].Name;
+        var type = records[0].Type;
+        if (sigs.Count == 0)
+        {
+            // Cached data lost its RRSIGs: the cache remembers the verdict.
+            var cached = _cache.Get(owner, type, RRClass.IN);
+            if (cached is { Validation: ValidationState.Secure }) return ValidationVerdict.Secure;
+            // Unsigned data is acceptable only in an insecure zone.
+            var enclosing = await InsecurityOfAsync(owner);
+            return enclosing.State == ValidationState.Secure
+                ? ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}")
+                : enclosing.Verdict;
+        }
+        var signer = sigs[0].SignerName;
+        if (!owner.IsSubdomainOf(signer)) return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"signer {signer} is not above {owner}");
+        var zone = await KeysForAsync(signer);
+        if (zone.State != ValidationState.Secure) return zone.Verdict;
+        var result = _verifier.Verify(records, sigs, signer, zone.Keys, _budget);
+        switch (result.Status)
+        {
+            case RRsetStatus.Secure when result.IsWildcardExpansion:
+                // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
+                return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
+            case RRsetStatus.Secure:
+                Remember(records, result.Ttl);
+                return ValidationVerdict.Secure;
+            case RRsetStatus.UnsupportedAlgorithm:
+                return ValidationVerdict.Insecure(result.Reason);
+            default:
+                return ValidationVerdict.Bogus(result.Ede, $"{owner} {type}: {result.Reason}");
+        }
+    }
+
+    private ValidationVerdict ProveWildcard(DnsName owner, int labels, DnsName signer, IReadOnlyList<DnskeyData> keys, IReadOnlyList<ResourceRecord> authority)
+    {
+        var proofs = VerifiedProofs(authority, signer, keys, out var failure);
+        if (failure is not null) return failure;
+        if (proofs.Count == 0) return ValidationVerdict.Bogus(EdeCode.NsecMissing, $"wildcard answer for {owner} without NSEC/NSEC3 proof");
+        var denial = proofs.Exists(r => r.Type == RRType.NSEC3)
+            ? new Nsec3Proofs(proofs.FindAll(r => r.Type == RRType.NSEC3), signer, _budget).ProveWildcardAnswer(owner, labels)
+            : NsecProofs.ProveWildcardAnswer(owner, labels, proofs.FindAll(r => r.Type == RRType.NSEC), signer);
+        return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
+    }
+
+    /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
+    private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure)
+    {
+        failure = null;
+        var authority = section as List<ResourceRecord> ?? [.. section];
+        var proofs = new List<ResourceRecord>();
+        foreach (var rr in authority)
+        {
+            if (rr.Type is not (RRType.NSEC or RRType.NSEC3) || proofs.Exists(rr.SameData)) continue;
+            var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
+            var sigs = Signatures(authority, rr.Name, rr.Type);
+            if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
+            var result = _verifier.Verify(set, sigs, signer, keys, _budget);
+            if (!result.IsSecure) { failure = ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}"); return proofs; }
+            proofs.AddRange(set);
+        }
+        return proofs;
+    }
+
+    private void Remember(List<ResourceRecord> records, uint ttl)
+    {
+        var rrset = RRset.Collect(records, records[0].Name, records[0].Type);
+        if (rrset is null || ttl == 0) return;
+        _cache.Store(new RRset(rrset.Name, rrset.Type, rrset.Class, Math.Min(ttl, rrset.Ttl), rrset.Data), TrustRank.AuthoritativeAnswer, ValidationState.Secure);
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Negative answers
+
+    private async ValueTask<ValidationVerdict> ValidateNegativeAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome, List<(DnsName, RRType)> answerSets)
+    {
+        // The name the denial is about: the end of the alias chain.
+        var name = qname;
+        foreach (var rr in outcome.Answer)
+            if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
+        var soa = outcome.Soa;
+        var authority = new List<ResourceRecord>(outcome.Authority);
+        if (soa is null)
+        {
+            // Without SOA nothing is proven: acceptable only where the name is provably insecure.
+            var enclosing = await InsecurityOfAsync(name);
+            return enclosing.State == ValidationState.Secure
+                ? ValidationVerdict.Bogus(EdeCode.NsecMissing, $"negative answer for {name} without SOA or proof")
+                : enclosing.Verdict;
+        }
+        var zoneName = soa.Name;
+        var soaSigs = Signatures(authority, zoneName, RRType.SOA);
+        var zone = await KeysForAsync(soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName);
+        if (zone.State != ValidationState.Secure) return zone.Verdict;
+        var signer = soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName;
+
+        // The SOA must verify too (RFC 4035 §5.4): a forged negative TTL or zone would otherwise pass.
+        if (soaSigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zoneName} SOA");
+        var soaCheck = _verifier.Verify([soa], soaSigs, signer, zone.Keys, _budget);
+        if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{zoneName} SOA: {soaCheck.Reason}");
+
+        // Every NSEC/NSEC3 RRset must verify with the zone's keys.
+        var proofs = VerifiedProofs(authority, signer, zone.Keys, out var failure);
+        if (failure is not null) return failure;
+        if (proofs.Count == 0) return ValidationVerdict.Bogus(EdeCode.NsecMissing, $"no NSEC/NSEC3 proof for {name}");
+        DenialResult denial;
+        if (proofs.Exists(r => r.Type == RRType.NSEC3))
+        {
+            var nsec3 = new Nsec3Proofs(proofs.FindAll(r => r.Type == RRType.NSEC3), signer, _budget);
+            denial = outcome.Rcode == Rcode.NXDomain ? nsec3.ProveNameError(name) : nsec3.ProveNoData(name, qtype);
+        }
+        else
+        {
+            var nsecs = proofs.FindAll(r => r.Type == RRType.NSEC);
+            denial = outcome.Rcode == Rcode.NXDomain
+                ? NsecProofs.ProveNameError(name, nsecs, signer)
+                : Either(NsecProofs.ProveNoData(name, qtype, nsecs, signer), () => NsecProofs.ProveWildcardNoData(name, qtype, nsecs, signer));
+        }
+        return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
+    }
+
+    private static DenialResult Either(DenialResult first, Func<DenialResult> second) => first.IsProven ? first : second() is { IsProven: true } s ? s : first;
+
+    private static ValidationVerdict DenialVerdict(DenialResult denial) =>
+        denial.Status == DenialStatus.Insecure ? ValidationVerdict.Insecure(denial.Reason) : ValidationVerdict.Bogus(denial.Ede ?? EdeCode.NsecMissing, denial.Reason);
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Chain of trust
+
+    /// <summary>Whether data at <paramref name="name"/> sits in a secure zone: walks the DS RRsets from the anchor down.</summary>
+    private async ValueTask<ZoneKeys> InsecurityOfAsync(DnsName name)
+    {
+        var anchor = _anchors.FindClosest(name);
+        if (anchor is null) return new ZoneKeys(ValidationState.Insecure, [], null, "no trust anchor");
+        var zone = await KeysForAsync(anchor.Zone);
+        for (int labels = anchor.Zone.LabelCount + 1; labels <= name.LabelCount && zone.State == ValidationState.Secure; labels++)
+        {
+            var child = name.GetAncestor(labels);
+            var next = await KeysForAsync(child, probing: true);
+            if (next.State == ValidationState.Indeterminate) continue; // not a zone cut
+            zone = next;
+        }
+        return zone;
+    }
+
+    /// <summary>
+    /// The validated DNSKEYs of <paramref name="zone"/>: from its trust anchor, or from the DS its parent signed.
+    /// With <paramref name="probing"/> a name that proves not to be a zone cut gives Indeterminate.
+    /// </summary>
+    private async ValueTask<ZoneKeys> KeysForAsync(DnsName zone, bool probing = false)
+    {
+        if (_zones.TryGetValue(zone, out var known)) return known;
+        var result = await ComputeKeysAsync(zone, probing);
+        if (result.State != ValidationState.Indeterminate) _zones[zone] = result;
+        return result;
+    }
+
+    private async ValueTask<ZoneKeys> ComputeKeysAsync(DnsName zone, bool probing)
+    {
+        if (_anchors.IsUnderNegativeAnchor(zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
+        var anchor = _anchors.Get(zone);
+        List<DsData> dsSet;
+        if (anchor is not null)
+        {
+            dsSet = anchor.DsRecords;
+        }
+        else
+        {
+            var closest = _anchors.FindClosest(zone);
+            if (closest is null) return new ZoneKeys(ValidationState.Insecure, [], null, "no trust anchor");
+            if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
+            var ds = await _resolve(zone, RRType.DS);
+            var dsRecords = ds.Answer.FindAll(r => r.Type == RRType.DS && r.Name.Equals(zone));
+            if (ds.Rcode == Rcode.NoError && dsRecords.Count > 0)
+            {
+                var sigs = Signatures(ds.Answer, zone, RRType.DS);
+                if (sigs.Count == 0) return Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zone} DS");
+                var parentName = sigs[0].SignerName;
+                if (!zone.IsStrictSubdomainOf(parentName)) return Bogus(EdeCode.DnssecBogus, $"DS of {zone} signed by {parentName}");
+                var parent = await KeysForAsync(parentName);
+                if (parent.State != ValidationState.Secure) return parent;
+                var verified = _verifier.Verify(dsRecords, sigs, parentName, parent.Keys, _budget);
+                if (verified.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], null, verified.Reason);
+                if (!verified.IsSecure) return Bogus(verified.Ede, $"{zone} DS: {verified.Reason}");
+                Remember(dsRecords, verified.Ttl);
+                dsSet = dsRecords.ConvertAll(r => (DsData)r.Data);
+            }
+            else if (ds.Rcode is Rcode.NoError or Rcode.NXDomain && ds.Soa is not null)
+            {
+                // No DS: proven insecure delegation, or (probing) no zone cut at all.
+                var soaSigs = Signatures(ds.Authority, ds.Soa.Name, RRType.SOA);
+                var parentName = soaSigs.Count > 0 ? soaSigs[0].SignerName : ds.Soa.Name;
+                if (parentName.Equals(zone) || !zone.IsSubdomainOf(parentName))
+                    return probing ? new ZoneKeys(ValidationState.Indeterminate, []) : Bogus(EdeCode.DnssecBogus, $"DS denial for {zone} from {parentName}");
+                var parent = await KeysForAsync(parentName);
+                if (parent.State != ValidationState.Secure) return parent;
+                var denial = await ValidateNegativeAsync(zone, RRType.DS, ds, []);
+                if (denial.State == ValidationState.Bogus) return new ZoneKeys(ValidationState.Bogus, [], denial.Ede, $"DS denial for {zone}: {denial.Reason}");
+                if (probing && !IsDelegation(ds.Authority, zone)) return new ZoneKeys(ValidationState.Indeterminate, []);
+                return new ZoneKeys(ValidationState.Insecure, [], null, $"no DS for {zone}");
+            }
+            else
+            {
+                // Probing for zone cuts, a failed DS lookup leaves the name in its parent's (secure) zone: fail closed.
+                if (probing && ds.Rcode == Rcode.ServFail) return new ZoneKeys(ValidationState.Indeterminate, []);
+                return Bogus(EdeCode.DnssecBogus, $"no DS answer for {zone} ({ds.Rcode})");
+            }
+        }
+
+        if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
+        var dnskey = await _resolve(zone, RRType.DNSKEY);
+        var keyRecords = dnskey.Answer.FindAll(r => r.Type == RRType.DNSKEY && r.Name.Equals(zone));
+        if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
+        var keys = keyRecords.ConvertAll(r => (DnskeyData)r.Data);
+        IReadOnlyList<DnskeyData> entry;
+        if (anchor is not null && anchor.Keys.Count > 0 && dsSet.Count == 0)
+        {
+            entry = keys.FindAll(k => anchor.Keys.Exists(a => a.Algorithm == k.Algorithm && a.PublicKey.Span.SequenceEqual(k.PublicKey.Span)));
+            if (entry.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY of {zone} matches its trust anchor");
+        }
+        else
+        {
+            var selection = DsMatcher.SelectKeys(zone, keys, dsSet, _algorithms);
+            if (selection.Status == DsSelectionStatus.NoSupportedDs) return new ZoneKeys(ValidationState.Insecure, [], selection.Ede, $"{zone}: {selection.Reason}");
+            if (selection.Status == DsSelectionStatus.NoMatchingKey) return Bogus(selection.Ede, selection.Reason);
+            entry = selection.Keys;
+        }
+        var keySigs = Signatures(dnskey.Answer, zone, RRType.DNSKEY);
+        if (keySigs.Count == 0) return Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zone} DNSKEY");
+        var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
+        if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
+        if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}");
+        Remember(keyRecords, check.Ttl);
+        return new ZoneKeys(ValidationState.Secure, keys);
+    }
+
+    private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
+
+    /// <summary>Whether the denial's NSEC/NSEC3 at the name shows an NS bit (a delegation) — NSEC only; NSEC3 assumed a cut.</summary>
+    private static bool IsDelegation(IReadOnlyList<ResourceRecord> authority, DnsName name)
+    {
+        foreach (var rr in authority)
+        {
+            if (rr.Type == RRType.NSEC3) return true;
+            if (rr.Data is NsecData nsec && rr.Name.Equals(name)) return nsec.Contains(RRType.NS);
+        }
+        return false;
+    }
+}

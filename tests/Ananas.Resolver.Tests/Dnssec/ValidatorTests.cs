@@ -1,0 +1,263 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+using Ananas.Resolver.Cache;
+using Ananas.Resolver.Dnssec;
+using Ananas.Resolver.Infrastructure;
+using Ananas.Resolver.Tests.Fakes;
+
+namespace Ananas.Resolver.Tests.Dnssec;
+
+/// <summary>
+/// The validator end to end over a small signed hierarchy: the root (signed, the trust anchor), example. (signed,
+/// with DS in the root) and insecure. (delegated without DS, the absence proven by the root's NSEC).
+/// </summary>
+public sealed class ValidatorTests
+{
+    private const string RootAddress = "198.41.0.4";
+    private const string ExampleAddress = "192.0.2.1";
+    private const string InsecureAddress = "192.0.2.2";
+
+    private readonly FakeAuthority _authority = new();
+    private readonly VirtualClock _clock = new();
+    private readonly Kit.TestKey _rootKey = new Kit.Ed25519Key();
+    private readonly Kit.TestKey _exampleKey = new Kit.Ed25519Key();
+    private readonly FakeZone _root;
+    private readonly FakeZone _example;
+    private readonly FakeZone _insecure;
+    private readonly uint _now;
+
+    public ValidatorTests()
+    {
+        _now = (uint)_clock.UtcNow.ToUnixTimeSeconds();
+        _example = new FakeZone("example.",
+            "@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300",
+            "@ NS ns",
+            "ns A 192.0.2.1",
+            "www A 192.0.2.80",
+            "alias CNAME www",
+            "@ NSEC alias NS SOA RRSIG NSEC DNSKEY",
+            "alias NSEC ns CNAME RRSIG NSEC",
+            "ns NSEC www A RRSIG NSEC",
+            "www NSEC @ A RRSIG NSEC");
+        _example.Records.Add(new ResourceRecord(N("example."), RRClass.IN, 3600, _exampleKey.Dnskey()));
+        var ds = DsMatcher.ComputeDigest(N("example."), _exampleKey.Dnskey(), DsMatcher.Sha256)!;
+        _root = new FakeZone(".",
+            ". 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400",
+            ". NS a.root-servers.net.",
+            "a.root-servers.net. A 198.41.0.4",
+            "example. NS ns.example.",
+            "ns.example. A 192.0.2.1",
+            "insecure. NS ns.insecure.",
+            "ns.insecure. A 192.0.2.2",
+            ". NSEC example. NS SOA RRSIG NSEC DNSKEY",
+            "example. NSEC insecure. NS DS RRSIG NSEC",
+            "insecure. NSEC . NS RRSIG NSEC");
+        _root.Records.Add(new ResourceRecord(DnsName.Root, RRClass.IN, 86400, _rootKey.Dnskey()));
+        _root.Records.Add(new ResourceRecord(N("example."), RRClass.IN, 86400,
+            new DsData(RRType.DS, _exampleKey.Dnskey().KeyTag, _exampleKey.Algorithm, DsMatcher.Sha256, ds)));
+        _insecure = new FakeZone("insecure.",
+            "@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300",
+            "@ NS ns",
+            "ns A 192.0.2.2",
+            "www A 192.0.2.90");
+        Sign(_root, _rootKey);
+        Sign(_example, _exampleKey);
+        Serve(RootAddress, _root);
+        Serve(ExampleAddress, _example);
+        Serve(InsecureAddress, _insecure);
+    }
+
+    private static DnsName N(string name) => DnsName.Parse(name);
+
+    /// <summary>Signs every authoritative RRset of the zone (not delegation NS sets or glue).</summary>
+    private void Sign(FakeZone zone, Kit.TestKey key, uint? expiration = null)
+    {
+        var sets = zone.Records.Where(r => r.Type != RRType.RRSIG).GroupBy(r => (r.Name, r.Type)).ToList();
+        foreach (var set in sets)
+        {
+            var (owner, type) = set.Key;
+            bool belowCut = zone.Records.Exists(r => r.Type == RRType.NS && !r.Name.Equals(zone.Origin) && owner.IsSubdomainOf(r.Name));
+            if (belowCut && !(type is RRType.DS or RRType.NSEC && IsCut(zone, owner))) continue;
+            var records = set.ToList();
+            var sig = key.SignRRset(records, zone.Origin, _now - 3600, expiration ?? _now + 86400 * 30, originalTtl: records[0].Ttl);
+            zone.Records.Add(new ResourceRecord(owner, RRClass.IN, records[0].Ttl, sig));
+        }
+    }
+
+    private static bool IsCut(FakeZone zone, DnsName name) => zone.Records.Exists(r => r.Type == RRType.NS && r.Name.Equals(name) && !name.Equals(zone.Origin));
+
+    /// <summary>The fake authority's answer, with the RRSIGs of every RRset and the NSEC proofs of a negative answer when DO is set.</summary>
+    private void Serve(string address, FakeZone zone)
+    {
+        var server = _authority.Server(address);
+        server.Zones.Add(zone);
+        server.Respond = request =>
+        {
+            var response = FakeAuthority.Answer(server, request.Query);
+            if (request.Query.Edns?.DnssecOk != true) return response;
+            var q = request.Query.Question;
+            if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
+                foreach (var nsec in zone.Records.Where(r => r.Type == RRType.NSEC && (r.Name.Equals(q.Name) || NsecProofs.Covers(r, q.Name) || NsecProofs.Covers(r, zone.Origin.Prepend("*")))))
+                    if (!response.Authority.Contains(nsec)) response.Authority.Add(nsec);
+            AddSignatures(zone, response.Answers);
+            AddSignatures(zone, response.Authority);
+            return response;
+        };
+    }
+
+    private static void AddSignatures(FakeZone zone, List<ResourceRecord> section)
+    {
+        foreach (var (name, type) in section.Select(r => (r.Name, r.Type)).Distinct().ToList())
+            section.AddRange(zone.Records.Where(r => r.Data is RrsigData s && s.TypeCovered == type && r.Name.Equals(name)));
+    }
+
+    private Recursor Recursor(bool validation = true)
+    {
+        var anchors = new TrustAnchors();
+        var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
+        anchors.Add(new ResourceRecord(DnsName.Root, RRClass.IN, 0, new DsData(RRType.DS, _rootKey.Dnskey().KeyTag, _rootKey.Algorithm, DsMatcher.Sha256, ds)));
+        var options = new RecursorOptions
+        {
+            RootHints = RootHints.Single(N("a.root-servers.net."), IPAddress.Parse(RootAddress)),
+            QnameMinimisation = false,
+            UseIPv6 = false,
+            Validation = validation,
+            TrustAnchors = anchors,
+        };
+        return new Recursor(options, _clock, new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
+    }
+
+    private async Task<DnsMessage> Ask(Recursor recursor, string name, RRType type = RRType.A, bool dnssecOk = true, bool cd = false, bool ad = false)
+    {
+        var query = DnsMessage.CreateQuery(4242, N(name), type, RRClass.IN, recursionDesired: true, dnssecOk: dnssecOk);
+        if (cd) query.Set(HeaderFlags.CD);
+        if (ad) query.Set(HeaderFlags.AD);
+        return (await recursor.ResolveAsync(new Request(query), _authority)).Message;
+    }
+
+    private static EdeCode? Ede(DnsMessage m) => m.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (EdeCode?)o.InfoCode).FirstOrDefault();
+
+    private void Tamper(FakeZone zone, string owner, RRType covered)
+    {
+        int i = zone.Records.FindIndex(r => r.Data is RrsigData s && s.TypeCovered == covered && r.Name.Equals(N(owner)));
+        var sig = (RrsigData)zone.Records[i].Data;
+        zone.Records[i] = new ResourceRecord(zone.Records[i].Name, RRClass.IN, zone.Records[i].Ttl, Kit.WithSignature(sig, Kit.Flip(sig.Signature.Span, 5)));
+    }
+
+    [Fact]
+    public async Task Secure_answer_has_AD_and_RRSIGs_with_DO()
+    {
+        var m = await Ask(Recursor(), "www.example.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.A);
+        Assert.Contains(m.Answers, r => r.Type == RRType.RRSIG);
+    }
+
+    [Fact]
+    public async Task Secure_answer_without_DO_has_no_AD_and_no_RRSIGs_but_AD_query_gets_AD()
+    {
+        var recursor = Recursor();
+        var plain = await Ask(recursor, "www.example.", dnssecOk: false);
+        Assert.Equal(Rcode.NoError, plain.Rcode);
+        Assert.False(plain.Has(HeaderFlags.AD));
+        Assert.DoesNotContain(plain.Answers, r => r.Type == RRType.RRSIG);
+        var withAd = await Ask(recursor, "www.example.", dnssecOk: false, ad: true);
+        Assert.True(withAd.Has(HeaderFlags.AD));
+    }
+
+    [Fact]
+    public async Task Secure_cname_chain_validates()
+    {
+        var m = await Ask(Recursor(), "alias.example.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.CNAME);
+    }
+
+    [Fact]
+    public async Task Tampered_signature_is_servfail_with_EDE_6()
+    {
+        Tamper(_example, "www.example.", RRType.A);
+        var m = await Ask(Recursor(), "www.example.");
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.DnssecBogus, Ede(m));
+    }
+
+    [Fact]
+    public async Task Checking_disabled_returns_bogus_data_without_AD()
+    {
+        Tamper(_example, "www.example.", RRType.A);
+        var m = await Ask(Recursor(), "www.example.", cd: true);
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.A);
+    }
+
+    [Fact]
+    public async Task Expired_signature_is_servfail_with_EDE_7()
+    {
+        _example.Records.RemoveAll(r => r.Data is RrsigData s && s.TypeCovered == RRType.A && r.Name.Equals(N("www.example.")));
+        var www = _example.Records.FindAll(r => r.Type == RRType.A && r.Name.Equals(N("www.example.")));
+        var sig = _exampleKey.SignRRset(www, _example.Origin, _now - 86400 * 10, _now - 86400, originalTtl: www[0].Ttl);
+        _example.Records.Add(new ResourceRecord(N("www.example."), RRClass.IN, www[0].Ttl, sig));
+        var m = await Ask(Recursor(), "www.example.");
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.SignatureExpired, Ede(m));
+    }
+
+    [Fact]
+    public async Task Insecure_delegation_proven_by_NSEC_answers_without_AD()
+    {
+        var m = await Ask(Recursor(), "www.insecure.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.A);
+    }
+
+    [Fact]
+    public async Task Secure_nodata_is_proven_by_NSEC()
+    {
+        var m = await Ask(Recursor(), "www.example.", RRType.TXT);
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.Empty(m.Answers);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC);
+    }
+
+    [Fact]
+    public async Task Secure_nxdomain_is_proven_by_NSEC()
+    {
+        var m = await Ask(Recursor(), "nothing.example.");
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+    }
+
+    [Fact]
+    public async Task Nodata_with_tampered_NSEC_is_servfail()
+    {
+        Tamper(_example, "www.example.", RRType.NSEC);
+        var m = await Ask(Recursor(), "www.example.", RRType.TXT);
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.DnssecBogus, Ede(m));
+    }
+
+    [Fact]
+    public async Task Nodata_without_proof_is_servfail_in_a_secure_zone()
+    {
+        _example.Records.RemoveAll(r => r.Type == RRType.NSEC || r.Data is RrsigData { TypeCovered: RRType.NSEC });
+        var m = await Ask(Recursor(), "www.example.", RRType.TXT);
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+    }
+
+    [Fact]
+    public async Task Validation_off_leaves_AD_clear_and_sends_no_DO()
+    {
+        var m = await Ask(Recursor(validation: false), "www.example.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.All(_authority.Queries, q => Assert.NotEqual(true, q.Query.Edns?.DnssecOk));
+    }
+}
