@@ -30,26 +30,8 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
 
     public void Start()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(o =>
-        {
-            o.AddServerHeader = false;
-            o.Listen(endPoint);
-        });
-        var app = builder.Build();
-        app.Run(HandleAsync);
-        try
-        {
-            app.StartAsync().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
-        {
-            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new ListenerBindException($"cannot listen on control http://{ListenerBindException.Format(endPoint)}: {e.Message}", e);
-        }
-        _app = app;
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(a => new Uri(a)).FirstOrDefault();
-        LocalEndPoint = new IPEndPoint(endPoint.Address, bound?.Port ?? endPoint.Port);
+        _app = LoopbackHttpEndpoint.Start(endPoint, "control", HandleAsync, out var bound);
+        LocalEndPoint = bound;
     }
 
     private async Task HandleAsync(HttpContext context)

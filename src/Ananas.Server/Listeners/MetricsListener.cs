@@ -35,14 +35,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
 
     public void Start()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(o =>
-        {
-            o.AddServerHeader = false;
-            o.Listen(endPoint);
-        });
-        var app = builder.Build();
-        app.Run(async context =>
+        _app = LoopbackHttpEndpoint.Start(endPoint, "metrics", async context =>
         {
             if (!context.Request.Path.Equals("/metrics", StringComparison.Ordinal))
             {
@@ -51,19 +44,8 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
             }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await context.Response.WriteAsync(Render(pipeline)).ConfigureAwait(false);
-        });
-        try
-        {
-            app.StartAsync().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
-        {
-            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new ListenerBindException($"cannot listen on metrics http://{ListenerBindException.Format(endPoint)}: {e.Message}", e);
-        }
-        _app = app;
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(a => new Uri(a)).FirstOrDefault();
-        LocalEndPoint = new IPEndPoint(endPoint.Address, bound?.Port ?? endPoint.Port);
+        }, out var bound);
+        LocalEndPoint = bound;
     }
 
     /// <summary>The exposition text.</summary>

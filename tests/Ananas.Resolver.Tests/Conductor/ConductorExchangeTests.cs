@@ -1,3 +1,4 @@
+using Ananas.Resolver.Cache;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
@@ -7,14 +8,24 @@ using Ananas.Dns.Records;
 using Ananas.Dns.Zones;
 using Ananas.Resolver.Conductor;
 
-namespace Ananas.Resolver.Tests;
+namespace Ananas.Resolver.Tests.Conductor;
 
 /// <summary>
 /// The network exchanger against a tiny responder on 127.0.0.1 (UDP and TCP on one port). Bounded: every test
 /// stops its responder, and the exchanger's timeout is short.
 /// </summary>
-public sealed class NetworkExchangerTests
+[Collection("Loopback sockets")]
+public sealed class ConductorExchangeTests
 {
+    // One UDP attempt with a fixed retransmission timeout, so each case waits exactly as long as it says.
+    private static Resolver.Conductor.Conductor Exchanger(TimeSpan? timeout = null)
+    {
+        var rto = timeout ?? TimeSpan.FromMilliseconds(1500);
+        var infrastructure = new InfrastructureCache(
+            new InfrastructureCacheOptions { InitialRto = rto, MinRto = rto, MaxRto = rto }, SystemClock.Instance);
+        return new Resolver.Conductor.Conductor(new ConductorOptions { UdpAttempts = 1 }, infrastructure);
+    }
+
     /// <summary>Answers each query with what <c>reply</c> returns (wire bytes, or null to stay silent).</summary>
     private sealed class Responder : IAsyncDisposable
     {
@@ -129,7 +140,8 @@ public sealed class NetworkExchangerTests
     public async Task A_matching_UDP_answer_is_accepted()
     {
         await using var responder = new Responder((q, _) => Answer(q));
-        var result = await new NetworkExchanger().ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
+        using var exchanger = Exchanger();
+        var result = await exchanger.ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
         Assert.Equal(ExchangeStatus.Response, result.Status);
         Assert.Equal(UpstreamTransport.Udp, result.Transport);
         Assert.Equal("192.0.2.80", result.Response!.Answers[0].Data.ToString());
@@ -144,7 +156,7 @@ public sealed class NetworkExchangerTests
             wire[0] ^= 0x5a; // another ID
             return wire;
         });
-        var exchanger = new NetworkExchanger(TimeSpan.FromMilliseconds(300));
+        using var exchanger = Exchanger(TimeSpan.FromMilliseconds(300));
         var result = await exchanger.ExchangeAsync(Request(wrongId.EndPoint), CancellationToken.None);
         Assert.Equal(ExchangeStatus.Timeout, result.Status);
         Assert.Null(result.Response);
@@ -169,7 +181,8 @@ public sealed class NetworkExchangerTests
             wire[1] ^= 0x01;
             return wire;
         });
-        var result = await new NetworkExchanger(TimeSpan.FromSeconds(2)).ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
+        using var exchanger = Exchanger(TimeSpan.FromSeconds(2));
+        var result = await exchanger.ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
         Assert.Equal("192.0.2.80", result.Response!.Answers[0].Data.ToString());
     }
 
@@ -178,7 +191,7 @@ public sealed class NetworkExchangerTests
     {
         var ids = new List<ushort>();
         await using var responder = new Responder((q, _) => { lock (ids) ids.Add(q.Id); return Answer(q); });
-        var exchanger = new NetworkExchanger();
+        using var exchanger = Exchanger();
         for (int i = 0; i < 4; i++) await exchanger.ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
         Assert.True(ids.Distinct().Count() >= 3, string.Join(",", ids));
     }
@@ -193,7 +206,8 @@ public sealed class NetworkExchangerTests
             truncated.Set(HeaderFlags.AA | HeaderFlags.TC);
             return truncated.ToArray();
         });
-        var result = await new NetworkExchanger().ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
+        using var exchanger = Exchanger();
+        var result = await exchanger.ExchangeAsync(Request(responder.EndPoint), CancellationToken.None);
         Assert.Equal(ExchangeStatus.Response, result.Status);
         Assert.Equal(UpstreamTransport.Tcp, result.Transport);
         Assert.Equal("192.0.2.81", result.Response!.Answers[0].Data.ToString());
@@ -205,7 +219,8 @@ public sealed class NetworkExchangerTests
     public async Task TCP_can_be_asked_for_directly()
     {
         await using var responder = new Responder((q, tcp) => tcp ? Answer(q) : null);
-        var result = await new NetworkExchanger().ExchangeAsync(Request(responder.EndPoint, UpstreamTransport.Tcp), CancellationToken.None);
+        using var exchanger = Exchanger();
+        var result = await exchanger.ExchangeAsync(Request(responder.EndPoint, UpstreamTransport.Tcp), CancellationToken.None);
         Assert.Equal(ExchangeStatus.Response, result.Status);
         Assert.Equal(UpstreamTransport.Tcp, result.Transport);
         Assert.Equal(0, responder.UdpQueries);
