@@ -1,3 +1,4 @@
+using Ananas.Tests.Shared;
 using System.Net;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
@@ -46,16 +47,13 @@ public sealed class HitPathAllocationTests
         Assert.Equal(2, sink.Sent);
 
         var reply = new byte[1232];
-        long cacheBefore = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) answers.TryAnswer(frame.Message, reply, out _);
-        long cacheAllocated = GC.GetAllocatedBytesForCurrentThread() - cacheBefore;
+        long cacheAllocated = AllocationProbe.BytesPerRound(() => answers.TryAnswer(frame.Message, reply, out _), callsPerRound: 100);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) pipeline.Handle(frame);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int handled = 0;
+        long allocated = AllocationProbe.BytesPerRound(() => { handled++; pipeline.Handle(frame); }, callsPerRound: 100);
 
-        Assert.Equal(102, sink.Sent);
-        Assert.Equal(101, pipeline.Counters.CacheHitCount);
+        Assert.Equal(2 + handled, sink.Sent);
+        Assert.Equal(1 + handled, pipeline.Counters.CacheHitCount);
         Assert.Equal(0, cacheAllocated);
         Assert.Equal(0, allocated);
     }

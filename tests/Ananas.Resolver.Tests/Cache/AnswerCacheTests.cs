@@ -1,3 +1,4 @@
+using Ananas.Tests.Shared;
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
@@ -303,14 +304,12 @@ public sealed class AnswerCacheTests
         for (int i = 0; i < 10_000; i++) cache.TryAnswer(queries[i % queries.Length], buffer, out _);
         clock.Advance(TimeSpan.FromSeconds(5));
 
-        int hits = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100_000; i++)
+        int calls = 0, hits = 0;
+        long allocated = AllocationProbe.BytesPerRound(() =>
         {
-            if (cache.TryAnswer(queries[i % queries.Length], buffer, out _)) hits++;
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(100_000, hits);
+            if (cache.TryAnswer(queries[calls++ % queries.Length], buffer, out _)) hits++;
+        }, callsPerRound: 100_000);
+        Assert.Equal(calls, hits);
         Assert.Equal(0, allocated);
     }
 

@@ -1,3 +1,4 @@
+using Ananas.Tests.Shared;
 using Ananas.Resolver.Cache;
 
 namespace Ananas.Resolver.Tests.Cache;
@@ -281,15 +282,12 @@ public sealed class ArcCacheTests
         var clock = new FakeClock();
         var cache = NewArc(clock, entries: 1000, shards: 16);
         for (int k = 0; k < 500; k++) cache.Set(k, Payload, Hour);
-        for (int i = 0; i < 10_000; i++) cache.TryGet(i % 500, out _);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int hits = 0;
-        for (int i = 0; i < 100_000; i++)
+        int calls = 0, hits = 0;
+        long allocated = AllocationProbe.BytesPerRound(() =>
         {
-            if (cache.TryGet(i % 500, out _)) hits++;
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(100_000, hits);
+            if (cache.TryGet(calls++ % 500, out _)) hits++;
+        }, callsPerRound: 100_000);
+        Assert.Equal(calls, hits);
         Assert.Equal(0, allocated);
     }
 }
