@@ -35,7 +35,7 @@ internal static class ServeCommand
             AllowMultipleArgumentsPerToken = false,
         };
 
-        var command = new Command("serve", "Run the recursive resolver service (UDP and TCP, default 127.0.0.1:5353).");
+        var command = new Command("serve", "Run the recursive resolver service (UDP and TCP on 127.0.0.1:5353 by default; DoT and DoH on request).");
         foreach (var option in new Option[] { config, listen, rootHints, cacheSize, allow }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
