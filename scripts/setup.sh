@@ -10,7 +10,7 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # Debian packages used by tests and tools (loopback authoritative servers, DNS clients).
-packages=(nsd dnsutils knot-dnsutils ldnsutils knot ${ANANAS_APT_PACKAGES:-})
+packages=(nsd dnsperf dnsutils knot-dnsutils ldnsutils knot ${ANANAS_APT_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

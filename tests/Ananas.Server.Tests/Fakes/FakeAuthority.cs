@@ -15,6 +15,7 @@ public sealed class FakeAuthority : IExchanger
     private readonly List<ResourceRecord> _records = [];
     private readonly Dictionary<DnsName, TimeSpan> _delays = [];
     private int _queries;
+    private TimeSpan _defaultDelay;
 
     public FakeAuthority(params string[] lines)
     {
@@ -30,12 +31,19 @@ public sealed class FakeAuthority : IExchanger
         return this;
     }
 
+    /// <summary>Every exchange for a name without its own delay takes this long (real time).</summary>
+    public FakeAuthority DelayAll(TimeSpan delay)
+    {
+        _defaultDelay = delay;
+        return this;
+    }
+
     public async ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _queries);
         var query = DnsMessage.Parse(request.Query.ToArray());
         var q = query.Question;
-        if (_delays.TryGetValue(q.Name, out var delay)) await Task.Delay(delay, cancellationToken);
+        if (_delays.TryGetValue(q.Name, out var delay) || (delay = _defaultDelay) > TimeSpan.Zero) await Task.Delay(delay, cancellationToken);
         var response = query.CreateResponse();
         response.Set(HeaderFlags.AA);
         response.Answers.AddRange(_records.Where(r => r.Name.Equals(q.Name) && r.Type == q.Type));
