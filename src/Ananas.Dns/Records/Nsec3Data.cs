@@ -57,7 +57,7 @@ public sealed class Nsec3Data : RData
         sb.Append(HashAlgorithm).Append(' ').Append(Flags).Append(' ').Append(Iterations).Append(' ');
         Nsec3ParamData.AppendSalt(sb, Salt.Span);
         sb.Append(' ');
-        PresentationText.AppendBase32Hex(sb, NextHashedOwnerName.Span);
+        Base32Hex.Append(sb, NextHashedOwnerName.Span);
         Types.AppendPresentation(sb);
     }
 
@@ -77,7 +77,7 @@ public sealed class Nsec3Data : RData
         ushort iterations = reader.ReadUInt16("an iteration count");
         var salt = Nsec3ParamData.ReadSalt(reader);
         var t = reader.Next("a next hashed owner name in base32hex");
-        if (t.Kind != ZoneTokenKind.Word || !PresentationText.TryDecodeBase32Hex(t.Text, out var next) || next.Length == 0 || next.Length > 255)
+        if (t.Kind != ZoneTokenKind.Word || !Base32Hex.TryDecode(t.Text, out var next) || next.Length == 0 || next.Length > 255)
             throw reader.Error("a next hashed owner name in base32hex", t);
         return new Nsec3Data(alg, flags, iterations, salt, next, TypeBitmap.Parse(reader));
     }

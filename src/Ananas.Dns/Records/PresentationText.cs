@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Ananas.Dns.Records;
 
-/// <summary>Encodings shared by several presentation formats: character-strings (RFC 1035 §5.1) and base32hex (RFC 4648 §7).</summary>
+/// <summary>Encodings shared by several presentation formats: character-strings (RFC 1035 §5.1); base32hex is in <see cref="Base32Hex"/>.</summary>
 internal static class PresentationText
 {
     /// <summary>Appends bytes as a quoted character-string: <c>"</c> and <c>\</c> escaped, non-printable octets as <c>\DDD</c>.</summary>
@@ -63,55 +63,6 @@ internal static class PresentationText
         }
         bytes = buffer.ToArray();
         error = "";
-        return true;
-    }
-
-    private const string Base32HexAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
-
-    /// <summary>Base32 with the extended hex alphabet, no padding (the NSEC3 next hashed owner, RFC 5155 §3.3).</summary>
-    public static void AppendBase32Hex(StringBuilder sb, ReadOnlySpan<byte> bytes)
-    {
-        int buffer = 0, bits = 0;
-        foreach (byte b in bytes)
-        {
-            buffer = (buffer << 8) | b;
-            bits += 8;
-            while (bits >= 5)
-            {
-                bits -= 5;
-                sb.Append(Base32HexAlphabet[(buffer >> bits) & 31]);
-            }
-        }
-        if (bits > 0) sb.Append(Base32HexAlphabet[(buffer << (5 - bits)) & 31]);
-    }
-
-    public static bool TryDecodeBase32Hex(ReadOnlySpan<char> text, out byte[] bytes)
-    {
-        bytes = [];
-        text = text.TrimEnd('=');
-        var result = new byte[text.Length * 5 / 8];
-        int buffer = 0, bits = 0, n = 0;
-        foreach (char c in text)
-        {
-            int v = c switch
-            {
-                >= '0' and <= '9' => c - '0',
-                >= 'A' and <= 'V' => c - 'A' + 10,
-                >= 'a' and <= 'v' => c - 'a' + 10,
-                _ => -1,
-            };
-            if (v < 0) return false;
-            buffer = (buffer << 5) | v;
-            bits += 5;
-            if (bits >= 8)
-            {
-                bits -= 8;
-                result[n++] = (byte)(buffer >> bits);
-            }
-        }
-        // Leftover bits must be zero padding, or the text was not made by an encoder.
-        if (bits >= 5 || (buffer & ((1 << bits) - 1)) != 0) return false;
-        bytes = result;
         return true;
     }
 }

@@ -34,7 +34,7 @@ public static class Nsec3Hash
     }
 
     /// <summary>The base32hex label of a hash, lowercase as zones print it.</summary>
-    public static string ToLabel(ReadOnlySpan<byte> hash) => Base32Hex.Encode(hash);
+    public static string ToLabel(ReadOnlySpan<byte> hash) => Base32Hex.Encode(hash, lowercase: true);
 }
 
 /// <summary>
