@@ -1,3 +1,4 @@
+using Ananas.Resolver.Tests.Fakes;
 using Ananas.Tests.Shared;
 using System.Net;
 using Ananas.Dns;
@@ -11,7 +12,7 @@ public sealed class AnswerCacheTests
 {
     private static readonly CacheOptions Small = new() { CapacityBytes = 1 << 20, ShardCount = 4 };
 
-    private static AnswerCache NewCache(FakeClock clock, TimeSpan? staleRetention = null) =>
+    private static AnswerCache NewCache(VirtualClock clock, TimeSpan? staleRetention = null) =>
         new(new AnswerCacheOptions { Storage = Small with { StaleRetention = staleRetention ?? TimeSpan.Zero } }, clock);
 
     private static DnsMessage QueryMessage(string name, RRType type = RRType.A, ushort id = 1, bool dnssecOk = false, bool checkingDisabled = false, bool edns = true, bool recursionDesired = true)
@@ -47,7 +48,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void StoredResponse_IsAnsweredWithTheNewQueryId()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         Assert.True(cache.Store(Query("www.example.com.", id: 7), Answer("www.example.com.", id: 7)));
         var answer = Hit(cache, Query("www.example.com.", id: 0xBEEF));
         Assert.Equal(0xBEEF, answer.Id);
@@ -60,7 +61,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Ttls_DecreaseByTheElapsedVirtualTime_AndTheOptRecordIsLeftAlone()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewCache(clock);
         cache.Store(Query("www.example.com.", dnssecOk: true), Answer("www.example.com.", dnssecOk: true));
         clock.Advance(TimeSpan.FromSeconds(100.7)); // whole seconds elapsed: 100
@@ -75,7 +76,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Entry_ExpiresAfterTheMinimumTtl()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewCache(clock);
         cache.Store(Query("www.example.com."), Answer("www.example.com."));
         clock.Advance(TimeSpan.FromSeconds(119));
@@ -88,7 +89,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void DnssecOk_CheckingDisabled_AndEdns_ArePartOfTheKey()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         cache.Store(Query("www.example.com."), Answer("www.example.com."));
         var buffer = new byte[4096];
         Assert.True(cache.TryAnswer(Query("www.example.com."), buffer, out _));
@@ -105,7 +106,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Names_AreCaseInsensitive_AndTheQuerySpellingIsEchoed()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         cache.Store(Query("www.example.com."), Answer("www.example.com."));
         var answer = Hit(cache, Query("WwW.ExAmPlE.cOm."));
         Assert.True(answer.Question.Name.EqualsExactCase(DnsName.Parse("WwW.ExAmPlE.cOm.")));
@@ -114,7 +115,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Names_WithOctetsAbove127_AreStillMatchedCaseInsensitively()
     {
-        var cache = new AnswerCache(new AnswerCacheOptions { Storage = Small }, new FakeClock());
+        var cache = new AnswerCache(new AnswerCacheOptions { Storage = Small }, new VirtualClock());
         var lower = DnsName.FromWire([3, 0xC3, (byte)'a', (byte)'b', 7, (byte)'e', (byte)'x', (byte)'a', (byte)'m', (byte)'p', (byte)'l', (byte)'e', 0]);
         var upper = DnsName.FromWire([3, 0xC3, (byte)'A', (byte)'B', 7, (byte)'E', (byte)'x', (byte)'a', (byte)'m', (byte)'p', (byte)'l', (byte)'e', 0]);
         var query = DnsMessage.CreateQuery(1, lower, RRType.A);
@@ -128,7 +129,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void RecursionDesired_IsCopiedFromTheQuery()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         cache.Store(Query("www.example.com."), Answer("www.example.com."));
         Assert.False(Hit(cache, Query("www.example.com.", recursionDesired: false)).Has(HeaderFlags.RD));
         Assert.True(Hit(cache, Query("www.example.com.", recursionDesired: true)).Has(HeaderFlags.RD));
@@ -137,7 +138,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void NegativeAnswer_LivesAsTheCallerSays_ButNoLongerThanItsSoaTtl()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewCache(clock);
         var query = QueryMessage("nx.example.com.");
         var response = query.CreateResponse(Rcode.NXDomain);
@@ -158,7 +159,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void TtlZero_Truncated_Mismatched_AndNonQueries_AreNotCached()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         var query = Query("www.example.com.");
         Assert.False(cache.Store(query, Answer("www.example.com.", firstTtl: 0)));
         var truncated = DnsMessage.Parse(Answer("www.example.com."));
@@ -179,7 +180,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void TtlZero_DropsTheOlderAnswer()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         var query = Query("www.example.com.");
         Assert.True(cache.Store(query, Answer("www.example.com.")));
         Assert.False(cache.Store(query, Answer("www.example.com.", secondTtl: 0)));
@@ -189,7 +190,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void DestinationTooSmall_IsAMiss()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         var response = Answer("www.example.com.");
         cache.Store(Query("www.example.com."), response);
         Assert.False(cache.TryAnswer(Query("www.example.com."), new byte[response.Length - 1], out _));
@@ -200,7 +201,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void StaleAnswer_IsServedWithinTheWindow_WithTheStaleTtl()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewCache(clock, staleRetention: TimeSpan.FromHours(1));
         cache.Store(Query("www.example.com."), Answer("www.example.com."));
         clock.Advance(TimeSpan.FromSeconds(500));
@@ -227,7 +228,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Purge_RemovesAnswersHoldingRecordsOfThePurgedName_NotOnlyThoseAskedForIt()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         var (query, response) = AliasAnswer();
         bool Cached() => cache.TryAnswer(query, new byte[4096], out _);
         void Restore() => Assert.True(cache.Store(query, response));
@@ -257,7 +258,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Purge_ByName_ByNameAndType_AndBySubtree()
     {
-        var cache = NewCache(new FakeClock());
+        var cache = NewCache(new VirtualClock());
         void Store(string name, RRType type)
         {
             var query = QueryMessage(name, type);
@@ -291,7 +292,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void Hit_AllocatesNothing()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewCache(clock);
         var queries = new byte[64][];
         for (int i = 0; i < queries.Length; i++)
@@ -316,7 +317,7 @@ public sealed class AnswerCacheTests
     [Fact]
     public void ConcurrentStoresAndHits_NeverMixUpAnswers()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 64 * 1024, ShardCount = 4 } }, clock);
         const int Names = 500;
         var queries = new byte[Names][];

@@ -1,3 +1,4 @@
+using Ananas.Resolver.Tests.Fakes;
 using Ananas.Tests.Shared;
 using Ananas.Resolver.Cache;
 
@@ -13,10 +14,10 @@ public sealed class ArcCacheTests
 
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
-    private static ArcCache<int, int> NewArc(FakeClock clock, long entries, int shards = 1, TimeSpan? staleRetention = null) =>
+    private static ArcCache<int, int> NewArc(VirtualClock clock, long entries, int shards = 1, TimeSpan? staleRetention = null) =>
         new(new CacheOptions { CapacityBytes = entries * Unit, ShardCount = shards, StaleRetention = staleRetention ?? TimeSpan.Zero }, clock, ValueIsCost.Instance);
 
-    private static LruCache<int, int> NewLru(FakeClock clock, long entries) =>
+    private static LruCache<int, int> NewLru(VirtualClock clock, long entries) =>
         new(new CacheOptions { CapacityBytes = entries * Unit, ShardCount = 1 }, clock, ValueIsCost.Instance);
 
     private static void AssertInvariants(ArcCache<int, int> cache)
@@ -39,7 +40,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Invariants_HoldAfterEveryOperation_RandomisedWorkload()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 50);
         var random = new Random(1234);
         for (int op = 0; op < 20_000; op++)
@@ -67,7 +68,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void GhostHitInB1_GrowsTarget_GhostHitInB2_ShrinksTarget()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10);
         for (int k = 0; k < 10; k++) cache.Set(k, Payload, Hour);
         for (int k = 0; k < 5; k++) Assert.True(cache.TryGet(k, out _)); // 0..4 → T2
@@ -95,7 +96,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void FrequentEntries_SurviveAOnePassScan_ThatFlushesAnLru()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var arc = NewArc(clock, entries: 10);
         var lru = NewLru(clock, entries: 10);
         foreach (var cache in new ShardedCache<int, int>[] { arc, lru })
@@ -115,7 +116,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void ExpiredEntry_IsAMiss_AndIsRemovedLazily()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10);
         cache.Set(1, Payload, TimeSpan.FromSeconds(30));
         clock.Advance(TimeSpan.FromSeconds(29));
@@ -132,7 +133,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void RemoveExpired_SweepsEverythingPastItsExpiry()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10);
         cache.Set(1, Payload, TimeSpan.FromSeconds(10));
         cache.Set(2, Payload, TimeSpan.FromSeconds(20));
@@ -146,7 +147,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void TtlZero_IsNotCached_AndDropsTheOlderEntry()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10);
         Assert.False(cache.Set(1, Payload, TimeSpan.Zero));
         Assert.False(cache.TryGet(1, out _));
@@ -160,7 +161,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Stale_IsServedWithinTheCallersWindow_WhileRetained()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10, staleRetention: TimeSpan.FromMinutes(10));
         cache.Set(1, 42, TimeSpan.FromSeconds(30));
         Assert.Equal(CacheLookup.Fresh, cache.TryGet(1, TimeSpan.FromMinutes(5), out int v, out var expiresAt));
@@ -180,7 +181,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void ByteBound_IsNeverExceeded_UnderConcurrentRandomisedWriters()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var arc = new ArcCache<int, int>(new CacheOptions { CapacityBytes = 64 * Unit, ShardCount = 4 }, clock, ValueIsCost.Instance);
         var lru = new LruCache<int, int>(new CacheOptions { CapacityBytes = 64 * Unit, ShardCount = 4 }, clock, ValueIsCost.Instance);
         foreach (var cache in new ShardedCache<int, int>[] { arc, lru })
@@ -220,7 +221,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Statistics_CountHitsMissesInsertionsEvictionsAndBytes()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 3);
         for (int k = 0; k < 5; k++) cache.Set(k, Payload, Hour);
         cache.TryGet(4, out _);
@@ -240,7 +241,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void EntryLargerThanAShard_IsNotAdmitted()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 4, shards: 2);
         Assert.False(cache.Set(1, (int)(3 * Unit), Hour));
         Assert.True(cache.Set(2, Payload, Hour));
@@ -250,7 +251,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Remove_AndRemoveWhere_PurgeEntries()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 100, shards: 4);
         for (int k = 0; k < 50; k++) cache.Set(k, Payload, Hour);
         Assert.True(cache.Remove(7));
@@ -266,7 +267,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Replacing_AnEntry_ChargesTheNewCost()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 10);
         cache.Set(1, Payload, Hour);
         cache.Set(1, 2 * Payload, Hour);
@@ -279,7 +280,7 @@ public sealed class ArcCacheTests
     [Fact]
     public void Hit_AllocatesNothing()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = NewArc(clock, entries: 1000, shards: 16);
         for (int k = 0; k < 500; k++) cache.Set(k, Payload, Hour);
         int calls = 0, hits = 0;

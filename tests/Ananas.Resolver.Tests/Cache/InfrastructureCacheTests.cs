@@ -1,3 +1,4 @@
+using Ananas.Resolver.Tests.Fakes;
 using System.Net;
 using Ananas.Dns;
 using Ananas.Resolver.Cache;
@@ -14,7 +15,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Rto_FollowsRfc6298_ForHandComputedSamples()
     {
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new FakeClock());
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
         Assert.Equal(Ms(400), cache.GetRto(Server)); // never measured: the initial RTO
 
         // First sample R = 100: SRTT = 100, RTTVAR = 50, RTO = 100 + 4·50 = 300.
@@ -35,7 +36,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Rto_IsClampedToTheConfiguredRange()
     {
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new FakeClock());
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
         cache.RecordRtt(Server, Ms(5)); // 5 + 4·2.5 = 15 ms
         Assert.Equal(Ms(50), cache.GetRto(Server));
         cache.RecordRtt(Other, TimeSpan.FromSeconds(2)); // 2 s + 4 s
@@ -45,7 +46,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Timeouts_DoubleTheRto_UpToTheMaximum_AndAMeasurementEndsTheBackoff()
     {
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions { HoldDownAfterFailures = 100 }, new FakeClock());
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions { HoldDownAfterFailures = 100 }, new VirtualClock());
         cache.RecordRtt(Server, Ms(100));
         cache.RecordTimeout(Server);
         Assert.Equal(Ms(600), cache.GetRto(Server));
@@ -67,7 +68,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void RepeatedFailures_HoldTheServerDown_WithExponentialBackoff()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
         for (int i = 0; i < 3; i++) cache.RecordTimeout(Server);
         Assert.False(cache.IsHeldDown(Server));
@@ -95,7 +96,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Entries_ExpireAfterTheLifetimeWithoutUpdates()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
         cache.RecordRtt(Server, Ms(100));
         for (int i = 0; i < 4; i++) cache.RecordTimeout(Server);
@@ -112,7 +113,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Lameness_IsPerZone_AndEnds()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
         cache.MarkLame(Server, DnsName.Parse("example.com."), clock.UtcNow.AddMinutes(10));
         Assert.True(cache.IsLame(Server, DnsName.Parse("EXAMPLE.com.")));
@@ -125,7 +126,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Capabilities_AreRemembered()
     {
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new FakeClock());
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
         Assert.Equal(EdnsSupport.Unknown, cache.GetEdnsSupport(Server));
         cache.SetEdnsSupport(Server, EdnsSupport.Supported);
         cache.SetWorkingPayloadSize(Server, 1232);
@@ -143,7 +144,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void Snapshot_ReportsEveryLiveServer()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
         cache.RecordRtt(Server, Ms(100));
         cache.RecordTimeout(Server);
@@ -166,7 +167,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void ServerCount_IsBounded()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new InfrastructureCache(new InfrastructureCacheOptions { MaxServers = 100 }, clock);
         for (int i = 0; i < 1000; i++)
         {
@@ -182,7 +183,7 @@ public sealed class InfrastructureCacheTests
     [Fact]
     public void ConcurrentUpdates_AreSafe()
     {
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new FakeClock());
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
         Parallel.For(0, 4, t =>
         {
             for (int i = 0; i < 10_000; i++)

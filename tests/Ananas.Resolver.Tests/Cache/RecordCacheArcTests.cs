@@ -1,3 +1,4 @@
+using Ananas.Resolver.Tests.Fakes;
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
@@ -20,7 +21,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void Byte_bound_holds_with_real_RRsets_and_each_entry_is_charged_at_least_its_wire_size()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new RecordCache(clock, new RecordCacheOptions { CapacityBytes = 64 * 1024, ShardCount = 1 });
         var one = A("host0.example.com.", 300, "192.0.2.1", "192.0.2.2");
         // Owner (18 octets of wire) and two addresses: the charge covers them plus object overheads.
@@ -39,7 +40,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void TTL_zero_is_not_stored_and_drops_what_was_held_min_TTL_raises_short_TTLs()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new RecordCache(clock, new RecordCacheOptions { MinTtl = TimeSpan.FromSeconds(60), ShardCount = 1 });
         cache.Store(A("www.example.com.", 5, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
         Assert.Equal(60u, cache.Get(Www, RRType.A, RRClass.IN)!.RemainingTtl);
@@ -51,7 +52,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void Positive_data_replaces_an_expired_NODATA_of_any_rank_but_not_an_unexpired_higher_one()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new RecordCache(clock, new RecordCacheOptions { StaleRetention = TimeSpan.FromHours(1), ShardCount = 1 });
         cache.StoreNegative(NoData("www.example.com.", RRType.A, 10), TrustRank.AuthoritativeAuthority);
         cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.NonAuthoritativeAnswer);
@@ -65,7 +66,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void Stale_lookups_return_expired_entries_within_the_window_only()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new RecordCache(clock, new RecordCacheOptions { StaleRetention = TimeSpan.FromSeconds(100), ShardCount = 1 });
         cache.Store(A("www.example.com.", 60, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
         clock.Advance(TimeSpan.FromSeconds(54));
@@ -84,7 +85,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void Purge_by_name_by_name_and_type_and_by_subtree()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var cache = new RecordCache(clock);
         cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
         cache.Store(new RRset(Www, RRType.TXT, RRClass.IN, 300, [new TxtData(RRType.TXT, ["hello"u8.ToArray()])]), TrustRank.AuthoritativeAnswer);
@@ -105,7 +106,7 @@ public sealed class RecordCacheArcTests
     [Fact]
     public void CachePurger_purges_the_record_cache_and_the_answer_cache_together()
     {
-        var clock = new FakeClock();
+        var clock = new VirtualClock();
         var records = new RecordCache(clock);
         var answers = new AnswerCache(new AnswerCacheOptions(), clock);
         records.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer);
