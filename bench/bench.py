@@ -46,6 +46,7 @@ LAB = REPO / "bench" / "lab" / "lab.py"
 OUT = REPO / ".build" / "bench"
 HZ = os.sysconf("SC_CLK_TCK")
 RESOLVERS = ["ananas", "unbound", "kresd", "pdns-recursor", "named"]
+ANANAS = str(REPO / "ananas")  # the launcher (builds Release when sources changed); --ananas points elsewhere
 APT_PACKAGES = "nsd ldnsutils dnsutils dnsperf unbound knot-resolver pdns-recursor bind9"
 
 
@@ -119,6 +120,25 @@ class Resolver:
         return path
 
 
+def make_resolver(name: str, index: int, cfg, run_dir: Path) -> Resolver:
+    if name == "named":
+        # named binds only addresses configured on an interface; lo carries 127.0.0.1, not the rest of 127/8.
+        address, port = "127.0.0.1", free_port()
+    else:
+        address, port = f"{cfg.address_base}.{index + 1}", cfg.port
+    r = Resolver(name, address, port, run_dir / name, validates=name != "ananas")
+    r.work.mkdir(parents=True, exist_ok=True)
+    return r
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t.bind(("127.0.0.1", port))
+        return port
+
+
 def root_ds(lab: Path) -> tuple[str, str]:
     """The lab root's DS as PowerDNS wants it ('tag alg type digest') and as BIND's static-ds wants it."""
     fields = (lab / "trust-anchor.ds").read_text().split()
@@ -132,7 +152,7 @@ def command(r: Resolver, lab: Path, threads: int, cache_mb: int) -> list[str]:
               "CACHE_MB_THIRD": str(cache_mb // 3), "CACHE_MB_TWO_THIRDS": str(cache_mb - cache_mb // 3)}
     if r.name == "ananas":
         conf = r.render("ananas.toml", lab, values)
-        return [str(REPO / "ananas"), "serve", "--config", str(conf)]
+        return [ANANAS, "serve", "--config", str(conf)]
     if r.name == "unbound":
         conf = r.render("unbound.conf", lab, values)
         return ["unbound", "-d", "-c", str(conf)]
@@ -152,7 +172,7 @@ def command(r: Resolver, lab: Path, threads: int, cache_mb: int) -> list[str]:
 
 
 def version_of(name: str) -> str:
-    cmd = {"ananas": [str(REPO / "ananas"), "version"], "unbound": ["unbound", "-V"], "kresd": ["kresd", "--version"],
+    cmd = {"ananas": [ANANAS, "version"], "unbound": ["unbound", "-V"], "kresd": ["kresd", "--version"],
            "pdns-recursor": ["pdns_recursor", "--version"], "named": ["named", "-v"]}[name]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -603,6 +623,7 @@ def install() -> None:
 
 
 def main() -> int:
+    global ANANAS
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smaller lab and 5-second runs (under 5 minutes)")
     ap.add_argument("--cross-check", action="store_true", help="compare Ananas's answers with Unbound's instead")
@@ -618,11 +639,13 @@ def main() -> int:
     ap.add_argument("--address-base", default="127.77.10", help="resolvers listen on BASE.1 .. BASE.5")
     ap.add_argument("--port", type=int, default=5399)
     ap.add_argument("--queries", type=int, help="cross-check: distinct queries (default 5000; 1500 with --quick)")
+    ap.add_argument("--ananas", default=ANANAS, help="the ananas launcher to run (default: this tree's ./ananas)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing packages")
     cfg = ap.parse_args()
     cfg.zones = cfg.zones or (2000 if cfg.quick else 10000)
     cfg.duration = cfg.duration or (5 if cfg.quick else 20)
     cfg.cold_outstanding = 200
+    ANANAS = str(Path(cfg.ananas).resolve())
     names = [n for n in cfg.only.split(",") if n]
     for n in names:
         if n not in RESOLVERS:
@@ -650,7 +673,7 @@ def main() -> int:
         w = make_workloads(lab, run_dir / "queries", cold_size, 3)
         if "ananas" in names:
             log("building ananas (Release) if sources changed")
-            subprocess.run([str(REPO / "ananas"), "version"], check=True, capture_output=True, timeout=900)
+            subprocess.run([ANANAS, "version"], check=True, capture_output=True, timeout=900)
         versions = {n: version_of(n) for n in names}
 
         if cfg.cross_check:
@@ -665,8 +688,7 @@ def main() -> int:
                   "- validation: on for every peer (lab trust anchor); Ananas: off (`serve` does not validate yet)"]
         results: dict[str, dict[str, Result]] = {}
         for i, name in enumerate(names):
-            r = Resolver(name, f"{cfg.address_base}.{i + 1}", cfg.port, run_dir / name, validates=name != "ananas")
-            r.work.mkdir(parents=True, exist_ok=True)
+            r = make_resolver(name, i, cfg, run_dir)
             cmd = command(r, lab, cfg.threads, cfg.cache_mb)
             log(f"{name} {versions[name]}: {' '.join(cmd)} on {r.address}:{r.port} (CPU {cfg.server_cpu})")
             r.process = start(["taskset", "-c", cfg.server_cpu, *cmd], r.work / "server.log", cwd=r.work)
@@ -708,8 +730,7 @@ def run_cross_check(cfg, lab: Path, w: Workloads, run_dir: Path, versions: dict[
     zones = {z[1]: z for z in (line.split("\t") for line in (lab / "zones.tsv").read_text().splitlines())}
     rs = []
     for i, name in enumerate(["ananas", "unbound"]):
-        r = Resolver(name, f"{cfg.address_base}.{i + 1}", cfg.port, run_dir / name, validates=name != "ananas")
-        r.work.mkdir(parents=True, exist_ok=True)
+        r = make_resolver(name, i, cfg, run_dir)
         r.process = start(["taskset", "-c", cfg.server_cpu, *command(r, lab, cfg.threads, cfg.cache_mb)],
                           r.work / "server.log", cwd=r.work)
         wait_ready(r, w.probe, True)
