@@ -299,7 +299,7 @@ class Perf:
 def dnsperf(address: str, port: int, qfile: Path, cpu: str, out: Path, *, duration: float | None = None,
             runs: int | None = None, outstanding: int = 100, rate: float | None = None, verbose: bool = False,
             timeout: float = 2) -> Perf:
-    args = ["taskset", "-c", cpu, "dnsperf", "-s", address, "-p", str(port), "-d", str(qfile), "-c", "4",
+    args = ["taskset", "-c", cpu, "dnsperf", "-s", address, "-p", str(port), "-d", str(qfile), "-c", "4", "-T", "2",
             "-q", str(outstanding), "-t", str(timeout)]
     if duration:
         args += ["-l", str(duration)]
