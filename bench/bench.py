@@ -581,6 +581,8 @@ def cross_check(a: Resolver, b: Resolver, queries: list[tuple[str, str]], zones:
         return q, ask(a.address, a.port, *q), ask(b.address, b.port, *q)
 
     classes: dict[tuple, list] = collections.defaultdict(list)
+    rcodes: collections.Counter = collections.Counter()
+    answers = 0
     same = 0
     done = 0
     last = time.monotonic()
@@ -590,7 +592,9 @@ def cross_check(a: Resolver, b: Resolver, queries: list[tuple[str, str]], zones:
             if time.monotonic() - last > 5:
                 log(f"  cross-check: {done}/{len(queries)}")
                 last = time.monotonic()
-            if ra == rb and sa == sb:
+            rcodes[ra] += 1
+            answers += len(sa)
+            if ra == rb and sa == sb and ra != "TIMEOUT":
                 same += 1
                 continue
             zone = ".".join(qname.rstrip(".").split(".")[-2:])
@@ -604,7 +608,8 @@ def cross_check(a: Resolver, b: Resolver, queries: list[tuple[str, str]], zones:
                 kind = f"answer differs ({a.name} types {ta}, {b.name} types {tb})"
             classes[(kind, qtype, shape(qname), zinfo)].append((qname, sorted(sa), sorted(sb)))
     lines = [f"{len(queries)} distinct queries; {same} identical; {len(queries) - same} differ in "
-             f"{len(classes)} classes", ""]
+             f"{len(classes)} classes (a timeout on both sides counts as a difference)",
+             f"{a.name}'s rcodes: {dict(rcodes.most_common())}; {answers} answer records in all", ""]
     for (kind, qtype, pattern, zinfo), items in sorted(classes.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"- {len(items)} × {kind}; {qtype} {pattern} ({zinfo})")
         for qname, xa, xb in items[:3]:
