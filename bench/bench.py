@@ -364,17 +364,19 @@ class Result:
     note: str = ""
 
 
-def throughput(r: Resolver, files: list[Path], cfg, label: str, outstanding: int, verbose: bool) -> tuple[Result, Perf]:
+def throughput(r: Resolver, files: list[Path], cfg, label: str, outstanding: int, verbose: bool,
+               timeout: float = 2) -> tuple[Result, Perf]:
     """Closed-loop run; if it loses more than 1%, open-loop at 80% of what it reached (next file, for cold)."""
     pid = r.process.pid
     rate = None
     res = Result()
     perf = Perf()
+    notes = []
     for attempt in range(3):
         qfile = files[min(attempt, len(files) - 1)]
         c0 = cpu_seconds(pid)
         perf = dnsperf(r.address, r.port, qfile, cfg.load_cpu, r.work / f"{label}-{attempt}.out",
-                       duration=cfg.duration, outstanding=outstanding, rate=rate, verbose=verbose)
+                       duration=cfg.duration, outstanding=outstanding, rate=rate, verbose=verbose, timeout=timeout)
         c1 = cpu_seconds(pid)
         res = Result(qps=perf.completed / cfg.duration if perf.qps == 0 else perf.qps, loss=perf.loss,
                      cpu_per_100k=(c1 - c0) * 100_000 / perf.completed if perf.completed else float("nan"))
@@ -382,10 +384,11 @@ def throughput(r: Resolver, files: list[Path], cfg, label: str, outstanding: int
             f"{f' (open loop at {rate:,.0f} q/s)' if rate else ''}; {perf.rcodes}")
         if perf.loss <= 1.0 or perf.completed == 0:
             break
+        notes.append(f"{perf.loss:.0f}% lost at {res.qps:,.0f} q/s")
         rate = 0.8 * perf.completed / cfg.duration
-        res.note = "open loop"
     if res.loss > 1.0:
-        res.note = f"loss {res.loss:.1f}% > 1%"
+        notes.append(f"loss {res.loss:.1f}% > 1%")
+    res.note = "; ".join(notes)
     return res, perf
 
 
@@ -404,7 +407,8 @@ def measure(r: Resolver, w: Workloads, cfg) -> dict[str, Result]:
     results = {}
     pid = r.process.pid
     # cold: every query a miss; latency from the same run.
-    res, perf = throughput(r, w.cold, cfg, "cold", cfg.cold_outstanding, verbose=True)
+    # A cold resolution through the lab can take seconds on a loaded machine: dnsperf's default 5 s timeout here.
+    res, perf = throughput(r, w.cold, cfg, "cold", cfg.cold_outstanding, verbose=True, timeout=5)
     set_latency(res, perf.latencies)
     res.latency_rate = res.qps
     res.rss = peak_rss_mib(pid)
