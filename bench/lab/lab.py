@@ -376,7 +376,8 @@ def build(lab: Path, count: int, signed: bool, a: Addresses, jobs: int) -> None:
                     log(f"  signed {done}/{len(futures)}")
                     last = time.monotonic()
 
-    (tmp / "nsd-root.conf").write_text(nsd_conf(lab, "root", a.root, [(".", "root.zone" + (".signed" if signed else ""))], 53))
+    root_file = "root.zone" + (".signed" if signed else "")
+    (tmp / "nsd-root.conf").write_text(nsd_conf(lab, "root", a.root, [(".", root_file)], 53))
     (tmp / "nsd-tld.conf").write_text(nsd_conf(lab, "tld", a.tld, tld_files, 53))
     (tmp / "nsd-sld-a.conf").write_text(nsd_conf(lab, "sld-a", a.sld_a, sld_files, 53))
     (tmp / "nsd-sld-b.conf").write_text(nsd_conf(lab, "sld-b", a.sld_b, sld_files, 53))
