@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 LAB_ROOT = REPO / ".build" / "lab"
 ACTIVE = LAB_ROOT / "active"  # one running lab directory per line, so `down` finds them
-FORMAT_VERSION = 3  # bump when the generated lab changes, so cached builds are rebuilt
+FORMAT_VERSION = 4  # bump when the generated lab changes, so cached builds are rebuilt
 
 TLDS = ["com", "net", "org", "lab"]
 UNSIGNED_TLD = "org"  # an insecure delegation from the root: org has no DS, its zones are insecure
@@ -309,6 +309,10 @@ def nsd_conf(lab: Path, group: str, addresses: list[str], zones: list[tuple[str,
         "    verbosity: 1",
         "    hide-version: yes",
         "    refuse-any: yes",
+        # NSD's response rate limiting (200 q/s per client /24 by default) would throttle every resolver's cold
+        # queries, which all come from one loopback address, and turn some into SERVFAILs: off in the lab.
+        "    rrl-ratelimit: 0",
+        "    rrl-whitelist-ratelimit: 0",
         "remote-control:",
         "    control-enable: no",
     ]
