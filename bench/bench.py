@@ -21,7 +21,6 @@ difference in rcode and answer RRsets (TTL and order ignored).
 from __future__ import annotations
 
 import argparse
-import bisect
 import collections
 import ipaddress
 import json
@@ -34,7 +33,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -452,8 +450,7 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}"
 
 
-def report(results: dict[str, dict[str, Result]], versions: dict[str, str], cfg, lab_params: dict,
-           header: list[str]) -> str:
+def report(results: dict[str, dict[str, Result]], versions: dict[str, str], header: list[str]) -> str:
     lines = header[:]
     for wl in ("cached", "cold", "mixed"):
         lines += ["", f"### {wl}", "",
@@ -722,7 +719,7 @@ def main() -> int:
                 stop(r.process)
         header.append(f"- load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}; "
                       f"run took {time.monotonic() - started_at:.0f} s")
-        text = report(results, versions, cfg, lab_params, header)
+        text = report(results, versions, header)
         (run_dir / "report.md").write_text(text)
         shutil.copy(run_dir / "report.md", OUT / "latest.md")
         print(text)

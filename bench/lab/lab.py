@@ -39,6 +39,7 @@ FORMAT_VERSION = 4  # bump when the generated lab changes, so cached builds are 
 TLDS = ["com", "net", "org", "lab"]
 UNSIGNED_TLD = "org"  # an insecure delegation from the root: org has no DS, its zones are insecure
 ALGORITHMS = [8, 13, 15]
+ROOT_ALGORITHM = 8  # like the real root
 ALG_NAMES = {8: "RSASHA256", 13: "ECDSAP256SHA256", 15: "ED25519"}
 PROVIDERS = 10  # dnsprovK.net zones that host the name servers of out-of-bailiwick delegations
 DEFAULT_TTL = 3600
@@ -274,8 +275,6 @@ def root_zone(a: Addresses, keys: dict[int, Key], signed: bool) -> str:
 def tld_algorithm(i: int) -> int:
     return ALGORITHMS[(i + 1) % len(ALGORITHMS)]
 
-
-ROOT_ALGORITHM = 8
 
 
 # ---------------------------------------------------------------------------------------------------------------
