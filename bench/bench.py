@@ -684,8 +684,10 @@ def main() -> int:
     started_at = time.monotonic()
     try:
         log(f"lab: bench/lab/up {' '.join(lab_args)}")
-        lab = Path(subprocess.run([sys.executable, str(LAB), "up", *lab_args], check=True, stdout=subprocess.PIPE,
-                                  text=True).stdout.strip().splitlines()[-1])
+        # The lab's directory first, so an interrupt while it starts still stops it.
+        lab = Path(subprocess.run([sys.executable, str(LAB), "path", *lab_args], check=True, stdout=subprocess.PIPE,
+                                  text=True).stdout.strip())
+        subprocess.run([sys.executable, str(LAB), "up", *lab_args], check=True, stdout=subprocess.DEVNULL)
         lab_params = json.loads((lab / "lab.json").read_text())
         cold_size = int(max(cfg.duration * 20_000, 50_000))
         w = make_workloads(lab, run_dir / "queries", cold_size, 3)
