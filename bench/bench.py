@@ -679,6 +679,9 @@ def main() -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_dir = OUT / f"run-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    # A run leaves a few hundred MB (query lists, per-reply dnsperf output): keep the newest five.
+    for old in sorted(OUT.glob("run-*"))[:-5]:
+        shutil.rmtree(old, ignore_errors=True)
     lab_args = ["--zones", str(cfg.zones), "--cpu", cfg.load_cpu] + ([] if cfg.unsigned else ["--signed"])
     lab: Path | None = None
     started_at = time.monotonic()
