@@ -529,23 +529,33 @@ def rdata_text(msg: bytes, rtype: int, pos: int, length: int) -> str:
     return data.hex()
 
 
-def parse_answer(msg: bytes) -> tuple[str, frozenset, bool]:
-    flags, qd, an = struct.unpack("!HHH", msg[2:8])
+def parse_answer(msg: bytes) -> tuple[str, frozenset, bool, str]:
+    """rcode, answer RRs (RRSIGs left out), TC, and the Extended DNS Error (RFC 8914) if there is one."""
+    flags, qd, an, ns, ar = struct.unpack("!HHHHH", msg[2:12])
     pos = 12
     for _ in range(qd):
         pos = read_name(msg, pos)[1] + 4
     rrs = set()
-    for _ in range(an):
+    ede = ""
+    for i in range(an + ns + ar):
         owner, pos = read_name(msg, pos)
         rtype, _cls, _ttl, length = struct.unpack("!HHIH", msg[pos:pos + 10])
         pos += 10
-        if rtype != 46:  # RRSIG: we did not ask for DNSSEC records
+        if i < an and rtype != 46:  # RRSIG: we did not ask for DNSSEC records
             rrs.add((owner, TYPE_NAMES.get(rtype, str(rtype)), rdata_text(msg, rtype, pos, length)))
+        elif rtype == 41:
+            opt = pos
+            while opt + 4 <= pos + length:
+                code, olen = struct.unpack("!HH", msg[opt:opt + 4])
+                if code == 15 and olen >= 2:
+                    info = struct.unpack("!H", msg[opt + 4:opt + 6])[0]
+                    ede = f"EDE {info} {msg[opt + 6:opt + 4 + olen].decode('utf-8', 'replace')}".strip()
+                opt += 4 + olen
         pos += length
-    return RCODES.get(flags & 0xF, str(flags & 0xF)), frozenset(rrs), bool(flags & 0x0200)
+    return RCODES.get(flags & 0xF, str(flags & 0xF)), frozenset(rrs), bool(flags & 0x0200), ede
 
 
-def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -> tuple[str, frozenset]:
+def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -> tuple[str, frozenset, str]:
     qid = random.randrange(65536)
     query = encode_query(qid, qname, qtype)
     for _ in range(2):
@@ -559,9 +569,9 @@ def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -
                         break
             except socket.timeout:
                 continue
-        rcode, rrs, tc = parse_answer(msg)
+        rcode, rrs, tc, ede = parse_answer(msg)
         if not tc:
-            return rcode, rrs
+            return rcode, rrs, ede
         with socket.create_connection((address, port), timeout=timeout) as t:
             t.sendall(struct.pack("!H", len(query)) + query)
             buf = b""
@@ -570,9 +580,9 @@ def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -
                 if not chunk:
                     break
                 buf += chunk
-            rcode, rrs, _ = parse_answer(buf[2:])
-            return rcode, rrs
-    return "TIMEOUT", frozenset()
+            rcode, rrs, _, ede = parse_answer(buf[2:])
+            return rcode, rrs, ede
+    return "TIMEOUT", frozenset(), ""
 
 
 def shape(qname: str) -> str:
@@ -600,7 +610,7 @@ def cross_check(a: Resolver, b: Resolver, queries: list[tuple[str, str]], zones:
     done = 0
     last = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
-        for (qname, qtype), (ra, sa), (rb, sb) in pool.map(both, queries):
+        for (qname, qtype), (ra, sa, ea), (rb, sb, eb) in pool.map(both, queries):
             done += 1
             if time.monotonic() - last > 5:
                 log(f"  cross-check: {done}/{len(queries)}")
@@ -619,14 +629,14 @@ def cross_check(a: Resolver, b: Resolver, queries: list[tuple[str, str]], zones:
                 ta = sorted({t for _, t, _ in sa})
                 tb = sorted({t for _, t, _ in sb})
                 kind = f"answer differs ({a.name} types {ta}, {b.name} types {tb})"
-            classes[(kind, qtype, shape(qname), zinfo)].append((qname, sorted(sa), sorted(sb)))
+            classes[(kind, qtype, shape(qname), zinfo)].append((qname, sorted(sa), sorted(sb), ea, eb))
     lines = [f"{len(queries)} distinct queries; {same} identical; {len(queries) - same} differ in "
              f"{len(classes)} classes (a timeout on both sides counts as a difference)",
              f"{a.name}'s rcodes: {dict(rcodes.most_common())}; {answers} answer records in all", ""]
     for (kind, qtype, pattern, zinfo), items in sorted(classes.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"- {len(items)} × {kind}; {qtype} {pattern} ({zinfo})")
-        for qname, xa, xb in items[:3]:
-            lines.append(f"    {qname} {qtype}: {a.name} {xa[:4]}  {b.name} {xb[:4]}")
+        for qname, xa, xb, ea, eb in items[:3]:
+            lines.append(f"    {qname} {qtype}: {a.name} {xa[:4]} {ea}  {b.name} {xb[:4]} {eb}".rstrip())
     return "\n".join(lines) + "\n"
 
 
