@@ -53,6 +53,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         Engine = new Engine(config);
         Linker = new Linker(Engine);
         Hostcalls.Define(Linker);
+        if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)
         {
             _epochTicker = new Thread(TickEpochs) { IsBackground = true, Name = "wasm epoch ticker" };

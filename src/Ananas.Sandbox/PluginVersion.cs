@@ -64,7 +64,7 @@ internal sealed class PluginVersion
         {
             throw new PluginLoadException($"plugin {definition.Name}: not a valid WebAssembly module: {FirstLine(e.Message)}", e);
         }
-        var problems = AbiCheck.Problems(_module);
+        var problems = AbiCheck.Problems(_module, host.Options.FieldHostcallsForBenchmark);
         if (problems.Count > 0)
         {
             _module.Dispose();
