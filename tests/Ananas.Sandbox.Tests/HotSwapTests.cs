@@ -87,4 +87,23 @@ public class HotSwapTests
         Assert.InRange(slept, 4995, 30_000);
         Assert.Contains(log.Messages(LogLevel.Information), m => m.Contains("plugin t version 1 freed after its last call"));
     }
+
+    [Fact]
+    public async Task Versions_with_the_same_bytes_share_one_compiled_module()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("versioned", name: "a", args: "v1"));
+        await host.LoadAsync(Guests.Definition("versioned", name: "a", args: "v2"));
+        await host.LoadAsync(Guests.Definition("versioned", name: "b", args: "v1"));
+        Assert.Equal(1, host.CompiledModuleCount);
+
+        await host.LoadAsync(Guests.Definition("empty", name: "c"));
+        Assert.Equal(2, host.CompiledModuleCount);
+
+        host.Unload("c");
+        Assert.Equal(1, host.CompiledModuleCount);
+        host.Unload("a");
+        host.Unload("b");
+        Assert.Equal(0, host.CompiledModuleCount);
+    }
 }
