@@ -83,6 +83,7 @@ public class IsolationTests
         Assert.StartsWith("plugin trap_start: the first instance failed to start: trap: unreachable", e.Message);
         Assert.Empty(host.Snapshot());
         Assert.False(host.HasCallbacks(PluginPhase.Request));
+        Assert.False(host.Unload("trap_start"));
     }
 
     [Fact]
