@@ -25,6 +25,7 @@ public static class ConfigLoader
         ["access.allow"] = (c, v, k) => c.Allow = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["resolver.qname-minimisation"] = (c, v, k) => c.QnameMinimisation = Boolean(v, k),
         ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
+        ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
         ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = Duration(v, k),
         ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) == "off"

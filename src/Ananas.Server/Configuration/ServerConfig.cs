@@ -15,6 +15,8 @@ public sealed record ServerConfig
     public List<string> Allow { get; set; } = [];
     public bool QnameMinimisation { get; set; }
     public bool IPv6 { get; set; }
+    /// <summary>Query name servers at loopback addresses learnt from referrals (off: Unbound's do-not-query-localhost).</summary>
+    public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
     public string DnssecValidation { get; set; } = "off";

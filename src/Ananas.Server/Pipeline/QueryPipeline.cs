@@ -26,9 +26,9 @@ public sealed class QueryPipeline
     [ThreadStatic]
     private static byte[]? t_reply;
 
-    private readonly PipelineOptions _options;
+    private PipelineOptions _options;
     private readonly AnswerCache _answers;
-    private readonly Recursor _recursor;
+    private Recursor _recursor;
     private readonly IExchanger _exchanger;
     private readonly IClock _clock;
     private readonly ILogger _logger;
@@ -53,6 +53,20 @@ public sealed class QueryPipeline
     }
 
     public PipelineOptions Options => _options;
+
+    public Recursor Recursor => _recursor;
+
+    /// <summary>
+    /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
+    /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
+    /// with what they started with. Nothing is dropped.
+    /// </summary>
+    public void Reconfigure(PipelineOptions options, Recursor? recursor = null)
+    {
+        Volatile.Write(ref _options, options);
+        if (recursor is not null) Volatile.Write(ref _recursor, recursor);
+        if (options.Scheduler is { } scheduler) _scheduler?.Reconfigure(scheduler);
+    }
 
     public PipelineCounters Counters { get; } = new();
 
@@ -148,13 +162,14 @@ public sealed class QueryPipeline
             }
 
             var sink = frame.Sink;
+            var recursor = Volatile.Read(ref _recursor);
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
             cancellation.CancelAfter(_options.ResolveTimeout);
             var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
             DnsMessage answer;
             try
             {
-                answer = (await _recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+                answer = (await recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
             }
             catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
             {

@@ -39,17 +39,20 @@ internal static class ServeCommand
         foreach (var option in new Option[] { config, listen, rootHints, cacheSize, allow }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var configPath = parse.GetValue(config)?.FullName;
+            // A reload (SIGHUP, file change, `ananas reload`) reads the file again and re-applies the same flags.
+            ServerConfig Load() => BuildConfig(configPath, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow));
             ServerConfig settings;
             try
             {
-                settings = BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow));
+                settings = Load();
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas serve: {e.Message}");
                 return 1;
             }
-            return await RunAsync(settings, Console.Error, cancellationToken);
+            return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
     }
@@ -82,11 +85,19 @@ internal static class ServeCommand
         }
     }
 
-    /// <summary>Serves until <paramref name="cancellationToken"/> fires, then drains. 0 on a clean stop, 1 when it cannot start.</summary>
-    internal static async Task<int> RunAsync(ServerConfig settings, TextWriter error, CancellationToken cancellationToken, Action<ResolverHost>? started = null)
+    /// <summary>
+    /// Serves until <paramref name="cancellationToken"/> fires, then drains. 0 on a clean stop, 1 when it cannot start.
+    /// SIGHUP, a change of <paramref name="watchPath"/> and the control API's <c>POST /reload</c> reload the
+    /// configuration from <paramref name="configSource"/>.
+    /// </summary>
+    internal static async Task<int> RunAsync(ServerConfig settings, TextWriter error, CancellationToken cancellationToken, Action<ResolverHost>? started = null,
+        Func<ServerConfig>? configSource = null, string? watchPath = null)
     {
+        // The level lives in a switch so that a reload can change it (log.level).
+        var logLevel = new LogLevelSwitch(settings.LogLevel);
         using var loggerFactory = LoggerFactory.Create(logging => logging
-            .SetMinimumLevel(settings.LogLevel)
+            .SetMinimumLevel(LogLevel.Trace)
+            .AddFilter((_, _, level) => logLevel.Allows(level))
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
         var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
@@ -94,7 +105,10 @@ internal static class ServeCommand
         ResolverHost host;
         try
         {
-            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance));
+            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel)
+            {
+                ConfigSource = configSource,
+            };
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
@@ -112,6 +126,13 @@ internal static class ServeCommand
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        // SIGHUP reloads (its default would end the process). The reload logs its own outcome.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = host.ReloadAsync("SIGHUP");
+        });
+        using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);
