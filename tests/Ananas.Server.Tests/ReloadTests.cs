@@ -20,6 +20,7 @@ namespace Ananas.Server.Tests;
 /// query is lost. Bounded in time.
 /// </summary>
 [Trait("Category", "EndToEnd")]
+[Collection(LoadSensitiveCollection.Name)]
 public sealed class ReloadTests(ITestOutputHelper output)
 {
     [Fact]

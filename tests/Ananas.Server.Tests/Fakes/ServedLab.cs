@@ -38,11 +38,12 @@ public sealed class ServedLab : IAsyncDisposable
     public string Control => Host.Config.ControlListen;
 
     /// <summary>
-    /// The configuration file text: the lab's root hints, loopback upstreams allowed, validation off (the lab is
-    /// unsigned while the built-in trust anchor is the real root's: under it, every lab answer would be bogus),
-    /// metrics off, control on <paramref name="controlPort"/>, then <paramref name="extra"/> (more TOML tables).
+    /// The configuration file text: the lab's root hints, loopback upstreams allowed, validation off unless
+    /// <paramref name="dnssec"/> says otherwise (the lab is unsigned while the built-in trust anchor is the real
+    /// root's: under it, every lab answer is bogus), metrics off, control on <paramref name="controlPort"/>, then
+    /// <paramref name="extra"/> (more TOML tables).
     /// </summary>
-    public static string ConfigText(NsdHierarchy nsd, IEnumerable<string> listen, int controlPort, string extra = "") => $"""
+    public static string ConfigText(NsdHierarchy nsd, IEnumerable<string> listen, int controlPort, string extra = "", string dnssec = "validation = \"off\"") => $"""
         listen = [{string.Join(", ", listen.Select(l => $"\"{l}\""))}]
         root-hints = "{nsd.RootHintsFile}"
 
@@ -51,7 +52,7 @@ public sealed class ServedLab : IAsyncDisposable
         query-timeout = "3s"
 
         [dnssec]
-        validation = "off"
+        {dnssec}
 
         [metrics]
         listen = ""
@@ -63,13 +64,13 @@ public sealed class ServedLab : IAsyncDisposable
         """;
 
     /// <summary>Starts NSD, writes the file and serves it. Throws (with NSD's reason) if NSD cannot start.</summary>
-    public static async Task<ServedLab> StartAsync(IEnumerable<string> listen, string extra = "")
+    public static async Task<ServedLab> StartAsync(IEnumerable<string> listen, string extra = "", string dnssec = "validation = \"off\"")
     {
         var nsd = await NsdHierarchy.StartAsync(TimeSpan.FromSeconds(10));
         var directory = Path.Combine(Path.GetTempPath(), $"ananas-serve-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var configPath = Path.Combine(directory, "ananas.toml");
-        await File.WriteAllTextAsync(configPath, ConfigText(nsd, listen, FreePorts.Tcp(), extra));
+        await File.WriteAllTextAsync(configPath, ConfigText(nsd, listen, FreePorts.Tcp(), extra, dnssec));
         var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var started = new TaskCompletionSource<ResolverHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = ServeCommand.RunAsync(ConfigLoader.LoadFile(configPath), Console.Error, stop.Token, host => started.SetResult(host),
