@@ -28,9 +28,14 @@ public static class ConfigLoader
         ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
         ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = Duration(v, k),
-        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) == "off"
-            ? "off"
-            : throw new FormatException("DNSSEC validation is not implemented yet; the only accepted value is \"off\""),
+        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new FormatException($"'{other}' is not one of on, off"),
+        },
+        ["dnssec.trust-anchor"] = (c, v, k) => c.TrustAnchorFile = String(v, k),
+        ["dnssec.negative-trust-anchors"] = (c, v, k) => c.NegativeTrustAnchors = Items(v, k).Select((s, i) => Parse(() => ParseName(s.Text), $"{k}[{i}]", s.Line)).ToList(),
         ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
         ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
         ["udp.threads-per-socket"] = (c, v, k) => c.UdpThreadsPerSocket = (int)Integer(v, k, 1, 256),
@@ -213,6 +218,10 @@ public static class ConfigLoader
         null => "nothing",
         _ => "another kind of value",
     };
+
+    /// <summary>A domain name as written in the file, returned as given (it is parsed again where it is used).</summary>
+    private static string ParseName(string text) =>
+        Ananas.Dns.DnsName.TryParse(text, null, out _, out var error) && text.Length > 0 ? text : throw new FormatException($"'{text}' is not a domain name: {error}");
 
     /// <summary>"5s", "1500ms", "2m", "1h".</summary>
     public static TimeSpan ParseDuration(string text)

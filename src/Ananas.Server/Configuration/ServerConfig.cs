@@ -19,7 +19,12 @@ public sealed record ServerConfig
     public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
-    public string DnssecValidation { get; set; } = "off";
+    /// <summary>DNSSEC validation (RFC 4035 §5); on by default, from <see cref="TrustAnchorFile"/>.</summary>
+    public bool DnssecValidation { get; set; }
+    /// <summary>DS or DNSKEY records to start validation from; empty: the built-in root KSKs (IANA).</summary>
+    public string TrustAnchorFile { get; set; } = "";
+    /// <summary>Names at and below which validation is off (RFC 7646), for a zone known to be broken.</summary>
+    public List<string> NegativeTrustAnchors { get; set; } = [];
     public int UdpMaxPayload { get; set; }
     public int UdpSockets { get; set; }
     public int UdpThreadsPerSocket { get; set; }
@@ -45,5 +50,5 @@ public sealed record ServerConfig
     public LogLevel LogLevel { get; set; }
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow] };
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors] };
 }

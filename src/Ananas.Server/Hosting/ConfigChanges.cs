@@ -29,6 +29,8 @@ public static class ConfigChanges
         new("resolver.query-timeout", c => c.QueryTimeout),
         new("resolver.upstream-timeout", c => c.UpstreamTimeout, (from, to) => to.UpstreamTimeout = from.UpstreamTimeout),
         new("dnssec.validation", c => c.DnssecValidation),
+        new("dnssec.trust-anchor", c => c.TrustAnchorFile),
+        new("dnssec.negative-trust-anchors", c => List(c.NegativeTrustAnchors)),
         new("udp.max-payload", c => c.UdpMaxPayload, (from, to) => to.UdpMaxPayload = from.UdpMaxPayload),
         new("udp.sockets", c => c.UdpSockets, (from, to) => to.UdpSockets = from.UdpSockets),
         new("udp.threads-per-socket", c => c.UdpThreadsPerSocket, (from, to) => to.UdpThreadsPerSocket = from.UdpThreadsPerSocket),

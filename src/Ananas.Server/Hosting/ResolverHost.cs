@@ -302,7 +302,34 @@ public sealed class ResolverHost : IAsyncDisposable
         QnameMinimisation = config.QnameMinimisation,
         UseIPv6 = config.IPv6,
         DoNotQueryLocalhost = !config.QueryLocalhost,
+        Validation = config.DnssecValidation,
+        TrustAnchors = LoadTrustAnchors(config),
     };
+
+    /// <summary>The built-in root anchors or the configured file, plus the negative anchors. A bad file is a <see cref="ConfigException"/> naming its line.</summary>
+    private static Resolver.Dnssec.TrustAnchors LoadTrustAnchors(ServerConfig config)
+    {
+        Resolver.Dnssec.TrustAnchors anchors;
+        if (config.TrustAnchorFile.Length == 0)
+        {
+            anchors = Resolver.Dnssec.TrustAnchors.CreateDefault();
+        }
+        else
+        {
+            anchors = new Resolver.Dnssec.TrustAnchors();
+            try
+            {
+                anchors.LoadFile(config.TrustAnchorFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                throw new ConfigException($"dnssec.trust-anchor: cannot use '{config.TrustAnchorFile}': {e.Message}");
+            }
+            if (anchors.All.Count == 0) throw new ConfigException($"dnssec.trust-anchor: '{config.TrustAnchorFile}' holds no DS or DNSKEY record");
+        }
+        foreach (var name in config.NegativeTrustAnchors) anchors.AddNegative(DnsName.Parse(name));
+        return anchors;
+    }
 
     private static PipelineOptions PipelineOptionsFor(ServerConfig config) => new()
     {

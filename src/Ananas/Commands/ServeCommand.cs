@@ -28,6 +28,7 @@ internal static class ServeCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var rootHints = new Option<FileInfo?>("--root-hints") { Description = "Read root hints from a named.root-style file (default: built-in IANA hints)." };
+        var trustAnchor = new Option<FileInfo?>("--trust-anchor") { Description = "DNSSEC trust anchors (DS or DNSKEY records) instead of the built-in root KSKs." };
         var cacheSize = new Option<string?>("--cache-size") { Description = "Answer cache size, e.g. 256MiB (the default), 1GiB." };
         var allow = new Option<string[]>("--allow")
         {
@@ -36,12 +37,13 @@ internal static class ServeCommand
         };
 
         var command = new Command("serve", "Run the recursive resolver service (UDP and TCP on 127.0.0.1:5353 by default; DoT and DoH on request).");
-        foreach (var option in new Option[] { config, listen, rootHints, cacheSize, allow }) command.Options.Add(option);
+        foreach (var option in new Option[] { config, listen, rootHints, trustAnchor, cacheSize, allow }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configPath = parse.GetValue(config)?.FullName;
             // A reload (SIGHUP, file change, `ananas reload`) reads the file again and re-applies the same flags.
-            ServerConfig Load() => BuildConfig(configPath, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow));
+            ServerConfig Load() => BuildConfig(configPath, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow),
+                parse.GetValue(trustAnchor)?.FullName);
             ServerConfig settings;
             try
             {
@@ -58,12 +60,13 @@ internal static class ServeCommand
     }
 
     /// <summary>The defaults (or the file), then the flags. Throws <see cref="ConfigException"/> naming the bad flag.</summary>
-    internal static ServerConfig BuildConfig(string? configPath, string[]? listen, string? rootHints, string? cacheSize, string[]? allow)
+    internal static ServerConfig BuildConfig(string? configPath, string[]? listen, string? rootHints, string? cacheSize, string[]? allow, string? trustAnchor = null)
     {
         var settings = configPath is null ? ConfigLoader.Defaults() : ConfigLoader.LoadFile(configPath);
         if (listen is { Length: > 0 })
             settings.Listen = listen.Select(l => Flag("--listen", () => ListenAddress.Parse(l))).ToList();
         if (rootHints is not null) settings.RootHints = rootHints;
+        if (trustAnchor is not null) settings.TrustAnchorFile = trustAnchor;
         if (cacheSize is not null) settings.CacheSizeBytes = Flag("--cache-size", () => ConfigLoader.ParseSize(cacheSize));
         if (allow is { Length: > 0 })
         {
