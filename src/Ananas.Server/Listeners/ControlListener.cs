@@ -35,7 +35,7 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
 
     public void Start()
     {
-        _app = LoopbackHttpEndpoint.Start(endPoint, "control", HandleAsync, out var bound);
+        _app = LoopbackHttpEndpoint.Start(endPoint, "control.listen", HandleAsync, out var bound);
         LocalEndPoint = bound;
     }
 

@@ -80,9 +80,7 @@ public sealed class HttpsListener : IListener
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            for (var inner = e; inner is not null; inner = inner.InnerException)
-                if (inner is SocketException socketError) throw ListenerBindException.From("https", _requested, socketError);
-            throw new ListenerBindException($"cannot listen on https://{ListenerBindException.Format(_requested)}: {e.Message}", e);
+            throw ListenerBindException.FromKestrel("https", _requested, e);
         }
         _app = app;
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;

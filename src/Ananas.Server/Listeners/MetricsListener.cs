@@ -35,7 +35,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
 
     public void Start()
     {
-        _app = LoopbackHttpEndpoint.Start(endPoint, "metrics", async context =>
+        _app = LoopbackHttpEndpoint.Start(endPoint, "metrics.listen", async context =>
         {
             if (!context.Request.Path.Equals("/metrics", StringComparison.Ordinal))
             {
