@@ -43,6 +43,7 @@ public static class ConfigLoader
         ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
+        ["proxy.trusted-sources"] = (c, v, k) => c.ProxyTrustedSources = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
         ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),
         ["control.listen"] = (c, v, k) => c.ControlListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",

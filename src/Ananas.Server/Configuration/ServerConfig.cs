@@ -32,6 +32,8 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>Networks whose PROXY v2 headers are believed, on listeners marked <c>?proxy=v2</c>.</summary>
+    public List<string> ProxyTrustedSources { get; set; } = [];
     /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>
     public string TlsCertificate { get; set; } = "";
     /// <summary>PEM private key for <see cref="TlsCertificate"/> (empty: the key is in the certificate file).</summary>
@@ -50,5 +52,5 @@ public sealed record ServerConfig
     public LogLevel LogLevel { get; set; }
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors] };
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources] };
 }
