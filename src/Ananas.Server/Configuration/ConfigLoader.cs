@@ -61,6 +61,7 @@ public static class ConfigLoader
             "truncate" => ShedAction.Truncate,
             var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
         },
+        ["log.query-log"] = (c, v, k) => c.QueryLog = String(v, k),
         ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
         {
             "trace" => LogLevel.Trace,

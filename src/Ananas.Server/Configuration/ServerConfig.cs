@@ -50,6 +50,8 @@ public sealed record ServerConfig
     public int MaxQueuedPerGroup { get; set; }
     public ShedAction Shed { get; set; }
     public LogLevel LogLevel { get; set; }
+    /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
+    public string QueryLog { get; set; } = "";
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
     public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources] };

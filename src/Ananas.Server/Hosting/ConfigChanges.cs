@@ -51,6 +51,7 @@ public static class ConfigChanges
         new("scheduler.max-queued-per-group", c => c.MaxQueuedPerGroup),
         new("scheduler.shed", c => c.Shed),
         new("log.level", c => c.LogLevel),
+        new("log.query-log", c => c.QueryLog, (from, to) => to.QueryLog = from.QueryLog),
     ];
 
     /// <summary>The keys whose values differ, in file order, split into those applied live and those needing a restart.</summary>

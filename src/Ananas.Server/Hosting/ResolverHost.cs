@@ -54,6 +54,17 @@ public sealed class ResolverHost : IAsyncDisposable
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
+        if (config.QueryLog.Length > 0)
+        {
+            try
+            {
+                Pipeline.QueryLog = QueryLog.Open(config.QueryLog);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
+            }
+        }
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
@@ -254,12 +265,14 @@ public sealed class ResolverHost : IAsyncDisposable
         {
         }
         foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
     public async ValueTask DisposeAsync()
     {
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
     }
 
     private IListener CreateListener(ListenAddress address, ServerConfig config)

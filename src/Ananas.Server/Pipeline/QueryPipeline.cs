@@ -56,6 +56,9 @@ public sealed class QueryPipeline
 
     public Recursor Recursor => _recursor;
 
+    /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
+    public Hosting.QueryLog? QueryLog { get; set; }
+
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
     /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
@@ -122,6 +125,7 @@ public sealed class QueryPipeline
             if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
             Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
             Counters.HitLatency.Observe(frame.ArrivalTimestamp);
+            QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: true);
             frame.Sink.Send(frame, reply.AsSpan(0, written));
             return;
         }
@@ -210,6 +214,7 @@ public sealed class QueryPipeline
             if (!RunPhase(Phase.Response, frame)) return;
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
+            QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
             sink.Send(frame, buffer.AsSpan(0, length));
         }
         catch (Exception e)
@@ -262,6 +267,7 @@ public sealed class QueryPipeline
             return;
         }
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
+        QueryLog?.Record(frame, reply.AsSpan(0, n), cacheHit: false);
         frame.Sink.Send(frame, reply.AsSpan(0, n));
     }
 
