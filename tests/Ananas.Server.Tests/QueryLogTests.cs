@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
-using Ananas.Resolver;
-using Ananas.Resolver.Cache;
 using Ananas.Server.Frames;
 using Ananas.Server.Hosting;
 using Ananas.Server.Pipeline;
@@ -67,15 +65,7 @@ public sealed class QueryLogTests
     [Fact]
     public async Task A_cache_hit_with_the_query_log_on_allocates_nothing_on_the_query_path()
     {
-        var clock = new VirtualClock();
-        var recursor = new Recursor(new RecursorOptions
-        {
-            RootHints = RootHints.Single(Ananas.Dns.DnsName.Parse("a.root-servers.net."), IPAddress.Parse("198.41.0.4")),
-            QnameMinimisation = false,
-            UseIPv6 = false,
-        }, clock, new SeededRandom(1), new RecordCache(clock));
-        var answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 1 << 20 } }, clock);
-        var pipeline = new QueryPipeline(new PipelineOptions(), answers, recursor, new FakeAuthority("www.example.com. 300 A 192.0.2.80"), clock);
+        var pipeline = HitPathAllocationTests.PipelineAnswering("www.example.com. 300 A 192.0.2.80");
         await using var log = new QueryLog(Stream.Null, ownsOutput: false);
         pipeline.QueryLog = log;
         var sink = new NullSink();
