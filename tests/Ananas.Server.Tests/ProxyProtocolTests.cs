@@ -166,6 +166,42 @@ public sealed class ProxyProtocolTests
         await Assert.ThrowsAsync<HttpRequestException>(() => bare.GetAsync($"https://127.0.0.1:{listener.LocalEndPoint.Port}/resolve?name=www.example.test"));
     }
 
+    [Fact]
+    public async Task Serve_configures_proxy_listeners_from_the_listen_url_and_trusted_sources()
+    {
+        int port = FreePorts.Tcp();
+        // Root hints on loopback where nothing answers: a query the ACL admits ends SERVFAIL, one it refuses REFUSED.
+        var hints = Path.GetTempFileName();
+        await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
+        var config = Ananas.Cli.ServeCommand.BuildConfig(null, [$"tcp://127.0.0.1:{port}?proxy=v2"], hints, null, ["192.0.2.0/24"]);
+        config = ConfigLoader.Apply(config, "[proxy]\ntrusted-sources = [\"127.0.0.1\"]\n[metrics]\nlisten = \"\"\n[control]\nlisten = \"\"\n[dnssec]\nvalidation = \"off\"", "proxy.toml");
+        config.QueryTimeout = TimeSpan.FromSeconds(2);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var started = new TaskCompletionSource<Hosting.ResolverHost>();
+        var run = Ananas.Cli.ServeCommand.RunAsync(config, Console.Error, stop.Token, host => started.SetResult(host));
+        var host = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            Assert.Contains(host.Listeners, l => l.Address == $"tcp://127.0.0.1:{port}?proxy=v2");
+            var server = new IPEndPoint(IPAddress.Loopback, port);
+            using var socket = await DnsTestClient.ConnectTcpAsync(server);
+            await socket.SendAsync(ProxyProtocol.Build(Outsider, server));
+            await DnsTestClient.SendTcpAsync(socket, DnsTestClient.Query("www.example.test", id: 1));
+            Assert.Equal(Rcode.Refused, (await DnsTestClient.ReceiveTcpAsync(socket))!.Rcode);
+            using var allowed = await DnsTestClient.ConnectTcpAsync(server);
+            await allowed.SendAsync(ProxyProtocol.Build(Allowed, server));
+            await DnsTestClient.SendTcpAsync(allowed, DnsTestClient.Query("www.example.test", id: 2));
+            Assert.Equal(Rcode.ServFail, (await DnsTestClient.ReceiveTcpAsync(allowed))!.Rcode);
+            Assert.True(await ClosedWithoutAnswerAsync(server, []));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(15)));
+            File.Delete(hints);
+        }
+    }
+
     /// <summary>An HTTP client whose every connection first sends <paramref name="header"/> (as a proxy would), then TLS.</summary>
     private static HttpClient HttpClientSending(X509Certificate2 certificate, byte[] header)
     {
