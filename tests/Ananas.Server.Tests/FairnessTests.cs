@@ -15,11 +15,7 @@ namespace Ananas.Server.Tests;
 /// times the miss capacity; another network's modest, mixed traffic (half cache hits, half misses) must still be
 /// answered, and about as fast as when the server is idle.
 /// </summary>
-/// <summary>Load-sensitive tests run alone, after the parallel ones, so other test classes' CPU does not count as "flood".</summary>
-[CollectionDefinition("Load-sensitive", DisableParallelization = true)]
-public sealed class LoadSensitiveCollection;
-
-[Collection("Load-sensitive")]
+[Collection(LoadSensitiveCollection.Name)]
 public sealed class FairnessTests(ITestOutputHelper output)
 {
     private const int Capacity = 16;
