@@ -718,7 +718,7 @@ def main() -> int:
                   f"{len(lab_params['addresses'])}×2 loopback addresses (CPU {cfg.load_cpu})",
                   f"- resolvers: {cfg.threads} worker thread(s), {cfg.cache_mb} MiB cache, pinned to CPU {cfg.server_cpu}; "
                   f"dnsperf on CPU {cfg.load_cpu}; {cfg.duration:g} s per run; latency runs at {cfg.latency_rate} q/s",
-                  "- validation: on for every peer (lab trust anchor); Ananas: off (`serve` does not validate yet)"]
+                  "- validation: on for every resolver (the lab trust anchor)"]
         results: dict[str, dict[str, Result]] = {}
         for i, name in enumerate(names):
             r = make_resolver(name, i, cfg, run_dir)
