@@ -20,5 +20,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
+# Debian's Rust compiler and wasm32 standard library build the WebAssembly guests (scripts/build-guests.sh).
+# Optional: without them the guests are skipped (build-guests.sh says so), so a failure here only warns.
+guest_packages=(rustc libstd-rust-dev-wasm32)
+missing=()
+for p in "${guest_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (WebAssembly guests)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
+    echo "setup: could not install ${missing[*]}; WebAssembly guests will be skipped" >&2
+fi
+
 # NuGet restore for the whole solution (a no-op when up to date).
 dotnet restore "$root/Ananas.slnx" -v quiet >&2
