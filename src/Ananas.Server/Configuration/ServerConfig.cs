@@ -42,6 +42,10 @@ public sealed record ServerConfig
     public ShedAction Shed { get; set; }
     public LogLevel LogLevel { get; set; }
 
+    // --- Plugins ([[plugin]], docs/plugins.md) ---
+    /// <summary>WebAssembly plugins, in the order their phases run.</summary>
+    public List<PluginConfig> Plugins { get; set; } = [];
+
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow] };
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }
