@@ -96,14 +96,20 @@ public sealed class ResolverHost : IAsyncDisposable
         }
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins);
             _listeners.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
-            _listeners.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, records, () => _listeners.Select(l => l.Address)));
+            _listeners.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, records, () => _listeners.Select(l => l.Address), () => Plugins));
     }
 
     public ServerConfig Config { get; }
+
+    /// <summary>
+    /// The plugin runtime (set by the composition root once the configured plugins loaded; null without). A
+    /// configuration reload calls <see cref="IPluginControl.ReloadAsync(IReadOnlyList{PluginConfig}, CancellationToken)"/>.
+    /// </summary>
+    public IPluginControl? Plugins { get; set; }
 
     /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
     public MetricsListener? Metrics { get; }

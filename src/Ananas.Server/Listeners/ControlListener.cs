@@ -15,10 +15,12 @@ namespace Ananas.Server.Listeners;
 
 /// <summary>
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
-/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>.
-/// Anyone who can reach it can empty the cache: keep it on loopback.
+/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>,
+/// <c>GET /plugins</c>, <c>POST /plugins/reload?name=N</c>.
+/// Anyone who can reach it can empty the cache or reload plugins: keep it on loopback.
 /// </summary>
-public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null) : IListener
+public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
+    Func<Hosting.IPluginControl?>? plugins = null) : IListener
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly CachePurger _purger = new(records, pipeline.Answers);
@@ -68,6 +70,15 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
                 servFail = c.ServFailCount,
             };
         }
+        else if (path is "/plugins" or "/plugins/reload")
+        {
+            if (path == "/plugins/reload" && !HttpMethods.IsPost(request.Method) || path == "/plugins" && !HttpMethods.IsGet(request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+            (status, body) = await PluginsAsync(path, request.Query, context.RequestAborted).ConfigureAwait(false);
+        }
         else
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -98,6 +109,27 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
             result = subtree ? _purger.PurgeSubtree(name) : _purger.Purge(name);
         }
         return (StatusCodes.Status200OK, new { records = result.Records, answers = result.Answers });
+    }
+
+    /// <summary><c>GET /plugins</c> lists; <c>POST /plugins/reload?name=N</c> hot-swaps one plugin.</summary>
+    private async Task<(int, object)> PluginsAsync(string path, IQueryCollection query, CancellationToken cancellationToken)
+    {
+        if (plugins?.Invoke() is not { } control) return (StatusCodes.Status200OK, new { plugins = Array.Empty<object>() });
+        if (path == "/plugins") return (StatusCodes.Status200OK, new { plugins = control.List() });
+        string name = query["name"].ToString();
+        if (name.Length == 0) return (StatusCodes.Status400BadRequest, new { error = "name is missing (POST /plugins/reload?name=NAME)" });
+        try
+        {
+            return (StatusCodes.Status200OK, await control.ReloadAsync(name, cancellationToken).ConfigureAwait(false));
+        }
+        catch (KeyNotFoundException)
+        {
+            return (StatusCodes.Status404NotFound, new { error = $"no plugin named '{name}' is configured" });
+        }
+        catch (InvalidOperationException e)
+        {
+            return (StatusCodes.Status422UnprocessableEntity, new { error = e.Message });
+        }
     }
 
     private static object? StatisticsOf(IRecordCache cache) => cache is RecordCache recordCache ? recordCache.GetStatistics() : null;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Ananas.Cli.Plugins;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Conductor;
@@ -92,14 +93,23 @@ internal static class ServeCommand
         var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
         using var conductor = new Conductor(new ConductorOptions(), infrastructure);
         ResolverHost host;
+        PluginManager? plugins = null;
         try
         {
             host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance));
+            // Plugins load before the listeners open, so the first query already passes through them.
+            if (settings.Plugins.Count > 0)
+            {
+                plugins = new PluginManager(host.Pipeline, loggerFactory);
+                await plugins.LoadAsync(settings.Plugins, cancellationToken);
+                host.Plugins = plugins;
+            }
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             await error.WriteLineAsync($"ananas serve: {e.Message}");
+            if (plugins is not null) await plugins.DisposeAsync();
             return 1;
         }
         started?.Invoke(host);
@@ -120,6 +130,7 @@ internal static class ServeCommand
         {
         }
         await host.StopAsync(DrainTimeout);
+        if (plugins is not null) await plugins.DisposeAsync();
         return 0;
     }
 }
