@@ -104,7 +104,7 @@ public sealed class ServeEndToEndTests
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -114,7 +114,7 @@ public sealed class ServeEndToEndTests
     private static string? Dig() =>
         new[] { "/usr/bin/dig", "/bin/dig", "/usr/local/bin/dig" }.FirstOrDefault(File.Exists);
 
-    private static async Task<string> RunAsync(string file, string arguments)
+    internal static async Task<string> RunAsync(string file, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
         var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));

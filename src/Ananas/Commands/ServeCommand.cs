@@ -98,12 +98,7 @@ internal static class ServeCommand
         {
             host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance));
             // Plugins load before the listeners open, so the first query already passes through them.
-            if (settings.Plugins.Count > 0)
-            {
-                plugins = new PluginManager(host.Pipeline, loggerFactory);
-                await plugins.LoadAsync(settings.Plugins, cancellationToken);
-                host.Plugins = plugins;
-            }
+            plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)

@@ -38,6 +38,27 @@ internal sealed class PluginManager : IPluginControl, IAsyncDisposable
 
     public PluginHost Host => _host;
 
+    /// <summary>
+    /// Loads the host's configured plugins into its pipeline and sets <see cref="ResolverHost.Plugins"/>; null
+    /// when none are configured. Throws <see cref="ConfigException"/> naming the plugin that did not load.
+    /// </summary>
+    public static async Task<PluginManager?> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        if (host.Config.Plugins.Count == 0) return null;
+        var plugins = new PluginManager(host.Pipeline, loggerFactory);
+        try
+        {
+            await plugins.LoadAsync(host.Config.Plugins, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await plugins.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        host.Plugins = plugins;
+        return plugins;
+    }
+
     /// <summary>Loads the configured plugins at startup; the first that fails stops the start with a <see cref="ConfigException"/>.</summary>
     public async Task LoadAsync(IReadOnlyList<PluginConfig> plugins, CancellationToken cancellationToken = default)
     {
