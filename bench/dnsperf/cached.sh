@@ -77,6 +77,8 @@ listen = ""
 [log]
 level = "warning"
 T
+# Extra configuration appended as is (bench/dnsperf/plugins.sh adds a [[plugin]] this way).
+if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >>"$work/ananas.toml"; fi
 
 nsd="$(command -v nsd || echo /usr/sbin/nsd)"
 taskset -c "$load_cpu" "$nsd" -c "$work/nsd.conf" -d >"$work/nsd.out" 2>&1 &
