@@ -160,8 +160,8 @@ pub enum Transport {
     Other(u8),
 }
 
-/// Size of the request region (docs/plugins.md, "The request region"), rounded up.
-const REGION_SIZE: usize = 320;
+/// Size of the request region: the ABI asks guests for at least 512 bytes (the v1 layout uses 313).
+const REGION_SIZE: usize = 512;
 
 #[repr(C, align(8))]
 struct Region([u8; REGION_SIZE]);

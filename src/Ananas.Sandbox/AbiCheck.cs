@@ -50,7 +50,7 @@ internal static class AbiCheck
         };
 
     /// <summary>Every mismatch between the module and the ABI, each naming the export or import; empty when it conforms.</summary>
-    public static List<string> Problems(Module module)
+    public static List<string> Problems(Module module, bool allowFieldHostcalls = false)
     {
         var problems = new List<string>();
         var exports = new Dictionary<string, Export>();
@@ -73,6 +73,7 @@ internal static class AbiCheck
 
         foreach (var import in module.Imports)
         {
+            if (allowFieldHostcalls && import.ModuleName == Ananas.Sandbox.Hostcalls.FieldModule) continue;
             if (import.ModuleName != ImportModule)
                 problems.Add($"import '{import.ModuleName}.{import.Name}' is not from module '{ImportModule}' (the only import module of ABI v1)");
             else if (!Hostcalls.TryGetValue(import.Name, out var signature))

@@ -45,6 +45,38 @@ internal static class Hostcalls
         linker.DefineFunction(m, "op_wake_on", new CallerFunc<int, int, int>((c, handle, task) => Of(c).WakeOn(handle, task)));
     }
 
+    /// <summary>Import module of the benchmark-only field hostcalls.</summary>
+    public const string FieldModule = "ananas_fields";
+
+    /// <summary>
+    /// The alternative the request region replaces, for the benchmark that compares them: one hostcall per field.
+    /// </summary>
+    public static void DefineFieldHostcalls(Linker linker)
+    {
+        linker.DefineFunction(FieldModule, "message_id", new CallerFunc<int>(c => Of(c).Context?.MessageId ?? NotAllowed));
+        linker.DefineFunction(FieldModule, "flags", new CallerFunc<int>(c => Of(c).Context?.FlagsWord ?? NotAllowed));
+        linker.DefineFunction(FieldModule, "qtype", new CallerFunc<int>(c => (int?)Of(c).Context?.QueryType ?? NotAllowed));
+        linker.DefineFunction(FieldModule, "qclass", new CallerFunc<int>(c => (int?)Of(c).Context?.QueryClass ?? NotAllowed));
+        linker.DefineFunction(FieldModule, "qname", new CallerFunc<int, int, int>((c, buffer, capacity) =>
+        {
+            var instance = Of(c);
+            var destination = instance.Guest("qname", buffer, capacity);
+            if (instance.Context is not { } context) return NotAllowed;
+            Span<byte> name = stackalloc byte[RequestRegion.QnameCapacity];
+            int length = RequestRegion.WriteQname(context.QueryName, name);
+            return CopyOut(instance, "qname", name[..length], buffer, capacity);
+        }));
+        linker.DefineFunction(FieldModule, "client_address", new CallerFunc<int, int, int>((c, buffer, capacity) =>
+        {
+            var instance = Of(c);
+            instance.Guest("client_address", buffer, capacity);
+            if (instance.Context is not { } context) return NotAllowed;
+            Span<byte> address = stackalloc byte[16];
+            context.ClientAddress.TryWriteBytes(address, out int length);
+            return CopyOut(instance, "client_address", address[..length], buffer, capacity);
+        }));
+    }
+
     private static int RegisterCallback(Caller caller, int phase, int callbackId)
     {
         var instance = Of(caller);

@@ -23,7 +23,15 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         public int LastVersion;
     }
 
+    /// <summary>A compiled module shared by every loaded version with the same bytes.</summary>
+    private sealed class CompiledModule(Module module)
+    {
+        public Module Module { get; } = module;
+        public int Users;
+    }
+
     private readonly object _gate = new();
+    private readonly Dictionary<string, CompiledModule> _modules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Slot> _byName = new(StringComparer.Ordinal);
     private volatile Slot[] _slots = [];
     private volatile int _phaseMask;
@@ -53,6 +61,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         Engine = new Engine(config);
         Linker = new Linker(Engine);
         Hostcalls.Define(Linker);
+        if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)
         {
             _epochTicker = new Thread(TickEpochs) { IsBackground = true, Name = "wasm epoch ticker" };
@@ -162,6 +171,54 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
             finally { version.Release(); }
         }
         return list;
+    }
+
+    /// <summary>
+    /// The compiled module for these bytes: compiled once, shared while any version uses it, so reloading the
+    /// same module with new arguments or tables (or `plugin reload` of an unchanged file) skips compilation.
+    /// </summary>
+    internal Module AcquireModule(string sha256, byte[] bytes, string name)
+    {
+        lock (_gate)
+        {
+            if (_modules.TryGetValue(sha256, out var cached))
+            {
+                cached.Users++;
+                return cached.Module;
+            }
+        }
+        var module = Module.FromBytes(Engine, name, bytes);
+        lock (_gate)
+        {
+            if (_modules.TryGetValue(sha256, out var raced))
+            {
+                module.Dispose();
+                raced.Users++;
+                return raced.Module;
+            }
+            _modules[sha256] = new CompiledModule(module) { Users = 1 };
+            return module;
+        }
+    }
+
+    /// <summary>Distinct compiled modules held (for tests).</summary>
+    internal int CompiledModuleCount
+    {
+        get { lock (_gate) return _modules.Count; }
+    }
+
+    internal void ReleaseModule(string sha256)
+    {
+        Module? unused = null;
+        lock (_gate)
+        {
+            if (_modules.TryGetValue(sha256, out var cached) && --cached.Users == 0)
+            {
+                _modules.Remove(sha256);
+                unused = cached.Module;
+            }
+        }
+        unused?.Dispose();
     }
 
     internal void OnFault(PluginVersion version, PluginFault fault)

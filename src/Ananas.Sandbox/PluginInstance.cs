@@ -118,7 +118,8 @@ internal sealed class PluginInstance : IDisposable
         Context = context;
         Working = null;
         _callToken = cancellationToken;
-        RequestRegion.Write(Memory.GetSpan(_regionAddress, RequestRegion.WrittenSize), phase, context);
+        if (!Version.Host.Options.FieldHostcallsForBenchmark)
+            RequestRegion.Write(Memory.GetSpan(_regionAddress, RequestRegion.WrittenSize), phase, context);
         SetBudget(1);
         return _trampoline(callbackId, (int)phase);
     }

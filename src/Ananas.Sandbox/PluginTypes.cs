@@ -40,14 +40,24 @@ public sealed record PluginHostOptions
 {
     public CpuLimiter CpuLimiter { get; init; } = CpuLimiter.Fuel;
 
-    /// <summary>Fuel units per millisecond of CPU budget (calibrated on wasm loops: about one unit per instruction).</summary>
-    public long FuelPerMillisecond { get; init; } = 1_000_000;
+    /// <summary>
+    /// Fuel units (about one per wasm instruction) per millisecond of CPU budget. Calibrated with
+    /// `Ananas.Benchmarks sandbox-budget`: a runaway loop burns about 5 million units per millisecond here.
+    /// </summary>
+    public long FuelPerMillisecond { get; init; } = 5_000_000;
 
     /// <summary>Longest timer a guest may start; longer requests get -2 (invalid argument).</summary>
     public TimeSpan MaxTimer { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Guest log lines per second per plugin version; the rest are counted and dropped.</summary>
     public int LogLinesPerSecond { get; init; } = 50;
+
+    /// <summary>
+    /// Benchmark only: the design alternative to the request region, where the guest asks for each field with a
+    /// hostcall (import module <c>ananas_fields</c>, see <see cref="Hostcalls.DefineFieldHostcalls"/>) and the host
+    /// skips writing the region. Not part of the ABI.
+    /// </summary>
+    internal bool FieldHostcallsForBenchmark { get; init; }
 }
 
 /// <summary>One plugin as configured (docs/plugins.md, "Limits and configuration").</summary>

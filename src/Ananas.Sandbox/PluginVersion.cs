@@ -8,7 +8,7 @@ using Wasmtime;
 namespace Ananas.Sandbox;
 
 /// <summary>
-/// One loaded version of a plugin: the module compiled once, its data tables, its pool of instances, its
+/// One loaded version of a plugin: its compiled module (shared with other versions of the same bytes), its data tables, its pool of instances, its
 /// statistics and fault state. Reference-counted: the host holds one reference while the version is current
 /// and every call holds one while it runs, so a version replaced by a hot swap is freed after its last call.
 /// </summary>
@@ -58,16 +58,16 @@ internal sealed class PluginVersion
 
         try
         {
-            _module = Module.FromBytes(host.Engine, definition.Name, bytes);
+            _module = host.AcquireModule(Sha256, bytes, definition.Name);
         }
         catch (WasmtimeException e)
         {
             throw new PluginLoadException($"plugin {definition.Name}: not a valid WebAssembly module: {FirstLine(e.Message)}", e);
         }
-        var problems = AbiCheck.Problems(_module);
+        var problems = AbiCheck.Problems(_module, host.Options.FieldHostcallsForBenchmark);
         if (problems.Count > 0)
         {
-            _module.Dispose();
+            host.ReleaseModule(Sha256);
             throw new PluginLoadException($"plugin {definition.Name}: the module does not match ABI v{AbiCheck.Version}: {string.Join("; ", problems)}");
         }
 
@@ -105,7 +105,7 @@ internal sealed class PluginVersion
         catch
         {
             foreach (var t in tables) t.Dispose();
-            _module.Dispose();
+            host.ReleaseModule(Sha256);
             throw;
         }
     }
@@ -161,7 +161,7 @@ internal sealed class PluginVersion
             _live = 0;
         }
         foreach (var t in _tables) t.Dispose();
-        _module.Dispose();
+        Host.ReleaseModule(Sha256);
         Host.Logger.LogInformation("plugin {Plugin} version {Version} freed after its last call", Definition.Name, Number);
     }
 
