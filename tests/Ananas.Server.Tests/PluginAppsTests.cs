@@ -26,7 +26,8 @@ public sealed class PluginAppsTests
         "www.example.com. 300 A 192.0.2.80",
         "clean.test. 300 A 192.0.2.10",
         "later.test. 300 A 192.0.2.11",
-        "casino.test. 300 A 192.0.2.12");
+        "casino.test. 300 A 192.0.2.12",
+        "www.rewrite.test. 300 A 192.0.2.5");
 
     private static string App(string name)
     {
@@ -352,6 +353,46 @@ public sealed class PluginAppsTests
         {
             File.Delete(queries);
         }
+    }
+
+    [Fact]
+    public async Task A_guest_awaiting_a_timer_answers_concurrent_queries_without_holding_receive_threads()
+    {
+        await using var server = await Server.StartAsync($"""
+            [[plugin]]
+            name = "timer"
+            module = "{Guests.PathOf("timer")}"
+            args = "500"
+            """);
+        // Two UDP receive threads (the default): eight queries each waiting 500 ms would take at least 2 s if
+        // the waits held those threads; awaited, they overlap.
+        var started = Stopwatch.StartNew();
+        var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => server.AskAsync($"q{i}.timer.test", RRType.TXT)));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(1.8), $"took {started.Elapsed}");
+        foreach (var reply in replies)
+        {
+            var txt = System.Text.Encoding.ASCII.GetString(Assert.Single(((TxtData)Assert.Single(reply.Answers).Data).Strings));
+            Assert.StartsWith("slept=", txt);
+            Assert.True(int.Parse(txt["slept=".Length..]) >= 450, txt);
+        }
+        Assert.Equal(0, server.Authority.Queries);
+    }
+
+    [Fact]
+    public async Task A_guest_edits_resolved_answers_which_are_sent_but_not_cached_and_refuses_upstream_sub_requests()
+    {
+        await using var server = await Server.StartAsync($"""
+            [[plugin]]
+            name = "rewrite"
+            module = "{Guests.PathOf("rewrite")}"
+            """);
+        for (int i = 0; i < 2; i++) Assert.Equal(IPAddress.Parse("192.0.2.99"), Address(await server.AskAsync("www.rewrite.test")));
+        Assert.Equal(0, server.Host.Pipeline.Counters.CacheHitCount);
+
+        int before = server.Authority.Queries;
+        Assert.Equal(Rcode.ServFail, (await server.AskAsync("refuse.upstream.test")).Rcode);
+        Assert.Equal(before, server.Authority.Queries);
+        Assert.True(server.Host.Pipeline.Counters.UpstreamRefusedCount > 0);
     }
 
     private sealed class SingleLoggerProvider(ILogger logger) : ILoggerProvider

@@ -21,6 +21,7 @@ namespace Ananas.Benchmarks.Plugins;
 /// Needs the guests built: scripts/build-guests.sh.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class PluginPipelineBenchmarks
 {
     private const int ListedNames = 1_000_000;
@@ -74,7 +75,7 @@ public class PluginPipelineBenchmarks
         var clock = SystemClock.Instance;
         var recursorOptions = new RecursorOptions { RootHints = RootHints.Iana };
         var recursor = new Recursor(recursorOptions, clock, new RecordCache(clock, RecordCacheOptions.For(recursorOptions)),
-            new RandomServerSelector(SecureRandom.Instance), new Ananas.Resolver.Infrastructure.LameServerList(clock, recursorOptions.LameHoldDown));
+            new Ananas.Resolver.Iteration.RandomServerSelector(SecureRandom.Instance), new Ananas.Resolver.Infrastructure.LameServerList(clock, recursorOptions.LameHoldDown));
         var answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 16 << 20 } }, clock);
         var pipeline = new QueryPipeline(new PipelineOptions(), answers, recursor, new NoUpstream(), clock);
         if (plugin is not null)

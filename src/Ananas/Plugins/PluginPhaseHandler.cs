@@ -46,18 +46,18 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
         }
         if (pending.IsCompletedSuccessfully)
         {
-            var verdict = Apply(phase, pending.Result, call, context);
+            var verdict = Apply(phase, pending.Result, call, context, context.Response);
             Recycle(call);
             return new(verdict);
         }
         // A guest awaits a host operation: the frame's buffer may be a listener's, reused once the pipeline
         // returns, so the call keeps its own copy of the query (hostcalls such as request_message read it).
         call.QueryWire = call.QueryWire.ToArray();
-        return AwaitAsync(phase, pending, call, context);
+        return AwaitAsync(phase, pending, call, context, context.Response);
     }
 
-    private static async ValueTask<PhaseVerdict> AwaitAsync(Phase phase, ValueTask<PluginVerdict> pending, PluginCallContext call, PhaseContext context) =>
-        Apply(phase, await pending.ConfigureAwait(false), call, context);
+    private static async ValueTask<PhaseVerdict> AwaitAsync(Phase phase, ValueTask<PluginVerdict> pending, PluginCallContext call, PhaseContext context, DnsMessage? given) =>
+        Apply(phase, await pending.ConfigureAwait(false), call, context, given);
 
     private bool Fill(PluginCallContext call, PhaseContext context)
     {
@@ -102,9 +102,18 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
         return new IPAddress(bytes);
     }
 
-    /// <summary>The plugins' verdict for the pipeline; an answer becomes the context's response.</summary>
-    private static PhaseVerdict Apply(Phase phase, PluginVerdict verdict, PluginCallContext call, PhaseContext context)
+    /// <summary>
+    /// The plugins' verdict for the pipeline; an answer becomes the context's response. In phases 5–6 a guest's
+    /// edits are kept even when it continues (docs/plugins.md): the sandbox then hands back a new message, which
+    /// the pipeline must treat as an answer (sent as edited, not cached).
+    /// </summary>
+    private static PhaseVerdict Apply(Phase phase, PluginVerdict verdict, PluginCallContext call, PhaseContext context, DnsMessage? given)
     {
+        if (verdict == PluginVerdict.Continue && phase >= Phase.Resolved && call.Response is { } edited && !ReferenceEquals(edited, given))
+        {
+            context.Response = edited;
+            return PhaseVerdict.Answer;
+        }
         switch (verdict)
         {
             case PluginVerdict.Answer when call.Response is { } response:
