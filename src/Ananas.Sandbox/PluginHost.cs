@@ -87,19 +87,48 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int number;
+        Slot loading;
         lock (_gate)
         {
-            if (!_byName.TryGetValue(definition.Name, out var slot)) slot = new Slot(definition.Name);
-            number = ++slot.LastVersion;
-            _byName.TryAdd(definition.Name, slot);
+            if (!_byName.TryGetValue(definition.Name, out loading!))
+            {
+                loading = new Slot(definition.Name);
+                _byName.Add(definition.Name, loading);
+            }
+            number = ++loading.LastVersion;
         }
         // Compiling is CPU work of tens of milliseconds: keep it off the caller's thread.
-        var version = await Task.Run(() => PluginVersion.Create(this, definition, number), cancellationToken).ConfigureAwait(false);
+        PluginVersion version;
+        try
+        {
+            version = await Task.Run(() => PluginVersion.Create(this, definition, number), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A first load that fails leaves no trace of the name.
+            lock (_gate)
+            {
+                if (loading.Current is null && _byName.TryGetValue(definition.Name, out var slot) && slot == loading) _byName.Remove(definition.Name);
+            }
+            throw;
+        }
         PluginVersion? old;
         lock (_gate)
         {
-            var slot = _byName[definition.Name];
+            // Unloaded meanwhile: this load brings the plugin back.
+            if (!_byName.TryGetValue(definition.Name, out var slot))
+            {
+                slot = loading;
+                _byName.Add(definition.Name, slot);
+            }
             old = slot.Current;
+            if (old is not null && slot == loading && old.Number > number)
+            {
+                // Two loads raced and the later one finished first: it stays current.
+                version.Release();
+                Logger.LogInformation("plugin {Plugin} version {Version} discarded: version {Newer} was loaded after it", definition.Name, number, old.Number);
+                return old.Status();
+            }
             slot.Current = version;
             if (Array.IndexOf(_slots, slot) < 0) _slots = [.. _slots, slot];
             RecomputePhaseMask();

@@ -60,6 +60,22 @@ public class IsolationTests
     }
 
     [Fact]
+    public async Task Epoch_interruption_also_stops_a_runaway_callback()
+    {
+        var log = new ListLogger();
+        using var host = new PluginHost(log, new PluginHostOptions { CpuLimiter = CpuLimiter.Epoch });
+        await host.LoadAsync(Guests.Definition("spin") with { CpuBudget = TimeSpan.FromMilliseconds(2) });
+
+        Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Request, Queries.Context("loop.test")));
+        Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Request, Queries.Context("fine.test")));
+
+        var status = host.Snapshot()[0];
+        Assert.Equal(1, status.Faults);
+        Assert.Equal(2, status.Calls);
+        Assert.Contains(log.Messages(LogLevel.Warning), m => m.Contains("interrupted (CPU budget exceeded) in callback 0 (phase request)"));
+    }
+
+    [Fact]
     public async Task A_guest_that_traps_in_start_is_refused_at_load()
     {
         using var host = new PluginHost(new ListLogger());
@@ -67,6 +83,7 @@ public class IsolationTests
         Assert.StartsWith("plugin trap_start: the first instance failed to start: trap: unreachable", e.Message);
         Assert.Empty(host.Snapshot());
         Assert.False(host.HasCallbacks(PluginPhase.Request));
+        Assert.False(host.Unload("trap_start"));
     }
 
     [Fact]
