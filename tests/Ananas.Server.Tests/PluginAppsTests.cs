@@ -395,6 +395,27 @@ public sealed class PluginAppsTests
         Assert.True(server.Host.Pipeline.Counters.UpstreamRefusedCount > 0);
     }
 
+    [Theory]
+    [InlineData("module = \"/nonexistent/x.wasm\"", "x.wasm")]
+    [InlineData("module = \"GATEWAY\"\nargs = \"net=10.0.0.0/8 colour=red\"", "ananas_start returned 1")]
+    [InlineData("module = \"FAMILIES\"\n[plugin.data]\nmalware = \"/nonexistent/list.txt\"", "list.txt")]
+    public async Task A_plugin_that_cannot_load_stops_the_start_naming_its_configuration_line(string keys, string reason)
+    {
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
+            [cache]
+            size = "16MiB"
+            [[plugin]]
+            name = "broken"
+            {keys.Replace("GATEWAY", App("gateway")).Replace("FAMILIES", App("families"))}
+            """, "serve.toml");
+        var host = new ResolverHost(config, World(), NullLoggerFactory.Instance);
+        await using var _ = host;
+        var error = await Assert.ThrowsAsync<ConfigException>(() => PluginManager.AttachAsync(host, NullLoggerFactory.Instance));
+        Assert.StartsWith("serve.toml:3: plugin broken: ", error.Message);
+        Assert.Contains(reason, error.Message);
+        Assert.Null(host.Plugins);
+    }
+
     private sealed class SingleLoggerProvider(ILogger logger) : ILoggerProvider
     {
         public ILogger CreateLogger(string categoryName) => logger;
