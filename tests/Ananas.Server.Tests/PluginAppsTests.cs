@@ -303,13 +303,13 @@ public sealed class PluginAppsTests
         await server.AskAsync("1.0.0.10.in-addr.arpa", RRType.PTR);
         var output = new StringWriter();
         Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Get, server.Control, "/plugins", output, TextWriter.Null, CancellationToken.None));
-        Assert.Contains("\"Name\":\"as112\"", output.ToString());
-        Assert.Contains("\"Version\":1", output.ToString());
-        Assert.Contains("\"Calls\":1", output.ToString());
+        Assert.Contains("\"name\":\"as112\"", output.ToString());
+        Assert.Contains("\"version\":1", output.ToString());
+        Assert.Contains("\"calls\":1", output.ToString());
 
         output = new StringWriter();
         Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, server.Control, "/plugins/reload?name=as112", output, TextWriter.Null, CancellationToken.None));
-        Assert.Contains("\"Version\":2", output.ToString());
+        Assert.Contains("\"version\":2", output.ToString());
         Assert.Equal(Rcode.NXDomain, (await server.AskAsync("1.0.0.10.in-addr.arpa", RRType.PTR)).Rcode);
 
         var error = new StringWriter();

@@ -115,12 +115,12 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
     private async Task<(int, object)> PluginsAsync(string path, IQueryCollection query, CancellationToken cancellationToken)
     {
         if (plugins?.Invoke() is not { } control) return (StatusCodes.Status200OK, new { plugins = Array.Empty<object>() });
-        if (path == "/plugins") return (StatusCodes.Status200OK, new { plugins = control.List() });
+        if (path == "/plugins") return (StatusCodes.Status200OK, new { plugins = control.List().Select(Describe).ToArray() });
         string name = query["name"].ToString();
         if (name.Length == 0) return (StatusCodes.Status400BadRequest, new { error = "name is missing (POST /plugins/reload?name=NAME)" });
         try
         {
-            return (StatusCodes.Status200OK, await control.ReloadAsync(name, cancellationToken).ConfigureAwait(false));
+            return (StatusCodes.Status200OK, Describe(await control.ReloadAsync(name, cancellationToken).ConfigureAwait(false)));
         }
         catch (KeyNotFoundException)
         {
@@ -131,6 +131,21 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
             return (StatusCodes.Status422UnprocessableEntity, new { error = e.Message });
         }
     }
+
+    /// <summary>A plugin in the API's JSON (camelCase, like the other endpoints).</summary>
+    private static object Describe(Hosting.PluginReport r) => new
+    {
+        name = r.Name,
+        version = r.Version,
+        moduleSha256 = r.ModuleSha256,
+        instances = r.Instances,
+        calls = r.Calls,
+        faults = r.Faults,
+        quarantines = r.Quarantines,
+        quarantined = r.Quarantined,
+        timeSeconds = r.TotalSeconds,
+        counters = r.Counters.ToDictionary(c => c.Key, c => c.Value),
+    };
 
     private static object? StatisticsOf(IRecordCache cache) => cache is RecordCache recordCache ? recordCache.GetStatistics() : null;
 

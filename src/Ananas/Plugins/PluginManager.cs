@@ -14,7 +14,7 @@ namespace Ananas.Cli.Plugins;
 /// pipeline as one phase handler, and serves <see cref="IPluginControl"/> (list, reload one, apply a reloaded
 /// configuration). Loads and reloads are serialised; queries never wait for them (hot swap).
 /// </summary>
-internal sealed class PluginManager : IPluginControl, IAsyncDisposable
+public sealed class PluginManager : IPluginControl, IAsyncDisposable
 {
     private readonly PluginHost _host;
     private readonly QueryPipeline _pipeline;
