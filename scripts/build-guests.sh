@@ -27,7 +27,7 @@ build() { # source, output
   local src="$1" dst="$2"
   if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && [ "$dst" -nt "$sdk" ]; then return 0; fi
   "$rustc" --edition 2021 --target wasm32-unknown-unknown -O --crate-type cdylib -C strip=symbols \
-    --crate-name "$(basename "$dst" .wasm)" -o "$dst.tmp" "$src"
+    --crate-name "$(basename "$dst" .wasm | tr -c 'A-Za-z0-9_\n' '_')" -o "$dst.tmp" "$src"
   mv "$dst.tmp" "$dst"
   built=$((built + 1))
 }
