@@ -25,8 +25,8 @@ without=(); with=()
 for r in $(seq 1 "$rounds"); do
   w="$(EXTRA_CONFIG="" "$root/bench/dnsperf/cached.sh" | tee "$work/without-$r.out" | grep -A8 '== throughput' | qps)"
   f="$(EXTRA_CONFIG="$families" "$root/bench/dnsperf/cached.sh" | tee "$work/with-$r.out" | grep -A8 '== throughput' | qps)"
-  for f in without with; do
-    echo "   $f families: $(grep -A8 '== throughput' "$work/$f-$r.out" | grep -E 'Queries lost|Response codes' | tr -s ' ' | tr '\n' ';')"
+  for run in without with; do
+    echo "   $run families: $(grep -A8 '== throughput' "$work/$run-$r.out" | grep -E 'Queries lost|Response codes' | tr -s ' ' | tr '\n' ';')"
   done
   echo "round $r: without families $w q/s, with families $f q/s"
   without+=("$w"); with+=("$f")
