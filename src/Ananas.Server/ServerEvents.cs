@@ -16,4 +16,10 @@ public static class ServerEvents
     public static readonly EventId ReceiveFailed = new(2001, "ReceiveFailed");
     public static readonly EventId SendFailed = new(2002, "SendFailed");
     public static readonly EventId ConnectionRejected = new(2003, "ConnectionRejected");
+
+    // Phase handlers and plugins (3000–3099).
+    public static readonly EventId PhaseHandlerFailed = new(3000, "PhaseHandlerFailed");
+    public static readonly EventId PluginLoaded = new(3001, "PluginLoaded");
+    public static readonly EventId PluginLoadFailed = new(3002, "PluginLoadFailed");
+    public static readonly EventId PluginLog = new(3003, "PluginLog");
 }

@@ -107,7 +107,7 @@ public sealed class ServeEndToEndTests
     private static string? Dig() =>
         new[] { "/usr/bin/dig", "/bin/dig", "/usr/local/bin/dig" }.FirstOrDefault(File.Exists);
 
-    private static async Task<string> RunAsync(string file, string arguments)
+    internal static async Task<string> RunAsync(string file, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;
         var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));

@@ -108,9 +108,19 @@ public static class ConfigLoader
         if (errors.Count == 0)
         {
             foreach (var kv in document.KeyValues) Set(config, "", kv, sourceName, errors);
+            // A file that declares plugins replaces the whole list (as for any other key), so that removing a
+            // [[plugin]] from the file removes the plugin.
+            bool pluginsDeclared = false;
             foreach (var table in document.Tables)
             {
                 string tableName = KeyText(table.Name);
+                if (IsPluginTable(table, tableName))
+                {
+                    if (!pluginsDeclared) config.Plugins = [];
+                    pluginsDeclared = true;
+                    ApplyPluginTable(config, table, tableName, sourceName, errors);
+                    continue;
+                }
                 if (table is not TableSyntax)
                 {
                     errors.Add($"{sourceName}:{table.Span.Start.Line + 1}: [[{tableName}]]: arrays of tables are not used here");
@@ -119,6 +129,7 @@ public static class ConfigLoader
                 foreach (var item in table.Items)
                     if (item is KeyValueSyntax kv) Set(config, tableName, kv, sourceName, errors);
             }
+            if (pluginsDeclared) CheckPlugins(config, sourceName, errors);
         }
         if (errors.Count > 0) throw new ConfigException(string.Join(Environment.NewLine, errors));
         return config;
@@ -146,6 +157,103 @@ public static class ConfigLoader
             errors.Add($"{sourceName}:{line}: {key}: {e.Message}");
         }
     }
+
+    #region [[plugin]] (docs/plugins.md, "Limits and configuration")
+
+    private delegate void PluginSetter(PluginConfig plugin, ValueSyntax value, string key);
+
+    private static readonly Dictionary<string, PluginSetter> PluginSetters = new(StringComparer.Ordinal)
+    {
+        ["name"] = (p, v, k) => p.Name = PluginName(String(v, k)),
+        ["module"] = (p, v, k) => p.Module = String(v, k) is { Length: > 0 } m ? m : throw new FormatException("the path of the .wasm module is empty"),
+        ["args"] = (p, v, k) => p.Args = String(v, k),
+        ["memory-limit"] = (p, v, k) => p.MemoryLimitBytes = v is IntegerValueSyntax ? Integer(v, k, 1 << 16, 4L << 30) : ParsePluginMemory(String(v, k)),
+        ["cpu-budget"] = (p, v, k) => p.CpuBudget = Duration(v, k) is var d && d <= TimeSpan.FromSeconds(1) ? d : throw new FormatException($"{d.TotalMilliseconds} ms is more than the 1s a callback may take"),
+        ["max-instances"] = (p, v, k) => p.MaxInstances = (int)Integer(v, k, 1, 1024),
+        ["quarantine-after"] = (p, v, k) => p.QuarantineAfter = (int)Integer(v, k, 1, 1_000_000),
+    };
+
+    private static bool IsPluginTable(TableSyntaxBase table, string name) =>
+        (table is TableArraySyntax && name == "plugin") || (table is TableSyntax && name == "plugin.data");
+
+    /// <summary><c>[[plugin]]</c> starts a plugin; <c>[plugin.data]</c> holds the data tables of the last one.</summary>
+    private static void ApplyPluginTable(ServerConfig config, TableSyntaxBase table, string tableName, string sourceName, List<string> errors)
+    {
+        int line = table.Span.Start.Line + 1;
+        if (table is TableArraySyntax)
+        {
+            config.Plugins.Add(new PluginConfig { Source = $"{sourceName}:{line}" });
+            foreach (var item in table.Items)
+            {
+                if (item is not KeyValueSyntax kv) continue;
+                string key = KeyText(kv.Key);
+                string qualified = $"plugin[{config.Plugins.Count - 1}].{key}";
+                if (!PluginSetters.TryGetValue(key, out var setter))
+                {
+                    errors.Add($"{sourceName}:{kv.Span.Start.Line + 1}: {qualified}: unknown key (known: {string.Join(", ", PluginSetters.Keys)}, and a [plugin.data] table)");
+                    continue;
+                }
+                try
+                {
+                    setter(config.Plugins[^1], kv.Value!, qualified);
+                }
+                catch (FormatException e)
+                {
+                    errors.Add($"{sourceName}:{kv.Span.Start.Line + 1}: {qualified}: {e.Message}");
+                }
+            }
+            return;
+        }
+        if (config.Plugins.Count == 0)
+        {
+            errors.Add($"{sourceName}:{line}: [plugin.data]: no [[plugin]] before it");
+            return;
+        }
+        var plugin = config.Plugins[^1];
+        foreach (var item in table.Items)
+        {
+            if (item is not KeyValueSyntax kv) continue;
+            string name = KeyText(kv.Key);
+            string qualified = $"plugin[{config.Plugins.Count - 1}].data.{name}";
+            try
+            {
+                plugin.Data[PluginName(name)] = String(kv.Value!, qualified) is { Length: > 0 } path ? path : throw new FormatException("the file of the table is empty");
+            }
+            catch (FormatException e)
+            {
+                errors.Add($"{sourceName}:{kv.Span.Start.Line + 1}: {qualified}: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Every plugin has a unique name and a module.</summary>
+    private static void CheckPlugins(ServerConfig config, string sourceName, List<string> errors)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < config.Plugins.Count; i++)
+        {
+            var plugin = config.Plugins[i];
+            if (plugin.Name.Length == 0) errors.Add($"{plugin.Source}: plugin[{i}].name: missing");
+            else if (!seen.Add(plugin.Name)) errors.Add($"{plugin.Source}: plugin[{i}].name: '{plugin.Name}' is already the name of another plugin");
+            if (plugin.Module.Length == 0) errors.Add($"{plugin.Source}: plugin[{i}].module: missing (the path of the .wasm module)");
+        }
+    }
+
+    /// <summary>Plugin and table names: letters, digits, '-', '_' (they appear in metrics labels and URLs).</summary>
+    private static string PluginName(string name)
+    {
+        if (name.Length is 0 or > 64) throw new FormatException($"'{name}' must be 1–64 characters");
+        foreach (char c in name)
+            if (!char.IsAsciiLetterOrDigit(c) && c is not '-' and not '_')
+                throw new FormatException($"'{name}' may contain only letters, digits, '-' and '_'");
+        return name;
+    }
+
+    /// <summary>"16MiB", "512KiB", or bytes; between 64 KiB (one WebAssembly page) and 4 GiB.</summary>
+    private static long ParsePluginMemory(string text) =>
+        ParseBytes(text, 1 << 16, 4L << 30) is var bytes and > 0 ? bytes : throw new FormatException($"'{text}' is not a memory limit between 64KiB and 4GiB (e.g. 16MiB)");
+
+    #endregion
 
     private static string KeyText(KeySyntax? key)
     {
@@ -242,6 +350,15 @@ public static class ConfigLoader
     /// <summary>"256MiB", "1GiB", "512KiB", or a plain number of bytes; at least 1 MiB.</summary>
     public static long ParseSize(string text)
     {
+        long bytes = ParseBytes(text, 1, long.MaxValue);
+        if (bytes < 0) throw new FormatException($"'{text.Trim()}' is not a size (e.g. 256MiB, 1GiB)");
+        if (bytes < 1 << 20) throw new FormatException("the cache needs at least 1MiB");
+        return bytes;
+    }
+
+    /// <summary>A size with an optional KiB/MiB/GiB (or K/M/G) suffix, in bytes; -1 if it is not one or is outside [min, max].</summary>
+    private static long ParseBytes(string text, long min, long max)
+    {
         text = text.Trim();
         long scale = 1;
         foreach (var (suffix, factor) in new[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30) })
@@ -253,10 +370,8 @@ public static class ConfigLoader
                 break;
             }
         }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / scale)
-            throw new FormatException($"'{text}' is not a size (e.g. 256MiB, 1GiB)");
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / scale) return -1;
         long bytes = n * scale;
-        if (bytes < 1 << 20) throw new FormatException("the cache needs at least 1MiB");
-        return bytes;
+        return bytes >= min && bytes <= max ? bytes : -1;
     }
 }

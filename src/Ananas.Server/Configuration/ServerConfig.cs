@@ -53,6 +53,11 @@ public sealed record ServerConfig
     /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
     public string QueryLog { get; set; } = "";
 
+    // --- Plugins ([[plugin]], docs/plugins.md) ---
+    /// <summary>WebAssembly plugins, in the order their phases run.</summary>
+    public List<PluginConfig> Plugins { get; set; } = [];
+
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources] };
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources],
+        Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -68,12 +68,12 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins);
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
             _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
-                () => ReloadAsync("control API")));
+                () => ReloadAsync("control API"), () => Plugins));
     }
 
     /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>
@@ -84,6 +84,12 @@ public sealed class ResolverHost : IAsyncDisposable
     /// <see cref="ConfigException"/> for a bad one. Null: a reload re-applies <see cref="Config"/>.
     /// </summary>
     public Func<ServerConfig>? ConfigSource { get; set; }
+
+    /// <summary>
+    /// The plugin runtime (set by the composition root once the configured plugins loaded; null without). A
+    /// configuration reload calls <see cref="IPluginControl.ReloadAsync(IReadOnlyList{PluginConfig}, CancellationToken)"/>.
+    /// </summary>
+    public IPluginControl? Plugins { get; set; }
 
     /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
     public MetricsListener? Metrics { get; }
@@ -197,6 +203,20 @@ public sealed class ResolverHost : IAsyncDisposable
         var removed = new List<string>();
         var errors = new List<string>();
         if (live.Contains("listen")) await ReconcileListenersAsync(effective, added, removed, errors).ConfigureAwait(false);
+        // Plugins are hot-swapped on every reload (their module files may have changed even when the config did
+        // not); one that fails to load keeps its old version and is reported.
+        if (Plugins is not null)
+        {
+            try
+            {
+                await Plugins.ReloadAsync(effective.Plugins).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                errors.Add(e.Message);
+                _logger.LogError(ServerEvents.ConfigRejected, "configuration reload ({Reason}): plugins: {Error}", reason, e.Message);
+            }
+        }
         // What is served is what actually got bound.
         lock (_dns) effective.Listen = [.. _dns.Select(d => d.Address)];
         Config = effective;

@@ -16,11 +16,11 @@ namespace Ananas.Server.Listeners;
 /// <summary>
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
 /// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, and
-/// <c>POST /reload</c> (read the configuration again, as SIGHUP does). Anyone who can reach it can empty the
-/// cache: keep it on loopback.
+/// <c>POST /reload</c> (read the configuration again, as SIGHUP does), <c>GET /plugins</c> and
+/// <c>POST /plugins/reload?name=N</c>. Anyone who can reach it can empty the cache or reload plugins: keep it on loopback.
 /// </summary>
 public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
-    Func<Task<Hosting.ReloadResult>>? reload = null) : IListener
+    Func<Task<Hosting.ReloadResult>>? reload = null, Func<Hosting.IPluginControl?>? plugins = null) : IListener
 {
     /// <summary>Messages (config errors quote keys and values) stay readable: no \u0027 for an apostrophe. Not embedded in HTML.</summary>
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -94,6 +94,15 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
                 servFail = c.ServFailCount,
             };
         }
+        else if (path is "/plugins" or "/plugins/reload")
+        {
+            if (path == "/plugins/reload" && !HttpMethods.IsPost(request.Method) || path == "/plugins" && !HttpMethods.IsGet(request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+            (status, body) = await PluginsAsync(path, request.Query, context.RequestAborted).ConfigureAwait(false);
+        }
         else
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -125,6 +134,42 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
         }
         return (StatusCodes.Status200OK, new { records = result.Records, answers = result.Answers });
     }
+
+    /// <summary><c>GET /plugins</c> lists; <c>POST /plugins/reload?name=N</c> hot-swaps one plugin.</summary>
+    private async Task<(int, object)> PluginsAsync(string path, IQueryCollection query, CancellationToken cancellationToken)
+    {
+        if (plugins?.Invoke() is not { } control) return (StatusCodes.Status200OK, new { plugins = Array.Empty<object>() });
+        if (path == "/plugins") return (StatusCodes.Status200OK, new { plugins = control.List().Select(Describe).ToArray() });
+        string name = query["name"].ToString();
+        if (name.Length == 0) return (StatusCodes.Status400BadRequest, new { error = "name is missing (POST /plugins/reload?name=NAME)" });
+        try
+        {
+            return (StatusCodes.Status200OK, Describe(await control.ReloadAsync(name, cancellationToken).ConfigureAwait(false)));
+        }
+        catch (KeyNotFoundException)
+        {
+            return (StatusCodes.Status404NotFound, new { error = $"no plugin named '{name}' is configured" });
+        }
+        catch (InvalidOperationException e)
+        {
+            return (StatusCodes.Status422UnprocessableEntity, new { error = e.Message });
+        }
+    }
+
+    /// <summary>A plugin in the API's JSON (camelCase, like the other endpoints).</summary>
+    private static object Describe(Hosting.PluginReport r) => new
+    {
+        name = r.Name,
+        version = r.Version,
+        moduleSha256 = r.ModuleSha256,
+        instances = r.Instances,
+        calls = r.Calls,
+        faults = r.Faults,
+        quarantines = r.Quarantines,
+        quarantined = r.Quarantined,
+        timeSeconds = r.TotalSeconds,
+        counters = r.Counters.ToDictionary(c => c.Key, c => c.Value),
+    };
 
     private static object? StatisticsOf(IRecordCache cache) => cache is RecordCache recordCache ? recordCache.GetStatistics() : null;
 

@@ -16,7 +16,7 @@ namespace Ananas.Server.Listeners;
 /// Prometheus <c>GET /metrics</c> (text exposition format 0.0.4) on its own plain-HTTP endpoint (loopback by
 /// default: <c>metrics.listen</c>), written from the pipeline's <see cref="PipelineCounters"/> at scrape time.
 /// </summary>
-public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline) : IListener
+public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline, Func<Hosting.IPluginControl?>? plugins = null) : IListener
 {
     private WebApplication? _app;
 
@@ -43,13 +43,13 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
                 return;
             }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await context.Response.WriteAsync(Render(pipeline)).ConfigureAwait(false);
+            await context.Response.WriteAsync(Render(pipeline, plugins?.Invoke())).ConfigureAwait(false);
         }, out var bound);
         LocalEndPoint = bound;
     }
 
     /// <summary>The exposition text.</summary>
-    public static string Render(QueryPipeline pipeline)
+    public static string Render(QueryPipeline pipeline, Hosting.IPluginControl? plugins = null)
     {
         var c = pipeline.Counters;
         var sb = new StringBuilder();
@@ -85,8 +85,39 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
         }
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
+        if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
     }
+
+    /// <summary>Plugins: calls, faults, quarantines, time, instances, and the counters guests keep (counter_add).</summary>
+    private static void RenderPlugins(StringBuilder sb, PipelineCounters c, IReadOnlyList<Hosting.PluginReport> reports)
+    {
+        Counter(sb, "ananas_phase_answers_total", "Queries answered by phase handlers (plugins).", c.PhaseAnswerCount);
+        Counter(sb, "ananas_phase_faults_total", "Phase handler calls that threw (the query carried on).", c.PhaseFaultCount);
+        Counter(sb, "ananas_upstream_refused_by_phase_total", "Upstream sub-requests refused by phase handlers.", c.UpstreamRefusedCount);
+        PluginSeries(sb, "ananas_plugin_calls_total", "counter", "Callback invocations.", reports, r => r.Calls);
+        PluginSeries(sb, "ananas_plugin_faults_total", "counter", "Callbacks that faulted (trap, budget, memory, ABI misuse).", reports, r => r.Faults);
+        PluginSeries(sb, "ananas_plugin_quarantines_total", "counter", "Times the plugin was quarantined after faults in a row.", reports, r => r.Quarantines);
+        PluginSeries(sb, "ananas_plugin_quarantined", "gauge", "1 while the plugin is quarantined (skipped until reloaded).", reports, r => r.Quarantined ? 1 : 0);
+        PluginSeries(sb, "ananas_plugin_instances", "gauge", "Instances in the current version's pool.", reports, r => r.Instances);
+        PluginSeries(sb, "ananas_plugin_version", "gauge", "The current version number (incremented by each reload).", reports, r => r.Version);
+        sb.Append("# HELP ananas_plugin_time_seconds_total Time spent in callbacks.\n# TYPE ananas_plugin_time_seconds_total counter\n");
+        foreach (var r in reports)
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_plugin_time_seconds_total{{plugin=\"{r.Name}\"}} {r.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
+        sb.Append("# HELP ananas_plugin_counter_total Counters kept by plugins (counter_add).\n# TYPE ananas_plugin_counter_total counter\n");
+        foreach (var r in reports)
+            foreach (var (name, value) in r.Counters)
+                sb.Append(CultureInfo.InvariantCulture, $"ananas_plugin_counter_total{{plugin=\"{r.Name}\",name=\"{EscapeLabel(name)}\"}} {value}\n");
+    }
+
+    private static void PluginSeries(StringBuilder sb, string name, string type, string help, IReadOnlyList<Hosting.PluginReport> reports, Func<Hosting.PluginReport, long> value)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+        foreach (var r in reports) sb.Append(CultureInfo.InvariantCulture, $"{name}{{plugin=\"{r.Name}\"}} {value(r)}\n");
+    }
+
+    /// <summary>Guest-chosen counter names go into a label value: escape as the exposition format requires.</summary>
+    private static string EscapeLabel(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     private static void Counter(StringBuilder sb, string name, string help, long value) =>
         sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");

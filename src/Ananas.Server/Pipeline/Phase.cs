@@ -1,29 +1,30 @@
 namespace Ananas.Server.Pipeline;
 
 /// <summary>
-/// The named points of a query's life where handlers (native now, Wasm guests later) may look, answer or
-/// modify. One enum for everyone.
+/// The named points of a query's life where handlers (native ones, or WebAssembly plugins through the host's
+/// adapter) may look, answer, modify or refuse. The numbers 1–6 are the phase ids of the plugin ABI
+/// (docs/plugins.md), so the adapter converts by value; 0 is reserved there for the host.
 /// </summary>
 public enum Phase : byte
 {
-    /// <summary>Raw bytes, before parsing.</summary>
-    Frame,
+    /// <summary>Parsed and admitted (header, question, ACL checked), before the answer cache.</summary>
+    Request = 1,
 
-    /// <summary>Parsed and admitted (header, question, ACL checked).</summary>
-    Request,
-
-    /// <summary>Before the answer cache is consulted.</summary>
-    CacheLookup,
+    /// <summary>Just before the answer cache is consulted.</summary>
+    CacheLookup = 2,
 
     /// <summary>The answer cache had nothing: recursion follows.</summary>
-    CacheMiss,
+    BeforeRecursion = 3,
 
-    /// <summary>A message is about to go upstream (reserved: the recursor reports through its trace hook today).</summary>
-    Upstream,
+    /// <summary>
+    /// Each upstream sub-request the recursor makes (<see cref="PhaseContext.Upstream"/> is set). Asked by
+    /// <see cref="PhaseExchanger"/>, which wraps the exchanger, so the recursor stays unaware of phases.
+    /// </summary>
+    Upstream = 4,
 
-    /// <summary>The recursor answered; before the answer is cached.</summary>
-    Resolved,
+    /// <summary>The recursor answered; before the answer is cached (<see cref="PhaseContext.Response"/> is set).</summary>
+    Resolved = 5,
 
-    /// <summary>The encoded reply is about to be sent.</summary>
-    Response,
+    /// <summary>The reply is about to be encoded and sent (<see cref="PhaseContext.Response"/> is set).</summary>
+    Response = 6,
 }

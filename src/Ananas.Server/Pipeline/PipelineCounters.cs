@@ -15,6 +15,11 @@ public sealed class PipelineCounters
     internal long ServFail;
     internal long ClientGone;
 
+    // Phase handlers (plugins): answers they gave, exceptions they threw, upstream sub-requests they refused.
+    internal long PhaseAnswers;
+    internal long PhaseFaults;
+    internal long UpstreamRefused;
+
     /// <summary>Replies sent, by transport (4) and rcode (low 4 bits): <c>[transport * 16 + rcode]</c>.</summary>
     internal readonly long[] Responses = new long[4 * 16];
 
@@ -43,4 +48,7 @@ public sealed class PipelineCounters
     public long TruncatedCount => Interlocked.Read(ref Truncated);
     public long ServFailCount => Interlocked.Read(ref ServFail);
     public long ClientGoneCount => Interlocked.Read(ref ClientGone);
+    public long PhaseAnswerCount => Interlocked.Read(ref PhaseAnswers);
+    public long PhaseFaultCount => Interlocked.Read(ref PhaseFaults);
+    public long UpstreamRefusedCount => Interlocked.Read(ref UpstreamRefused);
 }

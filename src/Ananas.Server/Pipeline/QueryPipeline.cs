@@ -18,7 +18,7 @@ namespace Ananas.Server.Pipeline;
 /// the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a deadline; the answer is cached,
 /// encoded for the transport (UDP size limit with TC, 65535 on streams) and sent through the frame's sink.
 /// </summary>
-public sealed class QueryPipeline
+public sealed partial class QueryPipeline
 {
     private const int MaxMessage = ushort.MaxValue;
     private const int MinUdpPayload = 512;
@@ -32,7 +32,6 @@ public sealed class QueryPipeline
     private readonly IExchanger _exchanger;
     private readonly IClock _clock;
     private readonly ILogger _logger;
-    private readonly IPhaseHandler[][] _handlers;
     private readonly FairScheduler<Frame>? _scheduler;
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
@@ -46,8 +45,7 @@ public sealed class QueryPipeline
         _exchanger = exchanger;
         _clock = clock;
         _logger = logger ?? NullLogger.Instance;
-        var all = handlers?.ToArray() ?? [];
-        _handlers = Enum.GetValues<Phase>().Select(p => all.Where(h => h.Handles(p)).ToArray()).ToArray();
+        _phases = PhaseTable.Of(handlers);
         if (options.Scheduler is { } schedulerOptions)
             _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
     }
@@ -88,8 +86,6 @@ public sealed class QueryPipeline
     {
         Interlocked.Increment(ref Counters.Frames);
         frame.Group = ClientGroup.Of(frame.Address, _options.GroupPrefixV4, _options.GroupPrefixV6);
-        if (!RunPhase(Phase.Frame, frame)) return;
-
         var message = frame.Message;
         var shape = QueryShape.Read(message);
         if (shape.Status is QueryStatus.TooShort or QueryStatus.NotAQuery)
@@ -115,7 +111,11 @@ public sealed class QueryPipeline
             SendError(frame, shape, Rcode.FormErr);
             return;
         }
-        if (!RunPhase(Phase.Request, frame) || !RunPhase(Phase.CacheLookup, frame)) return;
+        if (_phases.HitPath)
+        {
+            HandleWithPhases(frame, shape);
+            return;
+        }
 
         var reply = ReplyBuffer();
         int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
@@ -131,7 +131,6 @@ public sealed class QueryPipeline
         }
 
         Interlocked.Increment(ref Counters.CacheMisses);
-        if (!RunPhase(Phase.CacheMiss, frame)) return;
         Dispatch(frame.Detach());
     }
 
@@ -169,11 +168,21 @@ public sealed class QueryPipeline
             var recursor = Volatile.Read(ref _recursor);
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
             cancellation.CancelAfter(_options.ResolveTimeout);
+            var phases = _phases;
+            PhaseContext? context = null;
+            var exchanger = _exchanger;
+            if (phases.MissPath)
+            {
+                context = new PhaseContext();
+                context.Start(frame, shape, GroupPrefixLength(frame), query);
+                if (!await BeforeRecursionAsync(context, phases, cancellation.Token).ConfigureAwait(false)) return;
+                if (phases.Upstream.Length > 0) exchanger = new PhaseExchanger(_exchanger, this, context, phases.Upstream);
+            }
             var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
             DnsMessage answer;
             try
             {
-                answer = (await recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+                answer = (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
             }
             catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
             {
@@ -193,14 +202,38 @@ public sealed class QueryPipeline
                 sink.Drop(frame);
                 return;
             }
-            if (!RunPhase(Phase.Resolved, frame)) return;
+            // A handler's answer at Resolved is not cached: policies differ by client, the cache key does not.
+            bool cacheable = true;
+            if (context is not null && phases.Resolved.Length > 0)
+            {
+                context.Response = answer;
+                var verdict = await RunMissPhaseAsync(Phase.Resolved, context, phases.Resolved, cancellation.Token).ConfigureAwait(false);
+                if (verdict is null) return;
+                if (verdict == PhaseVerdict.Answer)
+                {
+                    cacheable = false;
+                    answer = context.Response!;
+                }
+            }
 
             if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
             if (answer.Rcode == Rcode.ServFail) Interlocked.Increment(ref Counters.ServFail);
             buffer = ArrayPool<byte>.Shared.Rent(MaxMessage);
             int length = answer.WriteTo(buffer, MaxMessage);
-            if (answer.Rcode is Rcode.NoError or Rcode.NXDomain && !answer.Has(HeaderFlags.TC))
+            if (cacheable && answer.Rcode is Rcode.NoError or Rcode.NXDomain && !answer.Has(HeaderFlags.TC))
                 _answers.Store(frame.Message, buffer.AsSpan(0, length));
+            if (context is not null && phases.Response.Length > 0)
+            {
+                context.Response = answer;
+                var verdict = await RunMissPhaseAsync(Phase.Response, context, phases.Response, cancellation.Token).ConfigureAwait(false);
+                if (verdict is null) return;
+                if (verdict == PhaseVerdict.Answer)
+                {
+                    answer = context.Response!;
+                    if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
+                    length = answer.WriteTo(buffer, MaxMessage);
+                }
+            }
 
             int limit = sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
             if (length > limit)
@@ -211,7 +244,6 @@ public sealed class QueryPipeline
             }
             // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
-            if (!RunPhase(Phase.Response, frame)) return;
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
@@ -275,29 +307,6 @@ public sealed class QueryPipeline
     {
         Interlocked.Increment(ref Counters.Dropped);
         frame.Sink.Drop(frame);
-    }
-
-    /// <summary>Runs the handlers registered for <paramref name="phase"/>; false when one dropped or refused (and it was done).</summary>
-    private bool RunPhase(Phase phase, Frame frame)
-    {
-        var handlers = _handlers[(int)phase];
-        if (handlers.Length == 0) return true;
-        foreach (var handler in handlers)
-        {
-            switch (handler.Invoke(phase, frame))
-            {
-                case PhaseVerdict.Continue:
-                    continue;
-                case PhaseVerdict.Refuse:
-                    Interlocked.Increment(ref Counters.Refused);
-                    SendError(frame, QueryShape.Read(frame.Message), Rcode.Refused);
-                    return false;
-                default:
-                    Drop(frame);
-                    return false;
-            }
-        }
-        return true;
     }
 
     /// <summary>DoT and DoH: replies are padded (RFC 8467).</summary>

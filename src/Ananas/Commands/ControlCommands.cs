@@ -3,7 +3,8 @@ using System.CommandLine;
 namespace Ananas.Cli;
 
 /// <summary>
-/// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>, <c>ananas reload</c>: clients of a
+/// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>,
+/// <c>ananas reload</c>, <c>ananas plugin list</c>, <c>ananas plugin reload NAME</c>: clients of a
 /// running server's control API (<c>control.listen</c>, default http://127.0.0.1:9154). They print its JSON.
 /// </summary>
 internal static class ControlCommands
@@ -58,6 +59,27 @@ internal static class ControlCommands
         reload.Options.Add(control);
         reload.SetAction((parse, ct) => CallAsync(HttpMethod.Post, parse.GetValue(control)!, "/reload", Console.Out, Console.Error, ct));
         return reload;
+    }
+
+    public static Command Plugin()
+    {
+        var listControl = ControlOption();
+        var list = new Command("list", "List a running server's plugins: version, module hash, instances, calls, faults, quarantine, time, counters.");
+        list.Options.Add(listControl);
+        list.SetAction((parse, ct) => CallAsync(HttpMethod.Get, parse.GetValue(listControl)!, "/plugins", Console.Out, Console.Error, ct));
+
+        var name = new Argument<string>("name") { Description = "The plugin's name in the configuration." };
+        var reloadControl = ControlOption();
+        var reload = new Command("reload", "Load a plugin's module again from its configured path and swap it in without losing queries.");
+        reload.Arguments.Add(name);
+        reload.Options.Add(reloadControl);
+        reload.SetAction((parse, ct) => CallAsync(HttpMethod.Post, parse.GetValue(reloadControl)!,
+            $"/plugins/reload?name={Uri.EscapeDataString(parse.GetValue(name)!)}", Console.Out, Console.Error, ct));
+
+        var plugin = new Command("plugin", "Inspect or reload a running server's WebAssembly plugins (through its control API).");
+        plugin.Subcommands.Add(list);
+        plugin.Subcommands.Add(reload);
+        return plugin;
     }
 
     /// <summary>One request; prints the JSON body. 0 on success, 1 on an error reply or an unreachable server.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Ananas.Cli.Plugins;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Conductor;
@@ -106,17 +107,21 @@ internal static class ServeCommand
         var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
         using var conductor = new Conductor(new ConductorOptions(), infrastructure);
         ResolverHost host;
+        PluginManager? plugins = null;
         try
         {
             host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel)
             {
                 ConfigSource = configSource,
             };
+            // Plugins load before the listeners open, so the first query already passes through them.
+            plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             await error.WriteLineAsync($"ananas serve: {e.Message}");
+            if (plugins is not null) await plugins.DisposeAsync();
             return 1;
         }
         started?.Invoke(host);
@@ -144,6 +149,7 @@ internal static class ServeCommand
         {
         }
         await host.StopAsync(DrainTimeout);
+        if (plugins is not null) await plugins.DisposeAsync();
         return 0;
     }
 }

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using Ananas.Sandbox;
+using Ananas.Sandbox.Data;
+using Ananas.Server;
+using Ananas.Server.Configuration;
+using Ananas.Server.Hosting;
+using Ananas.Server.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Cli.Plugins;
+
+/// <summary>
+/// The configured plugins of a running server: loads them into a <see cref="PluginHost"/>, installs them in the
+/// pipeline as one phase handler, and serves <see cref="IPluginControl"/> (list, reload one, apply a reloaded
+/// configuration). Loads and reloads are serialised; queries never wait for them (hot swap).
+/// </summary>
+public sealed class PluginManager : IPluginControl, IAsyncDisposable
+{
+    private readonly PluginHost _host;
+    private readonly QueryPipeline _pipeline;
+    private readonly PluginPhaseHandler _handler;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, long> _quarantines = new(StringComparer.Ordinal);
+    private Dictionary<string, PluginConfig> _configs = new(StringComparer.Ordinal);
+
+    public PluginManager(QueryPipeline pipeline, ILoggerFactory loggerFactory, PluginHostOptions? options = null)
+    {
+        _pipeline = pipeline;
+        _logger = loggerFactory.CreateLogger("Ananas.Plugins");
+        _host = new PluginHost(loggerFactory.CreateLogger("Ananas.Sandbox"), options);
+        _host.Faulted += fault =>
+        {
+            if (fault.Quarantined) _quarantines.AddOrUpdate(fault.Plugin, 1, (_, n) => n + 1);
+        };
+        _handler = new PluginPhaseHandler(_host);
+    }
+
+    public PluginHost Host => _host;
+
+    /// <summary>
+    /// Loads the host's configured plugins into its pipeline and sets <see cref="ResolverHost.Plugins"/>; null
+    /// when none are configured. Throws <see cref="ConfigException"/> naming the plugin that did not load.
+    /// </summary>
+    public static async Task<PluginManager?> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        if (host.Config.Plugins.Count == 0) return null;
+        var plugins = new PluginManager(host.Pipeline, loggerFactory);
+        try
+        {
+            await plugins.LoadAsync(host.Config.Plugins, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await plugins.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        host.Plugins = plugins;
+        return plugins;
+    }
+
+    /// <summary>Loads the configured plugins at startup; the first that fails stops the start with a <see cref="ConfigException"/>.</summary>
+    public async Task LoadAsync(IReadOnlyList<PluginConfig> plugins, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var plugin in plugins)
+            {
+                try
+                {
+                    await _host.LoadAsync(Definition(plugin), cancellationToken).ConfigureAwait(false);
+                }
+                catch (PluginLoadException e)
+                {
+                    throw new ConfigException($"{plugin.Source}: plugin {plugin.Name}: {e.Message}");
+                }
+                _configs[plugin.Name] = plugin;
+            }
+            Install();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public IReadOnlyList<PluginReport> List()
+    {
+        var list = new List<PluginReport>();
+        foreach (var s in _host.Snapshot())
+        {
+            list.Add(new PluginReport(s.Name, s.Version, s.ModuleSha256, s.Instances, s.Calls, s.Faults,
+                _quarantines.GetValueOrDefault(s.Name), s.Quarantined, s.TotalTime.TotalSeconds, s.Counters));
+        }
+        return list;
+    }
+
+    public async Task<PluginReport> ReloadAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_configs.TryGetValue(name, out var plugin)) throw new KeyNotFoundException(name);
+            await SwapAsync(plugin, cancellationToken).ConfigureAwait(false);
+            Install();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        return List().First(r => r.Name == name);
+    }
+
+    public async Task ReloadAsync(IReadOnlyList<PluginConfig> plugins, CancellationToken cancellationToken = default)
+    {
+        var errors = new List<string>();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var listed = plugins.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var name in _configs.Keys.Where(n => !listed.Contains(n)).ToList())
+            {
+                _host.Unload(name);
+                _configs.Remove(name);
+            }
+            foreach (var plugin in plugins)
+            {
+                try
+                {
+                    await SwapAsync(plugin, cancellationToken).ConfigureAwait(false);
+                    _configs[plugin.Name] = plugin;
+                }
+                catch (InvalidOperationException e)
+                {
+                    errors.Add(e.Message);
+                }
+            }
+            Install();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        if (errors.Count > 0) throw new InvalidOperationException(string.Join(Environment.NewLine, errors));
+    }
+
+    /// <summary>Loads a new version; a failure leaves the old one serving and is reported as <see cref="InvalidOperationException"/>.</summary>
+    private async Task SwapAsync(PluginConfig plugin, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await _host.LoadAsync(Definition(plugin), cancellationToken).ConfigureAwait(false);
+            _quarantines.TryRemove(plugin.Name, out _);
+            _logger.LogInformation(ServerEvents.PluginLoaded, "plugin {Plugin} is now version {Version}", plugin.Name, status.Version);
+        }
+        catch (PluginLoadException e)
+        {
+            _logger.LogError(ServerEvents.PluginLoadFailed, "plugin {Plugin}: the new version did not load, the old one keeps serving: {Error}", plugin.Name, e.Message);
+            throw new InvalidOperationException($"plugin {plugin.Name}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Puts the handler in the pipeline for the phases loaded plugins registered (none: no handler, no cost).</summary>
+    private void Install() => _pipeline.SetHandlers(_host.Snapshot().Count > 0 ? [_handler] : []);
+
+    private static PluginDefinition Definition(PluginConfig plugin) => new()
+    {
+        Name = plugin.Name,
+        ModulePath = plugin.Module,
+        Args = plugin.Args,
+        MemoryLimitBytes = plugin.MemoryLimitBytes,
+        CpuBudget = plugin.CpuBudget,
+        MaxInstances = plugin.MaxInstances,
+        QuarantineAfter = plugin.QuarantineAfter,
+        DataTables = plugin.Data.Select(kv => DataTableSpec.Parse(kv.Key, kv.Value)).ToList(),
+    };
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Net;
+using Ananas.Dns.Messages;
+using Ananas.Sandbox;
+using Ananas.Server.Frames;
+using Ananas.Server.Pipeline;
+
+namespace Ananas.Cli.Plugins;
+
+/// <summary>
+/// The WebAssembly plugins as one pipeline phase handler: converts the pipeline's <see cref="PhaseContext"/>
+/// into the sandbox's <see cref="PluginCallContext"/> (the request region's data), runs the plugins of the
+/// phase, and maps their verdict back. A call that completes synchronously reuses a per-thread context and
+/// per-thread client addresses, so a cache hit through a plugin allocates only what the sandbox does.
+/// </summary>
+internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
+{
+    [ThreadStatic]
+    private static PluginCallContext? t_call;
+
+    // The last client seen on this thread, as the IPAddress objects the call context wants (most traffic on a
+    // thread comes from few clients, so this avoids two allocations per call).
+    [ThreadStatic]
+    private static (ClientAddress Client, int Prefix, IPAddress Address, IPAddress Network)? t_client;
+
+    public bool Handles(Phase phase) => host.HasCallbacks((PluginPhase)phase);
+
+    public ValueTask<PhaseVerdict> InvokeAsync(Phase phase, PhaseContext context, CancellationToken cancellationToken)
+    {
+        var call = t_call ?? new PluginCallContext();
+        t_call = null;
+        if (!Fill(call, context))
+        {
+            Recycle(call);
+            return new(PhaseVerdict.Continue);
+        }
+        ValueTask<PluginVerdict> pending;
+        try
+        {
+            pending = host.InvokeAsync((PluginPhase)phase, call, cancellationToken);
+        }
+        catch
+        {
+            Recycle(call);
+            throw;
+        }
+        if (pending.IsCompletedSuccessfully)
+        {
+            var verdict = Apply(phase, pending.Result, call, context, context.Response);
+            Recycle(call);
+            return new(verdict);
+        }
+        // A guest awaits a host operation: the frame's buffer may be a listener's, reused once the pipeline
+        // returns, so the call keeps its own copy of the query (hostcalls such as request_message read it).
+        call.QueryWire = call.QueryWire.ToArray();
+        return AwaitAsync(phase, pending, call, context, context.Response);
+    }
+
+    private static async ValueTask<PhaseVerdict> AwaitAsync(Phase phase, ValueTask<PluginVerdict> pending, PluginCallContext call, PhaseContext context, DnsMessage? given) =>
+        Apply(phase, await pending.ConfigureAwait(false), call, context, given);
+
+    private bool Fill(PluginCallContext call, PhaseContext context)
+    {
+        var frame = context.Frame;
+        if (!call.TrySetQuery(frame.MessageMemory)) return false;
+        call.Transport = frame.Transport switch
+        {
+            Transport.Udp => 0,
+            Transport.Tcp => 1,
+            Transport.Tls => 2,
+            _ => 3,
+        };
+        var (address, network) = ClientAddresses(frame.Address, context.GroupPrefixLength);
+        call.ClientAddress = address;
+        call.ClientNetwork = network;
+        call.ClientPrefixLength = (byte)context.GroupPrefixLength;
+        call.ArrivalMilliseconds = host.MonotonicMilliseconds - (long)Stopwatch.GetElapsedTime(frame.ArrivalTimestamp).TotalMilliseconds;
+        call.Response = context.Response;
+        return true;
+    }
+
+    private static (IPAddress Address, IPAddress Network) ClientAddresses(ClientAddress client, int prefix)
+    {
+        if (t_client is { } last && last.Client.Bits == client.Bits && last.Client.IsIPv4 == client.IsIPv4 && last.Prefix == prefix)
+            return (last.Address, last.Network);
+        var address = ToIPAddress(client.Bits, client.IsIPv4);
+        var group = ClientGroup.Of(client, prefix, prefix);
+        var network = ToIPAddress(group.Prefix, client.IsIPv4);
+        t_client = (client, prefix, address, network);
+        return (address, network);
+    }
+
+    private static IPAddress ToIPAddress(UInt128 bits, bool ipv4)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (ipv4)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)bits);
+            return new IPAddress(bytes[..4]);
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, bits);
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>
+    /// The plugins' verdict for the pipeline; an answer becomes the context's response. In phases 5–6 a guest's
+    /// edits are kept even when it continues (docs/plugins.md): the sandbox then hands back a new message, which
+    /// the pipeline must treat as an answer (sent as edited, not cached).
+    /// </summary>
+    private static PhaseVerdict Apply(Phase phase, PluginVerdict verdict, PluginCallContext call, PhaseContext context, DnsMessage? given)
+    {
+        if (verdict == PluginVerdict.Continue && phase >= Phase.Resolved && call.Response is { } edited && !ReferenceEquals(edited, given))
+        {
+            context.Response = edited;
+            return PhaseVerdict.Answer;
+        }
+        switch (verdict)
+        {
+            case PluginVerdict.Answer when call.Response is { } response:
+                // Answers built in phases 1–3 come from a recursive service: recursion is available.
+                if (phase <= Phase.BeforeRecursion) response.Set(HeaderFlags.RA);
+                context.Response = response;
+                return PhaseVerdict.Answer;
+            case PluginVerdict.Refuse:
+                return PhaseVerdict.Refuse;
+            case PluginVerdict.Drop:
+                return PhaseVerdict.Drop;
+            default:
+                return PhaseVerdict.Continue;
+        }
+    }
+
+    private static void Recycle(PluginCallContext call)
+    {
+        call.Reset();
+        t_call = call;
+    }
+
+    public override string ToString() => "plugins";
+}
