@@ -120,6 +120,13 @@ public sealed record RecursorOptions
     /// <summary>The trust anchors (and negative trust anchors) validation starts from; the IANA root KSKs by default.</summary>
     public Dnssec.TrustAnchors TrustAnchors { get; init; } = Dnssec.TrustAnchors.CreateDefault();
 
+    /// <summary>
+    /// Validate DSA signatures (algorithms 3 and 6). RFC 8624 §3.1 retired them (MUST NOT validate), so by default a
+    /// zone signed only with DSA is insecure, as with any unsupported algorithm. On only for old zones or test corpora
+    /// written before RFC 8624 (the Unbound and deckard validator scenarios are signed with DSA).
+    /// </summary>
+    public bool ValidateDsa { get; init; }
+
     /// <summary>Pins the validator's "now" for signature validity (Unbound <c>val-override-date</c>); null: the clock's time.</summary>
     public DateTimeOffset? ValidationTime { get; init; }
 
