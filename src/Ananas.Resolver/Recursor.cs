@@ -137,6 +137,9 @@ public sealed partial class Recursor
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
         // DNSSEC validation (Validation/Recursor.Validation.cs).
         var validated = await ValidateAsync(request, exchanger, question, outcome, cancellationToken);
+        // A bogus answer is remembered briefly (Unbound val-bogus-ttl): a broken zone cannot make every query
+        // revalidate, which is the validation storm the cost control is about.
+        if (validated.Bogus && recursive) _failures.Store(question.Name, question.Type, checkingDisabled, validated.Outcome.Failure!, _options.BogusCacheTtl);
         return Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
     }
 

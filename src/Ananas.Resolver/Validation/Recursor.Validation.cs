@@ -10,7 +10,7 @@ namespace Ananas.Resolver;
 /// <summary>The recursor's side of DNSSEC validation: when to validate, and what the client sees.</summary>
 public sealed partial class Recursor
 {
-    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries);
+    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false);
 
     /// <summary>
     /// Validates the outcome when validation is on, the client did not set CD, and a trust anchor (and no negative
@@ -21,7 +21,7 @@ public sealed partial class Recursor
     {
         if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(outcome, false, 0);
         if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
-        if (!Validator.Covers(_options.TrustAnchors, question.Name)) return new(outcome, false, 0);
+        if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(outcome, false, 0);
         int queries = 0;
         async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
         {
@@ -33,10 +33,10 @@ public sealed partial class Recursor
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa);
+        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
         if (verdict.State == ValidationState.Bogus)
-            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries);
+            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries, Bogus: true);
         return new(outcome, verdict.State == ValidationState.Secure, queries);
     }
 

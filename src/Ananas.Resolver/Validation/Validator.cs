@@ -28,6 +28,7 @@ internal sealed class Validator
     public delegate ValueTask<ResolutionOutcome> SubResolve(DnsName name, RRType type);
 
     private readonly TrustAnchors _anchors;
+    private readonly IReadOnlyList<DnsName> _negativeAnchors;
     private readonly IRecordCache _cache;
     private readonly RRsetVerifier _verifier;
     private readonly SubResolve _resolve;
@@ -38,9 +39,10 @@ internal sealed class Validator
 
     private const int MaxFetches = 24;
 
-    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false)
+    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false, IReadOnlyList<DnsName>? negativeAnchors = null)
     {
         _anchors = anchors;
+        _negativeAnchors = negativeAnchors ?? [];
         _cache = cache;
         var signatures = validateDsa ? SignatureVerifier.WithDsa : SignatureVerifier.Default;
         _algorithms = signatures.Algorithms;
@@ -48,9 +50,17 @@ internal sealed class Validator
         _resolve = resolve;
     }
 
-    /// <summary>True when the name is under a trust anchor and no negative trust anchor.</summary>
-    public static bool Covers(TrustAnchors anchors, DnsName name) =>
-        anchors.FindClosest(name) is not null && !anchors.IsUnderNegativeAnchor(name);
+    /// <summary>True when the name is under a trust anchor and no negative trust anchor (the anchors' or the options').</summary>
+    public static bool Covers(TrustAnchors anchors, IReadOnlyList<DnsName> negativeAnchors, DnsName name) =>
+        anchors.FindClosest(name) is not null && !IsUnderNegativeAnchor(anchors, negativeAnchors, name);
+
+    private static bool IsUnderNegativeAnchor(TrustAnchors anchors, IReadOnlyList<DnsName> negativeAnchors, DnsName name)
+    {
+        if (anchors.IsUnderNegativeAnchor(name)) return true;
+        foreach (var negative in negativeAnchors)
+            if (name.IsSubdomainOf(negative)) return true;
+        return false;
+    }
 
     /// <summary>A zone's validated keys, or why there are none.</summary>
     private sealed record ZoneKeys(ValidationState State, IReadOnlyList<DnskeyData> Keys, EdeCode? Ede = null, string Reason = "")
@@ -292,7 +302,7 @@ internal sealed class Validator
 
     private async ValueTask<ZoneKeys> ComputeKeysAsync(DnsName zone, bool probing)
     {
-        if (_anchors.IsUnderNegativeAnchor(zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
+        if (IsUnderNegativeAnchor(_anchors, _negativeAnchors, zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
         var anchor = _anchors.Get(zone);
         List<DsData> dsSet;
         if (anchor is not null)
