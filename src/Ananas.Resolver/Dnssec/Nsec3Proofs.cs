@@ -228,7 +228,14 @@ public sealed class Nsec3Proofs
         var wildcard = proof.ClosestEncloser.Prepend("*");
         var w = FindMatch(wildcard, out var match);
         if (w == Lookup.OutOfBudget) return OutOfBudget();
-        if (w == Lookup.None) return DenialResult.Fail($"no NSEC3 matches the wildcard {wildcard}");
+        if (w == Lookup.None)
+        {
+            // No wildcard either, but an opt-out span over the next closer name may hide an unsigned delegation the
+            // name is under: insecure, not bogus (RFC 5155 §8.6; Unbound nsec3_do_prove_nodata, case 5).
+            return proof.NextCloserCover.Data.OptOut
+                ? new DenialResult(DenialStatus.Insecure, $"opt-out NSEC3 covers {proof.NextCloser}", ClosestEncloser: proof.ClosestEncloser)
+                : DenialResult.Fail($"no NSEC3 matches the wildcard {wildcard}");
+        }
         if (match.Data.Contains(qtype) || match.Data.Contains(RRType.CNAME)) return DenialResult.Fail($"the wildcard {wildcard} has {qtype} or CNAME");
         if (proof.NextCloserCover.Data.OptOut)
             return new DenialResult(DenialStatus.Insecure, $"opt-out NSEC3 covers {proof.NextCloser}", ClosestEncloser: proof.ClosestEncloser);

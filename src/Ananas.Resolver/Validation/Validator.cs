@@ -355,8 +355,12 @@ internal sealed class Validator
             }
         }
 
-        if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
-        var dnskey = await _resolve(zone, RRType.DNSKEY);
+        var dnskey = CachedWithSignatures(zone, RRType.DNSKEY);
+        if (dnskey is null)
+        {
+            if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
+            dnskey = await _resolve(zone, RRType.DNSKEY);
+        }
         var keyRecords = dnskey.Answer.FindAll(r => r.Type == RRType.DNSKEY && r.Name.Equals(zone));
         if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
         var keys = keyRecords.ConvertAll(r => (DnskeyData)r.Data);
@@ -375,6 +379,8 @@ internal sealed class Validator
         }
         var keySigs = Signatures(dnskey.Answer, zone, RRType.DNSKEY);
         if (keySigs.Count == 0) return Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zone} DNSKEY");
+        // Validated from this very DS set before (the cache keeps the verdict): no verification again.
+        if (IsCachedSecure(keyRecords, keySigs)) return new ZoneKeys(ValidationState.Secure, keys);
         var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
         if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
         if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}");
@@ -404,18 +410,22 @@ internal sealed class Validator
     /// </summary>
     private ResolutionOutcome? CachedDelegationSigner(DnsName zone)
     {
-        var cached = _cache.Get(zone, RRType.DS, RRClass.IN);
-        if (cached is not null && cached.Signatures.Count > 0)
-        {
-            var records = new List<ResourceRecord>(cached.RRset.Data.Count + cached.Signatures.Count);
-            cached.AppendRecords(records);
-            foreach (var sig in cached.Signatures) records.Add(new ResourceRecord(zone, RRClass.IN, cached.RemainingTtl, sig));
-            return new ResolutionOutcome(Rcode.NoError, records);
-        }
+        if (CachedWithSignatures(zone, RRType.DS) is { } ds) return ds;
         var denial = _cache.GetNegative(zone, RRType.DS, RRClass.IN);
         if (denial is { Answer: { Soa: null, Kind: NegativeKind.NoData, Authority.Count: > 0 } })
             return new ResolutionOutcome(Rcode.NoError, []) { Authority = denial.Answer.Authority };
         return null;
+    }
+
+    /// <summary>A cached RRset with its RRSIGs, as an answer to (owner, type); null when not cached or cached unsigned.</summary>
+    private ResolutionOutcome? CachedWithSignatures(DnsName owner, RRType type)
+    {
+        var cached = _cache.Get(owner, type, RRClass.IN);
+        if (cached is null || cached.Signatures.Count == 0) return null;
+        var records = new List<ResourceRecord>(cached.RRset.Data.Count + cached.Signatures.Count);
+        cached.AppendRecords(records);
+        foreach (var sig in cached.Signatures) records.Add(new ResourceRecord(owner, RRClass.IN, cached.RemainingTtl, sig));
+        return new ResolutionOutcome(Rcode.NoError, records);
     }
 
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
