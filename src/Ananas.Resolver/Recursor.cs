@@ -140,7 +140,9 @@ public sealed partial class Recursor
         // A bogus answer is remembered briefly (Unbound val-bogus-ttl): a broken zone cannot make every query
         // revalidate, which is the validation storm the cost control is about.
         if (validated.Bogus && recursive) _failures.Store(question.Name, question.Type, checkingDisabled, validated.Outcome.Failure!, _options.BogusCacheTtl);
-        return Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
+        var response = Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
+        if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
+        return response;
     }
 
     /// <summary>Stale answers sent (RFC 8767), whatever the reason.</summary>

@@ -182,9 +182,8 @@ internal sealed class Resolution
     private void AppendCachedSignatures(CachedRRset hit, List<ResourceRecord> records)
     {
         if (!_options.Validation || hit.Signatures.Count == 0) return;
-        int ownerLabels = hit.RRset.Name.LabelCount - 1; // without the root
         foreach (var sig in hit.Signatures)
-            if (sig.Labels < ownerLabels) return;
+            if (sig.Labels < hit.RRset.Name.LabelCount) return;
         foreach (var sig in hit.Signatures) records.Add(new ResourceRecord(hit.RRset.Name, hit.RRset.Class, hit.RemainingTtl, sig));
     }
 

@@ -10,7 +10,9 @@ namespace Ananas.Resolver;
 /// <summary>The recursor's side of DNSSEC validation: when to validate, and what the client sees.</summary>
 public sealed partial class Recursor
 {
-    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false);
+    /// <param name="Notice">An Extended DNS Error for an answer that is passed on but not trusted (e.g. EDE 27 for
+    /// NSEC3 iterations above the limit, RFC 9276 §3.2).</param>
+    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false, ExtendedErrorOption? Notice = null);
 
     /// <summary>
     /// Validates the outcome when validation is on, the client did not set CD, and a trust anchor (and no negative
@@ -33,11 +35,12 @@ public sealed partial class Recursor
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors);
+        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
         if (verdict.State == ValidationState.Bogus)
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries, Bogus: true);
-        return new(outcome, verdict.State == ValidationState.Secure, queries);
+        var notice = verdict is { State: ValidationState.Insecure, Ede: { } code } ? new ExtendedErrorOption(code, verdict.Reason) : null;
+        return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
     }
 
     private sealed class PinnedClock(DateTimeOffset now) : IClock

@@ -32,15 +32,17 @@ internal sealed class Validator
     private readonly IRecordCache _cache;
     private readonly RRsetVerifier _verifier;
     private readonly SubResolve _resolve;
-    private readonly ValidationBudget _budget = new();
+    private readonly ValidationBudget _budget;
     private readonly DnssecAlgorithmRegistry _algorithms;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
     private int _fetches;
 
     private const int MaxFetches = 24;
 
-    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false, IReadOnlyList<DnsName>? negativeAnchors = null)
+    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false,
+        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null)
     {
+        _budget = new ValidationBudget(limits);
         _anchors = anchors;
         _negativeAnchors = negativeAnchors ?? [];
         _cache = cache;
@@ -267,7 +269,7 @@ internal sealed class Validator
     private static DenialResult Either(DenialResult first, Func<DenialResult> second) => first.IsProven ? first : second() is { IsProven: true } s ? s : first;
 
     private static ValidationVerdict DenialVerdict(DenialResult denial) =>
-        denial.Status == DenialStatus.Insecure ? ValidationVerdict.Insecure(denial.Reason) : ValidationVerdict.Bogus(denial.Ede ?? EdeCode.NsecMissing, denial.Reason);
+        denial.Status == DenialStatus.Insecure ? new ValidationVerdict(ValidationState.Insecure, denial.Ede, denial.Reason) : ValidationVerdict.Bogus(denial.Ede ?? EdeCode.NsecMissing, denial.Reason);
 
     // -----------------------------------------------------------------------------------------------------------
     // Chain of trust
