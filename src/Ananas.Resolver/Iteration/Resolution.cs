@@ -138,7 +138,9 @@ internal sealed class Resolution
                 return new Step(StepKind.Answer, records);
             }
         }
-        if (type != RRType.CNAME)
+        // A cached CNAME may be the child zone's data at a zone cut, where DS belongs to the parent: DS is asked for
+        // (Unbound does not redirect DS through a cached CNAME either; val_unsec_cname).
+        if (type is not (RRType.CNAME or RRType.DS))
         {
             var cname = _cache.Get(name, RRType.CNAME, RRClass.IN, StaleWindow);
             if (cname is not null && cname.Rank >= TrustRank.NonAuthoritativeAnswer && cname.RRset.Data[0] is NameData target)

@@ -55,7 +55,10 @@ public sealed partial class Recursor
         {
             if (rr.Type == RRType.RRSIG) continue;
             if (outcome.Answer.Exists(s => s.Data is RrsigData sig && sig.TypeCovered == rr.Type && s.Name.Equals(rr.Name))) continue;
-            if (!dnssecOk && _cache.Get(rr.Name, rr.Type, RRClass.IN) is { Validation: ValidationState.Secure }) continue;
+            // Validated without signatures before: insecure (there are none to give), or secure and the client
+            // does not want them.
+            var cached = _cache.Get(rr.Name, rr.Type, RRClass.IN);
+            if (cached is { Validation: ValidationState.Insecure } || (!dnssecOk && cached is { Validation: ValidationState.Secure })) continue;
             return true;
         }
         return false;

@@ -133,11 +133,16 @@ internal sealed class Validator
             // Cached data lost its RRSIGs: the cache remembers the verdict.
             var cached = _cache.Get(owner, type, RRClass.IN);
             if (cached is { Validation: ValidationState.Secure }) return ValidationVerdict.Secure;
+            if (cached is { Validation: ValidationState.Insecure } && cached.RRset.Data.Count == records.Count) return ValidationVerdict.Insecure("cached as insecure");
             // Unsigned data is acceptable only in an insecure zone.
             var enclosing = await InsecurityOfAsync(owner);
-            return enclosing.State == ValidationState.Secure
-                ? ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}")
-                : enclosing.Verdict;
+            if (enclosing.State == ValidationState.Secure) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}");
+            if (enclosing.State == ValidationState.Insecure && cached is { Validation: ValidationState.Unchecked } && cached.RRset.Data.Count == records.Count)
+            {
+                // Remembered as insecure, the cached RRset is answered without RRSIGs and without asking again.
+                _cache.Store(new RRset(owner, type, RRClass.IN, cached.RemainingTtl, cached.RRset.Data), cached.Rank, ValidationState.Insecure, cached.Signatures);
+            }
+            return enclosing.Verdict;
         }
         // Validated before and read back from the cache: the verdict is cached with the data (no verification again).
         if (IsCachedSecure(records, sigs)) return ValidationVerdict.Secure;
@@ -413,9 +418,10 @@ internal sealed class Validator
     private ResolutionOutcome? CachedDelegationSigner(DnsName zone)
     {
         if (CachedWithSignatures(zone, RRType.DS) is { } ds) return ds;
+        // A signed denial (the referral's, without SOA, or a NODATA answer to an earlier DS query): proven again here.
         var denial = _cache.GetNegative(zone, RRType.DS, RRClass.IN);
-        if (denial is { Answer: { Soa: null, Kind: NegativeKind.NoData, Authority.Count: > 0 } })
-            return new ResolutionOutcome(Rcode.NoError, []) { Authority = denial.Answer.Authority };
+        if (denial is { Answer: { Kind: NegativeKind.NoData, Authority.Count: > 0 } } && ProofSigner(denial.Answer.Authority) is not null)
+            return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
         return null;
     }
 

@@ -314,4 +314,16 @@ public sealed class ValidatorTests
         var other = Recursor(negativeAnchors: [N("other.")]);
         Assert.Equal(Rcode.ServFail, (await Ask(other, "www.example.")).Rcode);
     }
+
+    [Fact]
+    public async Task Cached_insecure_answer_is_not_asked_for_again_by_DO_clients()
+    {
+        var recursor = Recursor();
+        Assert.False((await Ask(recursor, "www.insecure.")).Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+        var again = await Ask(recursor, "www.insecure.");
+        Assert.Equal(Rcode.NoError, again.Rcode);
+        Assert.False(again.Has(HeaderFlags.AD));
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+    }
 }
