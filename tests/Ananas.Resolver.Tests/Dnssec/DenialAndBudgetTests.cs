@@ -275,6 +275,10 @@ public sealed class DenialAndBudgetTests
         Assert.Equal(N("w.example."), strict.ClosestEncloser);
         Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "k8ud", "q04j", "r53b")).ProveNoData(N("a.z.w.example."), RRType.MX).Status);
         Assert.Equal(DenialStatus.Insecure, Proofs(Pick(Nsec3Chain(), "k8ud", "q04j", "r53b")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
+        // Without the wildcard's NSEC3: bogus, unless an opt-out span covers the next closer name (§8.6: an unsigned
+        // delegation may be there), which leaves it insecure (deckard val_nsec3_b5_wcnodata_nowc).
+        Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "k8ud", "q04j")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
+        Assert.Equal(DenialStatus.Insecure, Proofs(Pick(Nsec3Chain(), "k8ud", "q04j")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
     }
 
     [Fact]
