@@ -203,6 +203,9 @@ internal sealed class Validator
             if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
             var result = _verifier.Verify(set, sigs, signer, keys, _budget);
             if (!result.IsSecure) { failure = ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}"); return proofs; }
+            // An NSEC/NSEC3 "signed" only as the expansion of a wildcard NSEC proves nothing about its owner's
+            // neighbourhood: anyone could expand it at any name (Unbound val_nx_failwc).
+            if (result.IsWildcardExpansion) { failure = ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{rr.Name} {rr.Type} is a wildcard expansion"); return proofs; }
             proofs.AddRange(set);
         }
         return proofs;
