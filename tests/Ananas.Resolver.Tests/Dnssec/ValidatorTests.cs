@@ -326,4 +326,27 @@ public sealed class ValidatorTests
         Assert.False(again.Has(HeaderFlags.AD));
         Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
     }
+
+    [Fact]
+    public async Task Wildcard_expanded_NSEC_is_no_proof_of_nxdomain()
+    {
+        // The zone signs a wildcard NSEC (*.example.); an attacker expands it at "!.example.", just below the apex,
+        // so that it seems to cover every name and the wildcard. Its signature verifies, but only as an expansion.
+        var expanded = new List<ResourceRecord> { Kit.Rr("!.example. 300 IN NSEC zzz.example. TXT RRSIG NSEC") };
+        var sig = _exampleKey.SignRRset(expanded, _example.Origin, _now - 3600, _now + 86400, labels: 1, originalTtl: 300);
+        var server = _authority.Server(ExampleAddress);
+        var honest = server.Respond!;
+        server.Respond = request =>
+        {
+            if (!request.Query.Question.Name.Equals(N("nothing.example."))) return honest(request);
+            var response = honest(request)!;
+            response.Authority.RemoveAll(r => r.Type == RRType.NSEC || r.Data is RrsigData { TypeCovered: RRType.NSEC });
+            response.Authority.AddRange(expanded);
+            response.Authority.Add(new ResourceRecord(N("!.example."), RRClass.IN, 300, sig));
+            return response;
+        };
+        var m = await Ask(Recursor(), "nothing.example.");
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.DnssecBogus, Ede(m));
+    }
 }
