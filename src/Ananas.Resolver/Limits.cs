@@ -30,6 +30,9 @@ public sealed record Limits
     /// <summary>Wall time (on the injected clock) one client query may take.</summary>
     public TimeSpan MaxResolutionTime { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>DNSSEC validation work (signature verifications, NSEC3 hashing: the KeyTrap bounds).</summary>
+    public Dnssec.DnssecLimits Dnssec { get; init; } = Resolver.Dnssec.DnssecLimits.Default;
+
     /// <summary>The EDE EXTRA-TEXT for a bound that stopped the work, e.g. "referral depth limit (30) reached".</summary>
     public static string Describe(string bound, object value) => $"{bound} limit ({value}) reached";
 }

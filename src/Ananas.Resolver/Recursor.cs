@@ -137,7 +137,12 @@ public sealed partial class Recursor
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
         // DNSSEC validation (Validation/Recursor.Validation.cs).
         var validated = await ValidateAsync(request, exchanger, question, outcome, cancellationToken);
-        return Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
+        // A bogus answer is remembered briefly (Unbound val-bogus-ttl): a broken zone cannot make every query
+        // revalidate, which is the validation storm the cost control is about.
+        if (validated.Bogus && recursive) _failures.Store(question.Name, question.Type, checkingDisabled, validated.Outcome.Failure!, _options.BogusCacheTtl);
+        var response = Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
+        if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
+        return response;
     }
 
     /// <summary>Stale answers sent (RFC 8767), whatever the reason.</summary>

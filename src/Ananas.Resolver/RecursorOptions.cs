@@ -120,6 +120,25 @@ public sealed record RecursorOptions
     /// <summary>The trust anchors (and negative trust anchors) validation starts from; the IANA root KSKs by default.</summary>
     public Dnssec.TrustAnchors TrustAnchors { get; init; } = Dnssec.TrustAnchors.CreateDefault();
 
+    /// <summary>
+    /// Negative trust anchors (RFC 7646): domains (and everything below them) not validated, for zones known to be
+    /// broken. Added to the ones <see cref="TrustAnchors"/> holds.
+    /// </summary>
+    public IReadOnlyList<DnsName> NegativeTrustAnchors { get; init; } = [];
+
+    /// <summary>
+    /// How long a bogus answer is remembered for its question and answered SERVFAIL (with its EDE and EDE 13, Cached
+    /// Error) without validating again (Unbound <c>val-bogus-ttl</c>, 60 s). Bounded like <see cref="FailureCacheTtl"/>.
+    /// </summary>
+    public TimeSpan BogusCacheTtl { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Validate DSA signatures (algorithms 3 and 6). RFC 8624 §3.1 retired them (MUST NOT validate), so by default a
+    /// zone signed only with DSA is insecure, as with any unsupported algorithm. On only for old zones or test corpora
+    /// written before RFC 8624 (the Unbound and deckard validator scenarios are signed with DSA).
+    /// </summary>
+    public bool ValidateDsa { get; init; }
+
     /// <summary>Pins the validator's "now" for signature validity (Unbound <c>val-override-date</c>); null: the clock's time.</summary>
     public DateTimeOffset? ValidationTime { get; init; }
 

@@ -11,5 +11,8 @@ public sealed record CachedRRset(RRset RRset, TrustRank Rank, ValidationState Va
     /// <summary>Expired, found only because the caller accepted stale data (RFC 8767); <see cref="RemainingTtl"/> is then 0.</summary>
     public bool Stale { get; init; }
 
+    /// <summary>The RRSIGs stored with the RRset (none unless validation is on).</summary>
+    public IReadOnlyList<RrsigData> Signatures { get; init; } = [];
+
     public void AppendRecords(List<ResourceRecord> destination) => RRset.AppendRecords(destination, RemainingTtl);
 }

@@ -22,9 +22,11 @@ public interface IRecordCache
     /// <summary>
     /// Stores an RRset unless an unexpired one of higher rank is held for the same key. TTL 0 is not stored (and
     /// drops what was held for the key: newer data said "do not cache").
-    /// Positive data for a key removes a NODATA entry of no higher rank for it.
+    /// Positive data for a key removes a NODATA entry of no higher rank for it. With validation on, the RRSIGs that
+    /// came with the RRset are kept with it (<paramref name="signatures"/>), so that a cached answer can be given to
+    /// DO clients and validated again without asking upstream.
     /// </summary>
-    void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked);
+    void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked, IReadOnlyList<RrsigData>? signatures = null);
 
     /// <summary>
     /// The negative answer covering (name, type, class): NODATA for exactly this key, or NXDOMAIN for the name or

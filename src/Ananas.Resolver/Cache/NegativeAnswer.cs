@@ -19,8 +19,15 @@ public enum NegativeKind : byte
 /// </summary>
 public sealed record NegativeAnswer(NegativeKind Kind, DnsName Name, RRType Type, RRClass Class, ResourceRecord? Soa)
 {
-    /// <summary>How long this answer may be cached (0 without SOA).</summary>
-    public uint Ttl => Soa is { Data: SoaData soa } ? Math.Min(Soa.Ttl, soa.Minimum) : 0;
+    /// <summary>How long this answer may be cached (without SOA: <see cref="ProofTtl"/>, normally 0).</summary>
+    public uint Ttl => Soa is { Data: SoaData soa } ? Math.Min(Soa.Ttl, soa.Minimum) : ProofTtl;
+
+    /// <summary>
+    /// For a denial that has no SOA but signed NSEC/NSEC3 records in <see cref="Authority"/> (a referral's proof
+    /// that the child has no DS, RFC 4035 §5.2): how long those records may be cached. The validator reads it
+    /// instead of asking for the DS.
+    /// </summary>
+    public uint ProofTtl { get; init; }
 
     /// <summary>
     /// Other authority-section records of the zone that came with the denial (e.g. its NS RRset), returned with it

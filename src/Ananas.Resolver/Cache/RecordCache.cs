@@ -72,7 +72,7 @@ public sealed class RecordCache : IRecordCache
         return hit;
     }
 
-    public void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked)
+    public void Store(RRset rrset, TrustRank rank, ValidationState validation = ValidationState.Unchecked, IReadOnlyList<RrsigData>? signatures = null)
     {
         long now = _clock.UtcNow.UtcTicks;
         var key = new RecordKey(rrset.Name, rrset.Type, rrset.Class, EntryKind.Positive);
@@ -83,7 +83,7 @@ public sealed class RecordCache : IRecordCache
             // "Use once": never cached, and older data for the key must not outlive it.
             _cache.Remove(key);
         }
-        else if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl), Expiry(now, ttl)))
+        else if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl) { Signatures = signatures ?? [] }, Expiry(now, ttl)))
         {
             return;
         }
@@ -180,6 +180,7 @@ public sealed class RecordCache : IRecordCache
         {
             OriginalTtl = entry.Ttl,
             Stale = lookup == CacheLookup.Stale,
+            Signatures = entry.Signatures,
         };
     }
 
@@ -244,8 +245,11 @@ public sealed class RecordCache : IRecordCache
         public readonly ValidationState Validation = validation;
         public readonly uint Ttl = ttl;
 
-        /// <summary>Object header, two references, rank, state, TTL (padded).</summary>
-        public const int OwnBytes = 16 + 16 + 8;
+        /// <summary>The RRset's RRSIGs (validation on), shared with every <see cref="CachedRRset"/> read from it.</summary>
+        public IReadOnlyList<RrsigData> Signatures { get; init; } = [];
+
+        /// <summary>Object header, three references, rank, state, TTL (padded).</summary>
+        public const int OwnBytes = 16 + 24 + 8;
     }
 
     private sealed class EntryCost : ICacheCost<RecordKey, RecordEntry>
@@ -253,6 +257,6 @@ public sealed class RecordCache : IRecordCache
         public static readonly EntryCost Instance = new();
 
         public long CostOf(RecordKey key, RecordEntry value) =>
-            RecordEntry.OwnBytes + (value.RRset is { } set ? RecordCost.Of(set) : RecordCost.Of(value.Negative!));
+            RecordEntry.OwnBytes + (value.RRset is { } set ? RecordCost.Of(set) : RecordCost.Of(value.Negative!)) + RecordCost.Of(value.Signatures);
     }
 }

@@ -42,6 +42,15 @@ public static class RecordCost
         return bytes;
     }
 
+    /// <summary>The RRSIGs kept with an RRset: their list (none: the shared empty array, free) and their data.</summary>
+    public static long Of(IReadOnlyList<RrsigData> signatures)
+    {
+        if (signatures.Count == 0) return 0;
+        long bytes = ObjectHeader + Reference + 8 + ArrayHeader + Reference * (long)signatures.Count;
+        for (int i = 0; i < signatures.Count; i++) bytes += Of(signatures[i]);
+        return bytes;
+    }
+
     /// <summary>A resource record: object, owner and data.</summary>
     public static long Of(ResourceRecord record) => ObjectHeader + 2 * Reference + 8 + Of(record.Name) + Of(record.Data);
 

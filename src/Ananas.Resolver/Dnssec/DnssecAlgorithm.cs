@@ -228,19 +228,74 @@ public sealed class Ed448Algorithm : IDnssecAlgorithm
     }
 }
 
+/// <summary>
+/// DSA (RFC 2536, RFC 2539 via RFC 5155): 3 DSA and 6 DSA-NSEC3-SHA1, SHA-1 over the signed data. RFC 8624 §3.1 says
+/// validators MUST NOT validate them any more, so they are only in <see cref="DnssecAlgorithmRegistry.WithDsa"/>
+/// (<see cref="RecursorOptions.ValidateDsa"/>, off by default: a DSA zone is then insecure). Key
+/// <c>T | Q (20) | P | G | Y</c> with P, G, Y of 64 + 8T octets; signature <c>T | R (20) | S (20)</c>.
+/// </summary>
+public sealed class DsaAlgorithm(byte number, string mnemonic) : IDnssecAlgorithm
+{
+    public byte Number { get; } = number;
+
+    public string Mnemonic { get; } = mnemonic;
+
+    public object? ParseKey(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.IsEmpty || publicKey[0] > 8) return null;
+        int size = 64 + publicKey[0] * 8;
+        if (publicKey.Length != 1 + 20 + 3 * size) return null;
+        try
+        {
+            var dsa = DSA.Create();
+            dsa.ImportParameters(new DSAParameters
+            {
+                Q = publicKey.Slice(1, 20).ToArray(),
+                P = publicKey.Slice(21, size).ToArray(),
+                G = publicKey.Slice(21 + size, size).ToArray(),
+                Y = publicKey.Slice(21 + 2 * size, size).ToArray(),
+            });
+            return dsa;
+        }
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    public bool Verify(object key, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        try
+        {
+            // Anything but the RFC 2536 layout is tried as a DER sequence of R and S, as Unbound does (val_secalgo.c):
+            // old signers (and the peer test corpora) wrote DSA signatures that way.
+            return signature.Length == 41
+                ? ((DSA)key).VerifyData(data, signature[1..], HashAlgorithmName.SHA1, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
+                : ((DSA)key).VerifyData(data, signature, HashAlgorithmName.SHA1, DSASignatureFormat.Rfc3279DerSequence);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+}
+
 /// <summary>The algorithms this resolver validates, by number.</summary>
 public sealed class DnssecAlgorithmRegistry
 {
     private readonly IDnssecAlgorithm?[] _byNumber = new IDnssecAlgorithm?[256];
 
-    public static readonly DnssecAlgorithmRegistry Default = CreateDefault();
+    public static readonly DnssecAlgorithmRegistry Default = new(DefaultAlgorithms());
+
+    /// <summary>The default algorithms plus DSA (3, 6), which RFC 8624 retired: for old zones and old test corpora only.</summary>
+    public static readonly DnssecAlgorithmRegistry WithDsa = new([.. DefaultAlgorithms(), new DsaAlgorithm(3, "DSA"), new DsaAlgorithm(6, "DSA-NSEC3-SHA1")]);
 
     public DnssecAlgorithmRegistry(IEnumerable<IDnssecAlgorithm> algorithms)
     {
         foreach (var a in algorithms) _byNumber[a.Number] = a;
     }
 
-    private static DnssecAlgorithmRegistry CreateDefault() => new(
+    private static IDnssecAlgorithm[] DefaultAlgorithms() =>
     [
         new RsaAlgorithm(5, "RSASHA1", HashAlgorithmName.SHA1),
         new RsaAlgorithm(7, "RSASHA1-NSEC3-SHA1", HashAlgorithmName.SHA1),
@@ -251,7 +306,7 @@ public sealed class DnssecAlgorithmRegistry
         new EcdsaAlgorithm(14, "ECDSAP384SHA384", ECCurve.NamedCurves.nistP384, HashAlgorithmName.SHA384, 48),
         new Ed25519Algorithm(),
         new Ed448Algorithm(),
-    ]);
+    ];
 
     public IDnssecAlgorithm? Get(byte number) => _byNumber[number];
 

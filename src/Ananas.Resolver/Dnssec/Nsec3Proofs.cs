@@ -41,7 +41,8 @@ public static class Nsec3Hash
 /// Authenticated denial with NSEC3 (RFC 5155 §8) over NSEC3 records the caller has validated, all of the zone
 /// <c>zone</c>. Records with an unknown hash algorithm or unknown flags are ignored (§8.1, §8.2); iterations
 /// above <see cref="DnssecLimits.MaxNsec3Iterations"/> make the result <see cref="DenialStatus.Insecure"/>
-/// with EDE 27 before anything is hashed (RFC 9276 §3.2); every hash is charged to the budget.
+/// with EDE 27 before anything is hashed, above <see cref="DnssecLimits.MaxNsec3IterationsBeforeBogus"/> bogus
+/// (RFC 9276 §3.2); every hash is charged to the budget.
 /// One instance per proof: it caches the hashes it computed.
 /// </summary>
 public sealed class Nsec3Proofs
@@ -64,6 +65,12 @@ public sealed class Nsec3Proofs
             if (d.NextHashedOwnerName.Length != Nsec3Hash.Length) continue;
             var ownerHash = new byte[Nsec3Hash.Length];
             if (!Base32Hex.TryDecode(rr.Name.GetLabel(0), ownerHash, out int written) || written != Nsec3Hash.Length) continue;
+            if (d.Iterations > budget.Limits.MaxNsec3IterationsBeforeBogus)
+            {
+                _early = new DenialResult(DenialStatus.NotProven,
+                    $"NSEC3 iterations {d.Iterations} exceed the limit {budget.Limits.MaxNsec3IterationsBeforeBogus}", EdeCode.UnsupportedNsec3IterationsValue);
+                continue;
+            }
             if (d.Iterations > budget.Limits.MaxNsec3Iterations)
             {
                 _early ??= new DenialResult(DenialStatus.Insecure,
@@ -228,7 +235,14 @@ public sealed class Nsec3Proofs
         var wildcard = proof.ClosestEncloser.Prepend("*");
         var w = FindMatch(wildcard, out var match);
         if (w == Lookup.OutOfBudget) return OutOfBudget();
-        if (w == Lookup.None) return DenialResult.Fail($"no NSEC3 matches the wildcard {wildcard}");
+        if (w == Lookup.None)
+        {
+            // No wildcard either, but an opt-out span over the next closer name may hide an unsigned delegation the
+            // name is under: insecure, not bogus (RFC 5155 §8.6; Unbound nsec3_do_prove_nodata, case 5).
+            return proof.NextCloserCover.Data.OptOut
+                ? new DenialResult(DenialStatus.Insecure, $"opt-out NSEC3 covers {proof.NextCloser}", ClosestEncloser: proof.ClosestEncloser)
+                : DenialResult.Fail($"no NSEC3 matches the wildcard {wildcard}");
+        }
         if (match.Data.Contains(qtype) || match.Data.Contains(RRType.CNAME)) return DenialResult.Fail($"the wildcard {wildcard} has {qtype} or CNAME");
         if (proof.NextCloserCover.Data.OptOut)
             return new DenialResult(DenialStatus.Insecure, $"opt-out NSEC3 covers {proof.NextCloser}", ClosestEncloser: proof.ClosestEncloser);

@@ -27,6 +27,13 @@ public sealed record DnssecLimits
     /// </summary>
     public int MaxNsec3Iterations { get; init; } = 150;
 
+    /// <summary>
+    /// NSEC3 iterations above this make the answer bogus (SERVFAIL, EDE 27), which RFC 9276 §3.2 allows for a second,
+    /// higher limit; nothing is hashed either way. Off by default (65535, the most the field holds): the peer
+    /// resolvers answer insecure instead (deckard val_iter_high), and so does this one unless configured.
+    /// </summary>
+    public int MaxNsec3IterationsBeforeBogus { get; init; } = ushort.MaxValue;
+
     /// <summary>NSEC3 owner-name hash computations for one query (each costs iterations + 1 SHA-1 runs).</summary>
     public int MaxNsec3HashesPerQuery { get; init; } = 64;
 }

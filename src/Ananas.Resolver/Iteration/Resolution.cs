@@ -134,10 +134,13 @@ internal sealed class Resolution
                 Used(hit, depth);
                 var records = new List<ResourceRecord>(hit.RRset.Data.Count);
                 hit.AppendRecords(records);
+                AppendCachedSignatures(hit, records);
                 return new Step(StepKind.Answer, records);
             }
         }
-        if (type != RRType.CNAME)
+        // A cached CNAME may be the child zone's data at a zone cut, where DS belongs to the parent: DS is asked for
+        // (Unbound does not redirect DS through a cached CNAME either; val_unsec_cname).
+        if (type is not (RRType.CNAME or RRType.DS))
         {
             var cname = _cache.Get(name, RRType.CNAME, RRClass.IN, StaleWindow);
             if (cname is not null && cname.Rank >= TrustRank.NonAuthoritativeAnswer && cname.RRset.Data[0] is NameData target)
@@ -145,6 +148,7 @@ internal sealed class Resolution
                 Used(cname, depth);
                 var records = new List<ResourceRecord>(1);
                 cname.AppendRecords(records);
+                AppendCachedSignatures(cname, records);
                 // A CNAME is itself an answer to ANY and is not followed (as from a server; Unbound
                 // response_type_from_cache, iter_minimise_chain).
                 if (type == RRType.ANY) return new Step(StepKind.Answer, records);
@@ -159,6 +163,7 @@ internal sealed class Resolution
             Used(dname, depth);
             var records = new List<ResourceRecord>(2);
             dname.AppendRecords(records);
+            AppendCachedSignatures(dname, records);
             return Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
         }
         var negative = _cache.GetNegative(name, type, RRClass.IN, StaleWindow);
@@ -169,6 +174,19 @@ internal sealed class Resolution
             return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
         }
         return null;
+    }
+
+    /// <summary>
+    /// Validation on: the RRSIGs cached with an RRset go with it, so the validator need not fetch it again and DO
+    /// clients get them. Not for a wildcard expansion, whose proof of the qname's absence is not cached with it:
+    /// without signatures the recursor asks again.
+    /// </summary>
+    private void AppendCachedSignatures(CachedRRset hit, List<ResourceRecord> records)
+    {
+        if (!_options.Validation || hit.Signatures.Count == 0) return;
+        foreach (var sig in hit.Signatures)
+            if (sig.Labels < hit.RRset.Name.LabelCount) return;
+        foreach (var sig in hit.Signatures) records.Add(new ResourceRecord(hit.RRset.Name, hit.RRset.Class, hit.RemainingTtl, sig));
     }
 
     private void Used(CachedRRset hit, int depth)
@@ -377,7 +395,36 @@ internal sealed class Resolution
         var cut = response.ReferralCut!;
         var ns = RRset.Collect(response.Message.Authority, cut, RRType.NS)!;
         _cache.Store(ns, TrustRank.NonAuthoritativeAuthority);
+        if (_options.Validation) StoreDelegationSigner(response.Message, cut, parent.ZoneCut);
         return BuildDelegation(cut, ns, response.Message, parent.ZoneCut, DelegationSource.Referral);
+    }
+
+    /// <summary>
+    /// Validation on: a referral carries the child's signed DS RRset, or the signed NSEC/NSEC3 records proving it has
+    /// none (RFC 4035 §3.1.4). Both are cached (unchecked) for the validator, which would otherwise ask the parent
+    /// for the DS again, as Unbound and kresd do not.
+    /// </summary>
+    private void StoreDelegationSigner(DnsMessage message, DnsName cut, DnsName parentZone)
+    {
+        var ds = RRset.Collect(message.Authority, cut, RRType.DS);
+        if (ds is not null)
+        {
+            var sigs = SignaturesFor(message.Authority, cut, RRType.DS);
+            if (sigs is not null) _cache.Store(ds, TrustRank.NonAuthoritativeAnswer, ValidationState.Unchecked, sigs);
+            return;
+        }
+        List<ResourceRecord>? proofs = null;
+        uint ttl = uint.MaxValue;
+        foreach (var rr in message.Authority)
+        {
+            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
+            if (!proof || !Bailiwick.Contains(parentZone, rr.Name)) continue;
+            (proofs ??= []).Add(rr);
+            ttl = Math.Min(ttl, rr.Ttl);
+        }
+        if (proofs is null) return;
+        var denial = new NegativeAnswer(NegativeKind.NoData, cut, RRType.DS, RRClass.IN, null) { Authority = proofs, ProofTtl = ttl };
+        _cache.StoreNegative(denial, TrustRank.NonAuthoritativeAuthority);
     }
 
     /// <summary>
@@ -474,14 +521,12 @@ internal sealed class Resolution
                 int before = records.Count;
                 foreach (var rr in message.Answers)
                     if (rr.Name.Equals(owner) && rr.Class == RRClass.IN) records.Add(rr);
-                if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links };
+                if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
             var data = type == RRType.ANY ? null : RRset.Collect(message.Answers, owner, type);
             if (data is not null && Bailiwick.Contains(bailiwick, owner))
             {
-                _cache.Store(data, answerRank);
-                data.AppendRecords(records, data.Ttl);
-                AppendSignatures(message, owner, type, records); // validation
+                StoreAnswer(message, data, answerRank, records);
                 // Validating: NSEC/NSEC3 proofs of a wildcard expansion, for the validator (and DO clients).
                 return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
@@ -490,9 +535,7 @@ internal sealed class Resolution
             var dname = FindDname(message, bailiwick, owner);
             if (dname is not null && dname.Data[0] is NameData dnameTarget)
             {
-                _cache.Store(dname, answerRank);
-                dname.AppendRecords(records, dname.Ttl);
-                AppendSignatures(message, dname.Name, RRType.DNAME, records); // validation
+                StoreAnswer(message, dname, answerRank, records);
                 var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
                 owner = synthesized.Target!;
@@ -503,9 +546,7 @@ internal sealed class Resolution
             var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
             if (cname is not null && Bailiwick.Contains(bailiwick, owner) && cname.Data[0] is NameData cnameTarget)
             {
-                _cache.Store(cname, answerRank);
-                cname.AppendRecords(records, cname.Ttl);
-                AppendSignatures(message, owner, RRType.CNAME, records); // validation
+                StoreAnswer(message, cname, answerRank, records);
                 owner = cnameTarget.Target;
                 links++;
                 if (!owners.Add(owner)) break;
@@ -562,12 +603,35 @@ internal sealed class Resolution
         return list ?? (IReadOnlyList<ResourceRecord>)[];
     }
 
-    /// <summary>Validation on: the RRSIGs covering (owner, type) in the answer section go with the data.</summary>
-    private void AppendSignatures(DnsMessage message, DnsName owner, RRType type, List<ResourceRecord> records)
+    /// <summary>Validation on: the RRSIGs covering (owner, type) in a section, to cache with the RRset; otherwise null.</summary>
+    private List<RrsigData>? SignaturesFor(IReadOnlyList<ResourceRecord> section, DnsName owner, RRType type)
     {
-        if (!_options.Validation) return;
-        foreach (var rr in message.Answers)
-            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner) && !records.Exists(rr.SameData)) records.Add(rr);
+        if (!_options.Validation) return null;
+        List<RrsigData>? sigs = null;
+        foreach (var rr in section)
+            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner)) (sigs ??= []).Add(sig);
+        return sigs;
+    }
+
+    /// <summary>
+    /// Validation on: the RRSIGs covering an answer RRset, from the answer section, or failing that from the other
+    /// sections (some servers misplace them; Unbound's parser attaches them to their RRset wherever they are).
+    /// </summary>
+    private List<RrsigData>? AnswerSignatures(DnsMessage message, DnsName owner, RRType type) =>
+        SignaturesFor(message.Answers, owner, type) ?? SignaturesFor(message.Authority, owner, type) ?? SignaturesFor(message.Additional, owner, type);
+
+    /// <summary>Caches an answer RRset with its RRSIGs and appends both to the step's records.</summary>
+    private void StoreAnswer(DnsMessage message, RRset rrset, TrustRank rank, List<ResourceRecord> records)
+    {
+        var sigs = AnswerSignatures(message, rrset.Name, rrset.Type);
+        _cache.Store(rrset, rank, ValidationState.Unchecked, sigs);
+        rrset.AppendRecords(records, rrset.Ttl);
+        if (sigs is null) return;
+        foreach (var sig in sigs)
+        {
+            var rr = new ResourceRecord(rrset.Name, rrset.Class, rrset.Ttl, sig);
+            if (!records.Exists(rr.SameData)) records.Add(rr);
+        }
     }
 
     private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)

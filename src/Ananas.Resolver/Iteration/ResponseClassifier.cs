@@ -69,6 +69,9 @@ public static class ResponseClassifier
         // Data at the name, but not of the type asked: the server knows the name and has no such type (deckard
         // iter_unexpectedrrtype). The records themselves are ignored.
         if (HasRecordsAt(response, bailiwick, name)) return new ClassifiedResponse(ResponseKind.NoData, response);
+        // No SOA, but the zone's signed NSEC/NSEC3 denial: NODATA, which the validator proves or rejects (Unbound takes
+        // it as an answer too; val_nodata). Without validation the proof is not checked, as no NODATA's is.
+        if (!badReferral && !foreignSoa && !response.Has(HeaderFlags.RA) && HasDenialIn(response, bailiwick)) return new ClassifiedResponse(ResponseKind.NoData, response);
         if (badReferral || foreignSoa || cut is not null)
             return new ClassifiedResponse(ResponseKind.Lame, response) { Lameness = Infrastructure.Lameness.Lame, Reason = foreignSoa ? "SOA of another zone" : "referral not below the zone cut" };
         if (response.Has(HeaderFlags.RA))
@@ -98,6 +101,13 @@ public static class ResponseClassifier
     {
         foreach (var rr in response.Answers)
             if (rr.Type == RRType.DNAME && rr.Class == RRClass.IN && name.IsStrictSubdomainOf(rr.Name) && Bailiwick.Contains(bailiwick, rr.Name)) return true;
+        return false;
+    }
+
+    private static bool HasDenialIn(DnsMessage response, DnsName bailiwick)
+    {
+        foreach (var rr in response.Authority)
+            if (rr.Type is RRType.NSEC or RRType.NSEC3 && Bailiwick.Contains(bailiwick, rr.Name)) return true;
         return false;
     }
 

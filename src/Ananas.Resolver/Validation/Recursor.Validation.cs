@@ -10,7 +10,9 @@ namespace Ananas.Resolver;
 /// <summary>The recursor's side of DNSSEC validation: when to validate, and what the client sees.</summary>
 public sealed partial class Recursor
 {
-    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries);
+    /// <param name="Notice">An Extended DNS Error for an answer that is passed on but not trusted (e.g. EDE 27 for
+    /// NSEC3 iterations above the limit, RFC 9276 §3.2).</param>
+    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false, ExtendedErrorOption? Notice = null);
 
     /// <summary>
     /// Validates the outcome when validation is on, the client did not set CD, and a trust anchor (and no negative
@@ -21,7 +23,7 @@ public sealed partial class Recursor
     {
         if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(outcome, false, 0);
         if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
-        if (!Validator.Covers(_options.TrustAnchors, question.Name)) return new(outcome, false, 0);
+        if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(outcome, false, 0);
         int queries = 0;
         async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
         {
@@ -33,11 +35,12 @@ public sealed partial class Recursor
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve);
+        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
         if (verdict.State == ValidationState.Bogus)
-            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries);
-        return new(outcome, verdict.State == ValidationState.Secure, queries);
+            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries, Bogus: true);
+        var notice = verdict is { State: ValidationState.Insecure, Ede: { } code } ? new ExtendedErrorOption(code, verdict.Reason) : null;
+        return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
     }
 
     private sealed class PinnedClock(DateTimeOffset now) : IClock
@@ -52,7 +55,10 @@ public sealed partial class Recursor
         {
             if (rr.Type == RRType.RRSIG) continue;
             if (outcome.Answer.Exists(s => s.Data is RrsigData sig && sig.TypeCovered == rr.Type && s.Name.Equals(rr.Name))) continue;
-            if (!dnssecOk && _cache.Get(rr.Name, rr.Type, RRClass.IN) is { Validation: ValidationState.Secure }) continue;
+            // Validated without signatures before: insecure (there are none to give), or secure and the client
+            // does not want them.
+            var cached = _cache.Get(rr.Name, rr.Type, RRClass.IN);
+            if (cached is { Validation: ValidationState.Insecure } || (!dnssecOk && cached is { Validation: ValidationState.Secure })) continue;
             return true;
         }
         return false;

@@ -28,27 +28,41 @@ internal sealed class Validator
     public delegate ValueTask<ResolutionOutcome> SubResolve(DnsName name, RRType type);
 
     private readonly TrustAnchors _anchors;
+    private readonly IReadOnlyList<DnsName> _negativeAnchors;
     private readonly IRecordCache _cache;
     private readonly RRsetVerifier _verifier;
     private readonly SubResolve _resolve;
-    private readonly ValidationBudget _budget = new();
-    private readonly DnssecAlgorithmRegistry _algorithms = DnssecAlgorithmRegistry.Default;
+    private readonly ValidationBudget _budget;
+    private readonly DnssecAlgorithmRegistry _algorithms;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
     private int _fetches;
 
     private const int MaxFetches = 24;
 
-    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve)
+    public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false,
+        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null)
     {
+        _budget = new ValidationBudget(limits);
         _anchors = anchors;
+        _negativeAnchors = negativeAnchors ?? [];
         _cache = cache;
-        _verifier = new RRsetVerifier(clock);
+        var signatures = validateDsa ? SignatureVerifier.WithDsa : SignatureVerifier.Default;
+        _algorithms = signatures.Algorithms;
+        _verifier = new RRsetVerifier(signatures, clock);
         _resolve = resolve;
     }
 
-    /// <summary>True when the name is under a trust anchor and no negative trust anchor.</summary>
-    public static bool Covers(TrustAnchors anchors, DnsName name) =>
-        anchors.FindClosest(name) is not null && !anchors.IsUnderNegativeAnchor(name);
+    /// <summary>True when the name is under a trust anchor and no negative trust anchor (the anchors' or the options').</summary>
+    public static bool Covers(TrustAnchors anchors, IReadOnlyList<DnsName> negativeAnchors, DnsName name) =>
+        anchors.FindClosest(name) is not null && !IsUnderNegativeAnchor(anchors, negativeAnchors, name);
+
+    private static bool IsUnderNegativeAnchor(TrustAnchors anchors, IReadOnlyList<DnsName> negativeAnchors, DnsName name)
+    {
+        if (anchors.IsUnderNegativeAnchor(name)) return true;
+        foreach (var negative in negativeAnchors)
+            if (name.IsSubdomainOf(negative)) return true;
+        return false;
+    }
 
     /// <summary>A zone's validated keys, or why there are none.</summary>
     private sealed record ZoneKeys(ValidationState State, IReadOnlyList<DnskeyData> Keys, EdeCode? Ede = null, string Reason = "")
@@ -119,12 +133,19 @@ internal sealed class Validator
             // Cached data lost its RRSIGs: the cache remembers the verdict.
             var cached = _cache.Get(owner, type, RRClass.IN);
             if (cached is { Validation: ValidationState.Secure }) return ValidationVerdict.Secure;
+            if (cached is { Validation: ValidationState.Insecure } && cached.RRset.Data.Count == records.Count) return ValidationVerdict.Insecure("cached as insecure");
             // Unsigned data is acceptable only in an insecure zone.
             var enclosing = await InsecurityOfAsync(owner);
-            return enclosing.State == ValidationState.Secure
-                ? ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}")
-                : enclosing.Verdict;
+            if (enclosing.State == ValidationState.Secure) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}");
+            if (enclosing.State == ValidationState.Insecure && cached is { Validation: ValidationState.Unchecked } && cached.RRset.Data.Count == records.Count)
+            {
+                // Remembered as insecure, the cached RRset is answered without RRSIGs and without asking again.
+                _cache.Store(new RRset(owner, type, RRClass.IN, cached.RemainingTtl, cached.RRset.Data), cached.Rank, ValidationState.Insecure, cached.Signatures);
+            }
+            return enclosing.Verdict;
         }
+        // Validated before and read back from the cache: the verdict is cached with the data (no verification again).
+        if (IsCachedSecure(records, sigs)) return ValidationVerdict.Secure;
         var signer = sigs[0].SignerName;
         if (!owner.IsSubdomainOf(signer)) return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"signer {signer} is not above {owner}");
         var zone = await KeysForAsync(signer);
@@ -136,13 +157,25 @@ internal sealed class Validator
                 // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
                 return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
             case RRsetStatus.Secure:
-                Remember(records, result.Ttl);
+                Remember(records, sigs, result.Ttl);
                 return ValidationVerdict.Secure;
             case RRsetStatus.UnsupportedAlgorithm:
                 return ValidationVerdict.Insecure(result.Reason);
             default:
                 return ValidationVerdict.Bogus(result.Ede, $"{owner} {type}: {result.Reason}");
         }
+    }
+
+    /// <summary>Whether the cache holds exactly these records, with these signatures, as secure.</summary>
+    private bool IsCachedSecure(List<ResourceRecord> records, List<RrsigData> sigs)
+    {
+        var cached = _cache.Get(records[0].Name, records[0].Type, RRClass.IN);
+        if (cached is not { Validation: ValidationState.Secure } || cached.RRset.Data.Count != records.Count || cached.Signatures.Count != sigs.Count) return false;
+        foreach (var rr in records)
+            if (!cached.RRset.Data.Contains(rr.Data)) return false;
+        foreach (var sig in sigs)
+            if (!cached.Signatures.Contains(sig)) return false;
+        return true;
     }
 
     private ValidationVerdict ProveWildcard(DnsName owner, int labels, DnsName signer, IReadOnlyList<DnskeyData> keys, IReadOnlyList<ResourceRecord> authority)
@@ -170,16 +203,20 @@ internal sealed class Validator
             if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
             var result = _verifier.Verify(set, sigs, signer, keys, _budget);
             if (!result.IsSecure) { failure = ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}"); return proofs; }
+            // An NSEC/NSEC3 "signed" only as the expansion of a wildcard NSEC proves nothing about its owner's
+            // neighbourhood: anyone could expand it at any name (Unbound val_nx_failwc).
+            if (result.IsWildcardExpansion) { failure = ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{rr.Name} {rr.Type} is a wildcard expansion"); return proofs; }
             proofs.AddRange(set);
         }
         return proofs;
     }
 
-    private void Remember(List<ResourceRecord> records, uint ttl)
+    /// <summary>Caches a verified RRset as secure, with its RRSIGs, for no longer than its signatures allow.</summary>
+    private void Remember(List<ResourceRecord> records, IReadOnlyList<RrsigData> sigs, uint ttl)
     {
         var rrset = RRset.Collect(records, records[0].Name, records[0].Type);
         if (rrset is null || ttl == 0) return;
-        _cache.Store(new RRset(rrset.Name, rrset.Type, rrset.Class, Math.Min(ttl, rrset.Ttl), rrset.Data), TrustRank.AuthoritativeAnswer, ValidationState.Secure);
+        _cache.Store(new RRset(rrset.Name, rrset.Type, rrset.Class, Math.Min(ttl, rrset.Ttl), rrset.Data), TrustRank.AuthoritativeAnswer, ValidationState.Secure, sigs);
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -193,7 +230,8 @@ internal sealed class Validator
             if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
-        if (soa is null)
+        var proofSigner = ProofSigner(authority);
+        if (soa is null && (proofSigner is null || outcome.Rcode == Rcode.NXDomain))
         {
             // Without SOA nothing is proven: acceptable only where the name is provably insecure.
             var enclosing = await InsecurityOfAsync(name);
@@ -201,16 +239,20 @@ internal sealed class Validator
                 ? ValidationVerdict.Bogus(EdeCode.NsecMissing, $"negative answer for {name} without SOA or proof")
                 : enclosing.Verdict;
         }
-        var zoneName = soa.Name;
-        var soaSigs = Signatures(authority, zoneName, RRType.SOA);
-        var zone = await KeysForAsync(soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName);
+        // A NODATA without SOA but with signed NSEC/NSEC3 (a referral's proof of no DS, some servers' NODATA) is
+        // judged by the proof alone; with an SOA, the SOA names the zone and must verify too (RFC 4035 §5.4): a
+        // forged negative TTL or zone would otherwise pass.
+        var signer = soa is null ? proofSigner! : SignerOf(authority, soa.Name, RRType.SOA) ?? soa.Name;
+        if (!name.IsSubdomainOf(signer)) return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"denial for {name} signed by {signer}");
+        var zone = await KeysForAsync(signer);
         if (zone.State != ValidationState.Secure) return zone.Verdict;
-        var signer = soaSigs.Count > 0 ? soaSigs[0].SignerName : zoneName;
-
-        // The SOA must verify too (RFC 4035 §5.4): a forged negative TTL or zone would otherwise pass.
-        if (soaSigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zoneName} SOA");
-        var soaCheck = _verifier.Verify([soa], soaSigs, signer, zone.Keys, _budget);
-        if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{zoneName} SOA: {soaCheck.Reason}");
+        if (soa is not null)
+        {
+            var soaSigs = Signatures(authority, soa.Name, RRType.SOA);
+            if (soaSigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {soa.Name} SOA");
+            var soaCheck = _verifier.Verify([soa], soaSigs, signer, zone.Keys, _budget);
+            if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{soa.Name} SOA: {soaCheck.Reason}");
+        }
 
         // Every NSEC/NSEC3 RRset must verify with the zone's keys.
         var proofs = VerifiedProofs(authority, signer, zone.Keys, out var failure);
@@ -235,7 +277,7 @@ internal sealed class Validator
     private static DenialResult Either(DenialResult first, Func<DenialResult> second) => first.IsProven ? first : second() is { IsProven: true } s ? s : first;
 
     private static ValidationVerdict DenialVerdict(DenialResult denial) =>
-        denial.Status == DenialStatus.Insecure ? ValidationVerdict.Insecure(denial.Reason) : ValidationVerdict.Bogus(denial.Ede ?? EdeCode.NsecMissing, denial.Reason);
+        denial.Status == DenialStatus.Insecure ? new ValidationVerdict(ValidationState.Insecure, denial.Ede, denial.Reason) : ValidationVerdict.Bogus(denial.Ede ?? EdeCode.NsecMissing, denial.Reason);
 
     // -----------------------------------------------------------------------------------------------------------
     // Chain of trust
@@ -270,7 +312,7 @@ internal sealed class Validator
 
     private async ValueTask<ZoneKeys> ComputeKeysAsync(DnsName zone, bool probing)
     {
-        if (_anchors.IsUnderNegativeAnchor(zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
+        if (IsUnderNegativeAnchor(_anchors, _negativeAnchors, zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
         var anchor = _anchors.Get(zone);
         List<DsData> dsSet;
         if (anchor is not null)
@@ -281,8 +323,12 @@ internal sealed class Validator
         {
             var closest = _anchors.FindClosest(zone);
             if (closest is null) return new ZoneKeys(ValidationState.Insecure, [], null, "no trust anchor");
-            if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
-            var ds = await _resolve(zone, RRType.DS);
+            var ds = CachedDelegationSigner(zone);
+            if (ds is null)
+            {
+                if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
+                ds = await _resolve(zone, RRType.DS);
+            }
             var dsRecords = ds.Answer.FindAll(r => r.Type == RRType.DS && r.Name.Equals(zone));
             if (ds.Rcode == Rcode.NoError && dsRecords.Count > 0)
             {
@@ -295,14 +341,13 @@ internal sealed class Validator
                 var verified = _verifier.Verify(dsRecords, sigs, parentName, parent.Keys, _budget);
                 if (verified.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], null, verified.Reason);
                 if (!verified.IsSecure) return Bogus(verified.Ede, $"{zone} DS: {verified.Reason}");
-                Remember(dsRecords, verified.Ttl);
+                Remember(dsRecords, sigs, verified.Ttl);
                 dsSet = dsRecords.ConvertAll(r => (DsData)r.Data);
             }
-            else if (ds.Rcode is Rcode.NoError or Rcode.NXDomain && ds.Soa is not null)
+            else if (ds.Rcode is Rcode.NoError or Rcode.NXDomain && (ds.Soa is not null || ProofSigner(ds.Authority) is not null))
             {
                 // No DS: proven insecure delegation, or (probing) no zone cut at all.
-                var soaSigs = Signatures(ds.Authority, ds.Soa.Name, RRType.SOA);
-                var parentName = soaSigs.Count > 0 ? soaSigs[0].SignerName : ds.Soa.Name;
+                var parentName = ds.Soa is null ? ProofSigner(ds.Authority)! : SignerOf(ds.Authority, ds.Soa.Name, RRType.SOA) ?? ds.Soa.Name;
                 if (parentName.Equals(zone) || !zone.IsSubdomainOf(parentName))
                     return probing ? new ZoneKeys(ValidationState.Indeterminate, []) : Bogus(EdeCode.DnssecBogus, $"DS denial for {zone} from {parentName}");
                 var parent = await KeysForAsync(parentName);
@@ -320,8 +365,12 @@ internal sealed class Validator
             }
         }
 
-        if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
-        var dnskey = await _resolve(zone, RRType.DNSKEY);
+        var dnskey = CachedWithSignatures(zone, RRType.DNSKEY);
+        if (dnskey is null)
+        {
+            if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
+            dnskey = await _resolve(zone, RRType.DNSKEY);
+        }
         var keyRecords = dnskey.Answer.FindAll(r => r.Type == RRType.DNSKEY && r.Name.Equals(zone));
         if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
         var keys = keyRecords.ConvertAll(r => (DnskeyData)r.Data);
@@ -340,11 +389,54 @@ internal sealed class Validator
         }
         var keySigs = Signatures(dnskey.Answer, zone, RRType.DNSKEY);
         if (keySigs.Count == 0) return Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zone} DNSKEY");
+        // Validated from this very DS set before (the cache keeps the verdict): no verification again.
+        if (IsCachedSecure(keyRecords, keySigs)) return new ZoneKeys(ValidationState.Secure, keys);
         var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
         if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
         if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}");
-        Remember(keyRecords, check.Ttl);
+        Remember(keyRecords, keySigs, check.Ttl);
         return new ZoneKeys(ValidationState.Secure, keys);
+    }
+
+    /// <summary>The signer of the first RRSIG over (owner, type) in a section, or null.</summary>
+    private static DnsName? SignerOf(IReadOnlyList<ResourceRecord> section, DnsName owner, RRType type)
+    {
+        foreach (var rr in section)
+            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner)) return sig.SignerName;
+        return null;
+    }
+
+    /// <summary>The signer of the NSEC/NSEC3 records in a section, or null when there are none signed.</summary>
+    private static DnsName? ProofSigner(IReadOnlyList<ResourceRecord> section)
+    {
+        foreach (var rr in section)
+            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig) return sig.SignerName;
+        return null;
+    }
+
+    /// <summary>
+    /// The DS RRset of <paramref name="zone"/> (with its RRSIGs), or the signed proof that it has none, as a referral
+    /// left them in the cache; null when the cache has neither and the DS must be asked for.
+    /// </summary>
+    private ResolutionOutcome? CachedDelegationSigner(DnsName zone)
+    {
+        if (CachedWithSignatures(zone, RRType.DS) is { } ds) return ds;
+        // A signed denial (the referral's, without SOA, or a NODATA answer to an earlier DS query): proven again here.
+        var denial = _cache.GetNegative(zone, RRType.DS, RRClass.IN);
+        if (denial is { Answer: { Kind: NegativeKind.NoData, Authority.Count: > 0 } } && ProofSigner(denial.Answer.Authority) is not null)
+            return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
+        return null;
+    }
+
+    /// <summary>A cached RRset with its RRSIGs, as an answer to (owner, type); null when not cached or cached unsigned.</summary>
+    private ResolutionOutcome? CachedWithSignatures(DnsName owner, RRType type)
+    {
+        var cached = _cache.Get(owner, type, RRClass.IN);
+        if (cached is null || cached.Signatures.Count == 0) return null;
+        var records = new List<ResourceRecord>(cached.RRset.Data.Count + cached.Signatures.Count);
+        cached.AppendRecords(records);
+        foreach (var sig in cached.Signatures) records.Add(new ResourceRecord(owner, RRClass.IN, cached.RemainingTtl, sig));
+        return new ResolutionOutcome(Rcode.NoError, records);
     }
 
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);

@@ -275,6 +275,10 @@ public sealed class DenialAndBudgetTests
         Assert.Equal(N("w.example."), strict.ClosestEncloser);
         Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "k8ud", "q04j", "r53b")).ProveNoData(N("a.z.w.example."), RRType.MX).Status);
         Assert.Equal(DenialStatus.Insecure, Proofs(Pick(Nsec3Chain(), "k8ud", "q04j", "r53b")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
+        // Without the wildcard's NSEC3: bogus, unless an opt-out span covers the next closer name (§8.6: an unsigned
+        // delegation may be there), which leaves it insecure (deckard val_nsec3_b5_wcnodata_nowc).
+        Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "k8ud", "q04j")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
+        Assert.Equal(DenialStatus.Insecure, Proofs(Pick(Nsec3Chain(), "k8ud", "q04j")).ProveNoData(N("a.z.w.example."), RRType.AAAA).Status);
     }
 
     [Fact]
@@ -287,10 +291,18 @@ public sealed class DenialAndBudgetTests
     public void Nsec3_iterations_above_the_limit_are_insecure_without_hashing()
     {
         var budget = new ValidationBudget();
-        var result = Proofs(Nsec3Chain(0, iterations: 2500), budget).ProveNameError(N("a.c.x.w.example."));
+        var result = Proofs(Nsec3Chain(0, iterations: 200), budget).ProveNameError(N("a.c.x.w.example."));
         Assert.Equal(DenialStatus.Insecure, result.Status);
         Assert.Equal(EdeCode.UnsupportedNsec3IterationsValue, result.Ede);
         Assert.Equal(0, budget.Nsec3HashesUsed);
+
+        // Far above it still insecure by default; past the optional second limit (RFC 9276 §3.2) bogus, still without hashing.
+        Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0, iterations: 2500), budget).ProveNameError(N("a.c.x.w.example.")).Status);
+        var strict = new ValidationBudget(DnssecLimits.Default with { MaxNsec3IterationsBeforeBogus = 500 });
+        var huge = Proofs(Nsec3Chain(0, iterations: 2500), strict).ProveNameError(N("a.c.x.w.example."));
+        Assert.Equal(DenialStatus.NotProven, huge.Status);
+        Assert.Equal(EdeCode.UnsupportedNsec3IterationsValue, huge.Ede);
+        Assert.Equal(0, budget.Nsec3HashesUsed + strict.Nsec3HashesUsed);
 
         var lowered = new ValidationBudget(DnssecLimits.Default with { MaxNsec3Iterations = 10 });
         Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0), lowered).ProveNoData(N("ns1.example."), RRType.MX).Status);

@@ -134,6 +134,26 @@ public sealed class TrustAnchorAndCorpusTests
     }
 
     [Fact]
+    public void Deckard_dsa_signatures_validate_only_when_dsa_is_asked_for()
+    {
+        var corpus = Load("val_adcopy.rpl"); // DSA signatures in DER, as old signers wrote them
+        if (corpus is null) return;
+        var keys = corpus.Keys("example.com.");
+        var rrset = corpus.RRset("www.example.com.", RRType.A);
+        var sigs = corpus.Sigs("www.example.com.", RRType.A);
+        Assert.Equal(3, sigs[0].Algorithm);
+        var withDsa = new RRsetVerifier(SignatureVerifier.WithDsa, new FixedClock(corpus.Now)).Verify(rrset, sigs, N("example.com."), keys, new ValidationBudget());
+        Assert.True(withDsa.IsSecure, withDsa.Reason);
+        // RFC 8624: by default DSA is an unsupported algorithm (insecure), never bogus.
+        var byDefault = new RRsetVerifier(new FixedClock(corpus.Now)).Verify(rrset, sigs, N("example.com."), keys, new ValidationBudget());
+        Assert.Equal(RRsetStatus.UnsupportedAlgorithm, byDefault.Status);
+
+        var altered = rrset.ConvertAll(r => r with { Data = new AddressData(System.Net.IPAddress.Parse("10.20.30.41")) });
+        var forged = new RRsetVerifier(SignatureVerifier.WithDsa, new FixedClock(corpus.Now)).Verify(altered, sigs, N("example.com."), keys, new ValidationBudget());
+        Assert.Equal(RRsetStatus.Bogus, forged.Status);
+    }
+
+    [Fact]
     public void Deckard_val_minimal_noerror_root_keys_validate()
     {
         var corpus = Load("val_minimal_noerror.rpl");

@@ -113,7 +113,7 @@ public sealed class ValidatorTests
             section.AddRange(zone.Records.Where(r => r.Data is RrsigData s && s.TypeCovered == type && r.Name.Equals(name)));
     }
 
-    private Recursor Recursor(bool validation = true)
+    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null)
     {
         var anchors = new TrustAnchors();
         var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
@@ -125,6 +125,7 @@ public sealed class ValidatorTests
             UseIPv6 = false,
             Validation = validation,
             TrustAnchors = anchors,
+            NegativeTrustAnchors = negativeAnchors ?? [],
         };
         return new Recursor(options, _clock, new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
     }
@@ -259,5 +260,93 @@ public sealed class ValidatorTests
         Assert.Equal(Rcode.NoError, m.Rcode);
         Assert.False(m.Has(HeaderFlags.AD));
         Assert.All(_authority.Queries, q => Assert.NotEqual(true, q.Query.Edns?.DnssecOk));
+    }
+
+    [Fact]
+    public async Task Cached_secure_answer_keeps_its_RRSIGs_and_AD_without_asking_upstream()
+    {
+        var recursor = Recursor();
+        await Ask(recursor, "www.example.");
+        int before = _authority.Queries.Count;
+        var again = await Ask(recursor, "www.example.");
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.True(again.Has(HeaderFlags.AD));
+        Assert.Contains(again.Answers, r => r.Data is RrsigData { TypeCovered: RRType.A });
+        // A client without DO gets the cached data validated, without the signatures.
+        var plain = await Ask(recursor, "www.example.", dnssecOk: false, ad: true);
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.True(plain.Has(HeaderFlags.AD));
+        Assert.DoesNotContain(plain.Answers, r => r.Type == RRType.RRSIG);
+    }
+
+    [Fact]
+    public async Task Bogus_answer_is_remembered_briefly_and_not_validated_again()
+    {
+        Tamper(_example, "www.example.", RRType.A);
+        var recursor = Recursor();
+        var first = await Ask(recursor, "www.example.");
+        Assert.Equal(Rcode.ServFail, first.Rcode);
+        int before = _authority.Queries.Count;
+        var again = await Ask(recursor, "www.example.");
+        Assert.Equal(Rcode.ServFail, again.Rcode);
+        Assert.Equal(before, _authority.Queries.Count);
+        var codes = again.Edns!.Options.OfType<ExtendedErrorOption>().Select(o => o.InfoCode).ToList();
+        Assert.Contains(EdeCode.DnssecBogus, codes);
+        Assert.Contains(EdeCode.CachedError, codes);
+        // CD clients still get the data.
+        Assert.Equal(Rcode.NoError, (await Ask(recursor, "www.example.", cd: true)).Rcode);
+        // Past the bogus TTL (60 s) it is validated again (from the cached data): bogus still, but not a cached error.
+        _clock.Advance(TimeSpan.FromSeconds(61));
+        var later = await Ask(recursor, "www.example.");
+        Assert.Equal(Rcode.ServFail, later.Rcode);
+        Assert.DoesNotContain(later.Edns!.Options.OfType<ExtendedErrorOption>(), o => o.InfoCode == EdeCode.CachedError);
+    }
+
+    [Fact]
+    public async Task Negative_trust_anchor_in_the_options_turns_validation_off_below_it()
+    {
+        Tamper(_example, "www.example.", RRType.A);
+        var m = await Ask(Recursor(negativeAnchors: [N("example.")]), "www.example.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        // Outside it validation goes on.
+        Tamper(_root, "example.", RRType.DS);
+        var other = Recursor(negativeAnchors: [N("other.")]);
+        Assert.Equal(Rcode.ServFail, (await Ask(other, "www.example.")).Rcode);
+    }
+
+    [Fact]
+    public async Task Cached_insecure_answer_is_not_asked_for_again_by_DO_clients()
+    {
+        var recursor = Recursor();
+        Assert.False((await Ask(recursor, "www.insecure.")).Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+        var again = await Ask(recursor, "www.insecure.");
+        Assert.Equal(Rcode.NoError, again.Rcode);
+        Assert.False(again.Has(HeaderFlags.AD));
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+    }
+
+    [Fact]
+    public async Task Wildcard_expanded_NSEC_is_no_proof_of_nxdomain()
+    {
+        // The zone signs a wildcard NSEC (*.example.); an attacker expands it at "!.example.", just below the apex,
+        // so that it seems to cover every name and the wildcard. Its signature verifies, but only as an expansion.
+        var expanded = new List<ResourceRecord> { Kit.Rr("!.example. 300 IN NSEC zzz.example. TXT RRSIG NSEC") };
+        var sig = _exampleKey.SignRRset(expanded, _example.Origin, _now - 3600, _now + 86400, labels: 1, originalTtl: 300);
+        var server = _authority.Server(ExampleAddress);
+        var honest = server.Respond!;
+        server.Respond = request =>
+        {
+            if (!request.Query.Question.Name.Equals(N("nothing.example."))) return honest(request);
+            var response = honest(request)!;
+            response.Authority.RemoveAll(r => r.Type == RRType.NSEC || r.Data is RrsigData { TypeCovered: RRType.NSEC });
+            response.Authority.AddRange(expanded);
+            response.Authority.Add(new ResourceRecord(N("!.example."), RRClass.IN, 300, sig));
+            return response;
+        };
+        var m = await Ask(Recursor(), "nothing.example.");
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.DnssecBogus, Ede(m));
     }
 }
