@@ -293,8 +293,11 @@ public sealed class ConductorTests(ITestOutputHelper output)
         var elapsed = Stopwatch.GetElapsedTime(started);
         Assert.Equal(Rcode.ServFail, answer.Rcode);
         Assert.Equal(EdeCode.NoReachableAuthority, Answers.Ede(answer)?.InfoCode);
-        Assert.True(elapsed < TimeSpan.FromMilliseconds(750), $"took {elapsed}"); // waiting out two 400 ms RTOs would be >= 800 ms
+        // The sharp check is that no exchange waited for a timeout (the ICMP port-unreachable ended each at once);
+        // the time bound only catches a hang (a loaded CI VM has taken 0.64 s for what takes 10 ms here).
+        Assert.Equal(0, conductor.Metrics.Total.Timeouts);
         Assert.True(conductor.Metrics.Total.NetworkErrors >= 2);
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed}");
     }
 
     [Fact]
