@@ -88,7 +88,7 @@ public sealed class ResolverHost : IAsyncDisposable
         {
             _listeners.Add(address.Transport switch
             {
-                Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket }, logger: _logger),
+                Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
                 Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger),
                 Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(Certificate!)),
                 _ => new HttpsListener(address.EndPoint, Pipeline, Certificate!, _logger),
