@@ -7,6 +7,8 @@
 # Prints one row per run: QPS, server CPU seconds per 100k answered queries (utime+stime deltas of the server
 # process), its share of the core, and median/p99 latency (fixed rates; dnsperf's average at "max").
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
+#      PERF=1: `perf record` the server during each "max" run and print its top symbols (.NET frames named
+#      through DOTNET_PerfMapEnabled=1).
 # Needs: nsd, dnsperf, unbound (installed through scripts/setup.sh if missing), root for NSD on port 53.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,7 +36,7 @@ cleanup() {
   stop_server
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -64,6 +66,8 @@ listen = ""
 level = "warning"
 T
       # the launcher execs dotnet, so $! is the server process itself
+      # W^X off: with it, JIT code runs from a double mapping perf cannot match against the perf map
+      [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
       taskset -c "$server_cpu" "$root/ananas" serve --config "$work/ananas.toml" >"$work/$name.out" 2>&1 &
       server=$!
       ;;
@@ -90,12 +94,25 @@ for round in $(seq 1 "$rounds"); do
     port="$(free_port)"
     start_server "$name" "$port"
     taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -n 1 -c 1 -q 10 >"$work/warm.out" 2>&1
+    # then 3 s flat out, unmeasured: every server is measured warm (for .NET: the JIT's tiers have settled)
+    taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l 3 -c 4 -T 2 >"$work/warm.out" 2>&1
     for rate in $rates; do
       args=(-s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2)
       [ "$rate" != max ] && args+=(-Q "$rate" -v)
+      perf_pid=""
+      if [ -n "${PERF:-}" ] && [ "$rate" = max ]; then
+        perf record -q -F 1999 -g -p "$server" -o "$work/$name.perf" >/dev/null 2>&1 &
+        perf_pid=$!
+      fi
       c0="$(cpu_seconds "$server")"
       taskset -c "$load_cpu" dnsperf "${args[@]}" >"$work/run.out" 2>&1
       c1="$(cpu_seconds "$server")"
+      if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+        { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
+          perf report -i "$work/$name.perf" --no-children --sort dso,sym --percent-limit 0.7 --stdio -g none 2>/dev/null \
+          | grep -E "^ +[0-9]" | head -40; } >"$work/$name.perf.txt" || true
+      fi
       answered="$(awk '/Queries completed/ {print $3}' "$work/run.out")"
       qps="$(awk '/Queries per second/ {printf "%.0f", $4}' "$work/run.out")"
       if [ "$rate" = max ]; then
@@ -105,7 +122,8 @@ for round in $(seq 1 "$rounds"); do
         lat="$p50 $p99"
       fi
       awk -v name="$name" -v rate="$rate" -v qps="$qps" -v q="$answered" -v a="$c0" -v b="$c1" -v d="$duration" -v lat="$lat" \
-        'BEGIN { split(lat, l, " "); printf "%-13s %-6s %9d %10d %12.3f %6.0f%% %9s %9s %s\n", name, rate, qps, q, (b - a) * 100000 / q, (b - a) * 100 / d, l[1], l[2], l[3] }'
+        'BEGIN { split(lat, l, " "); printf "%-13s %-6s %9d %10d %12.3f %6.0f%% %9s %9s %s\n", name, rate, qps, q, (b - a) * 100000 / q, (b - a) * 100 / d, l[1], l[2], l[3] }' \
+        | tee -a "$work/rows.txt"
       if ! grep -q 'NOERROR' "$work/run.out" || grep -qE 'SERVFAIL|REFUSED|FORMERR' "$work/run.out"; then
         grep -E 'Response codes' "$work/run.out" | sed 's/^/   /'
       fi
@@ -113,4 +131,32 @@ for round in $(seq 1 "$rounds"); do
     stop_server
   done
 done
+# Medians over the rounds, and each server's CPU per query and QPS relative to Unbound's.
+if [ "$rounds" -gt 1 ] || [[ " $servers " == *" unbound "* ]]; then
+  echo "== medians over $rounds round(s); ratio = server / unbound (CPU per query: below 1 is cheaper; QPS: above 1 is faster)"
+  awk -v rounds="$rounds" '
+    function median(list,   n, v, i, j, t) {
+      n = split(list, v, " ")
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    { key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++k] = key }
+      qps[key] = qps[key] " " $3; cpu[key] = cpu[key] " " $5; p50[key] = p50[key] " " $7; p99[key] = p99[key] " " $8 }
+    END {
+      printf "%-13s %-6s %9s %12s %9s %9s %10s %10s\n", "server", "rate", "QPS", "CPUs/100k", "p50 ms", "p99 ms", "CPU ratio", "QPS ratio"
+      for (i = 1; i <= k; i++) {
+        key = order[i]; split(key, kk, " "); ref = "unbound " kk[2]
+        c = median(cpu[key]); q = median(qps[key])
+        cr = (ref in cpu) ? sprintf("%.2f", c / median(cpu[ref])) : "-"
+        qr = (ref in qps) ? sprintf("%.2f", q / median(qps[ref])) : "-"
+        lat50 = p50[key] ~ /[0-9]/ ? sprintf("%.3f", median(p50[key])) : "-"
+        lat99 = p99[key] ~ /[0-9]/ ? sprintf("%.3f", median(p99[key])) : "-"
+        printf "%-13s %-6s %9d %12.3f %9s %9s %10s %10s\n", kk[1], kk[2], q, c, lat50, lat99, cr, qr
+      }
+    }' "$work/rows.txt"
+fi
+if [ -n "${PERF:-}" ]; then
+  for name in $servers; do
+    [ -f "$work/$name.perf.txt" ] && { echo "== perf, $name at max (self time by dso, then by symbol)"; cat "$work/$name.perf.txt"; }
+  done
+fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
