@@ -7,8 +7,8 @@
 # Prints one row per run: QPS, server CPU seconds per 100k answered queries (utime+stime deltas of the server
 # process), its share of the core, and median/p99 latency (fixed rates; dnsperf's average at "max").
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
-#      PERF=1: `perf record` the server during each "max" run and print its top symbols (.NET frames named
-#      through DOTNET_PerfMapEnabled=1).
+#      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
+#      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
 # Needs: nsd, dnsperf, unbound (installed through scripts/setup.sh if missing), root for NSD on port 53.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -100,7 +100,7 @@ for round in $(seq 1 "$rounds"); do
       args=(-s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2)
       [ "$rate" != max ] && args+=(-Q "$rate" -v)
       perf_pid=""
-      if [ -n "${PERF:-}" ] && [ "$rate" = max ]; then
+      if [ -n "${PERF:-}" ]; then
         perf record -q -F 1999 -g -p "$server" -o "$work/$name.perf" >/dev/null 2>&1 &
         perf_pid=$!
       fi
@@ -111,7 +111,7 @@ for round in $(seq 1 "$rounds"); do
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
         { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
           perf report -i "$work/$name.perf" --no-children --sort dso,sym --percent-limit 0.7 --stdio -g none 2>/dev/null \
-          | grep -E "^ +[0-9]" | head -40; } >"$work/$name.perf.txt" || true
+          | grep -E "^ +[0-9]" | head -40; } >"$work/$name-$rate.perf.txt" || true
       fi
       answered="$(awk '/Queries completed/ {print $3}' "$work/run.out")"
       qps="$(awk '/Queries per second/ {printf "%.0f", $4}' "$work/run.out")"
@@ -156,7 +156,9 @@ if [ "$rounds" -gt 1 ] || [[ " $servers " == *" unbound "* ]]; then
 fi
 if [ -n "${PERF:-}" ]; then
   for name in $servers; do
-    [ -f "$work/$name.perf.txt" ] && { echo "== perf, $name at max (self time by dso, then by symbol)"; cat "$work/$name.perf.txt"; }
+    for rate in $rates; do
+      [ -f "$work/$name-$rate.perf.txt" ] && { echo "== perf, $name at $rate (self time by dso, then by symbol)"; cat "$work/$name-$rate.perf.txt"; }
+    done
   done
 fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -69,6 +69,10 @@ internal static unsafe partial class LinuxSockets
     [LibraryImport(Libc, EntryPoint = "recvmmsg", SetLastError = true)]
     public static partial int RecvMMsg(nint socket, MMsgHdr* messages, uint count, int flags, void* timeout);
 
+    /// <summary>Sends one datagram to a raw socket address; the bytes sent, or -1 with errno.</summary>
+    [LibraryImport(Libc, EntryPoint = "sendto", SetLastError = true)]
+    public static partial nint SendTo(nint socket, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
+
     /// <summary>Sends up to <paramref name="count"/> datagrams; the number sent (maybe fewer), or -1 with errno for the first.</summary>
     [LibraryImport(Libc, EntryPoint = "sendmmsg", SetLastError = true)]
     public static partial int SendMMsg(nint socket, MMsgHdr* messages, uint count, int flags);

@@ -175,6 +175,18 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     /// <summary>Sends the staged replies; a reply the kernel refuses is skipped (UDP: the client retries).</summary>
     private void Flush()
     {
+        if (_staged == 1)
+        {
+            // A lone reply (the common case below saturation): sendto spares the kernel sendmmsg's copying-in of
+            // the message header and iovec array (a few percent of the CPU per query, measured with perf).
+            ref var header = ref _replies[0].Header;
+            nint n;
+            do n = LinuxSockets.SendTo(_fd, header.Iov->Base, header.Iov->Length, 0, header.Name, header.NameLength);
+            while (n < 0 && Marshal.GetLastPInvokeError() == LinuxSockets.EIntr);
+            if (n < 0) Interlocked.Increment(ref _sendFailures);
+            _staged = 0;
+            return;
+        }
         int sent = 0;
         while (sent < _staged)
         {
