@@ -25,16 +25,7 @@ trap cleanup EXIT
 auth="127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
 port="$(free_port)"
 lab_start "$work" "$auth" "$load_cpu"
-cat >"$work/ananas.toml" <<T
-listen = ["udp://127.0.0.1:$port"]
-root-hints = "$work/root.hints"
-[metrics]
-listen = ""
-[control]
-listen = ""
-[log]
-level = "warning"
-T
+ananas_config "$work/ananas.toml" "$work" "$port"
 
 # Build first (the launcher builds Release when sources changed) so the build is not timed or pinned.
 "$root/ananas" --help >/dev/null 2>&1 || true

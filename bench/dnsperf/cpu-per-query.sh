@@ -51,20 +51,7 @@ start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CP
     ananas-*)
       local size=1
       [ "$name" = ananas-batch ] && size="$batch"
-      cat >"$work/ananas.toml" <<T
-listen = ["udp://127.0.0.1:$port"]
-root-hints = "$work/root.hints"
-[udp]
-sockets = 1
-threads-per-socket = 1
-batch-size = $size
-[metrics]
-listen = ""
-[control]
-listen = ""
-[log]
-level = "warning"
-T
+      ananas_config "$work/ananas.toml" "$work" "$port" "$(printf '[udp]\nsockets = 1\nthreads-per-socket = 1\nbatch-size = %s' "$size")"
       # the launcher execs dotnet, so $! is the server process itself
       # W^X off: with it, JIT code runs from a double mapping perf cannot match against the perf map
       [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0

@@ -87,6 +87,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     private readonly LinuxSockets.IoVec* _replyVectors;
     private readonly byte* _replyBytes;
     private bool _handleHeld;
+    private bool _disposed;
     private int _current = -1;
     private int _staged;
     private long _sendFailures;
@@ -214,7 +215,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     public void Send(Frame frame, ReadOnlySpan<byte> reply)
     {
         int current = _current;
-        if (current < 0 || !ReferenceEquals(frame, _frames[current]) || reply.Length > _replyCapacity)
+        if (current < 0 || !ReferenceEquals(frame, _frames[current]) || reply.Length > _replyCapacity || _staged == _size)
         {
             _single.Send(frame, reply);
             return;
@@ -231,6 +232,8 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         NativeMemory.Free(_received);
         NativeMemory.Free(_receiveVectors);
         NativeMemory.Free(_names);
