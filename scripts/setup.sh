@@ -9,7 +9,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# Debian packages used by tests and tools (loopback authoritative servers, DNS clients).
+# Debian packages used by tests and tools (loopback authoritative servers, DNS clients). bench/run adds the
+# resolvers it compares (unbound knot-resolver pdns-recursor bind9) through ANANAS_APT_PACKAGES.
 packages=(nsd dnsperf dnsutils knot-dnsutils ldnsutils knot ${ANANAS_APT_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -17,7 +18,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
+  # Server packages (the benchmark's resolvers, NSD) must not start their system daemons on install: the lab and
+  # bench/run start their own on loopback. A policy-rc.d that says "no" does that, removed again afterwards.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod +x "$policy" && own_policy=1
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2 || status=$?
+  if [ -n "$own_policy" ]; then $SUDO rm -f "$policy"; fi
+  if [ "$status" -ne 0 ]; then exit "$status"; fi
+fi
+
+# Debian's Rust compiler and wasm32 standard library build the WebAssembly guests (scripts/build-guests.sh).
+# Optional: without them the guests are skipped (build-guests.sh says so), so a failure here only warns.
+guest_packages=(rustc libstd-rust-dev-wasm32)
+missing=()
+for p in "${guest_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (WebAssembly guests)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
+    echo "setup: could not install ${missing[*]}; WebAssembly guests will be skipped" >&2
 fi
 
 # NuGet restore for the whole solution (a no-op when up to date).

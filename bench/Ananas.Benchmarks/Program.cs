@@ -13,4 +13,9 @@ if (args.Length > 0 && args[0] == "cache-throughput")
     CacheThroughput.Run(args[1..]);
     return;
 }
+if (args.Length > 0 && args[0] == "sandbox-budget")
+{
+    Ananas.Benchmarks.SandboxBudget.Run(args[1..]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,9 +1,10 @@
-# Sourced by the dnsperf scripts: the small NSD hierarchy they resolve through and the measuring helpers.
+# Sourced by cpu-per-query.sh: the small NSD hierarchy it resolves through and the measuring helpers.
 # lab_start WORK AUTH CPU  writes root.zone (delegating `bench.`), bench.zone (h0..h99 A), queries.txt (the 100
 #                          names), root.hints (pointing at AUTH:53) and nsd.conf into WORK, then starts NSD on
 #                          AUTH:53 pinned to CPU; its pid is appended to the caller's `pids` array.
 # ananas_config FILE WORK PORT [TOML]  writes an `ananas serve` config: one udp://127.0.0.1:PORT listener, the lab's
-#                          root hints, metrics and control off, log level warning, plus TOML (e.g. a [udp] table).
+#                          root hints, validation off (the lab is unsigned), metrics and control off, log level
+#                          warning, plus TOML (e.g. a [udp] table).
 # cpu_seconds PID          user+system CPU seconds of PID (all threads) from /proc/PID/stat: finer than `ps -o time`.
 # latency_summary FILE     median/p99/p99.9/max in ms of dnsperf -v output ("> NOERROR h1.bench A 0.000123").
 
@@ -65,6 +66,8 @@ ananas_config() {
 listen = ["udp://127.0.0.1:$port"]
 root-hints = "$work/root.hints"
 $extra
+[dnssec]
+validation = "off"
 [metrics]
 listen = ""
 [control]

@@ -11,6 +11,7 @@ public static class ServerEvents
     public static readonly EventId ConfigReloaded = new(1003, "ConfigReloaded");
     public static readonly EventId ConfigRejected = new(1004, "ConfigRejected");
     public static readonly EventId SelfSignedCertificate = new(1005, "SelfSignedCertificate");
+    public static readonly EventId RestartNeeded = new(1006, "RestartNeeded");
     public static readonly EventId ResolveFailed = new(2000, "ResolveFailed");
     public static readonly EventId ReceiveFailed = new(2001, "ReceiveFailed");
     public static readonly EventId SendFailed = new(2002, "SendFailed");

@@ -19,7 +19,9 @@ public sealed class ConfigurationTests
         Assert.Equal("", config.RootHints);
         Assert.Contains("192.168.0.0/16", config.Allow);
         Assert.True(config.QnameMinimisation);
-        Assert.Equal("off", config.DnssecValidation);
+        Assert.True(config.DnssecValidation);
+        Assert.Equal("", config.TrustAnchorFile);
+        Assert.Empty(config.NegativeTrustAnchors);
         Assert.Equal(TimeSpan.FromSeconds(5), config.QueryTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), config.TcpIdleTimeout);
         Assert.Equal(24, config.GroupPrefixV4);
@@ -50,7 +52,8 @@ public sealed class ConfigurationTests
     [InlineData("[cache]\n\nsize = \"lots\"", "config.toml:3: cache.size:")]
     [InlineData("[tcp]\nidle-timeout = 10", "config.toml:2: tcp.idle-timeout: expected a string")]
     [InlineData("[resolver]\nqnmae-minimisation = true", "config.toml:2: resolver.qnmae-minimisation: unknown key")]
-    [InlineData("[dnssec]\nvalidation = \"on\"", "config.toml:2: dnssec.validation: DNSSEC validation is not implemented yet")]
+    [InlineData("[dnssec]\nvalidation = \"yes\"", "config.toml:2: dnssec.validation: 'yes' is not one of on, off")]
+    [InlineData("[dnssec]\nnegative-trust-anchors = [\"ok.example\",\n  \"bad..name\"]", "config.toml:3: dnssec.negative-trust-anchors[1]: 'bad..name' is not a domain name")]
     [InlineData("[access]\nallow = [\"10.0.0.0/8\", \"ten\"]", "config.toml:2: access.allow[1]: 'ten' is not a network")]
     [InlineData("listen = [", "config.toml:1:")]
     public void File_errors_name_the_line_and_key(string toml, string expected)

@@ -15,6 +15,7 @@ namespace Ananas.Server.Tests;
 /// times the miss capacity; another network's modest, mixed traffic (half cache hits, half misses) must still be
 /// answered, and about as fast as when the server is idle.
 /// </summary>
+[Collection(LoadSensitiveCollection.Name)]
 public sealed class FairnessTests(ITestOutputHelper output)
 {
     private const int Capacity = 16;

@@ -22,11 +22,10 @@ public sealed class HitPathAllocationTests
         public void Drop(Frame frame) => Interlocked.Increment(ref Dropped);
     }
 
-    [Fact]
-    public async Task A_cache_hit_allocates_nothing()
+    /// <summary>A pipeline (default options, virtual clock) whose fake authority serves <paramref name="records"/>.</summary>
+    internal static QueryPipeline PipelineAnswering(params string[] records)
     {
         var clock = new VirtualClock();
-        var authority = new FakeAuthority("www.example.com. 300 A 192.0.2.80");
         var recursor = new Recursor(new RecursorOptions
         {
             RootHints = RootHints.Single(Ananas.Dns.DnsName.Parse("a.root-servers.net."), IPAddress.Parse("198.41.0.4")),
@@ -34,7 +33,14 @@ public sealed class HitPathAllocationTests
             UseIPv6 = false,
         }, clock, new SeededRandom(1), new RecordCache(clock));
         var answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 1 << 20 } }, clock);
-        var pipeline = new QueryPipeline(new PipelineOptions(), answers, recursor, authority, clock);
+        return new QueryPipeline(new PipelineOptions(), answers, recursor, new FakeAuthority(records), clock);
+    }
+
+    [Fact]
+    public async Task A_cache_hit_allocates_nothing()
+    {
+        var pipeline = PipelineAnswering("www.example.com. 300 A 192.0.2.80");
+        var answers = pipeline.Answers;
         var sink = new CountingSink();
         var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Udp, sink, new IPEndPoint(IPAddress.Loopback, 40000));
         var query = DnsTestClient.Query("www.example.com", udpPayload: 1232).ToArray();

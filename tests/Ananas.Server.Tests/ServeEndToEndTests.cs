@@ -21,9 +21,9 @@ public sealed class ServeEndToEndTests
     {
         var hints = Path.GetTempFileName();
         await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
-        int port = FreePort();
+        int port = FreePorts.Tcp();
         var config = ServeCommand.BuildConfig(null, [$"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}"], hints, "16MiB", null);
-        int metricsPort = FreePort();
+        int metricsPort = FreePorts.Tcp();
         config.MetricsListen = $"http://127.0.0.1:{metricsPort}";
         config.ControlListen = "";
         config.QueryTimeout = TimeSpan.FromSeconds(2);
@@ -67,7 +67,7 @@ public sealed class ServeEndToEndTests
     {
         var hints = Path.GetTempFileName();
         await File.WriteAllTextAsync(hints, ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n");
-        int dot = FreePort(), doh = FreePort();
+        int dot = FreePorts.Tcp(), doh = FreePorts.Tcp();
         var config = ServeCommand.BuildConfig(null, [$"tls://127.0.0.1:{dot}", $"https://127.0.0.1:{doh}"], hints, "16MiB", null);
         config.MetricsListen = "";
         config.ControlListen = "";
@@ -102,13 +102,6 @@ public sealed class ServeEndToEndTests
             Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(15)));
             File.Delete(hints);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static string? Dig() =>

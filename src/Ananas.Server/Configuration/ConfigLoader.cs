@@ -25,11 +25,17 @@ public static class ConfigLoader
         ["access.allow"] = (c, v, k) => c.Allow = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["resolver.qname-minimisation"] = (c, v, k) => c.QnameMinimisation = Boolean(v, k),
         ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
+        ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
         ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = Duration(v, k),
-        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) == "off"
-            ? "off"
-            : throw new FormatException("DNSSEC validation is not implemented yet; the only accepted value is \"off\""),
+        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new FormatException($"'{other}' is not one of on, off"),
+        },
+        ["dnssec.trust-anchor"] = (c, v, k) => c.TrustAnchorFile = String(v, k),
+        ["dnssec.negative-trust-anchors"] = (c, v, k) => c.NegativeTrustAnchors = Items(v, k).Select((s, i) => Parse(() => ParseName(s.Text), $"{k}[{i}]", s.Line)).ToList(),
         ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
         ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
         ["udp.threads-per-socket"] = (c, v, k) => c.UdpThreadsPerSocket = (int)Integer(v, k, 1, 256),
@@ -38,6 +44,7 @@ public static class ConfigLoader
         ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
+        ["proxy.trusted-sources"] = (c, v, k) => c.ProxyTrustedSources = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
         ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),
         ["control.listen"] = (c, v, k) => c.ControlListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
@@ -55,6 +62,7 @@ public static class ConfigLoader
             "truncate" => ShedAction.Truncate,
             var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
         },
+        ["log.query-log"] = (c, v, k) => c.QueryLog = String(v, k),
         ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
         {
             "trace" => LogLevel.Trace,
@@ -213,6 +221,10 @@ public static class ConfigLoader
         null => "nothing",
         _ => "another kind of value",
     };
+
+    /// <summary>A domain name as written in the file, returned as given (it is parsed again where it is used).</summary>
+    private static string ParseName(string text) =>
+        Ananas.Dns.DnsName.TryParse(text, null, out _, out var error) && text.Length > 0 ? text : throw new FormatException($"'{text}' is not a domain name: {error}");
 
     /// <summary>"5s", "1500ms", "2m", "1h".</summary>
     public static TimeSpan ParseDuration(string text)

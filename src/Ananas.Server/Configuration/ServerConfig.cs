@@ -15,9 +15,16 @@ public sealed record ServerConfig
     public List<string> Allow { get; set; } = [];
     public bool QnameMinimisation { get; set; }
     public bool IPv6 { get; set; }
+    /// <summary>Query name servers at loopback addresses learnt from referrals (off: Unbound's do-not-query-localhost).</summary>
+    public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
-    public string DnssecValidation { get; set; } = "off";
+    /// <summary>DNSSEC validation (RFC 4035 §5); on by default, from <see cref="TrustAnchorFile"/>.</summary>
+    public bool DnssecValidation { get; set; }
+    /// <summary>DS or DNSKEY records to start validation from; empty: the built-in root KSKs (IANA).</summary>
+    public string TrustAnchorFile { get; set; } = "";
+    /// <summary>Names at and below which validation is off (RFC 7646), for a zone known to be broken.</summary>
+    public List<string> NegativeTrustAnchors { get; set; } = [];
     public int UdpMaxPayload { get; set; }
     public int UdpSockets { get; set; }
     public int UdpThreadsPerSocket { get; set; }
@@ -26,6 +33,8 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>Networks whose PROXY v2 headers are believed, on listeners marked <c>?proxy=v2</c>.</summary>
+    public List<string> ProxyTrustedSources { get; set; } = [];
     /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>
     public string TlsCertificate { get; set; } = "";
     /// <summary>PEM private key for <see cref="TlsCertificate"/> (empty: the key is in the certificate file).</summary>
@@ -42,7 +51,9 @@ public sealed record ServerConfig
     public int MaxQueuedPerGroup { get; set; }
     public ShedAction Shed { get; set; }
     public LogLevel LogLevel { get; set; }
+    /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
+    public string QueryLog { get; set; } = "";
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow] };
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources] };
 }

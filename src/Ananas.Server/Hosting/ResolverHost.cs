@@ -16,106 +16,93 @@ namespace Ananas.Server.Hosting;
 /// <summary>
 /// The running server, composed from a <see cref="ServerConfig"/>: answer cache, record cache, recursor, the
 /// given exchanger, the pipeline and one listener per listen address. The exchanger is injected so that the
-/// production conductor replaces the simple one in one line at the composition root.
+/// production conductor replaces the simple one in one line at the composition root. A configuration reload
+/// (<see cref="ReloadAsync"/>) applies what can change live without dropping a query.
 /// </summary>
 public sealed class ResolverHost : IAsyncDisposable
 {
     private readonly ILogger _logger;
-    private readonly List<IListener> _listeners = [];
+    private readonly ServerConfig _startConfig;
+    private readonly IClock _clock;
+    private readonly IServerSelector _selector;
+    private readonly LameServerList _lame;
+    private readonly RecordCache _records;
+    private readonly LogLevelSwitch? _logLevel;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
+    private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
+    private readonly List<IListener> _service = [];
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
-    public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null)
+    /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
+    public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null,
+        LogLevelSwitch? logLevel = null)
     {
-        Config = config;
+        Config = _startConfig = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
-        clock ??= SystemClock.Instance;
+        _clock = clock ??= SystemClock.Instance;
+        _logLevel = logLevel;
+        _selector = selector ?? new RandomServerSelector(SecureRandom.Instance);
 
-        var rootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints);
+        var recursorOptions = RecursorOptionsFor(config);
         // The configured budget is split: wire answers are cheap to rebuild from RRsets, RRsets are not.
         long answerBytes = config.CacheSizeBytes / 4;
-        var recursorOptions = new RecursorOptions
-        {
-            RootHints = rootHints,
-            QnameMinimisation = config.QnameMinimisation,
-            UseIPv6 = config.IPv6,
-            CacheCapacityBytes = config.CacheSizeBytes - answerBytes,
-        };
+        recursorOptions = recursorOptions with { CacheCapacityBytes = config.CacheSizeBytes - answerBytes };
         Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = answerBytes } }, clock);
-        var records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
-        var recursor = new Recursor(recursorOptions, clock, records,
-            selector ?? new RandomServerSelector(SecureRandom.Instance), new LameServerList(clock, recursorOptions.LameHoldDown));
-        var pipelineOptions = new PipelineOptions
-        {
-            Access = AccessList.Parse(config.Allow),
-            ResolveTimeout = config.QueryTimeout,
-            MaxUdpPayload = (ushort)config.UdpMaxPayload,
-            GroupPrefixV4 = config.GroupPrefixV4,
-            GroupPrefixV6 = config.GroupPrefixV6,
-            Scheduler = new SchedulerOptions
-            {
-                MaxInFlight = config.MaxInFlight,
-                MaxInFlightPerGroup = config.MaxInFlightPerGroup,
-                MaxQueued = config.MaxQueued,
-                MaxQueuedPerGroup = config.MaxQueuedPerGroup,
-                Shed = config.Shed,
-            },
-        };
-        Pipeline = new QueryPipeline(pipelineOptions, Answers, recursor, exchanger, clock, logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
+        _records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
+        _lame = new LameServerList(clock, recursorOptions.LameHoldDown);
+        Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
+            logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
-        if (config.Listen.Any(a => a.Transport is Transport.Tls or Transport.Https))
+        if (config.QueryLog.Length > 0)
         {
-            if (config.TlsCertificate.Length > 0)
+            try
             {
-                Certificate = TlsCertificate.Load(config.TlsCertificate, config.TlsKey);
+                Pipeline.QueryLog = QueryLog.Open(config.QueryLog);
             }
-            else
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
-                Certificate = TlsCertificate.SelfSigned(addresses);
-                _logger.LogWarning(ServerEvents.SelfSignedCertificate,
-                    "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
-                    Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
+                throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
             }
         }
-        var tcpOptions = new TcpListenerOptions
-        {
-            IdleTimeout = config.TcpIdleTimeout,
-            MaxConnections = config.TcpMaxConnections,
-            MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
-            MaxOutstandingPerConnection = config.TcpMaxOutstanding,
-        };
-        foreach (var address in config.Listen)
-        {
-            _listeners.Add(address.Transport switch
-            {
-                Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
-                Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger),
-                Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(Certificate!)),
-                _ => new HttpsListener(address.EndPoint, Pipeline, Certificate!, _logger),
-            });
-        }
+        foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
             Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline);
-            _listeners.Add(Metrics);
+            _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
-            _listeners.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, records, () => _listeners.Select(l => l.Address)));
+            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
+                () => ReloadAsync("control API")));
     }
 
-    public ServerConfig Config { get; }
+    /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>
+    public ServerConfig Config { get; private set; }
+
+    /// <summary>
+    /// Where <see cref="ReloadAsync"/> reads the configuration again (the file and the command-line flags); throws
+    /// <see cref="ConfigException"/> for a bad one. Null: a reload re-applies <see cref="Config"/>.
+    /// </summary>
+    public Func<ServerConfig>? ConfigSource { get; set; }
 
     /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
     public MetricsListener? Metrics { get; }
 
-    /// <summary>The DoT/DoH certificate (configured or self-signed); null without tls:// or https:// listeners.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; }
+    /// <summary>The DoT/DoH certificate (configured or self-signed); null until a tls:// or https:// listener needs it.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; private set; }
 
     public QueryPipeline Pipeline { get; }
 
     public AnswerCache Answers { get; }
 
-    public IReadOnlyList<IListener> Listeners => _listeners;
+    /// <summary>Every listener: DNS ones first, then metrics and control.</summary>
+    public IReadOnlyList<IListener> Listeners
+    {
+        get
+        {
+            lock (_dns) return [.. _dns.Select(d => d.Listener), .. _service];
+        }
+    }
 
     /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
     public async Task StartAsync()
@@ -123,7 +110,7 @@ public sealed class ResolverHost : IAsyncDisposable
         var started = new List<IListener>();
         try
         {
-            foreach (var listener in _listeners)
+            foreach (var listener in Listeners)
             {
                 listener.Start();
                 started.Add(listener);
@@ -137,11 +124,138 @@ public sealed class ResolverHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the configuration again from <see cref="ConfigSource"/> and applies it (<see cref="ApplyAsync"/>). A
+    /// bad configuration is logged (its file, line and key) and rejected: the running one stays. Reloads run one
+    /// at a time.
+    /// </summary>
+    public async Task<ReloadResult> ReloadAsync(string reason)
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ServerConfig next;
+            try
+            {
+                next = ConfigSource?.Invoke() ?? Config;
+            }
+            catch (ConfigException e)
+            {
+                _logger.LogError(ServerEvents.ConfigRejected, "configuration reload ({Reason}) rejected, the running configuration stays: {Error}", reason, e.Message);
+                return ReloadResult.Rejected(e.Message);
+            }
+            return await ApplyCoreAsync(next, reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="next"/> live: the ACL, query timeout, scheduler groups and bounds, resolver and
+    /// DNSSEC options (a new recursor over the same caches), root hints, the log level, and listen addresses
+    /// (new ones bound, removed ones stopped after answering what they hold). Queries in flight are not dropped.
+    /// Keys that cannot change live are logged as needing a restart and keep their running values.
+    /// </summary>
+    public async Task<ReloadResult> ApplyAsync(ServerConfig next, string reason = "applied")
+    {
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await ApplyCoreAsync(next, reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private async Task<ReloadResult> ApplyCoreAsync(ServerConfig next, string reason)
+    {
+        var (live, _) = ConfigChanges.Compare(Config, next);
+        var (_, restartNeeded) = ConfigChanges.Compare(_startConfig, next);
+        var effective = ConfigChanges.Effective(_startConfig, next);
+
+        Recursor? recursor = null;
+        if (ConfigChanges.AffectsRecursor(live))
+        {
+            try
+            {
+                recursor = CreateRecursor(RecursorOptionsFor(effective) with { CacheCapacityBytes = Pipeline.Recursor.Options.CacheCapacityBytes });
+            }
+            catch (ConfigException e)
+            {
+                _logger.LogError(ServerEvents.ConfigRejected, "configuration reload ({Reason}) rejected, the running configuration stays: {Error}", reason, e.Message);
+                return ReloadResult.Rejected(e.Message);
+            }
+        }
+        Pipeline.Reconfigure(PipelineOptionsFor(effective), recursor);
+        if (_logLevel is not null) _logLevel.Level = effective.LogLevel;
+
+        var added = new List<string>();
+        var removed = new List<string>();
+        var errors = new List<string>();
+        if (live.Contains("listen")) await ReconcileListenersAsync(effective, added, removed, errors).ConfigureAwait(false);
+        // What is served is what actually got bound.
+        lock (_dns) effective.Listen = [.. _dns.Select(d => d.Address)];
+        Config = effective;
+
+        _logger.LogInformation(ServerEvents.ConfigReloaded, "configuration reloaded ({Reason}): {Applied}", reason,
+            live.Count == 0 ? "no live setting changed" : "applied " + string.Join(", ", live));
+        if (restartNeeded.Count > 0)
+            _logger.LogWarning(ServerEvents.RestartNeeded, "configuration keys changed that take effect only after a restart (still running with the old values): {Keys}",
+                string.Join(", ", restartNeeded));
+        return new ReloadResult(null, live, restartNeeded, added, removed, errors);
+    }
+
+    /// <summary>Binds the new listen addresses, then stops the removed ones (each answers what it already took).</summary>
+    private async Task ReconcileListenersAsync(ServerConfig next, List<string> added, List<string> removed, List<string> errors)
+    {
+        List<(ListenAddress Address, IListener Listener)> current;
+        lock (_dns) current = [.. _dns];
+        foreach (var address in next.Listen.Distinct())
+        {
+            if (current.Exists(d => d.Address == address)) continue;
+            IListener listener;
+            try
+            {
+                listener = CreateListener(address, next);
+                listener.Start();
+            }
+            catch (Exception e) when (e is ListenerBindException or ConfigException)
+            {
+                _logger.LogError(ServerEvents.ConfigRejected, "reload: {Error}; the other listeners keep serving", e.Message);
+                errors.Add(e.Message);
+                continue;
+            }
+            lock (_dns) _dns.Add((address, listener));
+            added.Add(listener.Address);
+            _logger.LogInformation(ServerEvents.Listening, "listening on {Address}", listener.Address);
+        }
+        foreach (var (address, listener) in current)
+        {
+            if (next.Listen.Contains(address)) continue;
+            lock (_dns) _dns.RemoveAll(d => d.Listener == listener);
+            try
+            {
+                await listener.StopAsync().ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            await listener.DisposeAsync().ConfigureAwait(false);
+            removed.Add(listener.Address);
+            _logger.LogInformation(ServerEvents.Stopped, "stopped listening on {Address}", listener.Address);
+        }
+    }
+
     /// <summary>Stops taking queries, answers those in flight (waiting at most <paramref name="drain"/>), closes.</summary>
     public async Task StopAsync(TimeSpan drain)
     {
         _logger.LogInformation(ServerEvents.Stopping, "stopping: answering {InFlight} queries in flight (at most {Drain} s)", Pipeline.InFlight, drain.TotalSeconds);
-        var stopListeners = Task.WhenAll(_listeners.Select(l => l.StopAsync()));
+        var listeners = Listeners;
+        var stopListeners = Task.WhenAll(listeners.Select(l => l.StopAsync()));
         await Pipeline.DrainAsync(drain).ConfigureAwait(false);
         try
         {
@@ -150,14 +264,103 @@ public sealed class ResolverHost : IAsyncDisposable
         catch (TimeoutException)
         {
         }
-        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
     }
+
+    private IListener CreateListener(ListenAddress address, ServerConfig config)
+    {
+        var tcpOptions = new TcpListenerOptions
+        {
+            IdleTimeout = config.TcpIdleTimeout,
+            MaxConnections = config.TcpMaxConnections,
+            MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
+            MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+        };
+        var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
+        return address.Transport switch
+        {
+            Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
+            Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
+            Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
+            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy),
+        };
+    }
+
+    /// <summary>The configured certificate, or a self-signed one made once for the encrypted listen addresses.</summary>
+    private System.Security.Cryptography.X509Certificates.X509Certificate2 CertificateFor(ServerConfig config)
+    {
+        if (Certificate is not null) return Certificate;
+        if (config.TlsCertificate.Length > 0) return Certificate = TlsCertificate.Load(config.TlsCertificate, config.TlsKey);
+        var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
+        Certificate = TlsCertificate.SelfSigned(addresses);
+        _logger.LogWarning(ServerEvents.SelfSignedCertificate,
+            "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
+            Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
+        return Certificate;
+    }
+
+    private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
+
+    /// <summary>The recursor's options from the configuration (the record cache's share of the budget is set by the caller).</summary>
+    private static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
+    {
+        RootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints),
+        QnameMinimisation = config.QnameMinimisation,
+        UseIPv6 = config.IPv6,
+        DoNotQueryLocalhost = !config.QueryLocalhost,
+        Validation = config.DnssecValidation,
+        TrustAnchors = LoadTrustAnchors(config),
+    };
+
+    /// <summary>The built-in root anchors or the configured file, plus the negative anchors. A bad file is a <see cref="ConfigException"/> naming its line.</summary>
+    private static Resolver.Dnssec.TrustAnchors LoadTrustAnchors(ServerConfig config)
+    {
+        Resolver.Dnssec.TrustAnchors anchors;
+        if (config.TrustAnchorFile.Length == 0)
+        {
+            anchors = Resolver.Dnssec.TrustAnchors.CreateDefault();
+        }
+        else
+        {
+            anchors = new Resolver.Dnssec.TrustAnchors();
+            try
+            {
+                anchors.LoadFile(config.TrustAnchorFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                throw new ConfigException($"dnssec.trust-anchor: cannot use '{config.TrustAnchorFile}': {e.Message}");
+            }
+            if (anchors.All.Count == 0) throw new ConfigException($"dnssec.trust-anchor: '{config.TrustAnchorFile}' holds no DS or DNSKEY record");
+        }
+        foreach (var name in config.NegativeTrustAnchors) anchors.AddNegative(DnsName.Parse(name));
+        return anchors;
+    }
+
+    private static PipelineOptions PipelineOptionsFor(ServerConfig config) => new()
+    {
+        Access = AccessList.Parse(config.Allow),
+        ResolveTimeout = config.QueryTimeout,
+        MaxUdpPayload = (ushort)config.UdpMaxPayload,
+        GroupPrefixV4 = config.GroupPrefixV4,
+        GroupPrefixV6 = config.GroupPrefixV6,
+        Scheduler = new SchedulerOptions
+        {
+            MaxInFlight = config.MaxInFlight,
+            MaxInFlightPerGroup = config.MaxInFlightPerGroup,
+            MaxQueued = config.MaxQueued,
+            MaxQueuedPerGroup = config.MaxQueuedPerGroup,
+            Shed = config.Shed,
+        },
+    };
 
     private static RootHints LoadRootHints(string path)
     {

@@ -15,11 +15,16 @@ namespace Ananas.Server.Listeners;
 
 /// <summary>
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
-/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>.
-/// Anyone who can reach it can empty the cache: keep it on loopback.
+/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, and
+/// <c>POST /reload</c> (read the configuration again, as SIGHUP does). Anyone who can reach it can empty the
+/// cache: keep it on loopback.
 /// </summary>
-public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null) : IListener
+public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
+    Func<Task<Hosting.ReloadResult>>? reload = null) : IListener
 {
+    /// <summary>Messages (config errors quote keys and values) stay readable: no \u0027 for an apostrophe. Not embedded in HTML.</summary>
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly CachePurger _purger = new(records, pipeline.Answers);
     private WebApplication? _app;
@@ -30,7 +35,7 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
 
     public void Start()
     {
-        _app = LoopbackHttpEndpoint.Start(endPoint, "control", HandleAsync, out var bound);
+        _app = LoopbackHttpEndpoint.Start(endPoint, "control.listen", HandleAsync, out var bound);
         LocalEndPoint = bound;
     }
 
@@ -48,6 +53,27 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
                 return;
             }
             (status, body) = Purge(request.Query);
+        }
+        else if (path == "/reload" && reload is not null)
+        {
+            if (!HttpMethods.IsPost(request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+            var result = await reload().ConfigureAwait(false);
+            // 422: the new configuration was rejected (the running one stays); the body says why.
+            status = result.Ok ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity;
+            body = new
+            {
+                ok = result.Ok,
+                error = result.Error,
+                applied = result.Applied,
+                restartNeeded = result.RestartNeeded,
+                listenersAdded = result.ListenersAdded,
+                listenersRemoved = result.ListenersRemoved,
+                listenerErrors = result.ListenerErrors,
+            };
         }
         else if (path == "/cache/stats" && HttpMethods.IsGet(request.Method))
         {
@@ -75,7 +101,7 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
         }
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(body)).ConfigureAwait(false);
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body, Json)).ConfigureAwait(false);
     }
 
     private (int, object) Purge(IQueryCollection query)

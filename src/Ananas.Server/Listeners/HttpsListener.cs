@@ -39,10 +39,13 @@ public sealed class HttpsListener : IListener
     private readonly QueryPipeline _pipeline;
     private readonly X509Certificate2 _certificate;
     private readonly ILogger _logger;
+    private readonly ProxyOptions? _proxy;
     private WebApplication? _app;
 
-    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null)
+    /// <param name="proxy">PROXY protocol v2 when given: connections only from its trusted sources, each starting with the header (before TLS).</param>
+    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null)
     {
+        _proxy = proxy;
         _requested = endPoint;
         _pipeline = pipeline;
         _certificate = certificate;
@@ -52,7 +55,7 @@ public sealed class HttpsListener : IListener
 
     public IPEndPoint LocalEndPoint { get; private set; }
 
-    public string Address => $"https://{ListenerBindException.Format(LocalEndPoint)}{Path}";
+    public string Address => $"https://{ListenerBindException.Format(LocalEndPoint)}{Path}{(_proxy is null ? "" : "?proxy=v2")}";
 
     public void Start()
     {
@@ -64,6 +67,8 @@ public sealed class HttpsListener : IListener
             options.Listen(_requested, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Before TLS: the header comes first on the wire; the client it names becomes the connection's remote end.
+                if (_proxy is { } proxy) listen.Use(next => connection => AcceptProxiedAsync(connection, proxy, next));
                 listen.UseHttps(https =>
                 {
                     https.ServerCertificate = _certificate;
@@ -80,14 +85,41 @@ public sealed class HttpsListener : IListener
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            for (var inner = e; inner is not null; inner = inner.InnerException)
-                if (inner is SocketException socketError) throw ListenerBindException.From("https", _requested, socketError);
-            throw new ListenerBindException($"cannot listen on https://{ListenerBindException.Format(_requested)}: {e.Message}", e);
+            throw ListenerBindException.FromKestrel("https", _requested, e);
         }
         _app = app;
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         var bound = addresses?.Select(a => new Uri(a)).FirstOrDefault();
         LocalEndPoint = new IPEndPoint(_requested.Address, bound?.Port ?? _requested.Port);
+    }
+
+    private async Task AcceptProxiedAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, ProxyOptions proxy, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote || !proxy.Trusts(remote))
+        {
+            _logger.LogDebug(ServerEvents.ConnectionRejected, "connection from {Client} refused: not a trusted PROXY source (proxy.trusted-sources)", connection.RemoteEndPoint);
+            connection.Abort();
+            return;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        timeout.CancelAfter(proxy.HeaderTimeout);
+        IPEndPoint? client;
+        try
+        {
+            client = await ProxyProtocol.ReadAsync(connection.Transport.Input, remote, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            client = null;
+        }
+        if (client is null)
+        {
+            _logger.LogDebug(ServerEvents.ConnectionRejected, "connection from {Proxy} closed: no valid PROXY v2 header", remote);
+            connection.Abort();
+            return;
+        }
+        connection.RemoteEndPoint = client;
+        await next(connection).ConfigureAwait(false);
     }
 
     private async Task HandleAsync(HttpContext context)

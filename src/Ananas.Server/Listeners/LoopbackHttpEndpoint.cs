@@ -15,7 +15,8 @@ namespace Ananas.Server.Listeners;
 /// </summary>
 internal static class LoopbackHttpEndpoint
 {
-    public static WebApplication Start(IPEndPoint endPoint, string purpose, RequestDelegate handler, out IPEndPoint bound)
+    /// <param name="key">The config key of this endpoint (<c>metrics.listen</c>), named in a bind error.</param>
+    public static WebApplication Start(IPEndPoint endPoint, string key, RequestDelegate handler, out IPEndPoint bound)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(o =>
@@ -32,7 +33,7 @@ internal static class LoopbackHttpEndpoint
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new ListenerBindException($"cannot listen on {purpose} http://{ListenerBindException.Format(endPoint)}: {e.Message}", e);
+            throw ListenerBindException.FromKestrel("http", endPoint, e, key);
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         bound = new IPEndPoint(endPoint.Address, address is null ? endPoint.Port : new Uri(address).Port);

@@ -35,7 +35,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
 
     public void Start()
     {
-        _app = LoopbackHttpEndpoint.Start(endPoint, "metrics", async context =>
+        _app = LoopbackHttpEndpoint.Start(endPoint, "metrics.listen", async context =>
         {
             if (!context.Request.Path.Equals("/metrics", StringComparison.Ordinal))
             {
@@ -78,6 +78,11 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline)
         sb.Append("# HELP ananas_answer_cache_bytes Bytes resident in the answer cache.\n# TYPE ananas_answer_cache_bytes gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_bytes {stats.ResidentBytes}\n");
         Counter(sb, "ananas_answer_cache_evictions_total", "Answer cache evictions (budget).", stats.Evictions);
+        if (pipeline.QueryLog is { } queryLog)
+        {
+            Counter(sb, "ananas_query_log_written_total", "Query log lines written.", queryLog.Written);
+            Counter(sb, "ananas_query_log_dropped_total", "Query log lines dropped because the writer fell behind.", queryLog.Dropped);
+        }
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
         return sb.ToString();

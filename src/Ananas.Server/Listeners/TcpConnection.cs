@@ -19,6 +19,7 @@ internal sealed class TcpConnection : IReplySink
 {
     private readonly Socket _socket;
     private readonly SslServerAuthenticationOptions? _tls;
+    private readonly ProxyOptions? _proxy;
     private Stream _stream = Stream.Null;
     private readonly QueryPipeline _pipeline;
     private readonly TcpListenerOptions _options;
@@ -32,12 +33,13 @@ internal sealed class TcpConnection : IReplySink
     private int _received;
 
     public TcpConnection(Socket socket, IPEndPoint remote, QueryPipeline pipeline, TcpListenerOptions options, CancellationToken listenerStopping, ILogger logger,
-        SslServerAuthenticationOptions? tls = null)
+        SslServerAuthenticationOptions? tls = null, ProxyOptions? proxy = null)
     {
         _socket = socket;
         _tls = tls;
+        _proxy = proxy;
         _socket.NoDelay = true;
-        Remote = remote;
+        Remote = Client = remote;
         _pipeline = pipeline;
         _options = options;
         _listenerStopping = listenerStopping;
@@ -45,7 +47,11 @@ internal sealed class TcpConnection : IReplySink
         _slots = new SemaphoreSlim(options.MaxOutstandingPerConnection, options.MaxOutstandingPerConnection);
     }
 
+    /// <summary>The socket's peer (with the PROXY protocol: the proxy).</summary>
     public IPEndPoint Remote { get; }
+
+    /// <summary>Whom the queries are from: <see cref="Remote"/>, or the client a PROXY v2 header named.</summary>
+    public IPEndPoint Client { get; private set; }
 
     public Task Completion => _completion.Task;
 
@@ -73,7 +79,7 @@ internal sealed class TcpConnection : IReplySink
     public async Task RunAsync()
     {
         _stream = new NetworkStream(_socket, ownsSocket: false);
-        if (_tls is not null && !await AuthenticateAsync().ConfigureAwait(false))
+        if ((_proxy is not null && !await ReadProxyHeaderAsync().ConfigureAwait(false)) || (_tls is not null && !await AuthenticateAsync().ConfigureAwait(false)))
         {
             await _stream.DisposeAsync().ConfigureAwait(false);
             _socket.Dispose();
@@ -85,7 +91,7 @@ internal sealed class TcpConnection : IReplySink
         bool clientGone = false;
         try
         {
-            var frame = Frame.CreateReusable(buffer, _tls is null ? Transport.Tcp : Transport.Tls, this, Remote);
+            var frame = Frame.CreateReusable(buffer, _tls is null ? Transport.Tcp : Transport.Tls, this, Client);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping, _gone.Token);
             while (true)
             {
@@ -145,6 +151,29 @@ internal sealed class TcpConnection : IReplySink
         _completion.TrySetResult();
     }
 
+    /// <summary>The PROXY v2 header, before anything else (TLS included); false when it is malformed, late or missing (logged, connection closed).</summary>
+    private async Task<bool> ReadProxyHeaderAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping);
+        timeout.CancelAfter(_proxy!.HeaderTimeout);
+        IPEndPoint? client;
+        try
+        {
+            client = await ProxyProtocol.ReadAsync(_stream, Remote, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            client = null;
+        }
+        if (client is null)
+        {
+            _logger.LogDebug(ServerEvents.ConnectionRejected, "connection from {Proxy} closed: no valid PROXY v2 header", Remote);
+            return false;
+        }
+        Client = client;
+        return true;
+    }
+
     /// <summary>The TLS handshake (DoT), bounded by the idle timeout; false when it failed (logged, connection closed).</summary>
     private async Task<bool> AuthenticateAsync()
     {
@@ -159,7 +188,7 @@ internal sealed class TcpConnection : IReplySink
         }
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            _logger.LogDebug(ServerEvents.ConnectionRejected, "TLS handshake with {Client} failed: {Error}", Remote, e.Message);
+            _logger.LogDebug(ServerEvents.ConnectionRejected, "TLS handshake with {Client} failed: {Error}", Client, e.Message);
             await ssl.DisposeAsync().ConfigureAwait(false);
             _stream = Stream.Null;
             return false;
@@ -218,7 +247,7 @@ internal sealed class TcpConnection : IReplySink
             }
             catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or NotSupportedException)
             {
-                _logger.LogDebug(ServerEvents.SendFailed, "TCP reply to {Client} failed: {Error}", Remote, e.Message);
+                _logger.LogDebug(ServerEvents.SendFailed, "TCP reply to {Client} failed: {Error}", Client, e.Message);
                 await _gone.CancelAsync().ConfigureAwait(false);
             }
             finally

@@ -37,6 +37,7 @@ public sealed class TcpListener : IListener
     private readonly TcpListenerOptions _options;
     private readonly ILogger _logger;
     private readonly SslServerAuthenticationOptions? _tls;
+    private readonly ProxyOptions? _proxy;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<IPAddress, int> _perClient = [];
@@ -45,10 +46,16 @@ public sealed class TcpListener : IListener
     private Task _acceptLoop = Task.CompletedTask;
 
     /// <param name="tls">DNS over TLS (RFC 7858) when given: each connection is a TLS session carrying the same framing.</param>
+    /// <param name="proxy">
+    /// PROXY protocol v2 when given: connections come only from its trusted sources and start with the header, whose
+    /// client address the queries carry. The per-client connection limit is then not applied (every connection
+    /// comes from a proxy); the overall one is.
+    /// </param>
     public TcpListener(IPEndPoint endPoint, QueryPipeline pipeline, TcpListenerOptions? options = null, ILogger? logger = null,
-        SslServerAuthenticationOptions? tls = null)
+        SslServerAuthenticationOptions? tls = null, ProxyOptions? proxy = null)
     {
         _tls = tls;
+        _proxy = proxy;
         _requested = endPoint;
         _pipeline = pipeline;
         _options = options ?? new TcpListenerOptions();
@@ -58,7 +65,7 @@ public sealed class TcpListener : IListener
 
     public IPEndPoint LocalEndPoint { get; private set; }
 
-    public string Address => $"{(_tls is null ? "tcp" : "tls")}://{ListenerBindException.Format(LocalEndPoint)}";
+    public string Address => $"{(_tls is null ? "tcp" : "tls")}://{ListenerBindException.Format(LocalEndPoint)}{(_proxy is null ? "" : "?proxy=v2")}";
 
     /// <summary>Connections open now.</summary>
     public int ConnectionCount
@@ -113,14 +120,20 @@ public sealed class TcpListener : IListener
                 continue;
             }
             var remote = (IPEndPoint)client.RemoteEndPoint!;
+            if (_proxy is not null && !_proxy.Trusts(remote))
+            {
+                _logger.LogDebug(ServerEvents.ConnectionRejected, "connection from {Client} refused: not a trusted PROXY source (proxy.trusted-sources)", remote);
+                client.Dispose();
+                continue;
+            }
             TcpConnection? connection = null;
             lock (_lock)
             {
                 _perClient.TryGetValue(remote.Address, out int fromClient);
-                if (_connections.Count < _options.MaxConnections && fromClient < _options.MaxConnectionsPerClient)
+                if (_connections.Count < _options.MaxConnections && (_proxy is not null || fromClient < _options.MaxConnectionsPerClient))
                 {
                     _perClient[remote.Address] = fromClient + 1;
-                    connection = new TcpConnection(client, remote, _pipeline, _options, _stopping.Token, _logger, _tls);
+                    connection = new TcpConnection(client, remote, _pipeline, _options, _stopping.Token, _logger, _tls, _proxy);
                     _connections.Add(connection);
                 }
             }

@@ -26,9 +26,9 @@ public sealed class QueryPipeline
     [ThreadStatic]
     private static byte[]? t_reply;
 
-    private readonly PipelineOptions _options;
+    private PipelineOptions _options;
     private readonly AnswerCache _answers;
-    private readonly Recursor _recursor;
+    private Recursor _recursor;
     private readonly IExchanger _exchanger;
     private readonly IClock _clock;
     private readonly ILogger _logger;
@@ -53,6 +53,23 @@ public sealed class QueryPipeline
     }
 
     public PipelineOptions Options => _options;
+
+    public Recursor Recursor => _recursor;
+
+    /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
+    public Hosting.QueryLog? QueryLog { get; set; }
+
+    /// <summary>
+    /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
+    /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
+    /// with what they started with. Nothing is dropped.
+    /// </summary>
+    public void Reconfigure(PipelineOptions options, Recursor? recursor = null)
+    {
+        Volatile.Write(ref _options, options);
+        if (recursor is not null) Volatile.Write(ref _recursor, recursor);
+        if (options.Scheduler is { } scheduler) _scheduler?.Reconfigure(scheduler);
+    }
 
     public PipelineCounters Counters { get; } = new();
 
@@ -108,6 +125,7 @@ public sealed class QueryPipeline
             if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
             Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
             Counters.HitLatency.Observe(frame.ArrivalTimestamp);
+            QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: true);
             frame.Sink.Send(frame, reply.AsSpan(0, written));
             return;
         }
@@ -148,13 +166,14 @@ public sealed class QueryPipeline
             }
 
             var sink = frame.Sink;
+            var recursor = Volatile.Read(ref _recursor);
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
             cancellation.CancelAfter(_options.ResolveTimeout);
             var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
             DnsMessage answer;
             try
             {
-                answer = (await _recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+                answer = (await recursor.ResolveAsync(request, _exchanger, cancellation.Token).ConfigureAwait(false)).Message;
             }
             catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
             {
@@ -195,6 +214,7 @@ public sealed class QueryPipeline
             if (!RunPhase(Phase.Response, frame)) return;
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
+            QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
             sink.Send(frame, buffer.AsSpan(0, length));
         }
         catch (Exception e)
@@ -247,6 +267,7 @@ public sealed class QueryPipeline
             return;
         }
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
+        QueryLog?.Record(frame, reply.AsSpan(0, n), cacheHit: false);
         frame.Sink.Send(frame, reply.AsSpan(0, n));
     }
 

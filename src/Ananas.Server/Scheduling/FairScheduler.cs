@@ -15,7 +15,7 @@ namespace Ananas.Server.Scheduling;
 /// </summary>
 public sealed class FairScheduler<T>
 {
-    private readonly SchedulerOptions _options;
+    private SchedulerOptions _options;
     private readonly Func<T, Task> _run;
     private readonly Action<T> _shed;
     private readonly Lock _lock = new();
@@ -43,6 +43,18 @@ public sealed class FairScheduler<T>
     }
 
     public int Queued => Volatile.Read(ref _queued);
+
+    public SchedulerOptions Options => _options;
+
+    /// <summary>
+    /// New bounds (a config reload). Queued and running items stay; the new limits apply from the next decision, so
+    /// a raised in-flight cap starts waiting items at once and a lowered one lets running items finish.
+    /// </summary>
+    public void Reconfigure(SchedulerOptions options)
+    {
+        lock (_lock) _options = options;
+        Pump();
+    }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 

@@ -13,6 +13,7 @@ internal static class CommandCatalog
         yield return ServeCommand.Create();
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
+        yield return ControlCommands.Reload();
         yield return ScenarioCommand.Create();
     }
 }

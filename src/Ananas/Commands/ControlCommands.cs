@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Ananas.Cli;
 
 /// <summary>
-/// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>: clients of a
+/// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>, <c>ananas reload</c>: clients of a
 /// running server's control API (<c>control.listen</c>, default http://127.0.0.1:9154). They print its JSON.
 /// </summary>
 internal static class ControlCommands
@@ -49,6 +49,15 @@ internal static class ControlCommands
         status.Options.Add(control);
         status.SetAction((parse, ct) => CallAsync(HttpMethod.Get, parse.GetValue(control)!, "/status", Console.Out, Console.Error, ct));
         return status;
+    }
+
+    public static Command Reload()
+    {
+        var control = ControlOption();
+        var reload = new Command("reload", "Make a running server read its configuration again (as SIGHUP does); prints what was applied and what needs a restart. Exit 1 if the new configuration was rejected.");
+        reload.Options.Add(control);
+        reload.SetAction((parse, ct) => CallAsync(HttpMethod.Post, parse.GetValue(control)!, "/reload", Console.Out, Console.Error, ct));
+        return reload;
     }
 
     /// <summary>One request; prints the JSON body. 0 on success, 1 on an error reply or an unreachable server.</summary>

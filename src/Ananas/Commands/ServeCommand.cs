@@ -28,6 +28,7 @@ internal static class ServeCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var rootHints = new Option<FileInfo?>("--root-hints") { Description = "Read root hints from a named.root-style file (default: built-in IANA hints)." };
+        var trustAnchor = new Option<FileInfo?>("--trust-anchor") { Description = "DNSSEC trust anchors (DS or DNSKEY records) instead of the built-in root KSKs." };
         var cacheSize = new Option<string?>("--cache-size") { Description = "Answer cache size, e.g. 256MiB (the default), 1GiB." };
         var allow = new Option<string[]>("--allow")
         {
@@ -36,31 +37,36 @@ internal static class ServeCommand
         };
 
         var command = new Command("serve", "Run the recursive resolver service (UDP and TCP on 127.0.0.1:5353 by default; DoT and DoH on request).");
-        foreach (var option in new Option[] { config, listen, rootHints, cacheSize, allow }) command.Options.Add(option);
+        foreach (var option in new Option[] { config, listen, rootHints, trustAnchor, cacheSize, allow }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var configPath = parse.GetValue(config)?.FullName;
+            // A reload (SIGHUP, file change, `ananas reload`) reads the file again and re-applies the same flags.
+            ServerConfig Load() => BuildConfig(configPath, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow),
+                parse.GetValue(trustAnchor)?.FullName);
             ServerConfig settings;
             try
             {
-                settings = BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), parse.GetValue(rootHints)?.FullName, parse.GetValue(cacheSize), parse.GetValue(allow));
+                settings = Load();
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas serve: {e.Message}");
                 return 1;
             }
-            return await RunAsync(settings, Console.Error, cancellationToken);
+            return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
     }
 
     /// <summary>The defaults (or the file), then the flags. Throws <see cref="ConfigException"/> naming the bad flag.</summary>
-    internal static ServerConfig BuildConfig(string? configPath, string[]? listen, string? rootHints, string? cacheSize, string[]? allow)
+    internal static ServerConfig BuildConfig(string? configPath, string[]? listen, string? rootHints, string? cacheSize, string[]? allow, string? trustAnchor = null)
     {
         var settings = configPath is null ? ConfigLoader.Defaults() : ConfigLoader.LoadFile(configPath);
         if (listen is { Length: > 0 })
             settings.Listen = listen.Select(l => Flag("--listen", () => ListenAddress.Parse(l))).ToList();
         if (rootHints is not null) settings.RootHints = rootHints;
+        if (trustAnchor is not null) settings.TrustAnchorFile = trustAnchor;
         if (cacheSize is not null) settings.CacheSizeBytes = Flag("--cache-size", () => ConfigLoader.ParseSize(cacheSize));
         if (allow is { Length: > 0 })
         {
@@ -82,11 +88,19 @@ internal static class ServeCommand
         }
     }
 
-    /// <summary>Serves until <paramref name="cancellationToken"/> fires, then drains. 0 on a clean stop, 1 when it cannot start.</summary>
-    internal static async Task<int> RunAsync(ServerConfig settings, TextWriter error, CancellationToken cancellationToken, Action<ResolverHost>? started = null)
+    /// <summary>
+    /// Serves until <paramref name="cancellationToken"/> fires, then drains. 0 on a clean stop, 1 when it cannot start.
+    /// SIGHUP, a change of <paramref name="watchPath"/> and the control API's <c>POST /reload</c> reload the
+    /// configuration from <paramref name="configSource"/>.
+    /// </summary>
+    internal static async Task<int> RunAsync(ServerConfig settings, TextWriter error, CancellationToken cancellationToken, Action<ResolverHost>? started = null,
+        Func<ServerConfig>? configSource = null, string? watchPath = null)
     {
+        // The level lives in a switch so that a reload can change it (log.level).
+        var logLevel = new LogLevelSwitch(settings.LogLevel);
         using var loggerFactory = LoggerFactory.Create(logging => logging
-            .SetMinimumLevel(settings.LogLevel)
+            .SetMinimumLevel(LogLevel.Trace)
+            .AddFilter((_, _, level) => logLevel.Allows(level))
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
         var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
@@ -94,7 +108,10 @@ internal static class ServeCommand
         ResolverHost host;
         try
         {
-            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance));
+            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel)
+            {
+                ConfigSource = configSource,
+            };
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
@@ -112,6 +129,13 @@ internal static class ServeCommand
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        // SIGHUP reloads (its default would end the process). The reload logs its own outcome.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = host.ReloadAsync("SIGHUP");
+        });
+        using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);

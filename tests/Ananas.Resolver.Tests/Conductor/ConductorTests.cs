@@ -277,7 +277,7 @@ public sealed class ConductorTests(ITestOutputHelper output)
         output.WriteLine($"first {firstTime.TotalMilliseconds:0} ms, held down {thirdTime.TotalMilliseconds:0} ms");
         Assert.Equal(Rcode.ServFail, third.Rcode);
         Assert.Equal(EdeCode.NoReachableAuthority, Answers.Ede(third)?.InfoCode);
-        Assert.True(thirdTime < TimeSpan.FromMilliseconds(200), $"held-down servers took {thirdTime}");
+        Assert.True(thirdTime < TimeSpan.FromSeconds(1), $"held-down servers took {thirdTime}"); // the packet count below is the sharp check
         Assert.Equal(sent, lab.Example.Sum(s => s.UdpQueries)); // no packet to held-down servers
         Assert.True(conductor.Metrics.Total.HeldDownSkips > 0);
     }
@@ -293,7 +293,7 @@ public sealed class ConductorTests(ITestOutputHelper output)
         var elapsed = Stopwatch.GetElapsedTime(started);
         Assert.Equal(Rcode.ServFail, answer.Rcode);
         Assert.Equal(EdeCode.NoReachableAuthority, Answers.Ede(answer)?.InfoCode);
-        Assert.True(elapsed < TimeSpan.FromMilliseconds(500), $"took {elapsed}");
+        Assert.True(elapsed < TimeSpan.FromMilliseconds(750), $"took {elapsed}"); // waiting out two 400 ms RTOs would be >= 800 ms
         Assert.True(conductor.Metrics.Total.NetworkErrors >= 2);
     }
 

@@ -4,6 +4,7 @@ using Ananas.Dns.Messages;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Tests.Fakes;
+using Ananas.Tests.Lab;
 
 namespace Ananas.Resolver.Tests.Lab;
 

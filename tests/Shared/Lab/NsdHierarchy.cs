@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 
-namespace Ananas.Resolver.Tests.Lab;
+namespace Ananas.Tests.Lab;
 
 /// <summary>
 /// A real authoritative hierarchy served by NSD (the Debian <c>nsd</c> package, installed by scripts/setup.sh) on

@@ -1,0 +1,110 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+
+namespace Ananas.Sandbox;
+
+/// <summary>
+/// The query data one plugin phase sees: what the host writes into the guest's request region, the query's wire
+/// bytes for the hostcalls that need more, and the response guests build or edit. Pooled by the caller and
+/// <see cref="Reset"/> per query, so the hot path allocates nothing for it.
+/// </summary>
+public sealed class PluginCallContext
+{
+    /// <summary>Transport byte of the region: 0 UDP, 1 TCP, 2 DoT, 3 DoH.</summary>
+    public byte Transport { get; set; }
+
+    public ushort MessageId { get; set; }
+
+    /// <summary>The header flags word as on the wire (QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode).</summary>
+    public ushort FlagsWord { get; set; }
+
+    public RRType QueryType { get; set; }
+
+    public RRClass QueryClass { get; set; }
+
+    public bool HasEdns { get; set; }
+
+    public bool DnssecOk { get; set; }
+
+    public ushort EdnsPayloadSize { get; set; }
+
+    public IPAddress ClientAddress { get; set; } = IPAddress.Loopback;
+
+    /// <summary>The client's scheduling group: the address masked to <see cref="ClientPrefixLength"/>.</summary>
+    public IPAddress ClientNetwork { get; set; } = IPAddress.Loopback;
+
+    public byte ClientPrefixLength { get; set; }
+
+    /// <summary>Arrival time, milliseconds on the host's monotonic clock (truncated to 32 bits in the region).</summary>
+    public long ArrivalMilliseconds { get; set; }
+
+    public DnsName QueryName { get; set; } = DnsName.Root;
+
+    /// <summary>The query in wire format (request_message, request_edns_option, and the response built from it).</summary>
+    public ReadOnlyMemory<byte> QueryWire { get; set; }
+
+    /// <summary>
+    /// The current response: the recursor's in phases 5–6; in phases 1–3 the one a guest built when the verdict is
+    /// <see cref="PluginVerdict.Answer"/>. Null before there is one.
+    /// </summary>
+    public DnsMessage? Response { get; set; }
+
+    /// <summary>Clears everything for the next query (the object is reused).</summary>
+    public void Reset()
+    {
+        Transport = 0;
+        MessageId = 0;
+        FlagsWord = 0;
+        QueryType = 0;
+        QueryClass = 0;
+        HasEdns = false;
+        DnssecOk = false;
+        EdnsPayloadSize = 0;
+        ClientAddress = IPAddress.Loopback;
+        ClientNetwork = IPAddress.Loopback;
+        ClientPrefixLength = 0;
+        ArrivalMilliseconds = 0;
+        QueryName = DnsName.Root;
+        QueryWire = default;
+        Response = null;
+    }
+
+    /// <summary>
+    /// Fills the query fields from a query in wire format (header, question, OPT). Returns false, changing
+    /// nothing else, when the bytes are not a well-formed query. The name is allocated; a caller that already has
+    /// the parsed query sets the properties instead.
+    /// </summary>
+    public bool TrySetQuery(ReadOnlyMemory<byte> wire)
+    {
+        Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
+        if (!QueryReader.TryRead(wire.Span, name, out var view, out _)) return false;
+        QueryWire = wire;
+        MessageId = view.Header.Id;
+        FlagsWord = view.Header.FlagsWord;
+        QueryType = view.Type;
+        QueryClass = view.Class;
+        HasEdns = view.HasEdns;
+        DnssecOk = view.HasEdns && view.DnssecOk;
+        EdnsPayloadSize = view.HasEdns ? view.UdpPayloadSize : (ushort)0;
+        QueryName = DnsName.FromWire(view.Name);
+        return true;
+    }
+
+    /// <summary>Sets the client address and its network (the address masked to the prefix length).</summary>
+    public void SetClient(IPAddress address, byte prefixLength)
+    {
+        ClientAddress = address;
+        ClientPrefixLength = prefixLength;
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int length);
+        bytes = bytes[..length];
+        int bits = Math.Min(prefixLength, length * 8);
+        for (int i = 0; i < length; i++)
+        {
+            int keep = Math.Clamp(bits - i * 8, 0, 8);
+            bytes[i] &= (byte)(0xFF00 >> keep);
+        }
+        ClientNetwork = new IPAddress(bytes);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using Ananas.Dns;
+using Ananas.Tests.Shared;
+using Microsoft.Extensions.Logging;
+
+namespace Ananas.Sandbox.Tests;
+
+/// <summary>Ordinary calls: the request region as the guest sees it, verdicts, responses, allocation.</summary>
+public class CallTests
+{
+    [Fact]
+    public async Task Guest_reads_the_request_region_and_builds_an_answer()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("answer"));
+        var ctx = Queries.Context("www.Answer.Test", RRType.AAAA, client: "127.0.3.77", prefix: 24);
+
+        var verdict = await host.InvokeAsync(PluginPhase.Request, ctx);
+
+        Assert.Equal(PluginVerdict.Answer, verdict);
+        var response = Assert.IsType<Ananas.Dns.Messages.DnsMessage>(ctx.Response);
+        Assert.Equal(ctx.MessageId, response.Id);
+        Assert.True(response.Has(Ananas.Dns.Messages.HeaderFlags.QR));
+        Assert.True(response.Has(Ananas.Dns.Messages.HeaderFlags.AA));
+        var txt = Assert.Single(Queries.TxtStrings(ctx));
+        // The guest lowercased nothing itself: the host wrote the lowercase presentation form into the region.
+        Assert.StartsWith("www.answer.test.", txt);
+        Assert.Contains("\"qtype=28\"", txt);
+        Assert.Contains($"\"id={ctx.MessageId}\"", txt);
+        Assert.Contains("\"transport=Udp\"", txt);
+        Assert.Contains("\"client=127.0.3.77\"", txt);
+        Assert.Contains("\"network=127.0.3.0/24\"", txt);
+        Assert.Contains("\"do=true\"", txt);
+        Assert.Contains(response.Answers, r => r.ToString().Contains("192.0.2.1"));
+    }
+
+    [Fact]
+    public async Task Continue_leaves_no_response_and_refuse_is_passed_on()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("answer"));
+
+        var other = Queries.Context("example.org");
+        Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Request, other));
+        Assert.Null(other.Response);
+
+        var refused = Queries.Context("refuse.answer.test");
+        Assert.Equal(PluginVerdict.Refuse, await host.InvokeAsync(PluginPhase.Request, refused));
+
+        // No callback registered for other phases.
+        Assert.True(host.HasCallbacks(PluginPhase.Request));
+        Assert.False(host.HasCallbacks(PluginPhase.Response));
+        Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Response, Queries.Context("x.answer.test")));
+        var status = Assert.Single(host.Snapshot());
+        Assert.Equal(2, status.Calls);
+        Assert.Equal(0, status.Faults);
+    }
+
+    [Fact]
+    public async Task Plugins_run_in_load_order_until_one_decides()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("versioned", args: "first"));
+        await host.LoadAsync(Guests.Definition("versioned", name: "second", args: "second"));
+
+        var ctx = Queries.Context("version.test");
+        Assert.Equal(PluginVerdict.Answer, await host.InvokeAsync(PluginPhase.Request, ctx));
+        Assert.Contains("\"first\"", Assert.Single(Queries.TxtStrings(ctx)));
+        var calls = host.Snapshot().Select(s => s.Calls).ToArray();
+        Assert.Equal([1L, 0L], calls);
+
+        Assert.True(host.Unload("versioned"));
+        ctx = Queries.Context("version.test");
+        Assert.Equal(PluginVerdict.Answer, await host.InvokeAsync(PluginPhase.Request, ctx));
+        Assert.Contains("\"second\"", Assert.Single(Queries.TxtStrings(ctx)));
+        Assert.False(host.Unload("versioned"));
+    }
+
+    [Fact]
+    public async Task An_empty_plugin_call_allocates_nothing()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("empty"));
+        var ctx = Queries.Context("www.example.com");
+
+        long bytes = AllocationProbe.BytesPerRound(() =>
+        {
+            var pending = host.InvokeAsync(PluginPhase.Request, ctx);
+            if (!pending.IsCompleted || pending.Result != PluginVerdict.Continue) throw new InvalidOperationException("expected a synchronous Continue");
+        });
+
+        Assert.Equal(0, bytes);
+    }
+
+    [Fact]
+    public async Task Guest_counters_and_logs_reach_the_host()
+    {
+        var log = new ListLogger();
+        using var host = new PluginHost(log);
+        await host.LoadAsync(Guests.Definition("counter"));
+
+        var ctx = Queries.Context("count.test");
+        Assert.Equal(PluginVerdict.Answer, await host.InvokeAsync(PluginPhase.Request, ctx));
+
+        var status = Assert.Single(host.Snapshot());
+        Assert.Contains(new KeyValuePair<string, long>("answered", 1), status.Counters);
+        Assert.Contains(log.Messages(LogLevel.Information), m => m.Contains("plugin counter: answered count=1"));
+    }
+
+    [Fact]
+    public void Client_network_is_the_address_masked_to_the_prefix()
+    {
+        var ctx = new PluginCallContext();
+        ctx.SetClient(IPAddress.Parse("2001:db8:1234:5678:9abc::1"), 56);
+        Assert.Equal(IPAddress.Parse("2001:db8:1234:5600::"), ctx.ClientNetwork);
+        ctx.SetClient(IPAddress.Parse("127.1.2.3"), 20);
+        Assert.Equal(IPAddress.Parse("127.1.0.0"), ctx.ClientNetwork);
+    }
+}
