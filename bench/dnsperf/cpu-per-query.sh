@@ -51,11 +51,14 @@ start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CP
     ananas-*)
       local size=1
       [ "$name" = ananas-batch ] && size="$batch"
-      ananas_config "$work/ananas.toml" "$work" "$port" "$(printf '[udp]\nsockets = 1\nthreads-per-socket = 1\nbatch-size = %s' "$size")"
+      # In a directory of its own: `serve` watches its config file's directory for reloads, and dnsperf -v writing
+      # run.out beside it would wake the server (and bill it CPU) thousands of times a second.
+      mkdir -p "$work/conf"
+      ananas_config "$work/conf/ananas.toml" "$work" "$port" "$(printf '[udp]\nsockets = 1\nthreads-per-socket = 1\nbatch-size = %s' "$size")"
       # the launcher execs dotnet, so $! is the server process itself
       # W^X off: with it, JIT code runs from a double mapping perf cannot match against the perf map
       [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-      taskset -c "$server_cpu" "$root/ananas" serve --config "$work/ananas.toml" >"$work/$name.out" 2>&1 &
+      taskset -c "$server_cpu" "$root/ananas" serve --config "$work/conf/ananas.toml" >"$work/$name.out" 2>&1 &
       server=$!
       ;;
     unbound)
