@@ -5,8 +5,8 @@ using Ananas.Dns.Records;
 namespace Ananas.Resolver.Cache;
 
 /// <summary>
-/// For aggressive use of the DNSSEC-validated cache (RFC 8198): per signed zone, the owners of the NSEC records the
-/// record cache holds as secure, in canonical order, and the zone's validated SOA (with its RRSIGs). The NSEC data
+/// For aggressive use of the DNSSEC-validated cache (RFC 8198): per signed zone, the owners of the NSEC and NSEC3
+/// records the record cache holds as secure, in canonical order (for NSEC3 owners, the order of their hashes), and the zone's validated SOA (with its RRSIGs). The NSEC data
 /// itself stays in the record cache (it expires and is evicted there); an owner whose NSEC is gone is dropped here
 /// when a lookup finds it missing. Bounded: at most <see cref="MaxZones"/> zones of <see cref="MaxOwnersPerZone"/>
 /// owners each; past that, new entries are not indexed (the answer is then asked upstream as before). Thread-safe.
@@ -24,15 +24,15 @@ public sealed class SecureNsecIndex(IClock clock)
     /// <summary>Zones indexed.</summary>
     public int ZoneCount => _zones.Count;
 
-    /// <summary>Records that the record cache holds the NSEC at <paramref name="owner"/> of <paramref name="zone"/> as secure.</summary>
-    public void AddNsec(DnsName zone, DnsName owner)
+    /// <summary>Records that the record cache holds the NSEC or NSEC3 (<paramref name="type"/>) at <paramref name="owner"/> of <paramref name="zone"/> as secure.</summary>
+    public void Add(DnsName zone, DnsName owner, RRType type)
     {
-        if (!owner.IsSubdomainOf(zone)) return;
-        var entry = GetOrAddZone(zone);
-        if (entry is null) return;
-        lock (entry.Owners)
+        if (!owner.IsSubdomainOf(zone) || type is not (RRType.NSEC or RRType.NSEC3)) return;
+        var owners = GetOrAddZone(zone)?.Owners(type);
+        if (owners is null) return;
+        lock (owners)
         {
-            if (entry.Owners.Count < MaxOwnersPerZone) entry.Owners.Add(owner);
+            if (owners.Count < MaxOwnersPerZone) owners.Add(owner);
         }
     }
 
@@ -67,22 +67,36 @@ public sealed class SecureNsecIndex(IClock clock)
         return new ZoneSoa(soa.Record, soa.Signatures, (uint)Math.Min(soa.Record.Ttl, left / TimeSpan.TicksPerSecond));
     }
 
-    /// <summary>The greatest indexed NSEC owner of <paramref name="zone"/> at or before <paramref name="name"/> in canonical order, or null.</summary>
-    public DnsName? FindAtOrBefore(DnsName zone, DnsName name)
+    /// <summary>
+    /// The greatest indexed NSEC (or NSEC3) owner of <paramref name="zone"/> at or before <paramref name="name"/> in
+    /// canonical order, or null. With <paramref name="wrap"/>, a name before every owner gets the last one (the
+    /// NSEC3 chain wraps from the greatest hash to the smallest).
+    /// </summary>
+    public DnsName? FindAtOrBefore(DnsName zone, DnsName name, RRType type = RRType.NSEC, bool wrap = false)
     {
         if (!_zones.TryGetValue(zone, out var entry)) return null;
-        lock (entry.Owners)
+        var owners = entry.Owners(type);
+        lock (owners)
         {
-            if (entry.Owners.Count == 0 || name.CompareTo(entry.Owners.Min) < 0) return null;
-            return entry.Owners.GetViewBetween(entry.Owners.Min!, name).Max;
+            if (owners.Count == 0) return null;
+            if (name.CompareTo(owners.Min) < 0) return wrap ? owners.Max : null;
+            return owners.GetViewBetween(owners.Min!, name).Max;
         }
     }
 
-    /// <summary>Forgets an owner whose NSEC the record cache no longer holds as secure.</summary>
-    public void Remove(DnsName zone, DnsName owner)
+    /// <summary>Whether any NSEC3 owner of the zone is indexed (the zone is signed with NSEC3).</summary>
+    public DnsName? AnyNsec3Owner(DnsName zone)
+    {
+        if (!_zones.TryGetValue(zone, out var entry)) return null;
+        lock (entry.Nsec3Owners) return entry.Nsec3Owners.Count == 0 ? null : entry.Nsec3Owners.Min;
+    }
+
+    /// <summary>Forgets an owner whose NSEC or NSEC3 the record cache no longer holds as secure.</summary>
+    public void Remove(DnsName zone, DnsName owner, RRType type = RRType.NSEC)
     {
         if (!_zones.TryGetValue(zone, out var entry)) return;
-        lock (entry.Owners) entry.Owners.Remove(owner);
+        var owners = entry.Owners(type);
+        lock (owners) owners.Remove(owner);
     }
 
     /// <summary>Forgets <paramref name="apex"/> and every zone below it. Returns how many zones.</summary>
@@ -106,7 +120,12 @@ public sealed class SecureNsecIndex(IClock clock)
     private sealed class Zone
     {
         /// <summary>NSEC owners in canonical order (<see cref="DnsName.CompareTo"/>); locked on itself.</summary>
-        public readonly SortedSet<DnsName> Owners = [];
+        public readonly SortedSet<DnsName> NsecOwners = [];
+
+        /// <summary>NSEC3 owners (hash labels under the zone: canonical order is hash order); locked on itself.</summary>
+        public readonly SortedSet<DnsName> Nsec3Owners = [];
+
+        public SortedSet<DnsName> Owners(RRType type) => type == RRType.NSEC3 ? Nsec3Owners : NsecOwners;
 
         public volatile SoaEntry? Soa;
     }

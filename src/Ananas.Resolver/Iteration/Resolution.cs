@@ -176,7 +176,7 @@ internal sealed class Resolution
         }
         // RFC 8198: secure NSEC records already cached may prove the name or type absent without asking.
         if (_options is { Validation: true, AggressiveNsec: true } && _cache.SecureNsec is { } index &&
-            AggressiveNsec.TryDeny(_cache, index, name, type) is { } denial)
+            AggressiveNsec.TryDeny(_cache, index, name, type, _options.Limits.Dnssec) is { } denial)
         {
             return new Step(StepKind.Negative, []) { NegativeRcode = denial.Rcode, Soa = denial.Soa, Authority = denial.Authority };
         }

@@ -192,7 +192,7 @@ internal sealed class Validator
     }
 
     /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
-    /// <remarks>With aggressive NSEC on, verified NSEC RRsets are cached as secure, for at most <paramref name="ttlCap"/> seconds.</remarks>
+    /// <remarks>With aggressive NSEC on, verified NSEC and NSEC3 RRsets are cached as secure, for at most <paramref name="ttlCap"/> seconds.</remarks>
     private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure, uint ttlCap = uint.MaxValue)
     {
         failure = null;
@@ -211,11 +211,11 @@ internal sealed class Validator
             // An NSEC/NSEC3 "signed" only as the expansion of a wildcard NSEC proves nothing about its owner's
             // neighbourhood: anyone could expand it at any name (Unbound val_nx_failwc).
             if (result.IsWildcardExpansion) { failure = ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{rr.Name} {rr.Type} is a wildcard expansion"); return proofs; }
-            if (_secureNsec is not null && rr.Type == RRType.NSEC)
+            if (_secureNsec is not null)
             {
                 // Kept, secure, for aggressive use (RFC 8198): later names and types it denies are answered from it.
                 Remember(set, sigs, Math.Min(result.Ttl, ttlCap));
-                _secureNsec.AddNsec(signer, rr.Name);
+                _secureNsec.Add(signer, rr.Name, rr.Type);
             }
             proofs.AddRange(set);
         }

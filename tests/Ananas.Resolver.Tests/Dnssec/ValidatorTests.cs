@@ -101,6 +101,9 @@ public sealed class ValidatorTests
             if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
                 foreach (var nsec in zone.Records.Where(r => r.Type == RRType.NSEC && (r.Name.Equals(q.Name) || NsecProofs.Covers(r, q.Name) || NsecProofs.Covers(r, zone.Origin.Prepend("*")))))
                     if (!response.Authority.Contains(nsec)) response.Authority.Add(nsec);
+            // An NSEC3 zone (UseNsec3) sends its whole chain with a denial: a superset of every proof.
+            if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
+                response.Authority.AddRange(zone.Records.Where(r => r.Type == RRType.NSEC3));
             AddSignatures(zone, response.Answers);
             AddSignatures(zone, response.Authority);
             return response;
@@ -415,6 +418,50 @@ public sealed class ValidatorTests
         var m = await Ask(recursor, "b.example.");
         Assert.Equal(Rcode.NXDomain, m.Rcode);
         Assert.True(m.Has(HeaderFlags.AD));
+        Assert.True(_authority.Queries.Count > before);
+    }
+
+    /// <summary>Re-signs example. with an NSEC3 chain (SHA-1, no salt, no extra iterations) in place of its NSECs.</summary>
+    private void UseNsec3()
+    {
+        _example.Records.RemoveAll(r => r.Type is RRType.NSEC or RRType.RRSIG);
+        var types = new Dictionary<string, string>
+        {
+            ["example."] = "NS SOA RRSIG DNSKEY",
+            ["alias.example."] = "CNAME RRSIG",
+            ["ns.example."] = "A RRSIG",
+            ["www.example."] = "A RRSIG",
+        };
+        var hashed = types.Keys.Select(n => (Label: Nsec3Hash.ToLabel(Nsec3Hash.Compute(N(n), [], 0)), Types: types[n])).OrderBy(h => h.Label, StringComparer.Ordinal).ToList();
+        for (int i = 0; i < hashed.Count; i++)
+            _example.Records.Add(Kit.Rr($"{hashed[i].Label}.example. 300 IN NSEC3 1 0 0 - {hashed[(i + 1) % hashed.Count].Label} {hashed[i].Types}"));
+        Sign(_example, _exampleKey);
+    }
+
+    [Fact]
+    public async Task Nsec3_denials_are_answered_from_the_cached_chain_without_asking_upstream()
+    {
+        UseNsec3();
+        var recursor = Recursor();
+        var first = await Ask(recursor, "nothing.example.");
+        Assert.Equal(Rcode.NXDomain, first.Rcode);
+        Assert.True(first.Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+        var nx = await Ask(recursor, "b.example.", RRType.AAAA);
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.Equal(Rcode.NXDomain, nx.Rcode);
+        Assert.True(nx.Has(HeaderFlags.AD));
+        Assert.Contains(nx.Authority, r => r.Type == RRType.NSEC3);
+        Assert.Contains(nx.Authority, r => r.Type == RRType.SOA);
+        // NODATA from the bitmap of the NSEC3 matching www.example.
+        var nodata = await Ask(recursor, "www.example.", RRType.MX);
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.Equal(Rcode.NoError, nodata.Rcode);
+        Assert.Empty(nodata.Answers);
+        Assert.True(nodata.Has(HeaderFlags.AD));
+        // A type the bitmap lists is asked for.
+        var a = await Ask(recursor, "www.example.");
+        Assert.Single(a.Answers, r => r.Type == RRType.A);
         Assert.True(_authority.Queries.Count > before);
     }
 }
