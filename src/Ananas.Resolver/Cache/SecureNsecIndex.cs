@@ -8,15 +8,19 @@ namespace Ananas.Resolver.Cache;
 /// For aggressive use of the DNSSEC-validated cache (RFC 8198): per signed zone, the owners of the NSEC and NSEC3
 /// records the record cache holds as secure, in canonical order (for NSEC3 owners, the order of their hashes), and the zone's validated SOA (with its RRSIGs). The NSEC data
 /// itself stays in the record cache (it expires and is evicted there); an owner whose NSEC is gone is dropped here
-/// when a lookup finds it missing. Bounded: at most <see cref="MaxZones"/> zones of <see cref="MaxOwnersPerZone"/>
-/// owners each; past that, new entries are not indexed (the answer is then asked upstream as before). Thread-safe.
+/// when a lookup finds it missing. Bounded: at most <see cref="MaxZones"/> zones, <see cref="MaxOwnersPerZone"/>
+/// owners in one zone and <see cref="MaxOwners"/> in all; a zone that is full takes no more owners, and when the
+/// zones or the owners in all run out the index starts again empty (it only points into the cache, and refills as
+/// denials are validated; owners whose records expired would otherwise hold the space). Thread-safe.
 /// </summary>
 public sealed class SecureNsecIndex(IClock clock)
 {
     public const int MaxZones = 10_000;
     public const int MaxOwnersPerZone = 10_000;
+    public const int MaxOwners = 200_000;
 
     private readonly ConcurrentDictionary<DnsName, Zone> _zones = new();
+    private int _owners;
 
     /// <summary>A zone's validated SOA and the RRSIGs over it, with the TTL it has left now.</summary>
     public sealed record ZoneSoa(ResourceRecord Soa, IReadOnlyList<RrsigData> Signatures, uint RemainingTtl);
@@ -32,9 +36,13 @@ public sealed class SecureNsecIndex(IClock clock)
         if (owners is null) return;
         lock (owners)
         {
-            if (owners.Count < MaxOwnersPerZone) owners.Add(owner);
+            if (owners.Count >= MaxOwnersPerZone || !owners.Add(owner)) return;
         }
+        if (Interlocked.Increment(ref _owners) > MaxOwners) Reset();
     }
+
+    /// <summary>Owners indexed, in all zones (approximate while others add and remove).</summary>
+    public int OwnerCount => Volatile.Read(ref _owners);
 
     /// <summary>Remembers the zone's SOA, validated with its RRSIGs, for at most <paramref name="ttl"/> seconds (and its own TTL).</summary>
     public void SetSoa(DnsName zone, ResourceRecord soa, IReadOnlyList<RrsigData> signatures, uint ttl)
@@ -96,7 +104,9 @@ public sealed class SecureNsecIndex(IClock clock)
     {
         if (!_zones.TryGetValue(zone, out var entry)) return;
         var owners = entry.Owners(type);
-        lock (owners) owners.Remove(owner);
+        bool removed;
+        lock (owners) removed = owners.Remove(owner);
+        if (removed) Interlocked.Decrement(ref _owners);
     }
 
     /// <summary>Forgets <paramref name="apex"/> and every zone below it. Returns how many zones.</summary>
@@ -104,15 +114,26 @@ public sealed class SecureNsecIndex(IClock clock)
     {
         int removed = 0;
         foreach (var zone in _zones.Keys)
-            if (zone.IsSubdomainOf(apex) && _zones.TryRemove(zone, out _)) removed++;
+        {
+            if (!zone.IsSubdomainOf(apex) || !_zones.TryRemove(zone, out var entry)) continue;
+            removed++;
+            Interlocked.Add(ref _owners, -entry.Count());
+        }
         return removed;
     }
 
     private Zone? GetOrAddZone(DnsName zone)
     {
         if (_zones.TryGetValue(zone, out var entry)) return entry;
-        if (_zones.Count >= MaxZones) return null;
+        if (_zones.Count >= MaxZones) Reset();
         return _zones.GetOrAdd(zone, static _ => new Zone());
+    }
+
+    /// <summary>Starts again empty (the bounds were reached).</summary>
+    private void Reset()
+    {
+        _zones.Clear();
+        Volatile.Write(ref _owners, 0);
     }
 
     private sealed record SoaEntry(ResourceRecord Record, IReadOnlyList<RrsigData> Signatures, long ExpiresTicks);
@@ -126,6 +147,11 @@ public sealed class SecureNsecIndex(IClock clock)
         public readonly SortedSet<DnsName> Nsec3Owners = [];
 
         public SortedSet<DnsName> Owners(RRType type) => type == RRType.NSEC3 ? Nsec3Owners : NsecOwners;
+
+        public int Count()
+        {
+            lock (NsecOwners) lock (Nsec3Owners) return NsecOwners.Count + Nsec3Owners.Count;
+        }
 
         public volatile SoaEntry? Soa;
     }
