@@ -117,6 +117,13 @@ public sealed record RecursorOptions
     /// </summary>
     public bool Validation { get; init; }
 
+    /// <summary>
+    /// Aggressive use of the DNSSEC-validated cache (RFC 8198, Unbound <c>aggressive-nsec</c>): with validation on, a
+    /// name or type that secure NSEC records already in the cache prove absent is answered NXDOMAIN or NODATA from
+    /// them, without asking upstream. On by default.
+    /// </summary>
+    public bool AggressiveNsec { get; init; } = true;
+
     /// <summary>The trust anchors (and negative trust anchors) validation starts from; the IANA root KSKs by default.</summary>
     public Dnssec.TrustAnchors TrustAnchors { get; init; } = Dnssec.TrustAnchors.CreateDefault();
 

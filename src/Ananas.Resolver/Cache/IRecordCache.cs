@@ -49,6 +49,12 @@ public interface IRecordCache
     /// <summary>The unexpired parent-side glue for (name, A or AAAA, class), or null.</summary>
     CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class) => null;
 
+    /// <summary>
+    /// The index of secure NSEC records by zone and canonical order, for aggressive use of the validated cache
+    /// (RFC 8198); null when the cache keeps none.
+    /// </summary>
+    SecureNsecIndex? SecureNsec => null;
+
     /// <summary>The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut), or null.</summary>
     CachedRRset? FindClosestNameServers(DnsName name, RRClass @class);
 

@@ -46,7 +46,10 @@ public sealed class RecordCache : IRecordCache
         _maxNegativeTtlSeconds = (long)options.MaxNegativeTtl.TotalSeconds;
         var storage = new CacheOptions { CapacityBytes = options.CapacityBytes, ShardCount = options.ShardCount, StaleRetention = options.StaleRetention };
         _cache = new ArcCache<RecordKey, RecordEntry>(storage, clock, EntryCost.Instance, RecordKeyComparer.Instance);
+        SecureNsec = new SecureNsecIndex(clock);
     }
+
+    public SecureNsecIndex SecureNsec { get; }
 
     public RecordCacheOptions Options { get; }
 
@@ -170,7 +173,11 @@ public sealed class RecordCache : IRecordCache
     public int Purge(DnsName name, RRType type) =>
         _cache.RemoveWhere((key, _) => key.Type == type && key.Kind is EntryKind.Positive or EntryKind.NoData or EntryKind.ParentSideGlue && key.Name.Equals(name));
 
-    public int PurgeSubtree(DnsName apex) => _cache.RemoveWhere((key, _) => key.Name.IsSubdomainOf(apex));
+    public int PurgeSubtree(DnsName apex)
+    {
+        SecureNsec.PurgeSubtree(apex);
+        return _cache.RemoveWhere((key, _) => key.Name.IsSubdomainOf(apex));
+    }
 
     private CachedRRset? Find(RecordKey key, long now, long maxStaleTicks)
     {

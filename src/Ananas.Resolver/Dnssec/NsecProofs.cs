@@ -92,6 +92,8 @@ public static class NsecProofs
         if (FindMatch(nsecs, zone, qname) is not null) return DenialResult.Fail($"an NSEC shows {qname} exists");
         var cover = FindCover(nsecs, zone, qname);
         if (cover is null) return DenialResult.Fail($"no NSEC covers {qname}");
+        // The next name below the qname makes it an empty non-terminal: it exists (RFC 4035 §3.1.3.2).
+        if (cover.Value.Data.NextDomainName.IsStrictSubdomainOf(qname)) return DenialResult.Fail($"{qname} is an empty non-terminal");
         var ce = ClosestEncloser(qname, cover.Value.Record);
         if (!ce.IsSubdomainOf(zone)) return DenialResult.Fail($"closest encloser {ce} is outside {zone}");
         var wildcard = ce.Prepend("*");

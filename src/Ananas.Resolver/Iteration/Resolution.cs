@@ -4,6 +4,7 @@ using Ananas.Dns.Messages;
 using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Infrastructure;
+using Ananas.Resolver.Validation;
 
 namespace Ananas.Resolver.Iteration;
 
@@ -172,6 +173,12 @@ internal sealed class Resolution
             UsedStale |= negative.Stale;
             var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
             return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
+        }
+        // RFC 8198: secure NSEC records already cached may prove the name or type absent without asking.
+        if (_options is { Validation: true, AggressiveNsec: true } && _cache.SecureNsec is { } index &&
+            AggressiveNsec.TryDeny(_cache, index, name, type, _options.Limits.Dnssec) is { } denial)
+        {
+            return new Step(StepKind.Negative, []) { NegativeRcode = denial.Rcode, Soa = denial.Soa, Authority = denial.Authority };
         }
         return null;
     }

@@ -35,7 +35,8 @@ public sealed partial class Recursor
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec);
+        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec,
+            _options.AggressiveNsec ? _cache.SecureNsec : null);
         var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
         if (verdict.State == ValidationState.Bogus)
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries, Bogus: true);

@@ -35,13 +35,15 @@ internal sealed class Validator
     private readonly ValidationBudget _budget;
     private readonly DnssecAlgorithmRegistry _algorithms;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
+    private readonly SecureNsecIndex? _secureNsec;
     private int _fetches;
 
     private const int MaxFetches = 24;
 
     public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false,
-        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null)
+        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null, SecureNsecIndex? secureNsec = null)
     {
+        _secureNsec = secureNsec;
         _budget = new ValidationBudget(limits);
         _anchors = anchors;
         _negativeAnchors = negativeAnchors ?? [];
@@ -190,7 +192,8 @@ internal sealed class Validator
     }
 
     /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
-    private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure)
+    /// <remarks>With aggressive NSEC on, verified NSEC and NSEC3 RRsets are cached as secure, for at most <paramref name="ttlCap"/> seconds.</remarks>
+    private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure, uint ttlCap = uint.MaxValue)
     {
         failure = null;
         var authority = section as List<ResourceRecord> ?? [.. section];
@@ -201,11 +204,19 @@ internal sealed class Validator
             var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
             var sigs = Signatures(authority, rr.Name, rr.Type);
             if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
+            // Cached as secure with these very signatures (an aggressive denial, RFC 8198): verified before.
+            if (_secureNsec is not null && IsCachedSecure(set, sigs)) { proofs.AddRange(set); continue; }
             var result = _verifier.Verify(set, sigs, signer, keys, _budget);
             if (!result.IsSecure) { failure = ValidationVerdict.Bogus(result.Ede, $"{rr.Name} {rr.Type}: {result.Reason}"); return proofs; }
             // An NSEC/NSEC3 "signed" only as the expansion of a wildcard NSEC proves nothing about its owner's
             // neighbourhood: anyone could expand it at any name (Unbound val_nx_failwc).
             if (result.IsWildcardExpansion) { failure = ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{rr.Name} {rr.Type} is a wildcard expansion"); return proofs; }
+            if (_secureNsec is not null)
+            {
+                // Kept, secure, for aggressive use (RFC 8198): later names and types it denies are answered from it.
+                Remember(set, sigs, Math.Min(result.Ttl, ttlCap));
+                _secureNsec.Add(signer, rr.Name, rr.Type);
+            }
             proofs.AddRange(set);
         }
         return proofs;
@@ -252,10 +263,13 @@ internal sealed class Validator
             if (soaSigs.Count == 0) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {soa.Name} SOA");
             var soaCheck = _verifier.Verify([soa], soaSigs, signer, zone.Keys, _budget);
             if (!soaCheck.IsSecure) return ValidationVerdict.Bogus(soaCheck.Ede, $"{soa.Name} SOA: {soaCheck.Reason}");
+            _secureNsec?.SetSoa(signer, soa, soaSigs, soaCheck.Ttl);
         }
 
         // Every NSEC/NSEC3 RRset must verify with the zone's keys.
-        var proofs = VerifiedProofs(authority, signer, zone.Keys, out var failure);
+        // RFC 8198 §5.4: NSECs kept from a negative answer live no longer than its SOA MINIMUM says.
+        uint ttlCap = soa is { Data: SoaData soaData } ? Math.Min(soa.Ttl, soaData.Minimum) : uint.MaxValue;
+        var proofs = VerifiedProofs(authority, signer, zone.Keys, out var failure, ttlCap);
         if (failure is not null) return failure;
         if (proofs.Count == 0) return ValidationVerdict.Bogus(EdeCode.NsecMissing, $"no NSEC/NSEC3 proof for {name}");
         DenialResult denial;

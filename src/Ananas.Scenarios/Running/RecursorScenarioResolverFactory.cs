@@ -60,6 +60,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             ServeStale = ServeStaleFor(setup.ServeExpired),
             Prefetch = setup.Prefetch,
             Validation = setup.Validation,
+            AggressiveNsec = setup.AggressiveNsec,
             TrustAnchors = AnchorsFor(setup),
             ValidationTime = setup.ValidationDate,
             // The peer corpora's validator scenarios are signed with DSA, which Unbound (testbound) validates; RFC

@@ -80,6 +80,9 @@ public sealed class ScenarioSetup
     /// <summary>Unbound <c>prefetch</c>: refresh answers in the last tenth of their TTL.</summary>
     public bool Prefetch { get; init; }
 
+    /// <summary>Aggressive use of the validated cache (Unbound <c>aggressive-nsec</c>, on by default as in Unbound 1.15 and later; kresd always).</summary>
+    public bool AggressiveNsec { get; init; } = true;
+
     /// <summary>Start of the virtual clock.</summary>
     public DateTimeOffset StartTime { get; init; }
 

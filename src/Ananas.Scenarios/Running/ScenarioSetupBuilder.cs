@@ -16,7 +16,7 @@ public static class ScenarioSetupBuilder
     {
         "target-fetch-policy", "trust-anchor-signaling", "fake-sha1", "fake-dsa", "ede",
         "ede-serve-expired", "log-servfail", "log-queries", "log-replies", "verbosity", "use-syslog", "rrset-roundrobin",
-        "prefetch-key", "aggressive-nsec", "harden-referral-path", "harden-unknown-additional",
+        "prefetch-key", "harden-referral-path", "harden-unknown-additional",
         "harden-algo-downgrade", "harden-dnssec-stripped", "harden-below-nxdomain", "harden-unverified-glue",
         "val-max-restart", "max-query-restarts", "outbound-msg-retry", "num-queries-per-thread", "msg-cache-size",
         "msg-cache-slabs", "rrset-cache-size", "discard-timeout", "max-global-quota", "val-nsec3-keysize-iterations",
@@ -118,7 +118,7 @@ public static class ScenarioSetupBuilder
         var privateAddresses = new List<IPNetwork>();
         var privateDomains = new List<DnsName>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
-        bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true;
+        bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true, aggressiveNsec = true;
         int maxNs = 20;
         uint? expiredTtl = null, replyTtl = null, clientTimeout = null;
         DateTimeOffset? validationDate = null;
@@ -155,6 +155,7 @@ public static class ScenarioSetupBuilder
                                 // Prefetch re-fetches entries in their last 10% of TTL; the scenarios check the refreshed TTLs.
                                 prefetch = UnboundBool(e.Value);
                                 break;
+                            case "aggressive-nsec": aggressiveNsec = UnboundBool(e.Value); break;
                             case "serve-expired": serveExpired = UnboundBool(e.Value); break;
                             case "serve-expired-ttl-reset": ttlReset = UnboundBool(e.Value); break;
                             case "serve-expired-ttl": expiredTtl = ParseUInt(e, skips); break;
@@ -228,6 +229,7 @@ public static class ScenarioSetupBuilder
             MinimalResponses = minimal,
             ServeExpired = new ServeExpiredSettings(serveExpired, expiredTtl, ttlReset, replyTtl, clientTimeout),
             Prefetch = prefetch,
+            AggressiveNsec = aggressiveNsec,
             // Testbound's event clock starts at 0; starting at the pinned date keeps TTL arithmetic and validity checks consistent.
             StartTime = validationDate ?? VirtualClock.DefaultEpoch,
             ValidationDate = validationDate,

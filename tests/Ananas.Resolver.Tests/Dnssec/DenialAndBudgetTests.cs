@@ -112,6 +112,20 @@ public sealed class DenialAndBudgetTests
     }
 
     [Fact]
+    public void Nsec_name_error_is_not_proven_for_an_empty_non_terminal()
+    {
+        // b.example. has no records but c.b.example. exists: the NSEC that "covers" b.example. (and the wildcard
+        // below it) points below it, so it exists and NXDOMAIN is a lie (NODATA is the answer).
+        var chain = Rrs(
+            "example. 3600 IN NSEC a.example. NS SOA RRSIG NSEC DNSKEY",
+            "a.example. 3600 IN NSEC c.b.example. A RRSIG NSEC",
+            "c.b.example. 3600 IN NSEC example. A RRSIG NSEC");
+        Assert.False(NsecProofs.ProveNameError(N("b.example."), chain, Example).IsProven);
+        Assert.True(NsecProofs.ProveNoData(N("b.example."), RRType.A, chain, Example).IsProven);
+        Assert.True(NsecProofs.ProveNameError(N("d.example."), chain, Example).IsProven);
+    }
+
+    [Fact]
     public void Nsec_name_error_wraps_around_at_the_last_nsec()
     {
         Assert.True(NsecProofs.Covers(N("xx.example."), Example, N("zz.example.")));

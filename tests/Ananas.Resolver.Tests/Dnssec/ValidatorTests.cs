@@ -101,6 +101,9 @@ public sealed class ValidatorTests
             if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
                 foreach (var nsec in zone.Records.Where(r => r.Type == RRType.NSEC && (r.Name.Equals(q.Name) || NsecProofs.Covers(r, q.Name) || NsecProofs.Covers(r, zone.Origin.Prepend("*")))))
                     if (!response.Authority.Contains(nsec)) response.Authority.Add(nsec);
+            // An NSEC3 zone (UseNsec3) sends its whole chain with a denial: a superset of every proof.
+            if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
+                response.Authority.AddRange(zone.Records.Where(r => r.Type == RRType.NSEC3));
             AddSignatures(zone, response.Answers);
             AddSignatures(zone, response.Authority);
             return response;
@@ -113,7 +116,7 @@ public sealed class ValidatorTests
             section.AddRange(zone.Records.Where(r => r.Data is RrsigData s && s.TypeCovered == type && r.Name.Equals(name)));
     }
 
-    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null)
+    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true)
     {
         var anchors = new TrustAnchors();
         var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
@@ -126,6 +129,7 @@ public sealed class ValidatorTests
             Validation = validation,
             TrustAnchors = anchors,
             NegativeTrustAnchors = negativeAnchors ?? [],
+            AggressiveNsec = aggressiveNsec,
         };
         return new Recursor(options, _clock, new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
     }
@@ -348,5 +352,116 @@ public sealed class ValidatorTests
         var m = await Ask(Recursor(), "nothing.example.");
         Assert.Equal(Rcode.ServFail, m.Rcode);
         Assert.Equal(EdeCode.DnssecBogus, Ede(m));
+    }
+
+    // RFC 8198: aggressive use of the DNSSEC-validated cache.
+
+    [Fact]
+    public async Task Nxdomain_is_answered_from_cached_secure_NSEC_without_asking_upstream()
+    {
+        var recursor = Recursor();
+        // Proven by alias.example. NSEC ns.example. (covers "nothing") and example. NSEC alias.example. (covers "*").
+        Assert.Equal(Rcode.NXDomain, (await Ask(recursor, "nothing.example.")).Rcode);
+        int before = _authority.Queries.Count;
+        // "b.example." sorts between alias and ns: the same two NSECs deny it.
+        var m = await Ask(recursor, "b.example.", RRType.AAAA);
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        var soa = Assert.Single(m.Authority, r => r.Type == RRType.SOA);
+        Assert.True(soa.Ttl <= 300, $"negative TTL {soa.Ttl} above the SOA minimum"); // RFC 8198 §5.4
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC && r.Name.Equals(N("alias.example.")));
+        Assert.Contains(m.Authority, r => r.Data is RrsigData { TypeCovered: RRType.NSEC });
+        // Without DO the proofs stay out, AD still set for an AD query.
+        var plain = await Ask(recursor, "c.example.", dnssecOk: false, ad: true);
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.Equal(Rcode.NXDomain, plain.Rcode);
+        Assert.True(plain.Has(HeaderFlags.AD));
+        Assert.DoesNotContain(plain.Authority, r => r.Type is RRType.NSEC or RRType.RRSIG);
+    }
+
+    [Fact]
+    public async Task Nodata_is_answered_from_the_cached_NSEC_bitmap_without_asking_upstream()
+    {
+        var recursor = Recursor();
+        Assert.Equal(Rcode.NoError, (await Ask(recursor, "www.example.", RRType.TXT)).Rcode);
+        int before = _authority.Queries.Count;
+        var m = await Ask(recursor, "www.example.", RRType.MX);
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.Empty(m.Answers);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")));
+        // The bitmap lists A: that is asked for (and answered), not denied.
+        var a = await Ask(recursor, "www.example.");
+        Assert.Single(a.Answers, r => r.Type == RRType.A);
+    }
+
+    [Fact]
+    public async Task Names_no_cached_NSEC_covers_are_asked_upstream()
+    {
+        var recursor = Recursor();
+        await Ask(recursor, "nothing.example.");
+        int before = _authority.Queries.Count;
+        // "other.example." sorts between ns and www, whose NSEC has not been seen.
+        var m = await Ask(recursor, "other.example.");
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(_authority.Queries.Count > before);
+    }
+
+    [Fact]
+    public async Task Aggressive_NSEC_switched_off_asks_upstream()
+    {
+        var recursor = Recursor(aggressiveNsec: false);
+        await Ask(recursor, "nothing.example.");
+        int before = _authority.Queries.Count;
+        var m = await Ask(recursor, "b.example.");
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.True(_authority.Queries.Count > before);
+    }
+
+    /// <summary>Re-signs example. with an NSEC3 chain (SHA-1, no salt, no extra iterations) in place of its NSECs.</summary>
+    private void UseNsec3()
+    {
+        _example.Records.RemoveAll(r => r.Type is RRType.NSEC or RRType.RRSIG);
+        var types = new Dictionary<string, string>
+        {
+            ["example."] = "NS SOA RRSIG DNSKEY",
+            ["alias.example."] = "CNAME RRSIG",
+            ["ns.example."] = "A RRSIG",
+            ["www.example."] = "A RRSIG",
+        };
+        var hashed = types.Keys.Select(n => (Label: Nsec3Hash.ToLabel(Nsec3Hash.Compute(N(n), [], 0)), Types: types[n])).OrderBy(h => h.Label, StringComparer.Ordinal).ToList();
+        for (int i = 0; i < hashed.Count; i++)
+            _example.Records.Add(Kit.Rr($"{hashed[i].Label}.example. 300 IN NSEC3 1 0 0 - {hashed[(i + 1) % hashed.Count].Label} {hashed[i].Types}"));
+        Sign(_example, _exampleKey);
+    }
+
+    [Fact]
+    public async Task Nsec3_denials_are_answered_from_the_cached_chain_without_asking_upstream()
+    {
+        UseNsec3();
+        var recursor = Recursor();
+        var first = await Ask(recursor, "nothing.example.");
+        Assert.Equal(Rcode.NXDomain, first.Rcode);
+        Assert.True(first.Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+        var nx = await Ask(recursor, "b.example.", RRType.AAAA);
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.Equal(Rcode.NXDomain, nx.Rcode);
+        Assert.True(nx.Has(HeaderFlags.AD));
+        Assert.Contains(nx.Authority, r => r.Type == RRType.NSEC3);
+        Assert.Contains(nx.Authority, r => r.Type == RRType.SOA);
+        // NODATA from the bitmap of the NSEC3 matching www.example.
+        var nodata = await Ask(recursor, "www.example.", RRType.MX);
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.Equal(Rcode.NoError, nodata.Rcode);
+        Assert.Empty(nodata.Answers);
+        Assert.True(nodata.Has(HeaderFlags.AD));
+        // A type the bitmap lists is asked for.
+        var a = await Ask(recursor, "www.example.");
+        Assert.Single(a.Answers, r => r.Type == RRType.A);
+        Assert.True(_authority.Queries.Count > before);
     }
 }
