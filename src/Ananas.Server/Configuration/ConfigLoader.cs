@@ -39,6 +39,7 @@ public static class ConfigLoader
         ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
         ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
         ["udp.threads-per-socket"] = (c, v, k) => c.UdpThreadsPerSocket = (int)Integer(v, k, 1, 256),
+        ["udp.batch-size"] = (c, v, k) => c.UdpBatchSize = (int)Integer(v, k, 1, 1024),
         ["tcp.idle-timeout"] = (c, v, k) => c.TcpIdleTimeout = Duration(v, k),
         ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),

@@ -28,6 +28,7 @@ public sealed record ServerConfig
     public int UdpMaxPayload { get; set; }
     public int UdpSockets { get; set; }
     public int UdpThreadsPerSocket { get; set; }
+    public int UdpBatchSize { get; set; }
     public TimeSpan TcpIdleTimeout { get; set; }
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }

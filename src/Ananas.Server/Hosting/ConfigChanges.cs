@@ -34,6 +34,7 @@ public static class ConfigChanges
         new("udp.max-payload", c => c.UdpMaxPayload, (from, to) => to.UdpMaxPayload = from.UdpMaxPayload),
         new("udp.sockets", c => c.UdpSockets, (from, to) => to.UdpSockets = from.UdpSockets),
         new("udp.threads-per-socket", c => c.UdpThreadsPerSocket, (from, to) => to.UdpThreadsPerSocket = from.UdpThreadsPerSocket),
+        new("udp.batch-size", c => c.UdpBatchSize, (from, to) => to.UdpBatchSize = from.UdpBatchSize),
         new("tcp.idle-timeout", c => c.TcpIdleTimeout, (from, to) => to.TcpIdleTimeout = from.TcpIdleTimeout),
         new("tcp.max-connections", c => c.TcpMaxConnections, (from, to) => to.TcpMaxConnections = from.TcpMaxConnections),
         new("tcp.max-connections-per-client", c => c.TcpMaxConnectionsPerClient, (from, to) => to.TcpMaxConnectionsPerClient = from.TcpMaxConnectionsPerClient),

@@ -5,8 +5,8 @@ using Ananas.Server.Pipeline;
 namespace Ananas.Server.Listeners;
 
 /// <summary>
-/// How one thread takes datagrams off a UDP socket and hands them to the pipeline. The seam where a batched
-/// implementation (recvmmsg/sendmmsg through P/Invoke) can replace the one-packet-per-call loop.
+/// How one thread takes datagrams off a UDP socket and hands them to the pipeline: one datagram per call
+/// (<see cref="SynchronousReceiveLoop"/>) or recvmmsg/sendmmsg batches on Linux (<see cref="UdpBatchReceiveLoop"/>).
 /// </summary>
 public interface IDatagramReceiveLoop
 {

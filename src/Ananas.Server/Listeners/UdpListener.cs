@@ -20,13 +20,21 @@ public sealed record UdpListenerOptions
     public int ReceiveBufferBytes { get; init; } = 4 * 1024 * 1024;
 
     public int SendBufferBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Datagrams per recvmmsg/sendmmsg call on Linux (<see cref="UdpBatchReceiveLoop"/>); 1 receives and sends one
+    /// datagram per call (<see cref="SynchronousReceiveLoop"/>), as other systems always do.
+    /// </summary>
+    public int BatchSize { get; init; } = 32;
 }
 
 /// <summary>
 /// DNS over UDP (RFC 1035 §4.2.1): dedicated receive threads per socket, each running an
-/// <see cref="IDatagramReceiveLoop"/> that hands frames to the pipeline; replies go out with a synchronous
-/// <c>SendTo</c> to the client's <see cref="SocketAddress"/> (no allocation), limited to the client's EDNS
-/// payload size (512 without EDNS) and our own maximum.
+/// <see cref="IDatagramReceiveLoop"/> that hands frames to the pipeline: on Linux a recvmmsg/sendmmsg batch
+/// (<see cref="UdpBatchReceiveLoop"/>), else one <c>ReceiveFrom</c> per datagram. Replies the batch does not
+/// carry (misses, answered later) go out with a synchronous <c>SendTo</c> to the client's
+/// <see cref="SocketAddress"/> (no allocation). Replies are limited to the client's EDNS payload size (512
+/// without EDNS) and our own maximum.
 /// </summary>
 public sealed class UdpListener : IListener
 {
@@ -47,8 +55,8 @@ public sealed class UdpListener : IListener
         _requested = endPoint;
         _pipeline = pipeline;
         _options = options ?? new UdpListenerOptions();
-        _loop = loop ?? SynchronousReceiveLoop.Instance;
         _logger = logger ?? NullLogger.Instance;
+        _loop = loop ?? (_options.BatchSize > 1 && OperatingSystem.IsLinux() ? new UdpBatchReceiveLoop(_options.BatchSize, _logger) : SynchronousReceiveLoop.Instance);
         LocalEndPoint = endPoint;
     }
 
@@ -118,7 +126,7 @@ public sealed class UdpListener : IListener
     }
 
     /// <summary>Sends replies from the socket the query came in on (so the source address matches).</summary>
-    private sealed class UdpReplySink(Socket socket, int maxPayload, ILogger logger) : IReplySink
+    internal sealed class UdpReplySink(Socket socket, int maxPayload, ILogger logger) : IReplySink
     {
         public CancellationToken ClientGone => CancellationToken.None;
 

@@ -6,6 +6,7 @@ using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Dns.Zones;
 using Ananas.Resolver.Dnssec;
+using Ananas.Tests.Lab;
 
 namespace Ananas.Resolver.Tests.Lab;
 
