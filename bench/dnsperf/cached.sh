@@ -76,6 +76,9 @@ listen = ""
 listen = ""
 [log]
 level = "warning"
+# The NSD lab is unsigned: validation would answer SERVFAIL (no DNSKEY for the root).
+[dnssec]
+validation = "off"
 T
 # Extra configuration appended as is (bench/dnsperf/plugins.sh adds a [[plugin]] this way).
 if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >>"$work/ananas.toml"; fi

@@ -63,7 +63,7 @@ internal static class Hostcalls
             var destination = instance.Guest("qname", buffer, capacity);
             if (instance.Context is not { } context) return NotAllowed;
             Span<byte> name = stackalloc byte[RequestRegion.QnameCapacity];
-            int length = RequestRegion.WriteQname(context.QueryName, name);
+            int length = RequestRegion.WriteQname(context.QueryNameWire, name);
             return CopyOut(instance, "qname", name[..length], buffer, capacity);
         }));
         linker.DefineFunction(FieldModule, "client_address", new CallerFunc<int, int, int>((c, buffer, capacity) =>

@@ -39,7 +39,25 @@ public sealed class PluginCallContext
     /// <summary>Arrival time, milliseconds on the host's monotonic clock (truncated to 32 bits in the region).</summary>
     public long ArrivalMilliseconds { get; set; }
 
-    public DnsName QueryName { get; set; } = DnsName.Root;
+    // The QNAME as uncompressed wire bytes, always set; the DnsName is built from them only when asked for (a
+    // guest building a response): the region and the qname hostcall read the bytes, so a call allocates nothing.
+    private readonly byte[] _queryNameWire = new byte[DnsName.MaxWireLength];
+    private int _queryNameLength = 1;
+    private DnsName? _queryName = DnsName.Root;
+
+    public DnsName QueryName
+    {
+        get => _queryName ??= DnsName.FromWire(QueryNameWire);
+        set
+        {
+            value.Wire.CopyTo(_queryNameWire);
+            _queryNameLength = value.WireLength;
+            _queryName = value;
+        }
+    }
+
+    /// <summary>The QNAME in uncompressed wire form, in the query's letter case.</summary>
+    public ReadOnlySpan<byte> QueryNameWire => _queryNameWire.AsSpan(0, _queryNameLength);
 
     /// <summary>The query in wire format (request_message, request_edns_option, and the response built from it).</summary>
     public ReadOnlyMemory<byte> QueryWire { get; set; }
@@ -72,8 +90,8 @@ public sealed class PluginCallContext
 
     /// <summary>
     /// Fills the query fields from a query in wire format (header, question, OPT). Returns false, changing
-    /// nothing else, when the bytes are not a well-formed query. The name is allocated; a caller that already has
-    /// the parsed query sets the properties instead.
+    /// nothing else, when the bytes are not a well-formed query. Allocates nothing: the name is kept as wire bytes
+    /// (see <see cref="QueryName"/>).
     /// </summary>
     public bool TrySetQuery(ReadOnlyMemory<byte> wire)
     {
@@ -87,7 +105,9 @@ public sealed class PluginCallContext
         HasEdns = view.HasEdns;
         DnssecOk = view.HasEdns && view.DnssecOk;
         EdnsPayloadSize = view.HasEdns ? view.UdpPayloadSize : (ushort)0;
-        QueryName = DnsName.FromWire(view.Name);
+        view.Name.CopyTo(_queryNameWire);
+        _queryNameLength = view.Name.Length;
+        _queryName = null;
         return true;
     }
 

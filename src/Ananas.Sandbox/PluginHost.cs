@@ -48,6 +48,9 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
     /// <summary>Milliseconds since the host started (the clock of the region's arrival time and monotonic_ms).</summary>
     public long MonotonicMilliseconds => (long)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
+    /// <summary>A <see cref="Stopwatch.GetTimestamp"/> value on the host's clock, in milliseconds (no clock read).</summary>
+    public long MillisecondsAt(long timestamp) => (long)Stopwatch.GetElapsedTime(_startTimestamp, timestamp).TotalMilliseconds;
+
     /// <summary>Every fault of every plugin (also the one that quarantines it), for metrics.</summary>
     public event Action<PluginFault>? Faulted;
 

@@ -45,7 +45,7 @@ internal static class RequestRegion
         BinaryPrimitives.WriteUInt16LittleEndian(region[18..], rcode);
         BinaryPrimitives.WriteUInt32LittleEndian(region[52..], (uint)context.ArrivalMilliseconds);
 
-        int length = WriteQname(context.QueryName, region.Slice(QnameOffset, QnameCapacity));
+        int length = WriteQname(context.QueryNameWire, region.Slice(QnameOffset, QnameCapacity));
         BinaryPrimitives.WriteUInt16LittleEndian(region[56..], (ushort)length);
     }
 
@@ -54,9 +54,8 @@ internal static class RequestRegion
     /// characters are escaped as in zone files (\DDD, \.). A name whose escaped form exceeds 255 bytes (only
     /// possible with many escapes) is cut at a label boundary.
     /// </summary>
-    internal static int WriteQname(DnsName name, Span<byte> destination)
+    internal static int WriteQname(ReadOnlySpan<byte> wire, Span<byte> destination)
     {
-        var wire = name.Wire;
         int pos = 0, written = 0;
         Span<byte> label = stackalloc byte[4 * DnsName.MaxLabelLength + 1];
         while (wire[pos] != 0)

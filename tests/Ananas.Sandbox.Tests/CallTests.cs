@@ -1,5 +1,6 @@
 using System.Net;
 using Ananas.Dns;
+using Ananas.Dns.Messages;
 using Ananas.Tests.Shared;
 using Microsoft.Extensions.Logging;
 
@@ -90,6 +91,29 @@ public class CallTests
         });
 
         Assert.Equal(0, bytes);
+    }
+
+    [Fact]
+    public void Setting_the_query_from_wire_bytes_allocates_nothing_and_names_each_query()
+    {
+        byte[] first = DnsMessage.CreateQuery(1, DnsName.Parse("www.Example.com"), RRType.A).ToArray();
+        byte[] second = DnsMessage.CreateQuery(2, DnsName.Parse("mail.example.org"), RRType.MX).ToArray();
+        var ctx = new PluginCallContext();
+
+        long bytes = AllocationProbe.BytesPerRound(() =>
+        {
+            if (!ctx.TrySetQuery(first) || !ctx.TrySetQuery(second)) throw new InvalidOperationException("expected well-formed queries");
+        });
+        Assert.Equal(0, bytes);
+
+        // The name is built on demand, from the query set last, in its letter case.
+        Assert.True(ctx.TrySetQuery(first));
+        Assert.Equal("www.Example.com.", ctx.QueryName.ToString());
+        Assert.True(ctx.TrySetQuery(second));
+        Assert.Equal("mail.example.org.", ctx.QueryName.ToString());
+        Assert.Equal(RRType.MX, ctx.QueryType);
+        Assert.False(ctx.TrySetQuery(first.AsMemory(0, 14)));
+        Assert.Equal("mail.example.org.", ctx.QueryName.ToString());
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Ananas.Dns.Messages;
 using Ananas.Sandbox;
@@ -74,7 +73,7 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
         call.ClientAddress = address;
         call.ClientNetwork = network;
         call.ClientPrefixLength = (byte)context.GroupPrefixLength;
-        call.ArrivalMilliseconds = host.MonotonicMilliseconds - (long)Stopwatch.GetElapsedTime(frame.ArrivalTimestamp).TotalMilliseconds;
+        call.ArrivalMilliseconds = host.MillisecondsAt(frame.ArrivalTimestamp);
         call.Response = context.Response;
         return true;
     }
