@@ -21,71 +21,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=lab.sh
+. "$root/bench/dnsperf/lab.sh"
 auth="127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
 port="$(free_port)"
-
-cat >"$work/root.zone" <<Z
-\$TTL 86400
-.           IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400
-.           IN NS  a.root.
-a.root.     IN A   $auth
-bench.      IN NS  ns.bench.
-ns.bench.   IN A   $auth
-Z
-{
-  echo "\$ORIGIN bench."
-  echo "\$TTL 86400"
-  echo "@   IN SOA ns hostmaster 1 7200 3600 1209600 300"
-  echo "@   IN NS  ns"
-  echo "ns  IN A   $auth"
-  for i in $(seq 0 99); do echo "h$i IN A 192.0.2.$((i + 1))"; done
-} >"$work/bench.zone"
-for i in $(seq 0 99); do echo "h$i.bench A"; done >"$work/queries.txt"
-cat >"$work/nsd.conf" <<C
-server:
-    ip-address: $auth
-    port: 53
-    username: ""
-    chroot: ""
-    zonesdir: "$work"
-    pidfile: "$work/nsd.pid"
-    database: ""
-    zonelistfile: "$work/zone.list"
-    xfrdfile: "$work/xfrd.state"
-    xfrdir: "$work"
-    logfile: "$work/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "."
-    zonefile: "root.zone"
-zone:
-    name: "bench."
-    zonefile: "bench.zone"
-C
-printf '.  3600000 NS a.root.\na.root. 3600000 A %s\n' "$auth" >"$work/root.hints"
-cat >"$work/ananas.toml" <<T
-listen = ["udp://127.0.0.1:$port"]
-root-hints = "$work/root.hints"
-[metrics]
-listen = ""
-[control]
-listen = ""
-[log]
-level = "warning"
-# The NSD lab is unsigned: validation would answer SERVFAIL (no DNSKEY for the root).
-[dnssec]
-validation = "off"
-T
-# Extra configuration appended as is (bench/dnsperf/plugins.sh adds a [[plugin]] this way).
-if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >>"$work/ananas.toml"; fi
-
-nsd="$(command -v nsd || echo /usr/sbin/nsd)"
-taskset -c "$load_cpu" "$nsd" -c "$work/nsd.conf" -d >"$work/nsd.out" 2>&1 &
-pids+=($!)
+lab_start "$work" "$auth" "$load_cpu"
+# Extra configuration (bench/dnsperf/plugins.sh adds a [[plugin]] this way).
+ananas_config "$work/ananas.toml" "$work" "$port" "${EXTRA_CONFIG:-}"
 
 # Build first (the launcher builds Release when sources changed) so the build is not timed or pinned.
 "$root/ananas" --help >/dev/null 2>&1 || true
@@ -98,10 +40,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 h0.bench A | grep -q 192.0.2.1 || { echo "server not answering"; cat "$work/ananas.out" "$work/nsd.out"; exit 1; }
-# the dotnet host runs ananas.dll: that process is $server itself (exec in the launcher)
-# CPU seconds (user + system, all threads) from /proc/PID/stat in clock ticks: finer than `ps -o time` (1 s).
-hz="$(getconf CLK_TCK)"
-cpu_seconds() { awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$server/stat"; }
+# The dotnet host runs ananas.dll: that process is $server itself (exec in the launcher).
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -110,26 +49,20 @@ taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -n
 grep -E 'Queries (sent|completed)|NOERROR' "$work/warm.out" | sed 's/^/   /'
 
 echo "== throughput: dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 2 (pinned to CPU $load_cpu; server on CPU $server_cpu)"
-c0="$(cpu_seconds)"
+c0="$(cpu_seconds "$server")"
 taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2 >"$work/max.out" 2>&1
-c1="$(cpu_seconds)"
+c1="$(cpu_seconds "$server")"
 grep -E 'Queries (sent|completed|lost)|Response codes|Queries per second|Average Latency|Latency StdDev' "$work/max.out" | sed 's/^/   /'
 done_max="$(awk '/Queries completed/ {print $3}' "$work/max.out")"
 awk -v a="$c0" -v b="$c1" -v q="$done_max" 'BEGIN { printf "   server CPU: %.2f s for %d queries = %.2f CPU s per 100k queries\n", b - a, q, (b - a) * 100000 / q }'
 
 echo "== fixed rate: dnsperf ... -l $duration -c 4 -T 2 -Q $rate -v"
-c0="$(cpu_seconds)"
+c0="$(cpu_seconds "$server")"
 taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2 -Q "$rate" -v >"$work/fixed.out" 2>&1
-c1="$(cpu_seconds)"
+c1="$(cpu_seconds "$server")"
 grep -E 'Queries (sent|completed|lost)|Response codes|Queries per second|Average Latency|Latency StdDev' "$work/fixed.out" | sed 's/^/   /'
 done_fixed="$(awk '/Queries completed/ {print $3}' "$work/fixed.out")"
-# -v lines: "> NOERROR h1.bench A 0.000123"
-grep -E '^> ' "$work/fixed.out" | awk '{print $NF}' | sort -g >"$work/lat.txt"
-n="$(wc -l <"$work/lat.txt")"
-if [ "$n" -gt 0 ]; then
-  pct() { sed -n "$(( ($1 * n + 99) / 100 ))p" "$work/lat.txt"; }
-  awk -v p50="$(pct 50)" -v p99="$(pct 99)" -v p999="$(sed -n "$(( (999 * n + 999) / 1000 ))p" "$work/lat.txt")" -v max="$(tail -1 "$work/lat.txt")" \
-    'BEGIN { printf "   latency (%s replies): median %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms\n", "'"$n"'", p50*1000, p99*1000, p999*1000, max*1000 }'
-fi
+read -r p50 p99 p999 max <<<"$(latency_summary "$work/fixed.out")"
+echo "   latency: median $p50 ms, p99 $p99 ms, p99.9 $p999 ms, max $max ms"
 awk -v a="$c0" -v b="$c1" -v q="$done_fixed" 'BEGIN { if (q > 0) printf "   server CPU: %.2f s for %d queries = %.2f CPU s per 100k queries (%.0f%% of one core)\n", b - a, q, (b - a) * 100000 / q, (b - a) * 100 / '"$duration"' }'
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

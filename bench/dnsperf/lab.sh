@@ -1,4 +1,4 @@
-# Sourced by cpu-per-query.sh: the small NSD hierarchy it resolves through and the measuring helpers.
+# Sourced by cpu-per-query.sh and cached.sh: the small NSD hierarchy it resolves through and the measuring helpers.
 # lab_start WORK AUTH CPU  writes root.zone (delegating `bench.`), bench.zone (h0..h99 A), queries.txt (the 100
 #                          names), root.hints (pointing at AUTH:53) and nsd.conf into WORK, then starts NSD on
 #                          AUTH:53 pinned to CPU; its pid is appended to the caller's `pids` array.
