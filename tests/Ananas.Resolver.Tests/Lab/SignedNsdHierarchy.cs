@@ -67,8 +67,8 @@ public sealed class SignedNsdHierarchy : IAsyncDisposable
 
     public static async Task<SignedNsdHierarchy> StartAsync(TimeSpan startTimeout)
     {
-        var root = UnusedLoopbackAddress();
-        var zones = UnusedLoopbackAddress();
+        var root = NsdHierarchy.FreeLoopbackAddress();
+        var zones = NsdHierarchy.FreeLoopbackAddress();
         var dir = Path.Combine(Path.GetTempPath(), $"ananas-signed-nsd-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(dir);
 
@@ -169,7 +169,7 @@ public sealed class SignedNsdHierarchy : IAsyncDisposable
                 await lab.DisposeAsync();
                 throw new InvalidOperationException($"nsd exited with {nsd.ExitCode}: {log}");
             }
-            if (await ServesAsync(root, DnsName.Root) && await ServesAsync(zones, DnsName.Parse("secure."))) return lab;
+            if (await NsdHierarchy.AnswersAsync(root) && await NsdHierarchy.AnswersAsync(zones, DnsName.Parse("secure."))) return lab;
             await Task.Delay(100);
         }
         await lab.DisposeAsync();
@@ -195,71 +195,5 @@ public sealed class SignedNsdHierarchy : IAsyncDisposable
         return await output;
     }
 
-    /// <summary>Whether the server gives an authoritative SOA for <paramref name="zone"/> over UDP within 200 ms.</summary>
-    private static async Task<bool> ServesAsync(IPAddress address, DnsName zone)
-    {
-        using var client = new UdpClient(AddressFamily.InterNetwork);
-        try
-        {
-            client.Connect(new IPEndPoint(address, 53));
-            using var timeout = new CancellationTokenSource(200);
-            await client.SendAsync(DnsMessage.CreateQuery(77, zone, RRType.SOA, recursionDesired: false).ToArray(), timeout.Token);
-            var reply = await client.ReceiveAsync(timeout.Token);
-            var message = DnsMessage.Parse(reply.Buffer);
-            return message.Rcode == Rcode.NoError && message.Answers.Count > 0;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or DnsFormatException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>A random 127.x.y.z (x in 100..249) nobody has bound port 53 on, UDP or TCP.</summary>
-    private static IPAddress UnusedLoopbackAddress()
-    {
-        for (int attempt = 0; attempt < 50; attempt++)
-        {
-            Span<byte> bytes = [127, (byte)Random.Shared.Next(100, 250), (byte)Random.Shared.Next(256), (byte)Random.Shared.Next(1, 255)];
-            var candidate = new IPAddress(bytes);
-            if (IsFree(candidate, SocketType.Dgram, ProtocolType.Udp) && IsFree(candidate, SocketType.Stream, ProtocolType.Tcp)) return candidate;
-        }
-        throw new InvalidOperationException("no free loopback address for NSD");
-    }
-
-    private static bool IsFree(IPAddress address, SocketType type, ProtocolType protocol)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-        try
-        {
-            socket.Bind(new IPEndPoint(address, 53));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_nsd.HasExited)
-            {
-                _nsd.Kill(entireProcessTree: true);
-                await _nsd.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
-            }
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
-        {
-        }
-        _nsd.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public ValueTask DisposeAsync() => NsdHierarchy.StopAsync(_nsd, Directory);
 }

@@ -133,14 +133,14 @@ public sealed class NsdHierarchy : IAsyncDisposable
         throw new TimeoutException("nsd did not answer in time");
     }
 
-    /// <summary>True when the server answers an SOA query for the root over UDP within 200 ms.</summary>
-    private static async Task<bool> AnswersAsync(IPAddress address)
+    /// <summary>True when the server answers an SOA query for <paramref name="zone"/> (the root by default) over UDP within 200 ms.</summary>
+    internal static async Task<bool> AnswersAsync(IPAddress address, DnsName? zone = null)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             socket.Connect(new IPEndPoint(address, 53));
-            var query = DnsMessage.CreateQuery(4321, DnsName.Root, RRType.SOA, recursionDesired: false);
+            var query = DnsMessage.CreateQuery(4321, zone ?? DnsName.Root, RRType.SOA, recursionDesired: false);
             using var timeout = new CancellationTokenSource(200);
             await socket.SendAsync(query.ToArray(), SocketFlags.None, timeout.Token);
             var buffer = new byte[4096];
@@ -154,7 +154,7 @@ public sealed class NsdHierarchy : IAsyncDisposable
     }
 
     /// <summary>A random 127.x.y.z whose port 53 is free (UDP and TCP), so parallel labs do not collide.</summary>
-    private static IPAddress FreeLoopbackAddress()
+    internal static IPAddress FreeLoopbackAddress()
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -173,23 +173,26 @@ public sealed class NsdHierarchy : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => StopAsync(_nsd, Directory);
+
+    /// <summary>Stops an NSD process and deletes its working directory (shared with the signed lab).</summary>
+    internal static async ValueTask StopAsync(Process nsd, string directory)
     {
         try
         {
-            if (!_nsd.HasExited)
+            if (!nsd.HasExited)
             {
-                _nsd.Kill(entireProcessTree: true);
-                await _nsd.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+                nsd.Kill(entireProcessTree: true);
+                await nsd.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
             }
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
         {
         }
-        _nsd.Dispose();
+        nsd.Dispose();
         try
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
+            System.IO.Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {
