@@ -90,16 +90,20 @@ for round in $(seq 1 "$rounds"); do
       args=(-s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2)
       [ "$rate" != max ] && args+=(-Q "$rate" -v)
       perf_pid=""
-      if [ -n "${PERF:-}" ]; then
+      if [ "${PERF:-}" = sched ]; then
+        perf record -q -e sched:sched_switch -C "$server_cpu" -o "$work/$name-$rate.sched" >/dev/null 2>&1 &
+        perf_pid=$!
+      elif [ -n "${PERF:-}" ]; then
         perf record -q -F 1999 -g -p "$server" -o "$work/$name.perf" >/dev/null 2>&1 &
         perf_pid=$!
       fi
       c0="$(cpu_seconds "$server")"
       taskset -c "$load_cpu" dnsperf "${args[@]}" >"$work/run.out" 2>&1
       c1="$(cpu_seconds "$server")"
+      [ -n "${KEEP:-}" ] && cp "$work/run.out" "$work/$name-$rate.run.out"
       if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-        { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
+        [ "$PERF" = sched ] || { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
           perf report -i "$work/$name.perf" --no-children --sort dso,sym --percent-limit 0.7 --stdio -g none 2>/dev/null \
           | grep -E "^ +[0-9]" | head -40; } >"$work/$name-$rate.perf.txt" || true
       fi
