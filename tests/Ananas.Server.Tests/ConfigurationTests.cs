@@ -55,6 +55,7 @@ public sealed class ConfigurationTests
     [InlineData("[dnssec]\nvalidation = \"yes\"", "config.toml:2: dnssec.validation: 'yes' is not one of on, off")]
     [InlineData("[dnssec]\nnegative-trust-anchors = [\"ok.example\",\n  \"bad..name\"]", "config.toml:3: dnssec.negative-trust-anchors[1]: 'bad..name' is not a domain name")]
     [InlineData("[access]\nallow = [\"10.0.0.0/8\", \"ten\"]", "config.toml:2: access.allow[1]: 'ten' is not a network")]
+    [InlineData("[resolver]\n\nupstream-timeout = \"10ms\"", "config.toml:3: resolver.upstream-timeout: '10ms' is out of range: between 50ms and 30s")]
     [InlineData("listen = [", "config.toml:1:")]
     public void File_errors_name_the_line_and_key(string toml, string expected)
     {

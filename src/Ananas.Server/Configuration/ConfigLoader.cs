@@ -27,7 +27,7 @@ public static class ConfigLoader
         ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
         ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
-        ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = Duration(v, k),
+        ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30)),
         ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) switch
         {
             "on" => true,
@@ -318,6 +318,12 @@ public static class ConfigLoader
     }
 
     private static TimeSpan Duration(ValueSyntax value, string key) => ParseDuration(String(value, key));
+
+    private static TimeSpan DurationBetween(ValueSyntax value, string key, TimeSpan min, TimeSpan max) =>
+        Duration(value, key) is var d && d >= min && d <= max ? d
+            : throw new FormatException($"'{String(value, key)}' is out of range: between {Show(min)} and {Show(max)}");
+
+    private static string Show(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.###}s" : $"{t.TotalMilliseconds:0}ms";
 
     private static string Describe(ValueSyntax? value) => value switch
     {

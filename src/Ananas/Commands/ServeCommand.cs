@@ -104,8 +104,8 @@ internal static class ServeCommand
             .AddFilter((_, _, level) => logLevel.Allows(level))
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
-        var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
-        using var conductor = new Conductor(new ConductorOptions(), infrastructure);
+        var infrastructure = new InfrastructureCache(UpstreamSettings.Infrastructure(settings), SystemClock.Instance);
+        using var conductor = new Conductor(UpstreamSettings.Conductor(settings), infrastructure);
         ResolverHost host;
         PluginManager? plugins = null;
         try

@@ -1,0 +1,28 @@
+using Ananas.Resolver.Cache;
+using Ananas.Resolver.Conductor;
+using Ananas.Server.Configuration;
+
+namespace Ananas.Server.Hosting;
+
+/// <summary>
+/// The conductor's and infrastructure cache's settings that come from the configuration file.
+/// <c>resolver.upstream-timeout</c> is the longest wait for one upstream reply: it caps the adaptive UDP
+/// retransmission timeout (a server's RTO grows on every timeout, up to this) and bounds one TCP or TLS exchange,
+/// connect included. The per-request deadline (<c>resolver.query-timeout</c>) bounds the whole resolution.
+/// </summary>
+public static class UpstreamSettings
+{
+    public static InfrastructureCacheOptions Infrastructure(ServerConfig config)
+    {
+        var defaults = new InfrastructureCacheOptions();
+        var cap = config.UpstreamTimeout;
+        return defaults with
+        {
+            MaxRto = cap,
+            InitialRto = defaults.InitialRto < cap ? defaults.InitialRto : cap,
+            MinRto = defaults.MinRto < cap ? defaults.MinRto : cap,
+        };
+    }
+
+    public static ConductorOptions Conductor(ServerConfig config) => new() { StreamTimeout = config.UpstreamTimeout };
+}
