@@ -2,13 +2,16 @@
 # Cached UDP answers, CPU per query: Ananas (synchronous ReceiveFrom loop and the recvmmsg/sendmmsg batch loop)
 # and Unbound side by side, serving the same 100 cached names resolved once from the same NSD hierarchy
 # (lab.sh). Each server runs alone, pinned with taskset to SERVER_CPU with one receive thread; NSD and dnsperf
-# are pinned to LOAD_CPU. Per server: one warm-up pass, then for each of RATES a dnsperf run of DURATION seconds
-# (`-c 4 -T 2`, plus `-Q RATE -v` at fixed rates; "max" = unlimited, no -v so dnsperf keeps up).
+# are pinned to LOAD_CPU. Per server: warm-up passes (3 s flat out, 3 s at the first fixed rate), then for each
+# of RATES a dnsperf run of DURATION seconds (`-c 4 -T 2`, plus `-Q RATE -v` at fixed rates; "max" = unlimited,
+# no -v so dnsperf keeps up).
 # Prints one row per run: QPS, server CPU seconds per 100k answered queries (utime+stime deltas of the server
 # process), its share of the core, and median/p99 latency (fixed rates; dnsperf's average at "max").
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
+#      PERF=sched: record the scheduler's switches on the server's core (perf script -i WORK/NAME-RATE.sched), to
+#      see which threads take the core from the receive loop. KEEP=1 keeps WORK, with each run's dnsperf output.
 # Needs: nsd, dnsperf, unbound (installed through scripts/setup.sh if missing), root for NSD on port 53.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -86,6 +89,16 @@ for round in $(seq 1 "$rounds"); do
     taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -n 1 -c 1 -q 10 >"$work/warm.out" 2>&1
     # then 3 s flat out, unmeasured: every server is measured warm (for .NET: the JIT's tiers have settled)
     taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l 3 -c 4 -T 2 >"$work/warm.out" 2>&1
+    # and 3 s at the first fixed rate: a server at a fixed rate takes paths that flat out it does not (one datagram
+    # per receive, the idle wait); .NET's tiered JIT recompiles those during the first seconds, and each burst of
+    # compilation stalls the only core for milliseconds (seen with PERF=sched: p99 0.5-1.5 ms in a first fixed-rate
+    # run, 0.17-0.26 ms in the next ones).
+    for rate in $rates; do
+      if [ "$rate" != max ]; then
+        taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l 3 -c 4 -T 2 -Q "$rate" >"$work/warm.out" 2>&1
+        break
+      fi
+    done
     for rate in $rates; do
       args=(-s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2)
       [ "$rate" != max ] && args+=(-Q "$rate" -v)

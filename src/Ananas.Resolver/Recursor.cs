@@ -64,6 +64,8 @@ public sealed partial class Recursor
             case RRType.AXFR or RRType.IXFR or (RRType)253 or (RRType)254: // zone transfers, MAILB, MAILA
                 return Refuse(query, Rcode.NotImp, new ExtendedErrorOption(EdeCode.NotSupported, $"QTYPE {(ushort)question.Type} is not supported by a resolver"));
         }
+        // localhost., invalid., test. and the like never leave the resolver (RFC 6761 §6).
+        if (_options.LocalZones.TryAnswer(query) is { } local) return new Response(local);
 
         var stale = _options.ServeStale;
         bool recursive = query.Has(HeaderFlags.RD);

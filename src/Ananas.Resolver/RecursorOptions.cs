@@ -93,6 +93,13 @@ public sealed record RecursorOptions
     public ServeStaleOptions ServeStale { get; init; } = ServeStaleOptions.Disabled;
 
     /// <summary>
+    /// Special-use domains answered locally, never sent upstream (<see cref="Resolver.LocalZones"/>). None by default
+    /// here (the scenario runner and `ananas resolve` send everything upstream); `ananas serve` serves all of
+    /// <see cref="LocalZones.Supported"/> unless its <c>resolver.local-zones</c> names fewer.
+    /// </summary>
+    public LocalZones LocalZones { get; init; } = LocalZones.None;
+
+    /// <summary>
     /// Prefetch (Unbound <c>prefetch</c>): an answer built from an RRset with at most a tenth of its TTL left is sent
     /// from the cache and the question is resolved again in the background, at most one refresh per question at a time.
     /// </summary>

@@ -22,6 +22,7 @@ public sealed class ConfigurationTests
         Assert.True(config.DnssecValidation);
         Assert.Equal("", config.TrustAnchorFile);
         Assert.Empty(config.NegativeTrustAnchors);
+        Assert.Equal(Ananas.Resolver.LocalZones.Supported, config.LocalZones);
         Assert.Equal(TimeSpan.FromSeconds(5), config.QueryTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), config.TcpIdleTimeout);
         Assert.Equal(24, config.GroupPrefixV4);
@@ -56,6 +57,7 @@ public sealed class ConfigurationTests
     [InlineData("[dnssec]\nnegative-trust-anchors = [\"ok.example\",\n  \"bad..name\"]", "config.toml:3: dnssec.negative-trust-anchors[1]: 'bad..name' is not a domain name")]
     [InlineData("[access]\nallow = [\"10.0.0.0/8\", \"ten\"]", "config.toml:2: access.allow[1]: 'ten' is not a network")]
     [InlineData("[resolver]\n\nupstream-timeout = \"10ms\"", "config.toml:3: resolver.upstream-timeout: '10ms' is out of range: between 50ms and 30s")]
+    [InlineData("[resolver]\nlocal-zones = [\"localhost\",\n  \"example.\"]", "config.toml:3: resolver.local-zones[1]: 'example.' is not a special-use zone Ananas serves")]
     [InlineData("listen = [", "config.toml:1:")]
     public void File_errors_name_the_line_and_key(string toml, string expected)
     {

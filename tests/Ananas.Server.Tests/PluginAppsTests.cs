@@ -60,6 +60,9 @@ public sealed class PluginAppsTests
                 [dnssec]
                 # The fake world has its own unsigned root: under the real root's trust anchor it would be bogus.
                 validation = "off"
+                [resolver]
+                # The fake world delegates test. itself.
+                local-zones = ["localhost."]
                 {pluginToml}
                 """, "test.toml");
             authority ??= World();

@@ -186,11 +186,11 @@ public sealed class ProxyProtocolTests
             var server = new IPEndPoint(IPAddress.Loopback, port);
             using var socket = await DnsTestClient.ConnectTcpAsync(server);
             await socket.SendAsync(ProxyProtocol.Build(Outsider, server));
-            await DnsTestClient.SendTcpAsync(socket, DnsTestClient.Query("www.example.test", id: 1));
+            await DnsTestClient.SendTcpAsync(socket, DnsTestClient.Query("www.example.com", id: 1));
             Assert.Equal(Rcode.Refused, (await DnsTestClient.ReceiveTcpAsync(socket))!.Rcode);
             using var allowed = await DnsTestClient.ConnectTcpAsync(server);
             await allowed.SendAsync(ProxyProtocol.Build(Allowed, server));
-            await DnsTestClient.SendTcpAsync(allowed, DnsTestClient.Query("www.example.test", id: 2));
+            await DnsTestClient.SendTcpAsync(allowed, DnsTestClient.Query("www.example.com", id: 2));
             Assert.Equal(Rcode.ServFail, (await DnsTestClient.ReceiveTcpAsync(allowed))!.Rcode);
             Assert.True(await ClosedWithoutAnswerAsync(server, []));
         }

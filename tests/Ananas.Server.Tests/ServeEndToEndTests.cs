@@ -41,6 +41,12 @@ public sealed class ServeEndToEndTests
             Assert.Equal(Rcode.ServFail, udp.Rcode);
             var tcp = await DnsTestClient.TcpAsync(server, DnsTestClient.Query("example.com", id: 78));
             Assert.Equal(78, tcp.Id);
+            // Special-use names are answered by default without going upstream (which here would be SERVFAIL).
+            var localhost = await DnsTestClient.UdpAsync(server, DnsTestClient.Query("localhost", id: 79, udpPayload: 1232));
+            Assert.Equal(Rcode.NoError, localhost.Rcode);
+            Assert.Equal("127.0.0.1", Assert.Single(localhost.Answers).Data.ToString());
+            var invalid = await DnsTestClient.TcpAsync(server, DnsTestClient.Query("printer.invalid", id: 80));
+            Assert.Equal(Rcode.NXDomain, invalid.Rcode);
             using (var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
             {
                 var metrics = await scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");

@@ -35,6 +35,7 @@ public static class ConfigLoader
             var other => throw new FormatException($"'{other}' is not one of on, off"),
         },
         ["dnssec.trust-anchor"] = (c, v, k) => c.TrustAnchorFile = String(v, k),
+        ["resolver.local-zones"] = (c, v, k) => c.LocalZones = Items(v, k).Select((s, i) => Parse(() => ParseLocalZone(s.Text), $"{k}[{i}]", s.Line)).ToList(),
         ["dnssec.negative-trust-anchors"] = (c, v, k) => c.NegativeTrustAnchors = Items(v, k).Select((s, i) => Parse(() => ParseName(s.Text), $"{k}[{i}]", s.Line)).ToList(),
         ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
         ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
@@ -339,6 +340,10 @@ public static class ConfigLoader
     /// <summary>A domain name as written in the file, returned as given (it is parsed again where it is used).</summary>
     private static string ParseName(string text) =>
         Ananas.Dns.DnsName.TryParse(text, null, out _, out var error) && text.Length > 0 ? text : throw new FormatException($"'{text}' is not a domain name: {error}");
+
+    /// <summary>One of the special-use zones <see cref="Resolver.LocalZones"/> can serve, returned as given.</summary>
+    private static string ParseLocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
+        : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
 
     /// <summary>"5s", "1500ms", "2m", "1h".</summary>
     public static TimeSpan ParseDuration(string text)

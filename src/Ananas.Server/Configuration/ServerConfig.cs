@@ -19,6 +19,8 @@ public sealed record ServerConfig
     public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
+    /// <summary>Special-use zones answered locally (a subset of <see cref="Resolver.LocalZones.Supported"/>).</summary>
+    public List<string> LocalZones { get; set; } = [];
     /// <summary>DNSSEC validation (RFC 4035 §5); on by default, from <see cref="TrustAnchorFile"/>.</summary>
     public bool DnssecValidation { get; set; }
     /// <summary>DS or DNSKEY records to start validation from; empty: the built-in root KSKs (IANA).</summary>
@@ -59,6 +61,6 @@ public sealed record ServerConfig
     public List<PluginConfig> Plugins { get; set; } = [];
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], ProxyTrustedSources = [.. ProxyTrustedSources],
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources],
         Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

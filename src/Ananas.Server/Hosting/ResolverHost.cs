@@ -336,6 +336,7 @@ public sealed class ResolverHost : IAsyncDisposable
         QnameMinimisation = config.QnameMinimisation,
         UseIPv6 = config.IPv6,
         DoNotQueryLocalhost = !config.QueryLocalhost,
+        LocalZones = LocalZones.Create(config.LocalZones),
         Validation = config.DnssecValidation,
         TrustAnchors = LoadTrustAnchors(config),
     };

@@ -50,6 +50,8 @@ public sealed class ServedLab : IAsyncDisposable
         [resolver]
         query-localhost = true
         query-timeout = "3s"
+        # the lab delegates test. itself: every special-use zone but that one
+        local-zones = ["localhost.", "127.in-addr.arpa.", "invalid.", "onion."]
 
         [dnssec]
         {dnssec}
