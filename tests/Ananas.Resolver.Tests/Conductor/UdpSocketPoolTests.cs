@@ -20,7 +20,8 @@ public sealed class UdpSocketPoolTests
         LoopbackHierarchy.Conductor(
             // A lifetime far longer than any test, so only the use count and the outcomes decide.
             new ConductorOptions { UdpSocketUses = uses, UdpSocketLifetime = TimeSpan.FromMinutes(5), UdpAttempts = attempts },
-            new InfrastructureCacheOptions { InitialRto = rto ?? TimeSpan.FromSeconds(2), MinRto = rto ?? TimeSpan.FromMilliseconds(50) });
+            // A fixed retransmission timeout: long by default, so a loaded machine does not turn answers into timeouts.
+            new InfrastructureCacheOptions { InitialRto = rto ?? TimeSpan.FromSeconds(3), MinRto = rto ?? TimeSpan.FromSeconds(3) });
 
     private static FaultyResponder Server()
     {
