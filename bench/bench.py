@@ -43,6 +43,7 @@ PEERS = REPO / "bench" / "peers"
 LAB = REPO / "bench" / "lab" / "lab.py"
 OUT = REPO / ".build" / "bench"
 HZ = os.sysconf("SC_CLK_TCK")
+WORKLOADS = ["cold", "cached", "mixed"]  # run in this order: mixed runs on the cache the earlier ones left
 RESOLVERS = ["ananas", "unbound", "kresd", "pdns-recursor", "named"]
 ANANAS = str(REPO / "ananas")  # the launcher (builds Release when sources changed); --ananas points elsewhere
 APT_PACKAGES = "nsd ldnsutils dnsutils dnsperf unbound knot-resolver pdns-recursor bind9"
@@ -406,12 +407,21 @@ def measure(r: Resolver, w: Workloads, cfg) -> dict[str, Result]:
     pid = r.process.pid
     # cold: every query a miss; latency from the same run.
     # A cold resolution through the lab can take seconds on a loaded machine: dnsperf's default 5 s timeout here.
-    res, perf = throughput(r, w.cold, cfg, "cold", cfg.cold_outstanding, verbose=True, timeout=5)
-    set_latency(res, perf.latencies)
-    res.latency_rate = res.qps
-    res.rss = peak_rss_mib(pid)
-    results["cold"] = res
-    # cached: warm the hot set, then throughput, then latency at a fixed rate.
+    if "cold" in cfg.workloads:
+        res, perf = throughput(r, w.cold, cfg, "cold", cfg.cold_outstanding, verbose=True, timeout=5)
+        set_latency(res, perf.latencies)
+        res.latency_rate = res.qps
+        res.rss = peak_rss_mib(pid)
+        results["cold"] = res
+    if "cached" in cfg.workloads:
+        results["cached"] = measure_cached(r, w, cfg)
+    if "mixed" in cfg.workloads:
+        results["mixed"] = measure_mixed(r, w, cfg)
+    return results
+
+
+def measure_cached(r: Resolver, w: Workloads, cfg) -> Result:
+    """cached: warm the hot set, then throughput, then latency at a fixed rate."""
     dnsperf(r.address, r.port, w.hot, cfg.load_cpu, r.work / "warm.out", runs=1, outstanding=20)
     res, _ = throughput(r, [w.hot], cfg, "cached", 100, verbose=False)
     res.latency_rate = latency_rate(res, cfg)
@@ -420,9 +430,12 @@ def measure(r: Resolver, w: Workloads, cfg) -> dict[str, Result]:
     set_latency(res, lat.latencies)
     log(f"  cached at {res.latency_rate} q/s: p50 {res.p50:.3f} ms, p99 {res.p99:.3f} ms, p99.9 {res.p999:.3f} ms"
         f" (loss {lat.loss:.2f}%)")
-    res.rss = peak_rss_mib(pid)
-    results["cached"] = res
-    # mixed: Zipf over the lab, 5% NXDOMAIN, on the cache the earlier workloads left.
+    res.rss = peak_rss_mib(r.process.pid)
+    return res
+
+
+def measure_mixed(r: Resolver, w: Workloads, cfg) -> Result:
+    """mixed: Zipf over the lab, 5% NXDOMAIN, on the cache the earlier workloads left."""
     res, _ = throughput(r, [w.mixed], cfg, "mixed", cfg.cold_outstanding, verbose=False)
     res.latency_rate = latency_rate(res, cfg)
     lat = dnsperf(r.address, r.port, w.mixed, cfg.load_cpu, r.work / "mixed-latency.out", duration=cfg.duration,
@@ -430,9 +443,8 @@ def measure(r: Resolver, w: Workloads, cfg) -> dict[str, Result]:
     set_latency(res, lat.latencies)
     log(f"  mixed at {res.latency_rate} q/s: p50 {res.p50:.3f} ms, p99 {res.p99:.3f} ms, p99.9 {res.p999:.3f} ms"
         f" (loss {lat.loss:.2f}%)")
-    res.rss = peak_rss_mib(pid)
-    results["mixed"] = res
-    return results
+    res.rss = peak_rss_mib(r.process.pid)
+    return res
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -453,6 +465,8 @@ def ratio(a: float, b: float) -> str:
 def report(results: dict[str, dict[str, Result]], versions: dict[str, str], header: list[str]) -> str:
     lines = header[:]
     for wl in ("cached", "cold", "mixed"):
+        if not any(wl in per for per in results.values()):
+            continue
         lines += ["", f"### {wl}", "",
                   "| resolver | QPS (≤1% loss) | loss % | latency at q/s | p50 ms | p99 ms | p99.9 ms | CPU s / 100k q |"
                   " peak RSS MiB | Ananas/peer QPS | Ananas/peer p99 | Ananas/peer CPU | Ananas/peer RSS |",
@@ -656,6 +670,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller lab and 5-second runs (under 5 minutes)")
     ap.add_argument("--cross-check", action="store_true", help="compare Ananas's answers with Unbound's instead")
     ap.add_argument("--only", default=",".join(RESOLVERS), help=f"resolvers to run (default {','.join(RESOLVERS)})")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help=f"workloads to run, in their fixed order (default {','.join(WORKLOADS)})")
     ap.add_argument("--zones", type=int, help="lab size (default 10000; 2000 with --quick)")
     ap.add_argument("--unsigned", action="store_true", help="run on an unsigned lab (default: signed)")
     ap.add_argument("--duration", type=float, help="seconds per dnsperf run (default 20; 5 with --quick)")
@@ -678,6 +694,10 @@ def main() -> int:
     for n in names:
         if n not in RESOLVERS:
             ap.error(f"unknown resolver {n!r}")
+    cfg.workloads = [n for n in cfg.workloads.split(",") if n]
+    for n in cfg.workloads:
+        if n not in WORKLOADS:
+            ap.error(f"unknown workload {n!r}")
     if cfg.cross_check:
         names = ["ananas", "unbound"]
         cfg.unsigned = False

@@ -16,8 +16,8 @@ namespace Ananas.Resolver.Conductor;
 /// <list type="bullet">
 /// <item>Deduplication: identical queries in flight to the same server share one exchange (<see cref="InFlightTable"/>),
 /// with bounded waiters; overflow is refused at once.</item>
-/// <item>UDP from a fresh random port on a connected socket (only the queried address and port get through), with a
-/// cryptographically random ID, optional 0x20 case randomisation, retransmission after the server's RTO from the
+/// <item>UDP from a random port on a socket connected to the server (only its address and port get through), kept for a
+/// few exchanges with that server only (<see cref="UdpSocketPool"/>), with a cryptographically random ID, optional 0x20 case randomisation, retransmission after the server's RTO from the
 /// <see cref="InfrastructureCache"/>; a truncated answer moves to TCP; FORMERR/NOTIMP to EDNS retries without it.</item>
 /// <item>TCP and DNS-over-TLS with connection reuse and pipelining (<see cref="StreamConnectionPool"/>).</item>
 /// <item>Every outcome feeds the infrastructure cache (RTT, timeouts, errors, capabilities) and <see cref="ConductorMetrics"/>;
@@ -32,6 +32,7 @@ public sealed class Conductor : IExchanger, IDisposable
 
     private readonly InFlightTable _inFlight;
     private readonly StreamConnectionPool _pool;
+    private readonly UdpSocketPool _udpSockets;
     private readonly Dictionary<IPEndPoint, string> _tls = new();
     private readonly CancellationTokenSource _lifetime = new();
 
@@ -42,6 +43,7 @@ public sealed class Conductor : IExchanger, IDisposable
         Metrics = metrics ?? new ConductorMetrics(options.MaxTrackedUpstreams);
         _inFlight = new InFlightTable(options.MaxInFlightQueries, options.MaxWaitersPerQuery);
         _pool = new StreamConnectionPool(options, Metrics);
+        _udpSockets = new UdpSocketPool(options);
         foreach (var upstream in options.TlsUpstreams) _tls[upstream.Server] = upstream.ServerName;
     }
 
@@ -220,14 +222,18 @@ public sealed class Conductor : IExchanger, IDisposable
 
     private readonly record struct UdpOutcome(ExchangeStatus Status, DnsMessage? Response, TimeSpan RoundTrip, bool Malformed, bool CaseMismatch);
 
-    /// <summary>One query, one datagram, one fresh random source port; waits at most <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// One query, one datagram from a socket of the <see cref="UdpSocketPool"/> (connected to this server, on a random
+    /// port); waits at most <paramref name="timeout"/>. The socket goes back only after a clean answer.
+    /// </summary>
     private async ValueTask<UdpOutcome> UdpOnceAsync(DnsMessage query, IPEndPoint server, TimeSpan timeout, bool randomiseCase)
     {
         var address = server.Address;
         var sent = ArrayPool<byte>.Shared.Rent(QueryBufferSize);
         var received = ArrayPool<byte>.Shared.Rent(MaxUdpMessage);
-        bool malformed = false, caseMismatch = false;
+        bool malformed = false, caseMismatch = false, clean = false;
         long started = 0;
+        UdpLease? lease = null;
         try
         {
             int length = query.WriteTo(sent.AsSpan(0, QueryBufferSize - 2));
@@ -236,11 +242,8 @@ public sealed class Conductor : IExchanger, IDisposable
             int nameLength = question.Name.WireLength;
             if (randomiseCase) RandomiseCase(sent.AsSpan(DnsHeader.Size, nameLength));
 
-            using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            BindRandomPort(socket, server.AddressFamily);
-            // A connected socket: the kernel passes only datagrams from the server's address and port, and reports
-            // ICMP unreachable as an error, so a closed port fails at once instead of timing out.
-            socket.Connect(server);
+            lease = _udpSockets.Rent(server);
+            var socket = lease.Socket;
             using var cts = new CancellationTokenSource(timeout);
             using var stop = _lifetime.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), cts);
             started = Stopwatch.GetTimestamp();
@@ -248,9 +251,9 @@ public sealed class Conductor : IExchanger, IDisposable
             Metrics.Count(address, UpstreamEvent.Query);
             while (true)
             {
-                var r = await socket.ReceiveFromAsync(received, SocketFlags.None, server, cts.Token).ConfigureAwait(false);
-                int n = r.ReceivedBytes;
-                if (!server.Equals(r.RemoteEndPoint)) { Metrics.Count(address, UpstreamEvent.SpoofDrop); continue; }
+                int n = await socket.ReceiveFromAsync(received, SocketFlags.None, lease.ReceivedFrom, cts.Token).ConfigureAwait(false);
+                // The socket is connected, so the kernel passes only the server's datagrams; checked again anyway.
+                if (!lease.ReceivedFrom.Equals(lease.ServerAddress)) { Metrics.Count(address, UpstreamEvent.SpoofDrop); continue; }
                 if (n < DnsHeader.Size || received[0] != sent[0] || received[1] != sent[1])
                 {
                     Metrics.Count(address, UpstreamEvent.SpoofDrop);
@@ -283,6 +286,7 @@ public sealed class Conductor : IExchanger, IDisposable
                         continue;
                 }
                 if (randomiseCase) response.Questions[0] = question; // the recursor sees the name as it asked it
+                clean = !malformed;
                 return new UdpOutcome(ExchangeStatus.Response, response, Stopwatch.GetElapsedTime(started), malformed, false);
             }
         }
@@ -296,6 +300,7 @@ public sealed class Conductor : IExchanger, IDisposable
         }
         finally
         {
+            if (lease is not null) _udpSockets.Return(lease, clean);
             ArrayPool<byte>.Shared.Return(sent);
             ArrayPool<byte>.Shared.Return(received);
         }
@@ -349,24 +354,6 @@ public sealed class Conductor : IExchanger, IDisposable
             }
             pos += len + 1;
         }
-    }
-
-    /// <summary>Binds to a random unprivileged port (RFC 5452 §10); the OS's choice if several tries collide.</summary>
-    private static void BindRandomPort(Socket socket, AddressFamily family)
-    {
-        var any = family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
-        for (int attempt = 0; attempt < 8; attempt++)
-        {
-            try
-            {
-                socket.Bind(new IPEndPoint(any, RandomNumberGenerator.GetInt32(1024, 65536)));
-                return;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-            }
-        }
-        socket.Bind(new IPEndPoint(any, 0));
     }
 
     private static DnsMessage WithoutEdns(DnsMessage query)
@@ -458,6 +445,7 @@ public sealed class Conductor : IExchanger, IDisposable
     {
         _lifetime.Cancel();
         _pool.Dispose();
+        _udpSockets.Dispose();
         _lifetime.Dispose();
     }
 }

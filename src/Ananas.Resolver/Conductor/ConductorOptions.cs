@@ -12,8 +12,26 @@ public sealed record ConductorOptions
     /// <summary>EDNS UDP payload size advertised upstream (the DNS Flag Day 2020 value).</summary>
     public ushort UdpPayloadSize { get; init; } = 1232;
 
-    /// <summary>Tries per UDP exchange (the first send plus retransmissions, each with a fresh ID and port).</summary>
+    /// <summary>
+    /// Tries per UDP exchange (the first send plus retransmissions, each with a fresh ID; a timed-out socket is
+    /// closed, so each try also leaves from another port).
+    /// </summary>
     public int UdpAttempts { get; init; } = 2;
+
+    /// <summary>
+    /// Exchanges one upstream UDP socket carries (one at a time, all with the server it is connected to) before it is
+    /// closed and a new random port is taken. 1: a fresh socket for every exchange.
+    /// </summary>
+    public int UdpSocketUses { get; init; } = 32;
+
+    /// <summary>Longest an upstream UDP socket is kept open (in use or idle) before it is closed.</summary>
+    public TimeSpan UdpSocketLifetime { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Idle upstream UDP sockets kept for one server; more are closed when their exchange ends.</summary>
+    public int MaxIdleUdpSocketsPerServer { get; init; } = 64;
+
+    /// <summary>Idle upstream UDP sockets kept in all (file descriptors held between exchanges).</summary>
+    public int MaxIdleUdpSockets { get; init; } = 1024;
 
     /// <summary>Randomise the question's letter case (draft-vixie-dnsext-dns0x20) and require it echoed exactly.</summary>
     public bool UseCaseRandomisation { get; init; }

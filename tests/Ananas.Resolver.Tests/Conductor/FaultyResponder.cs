@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Ananas.Dns;
@@ -13,6 +14,9 @@ public sealed class Faults
 {
     /// <summary>Share of UDP queries ignored, in percent.</summary>
     public volatile int DropPercent;
+
+    /// <summary>This many UDP queries are ignored before any other fault applies (counted down as they come).</summary>
+    public int IgnoreNext;
 
     /// <summary>Wait this long before answering (UDP and TCP).</summary>
     public TimeSpan Delay;
@@ -85,6 +89,9 @@ public sealed class FaultyResponder : IAsyncDisposable
     public int EdnsQueries;
     public int Dropped;
 
+    /// <summary>The source port of every UDP query, in the order they came.</summary>
+    public ConcurrentQueue<int> SourcePorts { get; } = new();
+
     /// <summary>Queries received over both transports.</summary>
     public int Queries => Volatile.Read(ref UdpQueries) + Volatile.Read(ref TcpQueries);
 
@@ -149,6 +156,7 @@ public sealed class FaultyResponder : IAsyncDisposable
             {
                 var r = await _udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), _stop.Token);
                 Interlocked.Increment(ref UdpQueries);
+                SourcePorts.Enqueue(((IPEndPoint)r.RemoteEndPoint).Port);
                 DnsMessage query;
                 try
                 {
@@ -158,7 +166,7 @@ public sealed class FaultyResponder : IAsyncDisposable
                 {
                     continue;
                 }
-                if (Drop())
+                if (Interlocked.Decrement(ref Faults.IgnoreNext) >= 0 || Drop())
                 {
                     Interlocked.Increment(ref Dropped);
                     continue;
