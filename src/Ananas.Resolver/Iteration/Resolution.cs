@@ -64,6 +64,9 @@ internal sealed class Resolution
 
     public int UpstreamQueries { get; private set; }
 
+    /// <summary>When this client query's time is up: the request's deadline or <see cref="Limits.MaxResolutionTime"/> from the start.</summary>
+    public DateTimeOffset Deadline => _deadline;
+
     /// <summary>
     /// Validation on: the servers whose responses this resolution used (referrals and answers, sub-resolutions
     /// included), with the zone cut each was asked for; null when none. When the data fails validation these are the

@@ -29,23 +29,22 @@ public sealed partial class Recursor
         if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
         if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(outcome, false, 0);
         int queries = 0;
-        // The servers whose data the current attempt used, by the zone cut they were asked for.
-        var sources = new List<(DnsName ZoneCut, IPAddress Server)>();
-        if (resolution.Sources is { } answered) sources.AddRange(answered);
+        // The servers whose data the current attempt used, by the zone cut they were asked for (made when first needed).
+        List<(DnsName ZoneCut, IPAddress Server)>? sources = null;
+        if (resolution.Sources is { } answered) sources = [.. answered];
         async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
         {
             var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = request.Deadline, Trace = request.Trace };
             var subResolution = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, sub, cancellationToken) { Refresh = true };
             var result = await subResolution.ResolveAsync(name, type, 0);
             queries += subResolution.UpstreamQueries;
-            if (subResolution.Sources is { } used) sources.AddRange(used);
+            if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
             return result;
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
         var clock = _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock;
         var limits = _options.Limits;
-        var deadline = request.Deadline ?? _clock.UtcNow + limits.MaxResolutionTime;
         // One budget for every attempt: retries must not multiply the KeyTrap bounds.
         var budget = new ValidationBudget(limits.Dnssec);
         for (int retries = 0; ; retries++)
@@ -60,17 +59,18 @@ public sealed partial class Recursor
                 return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
             }
             string reason = verdict.Reason;
-            // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry.
-            if (budget.Exhausted is null && HoldOffSenders(validator.BogusData, sources, firstAttempt: retries == 0))
+            // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
+            // query without RD is answered from the cache alone, so nothing is asked again.
+            if (budget.Exhausted is null && HoldOffSenders(validator.BogusData, sources) && request.Query.Has(HeaderFlags.RD))
             {
                 // Worth asking again: the work spent so far counts against the query's bounds.
                 string? bound = null;
                 if (retries >= limits.MaxValidationRetries) bound = Limits.Describe("validation retries", limits.MaxValidationRetries);
                 else if (resolution.UpstreamQueries + queries >= limits.MaxUpstreamQueries) bound = Limits.Describe("upstream queries", limits.MaxUpstreamQueries);
-                else if (_clock.UtcNow >= deadline) bound = Limits.Describe("resolution time", $"{limits.MaxResolutionTime.TotalSeconds:0.###} s");
+                else if (_clock.UtcNow >= resolution.Deadline) bound = Limits.Describe("resolution time", $"{limits.MaxResolutionTime.TotalSeconds:0.###} s");
                 if (bound is null)
                 {
-                    sources.Clear();
+                    sources?.Clear();
                     var again = await Resolve(question.Name, question.Type);
                     // The other servers failed outright: the bogus verdict is the more telling answer.
                     if (again.Rcode is Rcode.NoError or Rcode.NXDomain)
@@ -91,19 +91,19 @@ public sealed partial class Recursor
     /// <summary>
     /// Holds off, for the zone they were asked for, the servers that sent the bad RRset: those of the deepest zone cut
     /// at or above its owner (strictly above for DS, which the parent serves) that this attempt used. True when
-    /// asking again may help: a server was newly held off and the zone has another one, or the bad data came from the
-    /// cache (first attempt only) and a fresh copy is worth a try.
+    /// asking again may help: a server was newly held off and the zone has another one. Bad data read from the cache
+    /// (no sender in this query) was judged when it came, and is not fetched again.
     /// </summary>
-    private bool HoldOffSenders((DnsName Owner, RRType Type)? bogusData, List<(DnsName ZoneCut, IPAddress Server)> sources, bool firstAttempt)
+    private bool HoldOffSenders((DnsName Owner, RRType Type)? bogusData, List<(DnsName ZoneCut, IPAddress Server)>? sources)
     {
-        if (bogusData is not var (owner, type)) return false;
+        if (bogusData is not var (owner, type) || sources is null) return false;
         DnsName? cut = null;
         foreach (var source in sources)
         {
             bool serves = type == RRType.DS ? owner.IsStrictSubdomainOf(source.ZoneCut) : owner.IsSubdomainOf(source.ZoneCut);
             if (serves && (cut is null || source.ZoneCut.LabelCount > cut.LabelCount)) cut = source.ZoneCut;
         }
-        if (cut is null) return firstAttempt;
+        if (cut is null) return false;
         bool newlyHeldOff = false;
         foreach (var source in sources)
         {
