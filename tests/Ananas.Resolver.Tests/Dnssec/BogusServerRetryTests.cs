@@ -84,13 +84,6 @@ public sealed class BogusServerRetryTests
         return (await recursor.ResolveAsync(new Request(query), _authority)).Message;
     }
 
-    private static void Tamper(FakeZone zone, string owner, RRType covered)
-    {
-        int i = zone.Records.FindIndex(r => r.Data is RrsigData s && s.TypeCovered == covered && r.Name.Equals(DnsName.Parse(owner)));
-        var sig = (RrsigData)zone.Records[i].Data;
-        zone.Records[i] = new ResourceRecord(zone.Records[i].Name, RRClass.IN, zone.Records[i].Ttl, Kit.WithSignature(sig, Kit.Flip(sig.Signature.Span, 5)));
-    }
-
     private static ExtendedErrorOption? Ede(DnsMessage m) => m.Edns?.Options.OfType<ExtendedErrorOption>().FirstOrDefault();
 
     private bool HeldOff(Recursor recursor, int server) => recursor.BogusServers.IsLame(IPAddress.Parse(Server(server)), _example);
@@ -102,7 +95,7 @@ public sealed class BogusServerRetryTests
     public async Task Bogus_answer_from_one_server_and_a_good_one_from_another_is_secure_and_the_sender_is_held_off()
     {
         var zones = Build(servers: 2);
-        Tamper(zones[0], "www.example.", RRType.A);
+        SignedZones.Tamper(zones[0], "www.example.", RRType.A);
         var recursor = Recursor();
 
         var m = await Ask(recursor, "www.example.");
@@ -130,7 +123,7 @@ public sealed class BogusServerRetryTests
     public async Task Bogus_DNSKEY_from_one_server_is_fetched_again_from_another()
     {
         var zones = Build(servers: 2);
-        Tamper(zones[0], "example.", RRType.DNSKEY);
+        SignedZones.Tamper(zones[0], "example.", RRType.DNSKEY);
         var recursor = Recursor();
 
         var m = await Ask(recursor, "www.example.");
@@ -146,7 +139,7 @@ public sealed class BogusServerRetryTests
     public async Task Every_server_bogus_is_servfail_EDE_6_after_each_was_asked_once()
     {
         var zones = Build(servers: 2);
-        foreach (var zone in zones) Tamper(zone, "www.example.", RRType.A);
+        foreach (var zone in zones) SignedZones.Tamper(zone, "www.example.", RRType.A);
         var recursor = Recursor();
 
         var m = await Ask(recursor, "www.example.");
@@ -164,7 +157,7 @@ public sealed class BogusServerRetryTests
     public async Task Retries_stop_at_the_limit_with_SERVFAIL_EDE_6_naming_it()
     {
         var zones = Build(servers: 5);
-        foreach (var zone in zones) Tamper(zone, "www.example.", RRType.A);
+        foreach (var zone in zones) SignedZones.Tamper(zone, "www.example.", RRType.A);
         var recursor = Recursor(Limits.Default with { MaxValidationRetries = 2 });
 
         var m = await Ask(recursor, "www.example.");
@@ -182,7 +175,7 @@ public sealed class BogusServerRetryTests
     public async Task A_zone_with_one_server_is_not_asked_again()
     {
         var zones = Build(servers: 1);
-        Tamper(zones[0], "www.example.", RRType.A);
+        SignedZones.Tamper(zones[0], "www.example.", RRType.A);
         var recursor = Recursor();
 
         var m = await Ask(recursor, "www.example.");

@@ -36,6 +36,14 @@ internal static class SignedZones
         }
     }
 
+    /// <summary>Flips a bit in the signature of the RRSIG over (owner, covered): that RRset no longer verifies.</summary>
+    public static void Tamper(FakeZone zone, string owner, RRType covered)
+    {
+        int i = zone.Records.FindIndex(r => r.Data is RrsigData s && s.TypeCovered == covered && r.Name.Equals(DnsName.Parse(owner)));
+        var sig = (RrsigData)zone.Records[i].Data;
+        zone.Records[i] = new ResourceRecord(zone.Records[i].Name, RRClass.IN, zone.Records[i].Ttl, Kit.WithSignature(sig, Kit.Flip(sig.Signature.Span, 5)));
+    }
+
     private static bool IsCut(FakeZone zone, DnsName name) => zone.Records.Exists(r => r.Type == RRType.NS && r.Name.Equals(name) && !name.Equals(zone.Origin));
 
     /// <summary>The fake authority's answer, with the RRSIGs of every RRset and the NSEC proofs of a negative answer when DO is set.</summary>
