@@ -30,6 +30,12 @@ public sealed record Limits
     /// <summary>Wall time (on the injected clock) one client query may take.</summary>
     public TimeSpan MaxResolutionTime { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Times a bogus answer is fetched again, with the servers that sent the bogus data held off, before the client
+    /// gets SERVFAIL (Unbound restarts validation up to 5 times, VAL_MAX_RESTART_COUNT).
+    /// </summary>
+    public int MaxValidationRetries { get; init; } = 3;
+
     /// <summary>DNSSEC validation work (signature verifications, NSEC3 hashing: the KeyTrap bounds).</summary>
     public Dnssec.DnssecLimits Dnssec { get; init; } = Resolver.Dnssec.DnssecLimits.Default;
 

@@ -19,6 +19,7 @@ public sealed partial class Recursor
     private readonly IClock _clock;
     private readonly IRecordCache _cache;
     private readonly ILameServerList _lame;
+    private readonly ILameServerList _bogusServers;
     private readonly IServerSelector _selector;
 
     public Recursor(RecursorOptions options, IClock clock, IRandom random, IRecordCache cache)
@@ -33,6 +34,7 @@ public sealed partial class Recursor
         _cache = cache;
         _selector = selector;
         _lame = lameServers;
+        _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
         _failures = new FailureCache(clock);
     }
 
@@ -42,6 +44,9 @@ public sealed partial class Recursor
 
     /// <summary>Questions whose resolution failed recently (RFC 9520); purge it with the record cache (<see cref="CachePurger"/>).</summary>
     public FailureCache Failures => _failures;
+
+    /// <summary>Servers held off for a zone after sending data that failed DNSSEC validation (<see cref="RecursorOptions.BogusServerHoldDown"/>).</summary>
+    public ILameServerList BogusServers => _bogusServers;
 
     public Task<Response> ResolveAsync(Request request, IExchanger exchanger) => ResolveAsync(request, exchanger, CancellationToken.None);
 
@@ -80,7 +85,7 @@ public sealed partial class Recursor
         {
             // Stale first (Unbound's serve-expired-client-timeout 0): whatever the cache holds, fresh or within the
             // stale window, is the answer; stale data is refreshed in the background.
-            var cached = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken) { StaleWindow = stale.MaxStale };
+            var cached = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, cancellationToken) { StaleWindow = stale.MaxStale };
             var cachedOutcome = await cached.ResolveAsync(question.Name, question.Type, 0);
             if (!cached.NeededRecursion && cachedOutcome.Rcode != Rcode.ServFail)
             {
@@ -138,7 +143,7 @@ public sealed partial class Recursor
         }
         if (_options.Prefetch && recursive && resolution.PrefetchWanted) StartRefresh(question, exchanger, prefetch: true);
         // DNSSEC validation (Validation/Recursor.Validation.cs).
-        var validated = await ValidateAsync(request, exchanger, question, outcome, cancellationToken);
+        var validated = await ValidateAsync(request, exchanger, question, outcome, resolution, cancellationToken);
         // A bogus answer is remembered briefly (Unbound val-bogus-ttl): a broken zone cannot make every query
         // revalidate, which is the validation storm the cost control is about.
         if (validated.Bogus && recursive) _failures.Store(question.Name, question.Type, checkingDisabled, validated.Outcome.Failure!, _options.BogusCacheTtl);
@@ -183,7 +188,7 @@ public sealed partial class Recursor
     }
 
     private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
-        new(_options, _cache, _lame, _selector, _clock, exchanger, request, cancellationToken);
+        new(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, cancellationToken);
 
     private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome, bool secure = false, int validationQueries = 0)
     {
@@ -204,7 +209,7 @@ public sealed partial class Recursor
     /// <summary>The answer from cache data expired within the stale window, or null when the cache cannot answer.</summary>
     private async Task<Response?> TryStaleAsync(Request request, IExchanger exchanger, Question question)
     {
-        var cached = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, CancellationToken.None)
+        var cached = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, CancellationToken.None)
         {
             StaleWindow = _options.ServeStale.MaxStale,
         };
@@ -268,7 +273,7 @@ public sealed partial class Recursor
         try
         {
             var request = new Request(DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: true));
-            var refresh = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
+            var refresh = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
             // Whatever it learns goes to the cache; a failure leaves the cache as it was.
             var outcome = await refresh.ResolveAsync(question.Name, question.Type, 0);
             if (prefetch && outcome.Rcode == Rcode.ServFail)

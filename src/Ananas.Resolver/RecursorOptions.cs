@@ -119,6 +119,12 @@ public sealed record RecursorOptions
     public TimeSpan LameHoldDown { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// How long a server that sent data failing DNSSEC validation is held off for its zone: the zone's other servers
+    /// are asked first, it only as a last resort (Unbound's validation blacklist; as long as <see cref="BogusCacheTtl"/>).
+    /// </summary>
+    public TimeSpan BogusServerHoldDown { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// DNSSEC validation (RFC 4035 §5): upstream queries carry DO, answers under a trust anchor are validated, bogus
     /// ones become SERVFAIL. Off by default for now.
     /// </summary>

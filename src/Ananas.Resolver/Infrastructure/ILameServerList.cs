@@ -14,6 +14,9 @@ public enum Lameness : byte
 
     /// <summary>Answers only recursively (RA without AA) and had nothing authoritative to say.</summary>
     RecursionLame,
+
+    /// <summary>Sent data that failed DNSSEC validation (held off while the zone's other servers are asked).</summary>
+    Bogus,
 }
 
 /// <summary>

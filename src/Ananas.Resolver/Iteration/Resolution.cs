@@ -19,6 +19,7 @@ internal sealed class Resolution
     private readonly Limits _limits;
     private readonly IRecordCache _cache;
     private readonly ILameServerList _lame;
+    private readonly ILameServerList _bogusServers;
     private readonly IServerSelector _selector;
     private readonly IClock _clock;
     private readonly IExchanger _exchanger;
@@ -41,13 +42,16 @@ internal sealed class Resolution
     // The last bound that stopped part of the work (e.g. NS fan-out), reported if nothing else worked.
     private ResolutionFailure? _partialBound;
 
-    public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, IServerSelector selector, IClock clock,
+    /// <param name="bogusServers">Servers that sent data failing DNSSEC validation, per zone: asked only when the zone's
+    /// other servers (glueless ones included) gave no usable answer.</param>
+    public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector, IClock clock,
         IExchanger exchanger, Request request, CancellationToken cancellation)
     {
         _options = options;
         _limits = options.Limits;
         _cache = cache;
         _lame = lame;
+        _bogusServers = bogusServers;
         _selector = selector;
         _clock = clock;
         _exchanger = exchanger;
@@ -59,6 +63,16 @@ internal sealed class Resolution
     }
 
     public int UpstreamQueries { get; private set; }
+
+    /// <summary>When this client query's time is up: the request's deadline or <see cref="Limits.MaxResolutionTime"/> from the start.</summary>
+    public DateTimeOffset Deadline => _deadline;
+
+    /// <summary>
+    /// Validation on: the servers whose responses this resolution used (referrals and answers, sub-resolutions
+    /// included), with the zone cut each was asked for; null when none. When the data fails validation these are the
+    /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>).
+    /// </summary>
+    public List<(DnsName ZoneCut, IPAddress Server)>? Sources { get; private set; }
 
     // RD=0: the client asked for local data only (RFC 1034 §4.3.1), so the cache answers or nothing does.
     private bool _cacheOnly;
@@ -685,8 +699,10 @@ internal sealed class Resolution
         int exchanges = 0;
         int unreachable = 0;
         var candidates = new List<IPEndPoint>();
+        // Servers held off for sending bogus data: asked after every other server, glueless ones included.
+        List<IPEndPoint>? heldOff = null;
         foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
-        OrderCandidates(candidates, delegation);
+        OrderCandidates(candidates, delegation, ref heldOff);
 
         var result = await TryServersAsync(candidates, delegation, question);
         if (result.Response is not null || _abort is not null) return Conclude(result.Response);
@@ -710,7 +726,7 @@ internal sealed class Resolution
             if (_abort is not null) return Conclude(null);
             candidates.Clear();
             AddCandidates(server.Addresses, delegation, tried, candidates);
-            OrderCandidates(candidates, delegation);
+            OrderCandidates(candidates, delegation, ref heldOff);
             result = await TryServersAsync(candidates, delegation, question);
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
@@ -735,9 +751,11 @@ internal sealed class Resolution
                 AddCandidates(endpoints, delegation, tried, candidates);
             }
         }
+        OrderCandidates(candidates, delegation, ref heldOff);
+        // The very last resort: the servers held off for bogus data (the zone may have no other).
+        if (heldOff is not null) candidates.AddRange(heldOff);
         if (candidates.Count > 0)
         {
-            OrderCandidates(candidates, delegation);
             result = await TryServersAsync(candidates, delegation, question);
             if (result.Response is not null || _abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
@@ -770,8 +788,20 @@ internal sealed class Resolution
             if (AddressPolicy.MayQuery(address.Address, _options, delegation.IsConfigured) && tried.Add(address)) candidates.Add(address);
     }
 
-    private void OrderCandidates(List<IPEndPoint> candidates, Delegation delegation)
+    /// <summary>
+    /// Orders the candidates (selector order, known-lame ones last) and moves those held off for bogus data to
+    /// <paramref name="heldOff"/>, which is created when first needed.
+    /// </summary>
+    private void OrderCandidates(List<IPEndPoint> candidates, Delegation delegation, ref List<IPEndPoint>? heldOff)
     {
+        int kept = 0;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var a = candidates[i];
+            if (_bogusServers.IsLame(a.Address, delegation.ZoneCut)) (heldOff ??= []).Add(a);
+            else candidates[kept++] = a;
+        }
+        if (kept < candidates.Count) candidates.RemoveRange(kept, candidates.Count - kept);
         if (candidates.Count <= 1) return;
         _selector.Order(candidates, delegation.ZoneCut);
         // Known-lame servers go last: still a last resort when nothing else answers.
@@ -810,6 +840,7 @@ internal sealed class Resolution
                 case ResponseKind.ServerFailure:
                     continue;
                 default:
+                    if (_options.Validation) (Sources ??= []).Add((delegation.ZoneCut, server.Address));
                     return new Attempts(classified, exchanges, unreachable);
             }
         }

@@ -1,7 +1,9 @@
+using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
+using Ananas.Resolver.Dnssec;
 using Ananas.Resolver.Iteration;
 using Ananas.Resolver.Validation;
 
@@ -17,31 +19,138 @@ public sealed partial class Recursor
     /// <summary>
     /// Validates the outcome when validation is on, the client did not set CD, and a trust anchor (and no negative
     /// one) covers the name. Bogus becomes SERVFAIL with the primitives' EDE. DNSKEY and DS are fetched as
-    /// sub-resolutions through <paramref name="exchanger"/>.
+    /// sub-resolutions through <paramref name="exchanger"/>. A bogus verdict is not final while the zone that sent the
+    /// bad data has other servers: those that sent it are held off and the answer and its chain are fetched again
+    /// (Unbound's validation blacklist and restart), at most <see cref="Limits.MaxValidationRetries"/> times.
     /// </summary>
-    private async ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, CancellationToken cancellationToken)
+    private async ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
     {
         if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(outcome, false, 0);
         if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
         if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(outcome, false, 0);
         int queries = 0;
+        // The servers whose data the current attempt used, by the zone cut they were asked for (made when first needed).
+        List<(DnsName ZoneCut, IPAddress Server)>? sources = null;
+        if (resolution.Sources is { } answered) sources = [.. answered];
         async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
         {
             var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = request.Deadline, Trace = request.Trace };
-            var resolution = new Resolution(_options, _cache, _lame, _selector, _clock, exchanger, sub, cancellationToken) { Refresh = true };
-            var result = await resolution.ResolveAsync(name, type, 0);
-            queries += resolution.UpstreamQueries;
+            var subResolution = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, sub, cancellationToken) { Refresh = true };
+            var result = await subResolution.ResolveAsync(name, type, 0);
+            queries += subResolution.UpstreamQueries;
+            if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
             return result;
         }
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
         if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var validator = new Validator(_options.TrustAnchors, _cache, _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec,
-            _options.AggressiveNsec ? _cache.SecureNsec : null);
-        var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
-        if (verdict.State == ValidationState.Bogus)
-            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, verdict.Reason)), false, queries, Bogus: true);
-        var notice = verdict is { State: ValidationState.Insecure, Ede: { } code } ? new ExtendedErrorOption(code, verdict.Reason) : null;
-        return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
+        var clock = _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock;
+        var limits = _options.Limits;
+        // One budget for every attempt: retries must not multiply the KeyTrap bounds.
+        var budget = new ValidationBudget(limits.Dnssec);
+        for (int retries = 0; ; retries++)
+        {
+            // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
+            var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
+                _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget);
+            var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
+            if (verdict.State != ValidationState.Bogus)
+            {
+                var notice = verdict is { State: ValidationState.Insecure, Ede: { } code } ? new ExtendedErrorOption(code, verdict.Reason) : null;
+                return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
+            }
+            string reason = verdict.Reason;
+            // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
+            // query without RD is answered from the cache alone, so nothing is asked again.
+            if (budget.Exhausted is null && HoldOffSenders(validator.BogusData, sources) && request.Query.Has(HeaderFlags.RD))
+            {
+                // Worth asking again: the work spent so far counts against the query's bounds.
+                string? bound = null;
+                if (retries >= limits.MaxValidationRetries) bound = Limits.Describe("validation retries", limits.MaxValidationRetries);
+                else if (resolution.UpstreamQueries + queries >= limits.MaxUpstreamQueries) bound = Limits.Describe("upstream queries", limits.MaxUpstreamQueries);
+                else if (_clock.UtcNow >= resolution.Deadline) bound = Limits.Describe("resolution time", $"{limits.MaxResolutionTime.TotalSeconds:0.###} s");
+                if (bound is null)
+                {
+                    sources?.Clear();
+                    var again = await Resolve(question.Name, question.Type);
+                    // The other servers failed outright: the bogus verdict is the more telling answer.
+                    if (again.Rcode is Rcode.NoError or Rcode.NXDomain)
+                    {
+                        outcome = again;
+                        continue;
+                    }
+                }
+                else
+                {
+                    reason = $"{reason}; {bound}";
+                }
+            }
+            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason)), false, queries, Bogus: true);
+        }
+    }
+
+    /// <summary>
+    /// Holds off, for the zone they were asked for, the servers that sent the bad RRset: those of the deepest zone cut
+    /// at or above its owner (strictly above for DS, which the parent serves) that this attempt used. True when
+    /// asking again may help: a server was newly held off and the zone has another one. Bad data read from the cache
+    /// (no sender in this query) was judged when it came, and is not fetched again.
+    /// </summary>
+    private bool HoldOffSenders((DnsName Owner, RRType Type)? bogusData, List<(DnsName ZoneCut, IPAddress Server)>? sources)
+    {
+        if (bogusData is not var (owner, type) || sources is null) return false;
+        DnsName? cut = null;
+        foreach (var source in sources)
+        {
+            bool serves = type == RRType.DS ? owner.IsStrictSubdomainOf(source.ZoneCut) : owner.IsSubdomainOf(source.ZoneCut);
+            if (serves && (cut is null || source.ZoneCut.LabelCount > cut.LabelCount)) cut = source.ZoneCut;
+        }
+        if (cut is null) return false;
+        bool newlyHeldOff = false;
+        foreach (var source in sources)
+        {
+            if (!source.ZoneCut.Equals(cut) || _bogusServers.IsLame(source.Server, cut)) continue;
+            _bogusServers.MarkLame(source.Server, cut, Infrastructure.Lameness.Bogus);
+            newlyHeldOff = true;
+        }
+        return newlyHeldOff && HasServerNotHeldOff(cut);
+    }
+
+    /// <summary>
+    /// Whether the zone has a server not held off for bogus data: a configured forwarder or stub server, or a name in
+    /// its cached NS set whose address is not held off or not known yet (it will be looked up).
+    /// </summary>
+    private bool HasServerNotHeldOff(DnsName zone)
+    {
+        foreach (var forward in _options.ForwardZones)
+            if (forward.Name.Equals(zone) && AnyNotHeldOff(forward.Servers, zone)) return true;
+        foreach (var stub in _options.StubZones)
+            if (stub.Name.Equals(zone) && AnyNotHeldOff(stub.Servers, zone)) return true;
+        var ns = _cache.Get(zone, RRType.NS, RRClass.IN);
+        if (ns is null) return false;
+        foreach (var data in ns.RRset.Data)
+        {
+            if (data is not NameData { Target: var target }) continue;
+            bool known = false;
+            foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
+            {
+                if (_cache.Get(target, family, RRClass.IN) is not { } addresses) continue;
+                foreach (var a in addresses.RRset.Data)
+                {
+                    var address = ((AddressData)a).Address;
+                    if (!AddressPolicy.MayQuery(address, _options, configured: false)) continue;
+                    known = true;
+                    if (!_bogusServers.IsLame(address, zone)) return true;
+                }
+            }
+            if (!known) return true;
+        }
+        return false;
+    }
+
+    private bool AnyNotHeldOff(IReadOnlyList<IPEndPoint> servers, DnsName zone)
+    {
+        foreach (var server in servers)
+            if (!_bogusServers.IsLame(server.Address, zone)) return true;
+        return false;
     }
 
     private sealed class PinnedClock(DateTimeOffset now) : IClock

@@ -36,15 +36,26 @@ internal sealed class Validator
     private readonly DnssecAlgorithmRegistry _algorithms;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
     private readonly SecureNsecIndex? _secureNsec;
+    private readonly bool _validatedCacheOnly;
     private int _fetches;
+
+    // The zone whose DNSKEY RRset is being checked, set once its DS is settled: a failure of that zone's keys is then
+    // its DNSKEY's, not its DS's (no other zone's keys are computed meanwhile).
+    private DnsName? _checkingKeysOf;
 
     private const int MaxFetches = 24;
 
+    /// <param name="validatedCacheOnly">Cached DS and DNSKEY RRsets are used only when validated before; others are
+    /// fetched again (a retry after a bogus verdict: the unchecked copies may be the bogus ones).</param>
+    /// <param name="budget">The client query's DNSSEC work budget, shared by every validation of its answer (retries
+    /// included); a new one from <paramref name="limits"/> when null.</param>
     public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false,
-        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null, SecureNsecIndex? secureNsec = null)
+        IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null, SecureNsecIndex? secureNsec = null, bool validatedCacheOnly = false,
+        ValidationBudget? budget = null)
     {
+        _validatedCacheOnly = validatedCacheOnly;
         _secureNsec = secureNsec;
-        _budget = new ValidationBudget(limits);
+        _budget = budget ?? new ValidationBudget(limits);
         _anchors = anchors;
         _negativeAnchors = negativeAnchors ?? [];
         _cache = cache;
@@ -77,6 +88,19 @@ internal sealed class Validator
         };
     }
 
+    /// <summary>
+    /// After a bogus verdict: the RRset (owner, type) whose check failed first, for the recursor to tell which
+    /// servers sent it; null when the verdict is not bogus.
+    /// </summary>
+    public (DnsName Owner, RRType Type)? BogusData { get; private set; }
+
+    private ValidationVerdict Blame(ValidationVerdict verdict, DnsName owner, RRType type)
+    {
+        // The innermost failure (a zone's keys under the RRset's signature) was blamed first and stays.
+        if (verdict.State == ValidationState.Bogus) BogusData ??= (owner, type);
+        return verdict;
+    }
+
     /// <summary>Validates a resolution outcome for (qname, qtype).</summary>
     public async ValueTask<ValidationVerdict> ValidateAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome)
     {
@@ -93,14 +117,14 @@ internal sealed class Validator
             if (type == RRType.CNAME && IsSynthesized(outcome.Answer, name)) continue;
             var records = outcome.Answer.FindAll(r => r.Type == type && r.Name.Equals(name));
             var sigs = Signatures(outcome.Answer, name, type);
-            var v = await VerifyRRsetAsync(records, sigs, outcome.Authority);
+            var v = Blame(await VerifyRRsetAsync(records, sigs, outcome.Authority), name, type);
             verdict = Combine(verdict, v);
             if (verdict.State == ValidationState.Bogus) return verdict;
         }
         bool answered = qtype is RRType.ANY || sets.Exists(s => s.Type == qtype || (qtype == RRType.CNAME && s.Type == RRType.DNAME));
         if (outcome.Rcode == Rcode.NXDomain || (outcome.Rcode == Rcode.NoError && (!answered || outcome.Soa is not null)))
         {
-            var v = await ValidateNegativeAsync(qname, qtype, outcome, sets);
+            var v = Blame(await ValidateNegativeAsync(qname, qtype, outcome, sets), DenialName(qname, outcome), qtype);
             verdict = Combine(verdict, v);
         }
         return verdict;
@@ -235,10 +259,7 @@ internal sealed class Validator
 
     private async ValueTask<ValidationVerdict> ValidateNegativeAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome, List<(DnsName, RRType)> answerSets)
     {
-        // The name the denial is about: the end of the alias chain.
-        var name = qname;
-        foreach (var rr in outcome.Answer)
-            if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
+        var name = DenialName(qname, outcome);
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
         var proofSigner = ProofSigner(authority);
@@ -288,6 +309,15 @@ internal sealed class Validator
         return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
     }
 
+    /// <summary>The name a negative answer denies: the end of the alias chain.</summary>
+    private static DnsName DenialName(DnsName qname, ResolutionOutcome outcome)
+    {
+        var name = qname;
+        foreach (var rr in outcome.Answer)
+            if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
+        return name;
+    }
+
     private static DenialResult Either(DenialResult first, Func<DenialResult> second) => first.IsProven ? first : second() is { IsProven: true } s ? s : first;
 
     private static ValidationVerdict DenialVerdict(DenialResult denial) =>
@@ -321,6 +351,8 @@ internal sealed class Validator
         if (_zones.TryGetValue(zone, out var known)) return known;
         var result = await ComputeKeysAsync(zone, probing);
         if (result.State != ValidationState.Indeterminate) _zones[zone] = result;
+        // The parent's servers sent a bad DS (or DS denial); the zone's own servers a bad DNSKEY RRset.
+        if (result.State == ValidationState.Bogus) BogusData ??= (zone, zone.Equals(_checkingKeysOf) ? RRType.DNSKEY : RRType.DS);
         return result;
     }
 
@@ -379,6 +411,7 @@ internal sealed class Validator
             }
         }
 
+        _checkingKeysOf = zone;
         var dnskey = CachedWithSignatures(zone, RRType.DNSKEY);
         if (dnskey is null)
         {
@@ -436,6 +469,7 @@ internal sealed class Validator
     {
         if (CachedWithSignatures(zone, RRType.DS) is { } ds) return ds;
         // A signed denial (the referral's, without SOA, or a NODATA answer to an earlier DS query): proven again here.
+        if (_validatedCacheOnly) return null;
         var denial = _cache.GetNegative(zone, RRType.DS, RRClass.IN);
         if (denial is { Answer: { Kind: NegativeKind.NoData, Authority.Count: > 0 } } && ProofSigner(denial.Answer.Authority) is not null)
             return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
@@ -447,6 +481,7 @@ internal sealed class Validator
     {
         var cached = _cache.Get(owner, type, RRClass.IN);
         if (cached is null || cached.Signatures.Count == 0) return null;
+        if (_validatedCacheOnly && cached.Validation != ValidationState.Secure) return null;
         var records = new List<ResourceRecord>(cached.RRset.Data.Count + cached.Signatures.Count);
         cached.AppendRecords(records);
         foreach (var sig in cached.Signatures) records.Add(new ResourceRecord(owner, RRClass.IN, cached.RemainingTtl, sig));

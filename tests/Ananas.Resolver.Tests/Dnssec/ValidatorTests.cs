@@ -71,50 +71,9 @@ public sealed class ValidatorTests
 
     private static DnsName N(string name) => DnsName.Parse(name);
 
-    /// <summary>Signs every authoritative RRset of the zone (not delegation NS sets or glue).</summary>
-    private void Sign(FakeZone zone, Kit.TestKey key, uint? expiration = null)
-    {
-        var sets = zone.Records.Where(r => r.Type != RRType.RRSIG).GroupBy(r => (r.Name, r.Type)).ToList();
-        foreach (var set in sets)
-        {
-            var (owner, type) = set.Key;
-            bool belowCut = zone.Records.Exists(r => r.Type == RRType.NS && !r.Name.Equals(zone.Origin) && owner.IsSubdomainOf(r.Name));
-            if (belowCut && !(type is RRType.DS or RRType.NSEC && IsCut(zone, owner))) continue;
-            var records = set.ToList();
-            var sig = key.SignRRset(records, zone.Origin, _now - 3600, expiration ?? _now + 86400 * 30, originalTtl: records[0].Ttl);
-            zone.Records.Add(new ResourceRecord(owner, RRClass.IN, records[0].Ttl, sig));
-        }
-    }
+    private void Sign(FakeZone zone, Kit.TestKey key, uint? expiration = null) => SignedZones.Sign(zone, key, _now - 3600, expiration ?? _now + 86400 * 30);
 
-    private static bool IsCut(FakeZone zone, DnsName name) => zone.Records.Exists(r => r.Type == RRType.NS && r.Name.Equals(name) && !name.Equals(zone.Origin));
-
-    /// <summary>The fake authority's answer, with the RRSIGs of every RRset and the NSEC proofs of a negative answer when DO is set.</summary>
-    private void Serve(string address, FakeZone zone)
-    {
-        var server = _authority.Server(address);
-        server.Zones.Add(zone);
-        server.Respond = request =>
-        {
-            var response = FakeAuthority.Answer(server, request.Query);
-            if (request.Query.Edns?.DnssecOk != true) return response;
-            var q = request.Query.Question;
-            if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
-                foreach (var nsec in zone.Records.Where(r => r.Type == RRType.NSEC && (r.Name.Equals(q.Name) || NsecProofs.Covers(r, q.Name) || NsecProofs.Covers(r, zone.Origin.Prepend("*")))))
-                    if (!response.Authority.Contains(nsec)) response.Authority.Add(nsec);
-            // An NSEC3 zone (UseNsec3) sends its whole chain with a denial: a superset of every proof.
-            if (response.Answers.Count == 0 && response.Has(HeaderFlags.AA))
-                response.Authority.AddRange(zone.Records.Where(r => r.Type == RRType.NSEC3));
-            AddSignatures(zone, response.Answers);
-            AddSignatures(zone, response.Authority);
-            return response;
-        };
-    }
-
-    private static void AddSignatures(FakeZone zone, List<ResourceRecord> section)
-    {
-        foreach (var (name, type) in section.Select(r => (r.Name, r.Type)).Distinct().ToList())
-            section.AddRange(zone.Records.Where(r => r.Data is RrsigData s && s.TypeCovered == type && r.Name.Equals(name)));
-    }
+    private void Serve(string address, FakeZone zone) => SignedZones.Serve(_authority, address, zone);
 
     private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true)
     {
@@ -144,12 +103,7 @@ public sealed class ValidatorTests
 
     private static EdeCode? Ede(DnsMessage m) => m.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (EdeCode?)o.InfoCode).FirstOrDefault();
 
-    private void Tamper(FakeZone zone, string owner, RRType covered)
-    {
-        int i = zone.Records.FindIndex(r => r.Data is RrsigData s && s.TypeCovered == covered && r.Name.Equals(N(owner)));
-        var sig = (RrsigData)zone.Records[i].Data;
-        zone.Records[i] = new ResourceRecord(zone.Records[i].Name, RRClass.IN, zone.Records[i].Ttl, Kit.WithSignature(sig, Kit.Flip(sig.Signature.Span, 5)));
-    }
+    private static void Tamper(FakeZone zone, string owner, RRType covered) => SignedZones.Tamper(zone, owner, covered);
 
     [Fact]
     public async Task Secure_answer_has_AD_and_RRSIGs_with_DO()
