@@ -110,9 +110,9 @@ internal sealed class Resolution
             if (links > _limits.MaxAliasChain)
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
-            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is still shown, as kresd and Unbound do.
+            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless the options say otherwise.
             if (!visited.Add(current))
-                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), answer);
+                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _options.AliasLoopShowsChain ? answer : null);
         }
     }
 
@@ -237,7 +237,10 @@ internal sealed class Resolution
 
     private async ValueTask<Step> IterateCoreAsync(DnsName name, RRType type, int depth)
     {
-        var forward = FindForwardZone(name);
+        // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name, and the DS of a
+        // forward zone's apex is asked where its parent is resolved, not of the zone's forwarders (as Unbound does).
+        var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
+        var forward = FindForwardZone(searchName);
         if (forward is not null)
         {
             var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
@@ -249,8 +252,6 @@ internal sealed class Resolution
             if (!forward.First || _abort is not null) return Step.Fail(reply.Failure);
         }
 
-        // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
-        var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
         var delegation = StartingDelegation(searchName);
         if (delegation.Source == DelegationSource.RootHints && _options.PrimeRoot)
             delegation = await PrimeRootAsync(delegation, depth);
