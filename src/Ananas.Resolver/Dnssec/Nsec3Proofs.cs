@@ -177,7 +177,7 @@ public sealed class Nsec3Proofs
     private DenialResult? Preflight()
     {
         if (_early is not null) return _early;
-        if (_entries.Count == 0) return DenialResult.Fail("no usable NSEC3 records");
+        if (_entries.Count == 0) return DenialResult.Missing("no usable NSEC3 records");
         return null;
     }
 

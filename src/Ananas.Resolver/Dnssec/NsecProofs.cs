@@ -20,7 +20,13 @@ public sealed record DenialResult(DenialStatus Status, string Reason = "", EdeCo
 {
     public bool IsProven => Status == DenialStatus.Proven;
 
-    internal static DenialResult Fail(string reason) => new(DenialStatus.NotProven, reason, EdeCode.NsecMissing);
+    /// <summary>
+    /// The records are there but prove nothing (a wrong span, a wildcard not denied): DNSSEC Bogus (EDE 6), as
+    /// Unbound answers. EDE 12 (NSEC Missing, RFC 8914 §4.13) is for a denial with no usable NSEC/NSEC3 at all.
+    /// </summary>
+    internal static DenialResult Fail(string reason) => new(DenialStatus.NotProven, reason, EdeCode.DnssecBogus);
+
+    internal static DenialResult Missing(string reason) => new(DenialStatus.NotProven, reason, EdeCode.NsecMissing);
 }
 
 /// <summary>

@@ -251,6 +251,22 @@ public sealed class DenialAndBudgetTests
     }
 
     [Fact]
+    public void A_proof_that_proves_nothing_is_bogus_EDE_6_and_no_usable_records_is_nsec_missing_EDE_12()
+    {
+        // Unbound val_nsec3_b1_nameerror_nowc: the wildcard is not denied, but the NSEC3 records are there.
+        var noWildcard = Proofs(Pick(Nsec3Chain(0), "b4um", "0p9m")).ProveNameError(N("a.c.x.w.example."));
+        Assert.Equal(DenialStatus.NotProven, noWildcard.Status);
+        Assert.Equal(EdeCode.DnssecBogus, noWildcard.Ede);
+        var uncovered = NsecProofs.ProveNameError(N("ml.example."), Nsecs("example."), Example);
+        Assert.Equal(EdeCode.DnssecBogus, uncovered.Ede);
+        // RFC 8914 §4.13: nothing usable to validate the denial with.
+        var unusable = Proofs(Rrs("2t7b4g4vsa5smi47k61mv5bv1a22bojr.example. 3600 IN NSEC3 2 0 12 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG"))
+            .ProveNameError(N("a.c.x.w.example."));
+        Assert.Equal(DenialStatus.NotProven, unusable.Status);
+        Assert.Equal(EdeCode.NsecMissing, unusable.Ede);
+    }
+
+    [Fact]
     public void Nsec3_b2_no_data_and_b21_empty_non_terminal()
     {
         Assert.Equal(DenialStatus.Proven, Proofs(Pick(Nsec3Chain(), "2t7b")).ProveNoData(N("ns1.example."), RRType.MX).Status);
