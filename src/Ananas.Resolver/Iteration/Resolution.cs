@@ -88,6 +88,7 @@ internal sealed class Resolution
         var answer = new List<ResourceRecord>();
         var current = name;
         var visited = new HashSet<DnsName> { name };
+        List<ResourceRecord>? aliasProofs = null;
         int links = 0;
         while (true)
         {
@@ -98,15 +99,18 @@ internal sealed class Resolution
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = step.Authority };
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.Negative:
-                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = step.Authority };
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
                     return ResolutionOutcome.Fail(step.Failure!);
             }
             links += step.Links;
+            // NSEC/NSEC3 proofs of the alias steps (a wildcard CNAME's), ahead of the final step's, as Unbound
+            // prepends them (val_cnamewctonodata).
+            if (step.Authority.Count > 0) (aliasProofs ??= []).AddRange(step.Authority);
             if (links > _limits.MaxAliasChain)
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
@@ -578,7 +582,8 @@ internal sealed class Resolution
                 return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
             }
         }
-        return new Step(StepKind.Alias, records) { Target = owner, Links = links };
+        // Validating: the proofs of a wildcard-expanded alias travel with the chain to the validator (and DO clients).
+        return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
     }
 
     private Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
@@ -640,6 +645,14 @@ internal sealed class Resolution
             var rr = new ResourceRecord(rrset.Name, rrset.Class, rrset.Ttl, sig);
             if (!records.Exists(rr.SameData)) records.Add(rr);
         }
+    }
+
+    private static IReadOnlyList<ResourceRecord> WithAliasProofs(List<ResourceRecord>? aliasProofs, IReadOnlyList<ResourceRecord> final)
+    {
+        if (aliasProofs is null) return final;
+        foreach (var rr in final)
+            if (!aliasProofs.Exists(rr.SameData)) aliasProofs.Add(rr);
+        return aliasProofs;
     }
 
     private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)

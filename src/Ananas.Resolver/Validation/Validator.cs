@@ -155,6 +155,10 @@ internal sealed class Validator
         var result = _verifier.Verify(records, sigs, signer, zone.Keys, _budget);
         switch (result.Status)
         {
+            case RRsetStatus.Secure when result.IsWildcardExpansion && type == RRType.DNAME:
+                // A DNAME owned by a wildcard is "to be avoided or outright rejected" (RFC 4592 §4.4): what it
+                // redirects to is not proven, as Unbound judges it (val_dnamewc).
+                return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{owner} DNAME is the expansion of a wildcard DNAME");
             case RRsetStatus.Secure when result.IsWildcardExpansion:
                 // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
                 return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
@@ -191,7 +195,7 @@ internal sealed class Validator
         return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
     }
 
-    /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
+    /// <summary>The NSEC/NSEC3 RRsets of a section at or below <paramref name="signer"/>, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
     /// <remarks>With aggressive NSEC on, verified NSEC and NSEC3 RRsets are cached as secure, for at most <paramref name="ttlCap"/> seconds.</remarks>
     private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure, uint ttlCap = uint.MaxValue)
     {
@@ -201,6 +205,9 @@ internal sealed class Validator
         foreach (var rr in authority)
         {
             if (rr.Type is not (RRType.NSEC or RRType.NSEC3) || proofs.Exists(rr.SameData)) continue;
+            // An alias chain through several zones brings each zone's proofs (a wildcard CNAME's, then the target's
+            // denial): only this zone's names can prove anything here (Unbound val_cnamewctonodata).
+            if (!rr.Name.IsSubdomainOf(signer)) continue;
             var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
             var sigs = Signatures(authority, rr.Name, rr.Type);
             if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
@@ -241,7 +248,7 @@ internal sealed class Validator
             if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
-        var proofSigner = ProofSigner(authority);
+        var proofSigner = ProofSigner(authority, name);
         if (soa is null && (proofSigner is null || outcome.Rcode == Rcode.NXDomain))
         {
             // Without SOA nothing is proven: acceptable only where the name is provably insecure.
@@ -426,6 +433,20 @@ internal sealed class Validator
         foreach (var rr in section)
             if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig) return sig.SignerName;
         return null;
+    }
+
+    /// <summary>
+    /// The signer of the NSEC/NSEC3 records about <paramref name="name"/>: the closest enclosing zone among the
+    /// signers (an alias chain also brings the proofs of the zones it went through); failing one, any signer.
+    /// </summary>
+    private static DnsName? ProofSigner(IReadOnlyList<ResourceRecord> section, DnsName name)
+    {
+        DnsName? best = null;
+        foreach (var rr in section)
+            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig && name.IsSubdomainOf(sig.SignerName)
+                && (best is null || sig.SignerName.LabelCount > best.LabelCount))
+                best = sig.SignerName;
+        return best ?? ProofSigner(section);
     }
 
     /// <summary>
