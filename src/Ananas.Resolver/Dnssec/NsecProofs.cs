@@ -111,8 +111,8 @@ public static class NsecProofs
     /// <summary>
     /// NODATA: an NSEC at the qname without the type and without CNAME; at an empty non-terminal, an NSEC
     /// whose next name is below the qname; from a wildcard, the qname covered and an NSEC at the wildcard of its
-    /// closest encloser without the type. For DS the NSEC must come from the parent side (no SOA), and for any
-    /// other type it must not be a delegation's (NS without SOA).
+    /// closest encloser without the type. For DS the NSEC must come from the parent side (no SOA); for any other
+    /// type a delegation's NSEC (NS without SOA) proves nothing, and without DS leaves the answer insecure.
     /// </summary>
     public static DenialResult ProveNoData(DnsName qname, RRType qtype, IReadOnlyList<ResourceRecord> nsecs, DnsName zone)
     {
@@ -128,7 +128,10 @@ public static class NsecProofs
             }
             else if (types.Contains(RRType.NS) && !types.Contains(RRType.SOA))
             {
-                return DenialResult.Fail($"the NSEC at {qname} is a delegation's: it proves nothing but DS absence");
+                // The parent's NSEC at a delegation says nothing about the child's data; without DS the child is
+                // unsigned, so the answer is insecure (RFC 4035 §5.2; Unbound's insecure-delegation NODATA).
+                if (types.Contains(RRType.DS)) return DenialResult.Fail($"the NSEC at {qname} is a signed delegation's: it proves nothing but DS absence");
+                return new DenialResult(DenialStatus.Insecure, $"the NSEC at {qname} shows an unsigned delegation", ClosestEncloser: qname);
             }
             return new DenialResult(DenialStatus.Proven, ClosestEncloser: qname);
         }

@@ -36,6 +36,7 @@ internal sealed class Validator
     private readonly DnssecAlgorithmRegistry _algorithms;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
     private readonly SecureNsecIndex? _secureNsec;
+    private IReadOnlyList<ResourceRecord> _answerProofs = [];
     private int _fetches;
 
     private const int MaxFetches = 24;
@@ -80,6 +81,7 @@ internal sealed class Validator
     /// <summary>Validates a resolution outcome for (qname, qtype).</summary>
     public async ValueTask<ValidationVerdict> ValidateAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome)
     {
+        _answerProofs = outcome.Authority;
         var verdict = ValidationVerdict.Secure;
         // The answer section, RRset by RRset (the CNAME/DNAME chain and the data).
         var sets = new List<(DnsName Name, RRType Type)>();
@@ -344,7 +346,7 @@ internal sealed class Validator
         {
             var closest = _anchors.FindClosest(zone);
             if (closest is null) return new ZoneKeys(ValidationState.Insecure, [], null, "no trust anchor");
-            var ds = CachedDelegationSigner(zone);
+            var ds = CachedDelegationSigner(zone) ?? DelegationDenialInAnswer(zone);
             if (ds is null)
             {
                 if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
@@ -461,6 +463,23 @@ internal sealed class Validator
         if (denial is { Answer: { Kind: NegativeKind.NoData, Authority.Count: > 0 } } && ProofSigner(denial.Answer.Authority) is not null)
             return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
         return null;
+    }
+
+    /// <summary>
+    /// The answer's own signed NSEC at <paramref name="zone"/> showing a delegation (an alias chain into a child
+    /// brings it from the parent's response), as a NODATA answer to the DS query it makes unnecessary; it is proven
+    /// like any DS denial. Unbound answers the DS from the NSEC it has just validated (val_cnametonsec).
+    /// </summary>
+    private ResolutionOutcome? DelegationDenialInAnswer(DnsName zone)
+    {
+        List<ResourceRecord>? proof = null;
+        foreach (var rr in _answerProofs)
+            // The parent's side of the cut only: NS without SOA, signed by a zone above (the child's apex NSEC has SOA).
+            if (rr.Name.Equals(zone) && (rr.Data is NsecData { } nsec && nsec.Contains(RRType.NS) && !nsec.Contains(RRType.SOA)
+                    || rr.Data is RrsigData { TypeCovered: RRType.NSEC } sig && zone.IsStrictSubdomainOf(sig.SignerName)))
+                (proof ??= []).Add(rr);
+        if (proof is null || !proof.Exists(r => r.Type == RRType.NSEC) || ProofSigner(proof) is null) return null;
+        return new ResolutionOutcome(Rcode.NoError, []) { Authority = proof };
     }
 
     /// <summary>A cached RRset with its RRSIGs, as an answer to (owner, type); null when not cached or cached unsigned.</summary>

@@ -148,6 +148,10 @@ public sealed class DenialAndBudgetTests
         // A delegation's NSEC denies DS only.
         Assert.True(NsecProofs.ProveNoData(N("b.example."), RRType.DS, NsecChain, Example).IsProven);
         Assert.False(NsecProofs.ProveNoData(N("b.example."), RRType.A, NsecChain, Example).IsProven);
+        // ... but an unsigned one (no DS) leaves the child's data insecure (Unbound's insecure-delegation NODATA);
+        // a signed one (a.example., DS) proves nothing about the child's data.
+        Assert.Equal(DenialStatus.Insecure, NsecProofs.ProveNoData(N("b.example."), RRType.A, NsecChain, Example).Status);
+        Assert.Equal(DenialStatus.NotProven, NsecProofs.ProveNoData(N("a.example."), RRType.A, NsecChain, Example).Status);
         // The apex NSEC (SOA) cannot deny a DS for the zone itself: that is the parent's business.
         Assert.False(NsecProofs.ProveNoData(Example, RRType.DS, NsecChain, Example).IsProven);
         // A CNAME at the name means the resolver should have followed it.
