@@ -289,6 +289,11 @@ public sealed class DenialAndBudgetTests
         Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "0p9m", "35mt")).ProveNoData(N("c.example."), RRType.DS).Status);
         // a.example. is a signed delegation: its NSEC3 lists DS.
         Assert.Equal(DenialStatus.NotProven, Proofs(Nsec3Chain()).ProveInsecureDelegation(N("a.example.")).Status);
+        // Its data is the child's: the parent's NSEC3 denies it nothing; had it no DS, the child's data would be
+        // insecure (Unbound val_cnametoinsecure, NSEC3 part).
+        Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "35mt")).ProveNoData(N("a.example."), RRType.A).Status);
+        var unsigned = Rrs("35mthgpgcu1qg68fab165klnsnk3dpvl.example. 3600 IN NSEC3 1 0 12 aabbccdd b4um86eghhds6nea196smvmlo4ors995 NS");
+        Assert.Equal(DenialStatus.Insecure, Proofs(unsigned).ProveNoData(N("a.example."), RRType.A).Status);
     }
 
     [Fact]
