@@ -250,7 +250,7 @@ internal sealed class Validator
             if (rr.Data is NameData target && rr.Type == RRType.CNAME && rr.Name.Equals(name)) name = target.Target;
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
-        var proofSigner = ProofSigner(authority, name);
+        var proofSigner = ProofSigner(authority, name, parentSide: qtype == RRType.DS);
         if (soa is null && (proofSigner is null || outcome.Rcode == Rcode.NXDomain))
         {
             // Without SOA nothing is proven: acceptable only where the name is provably insecure.
@@ -439,13 +439,15 @@ internal sealed class Validator
 
     /// <summary>
     /// The signer of the NSEC/NSEC3 records about <paramref name="name"/>: the closest enclosing zone among the
-    /// signers (an alias chain also brings the proofs of the zones it went through); failing one, any signer.
+    /// signers (an alias chain also brings the proofs of the zones it went through), strictly above the name for a
+    /// DS (<paramref name="parentSide"/>); failing one, any signer.
     /// </summary>
-    private static DnsName? ProofSigner(IReadOnlyList<ResourceRecord> section, DnsName name)
+    private static DnsName? ProofSigner(IReadOnlyList<ResourceRecord> section, DnsName name, bool parentSide)
     {
         DnsName? best = null;
         foreach (var rr in section)
-            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig && name.IsSubdomainOf(sig.SignerName)
+            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig
+                && (parentSide ? name.IsStrictSubdomainOf(sig.SignerName) : name.IsSubdomainOf(sig.SignerName))
                 && (best is null || sig.SignerName.LabelCount > best.LabelCount))
                 best = sig.SignerName;
         return best ?? ProofSigner(section);
