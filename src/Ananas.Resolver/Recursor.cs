@@ -77,8 +77,9 @@ public sealed partial class Recursor
         var key = (question.Name, question.Type);
         bool checkingDisabled = query.Has(HeaderFlags.CD);
         // RFC 9520 §3: a question that failed moments ago fails again without asking upstream. Only recursive queries
-        // resolve, so only they are answered from (and fill) the failure cache.
-        var cachedFailure = recursive ? _failures.Get(question.Name, question.Type, checkingDisabled) : null;
+        // resolve, so only they fill the failure cache; an RD=0 query is answered from it too, as from the rest of
+        // what the resolver holds (Unbound answers it the cached bogus SERVFAIL and its EDE: val_nodata_failsig).
+        var cachedFailure = _failures.Get(question.Name, question.Type, checkingDisabled);
         // With serve-stale on, a cached failure is the failure recheck (RFC 8767 §4): stale data first, no refresh.
         bool recheckWait = stale.Enabled && cachedFailure is not null;
         if (stale.Enabled && recursive && (stale.ClientTimeout <= TimeSpan.Zero || recheckWait))

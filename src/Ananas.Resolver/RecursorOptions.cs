@@ -33,6 +33,13 @@ public sealed record RecursorOptions
     /// </summary>
     public bool PrimeRoot { get; init; }
 
+    /// <summary>
+    /// An alias loop (RFC 1034 §3.6.2) is SERVFAIL with the chain up to the loop in the answer section, as kresd sends
+    /// it (deckard iter_dname_insec). Off, it has empty sections and only the EDE names the loop, as Unbound sends
+    /// every failure (Unbound val_cname_loop1-3).
+    /// </summary>
+    public bool AliasLoopShowsChain { get; init; } = true;
+
     /// <summary>Upstream IPv4 allowed (deckard <c>do-ip4</c>).</summary>
     public bool UseIPv4 { get; init; } = true;
 

@@ -53,6 +53,28 @@ public sealed class FailureCachingTests
     }
 
     [Fact]
+    public async Task An_RD0_query_is_answered_the_cached_failure_without_asking_upstream()
+    {
+        // Unbound val_nodata_failsig: asked again without RD, the resolver answers what it holds, the failure.
+        var world = new TestWorld();
+        var recursor = Build(world, world.Options());
+        Silence(world);
+        var nonRecursive = Query("www.example.com.", RRType.A);
+        nonRecursive.Set(HeaderFlags.RD, false);
+
+        // Before any failure: nothing held, REFUSED, and nothing asked upstream.
+        Assert.Equal(Rcode.Refused, (await recursor.ResolveAsync(new Request(nonRecursive), world.Authority)).Message.Rcode);
+        Assert.Empty(world.Authority.Queries);
+        Assert.Equal(Rcode.ServFail, (await world.Resolve(recursor, "www.example.com.")).Message.Rcode);
+        int queries = world.Authority.Queries.Count;
+
+        var cached = await recursor.ResolveAsync(new Request(nonRecursive), world.Authority);
+        Assert.Equal(Rcode.ServFail, cached.Message.Rcode);
+        Assert.Equal([EdeCode.NoReachableAuthority, EdeCode.CachedError], Edes(cached));
+        Assert.Equal(queries, world.Authority.Queries.Count);
+    }
+
+    [Fact]
     public async Task The_failure_expires_after_the_configured_time_and_the_question_is_resolved_again()
     {
         var world = new TestWorld();
@@ -86,7 +108,7 @@ public sealed class FailureCachingTests
     }
 
     [Fact]
-    public async Task Failures_are_kept_apart_by_the_CD_bit_and_not_used_for_RD_0_queries()
+    public async Task Failures_are_kept_apart_by_the_CD_bit()
     {
         var world = new TestWorld();
         var recursor = Build(world, world.Options());
@@ -96,11 +118,6 @@ public sealed class FailureCachingTests
         var cd = Query("www.example.com.", RRType.A);
         cd.Set(HeaderFlags.CD);
         Assert.True((await recursor.ResolveAsync(new Request(cd), world.Authority)).UpstreamQueries > 0);
-
-        var norec = Query("www.example.com.", RRType.A);
-        norec.Set(HeaderFlags.RD, false);
-        var local = await recursor.ResolveAsync(new Request(norec), world.Authority);
-        Assert.Equal(Rcode.Refused, local.Message.Rcode);
     }
 
     [Fact]

@@ -98,6 +98,23 @@ public sealed class PeerBehaviourTests
     }
 
     [Fact]
+    public async Task A_CNAME_loop_without_the_chain_is_SERVFAIL_with_empty_sections_and_an_EDE_naming_the_loop()
+    {
+        // Unbound val_cname_loop1-3: Unbound sends no partial chain with a failure.
+        var world = new TestWorld();
+        world.ExampleCom.Records.Add(RecordText.Parse("loop1 CNAME loop2", world.ExampleCom.Origin));
+        world.ExampleCom.Records.Add(RecordText.Parse("loop2 CNAME loop1", world.ExampleCom.Origin));
+
+        var response = await world.Resolve(world.Recursor(world.Options() with { AliasLoopShowsChain = false }), "loop1.example.com.");
+
+        Assert.Equal(Rcode.ServFail, response.Message.Rcode);
+        Assert.Empty(response.Message.Answers);
+        Assert.Empty(response.Message.Authority);
+        var ede = Assert.Single(response.Message.Edns!.Options.OfType<ExtendedErrorOption>());
+        Assert.Contains("alias loop", ede.ExtraText);
+    }
+
+    [Fact]
     public async Task A_DNAME_applied_twice_in_one_chain_is_sent_once()
     {
         // deckard iter_dname_insec "shortloop": d.example.com DNAME example.com, asked a.d.d.example.com.

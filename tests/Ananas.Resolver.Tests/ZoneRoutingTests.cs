@@ -1,6 +1,7 @@
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
 using Ananas.Dns.Zones;
 using Ananas.Resolver.Tests.Fakes;
 using static Ananas.Resolver.Tests.Fakes.TestWorld;
@@ -52,5 +53,39 @@ public sealed class ZoneRoutingTests
 
         Assert.Equal(["www.example.net A 198.51.100.1"], Answers.Lines(response.Message.Answers));
         Assert.Equal(1, world.Authority.CountTo(Forwarder));
+    }
+
+    [Fact]
+    public async Task The_DS_of_a_forward_zone_apex_is_asked_of_the_parent_not_of_the_forwarder()
+    {
+        // Unbound val_fwdds: the DS sits on the parent side of the cut (RFC 4035 §3.1.4.1), which the forwarder for
+        // the child zone need not serve; names inside the zone, DS below the apex included, still go to it.
+        var world = new TestWorld();
+        world.Com.Records.Add(RecordText.Parse("example.com. 86400 DS 2854 13 2 " + new string('a', 64), world.Com.Origin));
+        var forwarder = world.Authority.Server(Forwarder);
+        forwarder.Respond = request =>
+        {
+            var response = request.Query.CreateResponse();
+            response.Set(HeaderFlags.RA);
+            response.Answers.Add(RecordText.Parse($"{request.Query.Question.Name} 300 A 198.51.100.1", DnsName.Root));
+            return response;
+        };
+        var recursor = world.Recursor(world.Options() with
+        {
+            ForwardZones = [new ForwardZone(DnsName.Parse("example.com."), [new IPEndPoint(IPAddress.Parse(Forwarder), 53)])],
+        });
+
+        var ds = await world.Resolve(recursor, "example.com.", RRType.DS);
+
+        Assert.Equal(Rcode.NoError, ds.Message.Rcode);
+        Assert.Equal(2854, Assert.IsType<DsData>(Assert.Single(ds.Message.Answers).Data).KeyTag);
+        Assert.Equal(0, world.Authority.CountTo(Forwarder));
+        Assert.Equal(1, world.Authority.CountTo(Gtld));
+
+        var inside = await world.Resolve(recursor, "www.example.com.");
+        Assert.Equal(["www.example.com A 198.51.100.1"], Answers.Lines(inside.Message.Answers));
+        Assert.Equal(1, world.Authority.CountTo(Forwarder));
+        await world.Resolve(recursor, "sub.example.com.", RRType.DS);
+        Assert.Equal(2, world.Authority.CountTo(Forwarder));
     }
 }

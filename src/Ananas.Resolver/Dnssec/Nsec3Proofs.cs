@@ -177,7 +177,7 @@ public sealed class Nsec3Proofs
     private DenialResult? Preflight()
     {
         if (_early is not null) return _early;
-        if (_entries.Count == 0) return DenialResult.Fail("no usable NSEC3 records");
+        if (_entries.Count == 0) return DenialResult.Missing("no usable NSEC3 records");
         return null;
     }
 
@@ -197,7 +197,7 @@ public sealed class Nsec3Proofs
     }
 
     /// <summary>
-    /// NODATA (§8.5, §8.6, §8.7): a matching NSEC3 without the type and CNAME; for DS, a closest encloser
+    /// NODATA (§8.5, §8.6, §8.7): a matching NSEC3 without the type and CNAME (an unsigned delegation's: Insecure); for DS, a closest encloser
     /// proof whose next closer is covered by an opt-out NSEC3 proves an insecure delegation (Insecure); failing a
     /// match, the wildcard at the closest encloser matched without the type (wildcard NODATA).
     /// </summary>
@@ -216,7 +216,9 @@ public sealed class Nsec3Proofs
             }
             else if (match.IsDelegation)
             {
-                return DenialResult.Fail($"the NSEC3 for {qname} is a delegation's: it proves nothing but DS absence");
+                // As with NSEC: the child's data is not the parent's to deny, and without DS the child is unsigned.
+                if (match.Data.Contains(RRType.DS)) return DenialResult.Fail($"the NSEC3 for {qname} is a signed delegation's: it proves nothing but DS absence");
+                return new DenialResult(DenialStatus.Insecure, $"the NSEC3 for {qname} shows an unsigned delegation", ClosestEncloser: qname);
             }
             return new DenialResult(DenialStatus.Proven, ClosestEncloser: qname);
         }

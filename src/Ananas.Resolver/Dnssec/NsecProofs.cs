@@ -20,7 +20,13 @@ public sealed record DenialResult(DenialStatus Status, string Reason = "", EdeCo
 {
     public bool IsProven => Status == DenialStatus.Proven;
 
-    internal static DenialResult Fail(string reason) => new(DenialStatus.NotProven, reason, EdeCode.NsecMissing);
+    /// <summary>
+    /// The records are there but prove nothing (a wrong span, a wildcard not denied): DNSSEC Bogus (EDE 6), as
+    /// Unbound answers. EDE 12 (NSEC Missing, RFC 8914 §4.13) is for a denial with no usable NSEC/NSEC3 at all.
+    /// </summary>
+    internal static DenialResult Fail(string reason) => new(DenialStatus.NotProven, reason, EdeCode.DnssecBogus);
+
+    internal static DenialResult Missing(string reason) => new(DenialStatus.NotProven, reason, EdeCode.NsecMissing);
 }
 
 /// <summary>
@@ -105,8 +111,8 @@ public static class NsecProofs
     /// <summary>
     /// NODATA: an NSEC at the qname without the type and without CNAME; at an empty non-terminal, an NSEC
     /// whose next name is below the qname; from a wildcard, the qname covered and an NSEC at the wildcard of its
-    /// closest encloser without the type. For DS the NSEC must come from the parent side (no SOA), and for any
-    /// other type it must not be a delegation's (NS without SOA).
+    /// closest encloser without the type. For DS the NSEC must come from the parent side (no SOA); for any other
+    /// type a delegation's NSEC (NS without SOA) proves nothing, and without DS leaves the answer insecure.
     /// </summary>
     public static DenialResult ProveNoData(DnsName qname, RRType qtype, IReadOnlyList<ResourceRecord> nsecs, DnsName zone)
     {
@@ -122,7 +128,10 @@ public static class NsecProofs
             }
             else if (types.Contains(RRType.NS) && !types.Contains(RRType.SOA))
             {
-                return DenialResult.Fail($"the NSEC at {qname} is a delegation's: it proves nothing but DS absence");
+                // The parent's NSEC at a delegation says nothing about the child's data; without DS the child is
+                // unsigned, so the answer is insecure (RFC 4035 §5.2; Unbound's insecure-delegation NODATA).
+                if (types.Contains(RRType.DS)) return DenialResult.Fail($"the NSEC at {qname} is a signed delegation's: it proves nothing but DS absence");
+                return new DenialResult(DenialStatus.Insecure, $"the NSEC at {qname} shows an unsigned delegation", ClosestEncloser: qname);
             }
             return new DenialResult(DenialStatus.Proven, ClosestEncloser: qname);
         }

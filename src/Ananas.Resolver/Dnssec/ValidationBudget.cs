@@ -29,10 +29,13 @@ public sealed record DnssecLimits
 
     /// <summary>
     /// NSEC3 iterations above this make the answer bogus (SERVFAIL, EDE 27), which RFC 9276 §3.2 allows for a second,
-    /// higher limit; nothing is hashed either way. Off by default (65535, the most the field holds): the peer
-    /// resolvers answer insecure instead (deckard val_iter_high), and so does this one unless configured.
+    /// higher limit; nothing is hashed either way. Between <see cref="MaxNsec3Iterations"/> and this the answer is
+    /// insecure. 500: no honest zone comes near it (RFC 9276 §3.1 asks signers for 0 extra iterations), so a zone
+    /// made to cost (the 2,500-iteration KeyTrap variant) fails closed instead of being passed on unchecked. 65535, the most the field holds, turns it
+    /// off: the peer resolvers answer insecure at any count (deckard val_iter_high, 65535 iterations), and the
+    /// scenario runner sets that.
     /// </summary>
-    public int MaxNsec3IterationsBeforeBogus { get; init; } = ushort.MaxValue;
+    public int MaxNsec3IterationsBeforeBogus { get; init; } = 500;
 
     /// <summary>NSEC3 owner-name hash computations for one query (each costs iterations + 1 SHA-1 runs).</summary>
     public int MaxNsec3HashesPerQuery { get; init; } = 64;

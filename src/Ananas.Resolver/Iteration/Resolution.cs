@@ -102,6 +102,7 @@ internal sealed class Resolution
         var answer = new List<ResourceRecord>();
         var current = name;
         var visited = new HashSet<DnsName> { name };
+        List<ResourceRecord>? aliasProofs = null;
         int links = 0;
         while (true)
         {
@@ -112,21 +113,24 @@ internal sealed class Resolution
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = step.Authority };
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.Negative:
-                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = step.Authority };
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
                     return ResolutionOutcome.Fail(step.Failure!);
             }
             links += step.Links;
+            // NSEC/NSEC3 proofs of the alias steps (a wildcard CNAME's), ahead of the final step's, as Unbound
+            // prepends them (val_cnamewctonodata).
+            if (step.Authority.Count > 0) (aliasProofs ??= []).AddRange(step.Authority);
             if (links > _limits.MaxAliasChain)
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
-            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is still shown, as kresd and Unbound do.
+            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless the options say otherwise.
             if (!visited.Add(current))
-                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), answer);
+                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _options.AliasLoopShowsChain ? answer : null);
         }
     }
 
@@ -251,7 +255,10 @@ internal sealed class Resolution
 
     private async ValueTask<Step> IterateCoreAsync(DnsName name, RRType type, int depth)
     {
-        var forward = FindForwardZone(name);
+        // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name, and the DS of a
+        // forward zone's apex is asked where its parent is resolved, not of the zone's forwarders (as Unbound does).
+        var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
+        var forward = FindForwardZone(searchName);
         if (forward is not null)
         {
             var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
@@ -263,8 +270,6 @@ internal sealed class Resolution
             if (!forward.First || _abort is not null) return Step.Fail(reply.Failure);
         }
 
-        // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name.
-        var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
         var delegation = StartingDelegation(searchName);
         if (delegation.Source == DelegationSource.RootHints && _options.PrimeRoot)
             delegation = await PrimeRootAsync(delegation, depth);
@@ -591,7 +596,8 @@ internal sealed class Resolution
                 return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
             }
         }
-        return new Step(StepKind.Alias, records) { Target = owner, Links = links };
+        // Validating: the proofs of a wildcard-expanded alias travel with the chain to the validator (and DO clients).
+        return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
     }
 
     private Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
@@ -653,6 +659,14 @@ internal sealed class Resolution
             var rr = new ResourceRecord(rrset.Name, rrset.Class, rrset.Ttl, sig);
             if (!records.Exists(rr.SameData)) records.Add(rr);
         }
+    }
+
+    private static IReadOnlyList<ResourceRecord> WithAliasProofs(List<ResourceRecord>? aliasProofs, IReadOnlyList<ResourceRecord> final)
+    {
+        if (aliasProofs is null) return final;
+        foreach (var rr in final)
+            if (!aliasProofs.Exists(rr.SameData)) aliasProofs.Add(rr);
+        return aliasProofs;
     }
 
     private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)

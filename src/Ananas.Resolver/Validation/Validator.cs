@@ -37,6 +37,7 @@ internal sealed class Validator
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
     private readonly SecureNsecIndex? _secureNsec;
     private readonly bool _validatedCacheOnly;
+    private IReadOnlyList<ResourceRecord> _answerProofs = [];
     private int _fetches;
 
     // The zone whose DNSKEY RRset is being checked, set once its DS is settled: a failure of that zone's keys is then
@@ -104,6 +105,7 @@ internal sealed class Validator
     /// <summary>Validates a resolution outcome for (qname, qtype).</summary>
     public async ValueTask<ValidationVerdict> ValidateAsync(DnsName qname, RRType qtype, ResolutionOutcome outcome)
     {
+        _answerProofs = outcome.Authority;
         var verdict = ValidationVerdict.Secure;
         // The answer section, RRset by RRset (the CNAME/DNAME chain and the data).
         var sets = new List<(DnsName Name, RRType Type)>();
@@ -179,6 +181,10 @@ internal sealed class Validator
         var result = _verifier.Verify(records, sigs, signer, zone.Keys, _budget);
         switch (result.Status)
         {
+            case RRsetStatus.Secure when result.IsWildcardExpansion && type == RRType.DNAME:
+                // A DNAME owned by a wildcard is "to be avoided or outright rejected" (RFC 4592 §4.4): what it
+                // redirects to is not proven, as Unbound judges it (val_dnamewc).
+                return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{owner} DNAME is the expansion of a wildcard DNAME");
             case RRsetStatus.Secure when result.IsWildcardExpansion:
                 // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
                 return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
@@ -215,7 +221,7 @@ internal sealed class Validator
         return denial.IsProven ? ValidationVerdict.Secure : DenialVerdict(denial);
     }
 
-    /// <summary>The NSEC/NSEC3 RRsets of a section, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
+    /// <summary>The NSEC/NSEC3 RRsets of a section at or below <paramref name="signer"/>, each verified with the zone's keys; <paramref name="failure"/> set if one does not verify.</summary>
     /// <remarks>With aggressive NSEC on, verified NSEC and NSEC3 RRsets are cached as secure, for at most <paramref name="ttlCap"/> seconds.</remarks>
     private List<ResourceRecord> VerifiedProofs(IReadOnlyList<ResourceRecord> section, DnsName signer, IReadOnlyList<DnskeyData> keys, out ValidationVerdict? failure, uint ttlCap = uint.MaxValue)
     {
@@ -225,6 +231,9 @@ internal sealed class Validator
         foreach (var rr in authority)
         {
             if (rr.Type is not (RRType.NSEC or RRType.NSEC3) || proofs.Exists(rr.SameData)) continue;
+            // An alias chain through several zones brings each zone's proofs (a wildcard CNAME's, then the target's
+            // denial): only this zone's names can prove anything here (Unbound val_cnamewctonodata).
+            if (!rr.Name.IsSubdomainOf(signer)) continue;
             var set = authority.FindAll(r => r.Type == rr.Type && r.Name.Equals(rr.Name));
             var sigs = Signatures(authority, rr.Name, rr.Type);
             if (sigs.Count == 0) { failure = ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {rr.Name} {rr.Type}"); return proofs; }
@@ -262,7 +271,7 @@ internal sealed class Validator
         var name = DenialName(qname, outcome);
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
-        var proofSigner = ProofSigner(authority);
+        var proofSigner = ProofSigner(authority, name, parentSide: qtype == RRType.DS);
         if (soa is null && (proofSigner is null || outcome.Rcode == Rcode.NXDomain))
         {
             // Without SOA nothing is proven: acceptable only where the name is provably insecure.
@@ -369,7 +378,7 @@ internal sealed class Validator
         {
             var closest = _anchors.FindClosest(zone);
             if (closest is null) return new ZoneKeys(ValidationState.Insecure, [], null, "no trust anchor");
-            var ds = CachedDelegationSigner(zone);
+            var ds = CachedDelegationSigner(zone) ?? DelegationDenialInAnswer(zone);
             if (ds is null)
             {
                 if (++_fetches > MaxFetches) return new ZoneKeys(ValidationState.Bogus, [], EdeCode.DnssecBogus, "chain of trust too long");
@@ -462,6 +471,22 @@ internal sealed class Validator
     }
 
     /// <summary>
+    /// The signer of the NSEC/NSEC3 records about <paramref name="name"/>: the closest enclosing zone among the
+    /// signers (an alias chain also brings the proofs of the zones it went through), strictly above the name for a
+    /// DS (<paramref name="parentSide"/>); failing one, any signer.
+    /// </summary>
+    private static DnsName? ProofSigner(IReadOnlyList<ResourceRecord> section, DnsName name, bool parentSide)
+    {
+        DnsName? best = null;
+        foreach (var rr in section)
+            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 } sig
+                && (parentSide ? name.IsStrictSubdomainOf(sig.SignerName) : name.IsSubdomainOf(sig.SignerName))
+                && (best is null || sig.SignerName.LabelCount > best.LabelCount))
+                best = sig.SignerName;
+        return best ?? ProofSigner(section);
+    }
+
+    /// <summary>
     /// The DS RRset of <paramref name="zone"/> (with its RRSIGs), or the signed proof that it has none, as a referral
     /// left them in the cache; null when the cache has neither and the DS must be asked for.
     /// </summary>
@@ -474,6 +499,23 @@ internal sealed class Validator
         if (denial is { Answer: { Kind: NegativeKind.NoData, Authority.Count: > 0 } } && ProofSigner(denial.Answer.Authority) is not null)
             return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
         return null;
+    }
+
+    /// <summary>
+    /// The answer's own signed NSEC at <paramref name="zone"/> showing a delegation (an alias chain into a child
+    /// brings it from the parent's response), as a NODATA answer to the DS query it makes unnecessary; it is proven
+    /// like any DS denial. Unbound answers the DS from the NSEC it has just validated (val_cnametonsec).
+    /// </summary>
+    private ResolutionOutcome? DelegationDenialInAnswer(DnsName zone)
+    {
+        List<ResourceRecord>? proof = null;
+        foreach (var rr in _answerProofs)
+            // The parent's side of the cut only: NS without SOA, signed by a zone above (the child's apex NSEC has SOA).
+            if (rr.Name.Equals(zone) && (rr.Data is NsecData { } nsec && nsec.Contains(RRType.NS) && !nsec.Contains(RRType.SOA)
+                    || rr.Data is RrsigData { TypeCovered: RRType.NSEC } sig && zone.IsStrictSubdomainOf(sig.SignerName)))
+                (proof ??= []).Add(rr);
+        if (proof is null || !proof.Exists(r => r.Type == RRType.NSEC) || ProofSigner(proof) is null) return null;
+        return new ResolutionOutcome(Rcode.NoError, []) { Authority = proof };
     }
 
     /// <summary>A cached RRset with its RRSIGs, as an answer to (owner, type); null when not cached or cached unsigned.</summary>

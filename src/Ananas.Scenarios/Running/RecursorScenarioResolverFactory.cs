@@ -4,6 +4,7 @@ using Ananas.Dns.Messages;
 using Ananas.Scenarios.Model;
 using Ananas.Resolver;
 using Ananas.Resolver.Cache;
+using Ananas.Resolver.Dnssec;
 
 namespace Ananas.Scenarios.Running;
 
@@ -46,6 +47,8 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             // Unbound-style minimisation also hides the QTYPE at the full name, and Unbound primes the root (RFC 8109).
             MinimiseFullName = setup.Dialect == ScenarioDialect.Unbound,
             PrimeRoot = setup.Dialect == ScenarioDialect.Unbound,
+            // kresd answers an alias loop with the chain up to it; Unbound sends every SERVFAIL with empty sections.
+            AliasLoopShowsChain = setup.Dialect != ScenarioDialect.Unbound,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
@@ -66,6 +69,9 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             // The peer corpora's validator scenarios are signed with DSA, which Unbound (testbound) validates; RFC
             // 8624 retired it, so the resolver only does when asked.
             ValidateDsa = setup.Validation,
+            // The peers answer insecure at any NSEC3 iteration count past their limit (deckard val_iter_high has
+            // 65535); this resolver's default fails closed past a second, higher one (RFC 9276 §3.2).
+            Limits = Limits.Default with { Dnssec = DnssecLimits.Default with { MaxNsec3IterationsBeforeBogus = ushort.MaxValue } },
         };
     }
 

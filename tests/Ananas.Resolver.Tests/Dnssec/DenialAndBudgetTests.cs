@@ -148,6 +148,10 @@ public sealed class DenialAndBudgetTests
         // A delegation's NSEC denies DS only.
         Assert.True(NsecProofs.ProveNoData(N("b.example."), RRType.DS, NsecChain, Example).IsProven);
         Assert.False(NsecProofs.ProveNoData(N("b.example."), RRType.A, NsecChain, Example).IsProven);
+        // ... but an unsigned one (no DS) leaves the child's data insecure (Unbound's insecure-delegation NODATA);
+        // a signed one (a.example., DS) proves nothing about the child's data.
+        Assert.Equal(DenialStatus.Insecure, NsecProofs.ProveNoData(N("b.example."), RRType.A, NsecChain, Example).Status);
+        Assert.Equal(DenialStatus.NotProven, NsecProofs.ProveNoData(N("a.example."), RRType.A, NsecChain, Example).Status);
         // The apex NSEC (SOA) cannot deny a DS for the zone itself: that is the parent's business.
         Assert.False(NsecProofs.ProveNoData(Example, RRType.DS, NsecChain, Example).IsProven);
         // A CNAME at the name means the resolver should have followed it.
@@ -251,6 +255,22 @@ public sealed class DenialAndBudgetTests
     }
 
     [Fact]
+    public void A_proof_that_proves_nothing_is_bogus_EDE_6_and_no_usable_records_is_nsec_missing_EDE_12()
+    {
+        // Unbound val_nsec3_b1_nameerror_nowc: the wildcard is not denied, but the NSEC3 records are there.
+        var noWildcard = Proofs(Pick(Nsec3Chain(0), "b4um", "0p9m")).ProveNameError(N("a.c.x.w.example."));
+        Assert.Equal(DenialStatus.NotProven, noWildcard.Status);
+        Assert.Equal(EdeCode.DnssecBogus, noWildcard.Ede);
+        var uncovered = NsecProofs.ProveNameError(N("ml.example."), Nsecs("example."), Example);
+        Assert.Equal(EdeCode.DnssecBogus, uncovered.Ede);
+        // RFC 8914 §4.13: nothing usable to validate the denial with.
+        var unusable = Proofs(Rrs("2t7b4g4vsa5smi47k61mv5bv1a22bojr.example. 3600 IN NSEC3 2 0 12 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG"))
+            .ProveNameError(N("a.c.x.w.example."));
+        Assert.Equal(DenialStatus.NotProven, unusable.Status);
+        Assert.Equal(EdeCode.NsecMissing, unusable.Ede);
+    }
+
+    [Fact]
     public void Nsec3_b2_no_data_and_b21_empty_non_terminal()
     {
         Assert.Equal(DenialStatus.Proven, Proofs(Pick(Nsec3Chain(), "2t7b")).ProveNoData(N("ns1.example."), RRType.MX).Status);
@@ -269,6 +289,11 @@ public sealed class DenialAndBudgetTests
         Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "0p9m", "35mt")).ProveNoData(N("c.example."), RRType.DS).Status);
         // a.example. is a signed delegation: its NSEC3 lists DS.
         Assert.Equal(DenialStatus.NotProven, Proofs(Nsec3Chain()).ProveInsecureDelegation(N("a.example.")).Status);
+        // Its data is the child's: the parent's NSEC3 denies it nothing; had it no DS, the child's data would be
+        // insecure (Unbound val_cnametoinsecure, NSEC3 part).
+        Assert.Equal(DenialStatus.NotProven, Proofs(Pick(Nsec3Chain(0), "35mt")).ProveNoData(N("a.example."), RRType.A).Status);
+        var unsigned = Rrs("35mthgpgcu1qg68fab165klnsnk3dpvl.example. 3600 IN NSEC3 1 0 12 aabbccdd b4um86eghhds6nea196smvmlo4ors995 NS");
+        Assert.Equal(DenialStatus.Insecure, Proofs(unsigned).ProveNoData(N("a.example."), RRType.A).Status);
     }
 
     [Fact]
@@ -310,13 +335,15 @@ public sealed class DenialAndBudgetTests
         Assert.Equal(EdeCode.UnsupportedNsec3IterationsValue, result.Ede);
         Assert.Equal(0, budget.Nsec3HashesUsed);
 
-        // Far above it still insecure by default; past the optional second limit (RFC 9276 §3.2) bogus, still without hashing.
-        Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0, iterations: 2500), budget).ProveNameError(N("a.c.x.w.example.")).Status);
-        var strict = new ValidationBudget(DnssecLimits.Default with { MaxNsec3IterationsBeforeBogus = 500 });
-        var huge = Proofs(Nsec3Chain(0, iterations: 2500), strict).ProveNameError(N("a.c.x.w.example."));
+        // Up to the second limit (500 by default) still insecure; past it bogus (RFC 9276 §3.2), still without hashing.
+        Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0, iterations: 500), budget).ProveNameError(N("a.c.x.w.example.")).Status);
+        var huge = Proofs(Nsec3Chain(0, iterations: 2500), budget).ProveNameError(N("a.c.x.w.example."));
         Assert.Equal(DenialStatus.NotProven, huge.Status);
         Assert.Equal(EdeCode.UnsupportedNsec3IterationsValue, huge.Ede);
-        Assert.Equal(0, budget.Nsec3HashesUsed + strict.Nsec3HashesUsed);
+        // With the second limit off (the peers' policy) any count past the first is insecure.
+        var lenient = new ValidationBudget(DnssecLimits.Default with { MaxNsec3IterationsBeforeBogus = ushort.MaxValue });
+        Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0, iterations: ushort.MaxValue), lenient).ProveNameError(N("a.c.x.w.example.")).Status);
+        Assert.Equal(0, budget.Nsec3HashesUsed + lenient.Nsec3HashesUsed);
 
         var lowered = new ValidationBudget(DnssecLimits.Default with { MaxNsec3Iterations = 10 });
         Assert.Equal(DenialStatus.Insecure, Proofs(Nsec3Chain(0), lowered).ProveNoData(N("ns1.example."), RRType.MX).Status);

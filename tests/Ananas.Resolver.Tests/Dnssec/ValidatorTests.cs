@@ -308,6 +308,83 @@ public sealed class ValidatorTests
         Assert.Equal(EdeCode.DnssecBogus, Ede(m));
     }
 
+    /// <summary>Answers <paramref name="qname"/> at the example. server with the given records, signed by example.'s key.</summary>
+    private void Script(string qname, List<ResourceRecord> answer, List<ResourceRecord> authority, int? answerLabels = null, bool sign = true)
+    {
+        var server = _authority.Server(ExampleAddress);
+        var honest = server.Respond!;
+        server.Respond = request =>
+        {
+            if (!request.Query.Question.Name.Equals(N(qname))) return honest(request);
+            var response = request.Query.CreateResponse();
+            response.Set(HeaderFlags.AA);
+            foreach (var set in answer.GroupBy(r => (r.Name, r.Type)))
+            {
+                response.Answers.AddRange(set);
+                if (!sign || set.Key.Type == RRType.CNAME && answer.Exists(r => r.Type == RRType.DNAME)) continue; // synthesised: unsigned
+                var sig = _exampleKey.SignRRset([.. set], _example.Origin, _now - 3600, _now + 86400, labels: answerLabels, originalTtl: set.First().Ttl);
+                response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
+            }
+            response.Authority.AddRange(authority);
+            AddSignatures(_example, response.Authority);
+            return response;
+        };
+    }
+
+    [Fact]
+    public async Task A_wildcard_CNAME_is_proven_by_the_NSEC_of_its_own_response_when_the_target_is_asked_separately()
+    {
+        // Unbound val_cnamewctonodata: x.example. CNAME is expanded from *.example.; its response proves x.example.
+        // absent (www.example. NSEC example. covers it), and the target's NODATA comes in a second response, with
+        // only the NSEC at ns.example., which proves nothing about x.example.
+        Script("x.example.", [Kit.Rr("x.example. 300 IN CNAME ns.example.")], [.. _example.Records.Where(r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")))], answerLabels: 1);
+
+        var m = await Ask(Recursor(), "x.example.", RRType.AAAA);
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.CNAME);
+        // The wildcard proof is passed on with the chain (as Unbound prepends it), ahead of the NODATA's SOA.
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")));
+        Assert.Contains(m.Authority, r => r.Type == RRType.SOA);
+    }
+
+    [Fact]
+    public async Task A_DNAME_expanded_from_a_wildcard_is_bogus()
+    {
+        // Unbound val_dnamewc: sub.example. DNAME signed as the expansion of *.example. (RRSIG labels 1), with a
+        // valid NSEC proving sub.example. absent: RFC 4592 §4.4 rejects wildcard DNAMEs, and so does the validator.
+        Script("a.sub.example.",
+            [Kit.Rr("sub.example. 300 IN DNAME insecure."), Kit.Rr("a.sub.example. 300 IN CNAME a.insecure.")],
+            [.. _example.Records.Where(r => r.Type == RRType.NSEC && r.Name.Equals(N("ns.example.")))], answerLabels: 1);
+
+        var m = await Ask(Recursor(), "a.sub.example.");
+
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        var ede = m.Edns!.Options.OfType<ExtendedErrorOption>().First();
+        Assert.Equal(EdeCode.DnssecBogus, ede.InfoCode);
+        Assert.Contains("wildcard DNAME", ede.ExtraText);
+    }
+
+    [Fact]
+    public async Task A_CNAME_into_an_unsigned_child_is_insecure_from_the_NSEC_in_its_own_response_without_asking_the_DS()
+    {
+        // Unbound val_cnametonsec: link.example. CNAME www.sub.example., and the same response carries example.'s
+        // signed NSEC at sub.example. (NS, no DS): the unsigned delegation is proven there. The example. server
+        // also serves the child, unsigned.
+        var nsec = new List<ResourceRecord> { Kit.Rr("sub.example. 3600 IN NSEC www.example. NS RRSIG NSEC") };
+        var nsecSig = _exampleKey.SignRRset(nsec, _example.Origin, _now - 3600, _now + 86400, originalTtl: 3600);
+        Script("link.example.", [Kit.Rr("link.example. 300 IN CNAME www.sub.example.")], [.. nsec, new ResourceRecord(N("sub.example."), RRClass.IN, 3600, nsecSig)]);
+        Script("www.sub.example.", [Kit.Rr("www.sub.example. 300 IN A 192.0.2.7")], [], sign: false);
+
+        var m = await Ask(Recursor(), "link.example.");
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.A && r.Name.Equals(N("www.sub.example.")));
+        Assert.DoesNotContain(_authority.Queries, q => q.Query.Question.Type == RRType.DS && q.Query.Question.Name.Equals(N("sub.example.")));
+    }
+
     // RFC 8198: aggressive use of the DNSSEC-validated cache.
 
     [Fact]
