@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cached-answer benchmark: `ananas serve` on 127.0.0.1 (random port, metrics/control off) recursing to a tiny NSD
-# hierarchy (root + `bench.` with 100 names) on a random loopback address; one warm-up pass, then dnsperf:
+# hierarchy (root + `bench.` with 100 names) on a random loopback address; one warm-up pass (then, if WARMUP is
+# set, that many seconds under load, unmeasured), then dnsperf:
 #   1. throughput: dnsperf -l 10 -c 4 -T 2 (as many queries as the server answers)
 #   2. fixed rate: -Q 20000 with -v (per-query latency -> median/p99) and the server's CPU seconds per 100k queries
 # The server and dnsperf are pinned to different cores with taskset (server: CPU 0, dnsperf: CPU 1).
@@ -47,6 +48,12 @@ echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== warm-up: one pass of $(wc -l <"$work/queries.txt") names"
 taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -n 1 -c 1 -q 10 >"$work/warm.out" 2>&1
 grep -E 'Queries (sent|completed)|NOERROR' "$work/warm.out" | sed 's/^/   /'
+# WARMUP=SECONDS: that long under full load first, unmeasured, so the JIT has tiered up the hot path (plugins.sh
+# sets it: with a plugin the hot path has more methods and reaches steady speed seconds later).
+if [ "${WARMUP:-0}" != 0 ]; then
+  echo "== warm-up under load: dnsperf -l $WARMUP -c 4 -T 2 (not measured)"
+  taskset -c "$load_cpu" dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$WARMUP" -c 4 -T 2 >"$work/warm.out" 2>&1
+fi
 
 echo "== throughput: dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 2 (pinned to CPU $load_cpu; server on CPU $server_cpu)"
 c0="$(cpu_seconds "$server")"

@@ -4,11 +4,16 @@
 # hits; this script runs it ROUNDS times alternately without and with families and prints each QPS and the
 # ratio of the medians. The queried names (h0..h99.bench) are not listed, so every hit passes through the
 # plugin's request callback (a 1M-name suffix lookup) and is then answered from the cache.
+# Each server first runs WARMUP seconds (default 10) under full load, unmeasured: the JIT tiers up the hot path
+# while it runs, and with a plugin that path is longer (the sandbox, Wasmtime's .NET binding), so on a loaded
+# 2-core VM the with-families server reaches its steady rate seconds after the one without plugins; without the
+# warm-up a short round measures that ramp (per-second dnsperf rates show it: docs/BENCHMARKS.md, Plugins).
 # Needs what cached.sh needs (nsd, dnsperf, root for NSD on port 53) and the guests (scripts/build-guests.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rounds="${ROUNDS:-3}"
 export DURATION="${DURATION:-10}"
+export WARMUP="${WARMUP:-10}"
 
 "$root/scripts/build-guests.sh"
 work="$(mktemp -d /tmp/ananas-plugins-bench-XXXXXX)"

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
@@ -107,6 +108,34 @@ public sealed class PluginCallContext
         EdnsPayloadSize = view.HasEdns ? view.UdpPayloadSize : (ushort)0;
         view.Name.CopyTo(_queryNameWire);
         _queryNameLength = view.Name.Length;
+        _queryName = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Fills the query fields from a query whose header, single question and EDNS settings the caller has already
+    /// read (the server's first look at a frame): the QNAME is the uncompressed name at offset 12, QTYPE and QCLASS
+    /// the four bytes before <paramref name="questionEnd"/>. Parses nothing again, allocates nothing. False, changing
+    /// nothing, when the offsets do not describe such a question (the caller then uses <see cref="TrySetQuery"/>).
+    /// </summary>
+    public bool TrySetCheckedQuery(ReadOnlyMemory<byte> wire, int questionEnd, bool hasEdns, bool dnssecOk, ushort udpPayloadSize)
+    {
+        var bytes = wire.Span;
+        const int nameStart = 12;
+        int nameLength = questionEnd - 4 - nameStart;
+        if (nameLength < 1 || nameLength > DnsName.MaxWireLength || questionEnd > bytes.Length) return false;
+        var name = bytes.Slice(nameStart, nameLength);
+        if (name[^1] != 0) return false;
+        QueryWire = wire;
+        MessageId = BinaryPrimitives.ReadUInt16BigEndian(bytes);
+        FlagsWord = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
+        QueryType = (RRType)BinaryPrimitives.ReadUInt16BigEndian(bytes[(questionEnd - 4)..]);
+        QueryClass = (RRClass)BinaryPrimitives.ReadUInt16BigEndian(bytes[(questionEnd - 2)..]);
+        HasEdns = hasEdns;
+        DnssecOk = hasEdns && dnssecOk;
+        EdnsPayloadSize = hasEdns ? udpPayloadSize : (ushort)0;
+        name.CopyTo(_queryNameWire);
+        _queryNameLength = nameLength;
         _queryName = null;
         return true;
     }

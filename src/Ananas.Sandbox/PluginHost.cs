@@ -167,28 +167,70 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
     /// <see cref="PluginVerdict.Continue"/>. Allocates nothing unless a callback awaits a host operation.
     /// Cancelling abandons pending callbacks (they count as <see cref="PluginVerdict.Continue"/>).
     /// </summary>
-    public async ValueTask<PluginVerdict> InvokeAsync(PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken = default)
+    public ValueTask<PluginVerdict> InvokeAsync(PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken = default)
     {
-        if (!HasCallbacks(phase)) return PluginVerdict.Continue;
+        if (!HasCallbacks(phase)) return new(PluginVerdict.Continue);
+        // Synchronously while every plugin completes synchronously (the usual case: no state machine); from the
+        // first that awaits, the rest runs in InvokeFromAsync.
         var slots = _slots;
-        foreach (var slot in slots)
+        for (int i = 0; i < slots.Length; i++)
         {
-            var version = slot.Current;
-            // A swap can retire the version we read; its successor is already current, so read again.
-            while (version is not null && !version.TryAcquire()) version = slot.Current;
-            if (version is null) continue;
+            if (Acquire(slots[i], phase) is not { } version) continue;
+            ValueTask<PluginVerdict> running;
             try
             {
-                if (version.Quarantined || !version.Handles(phase)) continue;
-                var verdict = await version.RunAsync(phase, context, cancellationToken).ConfigureAwait(false);
-                if (verdict != PluginVerdict.Continue) return verdict;
+                running = version.RunAsync(phase, context, cancellationToken);
             }
-            finally
+            catch
             {
                 version.Release();
+                throw;
+            }
+            if (!running.IsCompleted) return InvokeFromAsync(slots, i, version, running, phase, context, cancellationToken);
+            PluginVerdict verdict;
+            try { verdict = running.Result; }
+            finally { version.Release(); }
+            if (verdict != PluginVerdict.Continue) return new(verdict);
+        }
+        return new(PluginVerdict.Continue);
+    }
+
+    /// <summary>The rest of <see cref="InvokeAsync"/> once plugin <paramref name="index"/> awaits (it holds a reference to its version).</summary>
+    private async ValueTask<PluginVerdict> InvokeFromAsync(Slot[] slots, int index, PluginVersion version, ValueTask<PluginVerdict> running,
+        PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            PluginVerdict verdict;
+            try { verdict = await running.ConfigureAwait(false); }
+            finally { version.Release(); }
+            if (verdict != PluginVerdict.Continue) return verdict;
+            PluginVersion? next = null;
+            while (next is null && ++index < slots.Length) next = Acquire(slots[index], phase);
+            if (next is null) return PluginVerdict.Continue;
+            version = next;
+            try
+            {
+                running = version.RunAsync(phase, context, cancellationToken);
+            }
+            catch
+            {
+                version.Release();
+                throw;
             }
         }
-        return PluginVerdict.Continue;
+    }
+
+    /// <summary>The slot's current version with a reference taken, if it is to run for the phase; else null (nothing held).</summary>
+    private static PluginVersion? Acquire(Slot slot, PluginPhase phase)
+    {
+        var version = slot.Current;
+        // A swap can retire the version we read; its successor is already current, so read again.
+        while (version is not null && !version.TryAcquire()) version = slot.Current;
+        if (version is null) return null;
+        if (!version.Quarantined && version.Handles(phase)) return version;
+        version.Release();
+        return null;
     }
 
     /// <summary>The current version of every loaded plugin, in load order.</summary>

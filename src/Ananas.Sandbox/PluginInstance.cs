@@ -16,6 +16,12 @@ internal sealed class PluginInstance : IDisposable
     public const int Pending = 4;
     public const int MaxPendingOperations = 16;
 
+    // The instance whose guest code runs on this thread: hostcalls find their instance here rather than through
+    // the store's data (a Wasmtime `Caller` costs two more native calls and a GC handle lookup per hostcall).
+    // Set around every entry into the guest (start, trampoline, wake); entries do not nest across instances.
+    [ThreadStatic]
+    private static PluginInstance? t_running;
+
     private readonly Store _store;
     private readonly Func<int, int, int> _trampoline;
     private readonly Func<int, int> _wake;
@@ -42,6 +48,7 @@ internal sealed class PluginInstance : IDisposable
     private readonly Task?[] _operations = new Task?[MaxPendingOperations];
     private readonly int[] _wakeTasks = new int[MaxPendingOperations];
     private CancellationTokenSource? _operationsCancel;
+    private bool _operationsStarted;   // whether this call started any (most do not: then there is nothing to clear)
     private CancellationToken _callToken;
 
     /// <summary>Instantiates, checks the ABI version and the request region, and runs the start function.</summary>
@@ -49,8 +56,9 @@ internal sealed class PluginInstance : IDisposable
     {
         Version = version;
         _store = new Store(engine);
-        _store.SetData(this);
         _store.SetLimits(memorySize: version.Definition.MemoryLimitBytes);
+        var previous = t_running;
+        t_running = this;
         try
         {
             // The start function may build tables from its arguments: it gets a hundred callback budgets.
@@ -90,7 +98,14 @@ internal sealed class PluginInstance : IDisposable
             _store.Dispose();
             throw;
         }
+        finally
+        {
+            t_running = previous;
+        }
     }
+
+    /// <summary>The instance whose guest code is running on this thread (for hostcalls), or a fault.</summary>
+    public static PluginInstance Running => t_running ?? throw new HostcallFault("a hostcall outside a guest entry");
 
     private void SetBudget(int multiplier)
     {
@@ -100,16 +115,13 @@ internal sealed class PluginInstance : IDisposable
             _store.SetEpochDeadline((ulong)(Version.EpochTicksPerCallback * multiplier));
     }
 
-    public bool InBounds(int address, int length) =>
-        address >= 0 && length >= 0 && (ulong)(uint)address + (uint)length <= (ulong)Memory.GetLength();
+    public bool InBounds(int address, int length) => GuestMemory.InBounds(address, length, Memory.GetLength());
 
-    /// <summary>The guest memory at [address, address + length), or a fault naming the hostcall.</summary>
-    public Span<byte> Guest(string hostcall, int address, int length)
-    {
-        if (!InBounds(address, length))
-            throw new HostcallFault($"{hostcall}: range at {address} of length {length} is outside the guest's memory ({Memory.GetLength()} bytes)");
-        return Memory.GetSpan(address, length);
-    }
+    /// <summary>
+    /// The guest's whole linear memory, read once per hostcall (each read is three native calls); valid until the
+    /// guest runs again, since the guest's code can grow (and so move) its memory.
+    /// </summary>
+    public GuestMemory View() => new(Memory.GetSpan(0, (int)Math.Min(Memory.GetLength(), Array.MaxLength)));
 
     /// <summary>Writes the request region and enters the guest's trampoline. Traps and hostcall faults throw.</summary>
     public int BeginCall(int callbackId, PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken)
@@ -121,14 +133,20 @@ internal sealed class PluginInstance : IDisposable
         if (!Version.Host.Options.FieldHostcallsForBenchmark)
             RequestRegion.Write(Memory.GetSpan(_regionAddress, RequestRegion.WrittenSize), phase, context);
         SetBudget(1);
-        return _trampoline(callbackId, (int)phase);
+        var previous = t_running;
+        t_running = this;
+        try { return _trampoline(callbackId, (int)phase); }
+        finally { t_running = previous; }
     }
 
     /// <summary>Re-enters the guest for a task whose host operation completed; a fresh CPU budget per entry.</summary>
     public int Wake(int taskId)
     {
         SetBudget(1);
-        return _wake(taskId);
+        var previous = t_running;
+        t_running = this;
+        try { return _wake(taskId); }
+        finally { t_running = previous; }
     }
 
     /// <summary>Cancels the callback's pending host operations and forgets its state.</summary>
@@ -140,8 +158,12 @@ internal sealed class PluginInstance : IDisposable
             cancel.Dispose();
             _operationsCancel = null;
         }
-        Array.Clear(_operations);
-        Array.Clear(_wakeTasks);
+        if (_operationsStarted)
+        {
+            Array.Clear(_operations);
+            Array.Clear(_wakeTasks);
+            _operationsStarted = false;
+        }
         Context = null;
         Working = null;
         _callToken = default;
@@ -157,6 +179,7 @@ internal sealed class PluginInstance : IDisposable
         if (handle < 0) return -4;
         _operationsCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_callToken);
         _operations[handle] = Task.Delay(delayMs, _operationsCancel.Token);
+        _operationsStarted = true;
         return handle;
     }
 
@@ -252,6 +275,23 @@ internal sealed class PluginInstance : IDisposable
     {
         EndCall();
         _store.Dispose();
+    }
+}
+
+/// <summary>A guest's linear memory as seen by one hostcall: ranges are checked here, without native calls.</summary>
+internal readonly ref struct GuestMemory(Span<byte> bytes)
+{
+    private readonly Span<byte> _bytes = bytes;
+
+    public static bool InBounds(int address, int length, long size) =>
+        address >= 0 && length >= 0 && (ulong)(uint)address + (uint)length <= (ulong)size;
+
+    /// <summary>The guest memory at [address, address + length), or a fault naming the hostcall.</summary>
+    public Span<byte> Range(string hostcall, int address, int length)
+    {
+        if (!InBounds(address, length, _bytes.Length))
+            throw new HostcallFault($"{hostcall}: range at {address} of length {length} is outside the guest's memory ({_bytes.Length} bytes)");
+        return _bytes.Slice(address, length);
     }
 }
 

@@ -17,9 +17,10 @@ internal sealed class PluginVersion
     private readonly Module _module;
     private readonly WatchedDataTable[] _tables;
     private readonly int[][] _callbacks = new int[(int)PluginPhase.Response + 1][];
-    private readonly object _poolGate = new();
-    private readonly Stack<PluginInstance> _idle = new();
-    private readonly SemaphoreSlim _capacity;
+    // The pool: a lease per running call (at most MaxInstances), and idle instances in slots taken and returned
+    // with one atomic exchange each (a call holds a lease, so there is always a free slot to return to).
+    private readonly LeaseGate _leases;
+    private readonly PluginInstance?[] _idle;
     private int _live;
     private int _references = 1;
     private long _calls, _faults, _ticks, _logWindow, _logCount, _logDropped;
@@ -54,7 +55,8 @@ internal sealed class PluginVersion
         double budgetMs = Math.Max(definition.CpuBudget.TotalMilliseconds, 0.001);
         FuelPerCallback = Math.Max(1, (long)(budgetMs * host.Options.FuelPerMillisecond));
         EpochTicksPerCallback = (long)Math.Ceiling(budgetMs / PluginHost.EpochTick.TotalMilliseconds) + 1;
-        _capacity = new SemaphoreSlim(Math.Max(1, definition.MaxInstances));
+        _leases = new LeaseGate(Math.Max(1, definition.MaxInstances));
+        _idle = new PluginInstance?[Math.Max(1, definition.MaxInstances)];
 
         try
         {
@@ -100,7 +102,7 @@ internal sealed class PluginVersion
             _callbacks[0] = [];
             PhaseMask = mask;
             _live = 1;
-            _idle.Push(first);
+            _idle[0] = first;
         }
         catch
         {
@@ -155,11 +157,9 @@ internal sealed class PluginVersion
     public void Release()
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
-        lock (_poolGate)
-        {
-            while (_idle.TryPop(out var instance)) instance.Dispose();
-            _live = 0;
-        }
+        // The last reference: no call is running, so nothing takes or returns an instance meanwhile.
+        for (int i = 0; i < _idle.Length; i++) Interlocked.Exchange(ref _idle[i], null)?.Dispose();
+        Volatile.Write(ref _live, 0);
         foreach (var t in _tables) t.Dispose();
         Host.ReleaseModule(Sha256);
         Host.Logger.LogInformation("plugin {Plugin} version {Version} freed after its last call", Definition.Name, Number);
@@ -174,11 +174,7 @@ internal sealed class PluginVersion
     /// </summary>
     public async ValueTask<PluginVerdict> RunAsync(PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken)
     {
-        if (!_capacity.Wait(0))
-        {
-            try { await _capacity.WaitAsync(cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return PluginVerdict.Continue; }
-        }
+        if (!_leases.TryTake() && !await _leases.TakeAsync(cancellationToken).ConfigureAwait(false)) return PluginVerdict.Continue;
         PluginInstance? instance = null;
         int callbackId = -1;
         string? fault = null;
@@ -233,7 +229,7 @@ internal sealed class PluginVersion
             if (instance is not null) instance.EndCall();
             if (instance is not null && (fault is not null || discard)) DiscardInstance(instance);
             else if (instance is not null) ReturnInstance(instance);
-            _capacity.Release();
+            _leases.Return();
         }
         if (fault is not null)
         {
@@ -269,11 +265,11 @@ internal sealed class PluginVersion
 
     private PluginInstance TakeIdleOrCreate()
     {
-        lock (_poolGate)
+        for (int i = 0; i < _idle.Length; i++)
         {
-            if (_idle.TryPop(out var idle)) return idle;
-            _live++;
+            if (Volatile.Read(ref _idle[i]) is not null && Interlocked.Exchange(ref _idle[i], null) is { } idle) return idle;
         }
+        Interlocked.Increment(ref _live);
         try
         {
             var instance = new PluginInstance(this, Host.Engine, Host.Linker, _module);
@@ -286,12 +282,12 @@ internal sealed class PluginVersion
         }
         catch (Exception e) when (e is PluginLoadException or WasmtimeException)
         {
-            lock (_poolGate) _live--;
+            Interlocked.Decrement(ref _live);
             throw new PluginLoadException($"a new instance failed to start: {Describe(e)}", e);
         }
         catch
         {
-            lock (_poolGate) _live--;
+            Interlocked.Decrement(ref _live);
             throw;
         }
     }
@@ -312,12 +308,17 @@ internal sealed class PluginVersion
 
     private void ReturnInstance(PluginInstance instance)
     {
-        lock (_poolGate) _idle.Push(instance);
+        for (int i = 0; i < _idle.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref _idle[i], instance, null) is null) return;
+        }
+        // Unreachable while leases bound the instances; freeing it keeps the count right if it ever happens.
+        DiscardInstance(instance);
     }
 
     private void DiscardInstance(PluginInstance instance)
     {
-        lock (_poolGate) _live--;
+        Interlocked.Decrement(ref _live);
         instance.Dispose();
     }
 
@@ -389,8 +390,7 @@ internal sealed class PluginVersion
 
     public PluginStatus Status()
     {
-        int live;
-        lock (_poolGate) live = _live;
+        int live = Volatile.Read(ref _live);
         return new PluginStatus(Definition.Name, Number, Sha256, live, Interlocked.Read(ref _calls), Interlocked.Read(ref _faults),
             _quarantined, Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _ticks)), Counters.Snapshot());
     }

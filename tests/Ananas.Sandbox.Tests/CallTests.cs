@@ -117,6 +117,48 @@ public class CallTests
     }
 
     [Fact]
+    public void A_query_set_from_the_servers_first_look_matches_the_full_parse()
+    {
+        var withEdns = DnsMessage.CreateQuery(7, DnsName.Parse("WWW.Mixed.Example"), RRType.AAAA);
+        withEdns.Edns!.DnssecOk = true;
+        withEdns.Edns.UdpPayloadSize = 1400;
+        withEdns.Set(HeaderFlags.CD);
+        var withoutEdns = DnsMessage.CreateQuery(8, DnsName.Parse("mail.example.org"), RRType.MX);
+        withoutEdns.Edns = null;
+
+        foreach (var query in new[] { withEdns, withoutEdns })
+        {
+            byte[] wire = query.ToArray();
+            int questionEnd = 12 + query.Questions[0].Name.WireLength + 4;
+            var parsed = new PluginCallContext();
+            var given = new PluginCallContext();
+            Assert.True(parsed.TrySetQuery(wire));
+            var edns = query.Edns;
+            Assert.True(given.TrySetCheckedQuery(wire, questionEnd, edns is not null, edns?.DnssecOk ?? false, edns?.UdpPayloadSize ?? 0));
+
+            Assert.Equal(parsed.MessageId, given.MessageId);
+            Assert.Equal(parsed.FlagsWord, given.FlagsWord);
+            Assert.Equal(parsed.QueryType, given.QueryType);
+            Assert.Equal(parsed.QueryClass, given.QueryClass);
+            Assert.Equal(parsed.HasEdns, given.HasEdns);
+            Assert.Equal(parsed.DnssecOk, given.DnssecOk);
+            Assert.Equal(parsed.EdnsPayloadSize, given.EdnsPayloadSize);
+            Assert.True(parsed.QueryNameWire.SequenceEqual(given.QueryNameWire));
+            Assert.Equal(parsed.QueryName.ToString(), given.QueryName.ToString());
+        }
+
+        // Offsets that do not describe a question ending in a root label are refused, changing nothing.
+        byte[] bytes = withEdns.ToArray();
+        var ctx = new PluginCallContext();
+        Assert.True(ctx.TrySetQuery(bytes));
+        Assert.False(ctx.TrySetCheckedQuery(bytes, 12 + 4, true, false, 1232));
+        Assert.False(ctx.TrySetCheckedQuery(bytes, bytes.Length + 1, true, false, 1232));
+        Assert.False(ctx.TrySetCheckedQuery(bytes, 12 + 4 + 3, true, false, 1232));
+        Assert.Equal("WWW.Mixed.Example.", ctx.QueryName.ToString());
+        Assert.Equal(1400, ctx.EdnsPayloadSize);
+    }
+
+    [Fact]
     public async Task Guest_counters_and_logs_reach_the_host()
     {
         var log = new ListLogger();

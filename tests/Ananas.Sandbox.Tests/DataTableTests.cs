@@ -41,6 +41,24 @@ public class DataTableTests
     }
 
     [Fact]
+    public void Suffixes_are_found_whatever_their_label_count()
+    {
+        // MatchSuffix skips suffixes whose label count no key has; keys of one label and of 63 or more labels
+        // (one shared bucket) must still be found, and a key count absent from the table must not hide others.
+        string deep = string.Join('.', Enumerable.Repeat("l", 64));
+        var table = Parse($"zz\n{deep}\nfour.labels.in.here\n", DataTableFormat.Domains);
+
+        Assert.Equal(1, Match(table, "zz"));
+        Assert.Equal(1, Match(table, "x.y.zz"));
+        Assert.Equal(64, Match(table, deep));
+        Assert.Equal(64, Match(table, "a.b.c." + deep));
+        Assert.Equal(-1, Match(table, string.Join('.', Enumerable.Repeat("l", 63))));
+        Assert.Equal(4, Match(table, "one.more.four.labels.in.here"));
+        Assert.Equal(-1, Match(table, "labels.in.here"));
+        Assert.Equal(-1, Match(table, "zz.example"));
+    }
+
+    [Fact]
     public void Hosts_files_list_every_name_after_the_address_except_local_names()
     {
         var table = Parse("""

@@ -44,13 +44,21 @@ public sealed record DataTableSpec(string Name, DataTableFormat Format, string P
 }
 
 /// <summary>The parsed contents of one table file.</summary>
-internal sealed class DataTableContents(ByteStringTable entries, int lines, int skipped)
+/// <param name="labelCounts">Bit n set: some key has n labels (bit 63: 63 or more); lets
+/// <see cref="MatchSuffix"/> skip the suffixes no key can equal.</param>
+internal sealed class DataTableContents(ByteStringTable entries, int lines, int skipped, ulong labelCounts)
 {
     public ByteStringTable Entries { get; } = entries;
     public int Lines { get; } = lines;
     public int SkippedLines { get; } = skipped;
 
-    public static readonly DataTableContents Empty = new(ByteStringTable.Empty, 0, 0);
+    private readonly ulong _labelCounts = labelCounts;
+
+    public static readonly DataTableContents Empty = new(ByteStringTable.Empty, 0, 0, 0);
+
+    /// <summary>The label-count bit of a key or name (labels = dots + 1; the empty name has none).</summary>
+    private static ulong LabelBit(ReadOnlySpan<byte> name) =>
+        1UL << (name.Length == 0 ? 0 : Math.Min(63, name.Count((byte)'.') + 1));
 
     /// <summary>
     /// Whether <paramref name="name"/> (presentation form, any case, optional final dot) or one of its parents is
@@ -69,23 +77,25 @@ internal sealed class DataTableContents(ByteStringTable entries, int lines, int 
             lower[i] = (uint)(b - 'A') <= 'Z' - 'A' ? (byte)(b | 0x20) : b;
             if (b == (byte)'.') labels++;
         }
-        // Longest first: the name itself, then each parent after a dot, then the root.
+        // Longest first: the name itself, then each parent after a dot, then the root. Each probe is a random read
+        // in a large table (a cache miss), so suffixes with a label count no key has are not looked up.
         int start = 0;
         while (start <= lower.Length && labels > 0)
         {
-            if (Entries.Contains(lower[start..])) return labels;
+            if ((_labelCounts & (1UL << Math.Min(63, labels))) != 0 && Entries.Contains(lower[start..])) return labels;
             int dot = lower[start..].IndexOf((byte)'.');
             if (dot < 0) break;
             start += dot + 1;
             labels--;
         }
-        return Entries.Contains([]) ? 0 : -1;
+        return (_labelCounts & 1) != 0 && Entries.Contains([]) ? 0 : -1;
     }
 
     public static DataTableContents Parse(ReadOnlySpan<byte> text, DataTableFormat format)
     {
         var builder = new ByteStringTable.Builder();
         int lines = 0, skipped = 0;
+        ulong labelCounts = 0;
         Span<byte> name = stackalloc byte[254];
         while (text.Length > 0)
         {
@@ -101,15 +111,20 @@ internal sealed class DataTableContents(ByteStringTable entries, int lines, int 
             if (format == DataTableFormat.KeyValue)
             {
                 int space = line.IndexOfAny(" \t"u8);
-                if (space < 0) { builder.Add(line); continue; }
-                builder.Add(line[..space], line[space..].Trim(" \t"u8));
+                var key = space < 0 ? line : line[..space];
+                builder.Add(key, space < 0 ? default : line[space..].Trim(" \t"u8));
+                labelCounts |= LabelBit(key);
                 continue;
             }
             if (format == DataTableFormat.Domains)
             {
                 int space = line.IndexOfAny(" \t"u8);
                 if (space >= 0) line = line[..space];
-                if (TryNormalizeDomain(line, name, out int length)) builder.Add(name[..length]);
+                if (TryNormalizeDomain(line, name, out int length))
+                {
+                    builder.Add(name[..length]);
+                    labelCounts |= LabelBit(name[..length]);
+                }
                 else skipped++;
                 continue;
             }
@@ -125,11 +140,15 @@ internal sealed class DataTableContents(ByteStringTable entries, int lines, int 
                 var token = end < 0 ? rest : rest[..end];
                 rest = end < 0 ? [] : rest[end..];
                 if (IsLocalHostsName(token)) continue;
-                if (TryNormalizeDomain(token, name, out int length)) builder.Add(name[..length]);
+                if (TryNormalizeDomain(token, name, out int length))
+                {
+                    builder.Add(name[..length]);
+                    labelCounts |= LabelBit(name[..length]);
+                }
                 else skipped++;
             }
         }
-        return new DataTableContents(builder.Build(), lines, skipped);
+        return new DataTableContents(builder.Build(), lines, skipped, labelCounts);
     }
 
     private static bool IsLocalHostsName(ReadOnlySpan<byte> token) =>

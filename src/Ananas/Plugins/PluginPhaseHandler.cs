@@ -61,7 +61,13 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
     private bool Fill(PluginCallContext call, PhaseContext context)
     {
         var frame = context.Frame;
-        if (!call.TrySetQuery(frame.MessageMemory)) return false;
+        // The pipeline's first look already read the header, the question and (when it is the first additional
+        // record, as clients send it) the OPT record: use that rather than parse the query again. Anything else
+        // (no shape, or additional records the first look did not account for) gets the full parse.
+        var shape = context.Shape;
+        bool checkedQuery = shape.Status == QueryStatus.Ok && (shape.HasEdns || shape.Header.AdditionalCount == 0)
+            && call.TrySetCheckedQuery(frame.MessageMemory, shape.QuestionEnd, shape.HasEdns, shape.DnssecOk, shape.UdpPayloadSize);
+        if (!checkedQuery && !call.TrySetQuery(frame.MessageMemory)) return false;
         call.Transport = frame.Transport switch
         {
             Transport.Udp => 0,
