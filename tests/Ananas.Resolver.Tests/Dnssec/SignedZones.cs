@@ -68,7 +68,7 @@ internal static class SignedZones
         };
     }
 
-    private static void AddSignatures(FakeZone zone, List<ResourceRecord> section)
+    public static void AddSignatures(FakeZone zone, List<ResourceRecord> section)
     {
         foreach (var (name, type) in section.Select(r => (r.Name, r.Type)).Distinct().ToList())
             section.AddRange(zone.Records.Where(r => r.Data is RrsigData s && s.TypeCovered == type && r.Name.Equals(name)));

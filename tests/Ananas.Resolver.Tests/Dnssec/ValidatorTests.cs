@@ -326,7 +326,7 @@ public sealed class ValidatorTests
                 response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
             }
             response.Authority.AddRange(authority);
-            AddSignatures(_example, response.Authority);
+            SignedZones.AddSignatures(_example, response.Authority);
             return response;
         };
     }
