@@ -425,6 +425,10 @@ def measure_cached(r: Resolver, w: Workloads, cfg) -> Result:
     dnsperf(r.address, r.port, w.hot, cfg.load_cpu, r.work / "warm.out", runs=1, outstanding=20)
     res, _ = throughput(r, [w.hot], cfg, "cached", 100, verbose=False)
     res.latency_rate = latency_rate(res, cfg)
+    # 3 s at the fixed rate first, unmeasured, for every resolver: a server at a fixed rate takes paths that flat
+    # out it does not (one datagram per receive, the idle wait), and .NET's JIT recompiles those in their first
+    # seconds, stalling the core for milliseconds (bench/dnsperf/cpu-per-query.sh explains how it was seen).
+    dnsperf(r.address, r.port, w.hot, cfg.load_cpu, r.work / "cached-latency-warm.out", duration=3, rate=res.latency_rate)
     lat = dnsperf(r.address, r.port, w.hot, cfg.load_cpu, r.work / "cached-latency.out", duration=cfg.duration,
                   rate=res.latency_rate, verbose=True)
     set_latency(res, lat.latencies)
