@@ -148,6 +148,11 @@ public sealed partial class Recursor
         // A bogus answer is remembered briefly (Unbound val-bogus-ttl): a broken zone cannot make every query
         // revalidate, which is the validation storm the cost control is about.
         if (validated.Bogus && recursive) _failures.Store(question.Name, question.Type, checkingDisabled, validated.Outcome.Failure!, _options.BogusCacheTtl);
+        // RFC 8509 §3.2: a secure A/AAAA answer (CD unset) to a root-key-sentinel name that contradicts our root trust
+        // anchors is SERVFAIL.
+        if (validated.Secure && !checkingDisabled && question.Type is RRType.A or RRType.AAAA &&
+            Validation.KeySentinel.Failure(question.Name, _options.TrustAnchors) is { } sentinel)
+            return Refuse(query, Rcode.ServFail, new ExtendedErrorOption(EdeCode.Other, sentinel));
         var response = Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
         if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
         return response;
