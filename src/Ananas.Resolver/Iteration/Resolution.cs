@@ -336,8 +336,13 @@ internal sealed class Resolution
                     if (ns is not null && response.Authoritative) _cache.Store(ns, TrustRank.AuthoritativeAnswer);
                     break;
                 case ResponseKind.NameError when response.Authoritative && response.Soa is not null:
-                    // RFC 8020: nothing exists below an authoritative NXDOMAIN.
-                    var denial = new NegativeAnswer(NegativeKind.NameError, queryName, queryType, RRClass.IN, response.Soa);
+                    // RFC 8020: nothing exists below an authoritative NXDOMAIN. With validation on its NSEC/NSEC3 records
+                    // and RRSIGs go with it: the probe name's denial proves the deeper name absent too (same closest
+                    // encloser, same next closer name or covering NSEC), and without them it could only be bogus.
+                    var denial = new NegativeAnswer(NegativeKind.NameError, queryName, queryType, RRClass.IN, response.Soa)
+                    {
+                        Authority = NegativeAuthority(response.Message, delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut, _options.Validation),
+                    };
                     _cache.StoreNegative(denial, TrustRank.AuthoritativeAuthority);
                     return NegativeStep(Rcode.NXDomain, denial, []);
                 case ResponseKind.NameError:

@@ -75,7 +75,7 @@ public sealed class ValidatorTests
 
     private void Serve(string address, FakeZone zone) => SignedZones.Serve(_authority, address, zone);
 
-    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true)
+    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true, bool qmin = false)
     {
         var anchors = new TrustAnchors();
         var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
@@ -83,7 +83,7 @@ public sealed class ValidatorTests
         var options = new RecursorOptions
         {
             RootHints = RootHints.Single(N("a.root-servers.net."), IPAddress.Parse(RootAddress)),
-            QnameMinimisation = false,
+            QnameMinimisation = qmin,
             UseIPv6 = false,
             Validation = validation,
             TrustAnchors = anchors,
@@ -192,6 +192,18 @@ public sealed class ValidatorTests
         var m = await Ask(Recursor(), "nothing.example.");
         Assert.Equal(Rcode.NXDomain, m.Rcode);
         Assert.True(m.Has(HeaderFlags.AD));
+    }
+
+    [Fact]
+    public async Task A_deep_nxdomain_found_by_a_minimisation_probe_is_proven_secure()
+    {
+        // QNAME minimisation asks nothing.example. NS first and gets NXDOMAIN (RFC 8020: the deeper name cannot
+        // exist). The probe's NSEC records and signatures must go with that denial: without them it was SERVFAIL,
+        // EDE 10 ("no RRSIG for example. SOA"), seen on the bench lab for a.b.c.zN.net TXT.
+        var m = await Ask(Recursor(qmin: true), "a.b.nothing.example.", RRType.TXT);
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC);
     }
 
     [Fact]
