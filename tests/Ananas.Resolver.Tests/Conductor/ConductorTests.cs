@@ -152,7 +152,10 @@ public sealed class ConductorTests(ITestOutputHelper output)
         await using var server = new FaultyResponder();
         server.Zones.Add(new FakeZone("example.test.", "@ SOA ns hostmaster 1 7200 3600 1209600 300", "www A 192.0.2.80"));
         server.Faults.Delay = TimeSpan.FromMilliseconds(300);
-        using var conductor = LoopbackHierarchy.Conductor();
+        // A 3 s retransmission timeout: on a loaded machine the 300 ms reply can arrive after the default 400 ms
+        // RTO, and the retransmission would count as a second query. Deduplication is what is tested here.
+        var rto = TimeSpan.FromSeconds(3);
+        using var conductor = LoopbackHierarchy.Conductor(infra: new InfrastructureCacheOptions { InitialRto = rto, MaxRto = rto });
         var zone = DnsName.Parse("example.test.");
         var tasks = new Task<ExchangeResult>[1000];
         for (int i = 0; i < tasks.Length; i++)
