@@ -42,9 +42,9 @@ public sealed class LocalZones
         var zones = new List<Zone>();
         foreach (var text in names)
         {
-            var zone = (DnsName.TryParse(text.EndsWith('.') ? text : text + ".", DnsName.Root, out var name, out _) ? Build(name) : null) ?? throw new ArgumentException(
+            var zone = Build(text) ?? throw new ArgumentException(
                 $"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Supported)})", nameof(names));
-            if (!zones.Exists(z => z.Apex == name)) zones.Add(zone);
+            if (!zones.Exists(z => z.Apex == zone.Apex)) zones.Add(zone);
         }
         return new LocalZones([.. zones]);
     }
@@ -52,8 +52,7 @@ public sealed class LocalZones
     public bool IsEmpty => _zones.Length == 0;
 
     /// <summary>Whether <paramref name="name"/> is one of <see cref="Supported"/> (any letter case, trailing dot optional).</summary>
-    public static bool IsSupported(string name) =>
-        DnsName.TryParse(name.EndsWith('.') ? name : name + ".", DnsName.Root, out var parsed, out _) && Build(parsed) is not null;
+    public static bool IsSupported(string name) => Build(name) is not null;
 
     /// <summary>
     /// The local answer to <paramref name="query"/> (one IN question), or null when its name is in none of the zones.
@@ -81,6 +80,10 @@ public sealed class LocalZones
         }
         return null;
     }
+
+    /// <summary>The zone named by <paramref name="text"/> (trailing dot optional), or null if it is not one we serve.</summary>
+    private static Zone? Build(string text) =>
+        DnsName.TryParse(text.EndsWith('.') ? text : text + ".", DnsName.Root, out var apex, out _) ? Build(apex) : null;
 
     private static Zone? Build(DnsName apex)
     {

@@ -39,6 +39,9 @@ public sealed class Delegation(DnsName zoneCut, DelegationSource source, List<Na
 
     public bool IsForwarding => Source == DelegationSource.ForwardZone;
 
+    /// <summary>What these servers may answer for: their zone, or any name for a forwarder (it recurses for us).</summary>
+    public DnsName Bailiwick => IsForwarding ? DnsName.Root : ZoneCut;
+
     public static Delegation FromAddresses(DnsName zoneCut, DelegationSource source, IReadOnlyList<IPEndPoint> servers)
     {
         var list = new List<NameServer>(servers.Count);

@@ -341,7 +341,7 @@ internal sealed class Resolution
                     // encloser, same next closer name or covering NSEC), and without them it could only be bogus.
                     var denial = new NegativeAnswer(NegativeKind.NameError, queryName, queryType, RRClass.IN, response.Soa)
                     {
-                        Authority = NegativeAuthority(response.Message, delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut, _options.Validation),
+                        Authority = NegativeAuthority(response.Message, delegation.Bailiwick, _options.Validation),
                     };
                     _cache.StoreNegative(denial, TrustRank.AuthoritativeAuthority);
                     return NegativeStep(Rcode.NXDomain, denial, []);
@@ -513,7 +513,7 @@ internal sealed class Resolution
     private Step Finish(ClassifiedResponse response, Delegation delegation, DnsName name, RRType type)
     {
         var message = response.Message;
-        var bailiwick = delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut;
+        var bailiwick = delegation.Bailiwick;
         var answerRank = response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer;
         var authorityRank = response.Authoritative ? TrustRank.AuthoritativeAuthority : TrustRank.NonAuthoritativeAuthority;
         switch (response.Kind)
@@ -892,7 +892,7 @@ internal sealed class Resolution
             ExchangeResult result;
             try
             {
-                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.IsForwarding ? DnsName.Root : delegation.ZoneCut), _cancellation);
+                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick), _cancellation);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
