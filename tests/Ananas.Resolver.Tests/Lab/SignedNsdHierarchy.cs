@@ -126,24 +126,7 @@ public sealed class SignedNsdHierarchy : IAsyncDisposable
         anchors.Add(RecordText.Parse((await RunAsync(dir, "ldns-key2ds", "-n", "-2", rootKey + ".key")).Trim(), DnsName.Root));
 
         // NSD serves every zone on both addresses; the delegations send the resolver to the second one.
-        var conf = new StringBuilder($"""
-            server:
-                ip-address: {root}
-                ip-address: {zones}
-                port: 53
-                username: ""
-                chroot: ""
-                zonesdir: "{dir}"
-                pidfile: "{dir}/nsd.pid"
-                database: ""
-                zonelistfile: "{dir}/zone.list"
-                xfrdfile: "{dir}/xfrd.state"
-                xfrdir: "{dir}"
-                logfile: "{dir}/nsd.log"
-                server-count: 1
-                verbosity: 1
-            remote-control:
-                control-enable: no
+        var conf = new StringBuilder(NsdHierarchy.NsdServerSection(dir, root, zones) + $"""
             zone:
                 name: "."
                 zonefile: "root.zone.signed"

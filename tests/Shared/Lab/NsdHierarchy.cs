@@ -76,24 +76,7 @@ public sealed class NsdHierarchy : IAsyncDisposable
             www      300 IN A   {WwwAddress}
             alias        IN CNAME www
             """);
-        await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), $"""
-            server:
-                ip-address: {root}
-                ip-address: {tld}
-                port: 53
-                username: ""
-                chroot: ""
-                zonesdir: "{dir}"
-                pidfile: "{dir}/nsd.pid"
-                database: ""
-                zonelistfile: "{dir}/zone.list"
-                xfrdfile: "{dir}/xfrd.state"
-                xfrdir: "{dir}"
-                logfile: "{dir}/nsd.log"
-                server-count: 1
-                verbosity: 1
-            remote-control:
-                control-enable: no
+        await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), NsdServerSection(dir, root, tld) + $"""
             zone:
                 name: "."
                 zonefile: "root.zone"
@@ -154,6 +137,34 @@ public sealed class NsdHierarchy : IAsyncDisposable
     }
 
     /// <summary>A random 127.x.y.z whose port 53 is free (UDP and TCP), so parallel labs do not collide.</summary>
+    /// <summary>
+    /// The <c>server:</c> and <c>remote-control:</c> sections of an nsd.conf for a lab in <paramref name="dir"/>:
+    /// port 53 on each address, no privileges dropped, every state file in the directory. Zones follow.
+    /// </summary>
+    internal static string NsdServerSection(string dir, params IPAddress[] addresses)
+    {
+        var text = new System.Text.StringBuilder("server:\n");
+        foreach (var address in addresses) text.Append("    ip-address: ").Append(address).Append('\n');
+        text.Append($"""
+                port: 53
+                username: ""
+                chroot: ""
+                zonesdir: "{dir}"
+                pidfile: "{dir}/nsd.pid"
+                database: ""
+                zonelistfile: "{dir}/zone.list"
+                xfrdfile: "{dir}/xfrd.state"
+                xfrdir: "{dir}"
+                logfile: "{dir}/nsd.log"
+                server-count: 1
+                verbosity: 1
+            remote-control:
+                control-enable: no
+
+            """);
+        return text.ToString();
+    }
+
     internal static IPAddress FreeLoopbackAddress()
     {
         for (int attempt = 0; ; attempt++)
