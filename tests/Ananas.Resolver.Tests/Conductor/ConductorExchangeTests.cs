@@ -111,6 +111,7 @@ public sealed class ConductorExchangeTests
             catch (SocketException) { }
             catch (IOException) { }
             catch (ObjectDisposedException) { }
+            catch (InvalidOperationException) { } // the listener was stopped between two accepts
         }
 
         public async ValueTask DisposeAsync()

@@ -227,8 +227,9 @@ public sealed class FaultyResponder : IAsyncDisposable
                 _ = ServeConnectionAsync(client);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
+            // InvalidOperationException: the listener was stopped between two accepts.
         }
     }
 
