@@ -15,9 +15,9 @@ namespace Ananas.Resolver.Cache;
 /// </summary>
 public sealed class SecureNsecIndex(IClock clock)
 {
-    public const int MaxZones = 10_000;
+    public const int MaxZones = 50_000;
     public const int MaxOwnersPerZone = 10_000;
-    public const int MaxOwners = 200_000;
+    public const int MaxOwners = 400_000;
 
     private readonly ConcurrentDictionary<DnsName, Zone> _zones = new();
     private int _owners;
@@ -54,14 +54,18 @@ public sealed class SecureNsecIndex(IClock clock)
         entry.Soa = new SoaEntry(soa, signatures, clock.UtcNow.UtcTicks + seconds * TimeSpan.TicksPerSecond);
     }
 
-    /// <summary>The deepest indexed zone at or above <paramref name="name"/> with an unexpired SOA, or null.</summary>
-    public DnsName? FindZone(DnsName name)
+    /// <summary>
+    /// The deepest indexed zone at or above <paramref name="name"/>, or null. With <paramref name="withSoa"/> (a
+    /// denial needs the zone's SOA) only a zone whose SOA is held and unexpired; without it (a wildcard answer
+    /// carries no SOA) any zone with NSEC or NSEC3 owners.
+    /// </summary>
+    public DnsName? FindZone(DnsName name, bool withSoa = true)
     {
         if (_zones.IsEmpty) return null;
         long now = clock.UtcNow.UtcTicks;
         for (var zone = name; ; zone = zone.Parent)
         {
-            if (_zones.TryGetValue(zone, out var entry) && entry.Soa is { } soa && soa.ExpiresTicks > now) return zone;
+            if (_zones.TryGetValue(zone, out var entry) && (withSoa ? entry.Soa is { } soa && soa.ExpiresTicks > now : entry.Count() > 0)) return zone;
             if (zone.IsRoot) return null;
         }
     }

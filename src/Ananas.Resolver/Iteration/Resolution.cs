@@ -192,11 +192,18 @@ internal sealed class Resolution
             var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
             return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
         }
-        // RFC 8198: secure NSEC records already cached may prove the name or type absent without asking.
-        if (_options is { Validation: true, AggressiveNsec: true } && _cache.SecureNsec is { } index &&
-            AggressiveNsec.TryDeny(_cache, index, name, type, _options.Limits.Dnssec) is { } denial)
+        // RFC 8198: secure NSEC records already cached may prove the name or type absent without asking, or (with a
+        // cached secure wildcard) give the wildcard's answer.
+        if (_options is { Validation: true, AggressiveNsec: true } && _cache.SecureNsec is { } index)
         {
-            return new Step(StepKind.Negative, []) { NegativeRcode = denial.Rcode, Soa = denial.Soa, Authority = denial.Authority };
+            if (AggressiveNsec.TryDeny(_cache, index, name, type, _options.Limits.Dnssec) is { } denial)
+                return new Step(StepKind.Negative, []) { NegativeRcode = denial.Rcode, Soa = denial.Soa, Authority = denial.Authority };
+            if (AggressiveNsec.TrySynthesize(_cache, index, name, type, _options.Limits.Dnssec) is { } expansion)
+            {
+                return expansion.AliasTarget is { } target && type != RRType.CNAME
+                    ? new Step(StepKind.Alias, expansion.Answer) { Target = target, Links = 1, Authority = expansion.Authority }
+                    : new Step(StepKind.Answer, expansion.Answer) { Authority = expansion.Authority };
+            }
         }
         return null;
     }

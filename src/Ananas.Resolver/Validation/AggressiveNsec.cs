@@ -6,6 +6,12 @@ using Ananas.Resolver.Dnssec;
 
 namespace Ananas.Resolver.Validation;
 
+/// <summary>
+/// A wildcard answer built from the cache (RFC 8198 §5.3): the expansion at the qname with the wildcard's RRSIGs, and
+/// the NSEC or NSEC3 records (with theirs) proving that no closer match exists.
+/// </summary>
+internal sealed record SynthesizedWildcard(List<ResourceRecord> Answer, List<ResourceRecord> Authority, RRType Type, DnsName? AliasTarget);
+
 /// <summary>A denial built from the cache: the rcode, the zone's SOA, and the rest of the authority section (the SOA's RRSIGs, the NSECs and theirs).</summary>
 internal sealed record SynthesizedDenial(Rcode Rcode, ResourceRecord Soa, List<ResourceRecord> Authority);
 
@@ -44,6 +50,93 @@ internal static class AggressiveNsec
             AddSignatures(authority, proof.RRset.Name, proof.Signatures, ttl);
         }
         return new SynthesizedDenial(rcode.Value, soaRecord, authority);
+    }
+
+    /// <summary>
+    /// RFC 8198 §5.3: the answer to (name, type) that a cached secure wildcard RRset (of that type, or a CNAME) gives,
+    /// when the cached secure NSEC or NSEC3 records prove the name itself absent below the wildcard's closest
+    /// encloser; null otherwise (then ask upstream as usual). The proof is checked by the validator's own rules
+    /// (<see cref="NsecProofs.ProveWildcardAnswer"/>, <see cref="Nsec3Proofs.ProveWildcardAnswer"/>); an opt-out span
+    /// proves nothing here.
+    /// </summary>
+    public static SynthesizedWildcard? TrySynthesize(IRecordCache cache, SecureNsecIndex index, DnsName name, RRType type, DnssecLimits limits)
+    {
+        if (type is RRType.DS or RRType.NSEC or RRType.NSEC3 or RRType.RRSIG or RRType.ANY || name.IsWildcard) return null;
+        var zone = index.FindZone(name, withSoa: false);
+        if (zone is null || name.Equals(zone)) return null;
+        CachedRRset? wildcard;
+        CachedRRset proof;
+        if (index.AnyNsec3Owner(zone) is { } nsec3Owner)
+        {
+            // The deepest ancestor with a cached wildcard is the closest encloser once its next closer name is
+            // proven absent (the wildcard shows the encloser exists).
+            wildcard = null;
+            DnsName? encloser = null;
+            for (var ancestor = name.Parent; ancestor.IsSubdomainOf(zone); ancestor = ancestor.Parent)
+            {
+                wildcard = SecureWildcard(cache, ancestor, type);
+                if (wildcard is not null) { encloser = ancestor; break; }
+                if (ancestor.Equals(zone)) break;
+            }
+            if (wildcard is null || encloser is null) return null;
+            if (SecureAt(cache, index, zone, nsec3Owner, RRType.NSEC3)?.RRset.Data[0] is not Nsec3Data parameters) return null;
+            if (parameters.HashAlgorithm != Nsec3Hash.Sha1 || parameters.Iterations > limits.MaxNsec3Iterations) return null;
+            var budget = new ValidationBudget(limits);
+            if (!budget.TryConsumeNsec3Hash()) return null;
+            var nextCloser = name.GetAncestor(encloser.LabelCount + 1);
+            var hashed = zone.Prepend(Nsec3Hash.ToLabel(Nsec3Hash.Compute(nextCloser, parameters.Salt.Span, parameters.Iterations)));
+            var cover = SecureAtOrBefore(cache, index, zone, hashed, RRType.NSEC3, wrap: true);
+            if (cover is null) return null;
+            var records = new List<ResourceRecord>(cover.RRset.Data.Count);
+            cover.AppendRecords(records);
+            if (!new Nsec3Proofs(records, zone, budget).ProveWildcardAnswer(name, encloser.LabelCount).IsProven) return null;
+            proof = cover;
+        }
+        else
+        {
+            var nearest = SecureAtOrBefore(cache, index, zone, name, RRType.NSEC);
+            if (nearest is null || nearest.RRset.Name.Equals(name)) return null;
+            var nsecs = new List<ResourceRecord>(1);
+            nearest.AppendRecords(nsecs);
+            if (!NsecProofs.Covers(nsecs[0], name)) return null;
+            // Below an empty non-terminal the NSEC's next name is under the name: it exists, no wildcard applies.
+            if (nsecs[0].Data is NsecData { NextDomainName: var next } && next.IsStrictSubdomainOf(name)) return null;
+            var encloser = NsecProofs.ClosestEncloser(name, nsecs[0]);
+            if (!encloser.IsSubdomainOf(zone)) return null;
+            wildcard = SecureWildcard(cache, encloser, type);
+            if (wildcard is null || !NsecProofs.ProveWildcardAnswer(name, encloser.LabelCount, nsecs, zone).IsProven) return null;
+            proof = nearest;
+        }
+
+        uint ttl = Math.Min(wildcard.RemainingTtl, proof.RemainingTtl);
+        var answer = new List<ResourceRecord>(wildcard.RRset.Data.Count + wildcard.Signatures.Count);
+        foreach (var data in wildcard.RRset.Data) answer.Add(new ResourceRecord(name, RRClass.IN, ttl, data));
+        AddSignatures(answer, name, wildcard.Signatures, ttl);
+        var authority = new List<ResourceRecord>(proof.RRset.Data.Count + proof.Signatures.Count);
+        proof.RRset.AppendRecords(authority, ttl);
+        AddSignatures(authority, proof.RRset.Name, proof.Signatures, ttl);
+        var target = wildcard.RRset.Type == RRType.CNAME && wildcard.RRset.Data[0] is NameData alias ? alias.Target : null;
+        return new SynthesizedWildcard(answer, authority, wildcard.RRset.Type, target);
+    }
+
+    /// <summary>
+    /// The secure cached RRset of <paramref name="type"/> (or else a CNAME) at <c>*.</c><paramref name="encloser"/>,
+    /// signed as that wildcard (RRSIG labels = the encloser's), or null.
+    /// </summary>
+    private static CachedRRset? SecureWildcard(IRecordCache cache, DnsName encloser, RRType type)
+    {
+        var owner = encloser.Prepend("*");
+        var held = cache.Get(owner, type, RRClass.IN);
+        if (!IsSignedWildcard(held, encloser) && type != RRType.CNAME) held = cache.Get(owner, RRType.CNAME, RRClass.IN);
+        return IsSignedWildcard(held, encloser) ? held : null;
+    }
+
+    private static bool IsSignedWildcard(CachedRRset? held, DnsName encloser)
+    {
+        if (held is not { Validation: ValidationState.Secure, Signatures.Count: > 0, Stale: false }) return false;
+        foreach (var sig in held.Signatures)
+            if (sig.Labels != encloser.LabelCount) return false;
+        return true;
     }
 
     /// <summary>RFC 8198 §5.1 and §5.2 with NSEC: the rcode proven, with the NSECs used added to <paramref name="proofs"/>; null when not proven.</summary>

@@ -178,6 +178,10 @@ internal sealed class Validator
         if (!owner.IsSubdomainOf(signer)) return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"signer {signer} is not above {owner}");
         var zone = await KeysForAsync(signer);
         if (zone.State != ValidationState.Secure) return zone.Verdict;
+        // An expansion of a wildcard validated before (RFC 8198 §5.3, or another name under it): the signatures are
+        // the wildcard's, verified then; only the proof that this name does not exist is left to check.
+        if (IsCachedSecureWildcard(records, sigs) is int wildcardLabels)
+            return ProveWildcard(owner, wildcardLabels, signer, zone.Keys, authority ?? []);
         var result = _verifier.Verify(records, sigs, signer, zone.Keys, _budget);
         switch (result.Status)
         {
@@ -186,8 +190,16 @@ internal sealed class Validator
                 // redirects to is not proven, as Unbound judges it (val_dnamewc).
                 return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"{owner} DNAME is the expansion of a wildcard DNAME");
             case RRsetStatus.Secure when result.IsWildcardExpansion:
+            {
                 // RFC 4035 §5.3.4: the qname itself must be proven absent (no closer match exists).
-                return ProveWildcard(owner, result.Signature!.Labels, signer, zone.Keys, authority ?? []);
+                int labels = result.Signature!.Labels;
+                var proven = ProveWildcard(owner, labels, signer, zone.Keys, authority ?? []);
+                // Kept as the wildcard itself, secure, for aggressive use (RFC 8198 §5.3): other names it covers are
+                // answered from it and the cached proofs.
+                if (proven.State == ValidationState.Secure && _secureNsec is not null)
+                    RememberWildcard(records, sigs, owner.GetAncestor(labels), result.Ttl);
+                return proven;
+            }
             case RRsetStatus.Secure:
                 Remember(records, sigs, result.Ttl);
                 return ValidationVerdict.Secure;
@@ -208,6 +220,36 @@ internal sealed class Validator
         foreach (var sig in sigs)
             if (!cached.Signatures.Contains(sig)) return false;
         return true;
+    }
+
+    /// <summary>
+    /// The RRSIG labels when the records are an expansion of a wildcard the cache holds as secure with the same data
+    /// and these very signatures; null otherwise.
+    /// </summary>
+    private int? IsCachedSecureWildcard(List<ResourceRecord> records, List<RrsigData> sigs)
+    {
+        if (_secureNsec is null) return null;
+        int labels = sigs[0].Labels;
+        var owner = records[0].Name;
+        if (labels >= owner.LabelCount) return null;
+        foreach (var sig in sigs)
+            if (sig.Labels != labels) return null;
+        var cached = _cache.Get(owner.GetAncestor(labels).Prepend("*"), records[0].Type, RRClass.IN);
+        if (cached is not { Validation: ValidationState.Secure } || cached.RRset.Data.Count != records.Count || cached.Signatures.Count != sigs.Count) return null;
+        foreach (var rr in records)
+            if (!cached.RRset.Data.Contains(rr.Data)) return null;
+        foreach (var sig in sigs)
+            if (!cached.Signatures.Contains(sig)) return null;
+        return labels;
+    }
+
+    /// <summary>Caches the wildcard RRset an expansion came from (owner <c>*.</c><paramref name="encloser"/>) as secure, with its RRSIGs.</summary>
+    private void RememberWildcard(List<ResourceRecord> records, IReadOnlyList<RrsigData> sigs, DnsName encloser, uint ttl)
+    {
+        var rrset = RRset.Collect(records, records[0].Name, records[0].Type);
+        if (rrset is null || ttl == 0) return;
+        _cache.Store(new RRset(encloser.Prepend("*"), rrset.Type, rrset.Class, Math.Min(ttl, rrset.Ttl), rrset.Data), TrustRank.AuthoritativeAnswer,
+            ValidationState.Secure, sigs);
     }
 
     private ValidationVerdict ProveWildcard(DnsName owner, int labels, DnsName signer, IReadOnlyList<DnskeyData> keys, IReadOnlyList<ResourceRecord> authority)

@@ -464,6 +464,98 @@ public sealed class ValidatorTests
         Assert.True(_authority.Queries.Count > before);
     }
 
+    /// <summary>Scripts x.example. A as the expansion of a signed *.example. A (RRSIG labels 1) with the given proof of x.example.'s absence.</summary>
+    private void ScriptWildcardAnswer(List<ResourceRecord> proof) =>
+        Script("x.example.", [Kit.Rr("x.example. 300 IN A 192.0.2.99")], proof, answerLabels: 1);
+
+    [Fact]
+    public async Task A_wildcard_answer_is_synthesised_from_the_cached_wildcard_and_NSEC_without_asking_upstream()
+    {
+        // RFC 8198 §5.3: www.example. NSEC example. covers every name after www (x, y, zz...); the wildcard's A RRset
+        // validated for x.example. answers y.example. from the cache.
+        ScriptWildcardAnswer([.. _example.Records.Where(r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")))]);
+        var recursor = Recursor();
+        var first = await Ask(recursor, "x.example.");
+        Assert.True(first.Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+
+        var m = await Ask(recursor, "y.example.");
+
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        var a = Assert.Single(m.Answers, r => r.Type == RRType.A);
+        Assert.Equal(N("y.example."), a.Name);
+        Assert.Equal("192.0.2.99", a.Data.ToString());
+        Assert.Contains(m.Answers, r => r.Data is RrsigData { TypeCovered: RRType.A, Labels: 1 } && r.Name.Equals(N("y.example.")));
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")));
+        // A deeper name under the same wildcard, without DO: the answer alone.
+        var deep = await Ask(recursor, "a.zz.example.", dnssecOk: false, ad: true);
+        Assert.Equal(before, _authority.Queries.Count);
+        Assert.Equal("192.0.2.99", Assert.Single(deep.Answers).Data.ToString());
+        Assert.True(deep.Has(HeaderFlags.AD));
+        Assert.Empty(deep.Authority);
+    }
+
+    [Fact]
+    public async Task A_name_the_cached_NSEC_does_not_cover_or_a_type_the_wildcard_lacks_is_asked_upstream()
+    {
+        ScriptWildcardAnswer([.. _example.Records.Where(r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")))]);
+        var recursor = Recursor();
+        await Ask(recursor, "x.example.");
+        int before = _authority.Queries.Count;
+        // y.example. TXT: no TXT wildcard is cached. b.example. sorts between alias and ns (that NSEC was not seen).
+        // (This scripted zone's own NSECs deny the wildcard, so the order matters: b.example.'s proof says so.)
+        await Ask(recursor, "y.example.", RRType.TXT);
+        Assert.True(_authority.Queries.Count > before);
+        before = _authority.Queries.Count;
+        Assert.Equal(Rcode.NXDomain, (await Ask(recursor, "b.example.")).Rcode);
+        Assert.True(_authority.Queries.Count > before);
+    }
+
+    [Fact]
+    public async Task Wildcard_synthesis_switched_off_asks_upstream()
+    {
+        ScriptWildcardAnswer([.. _example.Records.Where(r => r.Type == RRType.NSEC && r.Name.Equals(N("www.example.")))]);
+        var recursor = Recursor(aggressiveNsec: false);
+        await Ask(recursor, "x.example.");
+        int before = _authority.Queries.Count;
+        var m = await Ask(recursor, "y.example.");
+        Assert.True(_authority.Queries.Count > before);
+        Assert.NotEqual(Rcode.ServFail, m.Rcode);
+    }
+
+    [Fact]
+    public async Task A_wildcard_answer_is_synthesised_from_the_cached_NSEC3_covering_the_next_closer_name()
+    {
+        UseNsec3();
+        var nsec3s = _example.Records.Where(r => r.Type == RRType.NSEC3).ToList();
+        bool Covers(ResourceRecord nsec3, string name)
+        {
+            var hash = Nsec3Hash.Compute(N(name), [], 0);
+            var owner = new byte[Nsec3Hash.Length];
+            Base32Hex.TryDecode(nsec3.Name.GetLabel(0), owner, out _);
+            return Nsec3Proofs.Covers(owner, ((Nsec3Data)nsec3.Data).NextHashedOwnerName.Span, hash);
+        }
+        var span = nsec3s.First(r => Covers(r, "x.example."));
+        // Another name whose hash falls in the same span, and one whose hash does not.
+        var inside = Enumerable.Range(0, 1000).Select(i => $"n{i}.example.").First(n => Covers(span, n));
+        var outside = Enumerable.Range(0, 1000).Select(i => $"n{i}.example.").First(n => !Covers(span, n));
+        ScriptWildcardAnswer([span]);
+        var recursor = Recursor();
+        Assert.True((await Ask(recursor, "x.example.")).Has(HeaderFlags.AD));
+        int before = _authority.Queries.Count;
+
+        var m = await Ask(recursor, inside);
+
+        Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Equal(N(inside), Assert.Single(m.Answers, r => r.Type == RRType.A).Name);
+        Assert.Contains(m.Authority, r => r.Type == RRType.NSEC3 && r.Name.Equals(span.Name));
+        await Ask(recursor, outside);
+        Assert.True(_authority.Queries.Count > before);
+    }
+
     /// <summary>Re-signs example. with an NSEC3 chain (SHA-1, no salt, no extra iterations) in place of its NSECs.</summary>
     private void UseNsec3()
     {
