@@ -435,10 +435,14 @@ internal sealed class Validator
                 if (!zone.IsStrictSubdomainOf(parentName)) return Bogus(EdeCode.DnssecBogus, $"DS of {zone} signed by {parentName}");
                 var parent = await KeysForAsync(parentName);
                 if (parent.State != ValidationState.Secure) return parent;
-                var verified = _verifier.Verify(dsRecords, sigs, parentName, parent.Keys, _budget);
-                if (verified.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], null, verified.Reason);
-                if (!verified.IsSecure) return Bogus(verified.Ede, $"{zone} DS: {verified.Reason}");
-                Remember(dsRecords, sigs, verified.Ttl);
+                // Validated with these very signatures before (the cache keeps the verdict): no verification again.
+                if (!IsCachedSecure(dsRecords, sigs))
+                {
+                    var verified = _verifier.Verify(dsRecords, sigs, parentName, parent.Keys, _budget);
+                    if (verified.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], null, verified.Reason);
+                    if (!verified.IsSecure) return Bogus(verified.Ede, $"{zone} DS: {verified.Reason}");
+                    Remember(dsRecords, sigs, verified.Ttl);
+                }
                 dsSet = dsRecords.ConvertAll(r => (DsData)r.Data);
             }
             else if (ds.Rcode is Rcode.NoError or Rcode.NXDomain && (ds.Soa is not null || ProofSigner(ds.Authority) is not null))

@@ -75,7 +75,8 @@ public sealed class ValidatorTests
 
     private void Serve(string address, FakeZone zone) => SignedZones.Serve(_authority, address, zone);
 
-    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true, bool qmin = false)
+    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true, bool qmin = false,
+        RecordCache? cache = null, int maxVerifications = 0)
     {
         var anchors = new TrustAnchors();
         var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
@@ -90,7 +91,9 @@ public sealed class ValidatorTests
             NegativeTrustAnchors = negativeAnchors ?? [],
             AggressiveNsec = aggressiveNsec,
         };
-        return new Recursor(options, _clock, new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
+        if (maxVerifications > 0)
+            options = options with { Limits = options.Limits with { Dnssec = options.Limits.Dnssec with { MaxVerificationsPerQuery = maxVerifications } } };
+        return new Recursor(options, _clock, cache ?? new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
     }
 
     private async Task<DnsMessage> Ask(Recursor recursor, string name, RRType type = RRType.A, bool dnssecOk = true, bool cd = false, bool ad = false)
@@ -295,6 +298,20 @@ public sealed class ValidatorTests
         Assert.Equal(Rcode.NoError, again.Rcode);
         Assert.False(again.Has(HeaderFlags.AD));
         Assert.True(before == _authority.Queries.Count, string.Join("; ", _authority.Log.Skip(before)));
+    }
+
+    [Fact]
+    public async Task Once_the_chain_is_validated_a_new_answer_in_the_zone_costs_one_signature_verification()
+    {
+        // The DS and DNSKEY RRsets validated for www.example. are cached as secure with their RRSIGs: the next
+        // answer (ns.example. A) verifies its own signature only, so a budget of one verification is enough.
+        var cache = new RecordCache(_clock);
+        Assert.True((await Ask(Recursor(cache: cache), "www.example.")).Has(HeaderFlags.AD));
+        var m = await Ask(Recursor(cache: cache, maxVerifications: 1), "ns.example.");
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD), $"EDE {Ede(m)}");
+        // The bound itself holds: with the cache empty the same budget cannot validate the chain.
+        Assert.Equal(Rcode.ServFail, (await Ask(Recursor(maxVerifications: 1), "ns.example.")).Rcode);
     }
 
     [Fact]
