@@ -93,6 +93,9 @@ internal sealed class Resolution
     /// <summary>True when the answer used an RRset with at most a tenth of its TTL left (Unbound's prefetch rule).</summary>
     public bool PrefetchWanted { get; private set; }
 
+    /// <summary>True when an RRset of the client's answer chain was read from the cache (rather than received in this resolution).</summary>
+    public bool AnsweredFromCache { get; private set; }
+
     /// <summary>True when a cache-only (RD=0) resolution needed data the cache does not hold.</summary>
     public bool NeededRecursion { get; private set; }
 
@@ -224,6 +227,7 @@ internal sealed class Resolution
     private void Used(CachedRRset hit, int depth)
     {
         UsedStale |= hit.Stale;
+        if (depth == 0) AnsweredFromCache = true;
         if (depth == 0 && !hit.Stale && hit.OriginalTtl > 0 && hit.RemainingTtl * 10L <= hit.OriginalTtl) PrefetchWanted = true;
     }
 

@@ -41,8 +41,9 @@ public sealed partial class Recursor
             if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
             return result;
         }
-        // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again.
-        if (LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
+        // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again. (Data
+        // received in this very resolution came with every RRSIG the server has: asking again would bring none.)
+        if (resolution.AnsweredFromCache && LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
         var clock = _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock;
         var limits = _options.Limits;
         // One budget for every attempt: retries must not multiply the KeyTrap bounds.

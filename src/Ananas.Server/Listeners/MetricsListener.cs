@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Ananas.Resolver.Conductor;
 using Ananas.Server.Frames;
 using Ananas.Server.Pipeline;
 using Microsoft.AspNetCore.Builder;
@@ -14,9 +15,11 @@ namespace Ananas.Server.Listeners;
 
 /// <summary>
 /// Prometheus <c>GET /metrics</c> (text exposition format 0.0.4) on its own plain-HTTP endpoint (loopback by
-/// default: <c>metrics.listen</c>), written from the pipeline's <see cref="PipelineCounters"/> at scrape time.
+/// default: <c>metrics.listen</c>), written from the pipeline's <see cref="PipelineCounters"/> and the conductor's
+/// <see cref="ConductorMetrics"/> at scrape time.
 /// </summary>
-public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline, Func<Hosting.IPluginControl?>? plugins = null) : IListener
+public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline, Func<Hosting.IPluginControl?>? plugins = null, ConductorMetrics? upstream = null)
+    : IListener
 {
     private WebApplication? _app;
 
@@ -43,13 +46,13 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
                 return;
             }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await context.Response.WriteAsync(Render(pipeline, plugins?.Invoke())).ConfigureAwait(false);
+            await context.Response.WriteAsync(Render(pipeline, plugins?.Invoke(), upstream)).ConfigureAwait(false);
         }, out var bound);
         LocalEndPoint = bound;
     }
 
     /// <summary>The exposition text.</summary>
-    public static string Render(QueryPipeline pipeline, Hosting.IPluginControl? plugins = null)
+    public static string Render(QueryPipeline pipeline, Hosting.IPluginControl? plugins = null, ConductorMetrics? upstream = null)
     {
         var c = pipeline.Counters;
         var sb = new StringBuilder();
@@ -62,6 +65,13 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
                 if (n == 0) continue;
                 sb.Append(CultureInfo.InvariantCulture, $"ananas_queries_total{{transport=\"{transport.ToString().ToLowerInvariant()}\",rcode=\"{RcodeName(rcode)}\"}} {n}\n");
             }
+        }
+        sb.Append("# HELP ananas_replies_ede_total Replies built by the resolver or a phase handler that carry an Extended DNS Error (RFC 8914), by code.\n");
+        sb.Append("# TYPE ananas_replies_ede_total counter\n");
+        for (int code = 0; code < 64; code++)
+        {
+            long n = c.EdeCount(code);
+            if (n > 0) sb.Append(CultureInfo.InvariantCulture, $"ananas_replies_ede_total{{ede=\"{code}\"}} {n}\n");
         }
         Counter(sb, "ananas_frames_total", "Frames received.", c.FrameCount);
         Counter(sb, "ananas_cache_hits_total", "Answer cache hits.", c.CacheHitCount);
@@ -85,8 +95,43 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         }
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
+        if (upstream is not null) RenderUpstream(sb, upstream);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
+    }
+
+    /// <summary>The conductor's counters over all upstream servers, and their RTT histogram.</summary>
+    private static void RenderUpstream(StringBuilder sb, ConductorMetrics upstream)
+    {
+        var t = upstream.Total;
+        Counter(sb, "ananas_upstream_queries_total", "Upstream queries sent (UDP packets and TCP/TLS framed queries).", t.Queries);
+        Counter(sb, "ananas_upstream_responses_total", "Upstream responses accepted.", t.Responses);
+        Counter(sb, "ananas_upstream_timeouts_total", "Upstream queries that timed out.", t.Timeouts);
+        Counter(sb, "ananas_upstream_network_errors_total", "Upstream exchanges that failed with a network error.", t.NetworkErrors);
+        Counter(sb, "ananas_upstream_malformed_total", "Upstream exchanges where only unparseable data came back.", t.Malformed);
+        Counter(sb, "ananas_upstream_tcp_fallbacks_total", "Truncated UDP answers retried over TCP.", t.TcpFallbacks);
+        Counter(sb, "ananas_upstream_spoof_drops_total", "Datagrams dropped: source, ID or question did not match.", t.SpoofDrops);
+        Counter(sb, "ananas_upstream_edns_fallbacks_total", "Queries retried without EDNS after FORMERR or NOTIMP.", t.EdnsFallbacks);
+        Counter(sb, "ananas_upstream_case_mismatches_total", "Answers dropped because the 0x20 letter case was not echoed.", t.CaseMismatches);
+        Counter(sb, "ananas_upstream_held_down_total", "Requests failed at once because the server was held down.", t.HeldDownSkips);
+        Counter(sb, "ananas_upstream_tcp_connections_total", "TCP connections opened upstream.", t.TcpConnections);
+        Counter(sb, "ananas_upstream_tls_connections_total", "TLS connections opened upstream.", t.TlsConnections);
+        Counter(sb, "ananas_upstream_tls_failures_total", "TLS handshakes or certificate checks that failed.", t.TlsFailures);
+        Counter(sb, "ananas_upstream_dedup_hits_total", "Requests answered by another request's identical in-flight query.", upstream.DedupHits);
+        Counter(sb, "ananas_upstream_dedup_overflows_total", "Requests refused because the in-flight table or a wait queue was full.", upstream.DedupOverflows);
+        sb.Append("# HELP ananas_upstream_rtt_seconds Round-trip time of upstream exchanges.\n# TYPE ananas_upstream_rtt_seconds histogram\n");
+        var buckets = t.RttBuckets();
+        long cumulative = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            cumulative += buckets[i];
+            string le = i < UpstreamMetrics.RttBucketBoundsMs.Length ? (UpstreamMetrics.RttBucketBoundsMs[i] / 1000).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_bucket{{le=\"{le}\"}} {cumulative}\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_sum {t.RttSum.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_count {cumulative}\n");
+        sb.Append("# HELP ananas_upstream_servers Upstream servers tracked.\n# TYPE ananas_upstream_servers gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_servers {upstream.Upstreams().Count}\n");
     }
 
     /// <summary>Plugins: calls, faults, quarantines, time, instances, and the counters guests keep (counter_add).</summary>

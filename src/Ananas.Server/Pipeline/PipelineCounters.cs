@@ -23,6 +23,9 @@ public sealed class PipelineCounters
     /// <summary>Replies sent, by transport (4) and rcode (low 4 bits): <c>[transport * 16 + rcode]</c>.</summary>
     internal readonly long[] Responses = new long[4 * 16];
 
+    /// <summary>Replies carrying each Extended DNS Error code (RFC 8914), by code; codes from 63 up share the last slot.</summary>
+    internal readonly long[] Edes = new long[64];
+
     /// <summary>Time from arrival to the reply being handed to the sink, for cache hits.</summary>
     public LatencyHistogram HitLatency { get; } = new();
 
@@ -34,6 +37,20 @@ public sealed class PipelineCounters
     {
         if (reply.Length >= 4) Interlocked.Increment(ref Responses[(int)transport * 16 + (reply[3] & 0x0F)]);
     }
+
+    /// <summary>
+    /// Counts the Extended DNS Errors of a reply the resolver or a phase handler built (a cache hit replays bytes
+    /// already counted when they were built, and is not parsed for them).
+    /// </summary>
+    internal void CountEdes(Ananas.Dns.Messages.DnsMessage reply)
+    {
+        if (reply.Edns is not { } edns) return;
+        foreach (var option in edns.Options)
+            if (option is Ananas.Dns.Messages.ExtendedErrorOption ede) Interlocked.Increment(ref Edes[Math.Min((int)ede.InfoCode, Edes.Length - 1)]);
+    }
+
+    /// <summary>Replies that carried Extended DNS Error <paramref name="code"/> (63 counts every code from 63 up).</summary>
+    public long EdeCount(int code) => Interlocked.Read(ref Edes[Math.Clamp(code, 0, Edes.Length - 1)]);
 
     public long ResponseCount(Frames.Transport transport, int rcode) => Interlocked.Read(ref Responses[(int)transport * 16 + (rcode & 0x0F)]);
 

@@ -269,6 +269,7 @@ public sealed partial class QueryPipeline
             }
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
+            Counters.CountEdes(message);
             frame.Sink.Send(frame, buffer.AsSpan(0, length));
         }
         finally

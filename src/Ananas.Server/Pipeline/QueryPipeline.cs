@@ -245,6 +245,7 @@ public sealed partial class QueryPipeline
             // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
+            Counters.CountEdes(answer);
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
             sink.Send(frame, buffer.AsSpan(0, length));
