@@ -51,6 +51,11 @@ public sealed class ServeEndToEndTests
             {
                 var metrics = await scraper.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
                 Assert.Contains("ananas_queries_total{transport=\"udp\",rcode=\"SERVFAIL\"}", metrics);
+                // The SERVFAIL's Extended DNS Error is counted by code, and the conductor's upstream attempts show.
+                var ede = udp.Edns!.Options.OfType<ExtendedErrorOption>().First();
+                Assert.Matches($"ananas_replies_ede_total{{ede=\"{(int)ede.InfoCode}\"}} [1-9]", metrics);
+                Assert.Matches("ananas_upstream_queries_total [1-9]", metrics);
+                Assert.Contains("# TYPE ananas_upstream_rtt_seconds histogram", metrics);
             }
 
             if (Dig() is { } dig)
