@@ -196,6 +196,16 @@ def dig(address: str, port: int, qname: str, qtype: str = "A", dnssec: bool = Fa
         return ""
 
 
+def check_port_free(r: Resolver) -> None:
+    """Refuses to start a resolver where something already answers: the run would measure that other server."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((r.address, r.port))
+        except OSError as e:
+            raise RuntimeError(f"{r.address}:{r.port} (UDP) is already in use ({e.strerror}): stop whatever listens there "
+                               f"(ss -lunp 'sport = :{r.port}') before measuring {r.name}") from None
+
+
 def wait_ready(r: Resolver, probe: str, signed: bool, timeout: float = 90) -> None:
     """Waits until the resolver answers a lab name; checks the AD bit on a signed lab for the validators."""
     deadline = time.monotonic() + timeout
@@ -748,6 +758,7 @@ def main() -> int:
             r = make_resolver(name, i, cfg, run_dir)
             cmd = command(r, lab, cfg.threads, cfg.cache_mb)
             log(f"{name} {versions[name]}: {' '.join(cmd)} on {r.address}:{r.port} (CPU {cfg.server_cpu})")
+            check_port_free(r)
             r.process = start(["taskset", "-c", cfg.server_cpu, *cmd], r.work / "server.log", cwd=r.work)
             try:
                 wait_ready(r, w.probe, lab_params["signed"])
@@ -798,6 +809,7 @@ def run_cross_check(cfg, lab: Path, w: Workloads, run_dir: Path, versions: dict[
     rs = []
     for i, name in enumerate(["ananas", "unbound"]):
         r = make_resolver(name, i, cfg, run_dir)
+        check_port_free(r)
         r.process = start(["taskset", "-c", cfg.server_cpu, *command(r, lab, cfg.threads, cfg.cache_mb)],
                           r.work / "server.log", cwd=r.work)
         wait_ready(r, w.probe, True)
