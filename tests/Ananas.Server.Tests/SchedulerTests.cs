@@ -6,8 +6,8 @@ namespace Ananas.Server.Tests;
 /// <summary>The deficit-round-robin miss scheduler, driven by a fake work source whose items finish when told.</summary>
 public sealed class SchedulerTests
 {
-    private static readonly ClientGroup Flooder = new(1, 4);
-    private static readonly ClientGroup Modest = new(2, 4);
+    private static readonly ClientGroup Flooder = new(0, 1, 4);
+    private static readonly ClientGroup Modest = new(0, 2, 4);
 
     private sealed class WorkSource
     {

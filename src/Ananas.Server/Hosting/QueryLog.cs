@@ -148,19 +148,7 @@ public sealed class QueryLog : IAsyncDisposable
 
     private static string ClientText(ClientAddress client)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        IPAddress address;
-        if (client.IsIPv4)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)client.Bits);
-            address = new IPAddress(bytes[..4]);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt128BigEndian(bytes, client.Bits);
-            address = new IPAddress(bytes);
-        }
-        return Listeners.ListenerBindException.Format(new IPEndPoint(address, client.Port));
+        return Listeners.ListenerBindException.Format(new IPEndPoint(client.ToIPAddress(), client.Port));
     }
 
     /// <summary>Writes what is queued, then closes the output (if owned).</summary>

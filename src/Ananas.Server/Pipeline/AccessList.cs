@@ -16,12 +16,12 @@ public sealed class AccessList
         ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"];
 
     private readonly (uint Prefix, uint Mask)[] _v4;
-    private readonly (UInt128 Prefix, UInt128 Mask)[] _v6;
+    private readonly (ulong PrefixHigh, ulong PrefixLow, ulong MaskHigh, ulong MaskLow)[] _v6;
 
     public AccessList(IEnumerable<IPNetwork> networks)
     {
         var v4 = new List<(uint, uint)>();
-        var v6 = new List<(UInt128, UInt128)>();
+        var v6 = new List<(ulong, ulong, ulong, ulong)>();
         Span<byte> bytes = stackalloc byte[16];
         foreach (var network in networks)
         {
@@ -33,8 +33,9 @@ public sealed class AccessList
             }
             else
             {
-                UInt128 mask = network.PrefixLength == 0 ? UInt128.Zero : UInt128.MaxValue << (128 - network.PrefixLength);
-                v6.Add((BinaryPrimitives.ReadUInt128BigEndian(bytes) & mask, mask));
+                var (maskHigh, maskLow) = ClientAddress.Mask(network.PrefixLength);
+                v6.Add((BinaryPrimitives.ReadUInt64BigEndian(bytes) & maskHigh, BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) & maskLow,
+                        maskHigh, maskLow));
             }
         }
         _v4 = [.. v4];
@@ -64,13 +65,13 @@ public sealed class AccessList
     {
         if (address.IsIPv4)
         {
-            uint a = (uint)address.Bits;
+            uint a = (uint)address.Low;
             foreach (var (prefix, mask) in _v4)
                 if ((a & mask) == prefix) return true;
             return false;
         }
-        foreach (var (prefix, mask) in _v6)
-            if ((address.Bits & mask) == prefix) return true;
+        foreach (var (prefixHigh, prefixLow, maskHigh, maskLow) in _v6)
+            if ((address.High & maskHigh) == prefixHigh && (address.Low & maskLow) == prefixLow) return true;
         return false;
     }
 }

@@ -86,26 +86,14 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
 
     private static (IPAddress Address, IPAddress Network) ClientAddresses(ClientAddress client, int prefix)
     {
-        if (t_client is { } last && last.Client.Bits == client.Bits && last.Client.IsIPv4 == client.IsIPv4 && last.Prefix == prefix)
+        if (t_client is { } last && last.Client.High == client.High && last.Client.Low == client.Low && last.Client.IsIPv4 == client.IsIPv4 && last.Prefix == prefix)
             return (last.Address, last.Network);
-        var address = ToIPAddress(client.Bits, client.IsIPv4);
-        var group = ClientGroup.Of(client, prefix, prefix);
-        var network = ToIPAddress(group.Prefix, client.IsIPv4);
+        var address = client.ToIPAddress();
+        var network = ClientGroup.Of(client, prefix, prefix).ToIPAddress();
         t_client = (client, prefix, address, network);
         return (address, network);
     }
 
-    private static IPAddress ToIPAddress(UInt128 bits, bool ipv4)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        if (ipv4)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)bits);
-            return new IPAddress(bytes[..4]);
-        }
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, bits);
-        return new IPAddress(bytes);
-    }
 
     /// <summary>
     /// The plugins' verdict for the pipeline; an answer becomes the context's response. In phases 5–6 a guest's
