@@ -447,6 +447,18 @@ def up(lab: Path, cpu: str | None) -> None:
     params = json.loads((lab / "lab.json").read_text())
     (lab / "run").mkdir(exist_ok=True)
     checks = {"root": ".", "tld": "com.", "sld-a": "z0.com.", "sld-b": "z0.com."}
+    # Another lab on the same addresses (say the full-size one left up before a --quick run) would keep NSD from
+    # binding: stop it first, saying so.
+    for other in (Path(x) for x in (ACTIVE.read_text().split() if ACTIVE.exists() else [])):
+        if other == lab or not any(pid_of(other, g) for g in GROUPS):
+            continue
+        try:
+            other_net = json.loads((other / "lab.json").read_text()).get("net")
+        except (OSError, ValueError):
+            other_net = None
+        if other_net in (None, params.get("net")):
+            log(f"stopping the lab in {other}: it serves the same addresses ({params.get('net')}.x)")
+            down(other)
     started = []
     for g in GROUPS:
         if pid_of(lab, g):
