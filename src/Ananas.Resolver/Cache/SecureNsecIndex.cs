@@ -65,7 +65,7 @@ public sealed class SecureNsecIndex(IClock clock)
         long now = clock.UtcNow.UtcTicks;
         for (var zone = name; ; zone = zone.Parent)
         {
-            if (_zones.TryGetValue(zone, out var entry) && (withSoa ? entry.Soa is { } soa && soa.ExpiresTicks > now : entry.Count() > 0)) return zone;
+            if (_zones.TryGetValue(zone, out var entry) && (withSoa ? entry.Soa is { } soa && soa.ExpiresTicks > now : entry.HasOwners)) return zone;
             if (zone.IsRoot) return null;
         }
     }
@@ -151,6 +151,12 @@ public sealed class SecureNsecIndex(IClock clock)
         public readonly SortedSet<DnsName> Nsec3Owners = [];
 
         public SortedSet<DnsName> Owners(RRType type) => type == RRType.NSEC3 ? Nsec3Owners : NsecOwners;
+
+        /// <summary>
+        /// Whether any NSEC or NSEC3 owner is held: two unlocked reads (this runs on every cache look-up that misses),
+        /// a hint only; whatever is found is checked again under the locks.
+        /// </summary>
+        public bool HasOwners => NsecOwners.Count > 0 || Nsec3Owners.Count > 0;
 
         public int Count()
         {

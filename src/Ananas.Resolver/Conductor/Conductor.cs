@@ -28,12 +28,12 @@ namespace Ananas.Resolver.Conductor;
 public sealed class Conductor : IExchanger, IDisposable
 {
     private const int MaxUdpMessage = 65535;
+    private const int QueryBufferSize = 2 + 1024;
 
     // Query and receive buffers are held across the wait for the answer, so as many are out as exchanges are in flight
     // (hundreds on a busy resolver): more than the shared pool keeps per core, which then allocated a fresh 64 KiB
     // array for most cold queries. This pool keeps enough of them.
-    private static readonly ArrayPool<byte> ReceiveBuffers = ArrayPool<byte>.Create(MaxUdpMessage + 1, 1024);
-    private const int QueryBufferSize = 2 + 1024;
+    private static readonly ArrayPool<byte> ExchangeBuffers = ArrayPool<byte>.Create(MaxUdpMessage + 1, 1024);
 
     private readonly InFlightTable _inFlight;
     private readonly StreamConnectionPool _pool;
@@ -234,8 +234,8 @@ public sealed class Conductor : IExchanger, IDisposable
     private async ValueTask<UdpOutcome> UdpOnceAsync(DnsMessage query, IPEndPoint server, TimeSpan timeout, bool randomiseCase)
     {
         var address = server.Address;
-        var sent = ReceiveBuffers.Rent(QueryBufferSize);
-        var received = ReceiveBuffers.Rent(MaxUdpMessage);
+        var sent = ExchangeBuffers.Rent(QueryBufferSize);
+        var received = ExchangeBuffers.Rent(MaxUdpMessage);
         bool malformed = false, caseMismatch = false, clean = false;
         long started = 0;
         UdpLease? lease = null;
@@ -306,8 +306,8 @@ public sealed class Conductor : IExchanger, IDisposable
         finally
         {
             if (lease is not null) _udpSockets.Return(lease, clean);
-            ReceiveBuffers.Return(sent);
-            ReceiveBuffers.Return(received);
+            ExchangeBuffers.Return(sent);
+            ExchangeBuffers.Return(received);
         }
     }
 

@@ -211,9 +211,12 @@ internal sealed class Validator
     }
 
     /// <summary>Whether the cache holds exactly these records, with these signatures, as secure.</summary>
-    private bool IsCachedSecure(List<ResourceRecord> records, List<RrsigData> sigs)
+    private bool IsCachedSecure(List<ResourceRecord> records, List<RrsigData> sigs) =>
+        HoldsSecure(_cache.Get(records[0].Name, records[0].Type, RRClass.IN), records, sigs);
+
+    /// <summary>Whether <paramref name="cached"/> is secure and holds exactly the data of these records and these signatures.</summary>
+    private static bool HoldsSecure(CachedRRset? cached, List<ResourceRecord> records, List<RrsigData> sigs)
     {
-        var cached = _cache.Get(records[0].Name, records[0].Type, RRClass.IN);
         if (cached is not { Validation: ValidationState.Secure } || cached.RRset.Data.Count != records.Count || cached.Signatures.Count != sigs.Count) return false;
         foreach (var rr in records)
             if (!cached.RRset.Data.Contains(rr.Data)) return false;
@@ -235,12 +238,7 @@ internal sealed class Validator
         foreach (var sig in sigs)
             if (sig.Labels != labels) return null;
         var cached = _cache.Get(owner.GetAncestor(labels).Prepend("*"), records[0].Type, RRClass.IN);
-        if (cached is not { Validation: ValidationState.Secure } || cached.RRset.Data.Count != records.Count || cached.Signatures.Count != sigs.Count) return null;
-        foreach (var rr in records)
-            if (!cached.RRset.Data.Contains(rr.Data)) return null;
-        foreach (var sig in sigs)
-            if (!cached.Signatures.Contains(sig)) return null;
-        return labels;
+        return HoldsSecure(cached, records, sigs) ? labels : null;
     }
 
     /// <summary>Caches the wildcard RRset an expansion came from (owner <c>*.</c><paramref name="encloser"/>) as secure, with its RRSIGs.</summary>

@@ -120,16 +120,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_upstream_dedup_hits_total", "Requests answered by another request's identical in-flight query.", upstream.DedupHits);
         Counter(sb, "ananas_upstream_dedup_overflows_total", "Requests refused because the in-flight table or a wait queue was full.", upstream.DedupOverflows);
         sb.Append("# HELP ananas_upstream_rtt_seconds Round-trip time of upstream exchanges.\n# TYPE ananas_upstream_rtt_seconds histogram\n");
-        var buckets = t.RttBuckets();
-        long cumulative = 0;
-        for (int i = 0; i < buckets.Length; i++)
-        {
-            cumulative += buckets[i];
-            string le = i < UpstreamMetrics.RttBucketBoundsMs.Length ? (UpstreamMetrics.RttBucketBoundsMs[i] / 1000).ToString("R", CultureInfo.InvariantCulture) : "+Inf";
-            sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_bucket{{le=\"{le}\"}} {cumulative}\n");
-        }
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_sum {t.RttSum.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_rtt_seconds_count {cumulative}\n");
+        HistogramSeries(sb, "ananas_upstream_rtt_seconds", "", t.RttBuckets(), UpstreamRttBoundsSeconds, t.RttSum.TotalSeconds);
         sb.Append("# HELP ananas_upstream_servers Upstream servers tracked.\n# TYPE ananas_upstream_servers gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_upstream_servers {upstream.Upstreams().Count}\n");
     }
@@ -170,16 +161,25 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
     private static void Histogram(StringBuilder sb, string name, string help, string cache, LatencyHistogram histogram, bool header)
     {
         if (header) sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} histogram\n");
-        var counts = histogram.Snapshot();
+        HistogramSeries(sb, name, $"cache=\"{cache}\"", histogram.Snapshot(), LatencyHistogram.Bounds, histogram.SumSeconds);
+    }
+
+    private static readonly double[] UpstreamRttBoundsSeconds = Array.ConvertAll(UpstreamMetrics.RttBucketBoundsMs, ms => ms / 1000);
+
+    /// <summary>One histogram series: cumulative buckets (one per bound, then +Inf), sum and count, with <paramref name="labels"/> (or none).</summary>
+    private static void HistogramSeries(StringBuilder sb, string name, string labels, long[] counts, double[] boundsSeconds, double sumSeconds)
+    {
+        string prefix = labels.Length == 0 ? "" : labels + ",";
+        string own = labels.Length == 0 ? "" : "{" + labels + "}";
         long cumulative = 0;
         for (int i = 0; i < counts.Length; i++)
         {
             cumulative += counts[i];
-            string le = i < LatencyHistogram.Bounds.Length ? LatencyHistogram.Bounds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
-            sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{cache=\"{cache}\",le=\"{le}\"}} {cumulative}\n");
+            string le = i < boundsSeconds.Length ? boundsSeconds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            sb.Append(CultureInfo.InvariantCulture, $"{name}_bucket{{{prefix}le=\"{le}\"}} {cumulative}\n");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"{name}_sum{{cache=\"{cache}\"}} {histogram.SumSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"{name}_count{{cache=\"{cache}\"}} {cumulative}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_sum{own} {sumSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{name}_count{own} {cumulative}\n");
     }
 
     private static string RcodeName(int rcode) => rcode switch
