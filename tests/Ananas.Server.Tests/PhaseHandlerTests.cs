@@ -10,6 +10,8 @@ using Ananas.Server.Pipeline;
 using Ananas.Server.Tests.Fakes;
 using Ananas.Tests.Shared;
 
+using Handler = Ananas.Server.Tests.Fakes.DelegateHandler;
+
 namespace Ananas.Server.Tests;
 
 /// <summary>Phase handlers answer, refuse, modify and await at each phase, over real loopback sockets.</summary>
@@ -19,20 +21,6 @@ public sealed class PhaseHandlerTests
         "www.example.com. 300 A 192.0.2.80",
         "blocked.example.com. 300 A 192.0.2.66",
         "other.example.com. 300 A 192.0.2.81");
-
-    /// <summary>A handler made of a phase set and a function.</summary>
-    private sealed class Handler(Func<Phase, PhaseContext, CancellationToken, ValueTask<PhaseVerdict>> invoke, params Phase[] phases) : IPhaseHandler
-    {
-        public int Calls;
-
-        public bool Handles(Phase phase) => phases.Contains(phase);
-
-        public ValueTask<PhaseVerdict> InvokeAsync(Phase phase, PhaseContext context, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref Calls);
-            return invoke(phase, context, cancellationToken);
-        }
-    }
 
     private static bool Asks(PhaseContext context, string name) => context.Query.Question.Name.Equals(DnsName.Parse(name));
 

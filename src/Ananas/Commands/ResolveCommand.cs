@@ -95,7 +95,7 @@ internal static class ResolveCommand
     }
 
     /// <summary>ADDR or ADDR:PORT ([v6]:PORT for IPv6 with a port); <paramref name="defaultPort"/> without one.</summary>
-    private static bool TryParseServer(string text, int defaultPort, out IPEndPoint endpoint)
+    internal static bool TryParseServer(string text, int defaultPort, out IPEndPoint endpoint)
     {
         if (IPAddress.TryParse(text, out var address))
         {
