@@ -64,6 +64,11 @@ public static class ConfigLoader
             var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
         },
         ["log.query-log"] = (c, v, k) => c.QueryLog = String(v, k),
+        ["shadow.reference"] = (c, v, k) => c.ShadowReference = String(v, k) is { Length: > 0 } r ? Parse(() => { ParseEndPoint(r, 53); return r; }, k) : "",
+        ["shadow.sample"] = (c, v, k) => c.ShadowSample = Fraction(v, k),
+        ["shadow.timeout"] = (c, v, k) => c.ShadowTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30)),
+        ["console.top-sample"] = (c, v, k) => c.ConsoleTopSample = Fraction(v, k),
+        ["console.top-clients"] = (c, v, k) => c.ConsoleTopClients = Boolean(v, k),
         ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
         {
             "trace" => LogLevel.Trace,
@@ -303,6 +308,26 @@ public static class ConfigLoader
         return i.Value;
     }
 
+    /// <summary>A share in (0, 1], e.g. 0.01 (an integer 1 is accepted too).</summary>
+    private static double Fraction(ValueSyntax value, string key)
+    {
+        double d = value switch
+        {
+            FloatValueSyntax f => f.Value,
+            IntegerValueSyntax i => i.Value,
+            _ => throw new FormatException($"expected a number between 0 and 1, not {Describe(value)}"),
+        };
+        return d is > 0 and <= 1 ? d : throw new FormatException($"{d.ToString(CultureInfo.InvariantCulture)} is not in (0, 1] (e.g. 0.01 for 1 %)");
+    }
+
+    /// <summary>ADDR or ADDR:PORT ([v6]:PORT with a port), <paramref name="defaultPort"/> without one.</summary>
+    public static System.Net.IPEndPoint ParseEndPoint(string text, int defaultPort)
+    {
+        if (System.Net.IPAddress.TryParse(text, out var address)) return new System.Net.IPEndPoint(address, defaultPort);
+        if (System.Net.IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port != 0) return endPoint;
+        throw new FormatException($"'{text}' is not ADDRESS or ADDRESS:PORT (e.g. 127.0.0.1:53, [::1]:53)");
+    }
+
     private static List<(string Text, int Line)> Items(ValueSyntax value, string key)
     {
         if (value is not ArraySyntax array) throw new FormatException($"expected an array of strings, not {Describe(value)}");
@@ -330,6 +355,7 @@ public static class ConfigLoader
     {
         StringValueSyntax => "a string",
         IntegerValueSyntax => "an integer",
+        FloatValueSyntax => "a number",
         BooleanValueSyntax => "a boolean",
         ArraySyntax => "an array",
         InlineTableSyntax => "a table",

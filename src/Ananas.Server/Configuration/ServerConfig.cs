@@ -56,6 +56,16 @@ public sealed record ServerConfig
     /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
     public string QueryLog { get; set; } = "";
 
+    /// <summary>Live shadow mode: the reference resolver (ADDR[:PORT]) a sample of questions is also asked of; empty: off.</summary>
+    public string ShadowReference { get; set; } = "";
+    /// <summary>Share of answered questions mirrored to <see cref="ShadowReference"/>.</summary>
+    public double ShadowSample { get; set; }
+    public TimeSpan ShadowTimeout { get; set; }
+    /// <summary>Share of replies the console's top names (and clients) are counted from.</summary>
+    public double ConsoleTopSample { get; set; }
+    /// <summary>The console lists top clients (off by default: addresses are personal data).</summary>
+    public bool ConsoleTopClients { get; set; }
+
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
     public List<PluginConfig> Plugins { get; set; } = [];

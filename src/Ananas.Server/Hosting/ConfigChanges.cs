@@ -54,6 +54,11 @@ public static class ConfigChanges
         new("scheduler.shed", c => c.Shed),
         new("log.level", c => c.LogLevel),
         new("log.query-log", c => c.QueryLog, (from, to) => to.QueryLog = from.QueryLog),
+        new("shadow.reference", c => c.ShadowReference, (from, to) => to.ShadowReference = from.ShadowReference),
+        new("shadow.sample", c => c.ShadowSample, (from, to) => to.ShadowSample = from.ShadowSample),
+        new("shadow.timeout", c => c.ShadowTimeout, (from, to) => to.ShadowTimeout = from.ShadowTimeout),
+        new("console.top-sample", c => c.ConsoleTopSample, (from, to) => to.ConsoleTopSample = from.ConsoleTopSample),
+        new("console.top-clients", c => c.ConsoleTopClients, (from, to) => to.ConsoleTopClients = from.ConsoleTopClients),
     ];
 
     /// <summary>The keys whose values differ, in file order, split into those applied live and those needing a restart.</summary>

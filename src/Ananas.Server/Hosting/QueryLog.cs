@@ -45,7 +45,9 @@ public sealed class QueryLog : IAsyncDisposable
     private long _tail;
 
     /// <summary>One reply: its bytes are at <see cref="Start"/> (absolute ring position) for <see cref="Length"/> octets.</summary>
-    private readonly record struct Entry(long UnixMilliseconds, ClientAddress Client, Transport Transport, long Start, int Length, bool CacheHit, long LatencyTicks);
+    /// <param name="Shadow">For a live shadow difference (<see cref="RecordShadow"/>): the differing fields; null for a reply.</param>
+    private readonly record struct Entry(long UnixMilliseconds, ClientAddress Client, Transport Transport, long Start, int Length, bool CacheHit, long LatencyTicks,
+        string? Shadow = null, string? Reference = null);
 
     /// <param name="output">Where lines go; owned (closed on dispose) when <paramref name="ownsOutput"/>.</param>
     public QueryLog(Stream output, bool ownsOutput)
@@ -67,10 +69,19 @@ public sealed class QueryLog : IAsyncDisposable
     public long Written => Interlocked.Read(ref _written);
 
     /// <summary>Records a reply about to be sent (called on the query path: copies, never blocks, allocates nothing steady-state).</summary>
-    public void Record(Frame frame, ReadOnlySpan<byte> reply, bool cacheHit)
+    public void Record(Frame frame, ReadOnlySpan<byte> reply, bool cacheHit) =>
+        Enqueue(new Entry(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), frame.Address, frame.Transport, 0, reply.Length, cacheHit,
+            Stopwatch.GetTimestamp() - frame.ArrivalTimestamp), reply);
+
+    /// <summary>
+    /// Records a live shadow difference (off the query path): our reply, the fields in which the reference's answer
+    /// differed (<c>"shadow":"rcode,answerrrsets"</c>) and that answer in short (<c>"reference"</c>).
+    /// </summary>
+    public void RecordShadow(ClientAddress client, Transport transport, ReadOnlySpan<byte> reply, string differences, string reference) =>
+        Enqueue(new Entry(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), client, transport, 0, reply.Length, false, 0, differences, reference), reply);
+
+    private void Enqueue(Entry entry, ReadOnlySpan<byte> reply)
     {
-        long latency = Stopwatch.GetTimestamp() - frame.ArrivalTimestamp;
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         lock (_ringLock)
         {
             // Contiguous space: a reply that would wrap starts at the ring's beginning instead (the gap is freed with it).
@@ -78,8 +89,7 @@ public sealed class QueryLog : IAsyncDisposable
             int index = (int)(start % RingBytes);
             if (index + reply.Length > RingBytes) start += RingBytes - index;
             // In the same lock as the reservation, so that entries are queued in ring order and freed in it.
-            if (start + reply.Length - Volatile.Read(ref _tail) > RingBytes
-                || !_entries.Writer.TryWrite(new Entry(now, frame.Address, frame.Transport, start, reply.Length, cacheHit, latency)))
+            if (start + reply.Length - Volatile.Read(ref _tail) > RingBytes || !_entries.Writer.TryWrite(entry with { Start = start }))
             {
                 Interlocked.Increment(ref _dropped);
                 return;
@@ -141,8 +151,16 @@ public sealed class QueryLog : IAsyncDisposable
             foreach (var option in edns.Options)
                 if (option is ExtendedErrorOption ede) json.WriteNumberValue((ushort)ede.InfoCode);
         json.WriteEndArray();
-        json.WriteBoolean("cache_hit", entry.CacheHit);
-        json.WriteNumber("latency_ms", Math.Round(Stopwatch.GetElapsedTime(0, entry.LatencyTicks).TotalMilliseconds, 3));
+        if (entry.Shadow is not null)
+        {
+            json.WriteString("shadow", entry.Shadow);
+            json.WriteString("reference", entry.Reference);
+        }
+        else
+        {
+            json.WriteBoolean("cache_hit", entry.CacheHit);
+            json.WriteNumber("latency_ms", Math.Round(Stopwatch.GetElapsedTime(0, entry.LatencyTicks).TotalMilliseconds, 3));
+        }
         json.WriteEndObject();
     }
 

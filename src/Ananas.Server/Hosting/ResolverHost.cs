@@ -65,6 +65,16 @@ public sealed class ResolverHost : IAsyncDisposable
                 throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
             }
         }
+        if (config.ShadowReference.Length > 0)
+        {
+            Pipeline.Shadow = new Shadow.ShadowMirror(ConfigLoader.ParseEndPoint(config.ShadowReference, 53), config.ShadowSample, config.ShadowTimeout, () => Pipeline.QueryLog);
+            Pipeline.AddTap(Pipeline.Shadow.Tap);
+        }
+        if (config.ControlListen.Length > 0)
+        {
+            TopTalkers = new WebConsole.TopTalkers(config.ConsoleTopSample, config.ConsoleTopClients);
+            Pipeline.AddTap(TopTalkers.Tap);
+        }
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
@@ -90,6 +100,9 @@ public sealed class ResolverHost : IAsyncDisposable
     /// configuration reload calls <see cref="IPluginControl.ReloadAsync(IReadOnlyList{PluginConfig}, CancellationToken)"/>.
     /// </summary>
     public IPluginControl? Plugins { get; set; }
+
+    /// <summary>The console's top names (null when the control listener is off).</summary>
+    public WebConsole.TopTalkers? TopTalkers { get; }
 
     /// <summary>The Prometheus endpoint (null when <c>metrics.listen</c> is empty).</summary>
     public MetricsListener? Metrics { get; }
@@ -285,6 +298,7 @@ public sealed class ResolverHost : IAsyncDisposable
         {
         }
         foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        await DisposeSamplersAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
@@ -292,7 +306,15 @@ public sealed class ResolverHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        await DisposeSamplersAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The shadow mirror writes to the query log: it stops first.</summary>
+    private async Task DisposeSamplersAsync()
+    {
+        if (Pipeline.Shadow is { } shadow) await shadow.DisposeAsync().ConfigureAwait(false);
+        if (TopTalkers is { } top) await top.DisposeAsync().ConfigureAwait(false);
     }
 
     private IListener CreateListener(ListenAddress address, ServerConfig config)

@@ -93,11 +93,26 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
             Counter(sb, "ananas_query_log_written_total", "Query log lines written.", queryLog.Written);
             Counter(sb, "ananas_query_log_dropped_total", "Query log lines dropped because the writer fell behind.", queryLog.Dropped);
         }
+        if (pipeline.Shadow is { } shadow) RenderShadow(sb, shadow);
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
         if (upstream is not null) RenderUpstream(sb, upstream);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
+    }
+
+    /// <summary>Live shadow mode: samples taken, dropped and skipped, and how their comparisons ended.</summary>
+    private static void RenderShadow(StringBuilder sb, Shadow.ShadowMirror shadow)
+    {
+        Counter(sb, "ananas_shadow_sampled_total", "Replies mirrored to the reference resolver.", shadow.Tap.Sampled);
+        Counter(sb, "ananas_shadow_dropped_total", "Samples dropped because the mirror's queue was full.", shadow.Tap.Dropped);
+        Counter(sb, "ananas_shadow_skipped_total", "Samples not compared (truncated or refused by us, unparseable).", shadow.Skipped);
+        Counter(sb, "ananas_shadow_agreed_total", "Samples the reference answered the same way.", shadow.Agreed);
+        Counter(sb, "ananas_shadow_unstable_total", "Differing samples dropped because the reference changed its answer when asked again.", shadow.Unstable);
+        Counter(sb, "ananas_shadow_different_total", "Samples with a stable difference.", shadow.Different);
+        sb.Append("# HELP ananas_shadow_differences_total Stable differences by field (a sample can differ in several).\n# TYPE ananas_shadow_differences_total counter\n");
+        foreach (var field in Shadow.AnswerComparison.Fields)
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_shadow_differences_total{{field=\"{Shadow.AnswerComparison.Name(field)}\"}} {shadow.ByField(field)}\n");
     }
 
     /// <summary>The conductor's counters over all upstream servers, and their RTT histogram.</summary>

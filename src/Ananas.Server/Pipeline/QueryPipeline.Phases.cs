@@ -77,6 +77,7 @@ public sealed partial class QueryPipeline
                 if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
                 Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
                 Counters.HitLatency.Observe(frame.ArrivalTimestamp);
+                Observe(frame, reply.AsSpan(0, written), cacheHit: true);
                 frame.Sink.Send(frame, reply.AsSpan(0, written));
                 return false;
             }
@@ -114,7 +115,7 @@ public sealed partial class QueryPipeline
             GoAsync(context, RespondAsync(context, index, pending, before, phases.Response));
             return true;
         }
-        Finish(context, verdict == PhaseVerdict.Continue ? PhaseVerdict.Answer : verdict);
+        Finish(context, verdict == PhaseVerdict.Continue ? PhaseVerdict.Answer : verdict, byPhase: verdict != PhaseVerdict.Continue);
         return false;
     }
 
@@ -187,7 +188,7 @@ public sealed partial class QueryPipeline
         try
         {
             var verdict = await RunPhaseAsync(Phase.Response, context, handlers, index, pending, before, _stopping.Token).ConfigureAwait(false);
-            Finish(context, verdict == PhaseVerdict.Continue ? PhaseVerdict.Answer : verdict);
+            Finish(context, verdict == PhaseVerdict.Continue ? PhaseVerdict.Answer : verdict, byPhase: verdict != PhaseVerdict.Continue);
         }
         catch (Exception e)
         {
@@ -234,26 +235,27 @@ public sealed partial class QueryPipeline
     }
 
     /// <summary>Carries out a final verdict: Answer sends <see cref="PhaseContext.Response"/>, Refuse answers REFUSED, Drop sends nothing.</summary>
-    private void Finish(PhaseContext context, PhaseVerdict verdict)
+    /// <param name="byPhase">A handler decided (answered or refused), as opposed to a cached or resolved answer passing the Response phase unchanged: counted as blocked by the console.</param>
+    private void Finish(PhaseContext context, PhaseVerdict verdict, bool byPhase = true)
     {
         var frame = context.Frame;
         switch (verdict)
         {
             case PhaseVerdict.Answer when context.Response is { } response:
-                SendMessage(frame, context.Shape, response);
+                SendMessage(frame, context.Shape, response, byPhase);
                 break;
             case PhaseVerdict.Drop:
                 Drop(frame);
                 break;
             default:
                 Interlocked.Increment(ref Counters.Refused);
-                SendError(frame, context.Shape, Rcode.Refused);
+                SendError(frame, context.Shape, Rcode.Refused, byPhase: byPhase);
                 break;
         }
     }
 
     /// <summary>Encodes a message for the frame's transport (TC within the client's limit, padding when encrypted) and sends it.</summary>
-    private void SendMessage(Frame frame, in QueryShape shape, DnsMessage message)
+    private void SendMessage(Frame frame, in QueryShape shape, DnsMessage message, bool byPhase)
     {
         if (message.Edns is not null) message.Edns.UdpPayloadSize = _options.MaxUdpPayload;
         if (message.Rcode == Rcode.ServFail) Interlocked.Increment(ref Counters.ServFail);
@@ -270,6 +272,7 @@ public sealed partial class QueryPipeline
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.CountEdes(message);
+            Observe(frame, buffer.AsSpan(0, length), cacheHit: false, byPhase);
             frame.Sink.Send(frame, buffer.AsSpan(0, length));
         }
         finally

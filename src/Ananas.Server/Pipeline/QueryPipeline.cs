@@ -57,6 +57,9 @@ public sealed partial class QueryPipeline
     /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
     public Hosting.QueryLog? QueryLog { get; set; }
 
+    /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
+    public Shadow.ShadowMirror? Shadow { get; set; }
+
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
     /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
@@ -70,6 +73,22 @@ public sealed partial class QueryPipeline
     }
 
     public PipelineCounters Counters { get; } = new();
+
+    private Hosting.SampledTap[] _taps = [];
+
+    /// <summary>Samplers of the replies sent (the live shadow mirror, the console's top names): each sees a sample, off the query path.</summary>
+    public void AddTap(Hosting.SampledTap tap)
+    {
+        lock (_stopping) _taps = [.. _taps, tap];
+    }
+
+    /// <summary>Every reply sent passes here: the query log and the taps (each copies only its sample; nothing allocated otherwise).</summary>
+    private void Observe(Frame frame, ReadOnlySpan<byte> reply, bool cacheHit, bool byPhase = false)
+    {
+        QueryLog?.Record(frame, reply, cacheHit);
+        var taps = _taps;
+        for (int i = 0; i < taps.Length; i++) taps[i].Offer(frame, reply, byPhase);
+    }
 
     public AnswerCache Answers => _answers;
 
@@ -125,7 +144,7 @@ public sealed partial class QueryPipeline
             if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
             Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
             Counters.HitLatency.Observe(frame.ArrivalTimestamp);
-            QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: true);
+            Observe(frame, reply.AsSpan(0, written), cacheHit: true);
             frame.Sink.Send(frame, reply.AsSpan(0, written));
             return;
         }
@@ -247,7 +266,7 @@ public sealed partial class QueryPipeline
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.CountEdes(answer);
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
-            QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
+            Observe(frame, buffer.AsSpan(0, length), cacheHit: false);
             sink.Send(frame, buffer.AsSpan(0, length));
         }
         catch (Exception e)
@@ -289,7 +308,7 @@ public sealed partial class QueryPipeline
         }
     }
 
-    private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false)
+    private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false, bool byPhase = false)
     {
         var reply = ReplyBuffer();
         int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
@@ -300,7 +319,7 @@ public sealed partial class QueryPipeline
             return;
         }
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
-        QueryLog?.Record(frame, reply.AsSpan(0, n), cacheHit: false);
+        Observe(frame, reply.AsSpan(0, n), cacheHit: false, byPhase);
         frame.Sink.Send(frame, reply.AsSpan(0, n));
     }
 
