@@ -16,7 +16,8 @@ CPU seconds per 100k queries are the server's user + system time (/proc/PID/stat
 is VmHWM after the workload (so it includes the earlier ones).
 
 `--cross-check` instead sends the mixed workload's distinct queries to Ananas and to Unbound and reports every
-difference in rcode and answer RRsets (TTL and order ignored).
+difference in rcode and answer RRsets (TTL and order ignored). `--shadow` runs `ananas shadow` (Ananas the target,
+Unbound the reference) on the same questions instead and keeps its respdiff-like report.
 """
 from __future__ import annotations
 
@@ -683,6 +684,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smaller lab and 5-second runs (under 5 minutes)")
     ap.add_argument("--cross-check", action="store_true", help="compare Ananas's answers with Unbound's instead")
+    ap.add_argument("--shadow", action="store_true",
+                    help="run `ananas shadow` (Ananas against Unbound, respdiff-like report) on the cross-check's questions")
     ap.add_argument("--only", default=",".join(RESOLVERS), help=f"resolvers to run (default {','.join(RESOLVERS)})")
     ap.add_argument("--workloads", default=",".join(WORKLOADS),
                     help=f"workloads to run, in their fixed order (default {','.join(WORKLOADS)})")
@@ -696,7 +699,7 @@ def main() -> int:
     ap.add_argument("--load-cpu", default="1", help="CPU for dnsperf and the lab's NSD servers (default 1)")
     ap.add_argument("--address-base", default="127.77.10", help="resolvers listen on BASE.1 .. BASE.5")
     ap.add_argument("--port", type=int, default=5399)
-    ap.add_argument("--queries", type=int, help="cross-check: distinct queries (default 5000; 1500 with --quick)")
+    ap.add_argument("--queries", type=int, help="cross-check and shadow: distinct queries (default 5000; 1500 with --quick)")
     ap.add_argument("--ananas", default=ANANAS, help="the ananas launcher to run (default: this tree's ./ananas)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing packages")
     cfg = ap.parse_args()
@@ -712,7 +715,7 @@ def main() -> int:
     for n in cfg.workloads:
         if n not in WORKLOADS:
             ap.error(f"unknown workload {n!r}")
-    if cfg.cross_check:
+    if cfg.cross_check or cfg.shadow:
         names = ["ananas", "unbound"]
         cfg.unsigned = False
 
@@ -743,7 +746,7 @@ def main() -> int:
             subprocess.run([ANANAS, "version"], check=True, capture_output=True, timeout=900)
         versions = {n: version_of(n) for n in names}
 
-        if cfg.cross_check:
+        if cfg.cross_check or cfg.shadow:
             return run_cross_check(cfg, lab, w, run_dir, versions)
 
         header = [f"## bench/run {'--quick ' if cfg.quick else ''}— {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
@@ -814,6 +817,8 @@ def run_cross_check(cfg, lab: Path, w: Workloads, run_dir: Path, versions: dict[
                           r.work / "server.log", cwd=r.work)
         wait_ready(r, w.probe, True)
         rs.append(r)
+    if cfg.shadow:
+        return run_shadow(cfg, rs[0], rs[1], queries + corners, run_dir, versions)
     log(f"cross-check: {len(queries)} distinct queries from the mixed workload, Ananas {versions['ananas']} vs "
         f"Unbound {versions['unbound']}")
     text = (f"## cross-check — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
@@ -824,6 +829,25 @@ def run_cross_check(cfg, lab: Path, w: Workloads, run_dir: Path, versions: dict[
     print(text)
     log(f"written {run_dir / 'cross-check.md'}")
     return 0
+
+
+def run_shadow(cfg, ananas: Resolver, unbound: Resolver, queries: list[tuple[str, str]], run_dir: Path,
+               versions: dict[str, str]) -> int:
+    """`ananas shadow` over the cross-check's questions: Ananas is the target, Unbound the reference."""
+    questions = run_dir / "shadow-questions.txt"
+    questions.write_text("".join(f"{q} {t}\n" for q, t in queries))
+    log(f"shadow: {len(queries)} questions, Ananas {versions['ananas']} vs Unbound {versions['unbound']}")
+    cmd = [ANANAS, "shadow", "--log", str(questions), "--target", f"{ananas.address}:{ananas.port}",
+           "--reference", f"{unbound.address}:{unbound.port}", "--json", str(run_dir / "shadow.json")]
+    started = time.monotonic()
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    text = (f"## shadow — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+            f"signed lab of {cfg.zones} zones; `{' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}` "
+            f"({time.monotonic() - started:.0f} s, exit {out.returncode})\n\n```\n{out.stdout}```\n")
+    (run_dir / "shadow.md").write_text(text)
+    print(text)
+    log(f"written {run_dir / 'shadow.md'}")
+    return 0 if out.returncode in (0, 3) else 1
 
 
 if __name__ == "__main__":

@@ -82,8 +82,12 @@ public sealed class ResolverHost : IAsyncDisposable
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
+        {
+            var upstream = (exchanger as Resolver.Conductor.Conductor)?.Metrics;
+            var console = new WebConsole.ConsoleEndpoints(() => MetricsListener.Render(Pipeline, Plugins, upstream), TopTalkers, upstream);
             _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
-                () => ReloadAsync("control API"), () => Plugins));
+                () => ReloadAsync("control API"), () => Plugins, console));
+        }
     }
 
     /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>

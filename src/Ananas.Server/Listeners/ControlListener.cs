@@ -17,10 +17,10 @@ namespace Ananas.Server.Listeners;
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
 /// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, and
 /// <c>POST /reload</c> (read the configuration again, as SIGHUP does), <c>GET /plugins</c> and
-/// <c>POST /plugins/reload?name=N</c>. Anyone who can reach it can empty the cache or reload plugins: keep it on loopback.
+/// <c>POST /plugins/reload?name=N</c>; and the web console (<see cref="WebConsole.ConsoleEndpoints"/>). Anyone who can reach it can empty the cache or reload plugins: keep it on loopback.
 /// </summary>
 public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
-    Func<Task<Hosting.ReloadResult>>? reload = null, Func<Hosting.IPluginControl?>? plugins = null) : IListener
+    Func<Task<Hosting.ReloadResult>>? reload = null, Func<Hosting.IPluginControl?>? plugins = null, WebConsole.ConsoleEndpoints? console = null) : IListener
 {
     /// <summary>Messages (config errors quote keys and values) stay readable: no \u0027 for an apostrophe. Not embedded in HTML.</summary>
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -43,6 +43,7 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
     {
         var request = context.Request;
         var path = request.Path.Value;
+        if (console is not null && WebConsole.ConsoleEndpoints.Owns(path ?? "") && await console.TryServeAsync(context).ConfigureAwait(false)) return;
         object? body;
         int status = StatusCodes.Status200OK;
         if (path == "/cache/purge")

@@ -80,6 +80,8 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_dropped_total", "Frames dropped without an answer (not a query, too short, phase drop).", c.DroppedCount);
         Counter(sb, "ananas_truncated_total", "Replies truncated to fit the client's size.", c.TruncatedCount);
         Counter(sb, "ananas_client_gone_total", "Misses whose client left before the answer.", c.ClientGoneCount);
+        sb.Append("# HELP ananas_scheduler_queued Misses waiting in the scheduler's queues.\n# TYPE ananas_scheduler_queued gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_scheduler_queued {pipeline.Scheduler?.Queued ?? 0}\n");
         sb.Append("# HELP ananas_in_flight Misses being resolved or queued.\n# TYPE ananas_in_flight gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_in_flight {pipeline.InFlight}\n");
         var stats = pipeline.Answers.GetStatistics();
