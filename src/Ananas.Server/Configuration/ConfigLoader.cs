@@ -69,6 +69,8 @@ public static class ConfigLoader
         ["shadow.timeout"] = (c, v, k) => c.ShadowTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30)),
         ["console.top-sample"] = (c, v, k) => c.ConsoleTopSample = Fraction(v, k),
         ["console.top-clients"] = (c, v, k) => c.ConsoleTopClients = Boolean(v, k),
+        ["help.node-id"] = (c, v, k) => c.NodeId = Identifier(String(v, k)),
+        ["help.cluster-id"] = (c, v, k) => c.ClusterId = Identifier(String(v, k)),
         ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
         {
             "trace" => LogLevel.Trace,
@@ -307,6 +309,10 @@ public static class ConfigLoader
         if (i.Value < min || i.Value > max) throw new FormatException($"{i.Value} is out of range ({min}–{max})");
         return i.Value;
     }
+
+    /// <summary>A node or cluster name shown on /help: up to 63 letters, digits, '-', '_' and '.' (or empty).</summary>
+    private static string Identifier(string text) => text.Length <= 63 && text.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.')
+        ? text : throw new FormatException($"'{text}' is not up to 63 letters, digits, '-', '_' and '.'");
 
     /// <summary>A share in (0, 1], e.g. 0.01 (an integer 1 is accepted too).</summary>
     private static double Fraction(ValueSyntax value, string key)

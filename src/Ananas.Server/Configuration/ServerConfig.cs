@@ -66,6 +66,11 @@ public sealed record ServerConfig
     /// <summary>The console lists top clients (off by default: addresses are personal data).</summary>
     public bool ConsoleTopClients { get; set; }
 
+    /// <summary>This server's name on /help (empty: the host name).</summary>
+    public string NodeId { get; set; } = "";
+    /// <summary>The cluster it belongs to, shown on /help (empty: none).</summary>
+    public string ClusterId { get; set; } = "";
+
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
     public List<PluginConfig> Plugins { get; set; } = [];

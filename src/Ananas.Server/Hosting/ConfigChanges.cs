@@ -58,6 +58,8 @@ public static class ConfigChanges
         new("shadow.sample", c => c.ShadowSample, (from, to) => to.ShadowSample = from.ShadowSample),
         new("shadow.timeout", c => c.ShadowTimeout, (from, to) => to.ShadowTimeout = from.ShadowTimeout),
         new("console.top-sample", c => c.ConsoleTopSample, (from, to) => to.ConsoleTopSample = from.ConsoleTopSample),
+        new("help.node-id", c => c.NodeId),
+        new("help.cluster-id", c => c.ClusterId),
         new("console.top-clients", c => c.ConsoleTopClients, (from, to) => to.ConsoleTopClients = from.ConsoleTopClients),
     ];
 

@@ -32,6 +32,11 @@ public sealed class ResolverHost : IAsyncDisposable
     /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
+    private readonly Help.HelpPage _helpPage;
+
+    private static readonly string Version = typeof(ResolverHost).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
+        .FirstOrDefault()?.InformationalVersion ?? "unknown";
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
@@ -65,6 +70,9 @@ public sealed class ResolverHost : IAsyncDisposable
                 throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
             }
         }
+        Pipeline.Help = new Help.HelpProbes();
+        _helpPage = new Help.HelpPage(Pipeline.Help, () => new Help.HelpFacts(Config.DnssecValidation,
+            Config.NodeId.Length > 0 ? Config.NodeId : Environment.MachineName, Config.ClusterId, Version));
         if (config.ShadowReference.Length > 0)
         {
             Pipeline.Shadow = new Shadow.ShadowMirror(ConfigLoader.ParseEndPoint(config.ShadowReference, 53), config.ShadowSample, config.ShadowTimeout, () => Pipeline.QueryLog);
@@ -336,7 +344,7 @@ public sealed class ResolverHost : IAsyncDisposable
             Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
             Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
             Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy),
+            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, _helpPage),
         };
     }
 

@@ -41,10 +41,14 @@ public sealed class HttpsListener : IListener
     private readonly ILogger _logger;
     private readonly ProxyOptions? _proxy;
     private WebApplication? _app;
+    private readonly Help.HelpPage? _help;
 
     /// <param name="proxy">PROXY protocol v2 when given: connections only from its trusted sources, each starting with the header (before TLS).</param>
-    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null)
+    /// <param name="help">The <c>/help</c> page, when served.</param>
+    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null,
+        Help.HelpPage? help = null)
     {
+        _help = help;
         _proxy = proxy;
         _requested = endPoint;
         _pipeline = pipeline;
@@ -126,6 +130,11 @@ public sealed class HttpsListener : IListener
     {
         var request = context.Request;
         var response = context.Response;
+        if (_help is not null && Help.HelpPage.Owns(request.Path.Value ?? ""))
+        {
+            await _help.ServeAsync(context).ConfigureAwait(false);
+            return;
+        }
         bool dohPath = request.Path.Equals(Path, StringComparison.Ordinal);
         if (!dohPath && !request.Path.Equals(JsonPath, StringComparison.Ordinal))
         {

@@ -57,6 +57,9 @@ public sealed partial class QueryPipeline
     /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
     public Hosting.QueryLog? QueryLog { get; set; }
 
+    /// <summary>The <c>/help</c> page's test names (<see cref="Help.HelpProbes"/>); null: resolved like any name.</summary>
+    public Ananas.Server.Help.HelpProbes? Help { get; set; }
+
     /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
     public Shadow.ShadowMirror? Shadow { get; set; }
 
@@ -183,6 +186,12 @@ public sealed partial class QueryPipeline
                 return;
             }
 
+            // /help's test names are answered here (transport and client recorded), never resolved or cached.
+            if (Help is { } help && query.Questions.Count == 1 && Ananas.Server.Help.HelpProbes.IsProbe(query.Question.Name))
+            {
+                SendMessage(frame, shape, help.Answer(query, frame.Transport, frame.Address), byPhase: false);
+                return;
+            }
             var sink = frame.Sink;
             var recursor = Volatile.Read(ref _recursor);
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
