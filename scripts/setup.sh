@@ -43,5 +43,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: could not install ${missing[*]}; WebAssembly guests will be skipped" >&2
 fi
 
+# The web console vendors uPlot from npm at build time (scripts/vendor-console.sh), and the browser tests drive the
+# Debian chromium through Playwright (no browser download; without chromium those tests are skipped).
+web_packages=(npm chromium)
+missing=()
+for p in "${web_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (web console build, browser tests)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
+    echo "setup: could not install ${missing[*]}" >&2
+fi
+"$root/scripts/vendor-console.sh"
+
 # NuGet restore for the whole solution (a no-op when up to date).
 dotnet restore "$root/Ananas.slnx" -v quiet >&2

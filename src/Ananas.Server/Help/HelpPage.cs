@@ -42,7 +42,7 @@ public sealed class HelpPage(HelpProbes probes, Func<HelpFacts> facts)
             response.Headers.Allow = "GET";
             return;
         }
-        response.Headers["Content-Security-Policy"] = "default-src 'self'; img-src *; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+        response.Headers["Content-Security-Policy"] = "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
         response.Headers.CacheControl = "no-store";
         if (Files.TryGetValue(path, out var file))
         {

@@ -10,4 +10,10 @@ public sealed class FactWhenInstalledAttribute : FactAttribute
     {
         if (EncryptedTransportTests.Tool(tool) is null) Skip = $"{tool} is not installed: run scripts/setup.sh (it installs the Debian package {debianPackage})";
     }
+
+    /// <summary>Two tools (e.g. the browser and the load generator); skipped naming the first one missing.</summary>
+    public FactWhenInstalledAttribute(string tool, string debianPackage, string tool2, string debianPackage2) : this(tool, debianPackage)
+    {
+        if (Skip is null && EncryptedTransportTests.Tool(tool2) is null) Skip = $"{tool2} is not installed: run scripts/setup.sh (it installs the Debian package {debianPackage2})";
+    }
 }
