@@ -45,9 +45,9 @@ fi
 
 # The web console vendors uPlot from npm at build time (scripts/vendor-console.sh), and the browser tests drive the
 # Debian chromium through Playwright (no browser download; without chromium those tests are skipped).
-web_packages=(npm chromium)
 missing=()
-for p in "${web_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} (web console build, browser tests)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
