@@ -8,4 +8,5 @@ ScenarioResolvers.Default = new RecursorScenarioResolverFactory();
 
 var root = new RootCommand("Ananas: a programmable, validating DNS resolver platform.");
 foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
+ManualPage.Install(root);
 return await root.Parse(args).InvokeAsync();
