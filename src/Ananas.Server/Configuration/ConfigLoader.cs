@@ -45,6 +45,8 @@ public static class ConfigLoader
         ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),
         ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
+        ["tcp.max-queued-bytes-per-connection"] = (c, v, k) => c.TcpMaxQueuedBytes = v is IntegerValueSyntax ? Integer(v, k, 4 << 10, 64L << 20)
+            : ParseBytes(String(v, k), 4 << 10, 64L << 20) is var b and > 0 ? b : throw new FormatException($"'{String(v, k)}' is not a size between 4KiB and 64MiB (e.g. 256KiB)"),
         ["proxy.trusted-sources"] = (c, v, k) => c.ProxyTrustedSources = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
         ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
         ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),

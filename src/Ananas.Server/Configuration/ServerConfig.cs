@@ -35,6 +35,8 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>Answer bytes queued for one TCP/DoT connection and not yet written; reading pauses beyond it.</summary>
+    public long TcpMaxQueuedBytes { get; set; }
     /// <summary>Networks whose PROXY v2 headers are believed, on listeners marked <c>?proxy=v2</c>.</summary>
     public List<string> ProxyTrustedSources { get; set; } = [];
     /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>

@@ -40,6 +40,7 @@ public static class ConfigChanges
         new("tcp.max-connections", c => c.TcpMaxConnections, (from, to) => to.TcpMaxConnections = from.TcpMaxConnections),
         new("tcp.max-connections-per-client", c => c.TcpMaxConnectionsPerClient, (from, to) => to.TcpMaxConnectionsPerClient = from.TcpMaxConnectionsPerClient),
         new("tcp.max-outstanding-per-connection", c => c.TcpMaxOutstanding, (from, to) => to.TcpMaxOutstanding = from.TcpMaxOutstanding),
+        new("tcp.max-queued-bytes-per-connection", c => c.TcpMaxQueuedBytes, (from, to) => to.TcpMaxQueuedBytes = from.TcpMaxQueuedBytes),
         new("proxy.trusted-sources", c => List(c.ProxyTrustedSources), (from, to) => to.ProxyTrustedSources = [.. from.ProxyTrustedSources]),
         new("tls.certificate", c => c.TlsCertificate, (from, to) => to.TlsCertificate = from.TlsCertificate),
         new("tls.key", c => c.TlsKey, (from, to) => to.TlsKey = from.TlsKey),

@@ -303,6 +303,7 @@ public sealed class ResolverHost : IAsyncDisposable
             MaxConnections = config.TcpMaxConnections,
             MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
             MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+            MaxQueuedBytesPerConnection = config.TcpMaxQueuedBytes,
         };
         var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
         return address.Transport switch
