@@ -51,6 +51,7 @@ public static class ConfigLoader
         ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
         ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),
         ["control.listen"] = (c, v, k) => c.ControlListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
+        ["control.token-file"] = (c, v, k) => c.ControlTokenFile = String(v, k),
         ["metrics.listen"] = (c, v, k) => c.MetricsListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
         ["scheduler.group-prefix-v4"] = (c, v, k) => c.GroupPrefixV4 = (int)Integer(v, k, 0, 32),
         ["scheduler.group-prefix-v6"] = (c, v, k) => c.GroupPrefixV6 = (int)Integer(v, k, 0, 128),

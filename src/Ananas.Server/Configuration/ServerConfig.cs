@@ -47,6 +47,8 @@ public sealed record ServerConfig
     public string MetricsListen { get; set; } = "";
     /// <summary>Control API (cache purge, stats, status), <c>http://ADDR:PORT</c>; empty turns it off.</summary>
     public string ControlListen { get; set; } = "";
+    /// <summary>The control API's bearer token file (created 0600 at first start); empty: <see cref="Listeners.ControlToken.DefaultPath"/>.</summary>
+    public string ControlTokenFile { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }

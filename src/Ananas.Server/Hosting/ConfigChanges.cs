@@ -46,6 +46,7 @@ public static class ConfigChanges
         new("tls.key", c => c.TlsKey, (from, to) => to.TlsKey = from.TlsKey),
         new("metrics.listen", c => c.MetricsListen, (from, to) => to.MetricsListen = from.MetricsListen),
         new("control.listen", c => c.ControlListen, (from, to) => to.ControlListen = from.ControlListen),
+        new("control.token-file", c => c.ControlTokenFile, (from, to) => to.ControlTokenFile = from.ControlTokenFile),
         new("scheduler.group-prefix-v4", c => c.GroupPrefixV4),
         new("scheduler.group-prefix-v6", c => c.GroupPrefixV6),
         new("scheduler.max-in-flight", c => c.MaxInFlight),

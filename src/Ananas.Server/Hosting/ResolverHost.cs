@@ -72,9 +72,15 @@ public sealed class ResolverHost : IAsyncDisposable
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
-            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
-                () => ReloadAsync("control API"), () => Plugins));
+        {
+            ControlTokenPath = ControlToken.PathFor(config.ControlTokenFile);
+            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), ControlToken.LoadOrCreate(ControlTokenPath), Pipeline, _records,
+                () => Listeners.Select(l => l.Address), () => ReloadAsync("control API"), () => Plugins, _logger));
+        }
     }
+
+    /// <summary>The file holding the control API's token (null when <c>control.listen</c> is empty).</summary>
+    public string? ControlTokenPath { get; }
 
     /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>
     public ServerConfig Config { get; private set; }
