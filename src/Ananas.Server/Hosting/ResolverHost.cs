@@ -317,7 +317,7 @@ public sealed class ResolverHost : IAsyncDisposable
             Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
             Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
             Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy),
+            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, tcpOptions),
         };
     }
 
