@@ -66,6 +66,19 @@ public static class ConfigLoader
             "truncate" => ShedAction.Truncate,
             var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
         },
+        ["rrl.enabled"] = (c, v, k) => c.RrlEnabled = Boolean(v, k),
+        ["rrl.responses-per-second"] = (c, v, k) => c.RrlResponsesPerSecond = (int)Integer(v, k, 0, 1_000_000),
+        ["rrl.nxdomains-per-second"] = (c, v, k) => c.RrlNxdomainsPerSecond = (int)Integer(v, k, 0, 1_000_000),
+        ["rrl.errors-per-second"] = (c, v, k) => c.RrlErrorsPerSecond = (int)Integer(v, k, 0, 1_000_000),
+        ["rrl.slip"] = (c, v, k) => c.RrlSlip = (int)Integer(v, k, 0, 10),
+        ["rrl.ipv4-prefix"] = (c, v, k) => c.RrlPrefixV4 = (int)Integer(v, k, 8, 32),
+        ["rrl.ipv6-prefix"] = (c, v, k) => c.RrlPrefixV6 = (int)Integer(v, k, 16, 128),
+        ["rrl.table-size"] = (c, v, k) => c.RrlTableSize = (int)Integer(v, k, 1024, 16 << 20),
+        ["rrl.exempt"] = (c, v, k) => c.RrlExempt = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
+        ["cookies.enabled"] = (c, v, k) => c.CookiesEnabled = Boolean(v, k),
+        ["cookies.secret"] = (c, v, k) => c.CookieSecret = CookieSecret(String(v, k)),
+        ["cookies.previous-secret"] = (c, v, k) => c.CookiePreviousSecret = CookieSecret(String(v, k)),
+        ["cookies.rotation"] = (c, v, k) => c.CookieRotation = DurationBetween(v, k, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30)),
         ["log.query-log"] = (c, v, k) => c.QueryLog = String(v, k),
         ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
         {
@@ -348,6 +361,11 @@ public static class ConfigLoader
     private static string ParseLocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
         : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
 
+    /// <summary>An RFC 9018 server secret: empty, or 16 octets as 32 hex digits.</summary>
+    private static string CookieSecret(string text) =>
+        text.Length == 0 || (text.Length == 32 && text.All(char.IsAsciiHexDigit)) ? text
+            : throw new FormatException("expected 32 hex digits (16 octets; e.g. from `openssl rand -hex 16`), or \"\" for a random secret");
+
     /// <summary>"5s", "1500ms", "2m", "1h".</summary>
     public static TimeSpan ParseDuration(string text)
     {
@@ -356,6 +374,7 @@ public static class ConfigLoader
             : text.EndsWith('s') ? ("s", 1000.0)
             : text.EndsWith('m') ? ("m", 60_000.0)
             : text.EndsWith('h') ? ("h", 3_600_000.0)
+            : text.EndsWith('d') ? ("d", 86_400_000.0)
             : throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m)");
         if (!double.TryParse(text[..^unit.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || n <= 0)
             throw new FormatException($"'{text}' is not a positive duration (e.g. 5s, 1500ms, 2m)");

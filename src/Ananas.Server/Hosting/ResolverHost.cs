@@ -32,6 +32,7 @@ public sealed class ResolverHost : IAsyncDisposable
     /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
+    private readonly Timer? _cookieRotation;
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
@@ -54,6 +55,26 @@ public sealed class ResolverHost : IAsyncDisposable
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
+        if (config.RrlEnabled)
+            Pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions
+            {
+                ResponsesPerSecond = config.RrlResponsesPerSecond,
+                NxdomainsPerSecond = config.RrlNxdomainsPerSecond,
+                ErrorsPerSecond = config.RrlErrorsPerSecond,
+                Slip = config.RrlSlip,
+                IPv4PrefixLength = config.RrlPrefixV4,
+                IPv6PrefixLength = config.RrlPrefixV6,
+                TableSize = config.RrlTableSize,
+                Exempt = AccessList.Parse(config.RrlExempt),
+            });
+        if (config.CookiesEnabled)
+        {
+            var cookies = new Protection.ServerCookies(config.CookieSecret.Length > 0 ? Convert.FromHexString(config.CookieSecret) : null,
+                config.CookiePreviousSecret.Length > 0 ? Convert.FromHexString(config.CookiePreviousSecret) : null);
+            Pipeline.Cookies = cookies;
+            // A generated secret is this server's alone: rotate it (the previous one stays valid, so clients lose nothing).
+            if (config.CookieSecret.Length == 0) _cookieRotation = new Timer(_ => cookies.Rotate(), null, config.CookieRotation, config.CookieRotation);
+        }
         if (config.QueryLog.Length > 0)
         {
             try
@@ -291,12 +312,14 @@ public sealed class ResolverHost : IAsyncDisposable
         {
         }
         foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
     }
