@@ -239,4 +239,16 @@ public sealed class RateLimitAndCookieTests
         Assert.Contains("rrl.table-size", e.Message);
         Assert.Contains("rrl.exempt[0]", e.Message);
     }
+
+    /// <summary>BIND's dig sends a client cookie, checks the server cookie it gets, and sends it back on the next query.</summary>
+    [FactWhenInstalled("dig", "dnsutils")]
+    public async Task Dig_accepts_our_server_cookie()
+    {
+        await using var server = new TestServer(World());
+        server.Pipeline.Cookies = new ServerCookies();
+        var dig = EncryptedTransportTests.Tool("dig")!;
+        var output = await EncryptedTransportTests.RunAsync(dig, $"@127.0.0.1 -p {server.Udp.LocalEndPoint.Port} +cookie +tries=1 +time=5 www.example.test A");
+        Assert.Contains("status: NOERROR", output);
+        Assert.Matches(@"COOKIE: [0-9a-f]{16}[0-9a-f]{32} \(good\)", output);
+    }
 }
