@@ -116,10 +116,10 @@ public sealed partial class AuthoritativeAnswerer
     private static Scratch ScratchFor(EdgeStore store)
     {
         var scratch = t_scratch;
-        if (scratch is null || !ReferenceEquals(scratch.Reader.Store, store))
+        if (scratch is null || !ReferenceEquals(scratch.Reader.Store, store) || scratch.Reader.IsDisposed)
         {
-            scratch?.Reader.Dispose();
-            t_scratch = scratch = new Scratch(new StoreReader(store));
+            // A thread moving to another store leaves its old reader to that store, which disposes it.
+            t_scratch = scratch = new Scratch(store.CreateReader());
         }
         scratch.Corrupt = false;
         return scratch;

@@ -20,9 +20,12 @@ public sealed class EdgeStore : IDisposable
     public static readonly byte[] NextZoneIdKey = "next-zone-id"u8.ToArray();
 
     private readonly LightningEnvironment _env;
+    private readonly List<StoreReader> _readers = [];
+    private bool _disposed;
 
     public EdgeStore(string directory, long mapSizeBytes = 4L << 30)
     {
+        LmdbLibrary.Register();
         Directory.CreateDirectory(directory);
         Path = directory;
         _env = new LightningEnvironment(directory, new EnvironmentConfiguration { MapSize = mapSizeBytes, MaxDatabases = 4, MaxReaders = 1024 });
@@ -101,5 +104,30 @@ public sealed class EdgeStore : IDisposable
         return (long)(info.LastPageNumber + 1) * stats.PageSize;
     }
 
-    public void Dispose() => _env.Dispose();
+    /// <summary>A reader for one thread; the store disposes it when it is disposed itself.</summary>
+    public StoreReader CreateReader()
+    {
+        lock (_readers)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var reader = new StoreReader(this);
+            _readers.Add(reader);
+            return reader;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_readers)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var reader in _readers) reader.Dispose();
+            _readers.Clear();
+        }
+        Meta.Dispose();
+        Zones.Dispose();
+        Nodes.Dispose();
+        _env.Dispose();
+    }
 }

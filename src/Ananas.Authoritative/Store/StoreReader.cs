@@ -14,7 +14,9 @@ public sealed class StoreReader : IDisposable
     private readonly byte[] _key = new byte[NodeKey.MaxLength];
     private bool _active = true;
 
-    public StoreReader(EdgeStore store)
+    private bool _disposed;
+
+    internal StoreReader(EdgeStore store)
     {
         Store = store;
         _txn = store.BeginRead();
@@ -78,8 +80,12 @@ public sealed class StoreReader : IDisposable
         return true;
     }
 
+    public bool IsDisposed => Volatile.Read(ref _disposed);
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _cursor.Dispose();
         _txn.Dispose();
     }
