@@ -14,7 +14,7 @@ internal sealed class StoreFixture : IDisposable
     private StoreFixture(string directory, AuthoritativeOptions? options)
     {
         Directory = directory;
-        Store = new EdgeStore(directory, 64L << 20);
+        Store = new EdgeStore(directory);
         Options = options;
     }
 
