@@ -96,6 +96,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
         if (upstream is not null) RenderUpstream(sb, upstream);
+        pipeline.AnswerSource?.AppendMetrics(sb);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
     }
