@@ -57,6 +57,9 @@ public sealed partial class QueryPipeline
     /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
     public Hosting.QueryLog? QueryLog { get; set; }
 
+    /// <summary>When set, answers every admitted query in place of the answer cache and the recursor (the authoritative role).</summary>
+    public IAnswerSource? AnswerSource { get; set; }
+
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
     /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
@@ -111,6 +114,11 @@ public sealed partial class QueryPipeline
             SendError(frame, shape, Rcode.FormErr);
             return;
         }
+        if (AnswerSource is { } source)
+        {
+            AnswerFromSource(frame, shape, source);
+            return;
+        }
         if (_phases.HitPath)
         {
             HandleWithPhases(frame, shape);
@@ -132,6 +140,23 @@ public sealed partial class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         Dispatch(frame.Detach());
+    }
+
+    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
+    {
+        var reply = ReplyBuffer();
+        int limit = Math.Min(frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0), reply.Length);
+        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
+        if (written == 0)
+        {
+            Drop(frame);
+            return;
+        }
+        if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
+        Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
+        Counters.HitLatency.Observe(frame.ArrivalTimestamp);
+        QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: false);
+        frame.Sink.Send(frame, reply.AsSpan(0, written));
     }
 
     /// <summary>

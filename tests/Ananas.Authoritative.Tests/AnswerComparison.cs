@@ -1,0 +1,36 @@
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using Ananas.Dns.Records;
+
+namespace Ananas.Authoritative.Tests;
+
+/// <summary>Compares two answers to one question: header flags, RCODE and each section as a sorted set of records (OPT aside).</summary>
+internal static class AnswerComparison
+{
+    private const HeaderFlags Compared = HeaderFlags.QR | HeaderFlags.AA | HeaderFlags.TC | HeaderFlags.RD | HeaderFlags.RA | HeaderFlags.AD | HeaderFlags.CD;
+
+    /// <returns>Null when equal (or, for ANY, when ours is one RRset of theirs), else what differs.</returns>
+    public static string? Difference(RRType type, DnsMessage? reference, DnsMessage? ours)
+    {
+        if (reference is null || ours is null) return $"no answer from {(reference is null ? "NSD" : "us")}";
+        if (reference.Rcode != ours.Rcode) return $"rcode {reference.Rcode} vs {ours.Rcode}";
+        if ((reference.Flags & Compared) != (ours.Flags & Compared)) return $"flags {reference.Flags & Compared} vs {ours.Flags & Compared}";
+        var sections = new[] { ("answer", reference.Answers, ours.Answers), ("authority", reference.Authority, ours.Authority), ("additional", reference.Additional, ours.Additional) };
+        foreach (var (name, theirs, mine) in sections)
+        {
+            var a = Normalize(theirs);
+            var b = Normalize(mine);
+            if (type == RRType.ANY && name == "answer" && a.Count > 0)
+            {
+                // RFC 8482 §4.2: one RRset of what NSD sends in full.
+                if (b.Count == 0 || !b.All(a.Contains) || mine.Select(r => r.Type).Distinct().Count() != 1) return $"ANY: ours is not one RRset of NSD's: {string.Join(" | ", b)}";
+                continue;
+            }
+            if (!a.SequenceEqual(b)) return $"{name}: NSD [{string.Join(" | ", a)}] vs ours [{string.Join(" | ", b)}]";
+        }
+        return null;
+    }
+
+    private static List<string> Normalize(List<ResourceRecord> records) =>
+        records.Where(r => r.Type != RRType.OPT).Select(r => r.ToString().ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
+}
