@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -378,6 +379,7 @@ def main() -> int:
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             log(f"{tool} is not installed (scripts/setup.sh installs nsd ldnsutils unbound knot-resolver dnsutils)")
             return 2
+    signal.signal(signal.SIGTERM, bench._on_signal)  # so the servers are stopped (finally below) on SIGTERM too
     work = Path(args.out).resolve()
     keys = make_keys(work.parent / "mutation-keys")
     plan = build_plan(keys)
