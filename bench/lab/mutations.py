@@ -293,6 +293,10 @@ def run_case(c: Case, addresses: dict[str, str]) -> list[dict]:
     rows = []
     for qname, qtype in c.queries:
         answers = {name: ask(addresses[name], qname, qtype) for name in RESOLVERS}
+        for name in RESOLVERS:
+            # A loaded machine can hold a cold resolution past the timeout: ask once more before judging.
+            if answers[name]["rcode"] == "TIMEOUT":
+                answers[name] = ask(addresses[name], qname, qtype, timeout=15.0)
         rows.append({"case": c.id, "cls": c.cls, "variant": c.variant, "qname": qname, "qtype": qtype,
                      "answers": answers, **judge(answers)})
     return rows
