@@ -62,8 +62,9 @@ public sealed class NsdDifferentialTests(ITestOutputHelper output)
         var settings = ConfigLoader.Defaults();
         settings.Listen = [ListenAddress.Parse($"udp://{oursAddress}:53"), ListenAddress.Parse($"tcp://{oursAddress}:53")];
         settings.Allow = ["0.0.0.0/0"];
+        settings.MetricsListen = "";
         var started = new TaskCompletionSource<ResolverHost>();
-        var serving = AuthCommand.RunAsync(Path.Combine(dir, "store"), settings, new AuthoritativeOptions(), stop.Token, started: h => started.SetResult(h));
+        var serving = AuthCommand.RunAsync(Path.Combine(dir, "store"), settings, AuthCommand.OptionsFor(settings), stop.Token, started: h => started.SetResult(h));
         try
         {
             await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
