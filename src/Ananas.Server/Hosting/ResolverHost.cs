@@ -327,6 +327,9 @@ public sealed class ResolverHost : IAsyncDisposable
         return Certificate;
     }
 
+    /// <summary>Reads the files the configuration names (root hints, trust anchors) as a start would; throws <see cref="ConfigException"/>.</summary>
+    public static void CheckFiles(ServerConfig config) => RecursorOptionsFor(config);
+
     private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
 
     /// <summary>The recursor's options from the configuration (the record cache's share of the budget is set by the caller).</summary>

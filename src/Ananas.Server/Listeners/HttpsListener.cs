@@ -31,9 +31,9 @@ public sealed class HttpsListener : IListener
 {
     public const string Path = "/dns-query";
     public const string JsonPath = "/resolve";
-    private const string DnsMessageType = "application/dns-message";
+    private const string DnsMessageType = DohRequest.DnsMessageType;
     private const string DnsJsonType = "application/dns-json";
-    private const int MaxMessage = ushort.MaxValue;
+    private const int MaxMessage = DohRequest.MaxMessage;
 
     private readonly IPEndPoint _requested;
     private readonly QueryPipeline _pipeline;
@@ -132,59 +132,31 @@ public sealed class HttpsListener : IListener
             response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        byte[]? wire;
-        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        var read = DohRequest.Read(request.Method, dohPath, request.Query, request.ContentType, request.ContentLength);
+        byte[] wire;
+        switch (read.Kind)
         {
-            if (dohPath && request.Query.TryGetValue("dns", out var dns))
-            {
-                wire = DecodeBase64Url(dns.ToString());
-                if (wire is null)
-                {
-                    await Fail(response, StatusCodes.Status400BadRequest, "dns= is not base64url").ConfigureAwait(false);
-                    return;
-                }
-                if (wire.Length > MaxMessage)
+            case DohRequestKind.Refused:
+                if (read.JsonError) await JsonError(response, read.Error!).ConfigureAwait(false);
+                else if (read.Error is not null) await Fail(response, read.StatusCode, read.Error).ConfigureAwait(false);
+                else response.StatusCode = read.StatusCode;
+                if (read.StatusCode == StatusCodes.Status405MethodNotAllowed) response.Headers.Allow = dohPath ? "GET, POST" : "GET";
+                return;
+            case DohRequestKind.JsonQuery:
+                await HandleJsonAsync(context, read.Wire!).ConfigureAwait(false);
+                return;
+            case DohRequestKind.WireBody:
+                var body = await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false);
+                if (body is null)
                 {
                     response.StatusCode = StatusCodes.Status413PayloadTooLarge;
                     return;
                 }
-            }
-            else if (request.Query.ContainsKey("name"))
-            {
-                await HandleJsonAsync(context).ConfigureAwait(false);
-                return;
-            }
-            else
-            {
-                await Fail(response, StatusCodes.Status400BadRequest, "expected ?dns= (RFC 8484) or ?name= (JSON)").ConfigureAwait(false);
-                return;
-            }
-        }
-        else if (HttpMethods.IsPost(request.Method) && dohPath)
-        {
-            var contentType = request.ContentType;
-            if (contentType is null || !contentType.Split(';')[0].Trim().Equals(DnsMessageType, StringComparison.OrdinalIgnoreCase))
-            {
-                response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-                return;
-            }
-            if (request.ContentLength > MaxMessage)
-            {
-                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                return;
-            }
-            wire = await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false);
-            if (wire is null)
-            {
-                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                return;
-            }
-        }
-        else
-        {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            response.Headers.Allow = dohPath ? "GET, POST" : "GET";
-            return;
+                wire = body;
+                break;
+            default:
+                wire = read.Wire!;
+                break;
         }
 
         var shape = QueryShape.Read(wire);
@@ -207,28 +179,9 @@ public sealed class HttpsListener : IListener
     }
 
     /// <summary>The JSON API (the shape of the public resolvers' <c>application/dns-json</c>).</summary>
-    private async Task HandleJsonAsync(HttpContext context)
+    private async Task HandleJsonAsync(HttpContext context, byte[] query)
     {
-        var query = context.Request.Query;
-        if (!DnsName.TryParse(query["name"].ToString(), null, out var name, out var error))
-        {
-            await JsonError(context.Response, $"invalid name: {error}").ConfigureAwait(false);
-            return;
-        }
-        var typeText = query["type"].ToString();
-        RRType type = RRType.A;
-        if (typeText.Length > 0)
-        {
-            if (ushort.TryParse(typeText, out var number)) type = (RRType)number;
-            else if (!RRTypeText.TryParse(typeText.ToUpperInvariant(), out type))
-            {
-                await JsonError(context.Response, $"invalid type: {typeText}").ConfigureAwait(false);
-                return;
-            }
-        }
-        var message = DnsMessage.CreateQuery(0, name, type, dnssecOk: Flag(query["do"].ToString()));
-        if (Flag(query["cd"].ToString())) message.Set(HeaderFlags.CD);
-        var reply = await ResolveAsync(context, message.ToArray()).ConfigureAwait(false);
+        var reply = await ResolveAsync(context, query).ConfigureAwait(false);
         var response = context.Response;
         if (reply is null)
         {
@@ -250,8 +203,6 @@ public sealed class HttpsListener : IListener
         response.Headers.CacheControl = CacheControl(answer);
         await response.Body.WriteAsync(ToJson(answer), context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static bool Flag(string value) => value is "1" or "true" or "True";
 
     /// <summary>The JSON rendering: Status, TC, RD, RA, AD, CD, Question[], Answer[], Authority[].</summary>
     public static byte[] ToJson(DnsMessage answer)
@@ -358,23 +309,6 @@ public sealed class HttpsListener : IListener
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>RFC 4648 §5 base64url without padding (padding tolerated); null when invalid.</summary>
-    public static byte[]? DecodeBase64Url(string text)
-    {
-        if (text.Length == 0) return null;
-        if (text.AsSpan().IndexOfAny('+', '/') >= 0) return null;
-        var s = text.TrimEnd('=').Replace('-', '+').Replace('_', '/');
-        s = (s.Length % 4) switch { 2 => s + "==", 3 => s + "=", 0 => s, _ => "!" };
-        try
-        {
-            return Convert.FromBase64String(s);
-        }
-        catch (FormatException)
-        {
-            return null;
         }
     }
 
