@@ -44,9 +44,12 @@ internal sealed class Resolution
 
     /// <param name="bogusServers">Servers that sent data failing DNSSEC validation, per zone: asked only when the zone's
     /// other servers (glueless ones included) gave no usable answer.</param>
+    /// <param name="upstreamBudget">The client query's upstream budget when this is one of its sub-resolutions (validation's
+    /// DS and DNSKEY fetches); a new one of <see cref="Limits.MaxUpstreamQueries"/> otherwise.</param>
     public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector, IClock clock,
-        IExchanger exchanger, Request request, CancellationToken cancellation)
+        IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
     {
+        Budget = upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries);
         _options = options;
         _limits = options.Limits;
         _cache = cache;
@@ -58,11 +61,15 @@ internal sealed class Resolution
         _requestTrace = request.Trace;
         _cacheOnly = !request.Query.Has(HeaderFlags.RD);
         _cancellation = cancellation;
-        var budget = clock.UtcNow + _limits.MaxResolutionTime;
-        _deadline = request.Deadline is { } d && d < budget ? d : budget;
+        var latest = clock.UtcNow + _limits.MaxResolutionTime;
+        _deadline = request.Deadline is { } d && d < latest ? d : latest;
     }
 
+    /// <summary>Upstream exchanges this resolution made (its share of <see cref="Budget"/>).</summary>
     public int UpstreamQueries { get; private set; }
+
+    /// <summary>The client query's upstream budget, which this resolution draws on.</summary>
+    public UpstreamBudget Budget { get; }
 
     /// <summary>When this client query's time is up: the request's deadline or <see cref="Limits.MaxResolutionTime"/> from the start.</summary>
     public DateTimeOffset Deadline => _deadline;
@@ -900,9 +907,9 @@ internal sealed class Resolution
                 _abort = ResolutionFailure.Bound("resolution time", $"{_limits.MaxResolutionTime.TotalSeconds:0.###} s");
                 return null;
             }
-            if (UpstreamQueries >= _limits.MaxUpstreamQueries)
+            if (!Budget.TryTake())
             {
-                _abort = ResolutionFailure.Bound("upstream queries", _limits.MaxUpstreamQueries);
+                _abort = ResolutionFailure.Bound("upstream queries", Budget.Max);
                 return null;
             }
             UpstreamQueries++;
