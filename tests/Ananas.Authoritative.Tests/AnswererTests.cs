@@ -197,6 +197,34 @@ public sealed class AnswererTests : IDisposable
     }
 
     [Fact]
+    public void A_question_for_CNAME_below_a_DNAME_is_answered_by_the_synthesized_CNAME_without_following_it()
+    {
+        var reply = _store.Ask("nothere.red.example.com.", RRType.CNAME);
+        Assert.Equal(Rcode.NoError, reply.Rcode);
+        Assert.Equal([RRType.DNAME, RRType.CNAME], reply.Answers.Select(a => a.Type));
+        Assert.Empty(reply.Authority);
+    }
+
+    [Fact]
+    public void NSEC3_is_never_answered_as_data_an_existing_name_is_NODATA_and_a_missing_one_NXDOMAIN()
+    {
+        var alias = _store.Ask("alias.example.com.", RRType.NSEC3);
+        Assert.Equal(Rcode.NoError, alias.Rcode);
+        Assert.Empty(alias.Answers);
+        Assert.Equal(RRType.SOA, Assert.Single(alias.Authority).Type);
+        Assert.Equal(Rcode.NoError, _store.Ask("x.wild.example.com.", RRType.NSEC3).Rcode);
+        Assert.Equal(Rcode.NXDomain, _store.Ask("nothere.example.com.", RRType.NSEC3).Rcode);
+    }
+
+    [Fact]
+    public void The_zones_own_NS_RRset_comes_with_the_addresses_of_its_in_zone_name_servers()
+    {
+        var reply = _store.Ask("example.com.", RRType.NS);
+        Assert.Equal(RRType.NS, Assert.Single(reply.Answers).Type);
+        Assert.Equal("ns1.example.com.", Assert.Single(reply.Additional).Name.ToString());
+    }
+
+    [Fact]
     public void A_name_outside_every_zone_is_refused_without_AA()
     {
         var reply = _store.Ask("www.example.org.", RRType.A, out int reads);

@@ -9,7 +9,7 @@ namespace Ananas.Authoritative.Tests;
 /// <summary>Asks a server many questions over UDP or TCP, a few at a time, each with a bounded wait and one retry.</summary>
 internal static class DnsExchange
 {
-    private const int Workers = 8;
+    private const int Workers = 16;
 
     public static async Task<DnsMessage?[]> AskAllAsync(IPEndPoint server, IReadOnlyList<(string Name, RRType Type, bool Exists)> questions, bool tcp)
     {

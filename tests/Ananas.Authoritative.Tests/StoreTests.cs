@@ -54,7 +54,7 @@ public sealed class StoreTests
         using var store = StoreFixture.With(Zone);
         Assert.Equal(Rcode.Refused, store.Ask("www.other.test.", RRType.A).Rcode);
         var file = Path.Combine(store.Directory, "other.test.zone");
-        await File.WriteAllTextAsync(file, "$ORIGIN other.test.\n@ 60 IN SOA ns h 1 2 3 4 5\n@ 60 IN NS ns\nwww 60 IN A 192.0.2.44\n");
+        await File.WriteAllTextAsync(file, "$ORIGIN other.test.\n@ 60 IN SOA ns h 1 2 3 4 5\n@ 60 IN NS ns\nns 60 IN A 192.0.2.43\nwww 60 IN A 192.0.2.44\n");
         var import = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet",
             [Path.Combine(AppContext.BaseDirectory, "ananas.dll"), "auth", "import", file, "--store", store.Directory])
         {

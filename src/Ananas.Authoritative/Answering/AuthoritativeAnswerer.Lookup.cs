@@ -62,11 +62,11 @@ public sealed partial class AuthoritativeAnswerer
             {
                 var f = (NodeFlags)flags[d];
                 if (d > 0 && (f & NodeFlags.Cut) != 0) return ReferAbove(ref response, q, s, zone, current, rel, depth, d);
-                if ((f & NodeFlags.Dname) != 0) return RedirectAbove(ref response, s, zone, current, rel, depth, d);
+                if ((f & NodeFlags.Dname) != 0) return RedirectAbove(ref response, q, s, zone, current, rel, depth, d);
             }
             if (depth > 0 && ((NodeFlags)flags[depth] & NodeFlags.Cut) != 0 && q.Type != RRType.DS)
                 return Refer(ref response, q, s, zone, node, current);
-            return AnswerFrom(ref response, q, s, zone, node, current);
+            return q.Type == RRType.NSEC3 ? NoNsec3(ref response, zone) : AnswerFrom(ref response, q, s, zone, node, current);
         }
 
         // Not there: the key the cursor landed on names the previous key, whose ancestors hold the closest encloser.
@@ -79,10 +79,11 @@ public sealed partial class AuthoritativeAnswerer
         {
             var f = (NodeFlags)previousFlags[d];
             if (d > 0 && (f & NodeFlags.Cut) != 0) return ReferAbove(ref response, q, s, zone, current, rel, depth, d);
-            if ((f & NodeFlags.Dname) != 0) return RedirectAbove(ref response, s, zone, current, rel, depth, d);
+            if ((f & NodeFlags.Dname) != 0) return RedirectAbove(ref response, q, s, zone, current, rel, depth, d);
         }
         if (((NodeFlags)previousFlags[encloser] & NodeFlags.WildcardChild) != 0)
         {
+            if (q.Type == RRType.NSEC3) return NoNsec3(ref response, zone);
             // RFC 4592 §3.3.1: the source of synthesis is the closest encloser's "*" child.
             int prefix = NodeKey.PrefixOf(rel, encloser);
             var key = s.Key.AsSpan();
@@ -98,8 +99,18 @@ public sealed partial class AuthoritativeAnswerer
         return Step.Done;
     }
 
+    /// <summary>
+    /// NSEC3 records are proofs, not data anyone looks up by name (RFC 5155 §7.2.8): for the type, a name that
+    /// exists (or a wildcard covers) is NODATA, without following a CNAME (as NSD does; cuts and DNAME still apply).
+    /// </summary>
+    private static Step NoNsec3(ref ResponseBuilder response, ZoneEntry zone)
+    {
+        AddNegativeSoa(ref response, zone);
+        return Step.Done;
+    }
+
     /// <summary>The data of an existing name (or a wildcard's, owned by <paramref name="owner"/>).</summary>
-    private static Step AnswerFrom(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneEntry zone, NodeView node, ReadOnlySpan<byte> owner)
+    private Step AnswerFrom(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneEntry zone, NodeView node, ReadOnlySpan<byte> owner)
     {
         if (q.Type == RRType.ANY && node.SetCount > 0)
         {
@@ -111,7 +122,8 @@ public sealed partial class AuthoritativeAnswerer
         int set = node.Find(q.Type);
         if (set >= 0)
         {
-            response.AddRRset(Section.Answer, owner, node, set);
+            // The addresses of a zone's own name servers go with its NS RRset (as with a referral's glue).
+            if (response.AddRRset(Section.Answer, owner, node, set) && q.Type == RRType.NS) AddAddresses(ref response, s, zone, node, set);
             return Step.Done;
         }
         int cname = node.Find(RRType.CNAME);
@@ -149,13 +161,20 @@ public sealed partial class AuthoritativeAnswerer
         response.AddRRset(Section.Authority, cutOwner, cut, ns);
         int ds = cut.Find(RRType.DS);
         if (ds >= 0 && q.DnssecOk) response.AddRRset(Section.Authority, cutOwner, cut, ds);
-        ref readonly var set = ref cut.Set(ns);
+        AddAddresses(ref response, s, zone, cut, ns);
+        return Step.Done;
+    }
+
+    /// <summary>A and AAAA of the NS targets of <paramref name="nameServers"/> that lie in the zone, as additional data.</summary>
+    private static void AddAddresses(ref ResponseBuilder response, Scratch s, ZoneEntry zone, NodeView node, int nameServers)
+    {
+        ref readonly var set = ref node.Set(nameServers);
         var glue = s.Other;
         var apex = zone.Apex.Wire;
         Span<int> offsets = stackalloc int[128];
         for (int i = 0; i < set.Count && !response.Full; i++)
         {
-            var target = cut.Record(set.First + i);
+            var target = node.Record(set.First + i);
             if (!IsAtOrBelow(target, apex)) continue;
             int length = NodeKey.EncodeRelative(target, zone.Apex.LabelCount, s.Key, offsets);
             if (length < 0 || !s.Reader.Get(zone.Id, s.Key.AsSpan(0, length), glue) || !glue.Valid) continue;
@@ -164,14 +183,14 @@ public sealed partial class AuthoritativeAnswerer
             int aaaa = glue.Find(RRType.AAAA);
             if (aaaa >= 0) response.AddRRset(Section.Additional, target, glue, aaaa);
         }
-        return Step.Done;
     }
 
     /// <summary>
     /// DNAME substitution (RFC 6672 §3.1): the DNAME RRset, a CNAME synthesized from the name to the name under
-    /// the target (TTL of the DNAME), then the new name is followed; YXDOMAIN when it would be too long.
+    /// the target (TTL of the DNAME), then the new name is followed (unless the question is for CNAME, which the
+    /// synthesized record answers); YXDOMAIN when the new name would be too long.
     /// </summary>
-    private Step RedirectAbove(ref ResponseBuilder response, Scratch s, ZoneEntry zone, ReadOnlySpan<byte> current,
+    private Step RedirectAbove(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneEntry zone, ReadOnlySpan<byte> current,
         ReadOnlySpan<byte> rel, int depth, int dnameDepth)
     {
         var node = s.Node;
@@ -191,7 +210,7 @@ public sealed partial class AuthoritativeAnswerer
         }
         current[..ownerAt].CopyTo(s.Next);
         target.CopyTo(s.Next.AsSpan(ownerAt));
-        if (!response.AddSynthesizedCname(current, set.Ttl, s.Next.AsSpan(0, length))) return Step.Done;
+        if (!response.AddSynthesizedCname(current, set.Ttl, s.Next.AsSpan(0, length)) || q.Type == RRType.CNAME) return Step.Done;
         s.Next.AsSpan(0, length).CopyTo(s.Current);
         return Step.Follow;
     }

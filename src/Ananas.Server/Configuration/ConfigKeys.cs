@@ -124,6 +124,13 @@ public static class ConfigKeys
             ("warning", LogLevel.Warning), ("error", LogLevel.Error)),
         Text("log.query-log", "", Restart, c => c.QueryLog, (c, v) => c.QueryLog = v,
             "one JSON line per reply (see *Query log*): a file path (appended to), `stdout`, or `\"\"` for none. Written off the query path; when the writer falls behind, lines are dropped and counted (`ananas_query_log_dropped_total`)"),
+
+        Text("authoritative.store", "", Restart, c => c.AuthoritativeStore, (c, v) => c.AuthoritativeStore = v,
+            "an edge store directory filled by `ananas auth import`: when set, `ananas serve` answers authoritatively from its zones instead of resolving (docs/AUTHORITATIVE.md); `\"\"` runs the resolver"),
+        Text("authoritative.identity", "", Restart, c => c.AuthoritativeIdentity, (c, v) => c.AuthoritativeIdentity = v,
+            "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
+        Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
+            "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);

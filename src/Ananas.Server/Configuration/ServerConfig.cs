@@ -78,6 +78,14 @@ public sealed record ServerConfig
     /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
     public string QueryLog { get; set; } = "";
 
+    // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
+    /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
+    public string AuthoritativeStore { get; set; } = "";
+    /// <summary>CH TXT id.server / hostname.bind answer; empty refuses.</summary>
+    public string AuthoritativeIdentity { get; set; } = "";
+    /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
+    public string AuthoritativeVersion { get; set; } = "";
+
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
     public List<PluginConfig> Plugins { get; set; } = [];

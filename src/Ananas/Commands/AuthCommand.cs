@@ -31,7 +31,8 @@ internal static class AuthCommand
         return auth;
     }
 
-    private static Option<DirectoryInfo> StoreOption() => new("--store") { Description = "The edge store's directory (created if missing).", Required = true };
+    private static Option<DirectoryInfo> StoreOption(bool required = true) =>
+        new("--store") { Description = "The edge store's directory (created if missing).", Required = required };
 
     private static Command CreateImport()
     {
@@ -76,8 +77,8 @@ internal static class AuthCommand
 
     private static Command CreateServe()
     {
-        var store = StoreOption();
-        var config = new Option<FileInfo?>("--config") { Description = "A TOML configuration file (listeners, [udp], [tcp], [metrics], [log]; docs/SERVER.md)." };
+        var store = StoreOption(required: false);
+        var config = new Option<FileInfo?>("--config") { Description = "A TOML configuration file ([authoritative], listeners, [udp], [tcp], [metrics], [log]; docs/SERVER.md)." };
         var listen = new Option<string[]>("--listen") { Description = "Listen address, repeatable: udp://ADDR:PORT, tcp://ADDR:PORT (also tls://, https://).", AllowMultipleArgumentsPerToken = false };
         var allow = new Option<string[]>("--allow") { Description = "Client network allowed to query, repeatable (default: everyone, as an authoritative server is asked by the world).", AllowMultipleArgumentsPerToken = false };
         var metrics = new Option<string?>("--metrics-listen") { Description = "Serve Prometheus metrics (ananas_auth_*) at http://ADDR:PORT/metrics." };
@@ -95,17 +96,28 @@ internal static class AuthCommand
                 if (parse.GetValue(allow) is not { Length: > 0 }) settings.Allow = ["0.0.0.0/0", "::/0"];
                 if (parse.GetValue(metrics) is { } m) settings.MetricsListen = m;
                 if (parse.GetValue(queryLog) is { } q) settings.QueryLog = q;
+                if (parse.GetValue(store) is { } s) settings.AuthoritativeStore = s.FullName;
+                if (parse.GetValue(identity) is { } id) settings.AuthoritativeIdentity = id;
+                if (parse.GetValue(version) is { } v) settings.AuthoritativeVersion = v;
+                if (settings.AuthoritativeStore.Length == 0) throw new ConfigException("--store (or [authoritative] store in --config) is required");
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas auth serve: {e.Message}");
                 return 1;
             }
-            var options = new AuthoritativeOptions { Identity = parse.GetValue(identity), Version = parse.GetValue(version) };
-            return await RunAsync(parse.GetValue(store)!.FullName, settings, options, cancellationToken);
+            return await RunAsync(settings.AuthoritativeStore, settings, OptionsFor(settings), cancellationToken);
         });
         return command;
     }
+
+    /// <summary>The answerer's options from the configuration's [authoritative] section.</summary>
+    internal static AuthoritativeOptions OptionsFor(ServerConfig settings) => new()
+    {
+        Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
+        Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
+        UdpPayload = (ushort)settings.UdpMaxPayload,
+    };
 
     /// <summary>Serves until cancelled or SIGINT/SIGTERM; 1 when it cannot start.</summary>
     internal static async Task<int> RunAsync(string storePath, ServerConfig settings, AuthoritativeOptions options, CancellationToken cancellationToken,
@@ -121,8 +133,9 @@ internal static class AuthCommand
         ResolverHost host;
         try
         {
-            // The host's recursor is never asked: the answer source answers every admitted query.
-            host = new ResolverHost(settings, NoUpstream.Instance, loggerFactory);
+            // The host's recursor is never asked: the answer source answers every admitted query. The control API
+            // (cache purge, resolver status) has nothing to act on here.
+            host = new ResolverHost(settings with { ControlListen = "" }, NoUpstream.Instance, loggerFactory);
             host.Pipeline.AnswerSource = source;
             await host.StartAsync();
         }
