@@ -172,6 +172,46 @@ public sealed class PluginAppsTests
     }
 
     [Fact]
+    public async Task A_reload_adds_the_first_plugin_and_removes_the_last()
+    {
+        var dir = Directory.CreateTempSubdirectory("ananas-first-plugin-");
+        try
+        {
+            var malware = Path.Combine(dir.FullName, "malware.txt");
+            await File.WriteAllTextAsync(malware, "casino.test\n");
+            await using var server = await Server.StartAsync("");
+            Assert.Equal(IPAddress.Parse("192.0.2.12"), Address(await server.AskAsync("casino.test")));
+
+            string plugin = $"""
+                [[plugin]]
+                name = "families"
+                module = "{App("families")}"
+                [plugin.data]
+                malware = "domains:{malware}"
+                """;
+            var withPlugin = ConfigLoader.Apply(server.Host.Config, plugin, "reload.toml");
+            var added = await server.Host.ApplyAsync(withPlugin, "test");
+            Assert.True(added.Ok, added.Error);
+            Assert.Single(server.Plugins.List());
+            // A cache hit before the reload: the new Request phase sees it and blocks it.
+            var blocked = await server.AskAsync("casino.test");
+            Assert.Equal(IPAddress.Any, Address(blocked));
+            Assert.Equal((EdeCode)15, Ede(blocked));
+
+            var withoutPlugin = withPlugin.Copy();
+            withoutPlugin.Plugins = [];
+            var removed = await server.Host.ApplyAsync(withoutPlugin, "test");
+            Assert.True(removed.Ok, removed.Error);
+            Assert.Empty(server.Plugins.List());
+            Assert.Equal(IPAddress.Parse("192.0.2.12"), Address(await server.AskAsync("casino.test")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Families_without_adult_lets_adult_names_resolve()
     {
         var dir = Directory.CreateTempSubdirectory("ananas-families-");

@@ -35,8 +35,9 @@ public sealed class ResolverHost : IAsyncDisposable
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
+    /// <param name="upstreamMetrics">The conductor's counters, for /metrics (null: the exchanger keeps none).</param>
     public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null,
-        LogLevelSwitch? logLevel = null)
+        LogLevelSwitch? logLevel = null, Resolver.Conductor.ConductorMetrics? upstreamMetrics = null)
     {
         Config = _startConfig = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
@@ -69,7 +70,7 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, (exchanger as Resolver.Conductor.Conductor)?.Metrics);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, upstreamMetrics);
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)

@@ -120,7 +120,8 @@ internal static class ServeCommand
         PluginManager? plugins = null;
         try
         {
-            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel)
+            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel,
+                upstreamMetrics: conductor.Metrics)
             {
                 ConfigSource = configSource,
             };
