@@ -35,7 +35,17 @@ public static class ConfigLoader
     public static ServerConfig Apply(ServerConfig baseConfig, string text, string sourceName)
     {
         var config = baseConfig.Copy();
-        var document = SyntaxParser.Parse(text, sourceName, true);
+        DocumentSyntax document;
+        try
+        {
+            document = SyntaxParser.Parse(text, sourceName, true);
+        }
+        catch (ArgumentException e)
+        {
+            // Tomlyn's lexer throws on some malformed escapes (\U beyond U+10FFFF, surrogates) instead of
+            // reporting them: that is invalid TOML, and a configuration error like any other.
+            throw new ConfigException($"{sourceName}: not valid TOML: {e.Message}");
+        }
         var errors = new List<string>();
         foreach (var message in document.Diagnostics)
             if (message.Kind == DiagnosticMessageKind.Error) errors.Add($"{sourceName}:{message.Span.Start.Line + 1}: {message.Message}");
