@@ -43,6 +43,8 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
     internal Linker Linker { get; }
     internal ILogger Logger { get; }
     internal PluginHostOptions Options { get; }
+    /// <summary>The client of http_post_start (HTTP/2 preferred).</summary>
+    internal HttpClient HttpClient { get; }
     internal TimeSpan DataPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Milliseconds since the host started (the clock of the region's arrival time and monotonic_ms).</summary>
@@ -64,6 +66,9 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         Engine = new Engine(config);
         Linker = new Linker(Engine);
         Hostcalls.Define(Linker);
+        HpkeHostcalls.Define(Linker);
+        FrameHostcalls.Define(Linker);
+        HttpClient = Options.HttpClient ?? new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)
         {
@@ -323,13 +328,14 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         PluginPhase.Upstream => "upstream",
         PluginPhase.Resolved => "resolved",
         PluginPhase.Response => "response",
+        PluginPhase.Frame => "frame",
         _ => ((int)phase).ToString(),
     };
 
     private static string PhaseList(int mask)
     {
         var names = new List<string>();
-        for (int p = 1; p <= (int)PluginPhase.Response; p++)
+        for (int p = 1; p <= (int)PluginPhase.Frame; p++)
         {
             if ((mask & (1 << p)) != 0) names.Add(PhaseName((PluginPhase)p));
         }

@@ -11,6 +11,8 @@ public enum PluginPhase : byte
     Upstream,
     Resolved,
     Response,
+    /// <summary>An HTTP request on the DoH listener the server does not serve itself (docs/plugins.md, "The frame phase").</summary>
+    Frame,
 }
 
 /// <summary>What the plugins decided for one phase (callback results 0–3).</summary>
@@ -52,6 +54,9 @@ public sealed record PluginHostOptions
     /// <summary>Guest log lines per second per plugin version; the rest are counted and dropped.</summary>
     public int LogLinesPerSecond { get; init; } = 50;
 
+    /// <summary>The client guests' http_post_start requests go through (tests trust their own certificate here); null: a default HTTP/2 client.</summary>
+    public HttpClient? HttpClient { get; init; }
+
     /// <summary>
     /// Benchmark only: the design alternative to the request region, where the guest asks for each field with a
     /// hostcall (import module <c>ananas_fields</c>, see <see cref="Hostcalls.DefineFieldHostcalls"/>) and the host
@@ -86,6 +91,12 @@ public sealed record PluginDefinition
 
     /// <summary>Host data tables the guest reads with data_match_suffix / data_get.</summary>
     public IReadOnlyList<DataTableSpec> DataTables { get; init; } = [];
+
+    /// <summary>The HPKE keys the guest may use by key id (hpke_* hostcalls); null: none.</summary>
+    public Crypto.HpkeKeySet? HpkeKeys { get; init; }
+
+    /// <summary>Origins (<c>https://host:port</c>) the guest may send HTTP requests to with http_post_start; empty: none.</summary>
+    public IReadOnlyList<string> HttpAllowList { get; init; } = [];
 }
 
 /// <summary>What <see cref="PluginHost.Snapshot"/> reports for one plugin (its current version).</summary>

@@ -16,7 +16,7 @@ internal sealed class PluginVersion
 {
     private readonly Module _module;
     private readonly WatchedDataTable[] _tables;
-    private readonly int[][] _callbacks = new int[(int)PluginPhase.Response + 1][];
+    private readonly int[][] _callbacks = new int[(int)PluginPhase.Frame + 1][];
     // The pool: a lease per running call (at most MaxInstances), and idle instances in slots taken and returned
     // with one atomic exchange each (a call holds a lease, so there is always a free slot to return to).
     private readonly LeaseGate _leases;
@@ -247,6 +247,7 @@ internal sealed class PluginVersion
         PluginPhase.BeforeRecursion => (uint)result <= 2,
         PluginPhase.Upstream => result is 0 or 2,
         PluginPhase.Resolved => result is 0 or 1,
+        PluginPhase.Frame => (uint)result <= 1 || result == 3,
         _ => result == 0,
     };
 
