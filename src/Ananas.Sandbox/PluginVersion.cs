@@ -247,7 +247,7 @@ internal sealed class PluginVersion
         PluginPhase.BeforeRecursion => (uint)result <= 2,
         PluginPhase.Upstream => result is 0 or 2,
         PluginPhase.Resolved => result is 0 or 1,
-        PluginPhase.Frame => (uint)result <= 1 || result == 3,
+        PluginPhase.Frame => result is 0 or 1,
         _ => result == 0,
     };
 

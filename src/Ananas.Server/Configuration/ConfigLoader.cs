@@ -173,7 +173,18 @@ public static class ConfigLoader
         ["cpu-budget"] = (p, v, k) => p.CpuBudget = Duration(v, k) is var d && d <= TimeSpan.FromSeconds(1) ? d : throw new FormatException($"{d.TotalMilliseconds} ms is more than the 1s a callback may take"),
         ["max-instances"] = (p, v, k) => p.MaxInstances = (int)Integer(v, k, 1, 1024),
         ["quarantine-after"] = (p, v, k) => p.QuarantineAfter = (int)Integer(v, k, 1, 1_000_000),
+        ["hpke-aead"] = (p, v, k) => p.HpkeAead = String(v, k) is "aes-128-gcm" or "chacha20-poly1305" ? String(v, k) : throw new FormatException($"'{String(v, k)}' is not an HPKE AEAD (aes-128-gcm or chacha20-poly1305)"),
+        ["hpke-key-rotation"] = (p, v, k) => p.HpkeKeyRotation = Duration(v, k) is var d && (d == TimeSpan.Zero || d >= TimeSpan.FromMinutes(1)) ? d : throw new FormatException("a rotation interval is 0 (never) or at least 1m"),
+        ["hpke-key-grace"] = (p, v, k) => p.HpkeKeyGrace = DurationBetween(v, k, TimeSpan.Zero, TimeSpan.FromDays(7)),
+        ["hpke-key-seed"] = (p, v, k) => p.HpkeKeySeed = String(v, k) is { Length: >= 64 } seed && seed.All(char.IsAsciiHexDigit) ? seed : throw new FormatException("a key seed is at least 32 bytes in hex"),
+        ["http-allow"] = (p, v, k) => p.HttpAllow = Items(v, k).Select(i => HttpOrigin(i.Text)).ToList(),
     };
+
+    /// <summary>An origin a plugin may POST to: <c>https://host[:port]</c> without a path.</summary>
+    private static string HttpOrigin(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.UserInfo.Length == 0
+            ? $"{uri.Scheme}://{uri.Authority}"
+            : throw new FormatException($"'{text}' is not an origin (https://host[:port], no path)");
 
     private static bool IsPluginTable(TableSyntaxBase table, string name) =>
         (table is TableArraySyntax && name == "plugin") || (table is TableSyntax && name == "plugin.data");
