@@ -82,6 +82,10 @@ mod raw_ext {
         pub fn aead_seal(aead: i32, key: i32, key_len: i32, nonce: i32, nonce_len: i32, aad: i32, aad_len: i32, pt: i32, pt_len: i32, out: i32, cap: i32) -> i32;
         pub fn aead_open(aead: i32, key: i32, key_len: i32, nonce: i32, nonce_len: i32, aad: i32, aad_len: i32, ct: i32, ct_len: i32, out: i32, cap: i32) -> i32;
         pub fn random_bytes(buf: i32, len: i32) -> i32;
+        pub fn socket_open(kind: i32, addr: i32, addr_len: i32) -> i32;
+        pub fn socket_send(id: i32, data: i32, len: i32) -> i32;
+        pub fn socket_recv(id: i32, cap: i32) -> i32;
+        pub fn socket_close(id: i32) -> i32;
     }
 }
 
@@ -757,5 +761,43 @@ pub mod crypto {
 
     pub fn random_bytes(buf: &mut [u8]) {
         unsafe { raw_ext::random_bytes(mut_ptr(buf), buf.len() as i32) };
+    }
+}
+
+/// Host-owned sockets: only to destinations on the plugin's `socket-allow` list, within the callback's byte
+/// and time limits; closed when dropped or when the callback ends.
+pub mod net {
+    use super::*;
+
+    pub struct Socket(i32);
+
+    impl Socket {
+        /// A UDP socket to `ip:port` (`NotAllowed` when it is not on the allow-list).
+        pub fn udp(destination: &str) -> Result<Socket, HostError> {
+            check(unsafe { raw_ext::socket_open(0, ptr(destination.as_bytes()), destination.len() as i32) }).map(Socket)
+        }
+
+        /// A TCP connection to `ip:port` (connected by the first send or receive).
+        pub fn tcp(destination: &str) -> Result<Socket, HostError> {
+            check(unsafe { raw_ext::socket_open(1, ptr(destination.as_bytes()), destination.len() as i32) }).map(Socket)
+        }
+
+        pub async fn send(&self, data: &[u8]) -> Result<(), HostError> {
+            let handle = check(unsafe { raw_ext::socket_send(self.0, ptr(data), data.len() as i32) })?;
+            HostOperation::new(handle).await
+        }
+
+        /// Up to `max` bytes (one datagram for UDP).
+        pub async fn recv(&self, max: usize) -> Result<Vec<u8>, HostError> {
+            let handle = check(unsafe { raw_ext::socket_recv(self.0, max as i32) })?;
+            HostOperation::new(handle).await?;
+            read_growing(max.max(1), |buf, cap| unsafe { raw_ext::op_result(handle, buf, cap) })
+        }
+    }
+
+    impl Drop for Socket {
+        fn drop(&mut self) {
+            unsafe { raw_ext::socket_close(self.0) };
+        }
     }
 }

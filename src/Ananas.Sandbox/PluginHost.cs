@@ -68,6 +68,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         Hostcalls.Define(Linker);
         HpkeHostcalls.Define(Linker);
         FrameHostcalls.Define(Linker);
+        SocketHostcalls.Define(Linker);
         HttpClient = Options.HttpClient ?? new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)

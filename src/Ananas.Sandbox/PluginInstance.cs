@@ -166,6 +166,7 @@ internal sealed partial class PluginInstance : IDisposable
             _operationsStarted = false;
         }
         EndCryptoCall();
+        EndSocketCall();
         Context = null;
         Working = null;
         _callToken = default;

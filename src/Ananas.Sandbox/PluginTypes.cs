@@ -97,6 +97,15 @@ public sealed record PluginDefinition
 
     /// <summary>Origins (<c>https://host:port</c>) the guest may send HTTP requests to with http_post_start; empty: none.</summary>
     public IReadOnlyList<string> HttpAllowList { get; init; } = [];
+
+    /// <summary>Destinations the guest may open sockets to, as <c>udp://ip:port</c> or <c>tcp://ip:port</c>; empty: none.</summary>
+    public IReadOnlyList<string> SocketAllowList { get; init; } = [];
+
+    /// <summary>Bytes a callback may send plus receive over its sockets; beyond, socket calls return -4.</summary>
+    public int SocketBytesPerCallback { get; init; } = 64 * 1024;
+
+    /// <summary>How long a callback's sockets live: every pending socket operation fails after this.</summary>
+    public TimeSpan SocketTimeout { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>What <see cref="PluginHost.Snapshot"/> reports for one plugin (its current version).</summary>

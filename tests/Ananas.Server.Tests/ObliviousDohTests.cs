@@ -68,7 +68,7 @@ public sealed class ObliviousDohTests
     }
 
     [Fact]
-    public void Hpke_and_http_allow_settings_are_checked_when_the_configuration_loads()
+    public void Hpke_http_and_socket_settings_are_checked_when_the_configuration_loads()
     {
         const string toml = """
             [[plugin]]
@@ -77,16 +77,23 @@ public sealed class ObliviousDohTests
             hpke-aead = "aes-256-gcm"
             hpke-key-rotation = "10s"
             http-allow = ["https://target.example/dns-query"]
+            socket-allow = ["udp://resolver.example:53", "tcp://127.0.0.1:853"]
+            socket-timeout = "5m"
             """;
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), toml, "config.toml"));
         Assert.Contains("plugin[0].hpke-aead: 'aes-256-gcm' is not an HPKE AEAD", error.Message);
         Assert.Contains("plugin[0].hpke-key-rotation", error.Message);
         Assert.Contains("'https://target.example/dns-query' is not an origin", error.Message);
+        Assert.Contains("'udp://resolver.example:53' is not udp://ip:port", error.Message);
+        Assert.Contains("plugin[0].socket-timeout", error.Message);
 
-        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), toml.Replace("aes-256-gcm", "chacha20-poly1305").Replace("10s", "1h").Replace("/dns-query", ""), "config.toml");
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), toml.Replace("aes-256-gcm", "chacha20-poly1305").Replace("10s", "1h").Replace("/dns-query", "")
+            .Replace("resolver.example", "127.0.0.53").Replace("5m", "3s"), "config.toml");
         Assert.Equal("chacha20-poly1305", config.Plugins[0].HpkeAead);
         Assert.Equal(TimeSpan.FromHours(1), config.Plugins[0].HpkeKeyRotation);
         Assert.Equal(["https://target.example"], config.Plugins[0].HttpAllow);
+        Assert.Equal(["udp://127.0.0.53:53", "tcp://127.0.0.1:853"], config.Plugins[0].SocketAllow);
+        Assert.Equal(TimeSpan.FromSeconds(3), config.Plugins[0].SocketTimeout);
     }
 
     /// <summary>A server with a DoH listener and the odoh app in <paramref name="args"/>; the proxy's client trusts <paramref name="trust"/>.</summary>

@@ -178,7 +178,19 @@ public static class ConfigLoader
         ["hpke-key-grace"] = (p, v, k) => p.HpkeKeyGrace = DurationBetween(v, k, TimeSpan.Zero, TimeSpan.FromDays(7)),
         ["hpke-key-seed"] = (p, v, k) => p.HpkeKeySeed = String(v, k) is { Length: >= 64 } seed && seed.All(char.IsAsciiHexDigit) ? seed : throw new FormatException("a key seed is at least 32 bytes in hex"),
         ["http-allow"] = (p, v, k) => p.HttpAllow = Items(v, k).Select(i => HttpOrigin(i.Text)).ToList(),
+        ["socket-allow"] = (p, v, k) => p.SocketAllow = Items(v, k).Select(i => SocketDestination(i.Text)).ToList(),
+        ["socket-bytes"] = (p, v, k) => p.SocketBytesPerCallback = (int)(v is IntegerValueSyntax ? Integer(v, k, 1, 16L << 20) : ParseBytes(String(v, k), 1, 16L << 20)),
+        ["socket-timeout"] = (p, v, k) => p.SocketTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(60)),
     };
+
+    /// <summary>A socket destination: <c>udp://ip:port</c> or <c>tcp://ip:port</c> (an address, not a name: nothing to resolve per call).</summary>
+    private static string SocketDestination(string text)
+    {
+        int scheme = text.IndexOf("://", StringComparison.Ordinal);
+        if (scheme > 0 && text[..scheme] is "udp" or "tcp" && System.Net.IPEndPoint.TryParse(text[(scheme + 3)..], out var endPoint) && endPoint.Port != 0)
+            return $"{text[..scheme]}://{endPoint}";
+        throw new FormatException($"'{text}' is not udp://ip:port or tcp://ip:port");
+    }
 
     /// <summary>An origin a plugin may POST to: <c>https://host[:port]</c> without a path.</summary>
     private static string HttpOrigin(string text) =>

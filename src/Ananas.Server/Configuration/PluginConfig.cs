@@ -43,8 +43,17 @@ public sealed record PluginConfig
     /// <summary>Origins the guest may POST to (http_post_start).</summary>
     public List<string> HttpAllow { get; set; } = [];
 
+    /// <summary>Socket destinations the guest may open (<c>udp://ip:port</c>, <c>tcp://ip:port</c>).</summary>
+    public List<string> SocketAllow { get; set; } = [];
+
+    /// <summary>Bytes a callback may send plus receive over sockets.</summary>
+    public int SocketBytesPerCallback { get; set; } = 64 * 1024;
+
+    /// <summary>How long a callback's sockets may take in all.</summary>
+    public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Where the <c>[[plugin]]</c> header is (for errors found when the plugin loads).</summary>
     public string Source { get; set; } = "";
 
-    public PluginConfig Copy() => this with { Data = new Dictionary<string, string>(Data, StringComparer.Ordinal), HttpAllow = [.. HttpAllow] };
+    public PluginConfig Copy() => this with { Data = new Dictionary<string, string>(Data, StringComparer.Ordinal), HttpAllow = [.. HttpAllow], SocketAllow = [.. SocketAllow] };
 }

@@ -206,6 +206,9 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     {
         HpkeKeys = KeysFor(plugin),
         HttpAllowList = plugin.HttpAllow,
+        SocketAllowList = plugin.SocketAllow,
+        SocketBytesPerCallback = plugin.SocketBytesPerCallback,
+        SocketTimeout = plugin.SocketTimeout,
         Name = plugin.Name,
         ModulePath = plugin.Module,
         Args = plugin.Args,
