@@ -29,6 +29,7 @@ internal static class FrameHostcalls
             ["frame_reply"] = ([I32, I32, I32, I32, I32], [I32]),
             ["resolve_start"] = ([I32, I32], [I32]),
             ["http_post_start"] = ([I32, I32, I32, I32, I32, I32], [I32]),
+            ["http_get_start"] = ([I32, I32], [I32]),
             ["op_result"] = ([I32, I32, I32], [I32]),
         };
 
@@ -39,6 +40,12 @@ internal static class FrameHostcalls
         linker.DefineFunction(m, "frame_reply", new Func<int, int, int, int, int, int>(FrameReply));
         linker.DefineFunction(m, "resolve_start", new Func<int, int, int>(ResolveStart));
         linker.DefineFunction(m, "http_post_start", new Func<int, int, int, int, int, int, int>(HttpPostStart));
+        linker.DefineFunction(m, "http_get_start", new Func<int, int, int>((url, length) =>
+        {
+            var instance = PluginInstance.Running;
+            var text = Encoding.UTF8.GetString(instance.View().Range("http_get_start", url, length));
+            return StartHttp(instance, HttpMethod.Get, text, null, []);
+        }));
         linker.DefineFunction(m, "op_result", new Func<int, int, int, int>(OperationResult));
     }
 
@@ -87,24 +94,41 @@ internal static class FrameHostcalls
         var urlText = Encoding.UTF8.GetString(memory.Range("http_post_start", url, urlLength));
         var type = Encoding.UTF8.GetString(memory.Range("http_post_start", contentType, contentTypeLength));
         var content = memory.Range("http_post_start", body, bodyLength).ToArray();
-        if (instance.Context is null) return NotAllowed;
-        if (!Uri.TryCreate(urlText, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")) return InvalidArgument;
         if (!MediaTypeHeaderValue.TryParse(type, out var mediaType)) return InvalidArgument;
-        string origin = $"{uri.Scheme}://{uri.Authority}";
-        bool allowed = false;
-        foreach (var entry in instance.Version.Definition.HttpAllowList) allowed |= string.Equals(entry.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase);
-        if (!allowed) return NotAllowed;
-        var client = instance.Version.Host.HttpClient;
-        var timeout = instance.Version.Host.Options.MaxTimer;
-        return instance.StartOperation(token => PostAsync(client, uri, mediaType, content, timeout, token));
+        return StartHttp(instance, HttpMethod.Post, urlText, mediaType, content);
     }
 
-    private static async Task<byte[]?> PostAsync(HttpClient client, Uri uri, MediaTypeHeaderValue type, byte[] content, TimeSpan timeout, CancellationToken cancellationToken)
+    private static int StartHttp(PluginInstance instance, HttpMethod method, string urlText, MediaTypeHeaderValue? mediaType, byte[] content)
+    {
+        if (instance.Context is null) return NotAllowed;
+        if (!Uri.TryCreate(urlText, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")) return InvalidArgument;
+        if (!Allowed(instance, uri)) return NotAllowed;
+        var client = instance.Version.Host.HttpClient;
+        var timeout = instance.Version.Host.Options.MaxTimer;
+        return instance.StartOperation(token => SendAsync(client, method, uri, mediaType, content, timeout, token));
+    }
+
+    /// <summary>Whether the URL's origin is on the plugin's http allow-list.</summary>
+    public static bool Allowed(PluginInstance instance, Uri uri)
+    {
+        string origin = $"{uri.Scheme}://{uri.Authority}";
+        foreach (var entry in instance.Version.Definition.HttpAllowList)
+        {
+            if (string.Equals(entry.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
+    private static async Task<byte[]?> SendAsync(HttpClient client, HttpMethod method, Uri uri, MediaTypeHeaderValue? type, byte[] content, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cancel.CancelAfter(timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(content) };
-        request.Content.Headers.ContentType = type;
+        using var request = new HttpRequestMessage(method, uri);
+        if (type is not null)
+        {
+            request.Content = new ByteArrayContent(content);
+            request.Content.Headers.ContentType = type;
+        }
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token).ConfigureAwait(false);
         await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token).ConfigureAwait(false);
         var buffer = new byte[2 + MaxHttpBody + 1];

@@ -69,6 +69,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         HpkeHostcalls.Define(Linker);
         FrameHostcalls.Define(Linker);
         SocketHostcalls.Define(Linker);
+        BackgroundHostcalls.Define(Linker);
         HttpClient = Options.HttpClient ?? new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)
@@ -142,6 +143,9 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
             if (Array.IndexOf(_slots, slot) < 0) _slots = [.. _slots, slot];
             RecomputePhaseMask();
         }
+        // Background tasks belong to the current version: the old one's stop now, the new one's start.
+        old?.StopBackground();
+        version.StartBackground();
         old?.Release();
         Logger.LogInformation("plugin {Plugin} version {Version} loaded (sha256 {Hash}, phases {Phases}){Swap}",
             definition.Name, number, version.Sha256[..16], PhaseList(version.PhaseMask), old is null ? "" : $"; replaced version {old.Number}");
@@ -160,6 +164,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
             _slots = [.. _slots.Where(s => s != slot)];
             RecomputePhaseMask();
         }
+        old?.StopBackground();
         old?.Release();
         Logger.LogInformation("plugin {Plugin} unloaded", name);
         return true;
@@ -330,13 +335,14 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         PluginPhase.Resolved => "resolved",
         PluginPhase.Response => "response",
         PluginPhase.Frame => "frame",
+        PluginPhase.Background => "background",
         _ => ((int)phase).ToString(),
     };
 
     private static string PhaseList(int mask)
     {
         var names = new List<string>();
-        for (int p = 1; p <= (int)PluginPhase.Frame; p++)
+        for (int p = 1; p <= (int)PluginPhase.Background; p++)
         {
             if ((mask & (1 << p)) != 0) names.Add(PhaseName((PluginPhase)p));
         }
@@ -359,6 +365,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         {
             var old = slot.Current;
             slot.Current = null;
+            old?.StopBackground();
             old?.Release();
         }
         _epochTicker?.Join();

@@ -13,6 +13,8 @@ public enum PluginPhase : byte
     Response,
     /// <summary>An HTTP request on the DoH listener the server does not serve itself (docs/plugins.md, "The frame phase").</summary>
     Frame,
+    /// <summary>Periodic tasks registered by the start function (register_periodic), without a query.</summary>
+    Background,
 }
 
 /// <summary>What the plugins decided for one phase (callback results 0–3).</summary>
