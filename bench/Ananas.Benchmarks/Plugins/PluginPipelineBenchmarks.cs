@@ -99,7 +99,7 @@ public class PluginPipelineBenchmarks
         return (pipeline, frame);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Ananas.slnx"))) return dir.FullName;
