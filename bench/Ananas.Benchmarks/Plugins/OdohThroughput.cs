@@ -22,12 +22,6 @@ namespace Ananas.Benchmarks.Plugins;
 /// </summary>
 internal static class OdohThroughput
 {
-    private sealed class NoUpstream : IExchanger
-    {
-        public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken) =>
-            new(ExchangeResult.Failed(ExchangeStatus.Refused, request.Transport));
-    }
-
     public static void Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
     private static async Task RunAsync(string[] args)
@@ -52,7 +46,7 @@ internal static class OdohThroughput
             hpke-aead = "aes-128-gcm"
             max-instances = 64
             """, "bench.toml");
-        await using var host = new ResolverHost(config, new NoUpstream(), NullLoggerFactory.Instance);
+        await using var host = new ResolverHost(config, new PluginPipelineBenchmarks.NoUpstream(), NullLoggerFactory.Instance);
         var plugins = new PluginManager(host.Pipeline, NullLoggerFactory.Instance);
         await plugins.LoadAsync(config.Plugins);
         host.Plugins = plugins;

@@ -26,7 +26,7 @@ public class PluginPipelineBenchmarks
 {
     private const int ListedNames = 1_000_000;
 
-    private sealed class NoUpstream : IExchanger
+    internal sealed class NoUpstream : IExchanger
     {
         public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken) =>
             new(ExchangeResult.Failed(ExchangeStatus.Refused, request.Transport));
