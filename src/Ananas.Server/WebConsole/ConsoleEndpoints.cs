@@ -42,6 +42,9 @@ public sealed class ConsoleEndpoints(Func<string> metrics, TopTalkers? top, Cond
         _ => "text/plain; charset=utf-8",
     };
 
+    /// <summary>The page and its files (no data: served without the control token, so the sign-in form can load).</summary>
+    public static bool IsPage(string path) => path == "/" || Files.ContainsKey(path);
+
     /// <summary>Whether <paramref name="path"/> is the console's (static files and its read-only data).</summary>
     public static bool Owns(string path) => path is "/" or "/metrics" || path.StartsWith("/console/", StringComparison.Ordinal);
 

@@ -32,12 +32,20 @@ internal static class ShadowCommand
                 Console.Error.WriteLine($"ananas shadow: {message}");
                 return 1;
             }
-            if (!ResolveCommand.TryParseServer(parse.GetValue(reference)!, 53, out var referenceEndPoint)) return Fail($"--reference: '{parse.GetValue(reference)}' is not ADDR[:PORT]");
-            if (!ResolveCommand.TryParseServer(parse.GetValue(target)!, 5353, out var targetEndPoint)) return Fail($"--target: '{parse.GetValue(target)}' is not ADDR[:PORT]");
+            System.Net.IPEndPoint referenceEndPoint, targetEndPoint;
+            try
+            {
+                referenceEndPoint = ConfigLoader.ParseEndPoint(parse.GetValue(reference)!, 53);
+                targetEndPoint = ConfigLoader.ParseEndPoint(parse.GetValue(target)!, 5353);
+            }
+            catch (FormatException e)
+            {
+                return Fail(e.Message);
+            }
             TimeSpan wait;
             try
             {
-                wait = ConfigLoader.ParseDuration(parse.GetValue(timeout)!);
+                wait = ConfigValues.ParseDuration(parse.GetValue(timeout)!);
             }
             catch (FormatException e)
             {
