@@ -47,6 +47,7 @@ public sealed class ConfigKeyTableTests
         bool b => !b,
         int i => i + 1,
         long l => l + 1,
+        double d => d / 2,
         TimeSpan t => t + TimeSpan.FromMilliseconds(1),
         string s => s + "x",
         List<string> list => new List<string>([.. list, "x"]),

@@ -31,6 +31,16 @@ public sealed class ConsoleBrowserTests
         return (playwright, browser, page, errors);
     }
 
+    /// <summary>Opens a console page: the sign-in form comes first (the control API wants its token), then the page.</summary>
+    private static async Task SignInAsync(IPage page, string url)
+    {
+        await page.GotoAsync(url);
+        await page.WaitForSelectorAsync("#login:not([hidden])");
+        await page.FillAsync("#token", ConsoleServer.Token);
+        await page.ClickAsync("#login-form button[type=submit]");
+        await page.WaitForSelectorAsync("#pages:not([hidden])");
+    }
+
     private static string ScreenshotPath(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -51,7 +61,7 @@ public sealed class ConsoleBrowserTests
         var (playwright, browser, page, errors) = await OpenAsync();
         using var _ = playwright;
         await using var __ = browser;
-        await page.GotoAsync(server.ControlUrl + "/");
+        await SignInAsync(page, server.ControlUrl + "/");
         await page.WaitForFunctionAsync("() => window.ananasConsole.samples >= 2");
 
         var queries = Path.GetTempFileName();
@@ -68,6 +78,7 @@ public sealed class ConsoleBrowserTests
         int samples = await page.EvaluateAsync<int>("() => window.ananasConsole.samples");
         await page.WaitForFunctionAsync($"() => window.ananasConsole.samples >= {samples + 2}");
         using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ConsoleServer.Token);
         long metricsReplies = RepliesIn(await http.GetStringAsync(server.ControlUrl + "/metrics"));
         long pageReplies = long.Parse(await page.GetAttributeAsync("#tile-replies", "data-value") ?? "0", CultureInfo.InvariantCulture);
         double peakUdpQps = await page.EvaluateAsync<double>("() => Math.max(...window.ananasConsole.series['chart-transport:udp'].filter(v => v !== null))");
@@ -99,7 +110,7 @@ public sealed class ConsoleBrowserTests
         using var _ = playwright;
         await using var __ = browser;
 
-        await page.GotoAsync(server.ControlUrl + "/#cache");
+        await SignInAsync(page, server.ControlUrl + "/#cache");
         await page.FillAsync("#purge-name", "www.example.com");
         await page.FillAsync("#purge-type", "A");
         await page.ClickAsync("#purge-form button[type=submit]");
@@ -123,7 +134,7 @@ public sealed class ConsoleBrowserTests
         using var _ = playwright;
         await using var __ = browser;
 
-        await page.GotoAsync(server.ControlUrl + "/#plugins");
+        await SignInAsync(page, server.ControlUrl + "/#plugins");
         await page.WaitForSelectorAsync("tr[data-plugin=families]");
         Assert.Equal("1", await page.InnerTextAsync("tr[data-plugin=families] td:nth-child(2)"));
         await page.ClickAsync("tr[data-plugin=families] button");

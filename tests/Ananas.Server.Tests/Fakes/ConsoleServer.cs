@@ -21,12 +21,15 @@ public sealed class ConsoleServer : IAsyncDisposable
         Top = new TopTalkers(sample: 1, clients: false);
         pipeline.AddTap(Top.Tap);
         var console = new ConsoleEndpoints(() => MetricsListener.Render(pipeline, Plugins), Top, upstream: null);
-        Control = new ControlListener(new IPEndPoint(IPAddress.Loopback, 0), pipeline, Server.Records, plugins: () => Plugins, console: console);
+        Control = new ControlListener(new IPEndPoint(IPAddress.Loopback, 0), Token, pipeline, Server.Records, plugins: () => Plugins, console: console);
         Control.Start();
         Help = new HttpsListener(new IPEndPoint(IPAddress.Loopback, 0), pipeline, Server.Certificate!,
             help: new HelpPage(pipeline.Help, () => new HelpFacts(true, "node-7", "lab-east", "test")));
         Help.Start();
     }
+
+    /// <summary>The control token the console must be given.</summary>
+    public const string Token = "console-test-token-0123456789";
 
     public TestServer Server { get; }
     public TopTalkers Top { get; }

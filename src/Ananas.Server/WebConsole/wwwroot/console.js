@@ -329,7 +329,12 @@ function route() {
 }
 
 async function start() {
-  // Probe the API: a 401 shows the sign-in form (the server has a token and we do not have it yet).
+  // No token yet: the sign-in form at once (a request without one would only be refused).
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    showLogin("");
+    return;
+  }
+  // Probe the API: a 401 shows the sign-in form again (the token was wrong or has changed).
   try {
     await api("/status");
   } catch (e) {
