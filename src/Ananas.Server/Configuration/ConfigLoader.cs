@@ -55,9 +55,15 @@ public static class ConfigLoader
             // A file that declares plugins replaces the whole list (as for any other key), so that removing a
             // [[plugin]] from the file removes the plugin.
             bool pluginsDeclared = false;
+            var routesDeclared = new HashSet<string>(StringComparer.Ordinal);
             foreach (var table in document.Tables)
             {
                 string tableName = KeyText(table.Name);
+                if (table is TableArraySyntax routeTable && ConfigKeys.Find(tableName) is ZoneRoutesKey routes)
+                {
+                    ApplyRouteTable(config, routes, routeTable, routesDeclared.Add(tableName), sourceName, errors);
+                    continue;
+                }
                 if (IsPluginTable(table, tableName))
                 {
                     if (!pluginsDeclared) config.Plugins = [];
@@ -99,6 +105,23 @@ public static class ConfigLoader
         catch (FormatException e)
         {
             errors.Add($"{sourceName}:{line}: {key}: {e.Message}");
+        }
+    }
+
+    private static void ApplyRouteTable(ServerConfig config, ZoneRoutesKey routes, TableArraySyntax table, bool first, string sourceName, List<string> errors)
+    {
+        int line = table.Span.Start.Line + 1;
+        try
+        {
+            routes.ApplyTable(config, table, first);
+        }
+        catch (KeyedFormatException e)
+        {
+            errors.Add($"{sourceName}:{e.Line ?? line}: {e.Key}: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{sourceName}:{line}: [[{routes.Name}]]: {e.Message}");
         }
     }
 

@@ -48,12 +48,12 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     public HpkeKeySet? KeysOf(string name) => _keySets.TryGetValue(name, out var kept) ? kept.Keys : null;
 
     /// <summary>
-    /// Loads the host's configured plugins into its pipeline and sets <see cref="ResolverHost.Plugins"/>; null
-    /// when none are configured. Throws <see cref="ConfigException"/> naming the plugin that did not load.
+    /// Loads the host's configured plugins (none is fine) into its pipeline and sets <see cref="ResolverHost.Plugins"/>,
+    /// so that a reload can add the first plugin as well as remove the last. Throws <see cref="ConfigException"/>
+    /// naming the plugin that did not load.
     /// </summary>
-    public static async Task<PluginManager?> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    public static async Task<PluginManager> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        if (host.Config.Plugins.Count == 0) return null;
         var plugins = new PluginManager(host.Pipeline, loggerFactory);
         try
         {
