@@ -63,7 +63,10 @@ public static class ConfigKeys
         Integer("tcp.max-connections", 1024, 1, 1_000_000, Restart, c => c.TcpMaxConnections, (c, v) => c.TcpMaxConnections = v, "open connections from all clients"),
         Integer("tcp.max-connections-per-client", 32, 1, 1_000_000, Restart, c => c.TcpMaxConnectionsPerClient, (c, v) => c.TcpMaxConnectionsPerClient = v, "open connections per client address"),
         Integer("tcp.max-outstanding-per-connection", 64, 1, 65535, Restart, c => c.TcpMaxOutstanding, (c, v) => c.TcpMaxOutstanding = v,
-            "pipelined queries unanswered at once on one connection; reading pauses beyond it"),
+            "pipelined queries unanswered (or answered but not yet written) at once on one connection; reading pauses beyond it. On DoH: HTTP/2 streams per connection"),
+        new ConfigKey<long>("tcp.max-queued-bytes-per-connection", "size, 4KiB–64MiB", "\"256KiB\"", Restart,
+            "answer bytes queued for one TCP or DoT connection and not yet taken by the client; reading pauses beyond it, and an answer that cannot be written within `tcp.idle-timeout` closes the connection (a client that never reads)",
+            (v, _) => Size(v, 4 << 10, 64L << 20), c => c.TcpMaxQueuedBytes, (c, v) => c.TcpMaxQueuedBytes = v),
 
         Networks("proxy.trusted-sources", ["127.0.0.0/8", "::1/128"], Restart, c => c.ProxyTrustedSources, (c, v) => c.ProxyTrustedSources = v,
             "networks allowed to send a PROXY v2 header on `?proxy=v2` listeners; connections from elsewhere are closed"),
@@ -75,7 +78,9 @@ public static class ConfigKeys
         Text("metrics.listen", "http://127.0.0.1:9153", Restart, c => c.MetricsListen, (c, v) => c.MetricsListen = v,
             "Prometheus `GET /metrics` at `http://ADDR:PORT` (plain HTTP; keep it on loopback or a management network); `\"\"` turns it off", HttpAddress),
         Text("control.listen", "http://127.0.0.1:9154", Restart, c => c.ControlListen, (c, v) => c.ControlListen = v,
-            "the control API (cache purge, cache stats, status, reload; used by `ananas cache`, `ananas status`, `ananas reload`) at `http://ADDR:PORT`: plain HTTP and unauthenticated, so keep it on loopback; `\"\"` turns it off", HttpAddress),
+            "the control API (cache purge, cache stats, status, reload, plugins; used by `ananas cache`, `ananas status`, `ananas reload`, `ananas plugin`) at `http://ADDR:PORT`, authenticated by the token of `control.token-file`. Plain HTTP: keep it on loopback (warning 1010 otherwise); `\"\"` turns it off", HttpAddress),
+        Text("control.token-file", "", Restart, c => c.ControlTokenFile, (c, v) => c.ControlTokenFile = v,
+            "the control API's bearer token, generated at first start into this file, mode 0600 (its directory 0700); a file others can read is refused. Empty: `$ANANAS_STATE_DIR/control.token`, else `$XDG_STATE_HOME/ananas/control.token`, else `~/.local/state/ananas/control.token`. The `ananas` control commands read the same default (`--token-file` for another)"),
 
         Integer("scheduler.group-prefix-v4", 24, 0, 32, Live, c => c.GroupPrefixV4, (c, v) => c.GroupPrefixV4 = v, "IPv4 clients are grouped by this prefix for fairness and shedding"),
         Integer("scheduler.group-prefix-v6", 56, 0, 128, Live, c => c.GroupPrefixV6, (c, v) => c.GroupPrefixV6 = v, "IPv6 clients are grouped by this prefix for fairness and shedding"),
@@ -88,6 +93,31 @@ public static class ConfigKeys
         Choice("scheduler.shed", "refuse", Live, c => c.Shed, (c, v) => c.Shed = v,
             "what a shed query gets: `refuse` (REFUSED), `drop` (nothing), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
             ("refuse", ShedAction.Refuse), ("drop", ShedAction.Drop), ("truncate", ShedAction.Truncate)),
+
+        Boolean("rrl.enabled", false, Restart, c => c.RrlEnabled, (c, v) => c.RrlEnabled = v,
+            "response rate limiting on UDP answers (BIND's and NSD's RRL): a token bucket per (client network, response class, name). Off by default: this resolver serves the networks of `access.allow`, whose clients (often many behind one NAT) legitimately repeat names; turn it on when spoofed sources can reach it (docs/SECURITY.md)"),
+        Integer("rrl.responses-per-second", 20, 0, 1_000_000, Restart, c => c.RrlResponsesPerSecond, (c, v) => c.RrlResponsesPerSecond = v,
+            "positive answers and NODATA per second for one client network, name and type (a bucket holds one second of it); 0: unlimited"),
+        Integer("rrl.nxdomains-per-second", 10, 0, 1_000_000, Restart, c => c.RrlNxdomainsPerSecond, (c, v) => c.RrlNxdomainsPerSecond = v,
+            "NXDOMAIN per second for one client network and domain (the name's last two labels: random subdomains share it); 0: unlimited"),
+        Integer("rrl.errors-per-second", 10, 0, 1_000_000, Restart, c => c.RrlErrorsPerSecond, (c, v) => c.RrlErrorsPerSecond = v,
+            "other rcodes (REFUSED, SERVFAIL, FORMERR…) per second for one client network; 0: unlimited"),
+        Integer("rrl.slip", 2, 0, 10, Restart, c => c.RrlSlip, (c, v) => c.RrlSlip = v,
+            "every Nth limited response is sent truncated (TC=1: a real client retries over TCP) or, to a client that sent a DNS cookie, as BADCOOKIE with a fresh cookie; the others are dropped. 0 drops them all"),
+        Integer("rrl.ipv4-prefix", 24, 8, 32, Restart, c => c.RrlPrefixV4, (c, v) => c.RrlPrefixV4 = v, "IPv4 clients share a bucket per network of this prefix"),
+        Integer("rrl.ipv6-prefix", 56, 16, 128, Restart, c => c.RrlPrefixV6, (c, v) => c.RrlPrefixV6 = v, "IPv6 clients share a bucket per network of this prefix"),
+        Integer("rrl.table-size", 65536, 1024, 16 << 20, Restart, c => c.RrlTableSize, (c, v) => c.RrlTableSize = v,
+            "buckets kept (about 40 octets each): the memory bound; beyond it the least recently used bucket of a set is reused (`ananas_rrl_evictions_total`)"),
+        Networks("rrl.exempt", [], Restart, c => c.RrlExempt, (c, v) => c.RrlExempt = v, "client networks never rate limited (monitoring, known forwarders)"),
+
+        Boolean("cookies.enabled", false, Restart, c => c.CookiesEnabled, (c, v) => c.CookiesEnabled = v,
+            "DNS Cookies on UDP (RFC 7873) with interoperable server cookies (RFC 9018, SipHash-2-4): a client that echoes a valid server cookie has proved its address and is exempt from `rrl`; a malformed COOKIE option gets FORMERR. Off by default: they matter only with `rrl` on, and an anycast set must first share a secret (docs/SECURITY.md)"),
+        CookieSecret("cookies.secret", c => c.CookieSecret, (c, v) => c.CookieSecret = v,
+            "the server secret, shared by the servers of an anycast set; `\"\"` generates one at start, rotated every `cookies.rotation`. To rotate a configured secret, move it to `cookies.previous-secret` and set a new one"),
+        CookieSecret("cookies.previous-secret", c => c.CookiePreviousSecret, (c, v) => c.CookiePreviousSecret = v,
+            "the secret before the last rotation: its cookies are still accepted (RFC 9018 §4.4)"),
+        Duration("cookies.rotation", "24h", TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), Restart, c => c.CookieRotation, (c, v) => c.CookieRotation = v,
+            "how often a generated secret is replaced (the previous one stays valid)"),
 
         Choice("log.level", "information", Live, c => c.LogLevel, (c, v) => c.LogLevel = v, "the least severe log messages written",
             ("trace", LogLevel.Trace), ("debug", LogLevel.Debug), ("information", LogLevel.Information), ("info", LogLevel.Information),
@@ -137,6 +167,13 @@ public static class ConfigKeys
                 : throw new FormatException($"'{text}' is not one of {names}"),
             get, set);
     }
+
+    /// <summary>An RFC 9018 server secret: 16 octets as 32 hex digits, or empty.</summary>
+    private static ConfigKey CookieSecret(string name, Func<ServerConfig, string> get, Action<ServerConfig, string> set, string doc) =>
+        new ConfigKey<string>(name, "32 hex digits or empty", "\"\"", Restart, doc,
+            (v, _) => String(v) is var text && (text.Length == 0 || (text.Length == 32 && text.All(char.IsAsciiHexDigit))) ? text
+                : throw new FormatException("expected 32 hex digits (16 octets, e.g. from `openssl rand -hex 16`), or \"\" for a generated secret"),
+            get, set);
 
     private static string Toml(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => $"\"{i}\"")) + "]";
 

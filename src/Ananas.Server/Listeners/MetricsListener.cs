@@ -80,6 +80,10 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_dropped_total", "Frames dropped without an answer (not a query, too short, phase drop).", c.DroppedCount);
         Counter(sb, "ananas_truncated_total", "Replies truncated to fit the client's size.", c.TruncatedCount);
         Counter(sb, "ananas_client_gone_total", "Misses whose client left before the answer.", c.ClientGoneCount);
+        Counter(sb, "ananas_rrl_dropped_total", "UDP responses dropped by response rate limiting.", c.RrlDroppedCount);
+        Counter(sb, "ananas_rrl_slipped_total", "UDP responses rate limited and sent truncated (TC=1) or as BADCOOKIE instead.", c.RrlSlippedCount);
+        Counter(sb, "ananas_rrl_evictions_total", "Rate-limit buckets of live keys reused for another key (rrl.table-size too small for the traffic).", pipeline.RateLimiter?.Evictions ?? 0);
+        Counter(sb, "ananas_badcookie_total", "BADCOOKIE responses (a rate-limited client with a missing or stale server cookie).", c.BadCookieCount);
         sb.Append("# HELP ananas_in_flight Misses being resolved or queued.\n# TYPE ananas_in_flight gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_in_flight {pipeline.InFlight}\n");
         var stats = pipeline.Answers.GetStatistics();

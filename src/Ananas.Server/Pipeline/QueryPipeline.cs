@@ -126,7 +126,7 @@ public sealed partial class QueryPipeline
         }
 
         var reply = ReplyBuffer();
-        int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+        int limit = ReplyLimit(frame, shape);
         if (_answers.TryAnswer(message, reply.AsSpan(0, Math.Min(limit, reply.Length)), out int written))
         {
             Interlocked.Increment(ref Counters.CacheHits);
@@ -134,7 +134,7 @@ public sealed partial class QueryPipeline
             Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
             Counters.HitLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: true);
-            frame.Sink.Send(frame, reply.AsSpan(0, written));
+            Deliver(frame, shape, reply, written);
             return;
         }
 
@@ -260,7 +260,7 @@ public sealed partial class QueryPipeline
                 }
             }
 
-            int limit = sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+            int limit = ReplyLimit(frame, shape);
             if (length > limit)
             {
                 // Whole RRsets are dropped from the overflow on and TC is set (RFC 2181 §9).
@@ -273,7 +273,7 @@ public sealed partial class QueryPipeline
             Counters.CountEdes(answer);
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
-            sink.Send(frame, buffer.AsSpan(0, length));
+            Deliver(frame, shape, buffer, length);
         }
         catch (Exception e)
         {
@@ -326,7 +326,7 @@ public sealed partial class QueryPipeline
         }
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
         QueryLog?.Record(frame, reply.AsSpan(0, n), cacheHit: false);
-        frame.Sink.Send(frame, reply.AsSpan(0, n));
+        Deliver(frame, shape, reply, n);
     }
 
     private void Drop(Frame frame)
