@@ -124,6 +124,7 @@ pub enum Phase {
     Upstream = 4,
     Resolved = 5,
     Response = 6,
+    Frame = 7,
 }
 
 impl Phase {
@@ -135,6 +136,7 @@ impl Phase {
             4 => Some(Phase::Upstream),
             5 => Some(Phase::Resolved),
             6 => Some(Phase::Response),
+            7 => Some(Phase::Frame),
             _ => None,
         }
     }
@@ -315,6 +317,16 @@ pub mod data {
         }
     }
     /// The value stored for `key` in the key-value table `table`.
+    /// Replaces a host table's contents with the list at `url` (its origin on the plugin's `http-allow`): the
+    /// host downloads and parses it; the guest gets the HTTP status. The table keeps its contents unless 200.
+    pub async fn fetch(table: &str, url: &str) -> Result<u16, HostError> {
+        let handle = unsafe { raw_ext::data_fetch_start(ptr(table.as_bytes()), table.len() as i32, ptr(url.as_bytes()), url.len() as i32) };
+        HostOperation::new(handle).await?;
+        let status = read_growing(8, |buf, cap| unsafe { raw_ext::op_result(handle, buf, cap) })?;
+        if status.len() < 2 { return Err(HostError::Other(-5)); }
+        Ok(u16::from_be_bytes([status[0], status[1]]))
+    }
+
     pub fn get(table: &str, key: &str) -> Result<Option<String>, HostError> {
         let r = read_growing(128, |buf, cap| unsafe {
             raw::data_get(ptr(table.as_bytes()), table.len() as i32, ptr(key.as_bytes()), key.len() as i32, buf, cap)
@@ -413,6 +425,30 @@ where
     Fut: Future<Output = Verdict> + 'static,
 {
     register_callback(phase, Callback::Async(Box::new(move |req| Box::pin(callback(req)))));
+}
+
+/// Registers a background task: runs when the plugin version becomes current, then every `interval_ms` (at
+/// least 100), without a query, until the version is replaced or unloaded. Only valid in the start function.
+pub fn every<F, Fut>(interval_ms: u32, task: F)
+where
+    F: Fn() -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let id = CALLBACKS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.push(Callback::Async(Box::new(move |_req| {
+            let run = task();
+            Box::pin(async move {
+                run.await;
+                Verdict::Continue
+            })
+        })));
+        (c.len() - 1) as i32
+    });
+    let r = unsafe { raw_ext::register_periodic(interval_ms.min(i32::MAX as u32) as i32, id) };
+    if r < 0 {
+        panic!("register_periodic failed: {:?}", HostError::from_code(r));
+    }
 }
 
 /// The id of the task being polled (0 outside any task).
@@ -610,3 +646,10 @@ impl Future for HostOperation {
 pub fn sleep(ms: u32) -> HostOperation {
     HostOperation::new(unsafe { raw::timer_start(ms.min(i32::MAX as u32) as i32) })
 }
+
+
+// Phase frame, cryptography, sockets, resolving and HTTP: in services.rs (a module of this SDK).
+#[path = "services.rs"]
+mod services;
+pub use services::{crypto, frame, http_post, net, resolve};
+use services::raw_ext;
