@@ -27,6 +27,7 @@ public static class ConfigLoader
         ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
         ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
         ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
+        ["resolver.case-randomisation"] = (c, v, k) => c.CaseRandomisation = Boolean(v, k),
         ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30)),
         ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) switch
         {

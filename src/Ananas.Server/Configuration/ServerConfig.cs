@@ -19,6 +19,8 @@ public sealed record ServerConfig
     public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
+    /// <summary>0x20: random letter case in upstream questions, required echoed (with a per-server plain-case fallback).</summary>
+    public bool CaseRandomisation { get; set; }
     /// <summary>Special-use zones answered locally (a subset of <see cref="Resolver.LocalZones.Supported"/>).</summary>
     public List<string> LocalZones { get; set; } = [];
     /// <summary>DNSSEC validation (RFC 4035 §5); on by default, from <see cref="TrustAnchorFile"/>.</summary>

@@ -28,6 +28,7 @@ public static class ConfigChanges
         new("resolver.query-localhost", c => c.QueryLocalhost),
         new("resolver.query-timeout", c => c.QueryTimeout),
         new("resolver.local-zones", c => List(c.LocalZones)),
+        new("resolver.case-randomisation", c => c.CaseRandomisation),
         new("resolver.upstream-timeout", c => c.UpstreamTimeout, (from, to) => to.UpstreamTimeout = from.UpstreamTimeout),
         new("dnssec.validation", c => c.DnssecValidation),
         new("dnssec.trust-anchor", c => c.TrustAnchorFile),

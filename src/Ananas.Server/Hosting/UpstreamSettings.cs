@@ -24,5 +24,5 @@ public static class UpstreamSettings
         };
     }
 
-    public static ConductorOptions Conductor(ServerConfig config) => new() { StreamTimeout = config.UpstreamTimeout };
+    public static ConductorOptions Conductor(ServerConfig config) => new() { StreamTimeout = config.UpstreamTimeout, UseCaseRandomisation = config.CaseRandomisation };
 }
