@@ -75,21 +75,31 @@ public sealed class ClientSubnetOption : EdnsOption
         }
     }
 
-    internal static ClientSubnetOption Read(ReadOnlySpan<byte> data)
+    /// <summary>Why the option data breaks RFC 7871 §6, or null when it is well-formed.</summary>
+    internal static string? Problem(ReadOnlySpan<byte> data)
     {
-        if (data.Length < 4) throw new DnsFormatException("Client Subnet option shorter than 4 octets");
+        if (data.Length < 4) return "Client Subnet option shorter than 4 octets";
         ushort family = (ushort)((data[0] << 8) | data[1]);
-        if (family is not (FamilyIPv4 or FamilyIPv6)) throw new DnsFormatException($"Client Subnet family {family} is not IPv4 (1) or IPv6 (2)");
+        if (family is not (FamilyIPv4 or FamilyIPv6)) return $"Client Subnet family {family} is not IPv4 (1) or IPv6 (2)";
         byte source = data[2], scope = data[3];
         int max = MaxPrefix(family);
-        if (source > max) throw new DnsFormatException($"Client Subnet source prefix /{source} exceeds /{max}");
-        if (scope > max) throw new DnsFormatException($"Client Subnet scope prefix /{scope} exceeds /{max}");
+        if (source > max) return $"Client Subnet source prefix /{source} exceeds /{max}";
+        if (scope > max) return $"Client Subnet scope prefix /{scope} exceeds /{max}";
         var address = data[4..];
-        // RFC 7871 §6: ADDRESS must be exactly as long as the source prefix needs, and bits beyond it must be zero.
+        // ADDRESS must be exactly as long as the source prefix needs, and bits beyond it must be zero.
         int expected = (source + 7) / 8;
-        if (address.Length != expected) throw new DnsFormatException($"Client Subnet address of {address.Length} octets for a /{source} prefix (expected {expected})");
+        if (address.Length != expected) return $"Client Subnet address of {address.Length} octets for a /{source} prefix (expected {expected})";
         if (expected > 0 && source % 8 != 0 && (address[^1] & (0xFF >> (source % 8))) != 0)
-            throw new DnsFormatException("Client Subnet address has bits set beyond the source prefix");
+            return "Client Subnet address has bits set beyond the source prefix";
+        return null;
+    }
+
+    internal static ClientSubnetOption Read(ReadOnlySpan<byte> data)
+    {
+        if (Problem(data) is { } problem) throw new DnsFormatException(problem);
+        ushort family = (ushort)((data[0] << 8) | data[1]);
+        byte source = data[2], scope = data[3];
+        var address = data[4..];
         Span<byte> full = stackalloc byte[family == FamilyIPv4 ? 4 : 16];
         full.Clear();
         address.CopyTo(full);

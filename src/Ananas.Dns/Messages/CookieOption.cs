@@ -47,9 +47,11 @@ public sealed class CookieOption : EdnsOption
         length == ClientCookieLength ||
         length is >= ClientCookieLength + MinServerCookieLength and <= ClientCookieLength + MaxServerCookieLength;
 
+    internal static string LengthProblem(int length) => $"COOKIE option of {length} octets (must be 8, or 16 to 40)";
+
     internal static CookieOption Read(ReadOnlySpan<byte> data)
     {
-        if (!IsValidLength(data.Length)) throw new DnsFormatException($"COOKIE option of {data.Length} octets (must be 8, or 16 to 40)");
+        if (!IsValidLength(data.Length)) throw new DnsFormatException(LengthProblem(data.Length));
         return new CookieOption(data[..ClientCookieLength], data[ClientCookieLength..]);
     }
 

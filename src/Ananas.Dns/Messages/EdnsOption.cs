@@ -41,6 +41,20 @@ public abstract class EdnsOption : IEquatable<EdnsOption>
         return data;
     }
 
+    /// <summary>
+    /// Why a known option's data is malformed (the text <see cref="Read"/> raises), or null when it is well-formed
+    /// or of a kind with no structure to check. Allocates only for a malformed option, so the query reader can
+    /// apply the full parser's rules on the cache-hit path.
+    /// </summary>
+    public static string? Problem(EdnsOptionCode code, ReadOnlySpan<byte> data) => code switch
+    {
+        EdnsOptionCode.ClientSubnet => ClientSubnetOption.Problem(data),
+        EdnsOptionCode.Cookie => CookieOption.IsValidLength(data.Length) ? null : CookieOption.LengthProblem(data.Length),
+        EdnsOptionCode.TcpKeepalive => TcpKeepaliveOption.Problem(data),
+        EdnsOptionCode.ExtendedError => data.Length < 2 ? ExtendedErrorOption.TooShort : null,
+        _ => null,
+    };
+
     /// <summary>Decodes one option's data. Raises <see cref="DnsFormatException"/> when a known option is malformed.</summary>
     public static EdnsOption Read(EdnsOptionCode code, ReadOnlySpan<byte> data) => code switch
     {

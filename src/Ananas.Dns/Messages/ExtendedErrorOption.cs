@@ -30,9 +30,11 @@ public sealed class ExtendedErrorOption : EdnsOption
         writer.WriteBytes(_text);
     }
 
+    internal const string TooShort = "Extended DNS Error option shorter than 2 octets";
+
     internal static ExtendedErrorOption Read(ReadOnlySpan<byte> data)
     {
-        if (data.Length < 2) throw new DnsFormatException("Extended DNS Error option shorter than 2 octets");
+        if (data.Length < 2) throw new DnsFormatException(TooShort);
         // RFC 8914 §2: EXTRA-TEXT is not NUL-terminated, but sloppy senders add NULs; trim them all
         // (trimming only one would not survive a write and re-read).
         var text = data[2..];

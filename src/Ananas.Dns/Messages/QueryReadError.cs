@@ -26,6 +26,6 @@ public enum QueryReadError : byte
     /// <summary>More than one OPT record (RFC 6891 §6.1.1: FORMERR).</summary>
     MultipleOpt,
 
-    /// <summary>An OPT record outside the additional section, with a non-root owner, or with malformed options.</summary>
+    /// <summary>An OPT record outside the additional section, with a non-root owner, or with malformed options (framing, or a known option the full parser rejects).</summary>
     BadOpt,
 }

@@ -4,17 +4,20 @@ using Ananas.Dns.Wire;
 namespace Ananas.Dns.Messages;
 
 /// <summary>
-/// The allocation-free, exception-free way into a query: header, first question and OPT record. This is
-/// the cache-hit path of the server; anything it rejects can still go to <see cref="DnsMessage.Parse"/>
-/// for a proper FORMERR. The question name gets the same checks as the full parser (it is the cache key);
-/// other records are only skipped structurally, except the OPT record, whose options are checked to be
-/// well-framed.
+/// The one allocation-free, exception-free reader of a query's bytes: header, first question and OPT record.
+/// The server's first look at every frame (<c>QueryShape</c>), the answer-cache key and the plugin host all read
+/// queries through it; anything it rejects can still go to <see cref="DnsMessage.Parse"/> for a proper FORMERR.
+/// The question name gets the same checks as the full parser (it is the cache key); other records are only
+/// skipped structurally, except the OPT record, whose options are checked by the full parser's rules.
 /// </summary>
 public static class QueryReader
 {
     /// <summary>
     /// Reads <paramref name="message"/>. <paramref name="nameBuffer"/> must hold at least 255 octets; the
-    /// question name is decompressed into it. Never throws for any input.
+    /// question name is decompressed into it. Never throws for any input. When the question was read but a
+    /// later record was not (<see cref="QueryReadError.BadRecord"/>, <see cref="QueryReadError.BadOpt"/>,
+    /// <see cref="QueryReadError.MultipleOpt"/>), <paramref name="query"/> still holds the header and question
+    /// (without EDNS), so that a FORMERR can echo them.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> message, Span<byte> nameBuffer, out QueryView query, out QueryReadError error)
     {
@@ -30,6 +33,7 @@ public static class QueryReader
         var qclass = (RRClass)BinaryPrimitives.ReadUInt16BigEndian(message[(pos + 2)..]);
         pos += 4;
         int questionEnd = pos;
+        query = new QueryView(header, nameBuffer[..nameLength], labels, type, qclass, questionEnd, false, 0, 0, default);
 
         // Queries rarely carry answer or authority records (NOTIFY and UPDATE do); step over them.
         int before = header.AnswerCount + header.AuthorityCount;
@@ -53,7 +57,7 @@ public static class QueryReader
             // root label is the same name, and the full parser accepts it too.
             if ((rdataStart - start != 11 || message[start] != 0) && !IsRoot(message, start)) { error = QueryReadError.BadOpt; return false; }
             var rdata = message[rdataStart..pos];
-            if (!OptionsAreFramed(rdata)) { error = QueryReadError.BadOpt; return false; }
+            if (!OptionsAreWellFormed(rdata)) { error = QueryReadError.BadOpt; return false; }
             hasEdns = true;
             payload = rclass;
             ttl = rttl;
@@ -109,16 +113,22 @@ public static class QueryReader
         return WireReader.DecodeName(message, start, message.Length, scratch, out _, out int length, out _) == NameError.None && length == 1;
     }
 
-    /// <summary>True when the OPT RDATA is an exact sequence of (code, length, data) options.</summary>
-    private static bool OptionsAreFramed(ReadOnlySpan<byte> rdata)
+    /// <summary>
+    /// True when the OPT RDATA is an exact sequence of (code, length, data) options and each known option is
+    /// well-formed by the full parser's rules (<see cref="EdnsOption.Problem"/>): a malformed COOKIE or Client
+    /// Subnet is a FORMERR (RFC 7873 §5.2.2, RFC 7871 §7.1), never a cache hit.
+    /// </summary>
+    private static bool OptionsAreWellFormed(ReadOnlySpan<byte> rdata)
     {
         int p = 0;
         while (p < rdata.Length)
         {
             if (rdata.Length - p < 4) return false;
+            var code = (EdnsOptionCode)BinaryPrimitives.ReadUInt16BigEndian(rdata[p..]);
             int length = BinaryPrimitives.ReadUInt16BigEndian(rdata[(p + 2)..]);
             p += 4;
             if (rdata.Length - p < length) return false;
+            if (EdnsOption.Problem(code, rdata.Slice(p, length)) is not null) return false;
             p += length;
         }
         return true;

@@ -42,6 +42,12 @@ public readonly ref struct QueryView
     /// <summary>Offset just after the first question: a response can copy the header and question from here.</summary>
     public int QuestionEnd { get; }
 
+    /// <summary>
+    /// True when the question name is written out at offset 12 rather than pointing back into the header, so
+    /// that a response can copy the question's octets (and its letter case) as they are.
+    /// </summary>
+    public bool QuestionIsLiteral => QuestionEnd - 4 - DnsHeader.Size == _name.Length;
+
     public bool HasEdns { get; }
 
     /// <summary>The requestor's UDP payload size (OPT CLASS); meaningful only when <see cref="HasEdns"/>.</summary>

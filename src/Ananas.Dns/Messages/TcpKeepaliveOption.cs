@@ -22,12 +22,14 @@ public sealed class TcpKeepaliveOption(ushort? timeout = null) : EdnsOption
         if (Timeout is { } t) writer.WriteUInt16(t);
     }
 
-    internal static TcpKeepaliveOption Read(ReadOnlySpan<byte> data) => data.Length switch
+    internal static string? Problem(ReadOnlySpan<byte> data) =>
+        data.Length is 0 or 2 ? null : $"edns-tcp-keepalive option of {data.Length} octets (must be 0 or 2)";
+
+    internal static TcpKeepaliveOption Read(ReadOnlySpan<byte> data)
     {
-        0 => new TcpKeepaliveOption(),
-        2 => new TcpKeepaliveOption((ushort)((data[0] << 8) | data[1])),
-        _ => throw new DnsFormatException($"edns-tcp-keepalive option of {data.Length} octets (must be 0 or 2)"),
-    };
+        if (Problem(data) is { } problem) throw new DnsFormatException(problem);
+        return data.Length == 0 ? new TcpKeepaliveOption() : new TcpKeepaliveOption((ushort)((data[0] << 8) | data[1]));
+    }
 
     public override string ToString() => Timeout is { } t ? $"TCP-KEEPALIVE: {t * 100} ms" : "TCP-KEEPALIVE";
 }

@@ -105,7 +105,16 @@ public static class ZoneFileReader
                         throw reader.Error("a file name", fileToken, error);
                     string relative = System.Text.Encoding.UTF8.GetString(nameBytes);
                     string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".";
-                    string path = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+                    string path;
+                    try
+                    {
+                        path = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+                    }
+                    catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+                    {
+                        // A name the file system cannot hold (an escaped NUL octet, say) is an error in the zone, not in the reader.
+                        throw new ZoneFileException(file, fileToken.Line, fileToken.Column, $"expected a file name, found '{fileToken.Text}' ({e.Message})", e);
+                    }
                     if (includeStack.Contains(path))
                         throw new ZoneFileException(file, fileToken.Line, fileToken.Column, $"expected a file not already being read, found '{relative}' ($INCLUDE loop)");
                     if (includeStack.Count > MaxIncludeDepth)

@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
+using Ananas.Dns.Messages;
 
 namespace Ananas.Resolver.Cache;
 
@@ -20,60 +21,40 @@ internal static class AnswerKey
     public const byte CheckingDisabled = 2;
     public const byte Edns = 4;
 
-    private const ushort OptType = 41;
-
     // A per-process seed so that nobody can precompute names that collide in the map.
     private static readonly ulong Seed = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
 
     /// <summary>
     /// Reads a standard query (QUERY opcode, one question, no answer or authority records, at most an OPT
-    /// record in the additional section) into <paramref name="key"/>. False for anything else: such queries
-    /// are not answered from this cache. Malformed input is a plain false, never an exception.
+    /// record in the additional section) into <paramref name="key"/> (at least <see cref="MaxLength"/> octets)
+    /// through <see cref="QueryReader"/>. False for anything else: such queries are not answered from this
+    /// cache. Malformed input is a plain false, never an exception.
     /// </summary>
     public static bool TryRead(ReadOnlySpan<byte> query, Span<byte> key, out int keyLength, out int nameLength)
     {
         keyLength = nameLength = 0;
-        if (query.Length < 12 + 5) return false;
-        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(query[2..]);
-        // QR must be 0 and the opcode QUERY.
-        if ((flags & 0xF800) != 0) return false;
-        if (BinaryPrimitives.ReadUInt16BigEndian(query[4..]) != 1 || BinaryPrimitives.ReadUInt32BigEndian(query[6..]) != 0) return false;
-        int additional = BinaryPrimitives.ReadUInt16BigEndian(query[10..]);
-        if (additional > 1) return false;
+        // The name is decoded straight into the key, then lowered in place.
+        if (!QueryReader.TryRead(query, key, out var view, out _)) return false;
+        var header = view.Header;
+        // QR must be 0 and the opcode QUERY; TSIG or any record but OPT is per-message, so not cacheable.
+        if ((header.FlagsWord & 0xF800) != 0 || header.AnswerCount != 0 || header.AuthorityCount != 0) return false;
+        if (header.AdditionalCount > (view.HasEdns ? 1 : 0)) return false;
+        // A hit copies the question from the query, so it must be written out (not pointing into the header).
+        if (!view.QuestionIsLiteral) return false;
 
-        // The question name: uncompressed (nothing precedes it to point at). Find its end, then lower it
-        // in one vectorised pass (length octets are below 64, so lowering leaves them alone).
-        int pos = 12;
-        while (true)
-        {
-            if (pos >= query.Length) return false;
-            int len = query[pos];
-            if (len == 0) break;
-            if (len > 63 || pos + 1 + len >= query.Length || pos - 12 + 1 + len + 1 > 255) return false;
-            pos += len + 1;
-        }
-        nameLength = pos - 12 + 1;
-        var name = query.Slice(12, nameLength);
-        if (Ascii.ToLower(name, key, out _) != OperationStatus.Done)
+        nameLength = view.Name.Length;
+        var name = key[..nameLength];
+        if (Ascii.ToLowerInPlace(name, out _) != OperationStatus.Done)
         {
             // Octets above 0x7F are legal in labels; lower the ASCII letters one by one.
-            for (int i = 0; i < name.Length; i++) key[i] = ToLower(name[i]);
+            for (int i = 0; i < name.Length; i++) name[i] = ToLower(name[i]);
         }
-        pos++;
-        if (query.Length - pos < 4) return false;
-        query.Slice(pos, 4).CopyTo(key[nameLength..]);
-        pos += 4;
-
-        byte keyFlags = (flags & 0x0010) != 0 ? CheckingDisabled : (byte)0;
-        if (additional == 1)
+        query.Slice(view.QuestionEnd - 4, 4).CopyTo(key[nameLength..]);
+        byte keyFlags = header.Has(HeaderFlags.CD) ? CheckingDisabled : (byte)0;
+        if (view.HasEdns)
         {
-            // Only an OPT record (root owner) may follow; TSIG or anything else is per-message.
-            if (query.Length - pos < 11 || query[pos] != 0 || BinaryPrimitives.ReadUInt16BigEndian(query[(pos + 1)..]) != OptType) return false;
-            uint ttl = BinaryPrimitives.ReadUInt32BigEndian(query[(pos + 5)..]);
-            int rdLength = BinaryPrimitives.ReadUInt16BigEndian(query[(pos + 9)..]);
-            if (query.Length - (pos + 11) < rdLength) return false;
             keyFlags |= Edns;
-            if ((ttl & 0x8000) != 0) keyFlags |= DnssecOk;
+            if (view.DnssecOk) keyFlags |= DnssecOk;
         }
         key[nameLength + 4] = keyFlags;
         keyLength = nameLength + 5;

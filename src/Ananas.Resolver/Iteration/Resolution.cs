@@ -193,7 +193,9 @@ internal sealed class Resolution
             var records = new List<ResourceRecord>(2);
             dname.AppendRecords(records);
             AppendCachedSignatures(dname, records);
-            return Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+            var synthesized = Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+            // QTYPE CNAME: the synthesised CNAME is the answer, not followed.
+            return type == RRType.CNAME && synthesized.Kind == StepKind.Alias ? new Step(StepKind.Answer, records) : synthesized;
         }
         var negative = _cache.GetNegative(name, type, RRClass.IN, StaleWindow);
         if (negative is not null)
@@ -279,7 +281,7 @@ internal sealed class Resolution
         var forward = FindForwardZone(searchName);
         if (forward is not null)
         {
-            var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
+            var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers, forward.TlsNames);
             _tcpOnly = forward.Tcp;
             var reply = await QueryDelegationAsync(forwarders, name, type, depth);
             _tcpOnly = false;
@@ -572,7 +574,10 @@ internal sealed class Resolution
                     if (rr.Name.Equals(owner) && rr.Class == RRClass.IN) records.Add(rr);
                 if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
-            var data = type == RRType.ANY ? null : RRset.Collect(message.Answers, owner, type);
+            // QTYPE CNAME under a DNAME: the CNAME at the name is the one synthesised from the DNAME (RFC 6672 §3.4),
+            // unsigned; the answer is the DNAME and that CNAME.
+            var dnameAbove = type == RRType.CNAME ? FindDname(message, bailiwick, owner) : null;
+            var data = type == RRType.ANY || dnameAbove is not null ? null : RRset.Collect(message.Answers, owner, type);
             if (data is not null && Bailiwick.Contains(bailiwick, owner))
             {
                 StoreAnswer(message, data, answerRank, records);
@@ -581,12 +586,14 @@ internal sealed class Resolution
             }
             if (links > _limits.MaxAliasChain) break;
             // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
-            var dname = FindDname(message, bailiwick, owner);
+            var dname = dnameAbove ?? FindDname(message, bailiwick, owner);
             if (dname is not null && dname.Data[0] is NameData dnameTarget)
             {
                 StoreAnswer(message, dname, answerRank, records);
                 var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
+                if (type == RRType.CNAME)
+                    return new Step(StepKind.Answer, records) { Links = links + 1, Authority = _options.Validation ? WildcardProofs(message) : [] };
                 owner = synthesized.Target!;
                 links++;
                 if (!owners.Add(owner)) break; // a loop: the caller sees the target again and stops
@@ -887,7 +894,8 @@ internal sealed class Resolution
     /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
     private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
     {
-        var transport = _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
+        string? tlsName = delegation.TlsNames?.GetValueOrDefault(server);
+        var transport = tlsName is not null ? UpstreamTransport.Tls : _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
         while (true)
         {
             if (_cancellation.IsCancellationRequested)
@@ -910,7 +918,7 @@ internal sealed class Resolution
             ExchangeResult result;
             try
             {
-                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick), _cancellation);
+                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick) { TlsServerName = tlsName }, _cancellation);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {

@@ -32,11 +32,13 @@ public sealed class ResolverHost : IAsyncDisposable
     /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
+    private readonly Timer? _cookieRotation;
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
+    /// <param name="upstreamMetrics">The conductor's counters, for /metrics (null: the exchanger keeps none).</param>
     public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null,
-        LogLevelSwitch? logLevel = null)
+        LogLevelSwitch? logLevel = null, Resolver.Conductor.ConductorMetrics? upstreamMetrics = null)
     {
         Config = _startConfig = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
@@ -51,9 +53,30 @@ public sealed class ResolverHost : IAsyncDisposable
         Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = answerBytes } }, clock);
         _records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
         _lame = new LameServerList(clock, recursorOptions.LameHoldDown);
+        Answers.EndBeforePrefetch = config.Prefetch;
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
+        if (config.RrlEnabled)
+            Pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions
+            {
+                ResponsesPerSecond = config.RrlResponsesPerSecond,
+                NxdomainsPerSecond = config.RrlNxdomainsPerSecond,
+                ErrorsPerSecond = config.RrlErrorsPerSecond,
+                Slip = config.RrlSlip,
+                IPv4PrefixLength = config.RrlPrefixV4,
+                IPv6PrefixLength = config.RrlPrefixV6,
+                TableSize = config.RrlTableSize,
+                Exempt = AccessList.Parse(config.RrlExempt),
+            });
+        if (config.CookiesEnabled)
+        {
+            var cookies = new Protection.ServerCookies(config.CookieSecret.Length > 0 ? Convert.FromHexString(config.CookieSecret) : null,
+                config.CookiePreviousSecret.Length > 0 ? Convert.FromHexString(config.CookiePreviousSecret) : null);
+            Pipeline.Cookies = cookies;
+            // A generated secret is this server's alone: rotate it (the previous one stays valid, so clients lose nothing).
+            if (config.CookieSecret.Length == 0) _cookieRotation = new Timer(_ => cookies.Rotate(), null, config.CookieRotation, config.CookieRotation);
+        }
         if (config.QueryLog.Length > 0)
         {
             try
@@ -68,13 +91,19 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, (exchanger as Resolver.Conductor.Conductor)?.Metrics);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, upstreamMetrics);
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
-            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
-                () => ReloadAsync("control API"), () => Plugins));
+        {
+            ControlTokenPath = ControlToken.PathFor(config.ControlTokenFile);
+            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), ControlToken.LoadOrCreate(ControlTokenPath), Pipeline, _records,
+                () => Listeners.Select(l => l.Address), () => ReloadAsync("control API"), () => Plugins, _logger));
+        }
     }
+
+    /// <summary>The file holding the control API's token (null when <c>control.listen</c> is empty).</summary>
+    public string? ControlTokenPath { get; }
 
     /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>
     public ServerConfig Config { get; private set; }
@@ -197,6 +226,7 @@ public sealed class ResolverHost : IAsyncDisposable
             }
         }
         Pipeline.Reconfigure(PipelineOptionsFor(effective), recursor);
+        Answers.EndBeforePrefetch = effective.Prefetch;
         if (_logLevel is not null) _logLevel.Level = effective.LogLevel;
 
         var added = new List<string>();
@@ -285,12 +315,14 @@ public sealed class ResolverHost : IAsyncDisposable
         {
         }
         foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
     }
@@ -303,6 +335,7 @@ public sealed class ResolverHost : IAsyncDisposable
             MaxConnections = config.TcpMaxConnections,
             MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
             MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+            MaxQueuedBytesPerConnection = config.TcpMaxQueuedBytes,
         };
         var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
         return address.Transport switch
@@ -310,7 +343,7 @@ public sealed class ResolverHost : IAsyncDisposable
             Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
             Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
             Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy),
+            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, tcpOptions),
         };
     }
 
@@ -327,10 +360,17 @@ public sealed class ResolverHost : IAsyncDisposable
         return Certificate;
     }
 
+    /// <summary>Reads the files the configuration names (root hints, trust anchors, DoT certificates) as a start would; throws <see cref="ConfigException"/>.</summary>
+    public static void CheckFiles(ServerConfig config)
+    {
+        RecursorOptionsFor(config);
+        UpstreamSettings.Conductor(config);
+    }
+
     private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
 
     /// <summary>The recursor's options from the configuration (the record cache's share of the budget is set by the caller).</summary>
-    private static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
+    public static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
     {
         RootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints),
         QnameMinimisation = config.QnameMinimisation,
@@ -339,6 +379,23 @@ public sealed class ResolverHost : IAsyncDisposable
         LocalZones = LocalZones.Create(config.LocalZones),
         Validation = config.DnssecValidation,
         TrustAnchors = LoadTrustAnchors(config),
+        ForwardZones = config.Forwards.Select(f => f.Resolve() is var (servers, tls) ? new ForwardZone(f.Name, servers) { First = f.First, TlsNames = tls } : null!).ToList(),
+        StubZones = config.Stubs.Select(s => new StubZone(s.Name, s.Resolve().EndPoints)).ToList(),
+        PrimeRoot = config.RootPriming,
+        Prefetch = config.Prefetch,
+        ServeStale = config.ServeStale
+            ? new ServeStaleOptions
+            {
+                Enabled = true,
+                MaxStale = config.ServeStaleMax,
+                ClientTimeout = config.ServeStaleClientTimeout,
+                AnswerTtl = (uint)config.ServeStaleReplyTtl,
+                FailureRecheck = config.ServeStaleFailureRecheck,
+            }
+            : ServeStaleOptions.Disabled,
+        MinCacheTtl = config.MinTtl,
+        MaxCacheTtl = config.MaxTtl,
+        MaxNegativeTtl = config.MaxNegativeTtl,
     };
 
     /// <summary>The built-in root anchors or the configured file, plus the negative anchors. A bad file is a <see cref="ConfigException"/> naming its line.</summary>

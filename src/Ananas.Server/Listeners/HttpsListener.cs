@@ -25,27 +25,35 @@ namespace Ananas.Server.Listeners;
 /// GET <c>?dns=</c> (base64url without padding) and POST <c>application/dns-message</c>; and the JSON API
 /// (GET <c>?name=&amp;type=&amp;do=&amp;cd=</c>, <c>application/dns-json</c>, also at <c>/resolve</c>) in the shape
 /// public resolvers use. Every query goes through the same <see cref="QueryPipeline"/> as a frame with
-/// <see cref="Transport.Https"/> (answer cache, scheduler, recursor, RFC 8467 padding).
+/// <see cref="Transport.Https"/> (answer cache, scheduler, recursor, RFC 8467 padding). The <c>tcp.*</c> bounds apply
+/// as on DoT: connections overall and per client, the idle timeout (keep-alive, and the time to send a request's
+/// headers), HTTP/2 streams per connection as the pipelining bound, and a body no larger than a DNS message.
 /// </summary>
 public sealed class HttpsListener : IListener
 {
     public const string Path = "/dns-query";
     public const string JsonPath = "/resolve";
-    private const string DnsMessageType = "application/dns-message";
+    private const string DnsMessageType = DohRequest.DnsMessageType;
     private const string DnsJsonType = "application/dns-json";
-    private const int MaxMessage = ushort.MaxValue;
+    private const int MaxMessage = DohRequest.MaxMessage;
 
     private readonly IPEndPoint _requested;
     private readonly QueryPipeline _pipeline;
     private readonly X509Certificate2 _certificate;
     private readonly ILogger _logger;
     private readonly ProxyOptions? _proxy;
+    private readonly TcpListenerOptions _limits;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<IPAddress, int> _perClient = [];
     private WebApplication? _app;
 
     /// <param name="proxy">PROXY protocol v2 when given: connections only from its trusted sources, each starting with the header (before TLS).</param>
-    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null)
+    /// <param name="limits">The connection bounds and idle timeout (the <c>tcp.*</c> keys); the defaults when null.</param>
+    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null,
+        TcpListenerOptions? limits = null)
     {
         _proxy = proxy;
+        _limits = limits ?? new TcpListenerOptions();
         _requested = endPoint;
         _pipeline = pipeline;
         _certificate = certificate;
@@ -64,9 +72,15 @@ public sealed class HttpsListener : IListener
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = MaxMessage + 1;
+            options.Limits.MaxConcurrentConnections = _limits.MaxConnections;
+            options.Limits.KeepAliveTimeout = _limits.IdleTimeout;
+            options.Limits.RequestHeadersTimeout = _limits.IdleTimeout;
+            options.Limits.Http2.MaxStreamsPerConnection = _limits.MaxOutstandingPerConnection;
             options.Listen(_requested, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Behind a proxy every connection comes from the proxy: only the overall bound applies (as on DoT).
+                if (_proxy is null) listen.Use(next => connection => LimitPerClientAsync(connection, next));
                 // Before TLS: the header comes first on the wire; the client it names becomes the connection's remote end.
                 if (_proxy is { } proxy) listen.Use(next => connection => AcceptProxiedAsync(connection, proxy, next));
                 listen.UseHttps(https =>
@@ -91,6 +105,39 @@ public sealed class HttpsListener : IListener
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         var bound = addresses?.Select(a => new Uri(a)).FirstOrDefault();
         LocalEndPoint = new IPEndPoint(_requested.Address, bound?.Port ?? _requested.Port);
+    }
+
+    /// <summary>Closes a connection beyond <see cref="TcpListenerOptions.MaxConnectionsPerClient"/> from its address.</summary>
+    private async Task LimitPerClientAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+        lock (_lock)
+        {
+            _perClient.TryGetValue(remote.Address, out int open);
+            if (open >= _limits.MaxConnectionsPerClient)
+            {
+                _logger.LogDebug(ServerEvents.ConnectionRejected, "DoH connection from {Client} refused: connection limit per client", remote);
+                connection.Abort();
+                return;
+            }
+            _perClient[remote.Address] = open + 1;
+        }
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (_perClient.TryGetValue(remote.Address, out int open) && open > 1) _perClient[remote.Address] = open - 1;
+                else _perClient.Remove(remote.Address);
+            }
+        }
     }
 
     private async Task AcceptProxiedAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, ProxyOptions proxy, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
@@ -127,64 +174,41 @@ public sealed class HttpsListener : IListener
         var request = context.Request;
         var response = context.Response;
         bool dohPath = request.Path.Equals(Path, StringComparison.Ordinal);
-        if (!dohPath && !request.Path.Equals(JsonPath, StringComparison.Ordinal))
+        bool jsonPath = request.Path.Equals(JsonPath, StringComparison.Ordinal);
+        // Not an RFC 8484 or JSON query (another path or media type): plugins at phase frame may take it.
+        if (_pipeline.HttpFrames is { } frames && (!(dohPath || jsonPath) || (HttpMethods.IsPost(request.Method) && !IsDnsMessage(request.ContentType)))
+            && await HandleFrameAsync(context, frames).ConfigureAwait(false))
+            return;
+        if (!dohPath && !jsonPath)
         {
             response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        byte[]? wire;
-        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        var read = DohRequest.Read(request.Method, dohPath, request.Query, request.ContentType, request.ContentLength);
+        byte[] wire;
+        switch (read.Kind)
         {
-            if (dohPath && request.Query.TryGetValue("dns", out var dns))
-            {
-                wire = DecodeBase64Url(dns.ToString());
-                if (wire is null)
-                {
-                    await Fail(response, StatusCodes.Status400BadRequest, "dns= is not base64url").ConfigureAwait(false);
-                    return;
-                }
-                if (wire.Length > MaxMessage)
+            case DohRequestKind.Refused:
+                if (read.JsonError) await JsonError(response, read.Error!).ConfigureAwait(false);
+                else if (read.Error is not null) await Fail(response, read.StatusCode, read.Error).ConfigureAwait(false);
+                else response.StatusCode = read.StatusCode;
+                if (read.StatusCode == StatusCodes.Status405MethodNotAllowed) response.Headers.Allow = dohPath ? "GET, POST" : "GET";
+                return;
+            case DohRequestKind.JsonQuery:
+                await HandleJsonAsync(context, read.Wire!).ConfigureAwait(false);
+                return;
+            case DohRequestKind.WireBody:
+                var body = await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false);
+                if (body is null)
                 {
                     response.StatusCode = StatusCodes.Status413PayloadTooLarge;
                     return;
                 }
-            }
-            else if (request.Query.ContainsKey("name"))
-            {
-                await HandleJsonAsync(context).ConfigureAwait(false);
-                return;
-            }
-            else
-            {
-                await Fail(response, StatusCodes.Status400BadRequest, "expected ?dns= (RFC 8484) or ?name= (JSON)").ConfigureAwait(false);
-                return;
-            }
-        }
-        else if (HttpMethods.IsPost(request.Method) && dohPath)
-        {
-            var contentType = request.ContentType;
-            if (contentType is null || !contentType.Split(';')[0].Trim().Equals(DnsMessageType, StringComparison.OrdinalIgnoreCase))
-            {
-                response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-                return;
-            }
-            if (request.ContentLength > MaxMessage)
-            {
-                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                return;
-            }
-            wire = await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false);
-            if (wire is null)
-            {
-                response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                return;
-            }
-        }
-        else
-        {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            response.Headers.Allow = dohPath ? "GET, POST" : "GET";
-            return;
+                wire = body;
+                break;
+            default:
+                wire = read.Wire!;
+                break;
         }
 
         var shape = QueryShape.Read(wire);
@@ -206,29 +230,42 @@ public sealed class HttpsListener : IListener
         if (!HttpMethods.IsHead(request.Method)) await response.Body.WriteAsync(reply, context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>The JSON API (the shape of the public resolvers' <c>application/dns-json</c>).</summary>
-    private async Task HandleJsonAsync(HttpContext context)
+    private static bool IsDnsMessage(string? contentType) =>
+        contentType is not null && contentType.Split(';')[0].Trim().Equals(DnsMessageType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Hands the request to the frame phase; true when a plugin replied (the reply is sent).</summary>
+    private async Task<bool> HandleFrameAsync(HttpContext context, IHttpFrameHandler frames)
     {
-        var query = context.Request.Query;
-        if (!DnsName.TryParse(query["name"].ToString(), null, out var name, out var error))
+        var request = context.Request;
+        byte[] body = [];
+        if (HttpMethods.IsPost(request.Method))
         {
-            await JsonError(context.Response, $"invalid name: {error}").ConfigureAwait(false);
-            return;
-        }
-        var typeText = query["type"].ToString();
-        RRType type = RRType.A;
-        if (typeText.Length > 0)
-        {
-            if (ushort.TryParse(typeText, out var number)) type = (RRType)number;
-            else if (!RRTypeText.TryParse(typeText.ToUpperInvariant(), out type))
+            if (request.ContentLength > MaxMessage || await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false) is not { } read)
             {
-                await JsonError(context.Response, $"invalid type: {typeText}").ConfigureAwait(false);
-                return;
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return true;
             }
+            body = read;
         }
-        var message = DnsMessage.CreateQuery(0, name, type, dnssecOk: Flag(query["do"].ToString()));
-        if (Flag(query["cd"].ToString())) message.Set(HeaderFlags.CD);
-        var reply = await ResolveAsync(context, message.ToArray()).ConfigureAwait(false);
+        var connection = context.Connection;
+        var client = new IPEndPoint(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort);
+        var frame = new HttpFrameRequest(request.Method, request.Path.Value + request.QueryString.Value, request.ContentType ?? "", body, client);
+        var reply = await frames.HandleAsync(frame, (wire, _) => ResolveAsync(context, wire.ToArray()), context.RequestAborted).ConfigureAwait(false);
+        if (reply is null) return false;
+        var response = context.Response;
+        response.StatusCode = reply.Status;
+        response.ContentType = reply.ContentType;
+        // RFC 9230 §4.3: oblivious responses are not cached by intermediaries (they are unique per query).
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.ContentLength = reply.Body.Length;
+        if (!HttpMethods.IsHead(request.Method)) await response.Body.WriteAsync(reply.Body, context.RequestAborted).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The JSON API (the shape of the public resolvers' <c>application/dns-json</c>).</summary>
+    private async Task HandleJsonAsync(HttpContext context, byte[] query)
+    {
+        var reply = await ResolveAsync(context, query).ConfigureAwait(false);
         var response = context.Response;
         if (reply is null)
         {
@@ -250,8 +287,6 @@ public sealed class HttpsListener : IListener
         response.Headers.CacheControl = CacheControl(answer);
         await response.Body.WriteAsync(ToJson(answer), context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static bool Flag(string value) => value is "1" or "true" or "True";
 
     /// <summary>The JSON rendering: Status, TC, RD, RA, AD, CD, Question[], Answer[], Authority[].</summary>
     public static byte[] ToJson(DnsMessage answer)
@@ -358,23 +393,6 @@ public sealed class HttpsListener : IListener
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>RFC 4648 §5 base64url without padding (padding tolerated); null when invalid.</summary>
-    public static byte[]? DecodeBase64Url(string text)
-    {
-        if (text.Length == 0) return null;
-        if (text.AsSpan().IndexOfAny('+', '/') >= 0) return null;
-        var s = text.TrimEnd('=').Replace('-', '+').Replace('_', '/');
-        s = (s.Length % 4) switch { 2 => s + "==", 3 => s + "=", 0 => s, _ => "!" };
-        try
-        {
-            return Convert.FromBase64String(s);
-        }
-        catch (FormatException)
-        {
-            return null;
         }
     }
 
