@@ -21,11 +21,12 @@ fi
 
 mkdir -p "$out/tests"
 sdk="$root/guests/sdk/lib.rs"
+sdk_services="$root/guests/sdk/services.rs"
 built=0
 
 build() { # source, output
   local src="$1" dst="$2"
-  if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && [ "$dst" -nt "$sdk" ]; then return 0; fi
+  if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && [ "$dst" -nt "$sdk" ] && [ "$dst" -nt "$sdk_services" ]; then return 0; fi
   "$rustc" --edition 2021 --target wasm32-unknown-unknown -O --crate-type cdylib -C strip=symbols \
     --crate-name "$(basename "$dst" .wasm | tr -c 'A-Za-z0-9_\n' '_')" -o "$dst.tmp" "$src"
   mv "$dst.tmp" "$dst"

@@ -36,7 +36,19 @@ public sealed partial class Recursor
         _lame = lameServers;
         _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
         _failures = new FailureCache(clock);
+        _bogusKeySets = new FailureCache(clock, BogusKeySetCapacityBytes);
     }
+
+    /// <summary>1 MiB: thousands of bogus zones; a flood of them evicts its own entries, nothing else.</summary>
+    private const long BogusKeySetCapacityBytes = 1L << 20;
+
+    private readonly FailureCache _bogusKeySets;
+
+    /// <summary>
+    /// Zones whose DNSKEY RRset was proven bogus, keyed (zone, DNSKEY), for <see cref="RecursorOptions.BogusCacheTtl"/>:
+    /// the validator takes the verdict instead of fetching and computing the key set again (Unbound's bogus key entries).
+    /// </summary>
+    public FailureCache BogusKeySets => _bogusKeySets;
 
     public RecursorOptions Options => _options;
 

@@ -3,10 +3,17 @@ namespace Ananas.Sandbox;
 /// <summary>
 /// At most N leases at once (a plugin version's instances), like a <see cref="SemaphoreSlim"/> but with a lock-free
 /// path when a lease is free: taking and returning one is a compare-and-swap each, where the semaphore takes its
-/// lock twice per call. Only callers that must wait take the lock; they wait asynchronously (no thread held).
+/// lock twice per call. Only callers that must wait take the lock; they wait asynchronously (no thread held). The
+/// queue of waiters is bounded (<see cref="MaxWaitersPerLease"/> per lease): when a guest holds every lease (a slow
+/// callback), the calls beyond it are refused at once instead of piling up, and cancelled waiters are pruned.
 /// </summary>
 internal sealed class LeaseGate(int leases)
 {
+    /// <summary>Waiters queued per lease before <see cref="TakeAsync"/> refuses: a burst waits, a flood does not.</summary>
+    public const int MaxWaitersPerLease = 64;
+
+    private readonly int _maxWaiters = Math.Max(1, leases) * MaxWaitersPerLease;
+
     private readonly object _gate = new();
     private readonly Queue<TaskCompletionSource<bool>> _waiters = new();
     private int _free = leases;
@@ -30,6 +37,7 @@ internal sealed class LeaseGate(int leases)
         TaskCompletionSource<bool> waiter;
         lock (_gate)
         {
+            if (_waiters.Count >= _maxWaiters && PruneCancelled() == 0) return false;
             waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Enqueue(waiter);
             // The count goes up before the free leases are read again (in HandOver); Return increments the free
@@ -47,6 +55,22 @@ internal sealed class LeaseGate(int leases)
         Interlocked.Increment(ref _free);
         if (Volatile.Read(ref _waiting) == 0) return;
         lock (_gate) HandOver();
+    }
+
+    /// <summary>Waiters queued now (cancelled ones included until pruned).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Under the lock: drops waiters already completed (cancelled) from the queue; returns how many.</summary>
+    private int PruneCancelled()
+    {
+        int before = _waiters.Count;
+        for (int i = 0; i < before; i++)
+        {
+            var waiter = _waiters.Dequeue();
+            if (waiter.Task.IsCompleted) Interlocked.Decrement(ref _waiting);
+            else _waiters.Enqueue(waiter);
+        }
+        return before - _waiters.Count;
     }
 
     /// <summary>Under the lock: gives free leases to queued waiters; a waiter cancelled meanwhile gives its lease back.</summary>

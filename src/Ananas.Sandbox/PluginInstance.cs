@@ -51,12 +51,17 @@ internal sealed partial class PluginInstance : IDisposable
     private bool _operationsStarted;   // whether this call started any (most do not: then there is nothing to clear)
     private CancellationToken _callToken;
 
+    /// <summary>Elements a guest's function table may hold (a Rust guest's has one per address-taken function: tens).</summary>
+    public const uint MaxTableElements = 10_000;
+
     /// <summary>Instantiates, checks the ABI version and the request region, and runs the start function.</summary>
     public PluginInstance(PluginVersion version, Engine engine, Linker linker, Module module)
     {
         Version = version;
         _store = new Store(engine);
-        _store.SetLimits(memorySize: version.Definition.MemoryLimitBytes);
+        // Tables and instances are memory outside the linear memory limit: a module declaring a table of millions of
+        // elements would otherwise cost the host that much per instance. One module, one memory, one table.
+        _store.SetLimits(memorySize: version.Definition.MemoryLimitBytes, tableElements: MaxTableElements, instances: 1, tables: 1, memories: 1);
         var previous = t_running;
         t_running = this;
         try

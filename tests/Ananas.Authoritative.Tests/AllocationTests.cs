@@ -6,13 +6,8 @@ namespace Ananas.Authoritative.Tests;
 
 public sealed class AllocationTests
 {
-    private const string Zone = """
-        $ORIGIN example.com.
-        $TTL 3600
-        @        IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-        @        IN NS  ns1
-        ns1      IN A   192.0.2.1
-        www      IN A   192.0.2.80
+    private const string Zone = StoreFixture.ExampleZone + """
+
         alias    IN CNAME www
         *.wild   IN A   192.0.2.99
         child    IN NS  ns.child

@@ -6,7 +6,10 @@ using Ananas.Dns.Messages;
 
 namespace Ananas.Authoritative.Tests;
 
-/// <summary>Asks a server many questions over UDP or TCP, a few at a time, each with a bounded wait and one retry.</summary>
+/// <summary>
+/// Asks a server many questions over UDP or TCP (one connection per worker, opened again after a failure), a few
+/// at a time, each with a bounded wait and one retry.
+/// </summary>
 internal static class DnsExchange
 {
     private const int Workers = 16;
@@ -19,6 +22,7 @@ internal static class DnsExchange
         {
             using var udp = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             udp.Connect(server);
+            Socket? stream = null;
             var buffer = new byte[65537];
             int k;
             while ((k = Interlocked.Increment(ref next)) < questions.Count)
@@ -26,8 +30,22 @@ internal static class DnsExchange
                 var query = DnsMessage.CreateQuery((ushort)(k & 0xFFFF), DnsName.Parse(questions[k].Name), questions[k].Type, recursionDesired: false);
                 var wire = query.ToArray();
                 for (int attempt = 0; attempt < 2 && answers[k] is null; attempt++)
-                    answers[k] = tcp ? await AskTcpAsync(server, wire, buffer) : await AskUdpAsync(udp, wire, buffer, query.Id);
+                {
+                    if (!tcp)
+                    {
+                        answers[k] = await AskUdpAsync(udp, wire, buffer, query.Id);
+                        continue;
+                    }
+                    stream ??= new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    answers[k] = await AskTcpAsync(stream, server, wire, buffer);
+                    if (answers[k] is null)
+                    {
+                        stream.Dispose();
+                        stream = null;
+                    }
+                }
             }
+            stream?.Dispose();
         });
         await Task.WhenAll(workers);
         return answers;
@@ -51,13 +69,12 @@ internal static class DnsExchange
         }
     }
 
-    private static async Task<DnsMessage?> AskTcpAsync(IPEndPoint server, byte[] query, byte[] buffer)
+    private static async Task<DnsMessage?> AskTcpAsync(Socket socket, IPEndPoint server, byte[] query, byte[] buffer)
     {
-        using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await socket.ConnectAsync(server, timeout.Token);
+            if (!socket.Connected) await socket.ConnectAsync(server, timeout.Token);
             var framed = new byte[query.Length + 2];
             BinaryPrimitives.WriteUInt16BigEndian(framed, (ushort)query.Length);
             query.CopyTo(framed, 2);
@@ -67,7 +84,7 @@ internal static class DnsExchange
             if (!await ReadExactlyAsync(socket, buffer.AsMemory(0, length), timeout.Token)) return null;
             return DnsMessage.Parse(buffer.AsSpan(0, length));
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
         {
             return null;
         }

@@ -40,7 +40,7 @@ public sealed class ServeTests
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!await NsdHierarchy.AnswersAsync(address, DnsName.Parse("example.test.")))
             {
-                Assert.False(server.HasExited, await server.StandardError.ReadToEndAsync() + await server.StandardOutput.ReadToEndAsync());
+                if (server.HasExited) Assert.Fail(await server.StandardError.ReadToEndAsync() + await server.StandardOutput.ReadToEndAsync());
                 Assert.True(DateTime.UtcNow < deadline, "ananas serve did not answer in time");
                 await Task.Delay(200);
             }

@@ -9,6 +9,16 @@ namespace Ananas.Authoritative.Tests;
 /// <summary>A store in a temp directory with the given zones imported, and an answerer over it.</summary>
 internal sealed class StoreFixture : IDisposable
 {
+    /// <summary>A small zone most tests start from.</summary>
+    public const string ExampleZone = """
+        $ORIGIN example.com.
+        $TTL 3600
+        @    IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+        @    IN NS  ns1
+        ns1  IN A   192.0.2.1
+        www  IN A   192.0.2.80
+        """;
+
     private ushort _id = 1;
 
     private StoreFixture(string directory, AuthoritativeOptions? options)

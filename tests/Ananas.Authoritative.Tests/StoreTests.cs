@@ -8,14 +8,7 @@ namespace Ananas.Authoritative.Tests;
 
 public sealed class StoreTests
 {
-    private const string Zone = """
-        $ORIGIN example.com.
-        $TTL 3600
-        @    IN SOA ns1 hostmaster 1 7200 3600 1209600 300
-        @    IN NS  ns1
-        ns1  IN A   192.0.2.1
-        www  IN A   192.0.2.80
-        """;
+    private const string Zone = StoreFixture.ExampleZone;
 
     [Fact]
     public void A_corrupt_value_is_answered_SERVFAIL_and_counted_and_the_next_query_still_works()

@@ -117,4 +117,85 @@ public class IsolationTests
         await host.InvokeAsync(PluginPhase.Request, third);
         Assert.Contains("\"count=2\"", Assert.Single(Queries.TxtStrings(third)));
     }
+
+    /// <summary>
+    /// A guest whose function table is declared with a million elements: memory outside its linear-memory limit, per
+    /// instance. The module is the empty test guest with its table section rewritten (Rust cannot declare one so big).
+    /// </summary>
+    [Fact]
+    public async Task A_module_declaring_a_table_past_the_element_limit_fails_to_load_with_a_clear_error()
+    {
+        var wasm = WithTableOf(File.ReadAllBytes(Guests.PathOf("empty")), 1_000_000);
+        string path = Path.Combine(Path.GetTempPath(), $"ananas-bigtable-{Guid.NewGuid():N}.wasm");
+        File.WriteAllBytes(path, wasm);
+        try
+        {
+            using var host = new PluginHost(new ListLogger());
+            var e = await Assert.ThrowsAsync<PluginLoadException>(() => host.LoadAsync(Guests.Definition("empty", "bigtable") with { ModulePath = path }));
+            Assert.Contains("failed to start", e.Message);
+            Assert.Contains("table", e.Message);
+            // The same guest with its own small table loads.
+            await host.LoadAsync(Guests.Definition("empty", "small"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>The module with its (single) table section replaced by one table of <paramref name="elements"/> funcrefs, no maximum.</summary>
+    private static byte[] WithTableOf(byte[] module, uint elements)
+    {
+        var output = new List<byte>(module[..8]);
+        int i = 8;
+        bool replaced = false;
+        while (i < module.Length)
+        {
+            byte id = module[i];
+            int size = (int)ReadLeb(module, i + 1, out int start);
+            if (id == 4)
+            {
+                var table = new List<byte> { 1, 0x70, 0x00 };
+                table.AddRange(Leb(elements));
+                output.Add(4);
+                output.AddRange(Leb((uint)table.Count));
+                output.AddRange(table);
+                replaced = true;
+            }
+            else
+            {
+                output.AddRange(module[i..(start + size)]);
+            }
+            i = start + size;
+        }
+        Assert.True(replaced, "the guest has no table section");
+        return [.. output];
+    }
+
+    private static uint ReadLeb(byte[] bytes, int at, out int end)
+    {
+        uint value = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            byte b = bytes[at++];
+            value |= (uint)(b & 0x7f) << shift;
+            if (b < 0x80) break;
+        }
+        end = at;
+        return value;
+    }
+
+    private static List<byte> Leb(uint value)
+    {
+        var bytes = new List<byte>();
+        do
+        {
+            byte b = (byte)(value & 0x7f);
+            value >>= 7;
+            if (value != 0) b |= 0x80;
+            bytes.Add(b);
+        }
+        while (value != 0);
+        return bytes;
+    }
 }

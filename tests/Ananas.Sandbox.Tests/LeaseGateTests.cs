@@ -79,4 +79,28 @@ public class LeaseGateTests
         for (int i = 0; i < leases; i++) Assert.True(gate.TryTake());
         Assert.False(gate.TryTake());
     }
+
+    [Fact]
+    public async Task Waiters_beyond_the_queue_bound_are_refused_at_once_and_cancelled_ones_make_room()
+    {
+        var gate = new LeaseGate(1);
+        Assert.True(gate.TryTake()); // a slow callback holds the only lease
+        using var cancel = new CancellationTokenSource();
+        var queued = Enumerable.Range(0, LeaseGate.MaxWaitersPerLease).Select(_ => gate.TakeAsync(cancel.Token).AsTask()).ToList();
+        Assert.All(queued, t => Assert.False(t.IsCompleted));
+
+        // One more: refused now, not queued behind the others.
+        var refused = gate.TakeAsync(CancellationToken.None);
+        Assert.True(refused.IsCompleted);
+        Assert.False(await refused);
+
+        // The queued callers give up: their places are freed for new waiters.
+        await cancel.CancelAsync();
+        Assert.All(await Task.WhenAll(queued), Assert.False);
+        var next = gate.TakeAsync(CancellationToken.None).AsTask();
+        Assert.False(next.IsCompleted);
+        Assert.Equal(1, gate.Waiting);
+        gate.Return();
+        Assert.True(await next.WaitAsync(Patience));
+    }
 }

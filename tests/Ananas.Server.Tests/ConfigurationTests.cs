@@ -31,6 +31,14 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void Serve_randomises_the_case_of_upstream_questions_by_default_and_the_config_turns_it_off()
+    {
+        Assert.True(Ananas.Server.Hosting.UpstreamSettings.Conductor(ConfigLoader.Defaults()).UseCaseRandomisation);
+        var off = ConfigLoader.Apply(ConfigLoader.Defaults(), "[resolver]\nqname-case-randomisation = false\n", "config.toml");
+        Assert.False(Ananas.Server.Hosting.UpstreamSettings.Conductor(off).UseCaseRandomisation);
+    }
+
+    [Fact]
     public void A_file_overrides_only_what_it_names()
     {
         var config = ConfigLoader.Apply(ConfigLoader.Defaults(), """

@@ -7,6 +7,7 @@ using Ananas.Server.Hosting;
 using Ananas.Server.Listeners;
 using Microsoft.Extensions.Logging;
 using Ananas.Server.Tests.Fakes;
+using Ananas.Tests.Shared;
 
 namespace Ananas.Server.Tests;
 

@@ -89,6 +89,30 @@ public sealed class KeyTrapTests
     }
 
     [Fact]
+    public async Task Many_keys_sharing_a_tag_and_many_DS_stop_at_the_digest_failure_bound_and_the_bogus_key_set_is_kept()
+    {
+        var hierarchy = new SignedHierarchy();
+        await using var server = hierarchy.StartServer();
+
+        var (trap, others) = await AskWhileOthersAsk(server, "www.dstrap.", RRType.A);
+
+        // Unbounded, this is 501 keys x 1,000 DS digests; bounded, four.
+        Assert.Equal(Rcode.ServFail, trap.Rcode);
+        var ede = Ede(trap);
+        Assert.NotNull(ede);
+        Assert.Equal(EdeCode.DnssecBogus, ede.InfoCode);
+        Assert.Contains(Limits.Describe("DS digest failure", 4), ede.ExtraText);
+        AssertServed(others);
+
+        // Another name of the zone: its key set (DNSKEY TTL 0, so not in the record cache) is known bogus, so it is
+        // neither fetched nor computed again.
+        var second = await DnsTestClient.UdpAsync(server.Endpoint, Query("mail.dstrap.", RRType.A, 9));
+        Assert.Equal(Rcode.ServFail, second.Rcode);
+        Assert.Contains(Limits.Describe("DS digest failure", 4), Ede(second)?.ExtraText);
+        Assert.Equal(1, hierarchy.Asked(N("dstrap."), RRType.DNSKEY));
+    }
+
+    [Fact]
     public async Task The_sound_zone_validates_on_its_own()
     {
         var hierarchy = new SignedHierarchy();
@@ -147,13 +171,17 @@ public sealed class KeyTrapTests
     /// <summary>
     /// The root (the trust anchor) delegating, with DS, to: good. (sound, ECDSA P-256), keytrap. (RSA/SHA-256: one
     /// real key and <see cref="Colliders"/> keys sharing its key tag; its answer carries <see cref="TrapSignatures"/>
-    /// bogus signatures with that tag), iter. (NSEC3 with 2,500 iterations) and hash. (NSEC3 records with as many
-    /// salts as records, as many iterations as the insecure limit allows). Answers by server address, as the authorities would.
+    /// bogus signatures with that tag), iter. (NSEC3 with 2,500 iterations), hash. (NSEC3 records with as many
+    /// salts as records, as many iterations as the insecure limit allows) and dstrap. (<see cref="DigestTrapKeys"/>
+    /// keys sharing one tag, DNSKEY TTL 0, and <see cref="DigestTrapDs"/> DS with that tag, none matching). Answers by
+    /// server address, as the authorities would.
     /// </summary>
     private sealed class SignedHierarchy : IExchanger
     {
         public const int Colliders = 30;
         public const int TrapSignatures = 16;
+        /// <summary>Keys of <c>dstrap.</c> sharing its real key's tag, and its DS records at the root: that tag, wrong digests.</summary>
+        public const int DigestTrapKeys = 500, DigestTrapDs = 1000;
         /// <summary>NSEC3 iterations of the <c>iter.</c> zone: the KeyTrap NSEC3 variant (each hash costs this + 1 SHA-1 runs).</summary>
         public const int TrapIterations = 2500;
         private const uint Ttl = 3600;
@@ -174,11 +202,20 @@ public sealed class KeyTrapTests
             keytrap.Add("www.keytrap. A 192.0.2.66");
             var iter = new Zone(N("iter."), Signer.Ecdsa());
             var hash = new Zone(N("hash."), Signer.Ecdsa());
+            var dstrap = new Zone(N("dstrap."), Signer.Ecdsa());
+            dstrap.Add("www.dstrap. A 192.0.2.67");
+            dstrap.Add("mail.dstrap. A 192.0.2.68");
             Serve("198.41.0.4", _root);
             Delegate(good, "192.0.2.1");
             Delegate(keytrap, "192.0.2.2");
             Delegate(iter, "192.0.2.3");
             Delegate(hash, "192.0.2.4");
+            Delegate(dstrap, "192.0.2.5");
+            // dstrap.: in place of its real DS, DS records with the real key's tag and algorithm but digests of nothing.
+            var dstrapKey = dstrap.Signer.Dnskey;
+            _root.Records.RemoveAll(r => r.Type == RRType.DS && r.Name.Equals(dstrap.Origin));
+            for (int i = 0; i < DigestTrapDs; i++)
+                _root.Add(new ResourceRecord(dstrap.Origin, RRClass.IN, Ttl, new DsData(RRType.DS, dstrapKey.KeyTag, dstrapKey.Algorithm, DsMatcher.Sha256, RandomNumberGenerator.GetBytes(32))));
             foreach (var zone in _servers.Values) zone.SignAll(_inception, _expiration);
 
             // keytrap.: keys colliding with the real key's tag, and bogus signatures over the answer with that tag.
@@ -190,6 +227,12 @@ public sealed class KeyTrapTests
             for (int i = 0; i < TrapSignatures; i++)
                 keytrap.AddUnsigned(new ResourceRecord(N("www.keytrap."), RRClass.IN, Ttl,
                     new RrsigData(RRType.A, 8, 2, Ttl, _expiration, _inception, realKey.KeyTag, keytrap.Origin, RandomNumberGenerator.GetBytes(128))));
+
+            // dstrap.: keys sharing the real key's tag, the DNSKEY RRset with TTL 0 so that every query fetches it.
+            dstrap.Records.RemoveAll(r => r.Type == RRType.DNSKEY || r.Data is RrsigData { TypeCovered: RRType.DNSKEY });
+            dstrap.AddUnsigned(new ResourceRecord(dstrap.Origin, RRClass.IN, 0, dstrapKey));
+            for (int i = 0; i < DigestTrapKeys; i++) dstrap.AddUnsigned(new ResourceRecord(dstrap.Origin, RRClass.IN, 0, Signer.FakeEcdsaKeyWithTag(dstrapKey.KeyTag, i)));
+            dstrap.AddUnsigned(new ResourceRecord(dstrap.Origin, RRClass.IN, 0, dstrap.Signer.Sign(dstrap.RRset(dstrap.Origin, RRType.DNSKEY), dstrap.Origin, _inception, _expiration)));
 
             // iter.: a signed NSEC3 chain of one record with far too many iterations (RFC 9276 §3.2).
             iter.AddSigned(Nsec3(iter.Origin, iterations: TrapIterations, salt: [0xAB]), _inception, _expiration);
@@ -242,10 +285,19 @@ public sealed class KeyTrapTests
                 $"{Base32Hex.Encode(RandomNumberGenerator.GetBytes(20), lowercase: true)} A RRSIG", Root);
         }
 
+        private readonly List<(DnsName Name, RRType Type)> _asked = [];
+
+        /// <summary>Queries received for (name, type), by any server.</summary>
+        public int Asked(DnsName name, RRType type)
+        {
+            lock (_asked) return _asked.Count(a => a.Type == type && a.Name.Equals(name));
+        }
+
         public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken)
         {
             var query = DnsMessage.Parse(request.Query.ToArray());
             var q = query.Question;
+            lock (_asked) _asked.Add((q.Name, q.Type));
             var zone = _servers[request.Server.Address];
             var response = query.CreateResponse();
             // A referral from the root for names in a child zone (DS queries are the parent's to answer).
@@ -376,6 +428,14 @@ public sealed class KeyTrapTests
                 _sign(CanonicalForm.SignedData(unsigned, rrset)));
         }
 
+        /// <summary>An ECDSA P-256 zone key (random octets: it is only ever digested) whose key tag is <paramref name="tag"/>.</summary>
+        public static DnskeyData FakeEcdsaKeyWithTag(ushort tag, int seed)
+        {
+            var key = new byte[64];
+            new Random(seed).NextBytes(key);
+            return WithTag(key, 13, tag);
+        }
+
         /// <summary>
         /// An RSA/SHA-256 zone key that parses (exponent 65537, a random odd 1024-bit modulus) but signs nothing,
         /// with its last two modulus octets chosen so that its key tag is <paramref name="tag"/> (RFC 4034 Appendix B).
@@ -388,10 +448,17 @@ public sealed class KeyTrapTests
             new Random(seed).NextBytes(key.AsSpan(4));
             key[4] |= 0x80; // a full 1024-bit modulus
             key[^1] |= 1;   // odd
-            // Octets 132 and 133 of the RDATA form one 16-bit word of the key tag's sum: some value of it gives any tag.
+            return WithTag(key, 8, tag);
+        }
+
+        /// <summary>A zone key (flags 256) of <paramref name="algorithm"/>, two octets of <paramref name="key"/> set so that its tag is <paramref name="tag"/>.</summary>
+        private static DnskeyData WithTag(byte[] key, byte algorithm, ushort tag)
+        {
+            // Octets -4 and -3 of the key sit at an even RDATA offset (the key's length is even): they form one 16-bit
+            // word of the key tag's sum, and some value of it gives any tag.
             key[^4] = key[^3] = 0;
             var rdata = new byte[4 + key.Length];
-            rdata[0] = 1; rdata[2] = 3; rdata[3] = 8; // flags 256, protocol 3, algorithm 8
+            rdata[0] = 1; rdata[2] = 3; rdata[3] = algorithm; // flags 256, protocol 3
             key.CopyTo(rdata, 4);
             long sum = 0;
             for (int i = 0; i < rdata.Length; i++) sum += (i & 1) == 0 ? rdata[i] << 8 : rdata[i];
@@ -401,7 +468,7 @@ public sealed class KeyTrapTests
                 if (((total + (total >> 16)) & 0xFFFF) != tag) continue;
                 key[^4] = (byte)(word >> 8);
                 key[^3] = (byte)word;
-                var found = new DnskeyData(256, 3, 8, key);
+                var found = new DnskeyData(256, 3, algorithm, key);
                 Assert.Equal(tag, found.KeyTag);
                 return found;
             }

@@ -195,11 +195,12 @@ public sealed class RecursorFeatureServeTests
             max-ttl = "10s"
             """);
         var server = new IPEndPoint(IPAddress.Loopback, port);
-        var started = Stopwatch.GetTimestamp();
         Assert.Equal(Rcode.NoError, (await DnsTestClient.UdpAsync(server, DnsTestClient.Query("www.example.test", id: 1, udpPayload: 1232))).Rcode);
+        // Timed from the reply: both caches stored the answer before it left.
+        var started = Stopwatch.GetTimestamp();
 
         // In the last tenth of the TTL: answered from the cache, and refreshed upstream in the background.
-        await Task.Delay(TimeSpan.FromMilliseconds(9300) - Stopwatch.GetElapsedTime(started));
+        await Until(started, TimeSpan.FromMilliseconds(9400));
         long before = await UpstreamQueries(metricsPort);
         var late = await DnsTestClient.UdpAsync(server, DnsTestClient.Query("www.example.test", id: 2, udpPayload: 1232));
         Assert.Equal(Rcode.NoError, late.Rcode);
@@ -208,11 +209,15 @@ public sealed class RecursorFeatureServeTests
 
         // With the name servers gone, the refreshed name is still answered after the first TTL ran out.
         await lab.Nsd.DisposeAsync();
-        await Task.Delay(TimeSpan.FromMilliseconds(11_000) - Stopwatch.GetElapsedTime(started));
+        await Until(started, TimeSpan.FromMilliseconds(11_000)); // past the first 10 s TTL (later if stopping NSD took longer)
         var after = await DnsTestClient.UdpAsync(server, DnsTestClient.Query("www.example.test", id: 3, udpPayload: 1232));
         Assert.Equal(Rcode.NoError, after.Rcode);
         Assert.Equal(NsdHierarchy.WwwAddress, Assert.Single(after.Answers).Data.ToString());
     }
+
+    /// <summary>Waits until <paramref name="at"/> after <paramref name="started"/> (at once if that is past).</summary>
+    private static Task Until(long started, TimeSpan at) =>
+        Stopwatch.GetElapsedTime(started) is var elapsed && elapsed < at ? Task.Delay(at - elapsed) : Task.CompletedTask;
 
     private static async Task<long> UpstreamQueries(int metricsPort)
     {

@@ -18,7 +18,8 @@ namespace Ananas.Resolver.Conductor;
 /// kernel delivers nothing from any other address or port). Exposure is bounded: a socket is closed after
 /// <see cref="ConductorOptions.UdpSocketUses"/> exchanges or <see cref="ConductorOptions.UdpSocketLifetime"/>,
 /// whichever comes first, and new sockets take new random ports; a socket whose exchange did not end in a clean
-/// answer (timeout, error, anything left unread) is closed at once, so no late datagram meets the next query.
+/// answer (timeout, error, anything left unread) is closed at once, and one that received anything while idle is
+/// closed when next rented, so no late or planted datagram meets the next query.
 /// One exchange at a time per socket: IDs stay random per query, and concurrent exchanges never share a socket.
 /// </para>
 /// </summary>
@@ -62,7 +63,9 @@ internal sealed class UdpSocketPool : IDisposable
             while (idle.TryPop(out var lease))
             {
                 Interlocked.Decrement(ref _idleCount);
-                if (now - lease.OpenedAt < _lifetimeTicks)
+                // Anything that came while it was idle answers no query of ours: a forgery planted for the next one
+                // (whoever sent it knows the port). Closed unread, so the next exchange reads only its own answer.
+                if (now - lease.OpenedAt < _lifetimeTicks && IsDrained(lease.Socket))
                 {
                     lease.Uses++;
                     return lease;

@@ -80,10 +80,15 @@ public static class DsMatcher
 
     /// <summary>
     /// The DNSKEYs of <paramref name="owner"/> that a DS in <paramref name="dsSet"/> vouches for (zone-key bit
-    /// set, not revoked, protocol 3). The validator then needs one of them to have signed the DNSKEY RRset.
+    /// set, not revoked, protocol 3). The validator then needs one of them to have signed the DNSKEY RRset. Each
+    /// digest that fails to match is charged to <paramref name="budget"/>: at
+    /// <see cref="DnssecLimits.MaxDsDigestFailures"/> the selection stops with the keys matched so far, or bogus naming
+    /// the bound when there are none.
     /// </summary>
-    public static DsSelection SelectKeys(DnsName owner, IReadOnlyList<DnskeyData> keys, IEnumerable<DsData> dsSet, DnssecAlgorithmRegistry algorithms)
+    public static DsSelection SelectKeys(DnsName owner, IReadOnlyList<DnskeyData> keys, IEnumerable<DsData> dsSet, DnssecAlgorithmRegistry algorithms,
+        ValidationBudget? budget = null)
     {
+        budget ??= new ValidationBudget();
         var all = dsSet as IReadOnlyCollection<DsData> ?? [.. dsSet];
         var usable = Usable(all, algorithms);
         if (usable.Count == 0)
@@ -94,16 +99,24 @@ public static class DsMatcher
                 : new DsSelection(DsSelectionStatus.NoSupportedDs, [], Dns.EdeCode.UnsupportedDnskeyAlgorithm, "no DS with a supported algorithm");
         }
         var matched = new List<DnskeyData>();
+        int failures = 0;
         foreach (var key in keys)
         {
             if (key.Protocol != 3 || !key.IsZoneKey || key.IsRevoked) continue;
             foreach (var ds in usable)
             {
-                if (Match(owner, key, ds) == DsMatchResult.Match)
+                var result = Match(owner, key, ds);
+                if (result == DsMatchResult.Match)
                 {
                     matched.Add(key);
                     break;
                 }
+                if (result != DsMatchResult.DigestMismatch || budget.TryRecordDigestFailure(++failures)) continue;
+                // No more digests: the keys found so far are the selection, and none is bogus (Unbound's MAX_DS_MATCH_FAILURES).
+                if (matched.Count > 0) return new DsSelection(DsSelectionStatus.KeysMatched, matched, null, "");
+                string bound = Limits.Describe("DS digest failure", budget.Limits.MaxDsDigestFailures);
+                budget.MarkExhausted(bound);
+                return new DsSelection(DsSelectionStatus.NoMatchingKey, [], Dns.EdeCode.DnssecBogus, $"{owner} DNSKEY: {bound}");
             }
         }
         return matched.Count > 0

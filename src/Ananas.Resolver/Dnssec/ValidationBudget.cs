@@ -43,6 +43,12 @@ public sealed record DnssecLimits
 
     /// <summary>NSEC3 owner-name hash computations for one query (each costs iterations + 1 SHA-1 runs).</summary>
     public int MaxNsec3HashesPerQuery { get; init; } = 64;
+
+    /// <summary>
+    /// DS digests computed for a DNSKEY with the DS's key tag and algorithm that did not match, for one query: many
+    /// keys sharing a tag times many DS would otherwise cost keys × DS digests (Unbound's MAX_DS_MATCH_FAILURES, 4).
+    /// </summary>
+    public int MaxDsDigestFailures { get; init; } = 4;
 }
 
 /// <summary>
@@ -60,6 +66,9 @@ public sealed class ValidationBudget
     public int VerificationsUsed { get; private set; }
 
     public int Nsec3HashesUsed { get; private set; }
+
+    /// <summary>DS digests computed that did not match their key (<see cref="DnssecLimits.MaxDsDigestFailures"/>).</summary>
+    public int DsDigestFailures { get; private set; }
 
     /// <summary>Set when a bound was hit: the validator answers SERVFAIL and names the bound.</summary>
     public string? Exhausted { get; private set; }
@@ -84,6 +93,20 @@ public sealed class ValidationBudget
         }
         Nsec3HashesUsed++;
         return true;
+    }
+
+    /// <summary>True when the DS digest bound was reached by the failures of one key set alone (a verdict on that zone's data).</summary>
+    public bool DigestBoundReachedByOneKeySet { get; private set; }
+
+    /// <summary>
+    /// Counts a DS digest that did not match, the <paramref name="inThisKeySet"/>th of its key set; false when it
+    /// reaches the bound (no more digests: the keys matched so far are all there will be).
+    /// </summary>
+    public bool TryRecordDigestFailure(int inThisKeySet)
+    {
+        if (++DsDigestFailures < Limits.MaxDsDigestFailures) return true;
+        DigestBoundReachedByOneKeySet = inThisKeySet >= Limits.MaxDsDigestFailures;
+        return false;
     }
 
     internal void MarkExhausted(string what) => Exhausted ??= what;

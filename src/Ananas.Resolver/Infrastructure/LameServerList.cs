@@ -1,21 +1,55 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Ananas.Dns;
+using Ananas.Resolver.Cache;
 
 namespace Ananas.Resolver.Infrastructure;
 
-/// <summary>A thread-safe <see cref="ILameServerList"/> whose marks expire after a hold-down on the injected clock.</summary>
-public sealed class LameServerList(IClock clock, TimeSpan holdDown) : ILameServerList
+/// <summary>
+/// A thread-safe <see cref="ILameServerList"/> whose marks expire after a hold-down on the injected clock. A remote
+/// party adds a mark per (server, zone) it makes look lame, so the list is a byte-bounded
+/// <see cref="ArcCache{TKey,TValue}"/> (a flood evicts marks, never grows the heap) and expired marks are swept
+/// every <see cref="SweepEvery"/> marks as well as evicted under pressure.
+/// </summary>
+public sealed class LameServerList : ILameServerList
 {
-    private readonly ConcurrentDictionary<(IPAddress Server, DnsName Zone), DateTimeOffset> _until = new();
+    /// <summary>1 MiB: about ten thousand marks with typical zone names.</summary>
+    public const long DefaultCapacityBytes = 1L << 20;
 
-    public bool IsLame(IPAddress server, DnsName zone)
+    /// <summary>Marks between two sweeps of the expired ones.</summary>
+    public const int SweepEvery = 4096;
+
+    private readonly ArcCache<(IPAddress Server, DnsName Zone), Lameness> _marks;
+    private readonly TimeSpan _holdDown;
+    private int _sinceSweep;
+
+    public LameServerList(IClock clock, TimeSpan holdDown, long capacityBytes = DefaultCapacityBytes)
     {
-        if (!_until.TryGetValue((server, zone), out var until)) return false;
-        if (until > clock.UtcNow) return true;
-        _until.TryRemove(new KeyValuePair<(IPAddress, DnsName), DateTimeOffset>((server, zone), until));
-        return false;
+        _holdDown = holdDown;
+        _marks = new ArcCache<(IPAddress, DnsName), Lameness>(new CacheOptions { CapacityBytes = capacityBytes, ShardCount = 4 }, clock, MarkCost.Instance);
     }
 
-    public void MarkLame(IPAddress server, DnsName zone, Lameness reason) => _until[(server, zone)] = clock.UtcNow + holdDown;
+    /// <summary>Marks held (expired ones until swept or evicted).</summary>
+    public long Count => _marks.Count;
+
+    /// <summary>Bytes the marks are charged (at most the capacity).</summary>
+    public long ResidentBytes => _marks.ResidentBytes;
+
+    public bool IsLame(IPAddress server, DnsName zone) => _marks.TryGet((server, zone), out _);
+
+    public void MarkLame(IPAddress server, DnsName zone, Lameness reason)
+    {
+        _marks.Set((server, zone), reason, _holdDown);
+        if (Interlocked.Increment(ref _sinceSweep) % SweepEvery == 0) _marks.RemoveExpired();
+    }
+
+    /// <summary>Removes the marks whose hold-down is over; returns how many.</summary>
+    public int RemoveExpired() => _marks.RemoveExpired();
+
+    private sealed class MarkCost : ICacheCost<(IPAddress Server, DnsName Zone), Lameness>
+    {
+        public static readonly MarkCost Instance = new();
+
+        /// <summary>The zone name and the address object (IPv6 carries its 16 octets).</summary>
+        public long CostOf((IPAddress Server, DnsName Zone) key, Lameness value) => RecordCost.Of(key.Zone) + 56;
+    }
 }

@@ -53,7 +53,10 @@ public sealed partial class Recursor
         {
             // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
             var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
-                _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget);
+                _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
+            {
+                KnownBogusKeys = _bogusKeySets.Count == 0 ? null : zone => _bogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
+            };
             var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
             if (verdict.State != ValidationState.Bogus)
             {
@@ -63,7 +66,8 @@ public sealed partial class Recursor
             string reason = verdict.Reason;
             // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
             // query without RD is answered from the cache alone, so nothing is asked again.
-            if (budget.Exhausted is null && HoldOffSenders(validator.BogusData, sources) && request.Query.Has(HeaderFlags.RD))
+            // A key set already known bogus is not asked for again either.
+            if (budget.Exhausted is null && !validator.UsedKnownBogusKeys && HoldOffSenders(validator.BogusData, sources) && request.Query.Has(HeaderFlags.RD))
             {
                 // Worth asking again: the work spent so far counts against the query's bounds.
                 string? bound = null;
@@ -86,6 +90,10 @@ public sealed partial class Recursor
                     reason = $"{reason}; {bound}";
                 }
             }
+            // The final verdict on a zone's key set is kept (Unbound's bogus key entries, val-bogus-ttl): the next query
+            // into the zone neither fetches nor computes it again.
+            if (validator.BogusKeys is var (zone, ede, why) && !validator.UsedKnownBogusKeys)
+                _bogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason)), false, queries, Bogus: true);
         }
     }

@@ -79,7 +79,10 @@ internal sealed class Validator
     }
 
     /// <summary>A zone's validated keys, or why there are none.</summary>
-    private sealed record ZoneKeys(ValidationState State, IReadOnlyList<DnskeyData> Keys, EdeCode? Ede = null, string Reason = "")
+    /// <param name="KeySetBogus">Bogus because of the zone's own DNSKEY RRset (no key matches its DS, the DS digest bound
+    /// reached by its keys alone, or no DS-matched key signed it), not because of a fetch or a per-query bound: a verdict
+    /// other queries may reuse.</param>
+    private sealed record ZoneKeys(ValidationState State, IReadOnlyList<DnskeyData> Keys, EdeCode? Ede = null, string Reason = "", bool KeySetBogus = false)
     {
         public ValidationVerdict Verdict => State switch
         {
@@ -88,6 +91,15 @@ internal sealed class Validator
             _ => ValidationVerdict.Bogus(Ede, Reason),
         };
     }
+
+    /// <summary>The verdicts of zones whose key sets earlier queries proved bogus (null: none kept).</summary>
+    public Func<DnsName, ResolutionFailure?>? KnownBogusKeys { get; init; }
+
+    /// <summary>True when a zone's keys were taken as bogus from <see cref="KnownBogusKeys"/> (nothing to fetch again).</summary>
+    public bool UsedKnownBogusKeys { get; private set; }
+
+    /// <summary>After a bogus verdict: the first zone whose key set proved bogus, and why; null when none did.</summary>
+    public (DnsName Zone, EdeCode Ede, string Reason)? BogusKeys { get; private set; }
 
     /// <summary>
     /// After a bogus verdict: the RRset (owner, type) whose check failed first, for the recursor to tell which
@@ -398,10 +410,20 @@ internal sealed class Validator
     private async ValueTask<ZoneKeys> KeysForAsync(DnsName zone, bool probing = false)
     {
         if (_zones.TryGetValue(zone, out var known)) return known;
+        if (KnownBogusKeys?.Invoke(zone) is { } failure)
+        {
+            // Proven bogus by an earlier query: not fetched or computed again while the verdict lives.
+            UsedKnownBogusKeys = true;
+            return _zones[zone] = Bogus(failure.Code, failure.Text);
+        }
         var result = await ComputeKeysAsync(zone, probing);
         if (result.State != ValidationState.Indeterminate) _zones[zone] = result;
         // The parent's servers sent a bad DS (or DS denial); the zone's own servers a bad DNSKEY RRset.
-        if (result.State == ValidationState.Bogus) BogusData ??= (zone, zone.Equals(_checkingKeysOf) ? RRType.DNSKEY : RRType.DS);
+        if (result.State == ValidationState.Bogus)
+        {
+            BogusData ??= (zone, zone.Equals(_checkingKeysOf) ? RRType.DNSKEY : RRType.DS);
+            if (result.KeySetBogus) BogusKeys ??= (zone, result.Ede ?? EdeCode.DnssecBogus, result.Reason);
+        }
         return result;
     }
 
@@ -482,9 +504,10 @@ internal sealed class Validator
         }
         else
         {
-            var selection = DsMatcher.SelectKeys(zone, keys, dsSet, _algorithms);
+            var selection = DsMatcher.SelectKeys(zone, keys, dsSet, _algorithms, _budget);
             if (selection.Status == DsSelectionStatus.NoSupportedDs) return new ZoneKeys(ValidationState.Insecure, [], selection.Ede, $"{zone}: {selection.Reason}");
-            if (selection.Status == DsSelectionStatus.NoMatchingKey) return Bogus(selection.Ede, selection.Reason);
+            if (selection.Status == DsSelectionStatus.NoMatchingKey)
+                return Bogus(selection.Ede, selection.Reason) with { KeySetBogus = _budget.Exhausted is null || _budget.DigestBoundReachedByOneKeySet };
             entry = selection.Keys;
         }
         var keySigs = Signatures(dnskey.Answer, zone, RRType.DNSKEY);
@@ -493,7 +516,7 @@ internal sealed class Validator
         if (IsCachedSecure(keyRecords, keySigs)) return new ZoneKeys(ValidationState.Secure, keys);
         var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
         if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
-        if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}");
+        if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}") with { KeySetBogus = _budget.Exhausted is null };
         Remember(keyRecords, keySigs, check.Ttl);
         return new ZoneKeys(ValidationState.Secure, keys);
     }

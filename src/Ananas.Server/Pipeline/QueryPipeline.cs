@@ -166,7 +166,7 @@ public sealed partial class QueryPipeline
     private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
     {
         var reply = ReplyBuffer();
-        int limit = Math.Min(frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0), reply.Length);
+        int limit = Math.Min(ReplyLimit(frame, shape), reply.Length);
         int written = source.Answer(frame.Message, frame.Transport, reply, limit);
         if (written == 0)
         {
@@ -177,7 +177,8 @@ public sealed partial class QueryPipeline
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
         Counters.HitLatency.Observe(frame.ArrivalTimestamp);
         QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: false);
-        frame.Sink.Send(frame, reply.AsSpan(0, written));
+        // Response rate limiting and cookies apply as to any reply (RRL matters most for an authoritative server).
+        Deliver(frame, shape, reply, written);
     }
 
     /// <summary>

@@ -44,6 +44,10 @@ public sealed class Faults
 
     /// <summary>Answers the question in the letter case of the zone, not as asked (breaks 0x20).</summary>
     public volatile bool LowercaseQuestion;
+
+    /// <summary>After each real answer, forged answers (its question, a guessed ID) sent from the server's own address
+    /// and port to the querier's port: planted into the socket while it sits idle between exchanges.</summary>
+    public volatile int PlantAfterAnswer;
 }
 
 /// <summary>
@@ -88,6 +92,9 @@ public sealed class FaultyResponder : IAsyncDisposable
     public int TcpConnections;
     public int EdnsQueries;
     public int Dropped;
+
+    /// <summary>Forged answers planted so far (<see cref="Faults.PlantAfterAnswer"/>).</summary>
+    public int Planted;
 
     /// <summary>The source port of every UDP query, in the order they came.</summary>
     public ConcurrentQueue<int> SourcePorts { get; } = new();
@@ -210,6 +217,11 @@ public sealed class FaultyResponder : IAsyncDisposable
                 response.Set(HeaderFlags.TC);
             }
             await _udp.SendToAsync(response.ToArray(1232), SocketFlags.None, client, token);
+            for (int i = 0; i < Faults.PlantAfterAnswer; i++)
+            {
+                await _udp.SendToAsync(Forged(query, (ushort)Random.Shared.Next(0x10000)), SocketFlags.None, client, token);
+                Interlocked.Increment(ref Planted);
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
         {

@@ -157,4 +157,30 @@ public sealed class UdpSocketPoolTests
         // Overlapping exchanges hold sockets of their own; later waves reuse the ones the first opened.
         Assert.InRange(distinct, 2, 2 * Wave);
     }
+
+    [Fact]
+    public async Task Forged_answers_planted_into_idle_sockets_are_never_read_let_alone_accepted()
+    {
+        await using var server = Server();
+        // Two forgeries after each answer, 500 trials: 1,000 planted into sockets the pool keeps for reuse.
+        server.Faults.PlantAfterAnswer = 2;
+        using var conductor = LoopbackHierarchy.Conductor(
+            new ConductorOptions { UdpSocketUses = 1000, UdpSocketLifetime = TimeSpan.FromMinutes(5), UseCaseRandomisation = true },
+            new InfrastructureCacheOptions { InitialRto = TimeSpan.FromSeconds(3), MinRto = TimeSpan.FromSeconds(3) });
+        const int Trials = 500;
+        for (int trial = 0; trial < Trials; trial++)
+        {
+            var result = await Ask(conductor, server, $"host{trial % 3}.example.test.");
+            Assert.Equal(ExchangeStatus.Response, result.Status);
+            Assert.Equal([$"host{trial % 3}.example.test A 192.0.2.80"], Answers.Lines(result.Response!.Answers));
+            // The next exchange starts once this one's forgeries are on their way into the idle socket (bounded wait).
+            for (int wait = 0; Volatile.Read(ref server.Planted) < 2 * (trial + 1) && wait < 200; wait++) await Task.Delay(5);
+            await Task.Delay(1);
+        }
+        Assert.Equal(2 * Trials, server.Planted);
+        // None accepted (every answer above was the real one), and none even reached the reader: a socket that got
+        // anything while idle is closed instead of reused, so the forgeries never compete with a real answer.
+        Assert.Equal(0, conductor.Metrics.Total.SpoofDrops);
+        Assert.Equal(0, conductor.Metrics.Total.CaseMismatches);
+    }
 }

@@ -1,10 +1,11 @@
 using System.Runtime.CompilerServices;
 
-namespace Ananas.Server.Tests.Fakes;
+namespace Ananas.Tests.Shared;
 
 /// <summary>
-/// Servers started by these tests keep their state (the control API's token file) in a directory of this test run,
-/// never in the user's ~/.local/state; the ananas commands the tests run find it there by the same default.
+/// Servers started by the tests of a project that links this file keep their state (the control API's token file)
+/// in a directory of this test run, never in the user's ~/.local/state; the ananas commands the tests run find it
+/// there by the same default.
 /// </summary>
 internal static class TestStateDirectory
 {
