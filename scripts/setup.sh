@@ -43,5 +43,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: could not install ${missing[*]}; WebAssembly guests will be skipped" >&2
 fi
 
+# AFL++ drives the coverage-guided fuzzers (fuzz/run; not part of ./test). Optional like the guests' toolchain.
+if ! dpkg -s afl++ >/dev/null 2>&1; then
+  echo "setup: installing afl++ (fuzz/run)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq afl++; } >&2 ||
+    echo "setup: could not install afl++; fuzz/run will not work" >&2
+fi
+
 # NuGet restore for the whole solution (a no-op when up to date).
 dotnet restore "$root/Ananas.slnx" -v quiet >&2
