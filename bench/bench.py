@@ -511,8 +511,8 @@ def machine() -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Cross-check: a tiny DNS client (UDP, TCP on truncation) so both resolvers see exactly the same queries.
 
-QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33, "DS": 43,
-          "DNSKEY": 48}
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33, "DNAME": 39,
+          "DS": 43, "RRSIG": 46, "NSEC": 47, "DNSKEY": 48, "NSEC3": 50}
 TYPE_NAMES = {v: k for k, v in QTYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
@@ -546,7 +546,7 @@ def rdata_text(msg: bytes, rtype: int, pos: int, length: int) -> str:
         return str(ipaddress.IPv4Address(data))
     if rtype == 28:
         return str(ipaddress.IPv6Address(data))
-    if rtype in (2, 5, 12):
+    if rtype in (2, 5, 12, 39):
         return read_name(msg, pos)[0]
     if rtype == 15:
         return f"{struct.unpack('!H', data[:2])[0]} {read_name(msg, pos + 2)[0]}"

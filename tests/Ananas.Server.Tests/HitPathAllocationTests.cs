@@ -63,4 +63,29 @@ public sealed class HitPathAllocationTests
         Assert.Equal(0, cacheAllocated);
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public async Task A_cache_hit_with_rate_limiting_and_a_dns_cookie_allocates_nothing()
+    {
+        var pipeline = PipelineAnswering("www.example.com. 300 A 192.0.2.80");
+        pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions { ResponsesPerSecond = 1_000_000 });
+        pipeline.Cookies = new Protection.ServerCookies();
+        var sink = new CountingSink();
+        var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Udp, sink, new IPEndPoint(IPAddress.Loopback, 40000));
+        var message = DnsTestClient.Query("www.example.com", udpPayload: 1232);
+        message.Edns!.Options.Add(new CookieOption([1, 2, 3, 4, 5, 6, 7, 8]));
+        var query = message.ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+
+        pipeline.Handle(frame);
+        await PipelineTests.WaitUntil(() => sink.Sent == 1);
+        pipeline.Handle(frame);
+        Assert.Equal(2, sink.Sent);
+
+        int handled = 0;
+        long allocated = AllocationProbe.BytesPerRound(() => { handled++; pipeline.Handle(frame); }, callsPerRound: 100);
+        Assert.Equal(2 + handled, sink.Sent);
+        Assert.Equal(0, allocated);
+    }
 }

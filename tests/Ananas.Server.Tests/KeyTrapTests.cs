@@ -36,7 +36,7 @@ public sealed class KeyTrapTests
         var ede = Ede(trap);
         Assert.NotNull(ede);
         Assert.Equal(EdeCode.DnssecBogus, ede.InfoCode);
-        Assert.Contains("signature verification", ede.ExtraText); // the bound that stopped it, by name
+        Assert.Contains("share key tag", ede.ExtraText); // the bound that stopped it, by name
         AssertServed(others);
         // Without the bounds this answer alone would cost Colliders x Signatures RSA verifications.
         Assert.True(SignedHierarchy.Colliders * SignedHierarchy.TrapSignatures > 10 * DnssecLimits.Default.MaxVerificationsPerQuery);

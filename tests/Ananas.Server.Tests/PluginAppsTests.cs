@@ -308,18 +308,18 @@ public sealed class PluginAppsTests
             """);
         await server.AskAsync("1.0.0.10.in-addr.arpa", RRType.PTR);
         var output = new StringWriter();
-        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Get, server.Control, "/plugins", output, TextWriter.Null, CancellationToken.None));
+        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Get, server.Control, server.Host.ControlTokenPath!, "/plugins", output, TextWriter.Null, CancellationToken.None));
         Assert.Contains("\"name\":\"as112\"", output.ToString());
         Assert.Contains("\"version\":1", output.ToString());
         Assert.Contains("\"calls\":1", output.ToString());
 
         output = new StringWriter();
-        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, server.Control, "/plugins/reload?name=as112", output, TextWriter.Null, CancellationToken.None));
+        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, server.Control, server.Host.ControlTokenPath!, "/plugins/reload?name=as112", output, TextWriter.Null, CancellationToken.None));
         Assert.Contains("\"version\":2", output.ToString());
         Assert.Equal(Rcode.NXDomain, (await server.AskAsync("1.0.0.10.in-addr.arpa", RRType.PTR)).Rcode);
 
         var error = new StringWriter();
-        Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Post, server.Control, "/plugins/reload?name=nope", TextWriter.Null, error, CancellationToken.None));
+        Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Post, server.Control, server.Host.ControlTokenPath!, "/plugins/reload?name=nope", TextWriter.Null, error, CancellationToken.None));
         Assert.Contains("no plugin named", error.ToString());
     }
 

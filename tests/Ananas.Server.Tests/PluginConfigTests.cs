@@ -54,7 +54,7 @@ public sealed class PluginConfigTests
     [InlineData("[[plugin]]\nmodule = \"a.wasm\"", "config.toml:1: plugin[0].name: missing")]
     [InlineData("[[plugin]]\nname = \"a\"", "config.toml:1: plugin[0].module: missing")]
     [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\n[[plugin]]\nname = \"a\"\nmodule = \"b.wasm\"", "config.toml:4: plugin[1].name: 'a' is already the name")]
-    [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\nmemory-limit = \"1KiB\"", "config.toml:4: plugin[0].memory-limit: '1KiB' is not a memory limit")]
+    [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\nmemory-limit = \"1KiB\"", "config.toml:4: plugin[0].memory-limit: '1KiB' is out of range: between 64KiB and 4GiB")]
     [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\ncpu-budget = \"soon\"", "config.toml:4: plugin[0].cpu-budget: 'soon' is not a duration")]
     [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\nmax-instances = 0", "config.toml:4: plugin[0].max-instances: 0 is out of range")]
     [InlineData("[[plugin]]\nname = \"a\"\nmodule = \"a.wasm\"\n[plugin.data]\nlist = 3", "config.toml:5: plugin[0].data.list: expected a string")]

@@ -78,7 +78,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(lab.ConfigPath, "listen = [\"udp://127.0.0.1:1\"]\n[scheduler]\nshed = \"explode\"\n");
         var printed = new StringWriter();
         var error = new StringWriter();
-        Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, "/reload", printed, error, CancellationToken.None));
+        Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", printed, error, CancellationToken.None));
         Assert.Contains("ananas.toml:3: scheduler.shed: 'explode' is not one of refuse, drop, truncate", error.ToString());
         Assert.Equal(["10.0.0.0/8"], lab.Host.Config.Allow);
         Assert.Contains(lab.Host.Listeners, l => l.LocalEndPoint.Port == extraTcp);
@@ -94,7 +94,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
 
         // 4. `ananas reload` with nothing changed: applies nothing, prints the JSON result.
         printed = new StringWriter();
-        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, "/reload", printed, new StringWriter(), CancellationToken.None));
+        Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", printed, new StringWriter(), CancellationToken.None));
         Assert.Contains("\"ok\":true", printed.ToString());
         Assert.Contains("\"applied\":[]", printed.ToString());
     }
@@ -140,7 +140,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
                 level = "{(variant ? "warning" : "information")}"
                 """));
             if (variant) await SighupAsync();
-            else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
+            else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
             await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024), "the reload was not applied");
             reloads++;
         }

@@ -131,9 +131,18 @@ public ref struct WireWriter
     /// (only the RFC 1035 types do). <paramref name="lowercaseInCanonical"/>: the type's canonical form
     /// lowercases this name (RFC 4034 §6.2 as amended by RFC 6840 §5.1).
     /// </summary>
-    public void WriteName(DnsName name, bool compressible = false, bool lowercaseInCanonical = true)
+    public void WriteName(DnsName name, bool compressible = false, bool lowercaseInCanonical = true) =>
+        WriteName(name.Wire, name, compressible, lowercaseInCanonical);
+
+    /// <summary>
+    /// Writes a name given in uncompressed wire form (a span of a stored value or of the query), compressing
+    /// it against earlier names like <see cref="WriteName(DnsName, bool, bool)"/>, without needing a
+    /// <see cref="DnsName"/> object. The caller guarantees <paramref name="wire"/> is a well-formed name.
+    /// </summary>
+    public void WriteName(scoped ReadOnlySpan<byte> wire, bool compressible) => WriteName(wire, null, compressible, lowercaseInCanonical: true);
+
+    private void WriteName(scoped ReadOnlySpan<byte> wire, DnsName? name, bool compressible, bool lowercaseInCanonical)
     {
-        ReadOnlySpan<byte> wire = name.Wire;
         switch (Mode)
         {
             case NameWriteMode.Canonical:
@@ -154,7 +163,7 @@ public ref struct WireWriter
         int nameStart = Position;
         // Owner names are usually the very DnsName instance written just before (the question name, the
         // CNAME target): point at it without searching the suffix table.
-        if (compressible)
+        if (compressible && name is not null)
         {
             int recent = FindRecent(name);
             if (recent >= 0)
@@ -173,7 +182,7 @@ public ref struct WireWriter
                 {
                     WriteUInt16((ushort)(0xC000 | target));
                     // A name that is one pointer decodes exactly like the name at the target.
-                    if (pos == 0 && !Overflowed) AddRecent(name, target);
+                    if (pos == 0 && !Overflowed && name is not null) AddRecent(name, target);
                     return;
                 }
             }
@@ -186,7 +195,7 @@ public ref struct WireWriter
             pos += len + 1;
         }
         WriteByte(0);
-        if (!Overflowed && nameStart <= 0x3FFF) AddRecent(name, nameStart);
+        if (!Overflowed && nameStart <= 0x3FFF && name is not null) AddRecent(name, nameStart);
     }
 
     private const int RecentSize = 8;

@@ -39,7 +39,8 @@ public static class ZoneCheckRunner
         return errors == 0 ? 0 : 1;
     }
 
-    private static DnsName? OriginFromFileName(string path)
+    /// <summary>The zone name a file called NAME.zone implies (null for other file names).</summary>
+    public static DnsName? OriginFromFileName(string path)
     {
         var name = Path.GetFileName(path);
         if (name.EndsWith(".zone", StringComparison.OrdinalIgnoreCase)) name = name[..^5];

@@ -64,6 +64,15 @@ public sealed class RRsetVerifier
         Failure failure = new(0, EdeCode.RrsigsMissing, $"no RRSIG covers {owner} {type}");
         bool anySupported = false, anyCovering = false;
 
+        // KeyTrap shapes fail as a whole, whatever the order of the records (a validator that tried the first few
+        // would pass or fail by the order the server chose): more RRSIGs over the RRset than an honest rollover uses,
+        // or more keys sharing one signature's tag than the limit. Unbound and Knot Resolver fail these too.
+        int covering = 0;
+        foreach (var rrsig in rrsigs)
+            if (rrsig.TypeCovered == type) covering++;
+        if (covering > limits.MaxSignaturesPerRRset)
+            return new(RRsetStatus.Bogus, EdeCode.DnssecBogus, $"{covering} RRSIGs over {owner} {type}, more than {limits.MaxSignaturesPerRRset}");
+
         foreach (var rrsig in rrsigs)
         {
             if (rrsig.TypeCovered != type) continue;
@@ -75,6 +84,14 @@ public sealed class RRsetVerifier
                 continue;
             }
             anySupported = true;
+            int colliding = 0;
+            foreach (var key in keys)
+                if (RrsigChecks.KeyMatches(key, rrsig)) colliding++;
+            if (colliding > limits.MaxKeyTagCollisions)
+            {
+                failure = failure.Max(new(4, EdeCode.DnssecBogus, $"{colliding} DNSKEYs share key tag {rrsig.KeyTag}, more than {limits.MaxKeyTagCollisions}"));
+                continue;
+            }
             var check = RrsigChecks.Check(rrsig, owner, type, zone, now);
             if (check != RrsigCheck.Ok)
             {

@@ -76,9 +76,13 @@ public static class RrsigChecks
     public static uint ClampTtl(uint rrsetTtl, RrsigData rrsig, uint now) =>
         Math.Min(Math.Min(rrsetTtl, rrsig.OriginalTtl), SerialTime.Until(now, rrsig.Expiration));
 
-    /// <summary>Whether a DNSKEY may verify an RRSIG (tag, algorithm, protocol 3, zone-key bit, not revoked).</summary>
+    /// <summary>
+    /// Whether a DNSKEY may verify an RRSIG (tag, algorithm, protocol 3, zone-key bit). A revoked key (RFC 5011 §2.1)
+    /// is never a trust anchor nor a DS entry point (<see cref="DsMatcher"/>), but once its zone's DNSKEY RRset is
+    /// validated through another key its signatures count, as Unbound and Knot Resolver judge them.
+    /// </summary>
     public static bool KeyMatches(DnskeyData key, RrsigData rrsig) =>
-        key.KeyTag == rrsig.KeyTag && key.Algorithm == rrsig.Algorithm && key.Protocol == 3 && key.IsZoneKey && !key.IsRevoked;
+        key.KeyTag == rrsig.KeyTag && key.Algorithm == rrsig.Algorithm && key.Protocol == 3 && key.IsZoneKey;
 
     /// <summary>The Extended DNS Error for a failed check.</summary>
     public static EdeCode ToEde(RrsigCheck check) => check switch

@@ -44,9 +44,12 @@ internal sealed class Resolution
 
     /// <param name="bogusServers">Servers that sent data failing DNSSEC validation, per zone: asked only when the zone's
     /// other servers (glueless ones included) gave no usable answer.</param>
+    /// <param name="upstreamBudget">The client query's upstream budget when this is one of its sub-resolutions (validation's
+    /// DS and DNSKEY fetches); a new one of <see cref="Limits.MaxUpstreamQueries"/> otherwise.</param>
     public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector, IClock clock,
-        IExchanger exchanger, Request request, CancellationToken cancellation)
+        IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
     {
+        Budget = upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries);
         _options = options;
         _limits = options.Limits;
         _cache = cache;
@@ -58,11 +61,15 @@ internal sealed class Resolution
         _requestTrace = request.Trace;
         _cacheOnly = !request.Query.Has(HeaderFlags.RD);
         _cancellation = cancellation;
-        var budget = clock.UtcNow + _limits.MaxResolutionTime;
-        _deadline = request.Deadline is { } d && d < budget ? d : budget;
+        var latest = clock.UtcNow + _limits.MaxResolutionTime;
+        _deadline = request.Deadline is { } d && d < latest ? d : latest;
     }
 
+    /// <summary>Upstream exchanges this resolution made (its share of <see cref="Budget"/>).</summary>
     public int UpstreamQueries { get; private set; }
+
+    /// <summary>The client query's upstream budget, which this resolution draws on.</summary>
+    public UpstreamBudget Budget { get; }
 
     /// <summary>When this client query's time is up: the request's deadline or <see cref="Limits.MaxResolutionTime"/> from the start.</summary>
     public DateTimeOffset Deadline => _deadline;
@@ -186,7 +193,9 @@ internal sealed class Resolution
             var records = new List<ResourceRecord>(2);
             dname.AppendRecords(records);
             AppendCachedSignatures(dname, records);
-            return Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+            var synthesized = Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+            // QTYPE CNAME: the synthesised CNAME is the answer, not followed.
+            return type == RRType.CNAME && synthesized.Kind == StepKind.Alias ? new Step(StepKind.Answer, records) : synthesized;
         }
         var negative = _cache.GetNegative(name, type, RRClass.IN, StaleWindow);
         if (negative is not null)
@@ -565,7 +574,10 @@ internal sealed class Resolution
                     if (rr.Name.Equals(owner) && rr.Class == RRClass.IN) records.Add(rr);
                 if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
             }
-            var data = type == RRType.ANY ? null : RRset.Collect(message.Answers, owner, type);
+            // QTYPE CNAME under a DNAME: the CNAME at the name is the one synthesised from the DNAME (RFC 6672 §3.4),
+            // unsigned; the answer is the DNAME and that CNAME.
+            var dnameAbove = type == RRType.CNAME ? FindDname(message, bailiwick, owner) : null;
+            var data = type == RRType.ANY || dnameAbove is not null ? null : RRset.Collect(message.Answers, owner, type);
             if (data is not null && Bailiwick.Contains(bailiwick, owner))
             {
                 StoreAnswer(message, data, answerRank, records);
@@ -574,12 +586,14 @@ internal sealed class Resolution
             }
             if (links > _limits.MaxAliasChain) break;
             // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
-            var dname = FindDname(message, bailiwick, owner);
+            var dname = dnameAbove ?? FindDname(message, bailiwick, owner);
             if (dname is not null && dname.Data[0] is NameData dnameTarget)
             {
                 StoreAnswer(message, dname, answerRank, records);
                 var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
                 if (synthesized.Kind == StepKind.YXDomain) return synthesized;
+                if (type == RRType.CNAME)
+                    return new Step(StepKind.Answer, records) { Links = links + 1, Authority = _options.Validation ? WildcardProofs(message) : [] };
                 owner = synthesized.Target!;
                 links++;
                 if (!owners.Add(owner)) break; // a loop: the caller sees the target again and stops
@@ -893,9 +907,9 @@ internal sealed class Resolution
                 _abort = ResolutionFailure.Bound("resolution time", $"{_limits.MaxResolutionTime.TotalSeconds:0.###} s");
                 return null;
             }
-            if (UpstreamQueries >= _limits.MaxUpstreamQueries)
+            if (!Budget.TryTake())
             {
-                _abort = ResolutionFailure.Bound("upstream queries", _limits.MaxUpstreamQueries);
+                _abort = ResolutionFailure.Bound("upstream queries", Budget.Max);
                 return null;
             }
             UpstreamQueries++;

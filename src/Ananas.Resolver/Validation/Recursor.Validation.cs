@@ -34,8 +34,9 @@ public sealed partial class Recursor
         if (resolution.Sources is { } answered) sources = [.. answered];
         async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
         {
-            var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = request.Deadline, Trace = request.Trace };
-            var subResolution = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, sub, cancellationToken) { Refresh = true };
+            // The client query's deadline and upstream budget: a fetch for the validator is part of its work.
+            var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = resolution.Deadline, Trace = request.Trace };
+            var subResolution = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, sub, cancellationToken, resolution.Budget) { Refresh = true };
             var result = await subResolution.ResolveAsync(name, type, 0);
             queries += subResolution.UpstreamQueries;
             if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
@@ -67,7 +68,7 @@ public sealed partial class Recursor
                 // Worth asking again: the work spent so far counts against the query's bounds.
                 string? bound = null;
                 if (retries >= limits.MaxValidationRetries) bound = Limits.Describe("validation retries", limits.MaxValidationRetries);
-                else if (resolution.UpstreamQueries + queries >= limits.MaxUpstreamQueries) bound = Limits.Describe("upstream queries", limits.MaxUpstreamQueries);
+                else if (resolution.Budget.Exhausted) bound = Limits.Describe("upstream queries", limits.MaxUpstreamQueries);
                 else if (_clock.UtcNow >= resolution.Deadline) bound = Limits.Describe("resolution time", $"{limits.MaxResolutionTime.TotalSeconds:0.###} s");
                 if (bound is null)
                 {

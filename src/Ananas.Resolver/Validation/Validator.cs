@@ -453,7 +453,7 @@ internal sealed class Validator
                 if (parent.State != ValidationState.Secure) return parent;
                 var denial = await ValidateNegativeAsync(zone, RRType.DS, ds, []);
                 if (denial.State == ValidationState.Bogus) return new ZoneKeys(ValidationState.Bogus, [], denial.Ede, $"DS denial for {zone}: {denial.Reason}");
-                if (probing && !IsDelegation(ds.Authority, zone)) return new ZoneKeys(ValidationState.Indeterminate, []);
+                if (probing && !IsDelegation(ds.Authority, zone, parentName)) return new ZoneKeys(ValidationState.Indeterminate, []);
                 return new ZoneKeys(ValidationState.Insecure, [], null, $"no DS for {zone}");
             }
             else
@@ -477,7 +477,7 @@ internal sealed class Validator
         IReadOnlyList<DnskeyData> entry;
         if (anchor is not null && anchor.Keys.Count > 0 && dsSet.Count == 0)
         {
-            entry = keys.FindAll(k => anchor.Keys.Exists(a => a.Algorithm == k.Algorithm && a.PublicKey.Span.SequenceEqual(k.PublicKey.Span)));
+            entry = keys.FindAll(k => !k.IsRevoked && anchor.Keys.Exists(a => a.Algorithm == k.Algorithm && a.PublicKey.Span.SequenceEqual(k.PublicKey.Span)));
             if (entry.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY of {zone} matches its trust anchor");
         }
         else
@@ -576,14 +576,21 @@ internal sealed class Validator
 
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
 
-    /// <summary>Whether the denial's NSEC/NSEC3 at the name shows an NS bit (a delegation) — NSEC only; NSEC3 assumed a cut.</summary>
-    private static bool IsDelegation(IReadOnlyList<ResourceRecord> authority, DnsName name)
+    /// <summary>
+    /// Whether the DS denial shows <paramref name="name"/> to be a delegation: its NSEC has the NS bit; its NSEC3 has
+    /// it, or an opt-out NSEC3 span covers the name (an unsigned delegation may hide there, RFC 5155 §6). An NSEC3
+    /// that matches the name without NS shows ordinary data in the parent's zone, which must then be signed.
+    /// </summary>
+    private bool IsDelegation(IReadOnlyList<ResourceRecord> authority, DnsName name, DnsName signer)
     {
+        List<ResourceRecord>? nsec3 = null;
         foreach (var rr in authority)
         {
-            if (rr.Type == RRType.NSEC3) return true;
-            if (rr.Data is NsecData nsec && rr.Name.Equals(name)) return nsec.Contains(RRType.NS);
+            if (rr.Type == RRType.NSEC3) (nsec3 ??= []).Add(rr);
+            else if (rr.Data is NsecData nsec && rr.Name.Equals(name)) return nsec.Contains(RRType.NS);
         }
-        return false;
+        if (nsec3 is null) return false;
+        var status = new Nsec3Proofs(nsec3, signer, _budget).ProveInsecureDelegation(name).Status;
+        return status is DenialStatus.Proven or DenialStatus.Insecure;
     }
 }

@@ -71,7 +71,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             ValidateDsa = setup.Validation,
             // The peers answer insecure at any NSEC3 iteration count past their limit (deckard val_iter_high has
             // 65535); this resolver's default fails closed past a second, higher one (RFC 9276 §3.2).
-            Limits = Limits.Default with { Dnssec = DnssecLimits.Default with { MaxNsec3IterationsBeforeBogus = ushort.MaxValue } },
+            Limits = Limits.Default with { Dnssec = DnssecLimits.Default with { MaxNsec3Iterations = 150, MaxNsec3IterationsBeforeBogus = ushort.MaxValue } },
         };
     }
 

@@ -1,10 +1,6 @@
-using System.Globalization;
-using System.Reflection;
-using Ananas.Server.Pipeline;
-using Ananas.Server.Scheduling;
-using Microsoft.Extensions.Logging;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
+using static Ananas.Server.Configuration.ConfigValues;
 
 namespace Ananas.Server.Configuration;
 
@@ -15,74 +11,10 @@ namespace Ananas.Server.Configuration;
 /// </summary>
 public static class ConfigLoader
 {
-    private delegate void Setter(ServerConfig config, ValueSyntax value, string key);
+    private static readonly string DefaultsText = ConfigDocument.DefaultsToml();
 
-    private static readonly Dictionary<string, Setter> Setters = new(StringComparer.Ordinal)
-    {
-        ["listen"] = (c, v, k) => c.Listen = Items(v, k).Select((s, i) => Parse(() => ListenAddress.Parse(s.Text), $"{k}[{i}]", s.Line)).ToList(),
-        ["root-hints"] = (c, v, k) => c.RootHints = String(v, k),
-        ["cache.size"] = (c, v, k) => c.CacheSizeBytes = v is IntegerValueSyntax ? Integer(v, k, 1 << 20, long.MaxValue) : Parse(() => ParseSize(String(v, k)), k),
-        ["access.allow"] = (c, v, k) => c.Allow = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
-        ["resolver.qname-minimisation"] = (c, v, k) => c.QnameMinimisation = Boolean(v, k),
-        ["resolver.ipv6"] = (c, v, k) => c.IPv6 = Boolean(v, k),
-        ["resolver.query-localhost"] = (c, v, k) => c.QueryLocalhost = Boolean(v, k),
-        ["resolver.query-timeout"] = (c, v, k) => c.QueryTimeout = Duration(v, k),
-        ["resolver.upstream-timeout"] = (c, v, k) => c.UpstreamTimeout = DurationBetween(v, k, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30)),
-        ["dnssec.validation"] = (c, v, k) => c.DnssecValidation = String(v, k) switch
-        {
-            "on" => true,
-            "off" => false,
-            var other => throw new FormatException($"'{other}' is not one of on, off"),
-        },
-        ["dnssec.trust-anchor"] = (c, v, k) => c.TrustAnchorFile = String(v, k),
-        ["resolver.local-zones"] = (c, v, k) => c.LocalZones = Items(v, k).Select((s, i) => Parse(() => ParseLocalZone(s.Text), $"{k}[{i}]", s.Line)).ToList(),
-        ["dnssec.negative-trust-anchors"] = (c, v, k) => c.NegativeTrustAnchors = Items(v, k).Select((s, i) => Parse(() => ParseName(s.Text), $"{k}[{i}]", s.Line)).ToList(),
-        ["udp.max-payload"] = (c, v, k) => c.UdpMaxPayload = (int)Integer(v, k, 512, 65535),
-        ["udp.sockets"] = (c, v, k) => c.UdpSockets = (int)Integer(v, k, 1, 256),
-        ["udp.threads-per-socket"] = (c, v, k) => c.UdpThreadsPerSocket = (int)Integer(v, k, 1, 256),
-        ["udp.batch-size"] = (c, v, k) => c.UdpBatchSize = (int)Integer(v, k, 1, 1024),
-        ["tcp.idle-timeout"] = (c, v, k) => c.TcpIdleTimeout = Duration(v, k),
-        ["tcp.max-connections"] = (c, v, k) => c.TcpMaxConnections = (int)Integer(v, k, 1, 1_000_000),
-        ["tcp.max-connections-per-client"] = (c, v, k) => c.TcpMaxConnectionsPerClient = (int)Integer(v, k, 1, 1_000_000),
-        ["tcp.max-outstanding-per-connection"] = (c, v, k) => c.TcpMaxOutstanding = (int)Integer(v, k, 1, 65535),
-        ["proxy.trusted-sources"] = (c, v, k) => c.ProxyTrustedSources = Items(v, k).Select((s, i) => { Parse(() => AccessList.ParseNetwork(s.Text), $"{k}[{i}]", s.Line); return s.Text; }).ToList(),
-        ["tls.certificate"] = (c, v, k) => c.TlsCertificate = String(v, k),
-        ["tls.key"] = (c, v, k) => c.TlsKey = String(v, k),
-        ["control.listen"] = (c, v, k) => c.ControlListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
-        ["metrics.listen"] = (c, v, k) => c.MetricsListen = String(v, k) is var m && m.Length > 0 ? Parse(() => { Listeners.MetricsListener.ParseAddress(m); return m; }, k) : "",
-        ["scheduler.group-prefix-v4"] = (c, v, k) => c.GroupPrefixV4 = (int)Integer(v, k, 0, 32),
-        ["scheduler.group-prefix-v6"] = (c, v, k) => c.GroupPrefixV6 = (int)Integer(v, k, 0, 128),
-        ["scheduler.max-in-flight"] = (c, v, k) => c.MaxInFlight = (int)Integer(v, k, 1, 1_000_000),
-        ["scheduler.max-in-flight-per-group"] = (c, v, k) => c.MaxInFlightPerGroup = (int)Integer(v, k, 1, 1_000_000),
-        ["scheduler.max-queued"] = (c, v, k) => c.MaxQueued = (int)Integer(v, k, 1, 10_000_000),
-        ["scheduler.max-queued-per-group"] = (c, v, k) => c.MaxQueuedPerGroup = (int)Integer(v, k, 1, 10_000_000),
-        ["scheduler.shed"] = (c, v, k) => c.Shed = String(v, k) switch
-        {
-            "refuse" => ShedAction.Refuse,
-            "drop" => ShedAction.Drop,
-            "truncate" => ShedAction.Truncate,
-            var other => throw new FormatException($"'{other}' is not one of refuse, drop, truncate"),
-        },
-        ["log.query-log"] = (c, v, k) => c.QueryLog = String(v, k),
-        ["log.level"] = (c, v, k) => c.LogLevel = String(v, k) switch
-        {
-            "trace" => LogLevel.Trace,
-            "debug" => LogLevel.Debug,
-            "information" or "info" => LogLevel.Information,
-            "warning" => LogLevel.Warning,
-            "error" => LogLevel.Error,
-            var other => throw new FormatException($"'{other}' is not one of trace, debug, information, warning, error"),
-        },
-    };
-
-    /// <summary>The embedded defaults, parsed once per call (a fresh object every time).</summary>
-    public static ServerConfig Defaults()
-    {
-        using var stream = typeof(ConfigLoader).Assembly.GetManifestResourceStream("Ananas.Server.defaults.toml")
-            ?? throw new InvalidOperationException("embedded defaults.toml is missing");
-        using var reader = new StreamReader(stream);
-        return Apply(new ServerConfig(), reader.ReadToEnd(), "defaults.toml");
-    }
+    /// <summary>The defaults declared in <see cref="ConfigKeys"/>, as a fresh object every time.</summary>
+    public static ServerConfig Defaults() => Apply(new ServerConfig(), DefaultsText, "defaults.toml");
 
     /// <summary>The defaults with <paramref name="path"/> applied on top.</summary>
     public static ServerConfig LoadFile(string path)
@@ -151,14 +83,14 @@ public static class ConfigLoader
     {
         string key = table.Length == 0 ? KeyText(kv.Key) : $"{table}.{KeyText(kv.Key)}";
         int line = kv.Span.Start.Line + 1;
-        if (!Setters.TryGetValue(key, out var setter))
+        if (ConfigKeys.Find(key) is not { } declared)
         {
             errors.Add($"{sourceName}:{line}: {key}: unknown key");
             return;
         }
         try
         {
-            setter(config, kv.Value!, key);
+            declared.Apply(config, kv.Value!);
         }
         catch (KeyedFormatException e)
         {
@@ -176,13 +108,14 @@ public static class ConfigLoader
 
     private static readonly Dictionary<string, PluginSetter> PluginSetters = new(StringComparer.Ordinal)
     {
-        ["name"] = (p, v, k) => p.Name = PluginName(String(v, k)),
-        ["module"] = (p, v, k) => p.Module = String(v, k) is { Length: > 0 } m ? m : throw new FormatException("the path of the .wasm module is empty"),
-        ["args"] = (p, v, k) => p.Args = String(v, k),
-        ["memory-limit"] = (p, v, k) => p.MemoryLimitBytes = v is IntegerValueSyntax ? Integer(v, k, 1 << 16, 4L << 30) : ParsePluginMemory(String(v, k)),
-        ["cpu-budget"] = (p, v, k) => p.CpuBudget = Duration(v, k) is var d && d <= TimeSpan.FromSeconds(1) ? d : throw new FormatException($"{d.TotalMilliseconds} ms is more than the 1s a callback may take"),
-        ["max-instances"] = (p, v, k) => p.MaxInstances = (int)Integer(v, k, 1, 1024),
-        ["quarantine-after"] = (p, v, k) => p.QuarantineAfter = (int)Integer(v, k, 1, 1_000_000),
+        ["name"] = (p, v, k) => p.Name = PluginName(String(v)),
+        ["module"] = (p, v, k) => p.Module = String(v) is { Length: > 0 } m ? m : throw new FormatException("the path of the .wasm module is empty"),
+        ["args"] = (p, v, k) => p.Args = String(v),
+        // Between 64 KiB (one WebAssembly page) and 4 GiB.
+        ["memory-limit"] = (p, v, k) => p.MemoryLimitBytes = Size(v, 1 << 16, 4L << 30),
+        ["cpu-budget"] = (p, v, k) => p.CpuBudget = Duration(v, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1)),
+        ["max-instances"] = (p, v, k) => p.MaxInstances = (int)Integer(v, 1, 1024),
+        ["quarantine-after"] = (p, v, k) => p.QuarantineAfter = (int)Integer(v, 1, 1_000_000),
     };
 
     private static bool IsPluginTable(TableSyntaxBase table, string name) =>
@@ -229,7 +162,7 @@ public static class ConfigLoader
             string qualified = $"plugin[{config.Plugins.Count - 1}].data.{name}";
             try
             {
-                plugin.Data[PluginName(name)] = String(kv.Value!, qualified) is { Length: > 0 } path ? path : throw new FormatException("the file of the table is empty");
+                plugin.Data[PluginName(name)] = String(kv.Value!) is { Length: > 0 } path ? path : throw new FormatException("the file of the table is empty");
             }
             catch (FormatException e)
             {
@@ -261,10 +194,6 @@ public static class ConfigLoader
         return name;
     }
 
-    /// <summary>"16MiB", "512KiB", or bytes; between 64 KiB (one WebAssembly page) and 4 GiB.</summary>
-    private static long ParsePluginMemory(string text) =>
-        ParseBytes(text, 1 << 16, 4L << 30) is var bytes and > 0 ? bytes : throw new FormatException($"'{text}' is not a memory limit between 64KiB and 4GiB (e.g. 16MiB)");
-
     #endregion
 
     private static string KeyText(KeySyntax? key)
@@ -282,118 +211,11 @@ public static class ConfigLoader
         _ => "",
     };
 
-    private sealed class KeyedFormatException(string key, int? line, string message) : FormatException(message)
-    {
-        public string Key { get; } = key;
-        public int? Line { get; } = line;
-    }
-
-    private static T Parse<T>(Func<T> parse, string key, int? line = null)
-    {
-        try
-        {
-            return parse();
-        }
-        catch (FormatException e) when (e is not KeyedFormatException)
-        {
-            throw new KeyedFormatException(key, line, e.Message);
-        }
-    }
-
-    private static string String(ValueSyntax value, string key) =>
-        value is StringValueSyntax s ? s.Value ?? "" : throw new FormatException($"expected a string, not {Describe(value)}");
-
-    private static bool Boolean(ValueSyntax value, string key) =>
-        value is BooleanValueSyntax b ? b.Value : throw new FormatException($"expected true or false, not {Describe(value)}");
-
-    private static long Integer(ValueSyntax value, string key, long min, long max)
-    {
-        if (value is not IntegerValueSyntax i) throw new FormatException($"expected an integer, not {Describe(value)}");
-        if (i.Value < min || i.Value > max) throw new FormatException($"{i.Value} is out of range ({min}–{max})");
-        return i.Value;
-    }
-
-    private static List<(string Text, int Line)> Items(ValueSyntax value, string key)
-    {
-        if (value is not ArraySyntax array) throw new FormatException($"expected an array of strings, not {Describe(value)}");
-        var list = new List<(string, int)>();
-        int index = 0;
-        foreach (var item in array.Items)
-        {
-            if (item.Value is not StringValueSyntax s)
-                throw new KeyedFormatException($"{key}[{index}]", item.Span.Start.Line + 1, $"expected a string, not {Describe(item.Value)}");
-            list.Add((s.Value ?? "", item.Span.Start.Line + 1));
-            index++;
-        }
-        return list;
-    }
-
-    private static TimeSpan Duration(ValueSyntax value, string key) => ParseDuration(String(value, key));
-
-    private static TimeSpan DurationBetween(ValueSyntax value, string key, TimeSpan min, TimeSpan max) =>
-        Duration(value, key) is var d && d >= min && d <= max ? d
-            : throw new FormatException($"'{String(value, key)}' is out of range: between {Show(min)} and {Show(max)}");
-
-    private static string Show(TimeSpan t) => t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.###}s" : $"{t.TotalMilliseconds:0}ms";
-
-    private static string Describe(ValueSyntax? value) => value switch
-    {
-        StringValueSyntax => "a string",
-        IntegerValueSyntax => "an integer",
-        BooleanValueSyntax => "a boolean",
-        ArraySyntax => "an array",
-        InlineTableSyntax => "a table",
-        null => "nothing",
-        _ => "another kind of value",
-    };
-
-    /// <summary>A domain name as written in the file, returned as given (it is parsed again where it is used).</summary>
-    private static string ParseName(string text) =>
-        Ananas.Dns.DnsName.TryParse(text, null, out _, out var error) && text.Length > 0 ? text : throw new FormatException($"'{text}' is not a domain name: {error}");
-
-    /// <summary>One of the special-use zones <see cref="Resolver.LocalZones"/> can serve, returned as given.</summary>
-    private static string ParseLocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
-        : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
-
-    /// <summary>"5s", "1500ms", "2m", "1h".</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        text = text.Trim();
-        (string unit, double scale) = text.EndsWith("ms", StringComparison.Ordinal) ? ("ms", 1.0)
-            : text.EndsWith('s') ? ("s", 1000.0)
-            : text.EndsWith('m') ? ("m", 60_000.0)
-            : text.EndsWith('h') ? ("h", 3_600_000.0)
-            : throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m)");
-        if (!double.TryParse(text[..^unit.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || n <= 0)
-            throw new FormatException($"'{text}' is not a positive duration (e.g. 5s, 1500ms, 2m)");
-        return TimeSpan.FromMilliseconds(n * scale);
-    }
-
-    /// <summary>"256MiB", "1GiB", "512KiB", or a plain number of bytes; at least 1 MiB.</summary>
+    /// <summary>"256MiB", "1GiB", or a number of bytes, for <c>--cache-size</c>: the range of <c>cache.size</c>.</summary>
     public static long ParseSize(string text)
     {
-        long bytes = ParseBytes(text, 1, long.MaxValue);
-        if (bytes < 0) throw new FormatException($"'{text.Trim()}' is not a size (e.g. 256MiB, 1GiB)");
-        if (bytes < 1 << 20) throw new FormatException("the cache needs at least 1MiB");
-        return bytes;
-    }
-
-    /// <summary>A size with an optional KiB/MiB/GiB (or K/M/G) suffix, in bytes; -1 if it is not one or is outside [min, max].</summary>
-    private static long ParseBytes(string text, long min, long max)
-    {
-        text = text.Trim();
-        long scale = 1;
-        foreach (var (suffix, factor) in new[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30) })
-        {
-            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-            {
-                scale = factor;
-                text = text[..^suffix.Length].Trim();
-                break;
-            }
-        }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue / scale) return -1;
-        long bytes = n * scale;
-        return bytes >= min && bytes <= max ? bytes : -1;
+        var config = new ServerConfig();
+        ConfigKeys.Find("cache.size")!.Apply(config, new StringValueSyntax(text));
+        return config.CacheSizeBytes;
     }
 }

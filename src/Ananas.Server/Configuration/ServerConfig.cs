@@ -35,6 +35,8 @@ public sealed record ServerConfig
     public int TcpMaxConnections { get; set; }
     public int TcpMaxConnectionsPerClient { get; set; }
     public int TcpMaxOutstanding { get; set; }
+    /// <summary>Answer bytes queued for one TCP/DoT connection and not yet written; reading pauses beyond it.</summary>
+    public long TcpMaxQueuedBytes { get; set; }
     /// <summary>Networks whose PROXY v2 headers are believed, on listeners marked <c>?proxy=v2</c>.</summary>
     public List<string> ProxyTrustedSources { get; set; } = [];
     /// <summary>PEM certificate (chain) for DoT and DoH; empty generates a self-signed one at startup.</summary>
@@ -45,6 +47,8 @@ public sealed record ServerConfig
     public string MetricsListen { get; set; } = "";
     /// <summary>Control API (cache purge, stats, status), <c>http://ADDR:PORT</c>; empty turns it off.</summary>
     public string ControlListen { get; set; } = "";
+    /// <summary>The control API's bearer token file (created 0600 at first start); empty: <see cref="Listeners.ControlToken.DefaultPath"/>.</summary>
+    public string ControlTokenFile { get; set; } = "";
     public int GroupPrefixV4 { get; set; }
     public int GroupPrefixV6 { get; set; }
     public int MaxInFlight { get; set; }
@@ -52,15 +56,41 @@ public sealed record ServerConfig
     public int MaxQueued { get; set; }
     public int MaxQueuedPerGroup { get; set; }
     public ShedAction Shed { get; set; }
+
+    // --- Response rate limiting and DNS Cookies on UDP (docs/SECURITY.md) ---
+    public bool RrlEnabled { get; set; }
+    public int RrlResponsesPerSecond { get; set; }
+    public int RrlNxdomainsPerSecond { get; set; }
+    public int RrlErrorsPerSecond { get; set; }
+    public int RrlSlip { get; set; }
+    public int RrlPrefixV4 { get; set; }
+    public int RrlPrefixV6 { get; set; }
+    public int RrlTableSize { get; set; }
+    /// <summary>Client networks never rate limited.</summary>
+    public List<string> RrlExempt { get; set; } = [];
+    public bool CookiesEnabled { get; set; }
+    /// <summary>The RFC 9018 server secret, 32 hex digits, shared by an anycast set; empty: random, rotated every <see cref="CookieRotation"/>.</summary>
+    public string CookieSecret { get; set; } = "";
+    /// <summary>The secret before the last manual rotation, still accepted.</summary>
+    public string CookiePreviousSecret { get; set; } = "";
+    public TimeSpan CookieRotation { get; set; }
     public LogLevel LogLevel { get; set; }
     /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
     public string QueryLog { get; set; } = "";
+
+    // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
+    /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
+    public string AuthoritativeStore { get; set; } = "";
+    /// <summary>CH TXT id.server / hostname.bind answer; empty refuses.</summary>
+    public string AuthoritativeIdentity { get; set; } = "";
+    /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
+    public string AuthoritativeVersion { get; set; } = "";
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
     public List<PluginConfig> Plugins { get; set; } = [];
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources],
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
         Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -32,6 +32,7 @@ public sealed class ResolverHost : IAsyncDisposable
     /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
+    private readonly Timer? _cookieRotation;
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
@@ -54,6 +55,26 @@ public sealed class ResolverHost : IAsyncDisposable
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
+        if (config.RrlEnabled)
+            Pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions
+            {
+                ResponsesPerSecond = config.RrlResponsesPerSecond,
+                NxdomainsPerSecond = config.RrlNxdomainsPerSecond,
+                ErrorsPerSecond = config.RrlErrorsPerSecond,
+                Slip = config.RrlSlip,
+                IPv4PrefixLength = config.RrlPrefixV4,
+                IPv6PrefixLength = config.RrlPrefixV6,
+                TableSize = config.RrlTableSize,
+                Exempt = AccessList.Parse(config.RrlExempt),
+            });
+        if (config.CookiesEnabled)
+        {
+            var cookies = new Protection.ServerCookies(config.CookieSecret.Length > 0 ? Convert.FromHexString(config.CookieSecret) : null,
+                config.CookiePreviousSecret.Length > 0 ? Convert.FromHexString(config.CookiePreviousSecret) : null);
+            Pipeline.Cookies = cookies;
+            // A generated secret is this server's alone: rotate it (the previous one stays valid, so clients lose nothing).
+            if (config.CookieSecret.Length == 0) _cookieRotation = new Timer(_ => cookies.Rotate(), null, config.CookieRotation, config.CookieRotation);
+        }
         if (config.QueryLog.Length > 0)
         {
             try
@@ -72,9 +93,15 @@ public sealed class ResolverHost : IAsyncDisposable
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
-            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), Pipeline, _records, () => Listeners.Select(l => l.Address),
-                () => ReloadAsync("control API"), () => Plugins));
+        {
+            ControlTokenPath = ControlToken.PathFor(config.ControlTokenFile);
+            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), ControlToken.LoadOrCreate(ControlTokenPath), Pipeline, _records,
+                () => Listeners.Select(l => l.Address), () => ReloadAsync("control API"), () => Plugins, _logger));
+        }
     }
+
+    /// <summary>The file holding the control API's token (null when <c>control.listen</c> is empty).</summary>
+    public string? ControlTokenPath { get; }
 
     /// <summary>The configuration in effect (after a reload: the new one, except keys that need a restart).</summary>
     public ServerConfig Config { get; private set; }
@@ -285,12 +312,14 @@ public sealed class ResolverHost : IAsyncDisposable
         {
         }
         foreach (var listener in listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
     }
@@ -303,6 +332,7 @@ public sealed class ResolverHost : IAsyncDisposable
             MaxConnections = config.TcpMaxConnections,
             MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
             MaxOutstandingPerConnection = config.TcpMaxOutstanding,
+            MaxQueuedBytesPerConnection = config.TcpMaxQueuedBytes,
         };
         var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
         return address.Transport switch
@@ -310,7 +340,7 @@ public sealed class ResolverHost : IAsyncDisposable
             Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
             Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
             Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy),
+            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, tcpOptions),
         };
     }
 
@@ -326,6 +356,9 @@ public sealed class ResolverHost : IAsyncDisposable
             Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
         return Certificate;
     }
+
+    /// <summary>Reads the files the configuration names (root hints, trust anchors) as a start would; throws <see cref="ConfigException"/>.</summary>
+    public static void CheckFiles(ServerConfig config) => RecursorOptionsFor(config);
 
     private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
 

@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ananas.Server.Listeners;
 
@@ -17,10 +19,12 @@ namespace Ananas.Server.Listeners;
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
 /// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, and
 /// <c>POST /reload</c> (read the configuration again, as SIGHUP does), <c>GET /plugins</c> and
-/// <c>POST /plugins/reload?name=N</c>. Anyone who can reach it can empty the cache or reload plugins: keep it on loopback.
+/// <c>POST /plugins/reload?name=N</c>. Every request carries <c>Authorization: Bearer TOKEN</c> (<see cref="ControlToken"/>;
+/// 401 without it), and a request a browser sends for another site (an <c>Origin</c> or <c>Host</c> that is not this
+/// endpoint: CSRF, DNS rebinding) is refused with 403 before the token is even looked at.
 /// </summary>
-public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
-    Func<Task<Hosting.ReloadResult>>? reload = null, Func<Hosting.IPluginControl?>? plugins = null) : IListener
+public sealed class ControlListener(IPEndPoint endPoint, string token, QueryPipeline pipeline, IRecordCache records, Func<IEnumerable<string>>? listeners = null,
+    Func<Task<Hosting.ReloadResult>>? reload = null, Func<Hosting.IPluginControl?>? plugins = null, ILogger? logger = null) : IListener
 {
     /// <summary>Messages (config errors quote keys and values) stay readable: no \u0027 for an apostrophe. Not embedded in HTML.</summary>
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -37,11 +41,26 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
     {
         _app = LoopbackHttpEndpoint.Start(endPoint, "control.listen", HandleAsync, out var bound);
         LocalEndPoint = bound;
+        if (!IPAddress.IsLoopback(bound.Address))
+            (logger ?? NullLogger.Instance).LogWarning(ServerEvents.ControlExposed,
+                "the control API listens on {Address}, outside loopback: anyone on that network who learns the token can purge the cache and reload the server, over plain HTTP that shows the token to anyone watching. Keep control.listen on 127.0.0.1 or ::1 (reach it through SSH)",
+                Address);
     }
 
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        if (!FromThisSite(request))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+        if (!Authorized(request))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"ananas-control\"";
+            return;
+        }
         var path = request.Path.Value;
         object? body;
         int status = StatusCodes.Status200OK;
@@ -111,6 +130,38 @@ public sealed class ControlListener(IPEndPoint endPoint, QueryPipeline pipeline,
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(body, Json)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The Host names this endpoint (its address, or localhost with its port), and an Origin, when a browser sent one,
+    /// is this endpoint itself: a page elsewhere, or a rebound name pointing here, is refused.
+    /// </summary>
+    private bool FromThisSite(HttpRequest request)
+    {
+        if (!IsThisEndpoint(request.Host.Value)) return false;
+        var origin = request.Headers.Origin;
+        if (origin.Count == 0) return true;
+        if (origin.Count > 1 || !Uri.TryCreate(origin.ToString(), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp) return false;
+        return IsThisEndpoint(uri.Authority);
+    }
+
+    private bool IsThisEndpoint(string? authority)
+    {
+        if (string.IsNullOrEmpty(authority)) return false;
+        int colon = authority.LastIndexOf(':');
+        if (colon < 0 || authority.EndsWith(']') || !int.TryParse(authority.AsSpan(colon + 1), out int port) || port != LocalEndPoint.Port) return false;
+        var host = authority[..colon].Trim('[', ']');
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return IPAddress.IsLoopback(LocalEndPoint.Address);
+        return IPAddress.TryParse(host, out var address) && (address.Equals(LocalEndPoint.Address) || (LocalEndPoint.Address.Equals(IPAddress.Any) || LocalEndPoint.Address.Equals(IPAddress.IPv6Any)));
+    }
+
+    private bool Authorized(HttpRequest request)
+    {
+        var header = request.Headers.Authorization;
+        if (header.Count != 1) return false;
+        var value = header[0].AsSpan();
+        const string scheme = "Bearer ";
+        return value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && ControlToken.Matches(token, value[scheme.Length..].Trim());
     }
 
     private (int, object) Purge(IQueryCollection query)

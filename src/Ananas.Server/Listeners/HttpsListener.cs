@@ -25,7 +25,9 @@ namespace Ananas.Server.Listeners;
 /// GET <c>?dns=</c> (base64url without padding) and POST <c>application/dns-message</c>; and the JSON API
 /// (GET <c>?name=&amp;type=&amp;do=&amp;cd=</c>, <c>application/dns-json</c>, also at <c>/resolve</c>) in the shape
 /// public resolvers use. Every query goes through the same <see cref="QueryPipeline"/> as a frame with
-/// <see cref="Transport.Https"/> (answer cache, scheduler, recursor, RFC 8467 padding).
+/// <see cref="Transport.Https"/> (answer cache, scheduler, recursor, RFC 8467 padding). The <c>tcp.*</c> bounds apply
+/// as on DoT: connections overall and per client, the idle timeout (keep-alive, and the time to send a request's
+/// headers), HTTP/2 streams per connection as the pipelining bound, and a body no larger than a DNS message.
 /// </summary>
 public sealed class HttpsListener : IListener
 {
@@ -40,12 +42,18 @@ public sealed class HttpsListener : IListener
     private readonly X509Certificate2 _certificate;
     private readonly ILogger _logger;
     private readonly ProxyOptions? _proxy;
+    private readonly TcpListenerOptions _limits;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<IPAddress, int> _perClient = [];
     private WebApplication? _app;
 
     /// <param name="proxy">PROXY protocol v2 when given: connections only from its trusted sources, each starting with the header (before TLS).</param>
-    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null)
+    /// <param name="limits">The connection bounds and idle timeout (the <c>tcp.*</c> keys); the defaults when null.</param>
+    public HttpsListener(IPEndPoint endPoint, QueryPipeline pipeline, X509Certificate2 certificate, ILogger? logger = null, ProxyOptions? proxy = null,
+        TcpListenerOptions? limits = null)
     {
         _proxy = proxy;
+        _limits = limits ?? new TcpListenerOptions();
         _requested = endPoint;
         _pipeline = pipeline;
         _certificate = certificate;
@@ -64,9 +72,15 @@ public sealed class HttpsListener : IListener
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = MaxMessage + 1;
+            options.Limits.MaxConcurrentConnections = _limits.MaxConnections;
+            options.Limits.KeepAliveTimeout = _limits.IdleTimeout;
+            options.Limits.RequestHeadersTimeout = _limits.IdleTimeout;
+            options.Limits.Http2.MaxStreamsPerConnection = _limits.MaxOutstandingPerConnection;
             options.Listen(_requested, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Behind a proxy every connection comes from the proxy: only the overall bound applies (as on DoT).
+                if (_proxy is null) listen.Use(next => connection => LimitPerClientAsync(connection, next));
                 // Before TLS: the header comes first on the wire; the client it names becomes the connection's remote end.
                 if (_proxy is { } proxy) listen.Use(next => connection => AcceptProxiedAsync(connection, proxy, next));
                 listen.UseHttps(https =>
@@ -91,6 +105,39 @@ public sealed class HttpsListener : IListener
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         var bound = addresses?.Select(a => new Uri(a)).FirstOrDefault();
         LocalEndPoint = new IPEndPoint(_requested.Address, bound?.Port ?? _requested.Port);
+    }
+
+    /// <summary>Closes a connection beyond <see cref="TcpListenerOptions.MaxConnectionsPerClient"/> from its address.</summary>
+    private async Task LimitPerClientAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, Microsoft.AspNetCore.Connections.ConnectionDelegate next)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+        lock (_lock)
+        {
+            _perClient.TryGetValue(remote.Address, out int open);
+            if (open >= _limits.MaxConnectionsPerClient)
+            {
+                _logger.LogDebug(ServerEvents.ConnectionRejected, "DoH connection from {Client} refused: connection limit per client", remote);
+                connection.Abort();
+                return;
+            }
+            _perClient[remote.Address] = open + 1;
+        }
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (_perClient.TryGetValue(remote.Address, out int open) && open > 1) _perClient[remote.Address] = open - 1;
+                else _perClient.Remove(remote.Address);
+            }
+        }
     }
 
     private async Task AcceptProxiedAsync(Microsoft.AspNetCore.Connections.ConnectionContext connection, ProxyOptions proxy, Microsoft.AspNetCore.Connections.ConnectionDelegate next)

@@ -80,6 +80,10 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_dropped_total", "Frames dropped without an answer (not a query, too short, phase drop).", c.DroppedCount);
         Counter(sb, "ananas_truncated_total", "Replies truncated to fit the client's size.", c.TruncatedCount);
         Counter(sb, "ananas_client_gone_total", "Misses whose client left before the answer.", c.ClientGoneCount);
+        Counter(sb, "ananas_rrl_dropped_total", "UDP responses dropped by response rate limiting.", c.RrlDroppedCount);
+        Counter(sb, "ananas_rrl_slipped_total", "UDP responses rate limited and sent truncated (TC=1) or as BADCOOKIE instead.", c.RrlSlippedCount);
+        Counter(sb, "ananas_rrl_evictions_total", "Rate-limit buckets of live keys reused for another key (rrl.table-size too small for the traffic).", pipeline.RateLimiter?.Evictions ?? 0);
+        Counter(sb, "ananas_badcookie_total", "BADCOOKIE responses (a rate-limited client with a missing or stale server cookie).", c.BadCookieCount);
         sb.Append("# HELP ananas_in_flight Misses being resolved or queued.\n# TYPE ananas_in_flight gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_in_flight {pipeline.InFlight}\n");
         var stats = pipeline.Answers.GetStatistics();
@@ -96,6 +100,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Histogram(sb, "ananas_query_duration_seconds", "Time from arrival to reply.", "hit", c.HitLatency, header: true);
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
         if (upstream is not null) RenderUpstream(sb, upstream);
+        pipeline.AnswerSource?.AppendMetrics(sb);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
     }

@@ -11,9 +11,12 @@ using Microsoft.Extensions.Logging;
 namespace Ananas.Server.Listeners;
 
 /// <summary>
-/// One client TCP connection: a read loop that frames queries and hands them to the pipeline (at most
-/// <see cref="TcpListenerOptions.MaxOutstandingPerConnection"/> unanswered at once), and a write loop that sends
-/// answers in the order they complete. It is the frames' reply sink.
+/// One client TCP connection: a read loop that frames queries and hands them to the pipeline, and a write loop that
+/// sends answers in the order they complete. It is the frames' reply sink. A query holds its pipelining slot (at most
+/// <see cref="TcpListenerOptions.MaxOutstandingPerConnection"/>) until its answer is written, and reading pauses while
+/// more than <see cref="TcpListenerOptions.MaxQueuedBytesPerConnection"/> of answers wait to be written: a client
+/// that does not read costs a bounded amount of memory. A write that makes no progress for the idle timeout closes
+/// the connection (a zero-window peer cannot pin it).
 /// </summary>
 internal sealed class TcpConnection : IReplySink
 {
@@ -29,8 +32,11 @@ internal sealed class TcpConnection : IReplySink
     private readonly SemaphoreSlim _slots;
     private readonly Channel<(byte[] Buffer, int Length)> _writes = Channel.CreateUnbounded<(byte[], int)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Signalled by the write loop after each write, for a read loop waiting on <see cref="_queuedBytes"/>.</summary>
+    private readonly SemaphoreSlim _written = new(0, 1);
     private int _outstanding;
     private int _received;
+    private long _queuedBytes;
 
     public TcpConnection(Socket socket, IPEndPoint remote, QueryPipeline pipeline, TcpListenerOptions options, CancellationToken listenerStopping, ILogger logger,
         SslServerAuthenticationOptions? tls = null, ProxyOptions? proxy = null)
@@ -57,15 +63,19 @@ internal sealed class TcpConnection : IReplySink
 
     public CancellationToken ClientGone => _gone.Token;
 
+    /// <summary>Answer bytes waiting to be written to this client.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
     public int MaxReplySize(int clientUdpPayload) => ushort.MaxValue;
 
+    /// <summary>Queues the answer; its slot is released once it is written (or discarded because the client is gone).</summary>
     public void Send(Frame frame, ReadOnlySpan<byte> reply)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(reply.Length + 2);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)reply.Length);
         reply.CopyTo(buffer.AsSpan(2));
-        if (!_writes.Writer.TryWrite((buffer, reply.Length + 2))) ArrayPool<byte>.Shared.Return(buffer);
-        Release();
+        Interlocked.Add(ref _queuedBytes, reply.Length + 2);
+        if (!_writes.Writer.TryWrite((buffer, reply.Length + 2))) Written(buffer, reply.Length + 2);
     }
 
     public void Drop(Frame frame) => Release();
@@ -74,6 +84,32 @@ internal sealed class TcpConnection : IReplySink
     {
         Interlocked.Decrement(ref _outstanding);
         _slots.Release();
+    }
+
+    /// <summary>An answer left the queue (written or discarded): its bytes and its slot are free again.</summary>
+    private void Written(byte[] buffer, int length)
+    {
+        ArrayPool<byte>.Shared.Return(buffer);
+        Interlocked.Add(ref _queuedBytes, -length);
+        if (_written.CurrentCount == 0)
+        {
+            try
+            {
+                _written.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another write signalled first: one wake-up is enough, the reader checks the bytes again.
+            }
+        }
+        Release();
+    }
+
+    /// <summary>Waits while more answer bytes are queued than the bound (the client is not reading fast enough).</summary>
+    private async Task WaitForQueueRoomAsync(CancellationToken cancellationToken)
+    {
+        while (Interlocked.Read(ref _queuedBytes) >= _options.MaxQueuedBytesPerConnection)
+            await _written.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RunAsync()
@@ -89,30 +125,34 @@ internal sealed class TcpConnection : IReplySink
         var writer = WriteLoopAsync();
         var buffer = ArrayPool<byte>.Shared.Rent(ushort.MaxValue + 2);
         bool clientGone = false;
+        // A slot taken for a query not yet handed to the pipeline (given back if reading ends first).
+        bool holdingSlot = false;
         try
         {
             var frame = Frame.CreateReusable(buffer, _tls is null ? Transport.Tcp : Transport.Tls, this, Client);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(_listenerStopping, _gone.Token);
             while (true)
             {
-                // Bounded pipelining: wait for a free slot before reading the next query.
+                // Bounded pipelining: wait for a free slot, and for the client to take its queued answers, before reading the next query.
                 await _slots.WaitAsync(reading.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref _outstanding);
+                holdingSlot = true;
+                await WaitForQueueRoomAsync(reading.Token).ConfigureAwait(false);
                 var read = await ReadMessageAsync(buffer, reading.Token).ConfigureAwait(false);
                 if (read <= 0)
                 {
-                    Release();
                     clientGone = read < 0;
                     break;
                 }
                 frame.Length = read;
                 frame.ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                holdingSlot = false;
                 _pipeline.Handle(frame);
             }
         }
         catch (OperationCanceledException)
         {
-            // Listener stopping: stop reading, still answer what was taken.
+            // Listener stopping (still answer what was taken), or a write timed out (the client is gone).
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
@@ -120,6 +160,7 @@ internal sealed class TcpConnection : IReplySink
         }
         finally
         {
+            if (holdingSlot) Release();
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
@@ -144,7 +185,7 @@ internal sealed class TcpConnection : IReplySink
         {
             _socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
         _socket.Dispose();
@@ -237,23 +278,49 @@ internal sealed class TcpConnection : IReplySink
         return true;
     }
 
+    /// <summary>Writes the queued answers; one that cannot be written within the idle timeout ends the connection.</summary>
     private async Task WriteLoopAsync()
     {
+        using var timeout = new CancellationTokenSource();
         await foreach (var (buffer, length) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
-                if (!_gone.IsCancellationRequested) await _stream.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                if (!_gone.IsCancellationRequested)
+                {
+                    timeout.CancelAfter(_options.IdleTimeout);
+                    await _stream.WriteAsync(buffer.AsMemory(0, length), timeout.Token).ConfigureAwait(false);
+                    timeout.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                _logger.LogDebug(ServerEvents.SendFailed, "TCP connection from {Client} closed: it read nothing for {Timeout} s with answers waiting", Client, _options.IdleTimeout.TotalSeconds);
+                await CloseForGoneClientAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or NotSupportedException)
             {
                 _logger.LogDebug(ServerEvents.SendFailed, "TCP reply to {Client} failed: {Error}", Client, e.Message);
-                await _gone.CancelAsync().ConfigureAwait(false);
+                await CloseForGoneClientAsync().ConfigureAwait(false);
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                Written(buffer, length);
             }
         }
+    }
+
+    /// <summary>Cancels the connection's recursions and its read, and aborts the socket (no graceful close for a peer that does not read).</summary>
+    private async Task CloseForGoneClientAsync()
+    {
+        await _gone.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        _socket.Dispose();
     }
 }

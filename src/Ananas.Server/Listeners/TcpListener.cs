@@ -22,6 +22,9 @@ public sealed record TcpListenerOptions
     /// <summary>Queries read from one connection and not yet answered; reading pauses at this bound.</summary>
     public int MaxOutstandingPerConnection { get; init; } = 64;
 
+    /// <summary>Answer bytes queued for one connection and not yet written; reading pauses at this bound (a client that does not read).</summary>
+    public long MaxQueuedBytesPerConnection { get; init; } = 256 << 10;
+
     public int Backlog { get; init; } = 512;
 }
 
@@ -71,6 +74,18 @@ public sealed class TcpListener : IListener
     public int ConnectionCount
     {
         get { lock (_lock) return _connections.Count; }
+    }
+
+    /// <summary>Answer bytes queued on all connections and not yet written.</summary>
+    public long QueuedBytes
+    {
+        get
+        {
+            long sum = 0;
+            lock (_lock)
+                foreach (var connection in _connections) sum += connection.QueuedBytes;
+            return sum;
+        }
     }
 
     public void Start()

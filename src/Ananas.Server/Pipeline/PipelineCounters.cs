@@ -15,6 +15,11 @@ public sealed class PipelineCounters
     internal long ServFail;
     internal long ClientGone;
 
+    // UDP response rate limiting and DNS Cookies.
+    internal long RrlDropped;
+    internal long RrlSlipped;
+    internal long BadCookies;
+
     // Phase handlers (plugins): answers they gave, exceptions they threw, upstream sub-requests they refused.
     internal long PhaseAnswers;
     internal long PhaseFaults;
@@ -68,4 +73,7 @@ public sealed class PipelineCounters
     public long PhaseAnswerCount => Interlocked.Read(ref PhaseAnswers);
     public long PhaseFaultCount => Interlocked.Read(ref PhaseFaults);
     public long UpstreamRefusedCount => Interlocked.Read(ref UpstreamRefused);
+    public long RrlDroppedCount => Interlocked.Read(ref RrlDropped);
+    public long RrlSlippedCount => Interlocked.Read(ref RrlSlipped);
+    public long BadCookieCount => Interlocked.Read(ref BadCookies);
 }

@@ -68,7 +68,7 @@ public sealed partial class QueryPipeline
 
         var reply = ReplyBuffer();
         var shape = context.Shape;
-        int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+        int limit = ReplyLimit(frame, shape);
         if (_answers.TryAnswer(frame.Message, reply.AsSpan(0, Math.Min(limit, reply.Length)), out int written))
         {
             Interlocked.Increment(ref Counters.CacheHits);
@@ -77,7 +77,7 @@ public sealed partial class QueryPipeline
                 if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
                 Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
                 Counters.HitLatency.Observe(frame.ArrivalTimestamp);
-                frame.Sink.Send(frame, reply.AsSpan(0, written));
+                Deliver(frame, shape, reply, written);
                 return false;
             }
             // Response handlers see the cached answer as a message (this allocates; only with such handlers).
@@ -260,7 +260,7 @@ public sealed partial class QueryPipeline
         var buffer = ArrayPool<byte>.Shared.Rent(MaxMessage);
         try
         {
-            int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+            int limit = ReplyLimit(frame, shape);
             int length = message.WriteTo(buffer, MaxMessage);
             if (length > limit)
             {
@@ -270,7 +270,7 @@ public sealed partial class QueryPipeline
             if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
             Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
             Counters.CountEdes(message);
-            frame.Sink.Send(frame, buffer.AsSpan(0, length));
+            Deliver(frame, shape, buffer, length);
         }
         finally
         {

@@ -58,6 +58,9 @@ public sealed partial class QueryPipeline
     /// <summary>The optional query log: every reply sent is offered to it (off the hot path: a copy into a bounded queue).</summary>
     public Hosting.QueryLog? QueryLog { get; set; }
 
+    /// <summary>When set, answers every admitted query in place of the answer cache and the recursor (the authoritative role).</summary>
+    public IAnswerSource? AnswerSource { get; set; }
+
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
     /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
@@ -116,6 +119,11 @@ public sealed partial class QueryPipeline
             SendError(frame, shape, Rcode.FormErr);
             return;
         }
+        if (AnswerSource is { } source)
+        {
+            AnswerFromSource(frame, shape, source);
+            return;
+        }
         if (_phases.HitPath)
         {
             HandleWithPhases(frame, shape);
@@ -123,7 +131,7 @@ public sealed partial class QueryPipeline
         }
 
         var reply = ReplyBuffer();
-        int limit = frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+        int limit = ReplyLimit(frame, shape);
         int written = 0;
         if (read && _answers.TryAnswer(view, message, reply.AsSpan(0, Math.Min(limit, reply.Length)), TimeSpan.Zero, out written) == CacheLookup.Fresh)
         {
@@ -132,12 +140,29 @@ public sealed partial class QueryPipeline
             Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
             Counters.HitLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: true);
-            frame.Sink.Send(frame, reply.AsSpan(0, written));
+            Deliver(frame, shape, reply, written);
             return;
         }
 
         Interlocked.Increment(ref Counters.CacheMisses);
         Dispatch(frame.Detach());
+    }
+
+    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
+    {
+        var reply = ReplyBuffer();
+        int limit = Math.Min(frame.Sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0), reply.Length);
+        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
+        if (written == 0)
+        {
+            Drop(frame);
+            return;
+        }
+        if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
+        Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
+        Counters.HitLatency.Observe(frame.ArrivalTimestamp);
+        QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: false);
+        frame.Sink.Send(frame, reply.AsSpan(0, written));
     }
 
     /// <summary>
@@ -241,7 +266,7 @@ public sealed partial class QueryPipeline
                 }
             }
 
-            int limit = sink.MaxReplySize(shape.HasEdns ? shape.UdpPayloadSize : 0);
+            int limit = ReplyLimit(frame, shape);
             if (length > limit)
             {
                 // Whole RRsets are dropped from the overflow on and TC is set (RFC 2181 §9).
@@ -254,7 +279,7 @@ public sealed partial class QueryPipeline
             Counters.CountEdes(answer);
             Counters.MissLatency.Observe(frame.ArrivalTimestamp);
             QueryLog?.Record(frame, buffer.AsSpan(0, length), cacheHit: false);
-            sink.Send(frame, buffer.AsSpan(0, length));
+            Deliver(frame, shape, buffer, length);
         }
         catch (Exception e)
         {
@@ -307,7 +332,7 @@ public sealed partial class QueryPipeline
         }
         Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
         QueryLog?.Record(frame, reply.AsSpan(0, n), cacheHit: false);
-        frame.Sink.Send(frame, reply.AsSpan(0, n));
+        Deliver(frame, shape, reply, n);
     }
 
     private void Drop(Frame frame)

@@ -11,6 +11,8 @@ internal static class CommandCatalog
         yield return ZoneCommand.Create();
         yield return ResolveCommand.Create();
         yield return ServeCommand.Create();
+        yield return CheckConfigCommand.Create();
+        yield return AuthCommand.Create();
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
         yield return ControlCommands.Reload();

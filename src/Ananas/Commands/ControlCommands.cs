@@ -5,7 +5,8 @@ namespace Ananas.Cli;
 /// <summary>
 /// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>,
 /// <c>ananas reload</c>, <c>ananas plugin list</c>, <c>ananas plugin reload NAME</c>: clients of a
-/// running server's control API (<c>control.listen</c>, default http://127.0.0.1:9154). They print its JSON.
+/// running server's control API (<c>control.listen</c>, default http://127.0.0.1:9154), authenticated with the token
+/// the server wrote into <c>control.token-file</c> (the same default path on both sides). They print its JSON.
 /// </summary>
 internal static class ControlCommands
 {
@@ -13,29 +14,41 @@ internal static class ControlCommands
 
     private static Option<string> ControlOption() => new("--control") { Description = $"The server's control API (default {DefaultControl}).", DefaultValueFactory = _ => DefaultControl };
 
+    private static Option<string> TokenFileOption() => new("--token-file")
+    {
+        Description = "The file with the control API's token (the server's control.token-file; default $ANANAS_STATE_DIR, $XDG_STATE_HOME/ananas or ~/.local/state/ananas, file control.token).",
+        DefaultValueFactory = _ => Server.Listeners.ControlToken.DefaultPath(),
+    };
+
+    /// <summary>A command calling the API: its --control and --token-file options, and the call they make.</summary>
+    private static void Calls(Command command, HttpMethod method, Func<ParseResult, string> pathAndQuery)
+    {
+        var control = ControlOption();
+        var tokenFile = TokenFileOption();
+        command.Options.Add(control);
+        command.Options.Add(tokenFile);
+        command.SetAction((parse, ct) => CallAsync(method, parse.GetValue(control)!, parse.GetValue(tokenFile)!, pathAndQuery(parse), Console.Out, Console.Error, ct));
+    }
+
     public static Command Cache()
     {
         var name = new Argument<string>("name") { Description = "The name to purge." };
         var type = new Argument<string?>("type") { Description = "Only this type (e.g. A, AAAA).", Arity = ArgumentArity.ZeroOrOne };
         var subtree = new Option<bool>("--subtree") { Description = "Purge the name and everything below it." };
-        var control = ControlOption();
         var purge = new Command("purge", "Remove a name (optionally one type, or a whole subtree) from a running server's caches.");
         purge.Arguments.Add(name);
         purge.Arguments.Add(type);
         purge.Options.Add(subtree);
-        purge.Options.Add(control);
-        purge.SetAction((parse, ct) =>
+        Calls(purge, HttpMethod.Post, parse =>
         {
             var query = $"name={Uri.EscapeDataString(parse.GetValue(name)!)}";
             if (parse.GetValue(type) is { Length: > 0 } t) query += $"&type={Uri.EscapeDataString(t)}";
             if (parse.GetValue(subtree)) query += "&subtree=1";
-            return CallAsync(HttpMethod.Post, parse.GetValue(control)!, $"/cache/purge?{query}", Console.Out, Console.Error, ct);
+            return $"/cache/purge?{query}";
         });
 
-        var statsControl = ControlOption();
         var stats = new Command("stats", "Print a running server's cache statistics (answer cache and record cache).");
-        stats.Options.Add(statsControl);
-        stats.SetAction((parse, ct) => CallAsync(HttpMethod.Get, parse.GetValue(statsControl)!, "/cache/stats", Console.Out, Console.Error, ct));
+        Calls(stats, HttpMethod.Get, _ => "/cache/stats");
 
         var cache = new Command("cache", "Inspect or purge a running server's cache (through its control API).");
         cache.Subcommands.Add(purge);
@@ -45,36 +58,27 @@ internal static class ControlCommands
 
     public static Command Status()
     {
-        var control = ControlOption();
         var status = new Command("status", "Print a running server's status: uptime, listeners, queries in flight, counters.");
-        status.Options.Add(control);
-        status.SetAction((parse, ct) => CallAsync(HttpMethod.Get, parse.GetValue(control)!, "/status", Console.Out, Console.Error, ct));
+        Calls(status, HttpMethod.Get, _ => "/status");
         return status;
     }
 
     public static Command Reload()
     {
-        var control = ControlOption();
         var reload = new Command("reload", "Make a running server read its configuration again (as SIGHUP does); prints what was applied and what needs a restart. Exit 1 if the new configuration was rejected.");
-        reload.Options.Add(control);
-        reload.SetAction((parse, ct) => CallAsync(HttpMethod.Post, parse.GetValue(control)!, "/reload", Console.Out, Console.Error, ct));
+        Calls(reload, HttpMethod.Post, _ => "/reload");
         return reload;
     }
 
     public static Command Plugin()
     {
-        var listControl = ControlOption();
         var list = new Command("list", "List a running server's plugins: version, module hash, instances, calls, faults, quarantine, time, counters.");
-        list.Options.Add(listControl);
-        list.SetAction((parse, ct) => CallAsync(HttpMethod.Get, parse.GetValue(listControl)!, "/plugins", Console.Out, Console.Error, ct));
+        Calls(list, HttpMethod.Get, _ => "/plugins");
 
         var name = new Argument<string>("name") { Description = "The plugin's name in the configuration." };
-        var reloadControl = ControlOption();
         var reload = new Command("reload", "Load a plugin's module again from its configured path and swap it in without losing queries.");
         reload.Arguments.Add(name);
-        reload.Options.Add(reloadControl);
-        reload.SetAction((parse, ct) => CallAsync(HttpMethod.Post, parse.GetValue(reloadControl)!,
-            $"/plugins/reload?name={Uri.EscapeDataString(parse.GetValue(name)!)}", Console.Out, Console.Error, ct));
+        Calls(reload, HttpMethod.Post, parse => $"/plugins/reload?name={Uri.EscapeDataString(parse.GetValue(name)!)}");
 
         var plugin = new Command("plugin", "Inspect or reload a running server's WebAssembly plugins (through its control API).");
         plugin.Subcommands.Add(list);
@@ -83,16 +87,24 @@ internal static class ControlCommands
     }
 
     /// <summary>One request; prints the JSON body. 0 on success, 1 on an error reply or an unreachable server.</summary>
-    internal static async Task<int> CallAsync(HttpMethod method, string control, string pathAndQuery, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    internal static async Task<int> CallAsync(HttpMethod method, string control, string tokenFile, string pathAndQuery, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (Server.Listeners.ControlToken.Read(tokenFile, out var why) is not { } token)
+        {
+            await error.WriteLineAsync($"ananas: {why} (the server writes it at its first start with control.listen set; give the path of its control.token-file with --token-file)");
+            return 1;
+        }
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            using var response = await client.SendAsync(new HttpRequestMessage(method, control.TrimEnd('/') + pathAndQuery), cancellationToken);
+            using var request = new HttpRequestMessage(method, control.TrimEnd('/') + pathAndQuery);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                await error.WriteLineAsync($"ananas: the server answered {(int)response.StatusCode}: {body}");
+                string hint = response.StatusCode == System.Net.HttpStatusCode.Unauthorized ? $" (the token in '{tokenFile}' was not accepted: is it this server's control.token-file?)" : "";
+                await error.WriteLineAsync($"ananas: the server answered {(int)response.StatusCode}{hint}: {body}");
                 return 1;
             }
             await output.WriteLineAsync(body);

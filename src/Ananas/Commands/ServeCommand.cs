@@ -55,6 +55,8 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"ananas serve: {e.Message}");
                 return 1;
             }
+            // [authoritative] store set: the same listeners answer from the edge store.
+            if (settings.AuthoritativeStore.Length > 0) return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, AuthCommand.OptionsFor(settings), cancellationToken);
             return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;

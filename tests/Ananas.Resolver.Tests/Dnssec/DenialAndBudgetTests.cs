@@ -28,25 +28,42 @@ public sealed class DenialAndBudgetTests
     }
 
     [Fact]
-    public void Keytrap_colliding_key_tags_are_tried_only_up_to_the_limit()
+    public void Keytrap_a_signature_whose_tag_more_keys_share_than_the_limit_is_bogus_without_a_verification()
     {
         const ushort tag = 4242;
-        var keys = Enumerable.Range(0, 20).Select(i => KeyWithTag(tag, i)).ToList();
+        var keys = Enumerable.Range(0, DnssecLimits.Default.MaxKeyTagCollisions + 1).Select(i => KeyWithTag(tag, i)).ToList();
         var rrset = Rrs("www.example.org. 300 IN A 192.0.2.1");
         var sig = new RrsigData(RRType.A, 15, 3, 300, Expiration, Inception, tag, Zone, new byte[64]);
         var budget = new ValidationBudget();
         var result = new RRsetVerifier(During).Verify(rrset, [sig], Zone, keys, budget);
         Assert.Equal(RRsetStatus.Bogus, result.Status);
-        Assert.Equal(DnssecLimits.Default.MaxKeyTagCollisions, budget.VerificationsUsed);
+        Assert.Contains("share key tag", result.Reason);
+        Assert.Equal(0, budget.VerificationsUsed);
+    }
+
+    [Fact]
+    public void Keytrap_more_RRSIGs_over_one_RRset_than_the_limit_are_bogus_even_with_a_good_one_among_them()
+    {
+        var signer = new Ed25519Key();
+        var rrset = Rrs("www.example.org. 300 IN A 192.0.2.1");
+        var good = signer.SignRRset(rrset, Zone, Inception, Expiration);
+        var sigs = new List<RrsigData> { good };
+        sigs.AddRange(Enumerable.Range(0, DnssecLimits.Default.MaxSignaturesPerRRset).Select(_ => WithSignature(good, new byte[64])));
+        var budget = new ValidationBudget();
+        var result = new RRsetVerifier(During).Verify(rrset, sigs, Zone, [signer.Dnskey()], budget);
+        Assert.Equal(RRsetStatus.Bogus, result.Status);
+        Assert.Equal(0, budget.VerificationsUsed);
+        // At the limit the good one is found.
+        Assert.True(new RRsetVerifier(During).Verify(rrset, sigs.GetRange(0, DnssecLimits.Default.MaxSignaturesPerRRset), Zone, [signer.Dnskey()], new ValidationBudget()).IsSecure);
     }
 
     [Fact]
     public void Keytrap_many_keys_and_many_bad_signatures_exhaust_the_budget()
     {
         const ushort tag = 777;
-        var keys = Enumerable.Range(0, 30).Select(i => KeyWithTag(tag, 100 + i)).ToList();
+        var keys = Enumerable.Range(0, DnssecLimits.Default.MaxKeyTagCollisions).Select(i => KeyWithTag(tag, 100 + i)).ToList();
         var rrset = Rrs("www.example.org. 300 IN A 192.0.2.1");
-        var sigs = Enumerable.Range(0, 30).Select(i => new RrsigData(RRType.A, 15, 3, 300, Expiration, Inception, tag, Zone, new byte[64])).ToList();
+        var sigs = Enumerable.Range(0, DnssecLimits.Default.MaxSignaturesPerRRset).Select(i => new RrsigData(RRType.A, 15, 3, 300, Expiration, Inception, tag, Zone, new byte[64])).ToList();
         var budget = new ValidationBudget();
         var verifier = new RRsetVerifier(During);
 

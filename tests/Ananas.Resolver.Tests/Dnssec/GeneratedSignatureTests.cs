@@ -167,17 +167,30 @@ public sealed class GeneratedSignatureTests
     }
 
     [Fact]
-    public void Keys_without_zone_bit_or_revoked_or_bad_protocol_are_not_used()
+    public void Keys_without_zone_bit_or_bad_protocol_are_not_used()
     {
         var signer = new Ed25519Key();
         var rrset = RRset();
-        foreach (var (flags, protocol) in new (ushort, byte)[] { (1, 3), (257 | DnskeyData.RevokeFlag, 3), (257, 2) })
+        foreach (var (flags, protocol) in new (ushort, byte)[] { (1, 3), (257, 2) })
         {
             var key = new DnskeyData(flags, protocol, 15, signer.PublicKey);
             var sig = signer.SignRRset(rrset, Zone, Inception, Expiration, keyTag: key.KeyTag);
             var result = new RRsetVerifier(During).Verify(rrset, [sig], Zone, [key], new ValidationBudget());
             Assert.Equal(EdeCode.DnskeyMissing, result.Ede);
         }
+    }
+
+    [Fact]
+    public void A_revoked_key_in_a_validated_DNSKEY_RRset_verifies_data_but_is_no_DS_entry_point()
+    {
+        // bench/lab/dnssec-mutations revoked-key: Unbound and Knot Resolver both accept its signatures over data.
+        var signer = new Ed25519Key();
+        var rrset = RRset();
+        var revoked = new DnskeyData(257 | DnskeyData.RevokeFlag, 3, 15, signer.PublicKey);
+        var sig = signer.SignRRset(rrset, Zone, Inception, Expiration, keyTag: revoked.KeyTag);
+        Assert.True(new RRsetVerifier(During).Verify(rrset, [sig], Zone, [revoked], new ValidationBudget()).IsSecure);
+        var ds = new DsData(RRType.DS, revoked.KeyTag, 15, DsMatcher.Sha256, DsMatcher.ComputeDigest(Zone, revoked, DsMatcher.Sha256)!);
+        Assert.Equal(DsSelectionStatus.NoMatchingKey, DsMatcher.SelectKeys(Zone, [revoked], [ds], DnssecAlgorithmRegistry.Default).Status);
     }
 
     [Fact]

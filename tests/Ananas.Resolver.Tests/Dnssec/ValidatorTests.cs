@@ -616,4 +616,32 @@ public sealed class ValidatorTests
         Assert.Single(a.Answers, r => r.Type == RRType.A);
         Assert.True(_authority.Queries.Count > before);
     }
+
+    [Fact]
+    public async Task An_answer_stripped_of_its_RRSIGs_in_an_NSEC3_zone_is_bogus_not_insecure()
+    {
+        // bench/lab/dnssec-mutations rrsig-missing: the DS probe for www.example. gets a NODATA whose NSEC3 matches
+        // www without NS; that is no delegation, so the name is in the signed zone and its data must be signed.
+        UseNsec3();
+        _example.Records.RemoveAll(r => r.Data is RrsigData { TypeCovered: RRType.A } && r.Name.Equals(N("www.example.")));
+
+        var m = await Ask(Recursor(), "www.example.");
+
+        Assert.Equal(Rcode.ServFail, m.Rcode);
+        Assert.Equal(EdeCode.RrsigsMissing, Ede(m));
+    }
+
+    [Fact]
+    public async Task A_CNAME_query_under_a_DNAME_is_answered_with_the_DNAME_and_the_synthesised_CNAME_as_secure()
+    {
+        // RFC 6672 §3.4: the CNAME at a name under a DNAME is the synthesised one (unsigned); the DNAME proves it.
+        Script("a.sub.example.", [Kit.Rr("sub.example. 300 IN DNAME insecure."), Kit.Rr("a.sub.example. 300 IN CNAME a.insecure.")], []);
+
+        var m = await Ask(Recursor(), "a.sub.example.", RRType.CNAME);
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.DNAME);
+        Assert.Contains(m.Answers, r => r.Type == RRType.CNAME && r.Name.Equals(N("a.sub.example.")));
+    }
 }

@@ -32,7 +32,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             Certificate = TlsCertificate.SelfSigned([IPAddress.Loopback]);
             Dot = new TcpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, tcpOptions, tls: TlsCertificate.DotOptions(Certificate));
-            Doh = new HttpsListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, Certificate);
+            Doh = new HttpsListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, Certificate, limits: tcpOptions);
             Dot.Start();
             Doh.Start();
         }

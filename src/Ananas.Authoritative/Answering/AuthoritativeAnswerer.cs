@@ -1,0 +1,143 @@
+using Ananas.Authoritative.Store;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+using LightningDB;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ananas.Authoritative.Answering;
+
+/// <summary>
+/// Answers queries from the edge store with authoritative semantics (RFC 1034 §4.3.2 as refined by RFC 2308,
+/// 4592, 6604, 6672 and 8482): the zone by longest match in the in-memory <see cref="ZoneIndex"/>, then one
+/// cursor read that lands on the name or on the key after it, whose value carries the closest encloser's
+/// flags; a second read only for a wildcard source, a delegation's NS or a DNAME above the name. Writes the
+/// reply straight into the caller's buffer; per query it allocates nothing.
+/// </summary>
+public sealed partial class AuthoritativeAnswerer
+{
+    private static readonly EventId CorruptValue = new(3000, "CorruptValue");
+    private static readonly EventId StoreError = new(3001, "StoreError");
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private readonly EdgeStore _store;
+    private readonly ILogger _logger;
+    private ZoneIndex _index;
+
+    public AuthoritativeAnswerer(EdgeStore store, AuthoritativeOptions? options = null, ILogger? logger = null)
+    {
+        _store = store;
+        Options = options ?? new AuthoritativeOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _index = ZoneIndex.Load(store);
+    }
+
+    public AuthoritativeOptions Options { get; }
+
+    public AuthoritativeCounters Counters { get; } = new();
+
+    public ZoneIndex Zones => Volatile.Read(ref _index);
+
+    public EdgeStore Store => _store;
+
+    /// <summary>Reloads the zone index if the store changed (its generation moved); true when it did.</summary>
+    public bool Refresh()
+    {
+        var current = Volatile.Read(ref _index);
+        if (_store.ReadGeneration() == current.Generation) return false;
+        Volatile.Write(ref _index, ZoneIndex.Load(_store));
+        return true;
+    }
+
+    /// <summary>
+    /// Answers <paramref name="query"/> into <paramref name="reply"/> (at most <paramref name="limit"/> octets: the
+    /// transport's size limit). Returns the reply's length (0: nothing can be sent) and the store reads made.
+    /// </summary>
+    public int Answer(ReadOnlySpan<byte> query, Span<byte> reply, int limit, out int reads)
+    {
+        reads = 0;
+        Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
+        if (!QueryReader.TryRead(query, name, out var q, out _))
+        {
+            Counters.Count(Rcode.FormErr, 0);
+            return FormatError(query, reply);
+        }
+        var response = new ResponseBuilder(reply, limit, q);
+        if (!response.QuestionFits) return 0;
+        if (q.Header.Opcode != Opcode.Query) response.Rcode = Rcode.NotImp;
+        else if (q.HasEdns && q.EdnsVersion != 0) response.Rcode = Rcode.BadVers;
+        else if (q.Class == RRClass.CH) Chaos(ref response, q);
+        else if (q.Class != RRClass.IN || q.Type is RRType.AXFR or RRType.IXFR) response.Rcode = Rcode.Refused;
+        else
+        {
+            var scratch = ScratchFor(_store);
+            var reader = scratch.Reader;
+            try
+            {
+                reader.Begin();
+                Resolve(ref response, q, scratch);
+            }
+            catch (LightningException e)
+            {
+                _logger.LogError(StoreError, e, "store read failed");
+                response = ServerFailure(reply, limit, q);
+            }
+            finally
+            {
+                reads = reader.Reads;
+                reader.End();
+            }
+            if (scratch.Corrupt)
+            {
+                Interlocked.Increment(ref Counters.Corrupt);
+                _logger.LogError(CorruptValue, "a store value for {Name} in zone {Zone} is corrupt; answered SERVFAIL", DnsName.FromWire(q.Name), scratch.CorruptZone);
+                response = ServerFailure(reply, limit, q);
+            }
+        }
+        Counters.Count(response.Rcode, reads);
+        return response.Finish(Options.UdpPayload, q.DnssecOk);
+    }
+
+    private static ResponseBuilder ServerFailure(Span<byte> reply, int limit, in QueryView q) =>
+        new(reply, limit, q) { Rcode = Rcode.ServFail };
+
+    /// <summary>FORMERR for a query whose question or OPT cannot be read: the header alone, echoing ID, opcode and RD.</summary>
+    private static int FormatError(ReadOnlySpan<byte> query, Span<byte> reply)
+    {
+        if (query.Length < DnsHeader.Size || reply.Length < DnsHeader.Size) return 0;
+        var header = DnsHeader.Read(query);
+        ushort flags = (ushort)(0x8000 | (header.FlagsWord & 0x7900) | (ushort)Rcode.FormErr);
+        new DnsHeader(header.Id, flags, 0, 0, 0, 0).Write(reply);
+        return DnsHeader.Size;
+    }
+
+    private static Scratch ScratchFor(EdgeStore store)
+    {
+        var scratch = t_scratch;
+        if (scratch is null || !ReferenceEquals(scratch.Reader.Store, store) || scratch.Reader.IsDisposed)
+        {
+            // A thread moving to another store leaves its old reader to that store, which disposes it.
+            t_scratch = scratch = new Scratch(store.CreateReader());
+        }
+        scratch.Corrupt = false;
+        return scratch;
+    }
+
+    /// <summary>A thread's reusable buffers: the store reader, two node views and name and key buffers.</summary>
+    private sealed class Scratch(StoreReader reader)
+    {
+        public readonly StoreReader Reader = reader;
+        public readonly NodeView Node = new();
+        public readonly NodeView Other = new();
+        public readonly byte[] Current = new byte[DnsName.MaxWireLength];
+        public readonly byte[] Next = new byte[DnsName.MaxWireLength];
+        public readonly byte[] Lower = new byte[DnsName.MaxWireLength];
+        public readonly byte[] Relative = new byte[NodeKey.MaxLength];
+        public readonly byte[] Key = new byte[NodeKey.MaxLength];
+        public readonly int[] Offsets = new int[128];
+        public bool Corrupt;
+        public DnsName? CorruptZone;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Buffers.Binary;
+using LightningDB;
+
+namespace Ananas.Authoritative.Store;
+
+/// <summary>
+/// The edge store: one LMDB environment (memory-mapped; many readers, one writer, in this process or others)
+/// with three tables, <c>meta</c> (layout version, generation), <c>zones</c> (apex → zone row) and <c>nodes</c>
+/// (one value per owner name; see <see cref="NodeKey"/> and <see cref="NodeValue"/>). Every change is one write
+/// transaction, so a reader sees a zone entirely before or entirely after it; the generation is bumped in the
+/// same transaction, which is how a server notices changes made by another process.
+/// </summary>
+public sealed class EdgeStore : IDisposable
+{
+    /// <summary>The key/value layout this code reads and writes (docs/AUTHORITATIVE.md).</summary>
+    public const int LayoutVersion = 1;
+
+    public static readonly byte[] VersionKey = "layout-version"u8.ToArray();
+    public static readonly byte[] GenerationKey = "generation"u8.ToArray();
+    public static readonly byte[] NextZoneIdKey = "next-zone-id"u8.ToArray();
+
+    private readonly LightningEnvironment _env;
+    private readonly List<StoreReader> _readers = [];
+    private bool _disposed;
+
+    public EdgeStore(string directory, long mapSizeBytes = 4L << 30)
+    {
+        LmdbLibrary.Register();
+        Directory.CreateDirectory(directory);
+        Path = directory;
+        _env = new LightningEnvironment(directory, new EnvironmentConfiguration { MapSize = mapSizeBytes, MaxDatabases = 4, MaxReaders = 1024 });
+        // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
+        _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
+        using var txn = _env.BeginTransaction();
+        Meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        Zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        Nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var (code, _, value) = txn.Get(Meta, VersionKey);
+        if (code == MDBResultCode.Success)
+        {
+            int version = BinaryPrimitives.ReadInt32BigEndian(value.AsSpan());
+            if (version != LayoutVersion)
+                throw new InvalidDataException($"{directory}: store layout version {version}, this build reads version {LayoutVersion}");
+        }
+        else
+        {
+            Span<byte> v = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
+            txn.Put(Meta, VersionKey, v);
+        }
+        txn.Commit().ThrowOnError();
+    }
+
+    public string Path { get; }
+
+    internal LightningEnvironment Environment => _env;
+
+    internal LightningDatabase Meta { get; }
+
+    internal LightningDatabase Zones { get; }
+
+    internal LightningDatabase Nodes { get; }
+
+    /// <summary>A read-only transaction (the caller disposes it).</summary>
+    internal LightningTransaction BeginRead() => _env.BeginTransaction(TransactionBeginFlags.ReadOnly);
+
+    internal LightningTransaction BeginWrite() => _env.BeginTransaction();
+
+    /// <summary>The change counter: bumped by every committed write.</summary>
+    public ulong ReadGeneration()
+    {
+        using var txn = BeginRead();
+        return ReadGeneration(txn);
+    }
+
+    internal ulong ReadGeneration(LightningTransaction txn)
+    {
+        var (code, _, value) = txn.Get(Meta, GenerationKey);
+        return code == MDBResultCode.Success ? BinaryPrimitives.ReadUInt64BigEndian(value.AsSpan()) : 0;
+    }
+
+    internal void BumpGeneration(LightningTransaction txn)
+    {
+        Span<byte> v = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(v, ReadGeneration(txn) + 1);
+        txn.Put(Meta, GenerationKey, v).ThrowOnError();
+    }
+
+    internal uint AllocateZoneId(LightningTransaction txn)
+    {
+        var (code, _, value) = txn.Get(Meta, NextZoneIdKey);
+        uint id = code == MDBResultCode.Success ? BinaryPrimitives.ReadUInt32BigEndian(value.AsSpan()) : 1;
+        Span<byte> v = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(v, id + 1);
+        txn.Put(Meta, NextZoneIdKey, v).ThrowOnError();
+        return id;
+    }
+
+    /// <summary>Bytes used by the data file (pages in use × page size).</summary>
+    public long UsedBytes()
+    {
+        var info = _env.Info;
+        var stats = _env.EnvironmentStats;
+        return (long)(info.LastPageNumber + 1) * stats.PageSize;
+    }
+
+    /// <summary>A reader for one thread; the store disposes it when it is disposed itself.</summary>
+    public StoreReader CreateReader()
+    {
+        lock (_readers)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var reader = new StoreReader(this);
+            _readers.Add(reader);
+            return reader;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_readers)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var reader in _readers) reader.Dispose();
+            _readers.Clear();
+        }
+        Meta.Dispose();
+        Zones.Dispose();
+        Nodes.Dispose();
+        _env.Dispose();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Buffers;
+using Ananas.Dns;
+using MessagePack;
+
+namespace Ananas.Authoritative.Store;
+
+/// <summary>One RRset of a node: type, TTL and each record's RDATA in uncompressed wire form.</summary>
+public sealed record StoredRRset(RRType Type, uint Ttl, IReadOnlyList<byte[]> Records);
+
+/// <summary>
+/// A node value (layout version 1): a MessagePack array of four items
+/// <c>[ancestor flags: bin, previous name: bin|nil, previous name's ancestor flags: bin|nil, RRsets: array]</c>,
+/// each RRset <c>[type: uint, ttl: uint, records: array of bin]</c>, RRsets in type order. The ancestor flags hold
+/// one <see cref="NodeFlags"/> octet per depth from the apex (0) to the node itself; the previous name is the
+/// encoded relative name of the node before this key in its zone, so that a missing name's closest encloser,
+/// wildcard and cuts come with the one key the cursor lands on.
+/// </summary>
+public static class NodeValue
+{
+    public static byte[] Encode(ReadOnlySpan<byte> ancestorFlags, byte[]? previous, byte[]? previousFlags, IReadOnlyList<StoredRRset> rrsets)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(4);
+        if (ancestorFlags.IsEmpty && rrsets.Count == 0) writer.WriteNil();
+        else writer.Write(ancestorFlags);
+        if (previous is null) writer.WriteNil(); else writer.Write(previous);
+        if (previousFlags is null) writer.WriteNil(); else writer.Write(previousFlags);
+        writer.WriteArrayHeader(rrsets.Count);
+        foreach (var rrset in rrsets)
+        {
+            writer.WriteArrayHeader(3);
+            writer.Write((ushort)rrset.Type);
+            writer.Write(rrset.Ttl);
+            writer.WriteArrayHeader(rrset.Records.Count);
+            foreach (var rdata in rrset.Records) writer.Write(rdata);
+        }
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+}
+
+/// <summary>
+/// A parsed node value over a reusable buffer: offsets of every part, no objects per record. One per thread
+/// and role (see <see cref="StoreReader"/>); <see cref="Load"/> refills it.
+/// </summary>
+public sealed class NodeView
+{
+    public struct SetRef
+    {
+        public RRType Type;
+        public uint Ttl;
+        public int First;
+        public int Count;
+    }
+
+    private byte[] _buffer = new byte[4096];
+    private SetRef[] _sets = new SetRef[16];
+    private (int Offset, int Length)[] _records = new (int, int)[64];
+    private int _flagsOffset, _flagsLength, _prevOffset, _prevLength, _prevFlagsOffset, _prevFlagsLength;
+
+    public int SetCount { get; private set; }
+
+    /// <summary>False when the value was not valid layout-1 MessagePack (the caller answers SERVFAIL).</summary>
+    public bool Valid { get; private set; }
+
+    public bool HasPrevious { get; private set; }
+
+    public ReadOnlySpan<byte> AncestorFlags => _buffer.AsSpan(_flagsOffset, _flagsLength);
+
+    public ReadOnlySpan<byte> Previous => _buffer.AsSpan(_prevOffset, _prevLength);
+
+    public ReadOnlySpan<byte> PreviousFlags => _buffer.AsSpan(_prevFlagsOffset, _prevFlagsLength);
+
+    public ref readonly SetRef Set(int index) => ref _sets[index];
+
+    public ReadOnlySpan<byte> Record(int index) => _buffer.AsSpan(_records[index].Offset, _records[index].Length);
+
+    /// <summary>The index of the RRset of <paramref name="type"/>, or -1.</summary>
+    public int Find(RRType type)
+    {
+        for (int i = 0; i < SetCount; i++)
+        {
+            if (_sets[i].Type == type) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Copies <paramref name="value"/> (valid only inside the read transaction) and indexes it.</summary>
+    public bool Load(ReadOnlySpan<byte> value)
+    {
+        if (_buffer.Length < value.Length) _buffer = new byte[Math.Max(value.Length, _buffer.Length * 2)];
+        value.CopyTo(_buffer);
+        SetCount = 0;
+        HasPrevious = false;
+        _flagsLength = _prevLength = _prevFlagsLength = 0;
+        try
+        {
+            Valid = Parse(new ReadOnlyMemory<byte>(_buffer, 0, value.Length));
+        }
+        catch (MessagePackSerializationException)
+        {
+            // A corrupt value is a typed outcome for the caller; MessagePack reports it only by throwing.
+            Valid = false;
+        }
+        catch (EndOfStreamException)
+        {
+            Valid = false;
+        }
+        return Valid;
+    }
+
+    private bool Parse(ReadOnlyMemory<byte> memory)
+    {
+        var reader = new MessagePackReader(memory);
+        if (reader.ReadArrayHeader() != 4) return false;
+        if (!ReadBin(ref reader, out _flagsOffset, out _flagsLength)) _flagsLength = 0;
+        HasPrevious = ReadBin(ref reader, out _prevOffset, out _prevLength);
+        if (!ReadBin(ref reader, out _prevFlagsOffset, out _prevFlagsLength)) _prevFlagsLength = 0;
+        int sets = reader.ReadArrayHeader();
+        if (sets > 256) return false;
+        if (_sets.Length < sets) _sets = new SetRef[sets];
+        int records = 0;
+        for (int i = 0; i < sets; i++)
+        {
+            if (reader.ReadArrayHeader() != 3) return false;
+            ref var set = ref _sets[i];
+            set.Type = (RRType)reader.ReadUInt16();
+            set.Ttl = reader.ReadUInt32();
+            int count = reader.ReadArrayHeader();
+            if (count > 65535) return false;
+            set.First = records;
+            set.Count = count;
+            if (_records.Length < records + count) Array.Resize(ref _records, Math.Max(records + count, _records.Length * 2));
+            for (int j = 0; j < count; j++)
+            {
+                if (!ReadBin(ref reader, out int offset, out int length) || length > 65535) return false;
+                _records[records++] = (offset, length);
+            }
+        }
+        SetCount = sets;
+        return reader.End;
+    }
+
+    /// <summary>Reads a bin (or nil: false) and where its bytes lie in the buffer.</summary>
+    private static bool ReadBin(ref MessagePackReader reader, out int offset, out int length)
+    {
+        offset = length = 0;
+        if (reader.TryReadNil()) return false;
+        var bytes = reader.ReadBytes();
+        if (bytes is null) return false;
+        length = (int)bytes.Value.Length;
+        offset = (int)reader.Consumed - length;
+        return true;
+    }
+}

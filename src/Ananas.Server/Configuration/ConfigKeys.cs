@@ -1,0 +1,194 @@
+using Ananas.Server.Pipeline;
+using Ananas.Server.Scheduling;
+using Microsoft.Extensions.Logging;
+using Tomlyn.Syntax;
+using static Ananas.Server.Configuration.ConfigValues;
+using static Ananas.Server.Configuration.ReloadEffect;
+
+namespace Ananas.Server.Configuration;
+
+/// <summary>
+/// Every key of <c>ananas serve</c>'s configuration, declared once, in the order of <c>defaults.toml</c> and the
+/// key table in docs/SERVER.md (both rendered from here by <see cref="ConfigDocument"/>; ConfigKeyTableTests
+/// fails when either drifts). <c>[[plugin]]</c> tables are read by <see cref="ConfigLoader"/> (docs/plugins.md).
+/// </summary>
+public static class ConfigKeys
+{
+    public static IReadOnlyList<ConfigKey> All { get; } =
+    [
+        new ConfigKey<List<ListenAddress>>("listen", "list of addresses", """["udp://127.0.0.1:5353", "tcp://127.0.0.1:5353"]""", ReloadEffect.Listeners,
+            "addresses to serve: `udp://`, `tcp://`, `tls://` (DNS over TLS, RFC 7858, port 853 by default), `https://` (DNS over HTTPS, RFC 8484, at `/dns-query`, port 443 by default). Port 5353 by default because port 53 needs privileges (root or CAP_NET_BIND_SERVICE). `?proxy=v2` after a `tcp://`, `tls://` or `https://` address expects a PROXY v2 header (see *PROXY protocol v2*)",
+            (v, k) => List(v, k, ListenAddress.Parse), c => c.Listen, (c, v) => c.Listen = v),
+        Text("root-hints", "", Recursor, c => c.RootHints, (c, v) => c.RootHints = v,
+            "a named.root-style file; empty: the built-in IANA root hints"),
+
+        new ConfigKey<long>("cache.size", "size, 1MiB–1TiB", "\"256MiB\"", Restart,
+            "bytes for the caches (`KiB`/`MiB`/`GiB`/`TiB`, or an integer of bytes): a quarter for wire answers, the rest for RRsets",
+            (v, _) => Size(v, 1 << 20, 1L << 40), c => c.CacheSizeBytes, (c, v) => c.CacheSizeBytes = v),
+
+        Networks("access.allow", ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"], Live,
+            c => c.Allow, (c, v) => c.Allow = v,
+            "client networks allowed to query (CIDR, or a bare address for one host); others get REFUSED. An open resolver gets abused: list only networks you serve"),
+
+        Boolean("resolver.qname-minimisation", true, Recursor, c => c.QnameMinimisation, (c, v) => c.QnameMinimisation = v, "QNAME minimisation (RFC 9156)"),
+        Boolean("resolver.ipv6", false, Recursor, c => c.IPv6, (c, v) => c.IPv6 = v, "also query name servers over IPv6 (turn on where the host has IPv6 connectivity)"),
+        Boolean("resolver.query-localhost", false, Recursor, c => c.QueryLocalhost, (c, v) => c.QueryLocalhost = v,
+            "query name servers at 127.0.0.0/8 or ::1 named by referrals (root hints are always queried). Off so that a hostile zone cannot aim the resolver at services on this host; on for a lab of authoritative servers on loopback"),
+        Duration("resolver.query-timeout", "5s", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), Live, c => c.QueryTimeout, (c, v) => c.QueryTimeout = v,
+            "a client query still unresolved after this is answered SERVFAIL"),
+        Duration("resolver.upstream-timeout", "1500ms", TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30), Restart, c => c.UpstreamTimeout, (c, v) => c.UpstreamTimeout = v,
+            "the longest wait for one upstream reply: caps the adaptive UDP retransmission timeout and bounds one TCP/TLS exchange, connect included"),
+        new ConfigKey<List<string>>("resolver.local-zones", "list of zone names", Toml(Resolver.LocalZones.Supported), Recursor,
+            "special-use zones answered by the resolver itself, never sent upstream, with an SOA on negative answers and AA set: `localhost.` (A 127.0.0.1 and AAAA ::1 for it and every name under it, RFC 6761 §6.3), `127.in-addr.arpa.` and `::1`'s `ip6.arpa` zone (PTR `localhost.`, RFC 6303), and NXDOMAIN for `invalid.`, `test.` (RFC 6761 §6.2, §6.4) and `onion.` (RFC 7686). Remove a zone to resolve it normally, e.g. `test.` in a lab that delegates it. The private-use reverse zones and `home.arpa.` are the `as112` plugin's (docs/plugins.md)",
+            (v, k) => List(v, k, LocalZone), c => c.LocalZones, (c, v) => c.LocalZones = v),
+
+        new ConfigKey<bool>("dnssec.validation", "`on` or `off`", "\"on\"", Recursor,
+            "`on`: answers under a trust anchor are validated (RFC 4035 §5); bogus ones become SERVFAIL with an Extended DNS Error, secure ones get AD when the client set DO or AD; a client's CD turns it off for that query. `off`: nothing is validated, AD is never set",
+            (v, _) => String(v) switch { "on" => true, "off" => false, var other => throw new FormatException($"'{other}' is not one of on, off") },
+            c => c.DnssecValidation, (c, v) => c.DnssecValidation = v),
+        Text("dnssec.trust-anchor", "", Recursor, c => c.TrustAnchorFile, (c, v) => c.TrustAnchorFile = v,
+            "a file of DS or DNSKEY records (zone-file lines, or unbound-style `trust-anchor: \"...\"` lines); empty: the root KSK-2017 and KSK-2024 from IANA. An error names the file's line"),
+        new ConfigKey<List<string>>("dnssec.negative-trust-anchors", "list of names", "[]", Recursor,
+            "names at and below which validation is off (RFC 7646 negative trust anchors), for a zone whose DNSSEC is broken",
+            (v, k) => List(v, k, DomainName), c => c.NegativeTrustAnchors, (c, v) => c.NegativeTrustAnchors = v),
+
+        Integer("udp.max-payload", 1232, 512, 65535, Restart, c => c.UdpMaxPayload, (c, v) => c.UdpMaxPayload = v, "our largest UDP reply and advertised EDNS payload size (RFC 9715)"),
+        Integer("udp.sockets", 1, 1, 256, Restart, c => c.UdpSockets, (c, v) => c.UdpSockets = v, "sockets bound to each UDP address; more than one uses `SO_REUSEPORT`"),
+        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v, "receive threads per UDP socket"),
+        Integer("udp.batch-size", 32, 1, 1024, Restart, c => c.UdpBatchSize, (c, v) => c.UdpBatchSize = v,
+            "datagrams each receive thread takes per `recvmmsg` call (Linux); the cache hits and errors among them leave in one `sendmmsg`. `1` receives and sends one datagram per call (what other systems always do)"),
+
+        Duration("tcp.idle-timeout", "10s", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), Restart, c => c.TcpIdleTimeout, (c, v) => c.TcpIdleTimeout = v,
+            "close a TCP, DoT or DoH connection quiet for this long with nothing outstanding; also bounds a TLS handshake and a PROXY header"),
+        Integer("tcp.max-connections", 1024, 1, 1_000_000, Restart, c => c.TcpMaxConnections, (c, v) => c.TcpMaxConnections = v, "open connections from all clients"),
+        Integer("tcp.max-connections-per-client", 32, 1, 1_000_000, Restart, c => c.TcpMaxConnectionsPerClient, (c, v) => c.TcpMaxConnectionsPerClient = v, "open connections per client address"),
+        Integer("tcp.max-outstanding-per-connection", 64, 1, 65535, Restart, c => c.TcpMaxOutstanding, (c, v) => c.TcpMaxOutstanding = v,
+            "pipelined queries unanswered (or answered but not yet written) at once on one connection; reading pauses beyond it. On DoH: HTTP/2 streams per connection"),
+        new ConfigKey<long>("tcp.max-queued-bytes-per-connection", "size, 4KiB–64MiB", "\"256KiB\"", Restart,
+            "answer bytes queued for one TCP or DoT connection and not yet taken by the client; reading pauses beyond it, and an answer that cannot be written within `tcp.idle-timeout` closes the connection (a client that never reads)",
+            (v, _) => Size(v, 4 << 10, 64L << 20), c => c.TcpMaxQueuedBytes, (c, v) => c.TcpMaxQueuedBytes = v),
+
+        Networks("proxy.trusted-sources", ["127.0.0.0/8", "::1/128"], Restart, c => c.ProxyTrustedSources, (c, v) => c.ProxyTrustedSources = v,
+            "networks allowed to send a PROXY v2 header on `?proxy=v2` listeners; connections from elsewhere are closed"),
+
+        Text("tls.certificate", "", Restart, c => c.TlsCertificate, (c, v) => c.TlsCertificate = v,
+            "PEM certificate (chain) for `tls://` and `https://`. Empty: a self-signed ECDSA certificate for the listen addresses and `localhost` is generated at every start, with warning 1005 and its SHA-256 thumbprint. Clients must not be configured to trust it; it is for testing"),
+        Text("tls.key", "", Restart, c => c.TlsKey, (c, v) => c.TlsKey = v, "PEM private key for `tls.certificate` (empty when the key is in the certificate file)"),
+
+        Text("metrics.listen", "http://127.0.0.1:9153", Restart, c => c.MetricsListen, (c, v) => c.MetricsListen = v,
+            "Prometheus `GET /metrics` at `http://ADDR:PORT` (plain HTTP; keep it on loopback or a management network); `\"\"` turns it off", HttpAddress),
+        Text("control.listen", "http://127.0.0.1:9154", Restart, c => c.ControlListen, (c, v) => c.ControlListen = v,
+            "the control API (cache purge, cache stats, status, reload, plugins; used by `ananas cache`, `ananas status`, `ananas reload`, `ananas plugin`) at `http://ADDR:PORT`, authenticated by the token of `control.token-file`. Plain HTTP: keep it on loopback (warning 1010 otherwise); `\"\"` turns it off", HttpAddress),
+        Text("control.token-file", "", Restart, c => c.ControlTokenFile, (c, v) => c.ControlTokenFile = v,
+            "the control API's bearer token, generated at first start into this file, mode 0600 (its directory 0700); a file others can read is refused. Empty: `$ANANAS_STATE_DIR/control.token`, else `$XDG_STATE_HOME/ananas/control.token`, else `~/.local/state/ananas/control.token`. The `ananas` control commands read the same default (`--token-file` for another)"),
+
+        Integer("scheduler.group-prefix-v4", 24, 0, 32, Live, c => c.GroupPrefixV4, (c, v) => c.GroupPrefixV4 = v, "IPv4 clients are grouped by this prefix for fairness and shedding"),
+        Integer("scheduler.group-prefix-v6", 56, 0, 128, Live, c => c.GroupPrefixV6, (c, v) => c.GroupPrefixV6 = v, "IPv6 clients are grouped by this prefix for fairness and shedding"),
+        Integer("scheduler.max-in-flight", 1024, 1, 1_000_000, Live, c => c.MaxInFlight, (c, v) => c.MaxInFlight = v, "recursions running at once, overall"),
+        Integer("scheduler.max-in-flight-per-group", 64, 1, 1_000_000, Live, c => c.MaxInFlightPerGroup, (c, v) => c.MaxInFlightPerGroup = v, "recursions running at once per client group"),
+        Integer("scheduler.max-queued", 8192, 1, 10_000_000, Live, c => c.MaxQueued, (c, v) => c.MaxQueued = v,
+            "misses waiting, overall; beyond it the group with the longest queue is shed first"),
+        Integer("scheduler.max-queued-per-group", 512, 1, 10_000_000, Live, c => c.MaxQueuedPerGroup, (c, v) => c.MaxQueuedPerGroup = v,
+            "misses waiting per client group; beyond it that group's new misses are shed"),
+        Choice("scheduler.shed", "refuse", Live, c => c.Shed, (c, v) => c.Shed = v,
+            "what a shed query gets: `refuse` (REFUSED), `drop` (nothing), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
+            ("refuse", ShedAction.Refuse), ("drop", ShedAction.Drop), ("truncate", ShedAction.Truncate)),
+
+        Boolean("rrl.enabled", false, Restart, c => c.RrlEnabled, (c, v) => c.RrlEnabled = v,
+            "response rate limiting on UDP answers (BIND's and NSD's RRL): a token bucket per (client network, response class, name). Off by default: this resolver serves the networks of `access.allow`, whose clients (often many behind one NAT) legitimately repeat names; turn it on when spoofed sources can reach it (docs/SECURITY.md)"),
+        Integer("rrl.responses-per-second", 20, 0, 1_000_000, Restart, c => c.RrlResponsesPerSecond, (c, v) => c.RrlResponsesPerSecond = v,
+            "positive answers and NODATA per second for one client network, name and type (a bucket holds one second of it); 0: unlimited"),
+        Integer("rrl.nxdomains-per-second", 10, 0, 1_000_000, Restart, c => c.RrlNxdomainsPerSecond, (c, v) => c.RrlNxdomainsPerSecond = v,
+            "NXDOMAIN per second for one client network and domain (the name's last two labels: random subdomains share it); 0: unlimited"),
+        Integer("rrl.errors-per-second", 10, 0, 1_000_000, Restart, c => c.RrlErrorsPerSecond, (c, v) => c.RrlErrorsPerSecond = v,
+            "other rcodes (REFUSED, SERVFAIL, FORMERR…) per second for one client network; 0: unlimited"),
+        Integer("rrl.slip", 2, 0, 10, Restart, c => c.RrlSlip, (c, v) => c.RrlSlip = v,
+            "every Nth limited response is sent truncated (TC=1: a real client retries over TCP) or, to a client that sent a DNS cookie, as BADCOOKIE with a fresh cookie; the others are dropped. 0 drops them all"),
+        Integer("rrl.ipv4-prefix", 24, 8, 32, Restart, c => c.RrlPrefixV4, (c, v) => c.RrlPrefixV4 = v, "IPv4 clients share a bucket per network of this prefix"),
+        Integer("rrl.ipv6-prefix", 56, 16, 128, Restart, c => c.RrlPrefixV6, (c, v) => c.RrlPrefixV6 = v, "IPv6 clients share a bucket per network of this prefix"),
+        Integer("rrl.table-size", 65536, 1024, 16 << 20, Restart, c => c.RrlTableSize, (c, v) => c.RrlTableSize = v,
+            "buckets kept (about 40 octets each): the memory bound; beyond it the least recently used bucket of a set is reused (`ananas_rrl_evictions_total`)"),
+        Networks("rrl.exempt", [], Restart, c => c.RrlExempt, (c, v) => c.RrlExempt = v, "client networks never rate limited (monitoring, known forwarders)"),
+
+        Boolean("cookies.enabled", false, Restart, c => c.CookiesEnabled, (c, v) => c.CookiesEnabled = v,
+            "DNS Cookies on UDP (RFC 7873) with interoperable server cookies (RFC 9018, SipHash-2-4): a client that echoes a valid server cookie has proved its address and is exempt from `rrl`; a malformed COOKIE option gets FORMERR. Off by default: they matter only with `rrl` on, and an anycast set must first share a secret (docs/SECURITY.md)"),
+        CookieSecret("cookies.secret", c => c.CookieSecret, (c, v) => c.CookieSecret = v,
+            "the server secret, shared by the servers of an anycast set; `\"\"` generates one at start, rotated every `cookies.rotation`. To rotate a configured secret, move it to `cookies.previous-secret` and set a new one"),
+        CookieSecret("cookies.previous-secret", c => c.CookiePreviousSecret, (c, v) => c.CookiePreviousSecret = v,
+            "the secret before the last rotation: its cookies are still accepted (RFC 9018 §4.4)"),
+        Duration("cookies.rotation", "24h", TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), Restart, c => c.CookieRotation, (c, v) => c.CookieRotation = v,
+            "how often a generated secret is replaced (the previous one stays valid)"),
+
+        Choice("log.level", "information", Live, c => c.LogLevel, (c, v) => c.LogLevel = v, "the least severe log messages written",
+            ("trace", LogLevel.Trace), ("debug", LogLevel.Debug), ("information", LogLevel.Information), ("info", LogLevel.Information),
+            ("warning", LogLevel.Warning), ("error", LogLevel.Error)),
+        Text("log.query-log", "", Restart, c => c.QueryLog, (c, v) => c.QueryLog = v,
+            "one JSON line per reply (see *Query log*): a file path (appended to), `stdout`, or `\"\"` for none. Written off the query path; when the writer falls behind, lines are dropped and counted (`ananas_query_log_dropped_total`)"),
+
+        Text("authoritative.store", "", Restart, c => c.AuthoritativeStore, (c, v) => c.AuthoritativeStore = v,
+            "an edge store directory filled by `ananas auth import`: when set, `ananas serve` answers authoritatively from its zones instead of resolving (docs/AUTHORITATIVE.md); `\"\"` runs the resolver"),
+        Text("authoritative.identity", "", Restart, c => c.AuthoritativeIdentity, (c, v) => c.AuthoritativeIdentity = v,
+            "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
+        Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
+            "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
+    ];
+
+    private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);
+
+    /// <summary>The key called <paramref name="name"/>, or null.</summary>
+    public static ConfigKey? Find(string name) => ByName.GetValueOrDefault(name);
+
+    // --- Kinds of key: each fixes the type column, the TOML form of the default and the reader. ---
+
+    private static ConfigKey Boolean(string name, bool @default, ReloadEffect reload, Func<ServerConfig, bool> get, Action<ServerConfig, bool> set, string doc) =>
+        new ConfigKey<bool>(name, "boolean", @default ? "true" : "false", reload, doc, (v, _) => ConfigValues.Boolean(v), get, set);
+
+    private static ConfigKey Integer(string name, int @default, int min, int max, ReloadEffect reload, Func<ServerConfig, int> get, Action<ServerConfig, int> set, string doc) =>
+        new ConfigKey<int>(name, $"integer, {min}–{max}", @default.ToString(System.Globalization.CultureInfo.InvariantCulture), reload, doc,
+            (v, _) => (int)ConfigValues.Integer(v, min, max), get, set);
+
+    private static ConfigKey Duration(string name, string @default, TimeSpan min, TimeSpan max, ReloadEffect reload, Func<ServerConfig, TimeSpan> get, Action<ServerConfig, TimeSpan> set, string doc) =>
+        new ConfigKey<TimeSpan>(name, $"duration, {Show(min)}–{Show(max)}", $"\"{@default}\"", reload, doc, (v, _) => ConfigValues.Duration(v, min, max), get, set);
+
+    private static ConfigKey Text(string name, string @default, ReloadEffect reload, Func<ServerConfig, string> get, Action<ServerConfig, string> set, string doc,
+        Func<string, string>? check = null) =>
+        new ConfigKey<string>(name, check is null ? "string" : "URL or empty", $"\"{@default}\"", reload, doc, (v, _) => String(v) is var s && check is not null ? check(s) : s, get, set);
+
+    private static ConfigKey Networks(string name, string[] @default, ReloadEffect reload, Func<ServerConfig, List<string>> get, Action<ServerConfig, List<string>> set, string doc) =>
+        new ConfigKey<List<string>>(name, "list of networks", Toml(@default), reload, doc,
+            (v, k) => List(v, k, s => { AccessList.ParseNetwork(s); return s; }), get, set);
+
+    private static ConfigKey Choice<T>(string name, string @default, ReloadEffect reload, Func<ServerConfig, T> get, Action<ServerConfig, T> set, string doc,
+        params (string Text, T Value)[] choices) where T : notnull
+    {
+        string names = string.Join(", ", choices.Select(c => c.Text).Distinct());
+        return new ConfigKey<T>(name, "one of " + string.Join(", ", choices.Select(c => $"`{c.Text}`")), $"\"{@default}\"", reload, doc,
+            (v, _) => String(v) is var text && Array.FindIndex(choices, c => c.Text == text) is var i and >= 0 ? choices[i].Value
+                : throw new FormatException($"'{text}' is not one of {names}"),
+            get, set);
+    }
+
+    /// <summary>An RFC 9018 server secret: 16 octets as 32 hex digits, or empty.</summary>
+    private static ConfigKey CookieSecret(string name, Func<ServerConfig, string> get, Action<ServerConfig, string> set, string doc) =>
+        new ConfigKey<string>(name, "32 hex digits or empty", "\"\"", Restart, doc,
+            (v, _) => String(v) is var text && (text.Length == 0 || (text.Length == 32 && text.All(char.IsAsciiHexDigit))) ? text
+                : throw new FormatException("expected 32 hex digits (16 octets, e.g. from `openssl rand -hex 16`), or \"\" for a generated secret"),
+            get, set);
+
+    private static string Toml(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => $"\"{i}\"")) + "]";
+
+    /// <summary>A domain name as written in the file, returned as given (it is parsed again where it is used).</summary>
+    private static string DomainName(string text) =>
+        Ananas.Dns.DnsName.TryParse(text, null, out _, out var error) && text.Length > 0 ? text : throw new FormatException($"'{text}' is not a domain name: {error}");
+
+    /// <summary>One of the special-use zones <see cref="Resolver.LocalZones"/> can serve, returned as given.</summary>
+    private static string LocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
+        : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
+
+    /// <summary><c>http://ADDR:PORT</c> or empty (off).</summary>
+    private static string HttpAddress(string text)
+    {
+        if (text.Length > 0) Listeners.MetricsListener.ParseAddress(text);
+        return text;
+    }
+}

@@ -1,0 +1,21 @@
+using System.Text;
+using Ananas.Server.Frames;
+
+namespace Ananas.Server.Pipeline;
+
+/// <summary>
+/// The pipeline's answer-source seam: when one is set, every well-formed query a client may ask goes to it on
+/// the listener's thread instead of the answer cache and the recursor (the authoritative role answers from its
+/// store in one read). Listeners, frames, the ACL, metrics and the query log stay the pipeline's.
+/// </summary>
+public interface IAnswerSource
+{
+    /// <summary>
+    /// Writes the reply to <paramref name="query"/> into <paramref name="reply"/>, at most <paramref name="limit"/>
+    /// octets (the transport's size limit). Returns its length; 0 drops the query. Never throws for any input.
+    /// </summary>
+    int Answer(ReadOnlySpan<byte> query, Transport transport, Span<byte> reply, int limit);
+
+    /// <summary>Appends the source's metrics in Prometheus text format.</summary>
+    void AppendMetrics(StringBuilder sb);
+}
