@@ -73,6 +73,15 @@ public sealed class ConfigurationTests
         Assert.StartsWith("config.toml: not valid TOML", e.Message);
     }
 
+    /// <summary>Tomlyn throws TomlException for arrays nested deeper than 64 (found by fuzz/run config): a config error.</summary>
+    [Fact]
+    public void Arrays_nested_beyond_the_toml_library_depth_are_a_config_error()
+    {
+        var toml = "a = " + new string('[', 65) + new string(']', 65);
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), toml, "config.toml"));
+        Assert.StartsWith("config.toml: not valid TOML", e.Message);
+    }
+
     /// <summary>The input fuzz/run config found (the case above, inside a mangled copy of defaults.toml).</summary>
     [Fact]
     public void The_fuzzer_found_config_is_a_config_error()
