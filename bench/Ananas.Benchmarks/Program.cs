@@ -18,4 +18,9 @@ if (args.Length > 0 && args[0] == "sandbox-budget")
     Ananas.Benchmarks.SandboxBudget.Run(args[1..]);
     return;
 }
+if (args.Length > 0 && args[0] == "odoh-throughput")
+{
+    Ananas.Benchmarks.Plugins.OdohThroughput.Run(args[1..]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -292,6 +293,10 @@ def run_case(c: Case, addresses: dict[str, str]) -> list[dict]:
     rows = []
     for qname, qtype in c.queries:
         answers = {name: ask(addresses[name], qname, qtype) for name in RESOLVERS}
+        for name in RESOLVERS:
+            # A loaded machine can hold a cold resolution past the timeout: ask once more before judging.
+            if answers[name]["rcode"] == "TIMEOUT":
+                answers[name] = ask(addresses[name], qname, qtype, timeout=15.0)
         rows.append({"case": c.id, "cls": c.cls, "variant": c.variant, "qname": qname, "qtype": qtype,
                      "answers": answers, **judge(answers)})
     return rows
@@ -378,6 +383,7 @@ def main() -> int:
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             log(f"{tool} is not installed (scripts/setup.sh installs nsd ldnsutils unbound knot-resolver dnsutils)")
             return 2
+    signal.signal(signal.SIGTERM, bench._on_signal)  # so the servers are stopped (finally below) on SIGTERM too
     work = Path(args.out).resolve()
     keys = make_keys(work.parent / "mutation-keys")
     plan = build_plan(keys)

@@ -22,15 +22,15 @@ const TTL: u32 = 10800;
 /// The zones, as presentation names without the final dot. Built once at start (see `zones`).
 fn zones() -> Vec<String> {
     let mut zones: Vec<String> = Vec::new();
-    // RFC 6303 §4.2–4.6: IPv4 private use (RFC 1918), "this network", loopback, link local, documentation,
-    // broadcast.
+    // RFC 6303 §4.2–4.6: IPv4 private use (RFC 1918), "this network", link local, documentation, broadcast.
+    // Loopback (127.in-addr.arpa, and ::1's zone below) is the resolver's own local zone (resolver.local-zones),
+    // which answers 1.0.0.127.in-addr.arpa PTR localhost. as Unbound does: one owner, one answer.
     zones.push("10.in-addr.arpa".into());
     for second in 16..=31 {
         zones.push(format!("{}.172.in-addr.arpa", second));
     }
     zones.push("168.192.in-addr.arpa".into());
     zones.push("0.in-addr.arpa".into());
-    zones.push("127.in-addr.arpa".into());
     zones.push("254.169.in-addr.arpa".into());
     zones.push("2.0.192.in-addr.arpa".into());
     zones.push("100.51.198.in-addr.arpa".into());
@@ -40,10 +40,9 @@ fn zones() -> Vec<String> {
     for second in 64..=127 {
         zones.push(format!("{}.100.in-addr.arpa", second));
     }
-    // RFC 6303 §4.7–4.11: IPv6 unspecified, loopback, unique local (fd00::/8), link local (fe80::/10),
-    // documentation (2001:db8::/32).
+    // RFC 6303 §4.7–4.11: IPv6 unspecified, unique local (fd00::/8), link local (fe80::/10), documentation
+    // (2001:db8::/32); loopback is the resolver's local zone, as above.
     zones.push(format!("{}ip6.arpa", "0.".repeat(32)));
-    zones.push(format!("1.{}ip6.arpa", "0.".repeat(31)));
     zones.push("d.f.ip6.arpa".into());
     for nibble in ["8", "9", "a", "b"] {
         zones.push(format!("{}.e.f.ip6.arpa", nibble));

@@ -9,6 +9,9 @@
 //!   ttl=SECONDS          TTL of the sinkhole answers (default 60)
 //!   malware-table=NAME   table names (defaults `malware` and `adult`); a missing table blocks nothing
 //!   adult-table=NAME
+//!   refresh-url=URL      a background task downloads the malware list from URL into the malware table (the host
+//!                        fetches and parses it; its origin must be on the plugin's `http-allow`)
+//!   refresh-every=SECS   how often (default 3600; at least 1)
 //!
 //! A blocked query is answered at the request phase (before the cache, so a list change applies at once):
 //!   A     -> NOERROR, `name. TTL IN A 0.0.0.0`
@@ -31,6 +34,8 @@ struct Settings {
     ttl: u32,
     malware_table: String,
     adult_table: String,
+    refresh_url: String,
+    refresh_every: u32,
 }
 
 thread_local! {
@@ -39,11 +44,20 @@ thread_local! {
         ttl: 60,
         malware_table: "malware".to_string(),
         adult_table: "adult".to_string(),
+        refresh_url: String::new(),
+        refresh_every: 3600,
     });
 }
 
 fn parse_args(args: &str) -> Result<Settings, String> {
-    let mut settings = Settings { adult: false, ttl: 60, malware_table: "malware".into(), adult_table: "adult".into() };
+    let mut settings = Settings {
+        adult: false,
+        ttl: 60,
+        malware_table: "malware".into(),
+        adult_table: "adult".into(),
+        refresh_url: String::new(),
+        refresh_every: 3600,
+    };
     for item in args.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
         let (key, value) = item.split_once('=').ok_or_else(|| format!("'{}' is not key=value", item))?;
         match key {
@@ -55,7 +69,12 @@ fn parse_args(args: &str) -> Result<Settings, String> {
             "ttl" => settings.ttl = value.parse::<u32>().map_err(|_| format!("ttl: '{}' is not a number of seconds", value))?,
             "malware-table" => settings.malware_table = value.to_string(),
             "adult-table" => settings.adult_table = value.to_string(),
-            _ => return Err(format!("unknown argument '{}' (known: adult, ttl, malware-table, adult-table)", key)),
+            "refresh-url" => settings.refresh_url = value.to_string(),
+            "refresh-every" => settings.refresh_every = match value.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err(format!("refresh-every: '{}' is not a number of seconds (at least 1)", value)),
+            },
+            _ => return Err(format!("unknown argument '{}' (known: adult, ttl, malware-table, adult-table, refresh-url, refresh-every)", key)),
         }
     }
     Ok(settings)
@@ -100,10 +119,33 @@ fn on_request(req: &Request) -> Verdict {
     })
 }
 
+/// The background refresh: the host downloads the list into the table; a failure keeps the previous list.
+async fn refresh() {
+    let (table, url) = SETTINGS.with(|s| {
+        let s = s.borrow();
+        (s.malware_table.clone(), s.refresh_url.clone())
+    });
+    match ananas::data::fetch(&table, &url).await {
+        Ok(200) => ananas::counter_add("refreshed", 1),
+        Ok(status) => {
+            ananas::counter_add("refresh_failed", 1);
+            ananas::log(ananas::Level::Warn, &format!("refresh from {}: HTTP {}; keeping the previous list", url, status));
+        }
+        Err(e) => {
+            ananas::counter_add("refresh_failed", 1);
+            ananas::log(ananas::Level::Warn, &format!("refresh from {}: {:?}; keeping the previous list", url, e));
+        }
+    }
+}
+
 fn start(args: &str) -> Result<(), String> {
     let settings = parse_args(args)?;
+    let every = if settings.refresh_url.is_empty() { 0 } else { settings.refresh_every };
     SETTINGS.with(|s| *s.borrow_mut() = settings);
     ananas::register(Phase::Request, on_request);
+    if every > 0 {
+        ananas::every(every.saturating_mul(1000), refresh);
+    }
     Ok(())
 }
 ananas::plugin!(start);

@@ -27,7 +27,7 @@ public enum UpstreamTransport : byte
 /// One upstream exchange. <see cref="Query"/> carries the question, flags and EDNS; the exchanger owns
 /// the message ID (it randomises it) and may vary the question's letter case (0x20).
 /// <see cref="ZoneCut"/> is the zone the server is asked as an authority for (used for deduplication,
-/// the infrastructure cache and lameness); the root for forwarders.
+/// the infrastructure cache and lameness); the forward zone for forwarders.
 /// </summary>
 public sealed record ExchangeRequest(DnsMessage Query, IPEndPoint Server, UpstreamTransport Transport, DnsName ZoneCut)
 {

@@ -14,6 +14,9 @@ public sealed record ForwardZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers
 
     /// <summary>Ask the forwarders over TCP only (Unbound <c>forward-tcp-upstream</c>).</summary>
     public bool Tcp { get; init; }
+
+    /// <summary>Forwarders reached over DNS-over-TLS (RFC 7858), with the name each one's certificate must carry.</summary>
+    public IReadOnlyDictionary<IPEndPoint, string> TlsNames { get; init; } = new Dictionary<IPEndPoint, string>();
 }
 
 /// <summary>

@@ -84,7 +84,7 @@ internal static class Hostcalls
     {
         var instance = Of();
         if (!instance.Starting) return NotAllowed;
-        if (phase < (int)PluginPhase.Request || phase > (int)PluginPhase.Response || callbackId < 0) return InvalidArgument;
+        if (phase < (int)PluginPhase.Request || phase > (int)PluginPhase.Frame || callbackId < 0) return InvalidArgument;
         instance.Registrations.Add(((PluginPhase)phase, callbackId));
         return 0;
     }

@@ -69,6 +69,15 @@ public sealed class PluginCallContext
     /// </summary>
     public DnsMessage? Response { get; set; }
 
+    /// <summary>Phase frame: the HTTP request handed to guests (frame_request, request_message reads its body).</summary>
+    public FrameRequest? Frame { get; set; }
+
+    /// <summary>Phase frame: the HTTP reply a guest answered with (frame_reply).</summary>
+    public FrameReply? FrameReply { get; set; }
+
+    /// <summary>Runs a DNS query (wire format) through the server's pipeline for resolve_start; null: not offered.</summary>
+    public Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]?>>? Resolver { get; set; }
+
     /// <summary>Clears everything for the next query (the object is reused).</summary>
     public void Reset()
     {
@@ -87,6 +96,9 @@ public sealed class PluginCallContext
         QueryName = DnsName.Root;
         QueryWire = default;
         Response = null;
+        Frame = null;
+        FrameReply = null;
+        Resolver = null;
     }
 
     /// <summary>

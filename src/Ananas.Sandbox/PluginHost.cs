@@ -43,6 +43,8 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
     internal Linker Linker { get; }
     internal ILogger Logger { get; }
     internal PluginHostOptions Options { get; }
+    /// <summary>The client of http_post_start (HTTP/2 preferred).</summary>
+    internal HttpClient HttpClient { get; }
     internal TimeSpan DataPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Milliseconds since the host started (the clock of the region's arrival time and monotonic_ms).</summary>
@@ -64,6 +66,11 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         Engine = new Engine(config);
         Linker = new Linker(Engine);
         Hostcalls.Define(Linker);
+        HpkeHostcalls.Define(Linker);
+        FrameHostcalls.Define(Linker);
+        SocketHostcalls.Define(Linker);
+        BackgroundHostcalls.Define(Linker);
+        HttpClient = Options.HttpClient ?? new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)
         {
@@ -136,6 +143,9 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
             if (Array.IndexOf(_slots, slot) < 0) _slots = [.. _slots, slot];
             RecomputePhaseMask();
         }
+        // Background tasks belong to the current version: the old one's stop now, the new one's start.
+        old?.StopBackground();
+        version.StartBackground();
         old?.Release();
         Logger.LogInformation("plugin {Plugin} version {Version} loaded (sha256 {Hash}, phases {Phases}){Swap}",
             definition.Name, number, version.Sha256[..16], PhaseList(version.PhaseMask), old is null ? "" : $"; replaced version {old.Number}");
@@ -154,6 +164,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
             _slots = [.. _slots.Where(s => s != slot)];
             RecomputePhaseMask();
         }
+        old?.StopBackground();
         old?.Release();
         Logger.LogInformation("plugin {Plugin} unloaded", name);
         return true;
@@ -323,13 +334,15 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         PluginPhase.Upstream => "upstream",
         PluginPhase.Resolved => "resolved",
         PluginPhase.Response => "response",
+        PluginPhase.Frame => "frame",
+        PluginPhase.Background => "background",
         _ => ((int)phase).ToString(),
     };
 
     private static string PhaseList(int mask)
     {
         var names = new List<string>();
-        for (int p = 1; p <= (int)PluginPhase.Response; p++)
+        for (int p = 1; p <= (int)PluginPhase.Background; p++)
         {
             if ((mask & (1 << p)) != 0) names.Add(PhaseName((PluginPhase)p));
         }
@@ -352,6 +365,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         {
             var old = slot.Current;
             slot.Current = null;
+            old?.StopBackground();
             old?.Release();
         }
         _epochTicker?.Join();

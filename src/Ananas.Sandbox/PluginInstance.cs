@@ -11,7 +11,7 @@ namespace Ananas.Sandbox;
 /// shared. After a fault it is discarded: a trap can leave the guest's own state (its executor, its heap)
 /// half-updated.
 /// </summary>
-internal sealed class PluginInstance : IDisposable
+internal sealed partial class PluginInstance : IDisposable
 {
     public const int Pending = 4;
     public const int MaxPendingOperations = 16;
@@ -162,8 +162,11 @@ internal sealed class PluginInstance : IDisposable
         {
             Array.Clear(_operations);
             Array.Clear(_wakeTasks);
+            Array.Clear(_results);
             _operationsStarted = false;
         }
+        EndCryptoCall();
+        EndSocketCall();
         Context = null;
         Working = null;
         _callToken = default;
@@ -175,10 +178,17 @@ internal sealed class PluginInstance : IDisposable
     {
         if (Context is null) return -4;
         if (delayMs < 0 || delayMs > Version.Host.Options.MaxTimer.TotalMilliseconds) return -2;
+        return StartOperation(token => Task.Delay(delayMs, token));
+    }
+
+    /// <summary>Starts a host operation tied to this callback (cancelled when it ends); its handle, or -4 when 16 are pending.</summary>
+    public int StartOperation(Func<CancellationToken, Task> start)
+    {
         int handle = Array.IndexOf(_operations, null);
         if (handle < 0) return -4;
         _operationsCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_callToken);
-        _operations[handle] = Task.Delay(delayMs, _operationsCancel.Token);
+        _results[handle] = null;
+        _operations[handle] = start(_operationsCancel.Token);
         _operationsStarted = true;
         return handle;
     }
@@ -187,6 +197,8 @@ internal sealed class PluginInstance : IDisposable
     {
         if ((uint)handle >= MaxPendingOperations || _operations[handle] is not { } operation) return -2;
         if (!operation.IsCompleted) return 0;
+        // A result (resolve, HTTP) outlives the handle until the slot is reused, so the guest can read it with op_result.
+        _results[handle] = operation is Task<byte[]?> { IsCompletedSuccessfully: true } withResult ? withResult.Result : null;
         _operations[handle] = null;
         _wakeTasks[handle] = 0;
         return operation.IsCompletedSuccessfully ? 1 : -1;

@@ -11,6 +11,10 @@ public enum PluginPhase : byte
     Upstream,
     Resolved,
     Response,
+    /// <summary>An HTTP request on the DoH listener the server does not serve itself (docs/plugins.md, "The frame phase").</summary>
+    Frame,
+    /// <summary>Periodic tasks registered by the start function (register_periodic), without a query.</summary>
+    Background,
 }
 
 /// <summary>What the plugins decided for one phase (callback results 0–3).</summary>
@@ -52,6 +56,9 @@ public sealed record PluginHostOptions
     /// <summary>Guest log lines per second per plugin version; the rest are counted and dropped.</summary>
     public int LogLinesPerSecond { get; init; } = 50;
 
+    /// <summary>The client guests' http_post_start requests go through (tests trust their own certificate here); null: a default HTTP/2 client.</summary>
+    public HttpClient? HttpClient { get; init; }
+
     /// <summary>
     /// Benchmark only: the design alternative to the request region, where the guest asks for each field with a
     /// hostcall (import module <c>ananas_fields</c>, see <see cref="Hostcalls.DefineFieldHostcalls"/>) and the host
@@ -86,6 +93,21 @@ public sealed record PluginDefinition
 
     /// <summary>Host data tables the guest reads with data_match_suffix / data_get.</summary>
     public IReadOnlyList<DataTableSpec> DataTables { get; init; } = [];
+
+    /// <summary>The HPKE keys the guest may use by key id (hpke_* hostcalls); null: none.</summary>
+    public Crypto.HpkeKeySet? HpkeKeys { get; init; }
+
+    /// <summary>Origins (<c>https://host:port</c>) the guest may send HTTP requests to with http_post_start; empty: none.</summary>
+    public IReadOnlyList<string> HttpAllowList { get; init; } = [];
+
+    /// <summary>Destinations the guest may open sockets to, as <c>udp://ip:port</c> or <c>tcp://ip:port</c>; empty: none.</summary>
+    public IReadOnlyList<string> SocketAllowList { get; init; } = [];
+
+    /// <summary>Bytes a callback may send plus receive over its sockets; beyond, socket calls return -4.</summary>
+    public int SocketBytesPerCallback { get; init; } = 64 * 1024;
+
+    /// <summary>How long a callback's sockets live: every pending socket operation fails after this.</summary>
+    public TimeSpan SocketTimeout { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>What <see cref="PluginHost.Snapshot"/> reports for one plugin (its current version).</summary>

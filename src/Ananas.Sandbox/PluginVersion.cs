@@ -12,11 +12,11 @@ namespace Ananas.Sandbox;
 /// statistics and fault state. Reference-counted: the host holds one reference while the version is current
 /// and every call holds one while it runs, so a version replaced by a hot swap is freed after its last call.
 /// </summary>
-internal sealed class PluginVersion
+internal sealed partial class PluginVersion
 {
     private readonly Module _module;
     private readonly WatchedDataTable[] _tables;
-    private readonly int[][] _callbacks = new int[(int)PluginPhase.Response + 1][];
+    private readonly int[][] _callbacks = new int[(int)PluginPhase.Background + 1][];
     // The pool: a lease per running call (at most MaxInstances), and idle instances in slots taken and returned
     // with one atomic exchange each (a call holds a lease, so there is always a free slot to return to).
     private readonly LeaseGate _leases;
@@ -101,6 +101,7 @@ internal sealed class PluginVersion
             }
             _callbacks[0] = [];
             PhaseMask = mask;
+            Periodic = [.. first.Periodic];
             _live = 1;
             _idle[0] = first;
         }
@@ -172,7 +173,7 @@ internal sealed class PluginVersion
     /// first that does not continue. Faults become <see cref="PluginVerdict.Continue"/>. Completes synchronously
     /// (without allocating) unless an instance must be waited for or a callback awaits a host operation.
     /// </summary>
-    public async ValueTask<PluginVerdict> RunAsync(PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken)
+    public async ValueTask<PluginVerdict> RunAsync(PluginPhase phase, PluginCallContext context, CancellationToken cancellationToken, int onlyCallback = -1)
     {
         if (!_leases.TryTake() && !await _leases.TakeAsync(cancellationToken).ConfigureAwait(false)) return PluginVerdict.Continue;
         PluginInstance? instance = null;
@@ -186,6 +187,7 @@ internal sealed class PluginVersion
             instance = TakeIdleOrCreate();
             foreach (int id in _callbacks[(int)phase])
             {
+                if (onlyCallback >= 0 && id != onlyCallback) continue;
                 callbackId = id;
                 int result = instance.BeginCall(id, phase, context, cancellationToken);
                 if (result == PluginInstance.Pending)
@@ -247,6 +249,8 @@ internal sealed class PluginVersion
         PluginPhase.BeforeRecursion => (uint)result <= 2,
         PluginPhase.Upstream => result is 0 or 2,
         PluginPhase.Resolved => result is 0 or 1,
+        PluginPhase.Frame => result is 0 or 1,
+        PluginPhase.Background => result == 0,
         _ => result == 0,
     };
 

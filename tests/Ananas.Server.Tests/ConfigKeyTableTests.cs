@@ -51,6 +51,7 @@ public sealed class ConfigKeyTableTests
         string s => s + "x",
         List<string> list => new List<string>([.. list, "x"]),
         List<ListenAddress> list => new List<ListenAddress>([.. list, new ListenAddress(Transport.Tcp, new IPEndPoint(IPAddress.Loopback, 1))]),
+        List<ZoneRouteConfig> list => new List<ZoneRouteConfig>([.. list, new ZoneRouteConfig("example.", ["192.0.2.1"], false)]),
         Enum e => Enum.ToObject(e.GetType(), Convert.ToInt32(e) + 1),
         _ => throw new InvalidOperationException($"no different value for {value.GetType()}"),
     };
@@ -62,6 +63,7 @@ public sealed class ConfigKeyTableTests
         {
             string[] values = key.Type switch
             {
+                var t when t.StartsWith("duration, 0s", StringComparison.Ordinal) => ["\"99999999999999h\"", "\"1000000h\"", "\"Infinitys\"", "\"NaNs\"", "\"-5s\""],
                 var t when t.StartsWith("duration", StringComparison.Ordinal) => ["\"99999999999999h\"", "\"1000000h\"", "\"Infinitys\"", "\"NaNs\"", "\"0.0001ms\"", "\"-5s\""],
                 var t when t.StartsWith("integer", StringComparison.Ordinal) => ["-1", "99999999999", "9223372036854775807"],
                 var t when t.StartsWith("size", StringComparison.Ordinal) => ["\"9999999999999TiB\"", "\"2TiB\"", "1", "\"1K\""],

@@ -167,6 +167,12 @@ public sealed class ControlTests
             error = new StringWriter();
             Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Get, $"http://127.0.0.1:{controlPort}", Path.Combine(directory, "missing"), "/status", TextWriter.Null, error, CancellationToken.None));
             Assert.Contains("cannot read the control token", error.ToString());
+            // A file that is not a token (here the configuration): a clear error, not a crash.
+            var config2 = Path.Combine(directory, "not-a-token");
+            await File.WriteAllTextAsync(config2, "[control]\nlisten = \"http://127.0.0.1:1\"\n");
+            error = new StringWriter();
+            Assert.Equal(1, await ControlCommands.CallAsync(HttpMethod.Get, $"http://127.0.0.1:{controlPort}", config2, "/status", TextWriter.Null, error, CancellationToken.None));
+            Assert.Contains("does not hold a control token", error.ToString());
             await host.StopAsync(TimeSpan.FromSeconds(2));
         }
 

@@ -148,7 +148,7 @@ public sealed class KeyTrapTests
     /// The root (the trust anchor) delegating, with DS, to: good. (sound, ECDSA P-256), keytrap. (RSA/SHA-256: one
     /// real key and <see cref="Colliders"/> keys sharing its key tag; its answer carries <see cref="TrapSignatures"/>
     /// bogus signatures with that tag), iter. (NSEC3 with 2,500 iterations) and hash. (NSEC3 records with as many
-    /// salts as records, 150 iterations). Answers by server address, as the authorities would.
+    /// salts as records, as many iterations as the insecure limit allows). Answers by server address, as the authorities would.
     /// </summary>
     private sealed class SignedHierarchy : IExchanger
     {
@@ -194,7 +194,7 @@ public sealed class KeyTrapTests
             // iter.: a signed NSEC3 chain of one record with far too many iterations (RFC 9276 §3.2).
             iter.AddSigned(Nsec3(iter.Origin, iterations: TrapIterations, salt: [0xAB]), _inception, _expiration);
             // hash.: 20 NSEC3 records, each its own parameter set (a different salt), each signed.
-            for (int i = 0; i < 20; i++) hash.AddSigned(Nsec3(hash.Origin, iterations: 150, salt: [(byte)i, 0x5A]), _inception, _expiration);
+            for (int i = 0; i < 20; i++) hash.AddSigned(Nsec3(hash.Origin, iterations: (ushort)DnssecLimits.Default.MaxNsec3Iterations, salt: [(byte)i, 0x5A]), _inception, _expiration);
         }
 
         public RunningServer StartServer(DnssecLimits? limits = null)

@@ -172,6 +172,88 @@ public sealed class PluginAppsTests
     }
 
     [Fact]
+    public async Task As112_and_the_local_zones_give_one_answer_for_the_loopback_reverse_names()
+    {
+        int port = FreePorts.Tcp();
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
+            listen = ["udp://127.0.0.1:{port}"]
+            [cache]
+            size = "16MiB"
+            [metrics]
+            listen = ""
+            [control]
+            listen = ""
+            [dnssec]
+            validation = "off"
+            [[plugin]]
+            name = "as112"
+            module = "{App("as112")}"
+            """, "test.toml");
+        var authority = World();
+        var host = new ResolverHost(config, authority, NullLoggerFactory.Instance);
+        await using var plugins = await PluginManager.AttachAsync(host, NullLoggerFactory.Instance);
+        await host.StartAsync();
+        try
+        {
+            var server = new IPEndPoint(IPAddress.Loopback, port);
+            string v6 = "1." + string.Concat(Enumerable.Repeat("0.", 31)) + "ip6.arpa";
+            foreach (var name in new[] { "1.0.0.127.in-addr.arpa", v6 })
+            {
+                var reply = await AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query(name, RRType.PTR, udpPayload: 1232));
+                Assert.Equal(Rcode.NoError, reply.Rcode);
+                Assert.Equal(DnsName.Parse("localhost."), ((NameData)Assert.Single(reply.Answers).Data).Target);
+            }
+            // The private ranges stay the plugin's.
+            Assert.Equal(Rcode.NXDomain, (await AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query("1.0.0.10.in-addr.arpa", RRType.PTR, udpPayload: 1232))).Rcode);
+            Assert.Equal(0, authority.Queries);
+        }
+        finally
+        {
+            await host.StopAsync(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    [Fact]
+    public async Task A_reload_adds_the_first_plugin_and_removes_the_last()
+    {
+        var dir = Directory.CreateTempSubdirectory("ananas-first-plugin-");
+        try
+        {
+            var malware = Path.Combine(dir.FullName, "malware.txt");
+            await File.WriteAllTextAsync(malware, "casino.test\n");
+            await using var server = await Server.StartAsync("");
+            Assert.Equal(IPAddress.Parse("192.0.2.12"), Address(await server.AskAsync("casino.test")));
+
+            string plugin = $"""
+                [[plugin]]
+                name = "families"
+                module = "{App("families")}"
+                [plugin.data]
+                malware = "domains:{malware}"
+                """;
+            var withPlugin = ConfigLoader.Apply(server.Host.Config, plugin, "reload.toml");
+            var added = await server.Host.ApplyAsync(withPlugin, "test");
+            Assert.True(added.Ok, added.Error);
+            Assert.Single(server.Plugins.List());
+            // A cache hit before the reload: the new Request phase sees it and blocks it.
+            var blocked = await server.AskAsync("casino.test");
+            Assert.Equal(IPAddress.Any, Address(blocked));
+            Assert.Equal((EdeCode)15, Ede(blocked));
+
+            var withoutPlugin = withPlugin.Copy();
+            withoutPlugin.Plugins = [];
+            var removed = await server.Host.ApplyAsync(withoutPlugin, "test");
+            Assert.True(removed.Ok, removed.Error);
+            Assert.Empty(server.Plugins.List());
+            Assert.Equal(IPAddress.Parse("192.0.2.12"), Address(await server.AskAsync("casino.test")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Families_without_adult_lets_adult_names_resolve()
     {
         var dir = Directory.CreateTempSubdirectory("ananas-families-");
@@ -230,11 +312,11 @@ public sealed class PluginAppsTests
         Assert.Equal(RRType.SOA, Assert.Single(apexOther.Authority).Type);
 
         Assert.Equal(Rcode.NXDomain, (await server.AskAsync("printer.home.arpa")).Rcode);
-        // ::1's reverse name is the apex of its zone (RFC 6303 §4.8): NODATA, not NXDOMAIN.
-        var loopback6 = await server.AskAsync("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa", RRType.PTR);
-        Assert.Equal(Rcode.NoError, loopback6.Rcode);
-        Assert.Empty(loopback6.Answers);
-        Assert.Equal(RRType.SOA, Assert.Single(loopback6.Authority).Type);
+        // ::'s reverse name is the apex of its zone (RFC 6303 §4.7): NODATA, not NXDOMAIN.
+        var unspecified6 = await server.AskAsync("0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa", RRType.PTR);
+        Assert.Equal(Rcode.NoError, unspecified6.Rcode);
+        Assert.Empty(unspecified6.Answers);
+        Assert.Equal(RRType.SOA, Assert.Single(unspecified6.Authority).Type);
         foreach (var (name, zone) in new[] { ("x.empty.as112.arpa", "empty.as112.arpa"), ("b.a.9.e.f.ip6.arpa", "9.e.f.ip6.arpa"),
             ("1.1.64.100.in-addr.arpa", "64.100.in-addr.arpa"), ("1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "8.b.d.0.1.0.0.2.ip6.arpa") })
         {

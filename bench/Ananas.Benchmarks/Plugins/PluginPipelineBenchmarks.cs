@@ -26,7 +26,7 @@ public class PluginPipelineBenchmarks
 {
     private const int ListedNames = 1_000_000;
 
-    private sealed class NoUpstream : IExchanger
+    internal sealed class NoUpstream : IExchanger
     {
         public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken) =>
             new(ExchangeResult.Failed(ExchangeStatus.Refused, request.Transport));
@@ -99,7 +99,7 @@ public class PluginPipelineBenchmarks
         return (pipeline, frame);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Ananas.slnx"))) return dir.FullName;

@@ -33,6 +33,9 @@ public sealed class AnswerCache
         _cache = new ArcCache<ulong, AnswerEntry>(options.Storage, clock, EntryCost.Instance);
     }
 
+    /// <summary>Entries live nine tenths of their smallest TTL (the recursor's prefetch point, Unbound <c>prefetch</c>).</summary>
+    public bool EndBeforePrefetch { get; set; }
+
     public CacheStatistics GetStatistics() => _cache.GetStatistics();
 
     /// <summary>
@@ -142,6 +145,9 @@ public sealed class AnswerCache
         // No record to take a TTL from (e.g. NODATA without an SOA, RFC 2308 §5): only the caller's lifetime counts.
         long seconds = ttlOffsets.Length > 0 ? minTtl : lifetime is null ? 0 : long.MaxValue;
         if (lifetime is { } given) seconds = Math.Min(seconds, (long)given.TotalSeconds);
+        // With prefetch, an answer leaves this cache when a tenth of its TTL is left, so that the next query for it
+        // reaches the recursor, which answers from its record cache and refreshes the name in the background.
+        if (EndBeforePrefetch && ttlOffsets.Length > 0) seconds = seconds * 9 / 10;
         seconds = Math.Min(seconds, (long)_options.MaxLifetime.TotalSeconds);
         if (seconds <= 0)
         {

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Ananas.Resolver.Conductor;
 
@@ -58,10 +58,11 @@ public sealed record ConductorOptions
     public IReadOnlyList<TlsUpstream> TlsUpstreams { get; init; } = [];
 
     /// <summary>
-    /// Replaces the platform's certificate check for DoT upstreams. For tests and private CAs only: it sees the
-    /// platform's verdict (name mismatch included) and decides. Null: the platform's verdict stands.
+    /// The certificates DoT upstreams' chains must end in, instead of the system's trust store (Unbound
+    /// <c>tls-cert-bundle</c>; a private CA, or a server's own self-signed certificate). Empty: the system's store.
+    /// The certificate must carry the configured name either way.
     /// </summary>
-    public RemoteCertificateValidationCallback? TlsCertificateValidation { get; init; }
+    public X509Certificate2Collection TlsTrustedCertificates { get; init; } = [];
 
     /// <summary>Upstreams tracked individually in <see cref="ConductorMetrics"/>; further ones share one "other" entry.</summary>
     public int MaxTrackedUpstreams { get; init; } = 10_000;

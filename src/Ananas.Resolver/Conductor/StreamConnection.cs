@@ -81,7 +81,7 @@ internal sealed class StreamConnection
                 {
                     TargetHost = _tlsName,
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    RemoteCertificateValidationCallback = _options.TlsCertificateValidation,
+                    CertificateChainPolicy = _options.TlsTrustedCertificates.Count == 0 ? null : CustomTrust(_options.TlsTrustedCertificates),
                     CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
                 }, timeout.Token);
                 _metrics.Count(_server.Address, UpstreamEvent.TlsConnection);
@@ -232,5 +232,17 @@ internal sealed class StreamConnection
         }
         if (failed is null) return;
         foreach (var waiter in failed) waiter.TrySetResult(new StreamReply(StreamStatus.Closed, null, 0, default));
+    }
+
+    /// <summary>A chain policy trusting only <paramref name="roots"/> (revocation is not checked, as with the system store here).</summary>
+    private static System.Security.Cryptography.X509Certificates.X509ChainPolicy CustomTrust(System.Security.Cryptography.X509Certificates.X509Certificate2Collection roots)
+    {
+        var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+        {
+            TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(roots);
+        return policy;
     }
 }

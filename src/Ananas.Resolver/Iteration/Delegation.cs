@@ -39,14 +39,22 @@ public sealed class Delegation(DnsName zoneCut, DelegationSource source, List<Na
 
     public bool IsForwarding => Source == DelegationSource.ForwardZone;
 
-    /// <summary>What these servers may answer for: their zone, or any name for a forwarder (it recurses for us).</summary>
-    public DnsName Bailiwick => IsForwarding ? DnsName.Root : ZoneCut;
+    /// <summary>
+    /// What these servers may answer for: their zone. A forwarder recurses for us but is trusted only for its forward
+    /// zone: records it sends for names outside it are dropped (MaginotDNS, USENIX Security 2023), and a CNAME
+    /// leaving the zone is followed by our own resolution.
+    /// </summary>
+    public DnsName Bailiwick => ZoneCut;
 
-    public static Delegation FromAddresses(DnsName zoneCut, DelegationSource source, IReadOnlyList<IPEndPoint> servers)
+    /// <summary>Servers asked over DNS-over-TLS, with their certificate names (forwarders configured with <c>tls://</c>); null: none.</summary>
+    public IReadOnlyDictionary<IPEndPoint, string>? TlsNames { get; private init; }
+
+    public static Delegation FromAddresses(DnsName zoneCut, DelegationSource source, IReadOnlyList<IPEndPoint> servers,
+        IReadOnlyDictionary<IPEndPoint, string>? tlsNames = null)
     {
         var list = new List<NameServer>(servers.Count);
         foreach (var server in servers) list.Add(new NameServer(null, [server]) { AddressesResolved = true });
-        return new Delegation(zoneCut, source, list);
+        return new Delegation(zoneCut, source, list) { TlsNames = tlsNames is { Count: > 0 } ? tlsNames : null };
     }
 
     public override string ToString() => $"{ZoneCut} ({Source}, {NameServers.Count} servers)";

@@ -281,7 +281,7 @@ internal sealed class Resolution
         var forward = FindForwardZone(searchName);
         if (forward is not null)
         {
-            var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers);
+            var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers, forward.TlsNames);
             _tcpOnly = forward.Tcp;
             var reply = await QueryDelegationAsync(forwarders, name, type, depth);
             _tcpOnly = false;
@@ -894,7 +894,8 @@ internal sealed class Resolution
     /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
     private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
     {
-        var transport = _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
+        string? tlsName = delegation.TlsNames?.GetValueOrDefault(server);
+        var transport = tlsName is not null ? UpstreamTransport.Tls : _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
         while (true)
         {
             if (_cancellation.IsCancellationRequested)
@@ -917,7 +918,7 @@ internal sealed class Resolution
             ExchangeResult result;
             try
             {
-                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick), _cancellation);
+                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick) { TlsServerName = tlsName }, _cancellation);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {

@@ -49,6 +49,10 @@ public static class ResponseClassifier
         if (response.Rcode == Rcode.NXDomain)
         {
             if (soa is not null || aa || forwarding) return new ClassifiedResponse(ResponseKind.NameError, response) { Soa = soa };
+            // No SOA and no AA, but the zone's signed NSEC/NSEC3 denial: the validator proves or rejects it, as for
+            // NODATA below (Unbound val_cnametonx).
+            if (!foreignSoa && !response.Has(HeaderFlags.RA) && HasDenialIn(response, bailiwick))
+                return new ClassifiedResponse(ResponseKind.NameError, response);
             return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "non-authoritative NXDOMAIN without SOA" };
         }
 

@@ -312,7 +312,7 @@ internal sealed class Validator
         var soa = outcome.Soa;
         var authority = new List<ResourceRecord>(outcome.Authority);
         var proofSigner = ProofSigner(authority, name, parentSide: qtype == RRType.DS);
-        if (soa is null && (proofSigner is null || outcome.Rcode == Rcode.NXDomain))
+        if (soa is null && proofSigner is null)
         {
             // Without SOA nothing is proven: acceptable only where the name is provably insecure.
             var enclosing = await InsecurityOfAsync(name);
@@ -320,8 +320,8 @@ internal sealed class Validator
                 ? ValidationVerdict.Bogus(EdeCode.NsecMissing, $"negative answer for {name} without SOA or proof")
                 : enclosing.Verdict;
         }
-        // A NODATA without SOA but with signed NSEC/NSEC3 (a referral's proof of no DS, some servers' NODATA) is
-        // judged by the proof alone; with an SOA, the SOA names the zone and must verify too (RFC 4035 §5.4): a
+        // A negative answer without SOA but with signed NSEC/NSEC3 (a referral's proof of no DS, some servers' NODATA
+        // and NXDOMAIN, Unbound val_cnametonx) is judged by the proof alone; with an SOA, the SOA names the zone and must verify too (RFC 4035 §5.4): a
         // forged negative TTL or zone would otherwise pass.
         var signer = soa is null ? proofSigner! : SignerOf(authority, soa.Name, RRType.SOA) ?? soa.Name;
         if (!name.IsSubdomainOf(signer)) return ValidationVerdict.Bogus(EdeCode.DnssecBogus, $"denial for {name} signed by {signer}");

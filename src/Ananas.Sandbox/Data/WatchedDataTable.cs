@@ -95,6 +95,25 @@ internal sealed class WatchedDataTable : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces the contents with <paramref name="bytes"/> in the table's format (a guest's data_fetch_start): parsed
+    /// aside and swapped in one write. The file stays the source after a later change to it.
+    /// </summary>
+    public DataTableContents Replace(byte[] bytes, string source)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var contents = DataTableContents.Parse(bytes, Spec.Format);
+        lock (_reloadGate)
+        {
+            if (_disposed) return contents;
+            _contents = contents;
+            Generation++;
+        }
+        _logger.LogInformation("plugin {Plugin}: data table '{Table}' replaced from {Source}: {Contents} in {Ms:F0} ms",
+            _plugin, Spec.Name, source, contents, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return contents;
+    }
+
     private DataTableContents? Load(string path)
     {
         var started = Stopwatch.GetTimestamp();

@@ -55,9 +55,15 @@ public static class ConfigLoader
             // A file that declares plugins replaces the whole list (as for any other key), so that removing a
             // [[plugin]] from the file removes the plugin.
             bool pluginsDeclared = false;
+            var routesDeclared = new HashSet<string>(StringComparer.Ordinal);
             foreach (var table in document.Tables)
             {
                 string tableName = KeyText(table.Name);
+                if (table is TableArraySyntax routeTable && ConfigKeys.Find(tableName) is ZoneRoutesKey routes)
+                {
+                    ApplyRouteTable(config, routes, routeTable, routesDeclared.Add(tableName), sourceName, errors);
+                    continue;
+                }
                 if (IsPluginTable(table, tableName))
                 {
                     if (!pluginsDeclared) config.Plugins = [];
@@ -102,6 +108,23 @@ public static class ConfigLoader
         }
     }
 
+    private static void ApplyRouteTable(ServerConfig config, ZoneRoutesKey routes, TableArraySyntax table, bool first, string sourceName, List<string> errors)
+    {
+        int line = table.Span.Start.Line + 1;
+        try
+        {
+            routes.ApplyTable(config, table, first);
+        }
+        catch (KeyedFormatException e)
+        {
+            errors.Add($"{sourceName}:{e.Line ?? line}: {e.Key}: {e.Message}");
+        }
+        catch (FormatException e)
+        {
+            errors.Add($"{sourceName}:{line}: [[{routes.Name}]]: {e.Message}");
+        }
+    }
+
     #region [[plugin]] (docs/plugins.md, "Limits and configuration")
 
     private delegate void PluginSetter(PluginConfig plugin, ValueSyntax value, string key);
@@ -116,7 +139,30 @@ public static class ConfigLoader
         ["cpu-budget"] = (p, v, k) => p.CpuBudget = Duration(v, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1)),
         ["max-instances"] = (p, v, k) => p.MaxInstances = (int)Integer(v, 1, 1024),
         ["quarantine-after"] = (p, v, k) => p.QuarantineAfter = (int)Integer(v, 1, 1_000_000),
+        ["hpke-aead"] = (p, v, k) => p.HpkeAead = String(v) is "aes-128-gcm" or "chacha20-poly1305" ? String(v) : throw new FormatException($"'{String(v)}' is not an HPKE AEAD (aes-128-gcm or chacha20-poly1305)"),
+        ["hpke-key-rotation"] = (p, v, k) => p.HpkeKeyRotation = Duration(v, TimeSpan.Zero, TimeSpan.FromDays(365)) is var d && (d == TimeSpan.Zero || d >= TimeSpan.FromMinutes(1)) ? d : throw new FormatException("a rotation interval is 0 (never) or at least 1m"),
+        ["hpke-key-grace"] = (p, v, k) => p.HpkeKeyGrace = Duration(v, TimeSpan.Zero, TimeSpan.FromDays(7)),
+        ["hpke-key-seed"] = (p, v, k) => p.HpkeKeySeed = String(v) is { Length: >= 64 } seed && seed.All(char.IsAsciiHexDigit) ? seed : throw new FormatException("a key seed is at least 32 bytes in hex"),
+        ["http-allow"] = (p, v, k) => p.HttpAllow = Items(v, k).Select(i => HttpOrigin(i.Text)).ToList(),
+        ["socket-allow"] = (p, v, k) => p.SocketAllow = Items(v, k).Select(i => SocketDestination(i.Text)).ToList(),
+        ["socket-bytes"] = (p, v, k) => p.SocketBytesPerCallback = (int)Size(v, 1, 16L << 20),
+        ["socket-timeout"] = (p, v, k) => p.SocketTimeout = Duration(v, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(60)),
     };
+
+    /// <summary>A socket destination: <c>udp://ip:port</c> or <c>tcp://ip:port</c> (an address, not a name: nothing to resolve per call).</summary>
+    private static string SocketDestination(string text)
+    {
+        int scheme = text.IndexOf("://", StringComparison.Ordinal);
+        if (scheme > 0 && text[..scheme] is "udp" or "tcp" && System.Net.IPEndPoint.TryParse(text[(scheme + 3)..], out var endPoint) && endPoint.Port != 0)
+            return $"{text[..scheme]}://{endPoint}";
+        throw new FormatException($"'{text}' is not udp://ip:port or tcp://ip:port");
+    }
+
+    /// <summary>An origin a plugin may send HTTP requests to: <c>https://host[:port]</c> without a path.</summary>
+    private static string HttpOrigin(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.UserInfo.Length == 0
+            ? $"{uri.Scheme}://{uri.Authority}"
+            : throw new FormatException($"'{text}' is not an origin (https://host[:port], no path)");
 
     private static bool IsPluginTable(TableSyntaxBase table, string name) =>
         (table is TableArraySyntax && name == "plugin") || (table is TableSyntax && name == "plugin.data");

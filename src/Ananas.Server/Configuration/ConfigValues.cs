@@ -89,7 +89,7 @@ public static class ConfigValues
         _ => "another kind of value",
     };
 
-    /// <summary>"5s", "1500ms", "2m", "1h"; positive and finite (a range check follows where it is used).</summary>
+    /// <summary>"5s", "1500ms", "2m", "1h", "1d"; finite and not negative (a range check follows where it is used).</summary>
     public static TimeSpan ParseDuration(string text)
     {
         text = text.Trim();
@@ -97,9 +97,10 @@ public static class ConfigValues
             : text.EndsWith('s') ? ("s", 1000.0)
             : text.EndsWith('m') ? ("m", 60_000.0)
             : text.EndsWith('h') ? ("h", 3_600_000.0)
-            : throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m)");
-        if (!double.TryParse(text[..^unit.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double n) || !double.IsFinite(n) || n <= 0)
-            throw new FormatException($"'{text}' is not a positive duration (e.g. 5s, 1500ms, 2m)");
+            : text.EndsWith('d') ? ("d", 86_400_000.0)
+            : throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m, 1h, 1d)");
+        if (!double.TryParse(text[..^unit.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double n) || !double.IsFinite(n) || n < 0)
+            throw new FormatException($"'{text}' is not a duration (e.g. 5s, 1500ms, 2m, 1h, 1d)");
         // Beyond a year nothing here makes sense, and far beyond it TimeSpan overflows.
         double milliseconds = n * scale;
         if (milliseconds > TimeSpan.FromDays(366).TotalMilliseconds) throw new FormatException($"'{text}' is longer than a year");
@@ -125,7 +126,9 @@ public static class ConfigValues
     }
 
     public static string Show(TimeSpan t) =>
-        t.TotalMilliseconds % 3_600_000 == 0 ? $"{t.TotalHours:0}h"
+        t == TimeSpan.Zero ? "0s"
+        : t.TotalMilliseconds % 86_400_000 == 0 ? $"{t.TotalDays:0}d"
+        : t.TotalMilliseconds % 3_600_000 == 0 ? $"{t.TotalHours:0}h"
         : t.TotalMilliseconds % 60_000 == 0 ? $"{t.TotalMinutes:0}m"
         : t.TotalMilliseconds % 1000 == 0 ? $"{t.TotalSeconds:0}s"
         : $"{t.TotalMilliseconds:0.###}ms";

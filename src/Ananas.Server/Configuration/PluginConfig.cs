@@ -28,8 +28,32 @@ public sealed record PluginConfig
     /// <summary>Host data tables: table name → <c>format:path</c> or a path (format from the extension).</summary>
     public Dictionary<string, string> Data { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Gives the plugin a host-held HPKE key set with this AEAD (aes-128-gcm, chacha20-poly1305); empty: no keys.</summary>
+    public string HpkeAead { get; set; } = "";
+
+    /// <summary>A new key after this long (0: never).</summary>
+    public TimeSpan HpkeKeyRotation { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a replaced key still decrypts.</summary>
+    public TimeSpan HpkeKeyGrace { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Hex seed the first key is derived from (DeriveKeyPair; test setups); empty: random.</summary>
+    public string HpkeKeySeed { get; set; } = "";
+
+    /// <summary>Origins the guest may POST to (http_post_start).</summary>
+    public List<string> HttpAllow { get; set; } = [];
+
+    /// <summary>Socket destinations the guest may open (<c>udp://ip:port</c>, <c>tcp://ip:port</c>).</summary>
+    public List<string> SocketAllow { get; set; } = [];
+
+    /// <summary>Bytes a callback may send plus receive over sockets.</summary>
+    public int SocketBytesPerCallback { get; set; } = 64 * 1024;
+
+    /// <summary>How long a callback's sockets may take in all.</summary>
+    public TimeSpan SocketTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Where the <c>[[plugin]]</c> header is (for errors found when the plugin loads).</summary>
     public string Source { get; set; } = "";
 
-    public PluginConfig Copy() => this with { Data = new Dictionary<string, string>(Data, StringComparer.Ordinal) };
+    public PluginConfig Copy() => this with { Data = new Dictionary<string, string>(Data, StringComparer.Ordinal), HttpAllow = [.. HttpAllow], SocketAllow = [.. SocketAllow] };
 }

@@ -78,6 +78,27 @@ public sealed record ServerConfig
     /// <summary>Query log: a file path, <c>stdout</c>, or empty for none.</summary>
     public string QueryLog { get; set; } = "";
 
+    /// <summary>Forward zones (<c>[[forward]]</c>), in file order.</summary>
+    public List<ZoneRouteConfig> Forwards { get; set; } = [];
+    /// <summary>Stub zones (<c>[[stub]]</c>), in file order.</summary>
+    public List<ZoneRouteConfig> Stubs { get; set; } = [];
+    /// <summary>Serve-stale (RFC 8767) and its timers.</summary>
+    public bool ServeStale { get; set; }
+    public TimeSpan ServeStaleMax { get; set; }
+    public TimeSpan ServeStaleClientTimeout { get; set; }
+    public int ServeStaleReplyTtl { get; set; }
+    public TimeSpan ServeStaleFailureRecheck { get; set; }
+    public bool Prefetch { get; set; }
+    /// <summary>Root priming (RFC 8109).</summary>
+    public bool RootPriming { get; set; }
+    /// <summary>0x20: random letter case in upstream questions, echoed exactly.</summary>
+    public bool QnameCaseRandomisation { get; set; }
+    public TimeSpan MinTtl { get; set; }
+    public TimeSpan MaxTtl { get; set; }
+    public TimeSpan MaxNegativeTtl { get; set; }
+    /// <summary>PEM file of certificates DoT upstreams must chain to; empty: the system's trust store.</summary>
+    public string TlsCertBundle { get; set; } = "";
+
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
     public string AuthoritativeStore { get; set; } = "";
@@ -92,5 +113,5 @@ public sealed record ServerConfig
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
     public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
-        Plugins = Plugins.Select(p => p.Copy()).ToList() };
+        Forwards = [.. Forwards], Stubs = [.. Stubs], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

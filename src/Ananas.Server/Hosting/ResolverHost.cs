@@ -36,8 +36,9 @@ public sealed class ResolverHost : IAsyncDisposable
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
+    /// <param name="upstreamMetrics">The conductor's counters, for /metrics (null: the exchanger keeps none).</param>
     public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null,
-        LogLevelSwitch? logLevel = null)
+        LogLevelSwitch? logLevel = null, Resolver.Conductor.ConductorMetrics? upstreamMetrics = null)
     {
         Config = _startConfig = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
@@ -52,6 +53,7 @@ public sealed class ResolverHost : IAsyncDisposable
         Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = answerBytes } }, clock);
         _records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
         _lame = new LameServerList(clock, recursorOptions.LameHoldDown);
+        Answers.EndBeforePrefetch = config.Prefetch;
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
@@ -89,7 +91,7 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, (exchanger as Resolver.Conductor.Conductor)?.Metrics);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, upstreamMetrics);
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
@@ -224,6 +226,7 @@ public sealed class ResolverHost : IAsyncDisposable
             }
         }
         Pipeline.Reconfigure(PipelineOptionsFor(effective), recursor);
+        Answers.EndBeforePrefetch = effective.Prefetch;
         if (_logLevel is not null) _logLevel.Level = effective.LogLevel;
 
         var added = new List<string>();
@@ -357,13 +360,17 @@ public sealed class ResolverHost : IAsyncDisposable
         return Certificate;
     }
 
-    /// <summary>Reads the files the configuration names (root hints, trust anchors) as a start would; throws <see cref="ConfigException"/>.</summary>
-    public static void CheckFiles(ServerConfig config) => RecursorOptionsFor(config);
+    /// <summary>Reads the files the configuration names (root hints, trust anchors, DoT certificates) as a start would; throws <see cref="ConfigException"/>.</summary>
+    public static void CheckFiles(ServerConfig config)
+    {
+        RecursorOptionsFor(config);
+        UpstreamSettings.Conductor(config);
+    }
 
     private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
 
     /// <summary>The recursor's options from the configuration (the record cache's share of the budget is set by the caller).</summary>
-    private static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
+    public static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
     {
         RootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints),
         QnameMinimisation = config.QnameMinimisation,
@@ -372,6 +379,23 @@ public sealed class ResolverHost : IAsyncDisposable
         LocalZones = LocalZones.Create(config.LocalZones),
         Validation = config.DnssecValidation,
         TrustAnchors = LoadTrustAnchors(config),
+        ForwardZones = config.Forwards.Select(f => f.Resolve() is var (servers, tls) ? new ForwardZone(f.Name, servers) { First = f.First, TlsNames = tls } : null!).ToList(),
+        StubZones = config.Stubs.Select(s => new StubZone(s.Name, s.Resolve().EndPoints)).ToList(),
+        PrimeRoot = config.RootPriming,
+        Prefetch = config.Prefetch,
+        ServeStale = config.ServeStale
+            ? new ServeStaleOptions
+            {
+                Enabled = true,
+                MaxStale = config.ServeStaleMax,
+                ClientTimeout = config.ServeStaleClientTimeout,
+                AnswerTtl = (uint)config.ServeStaleReplyTtl,
+                FailureRecheck = config.ServeStaleFailureRecheck,
+            }
+            : ServeStaleOptions.Disabled,
+        MinCacheTtl = config.MinTtl,
+        MaxCacheTtl = config.MaxTtl,
+        MaxNegativeTtl = config.MaxNegativeTtl,
     };
 
     /// <summary>The built-in root anchors or the configured file, plus the negative anchors. A bad file is a <see cref="ConfigException"/> naming its line.</summary>

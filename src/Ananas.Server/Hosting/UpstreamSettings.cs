@@ -24,5 +24,26 @@ public static class UpstreamSettings
         };
     }
 
-    public static ConductorOptions Conductor(ServerConfig config) => new() { StreamTimeout = config.UpstreamTimeout };
+    public static ConductorOptions Conductor(ServerConfig config) => new()
+    {
+        StreamTimeout = config.UpstreamTimeout,
+        UseCaseRandomisation = config.QnameCaseRandomisation,
+        TlsTrustedCertificates = config.TlsCertBundle.Length == 0 ? [] : LoadBundle(config.TlsCertBundle),
+    };
+
+    /// <summary>The certificates of a PEM file; a file that cannot be read or holds none is a <see cref="ConfigException"/>.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadBundle(string path)
+    {
+        var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            bundle.ImportFromPemFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ConfigException($"resolver.tls-cert-bundle: cannot read '{path}': {e.Message}");
+        }
+        if (bundle.Count == 0) throw new ConfigException($"resolver.tls-cert-bundle: '{path}' holds no certificate");
+        return bundle;
+    }
 }

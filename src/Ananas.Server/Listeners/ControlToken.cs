@@ -50,7 +50,7 @@ public static class ControlToken
                     throw new ConfigException($"control.token-file: '{path}' can be read or written by others (mode {Convert.ToString((int)mode, 8)}); run chmod 600 on it");
             }
             string token = File.ReadAllText(path).Trim();
-            if (token.Length < 16) throw new ConfigException($"control.token-file: '{path}' holds no token (at least 16 characters); delete it to have a new one generated");
+            if (!IsWellFormed(token)) throw new ConfigException($"control.token-file: '{path}' holds no token (16 to 64 letters, digits, '-' or '_'); delete it to have a new one generated");
             return token;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -66,14 +66,23 @@ public static class ControlToken
         try
         {
             string token = File.ReadAllText(path).Trim();
-            if (token.Length > 0) return token;
-            error = $"the control token file '{path}' is empty";
+            if (IsWellFormed(token)) return token;
+            error = $"'{path}' does not hold a control token (16 to 64 letters, digits, '-' or '_')";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error = $"cannot read the control token at '{path}': {e.Message}";
         }
         return null;
+    }
+
+    /// <summary>What we generate (base64url) and accept from a file someone else wrote: no spaces, line breaks or header syntax.</summary>
+    private static bool IsWellFormed(string token)
+    {
+        if (token.Length is < 16 or > 64) return false;
+        foreach (char c in token)
+            if (!char.IsAsciiLetterOrDigit(c) && c is not '-' and not '_') return false;
+        return true;
     }
 
     /// <summary>Whether <paramref name="presented"/> is the token (constant time: the comparison leaks no prefix).</summary>

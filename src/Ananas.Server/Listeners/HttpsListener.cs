@@ -174,7 +174,12 @@ public sealed class HttpsListener : IListener
         var request = context.Request;
         var response = context.Response;
         bool dohPath = request.Path.Equals(Path, StringComparison.Ordinal);
-        if (!dohPath && !request.Path.Equals(JsonPath, StringComparison.Ordinal))
+        bool jsonPath = request.Path.Equals(JsonPath, StringComparison.Ordinal);
+        // Not an RFC 8484 or JSON query (another path or media type): plugins at phase frame may take it.
+        if (_pipeline.HttpFrames is { } frames && (!(dohPath || jsonPath) || (HttpMethods.IsPost(request.Method) && !IsDnsMessage(request.ContentType)))
+            && await HandleFrameAsync(context, frames).ConfigureAwait(false))
+            return;
+        if (!dohPath && !jsonPath)
         {
             response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -223,6 +228,38 @@ public sealed class HttpsListener : IListener
         response.Headers.CacheControl = CacheControl(reply);
         response.ContentLength = reply.Length;
         if (!HttpMethods.IsHead(request.Method)) await response.Body.WriteAsync(reply, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool IsDnsMessage(string? contentType) =>
+        contentType is not null && contentType.Split(';')[0].Trim().Equals(DnsMessageType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Hands the request to the frame phase; true when a plugin replied (the reply is sent).</summary>
+    private async Task<bool> HandleFrameAsync(HttpContext context, IHttpFrameHandler frames)
+    {
+        var request = context.Request;
+        byte[] body = [];
+        if (HttpMethods.IsPost(request.Method))
+        {
+            if (request.ContentLength > MaxMessage || await ReadBodyAsync(request, context.RequestAborted).ConfigureAwait(false) is not { } read)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return true;
+            }
+            body = read;
+        }
+        var connection = context.Connection;
+        var client = new IPEndPoint(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort);
+        var frame = new HttpFrameRequest(request.Method, request.Path.Value + request.QueryString.Value, request.ContentType ?? "", body, client);
+        var reply = await frames.HandleAsync(frame, (wire, _) => ResolveAsync(context, wire.ToArray()), context.RequestAborted).ConfigureAwait(false);
+        if (reply is null) return false;
+        var response = context.Response;
+        response.StatusCode = reply.Status;
+        response.ContentType = reply.ContentType;
+        // RFC 9230 §4.3: oblivious responses are not cached by intermediaries (they are unique per query).
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.ContentLength = reply.Body.Length;
+        if (!HttpMethods.IsHead(request.Method)) await response.Body.WriteAsync(reply.Body, context.RequestAborted).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>The JSON API (the shape of the public resolvers' <c>application/dns-json</c>).</summary>

@@ -107,12 +107,23 @@ internal static class ServeCommand
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
         var infrastructure = new InfrastructureCache(UpstreamSettings.Infrastructure(settings), SystemClock.Instance);
-        using var conductor = new Conductor(UpstreamSettings.Conductor(settings), infrastructure);
+        ConductorOptions conductorOptions;
+        try
+        {
+            conductorOptions = UpstreamSettings.Conductor(settings);
+        }
+        catch (ConfigException e)
+        {
+            await error.WriteLineAsync($"ananas serve: {e.Message}");
+            return 1;
+        }
+        using var conductor = new Conductor(conductorOptions, infrastructure);
         ResolverHost host;
         PluginManager? plugins = null;
         try
         {
-            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel)
+            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel,
+                upstreamMetrics: conductor.Metrics)
             {
                 ConfigSource = configSource,
             };

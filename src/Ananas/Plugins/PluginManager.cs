@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Ananas.Sandbox;
+using Ananas.Sandbox.Crypto;
 using Ananas.Sandbox.Data;
 using Ananas.Server;
 using Ananas.Server.Configuration;
@@ -19,6 +20,10 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     private readonly PluginHost _host;
     private readonly QueryPipeline _pipeline;
     private readonly PluginPhaseHandler _handler;
+    private readonly PluginFrameHandler _frames;
+    // Key sets outlive plugin versions: a reload keeps the keys (clients hold their configurations) unless the
+    // HPKE settings changed.
+    private readonly Dictionary<string, (string Settings, HpkeKeySet Keys)> _keySets = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, long> _quarantines = new(StringComparer.Ordinal);
@@ -34,17 +39,21 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
             if (fault.Quarantined) _quarantines.AddOrUpdate(fault.Plugin, 1, (_, n) => n + 1);
         };
         _handler = new PluginPhaseHandler(_host);
+        _frames = new PluginFrameHandler(_host);
     }
 
     public PluginHost Host => _host;
 
+    /// <summary>The HPKE key set of plugin <paramref name="name"/>, if it has one (operators rotate through it; tests too).</summary>
+    public HpkeKeySet? KeysOf(string name) => _keySets.TryGetValue(name, out var kept) ? kept.Keys : null;
+
     /// <summary>
-    /// Loads the host's configured plugins into its pipeline and sets <see cref="ResolverHost.Plugins"/>; null
-    /// when none are configured. Throws <see cref="ConfigException"/> naming the plugin that did not load.
+    /// Loads the host's configured plugins (none is fine) into its pipeline and sets <see cref="ResolverHost.Plugins"/>,
+    /// so that a reload can add the first plugin as well as remove the last. Throws <see cref="ConfigException"/>
+    /// naming the plugin that did not load.
     /// </summary>
-    public static async Task<PluginManager?> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    public static async Task<PluginManager> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        if (host.Config.Plugins.Count == 0) return null;
         var plugins = new PluginManager(host.Pipeline, loggerFactory);
         try
         {
@@ -162,10 +171,44 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     }
 
     /// <summary>Puts the handler in the pipeline for the phases loaded plugins registered (none: no handler, no cost).</summary>
-    private void Install() => _pipeline.SetHandlers(_host.Snapshot().Count > 0 ? [_handler] : []);
-
-    private static PluginDefinition Definition(PluginConfig plugin) => new()
+    private void Install()
     {
+        _pipeline.SetHandlers(_host.Snapshot().Count > 0 ? [_handler] : []);
+        _pipeline.HttpFrames = _host.HasCallbacks(PluginPhase.Frame) ? _frames : null;
+    }
+
+    /// <summary>The plugin's HPKE key set (docs/plugins.md, "Cryptography"): kept across reloads while its settings stay the same.</summary>
+    private HpkeKeySet? KeysFor(PluginConfig plugin)
+    {
+        if (plugin.HpkeAead.Length == 0)
+        {
+            _keySets.Remove(plugin.Name);
+            return null;
+        }
+        string settings = $"{plugin.HpkeAead}|{plugin.HpkeKeyRotation}|{plugin.HpkeKeyGrace}|{plugin.HpkeKeySeed}";
+        if (_keySets.TryGetValue(plugin.Name, out var kept) && kept.Settings == settings) return kept.Keys;
+        var aead = plugin.HpkeAead == "chacha20-poly1305" ? HpkeAead.ChaCha20Poly1305 : HpkeAead.Aes128Gcm;
+        byte[]? seed = plugin.HpkeKeySeed.Length > 0 ? Convert.FromHexString(plugin.HpkeKeySeed) : null;
+        HpkeKeySet keys;
+        try
+        {
+            keys = new HpkeKeySet(aead, plugin.HpkeKeyRotation, plugin.HpkeKeyGrace, seed);
+        }
+        catch (ArgumentException e)
+        {
+            throw new PluginLoadException($"hpke-aead: {e.Message}", e);
+        }
+        _keySets[plugin.Name] = (settings, keys);
+        return keys;
+    }
+
+    private PluginDefinition Definition(PluginConfig plugin) => new()
+    {
+        HpkeKeys = KeysFor(plugin),
+        HttpAllowList = plugin.HttpAllow,
+        SocketAllowList = plugin.SocketAllow,
+        SocketBytesPerCallback = plugin.SocketBytesPerCallback,
+        SocketTimeout = plugin.SocketTimeout,
         Name = plugin.Name,
         ModulePath = plugin.Module,
         Args = plugin.Args,

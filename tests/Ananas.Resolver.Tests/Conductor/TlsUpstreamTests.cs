@@ -102,15 +102,10 @@ public sealed class TlsUpstreamTests
         return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
     }
 
-    /// <summary>Test-only trust: the platform's verdict, except that an untrusted chain is accepted for our own certificate.</summary>
-    private static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 ours) => (_, certificate, _, errors) =>
-        errors == SslPolicyErrors.None
-        || (errors == SslPolicyErrors.RemoteCertificateChainErrors && certificate is not null && certificate.GetCertHashString() == ours.GetCertHashString());
-
     private static async Task<(Response Response, Resolver.Conductor.Conductor Conductor)> ResolveOverTls(DotResponder responder, X509Certificate2 certificate, string tlsName, int times)
     {
         var conductor = new Resolver.Conductor.Conductor(
-            new ConductorOptions { TlsUpstreams = [new TlsUpstream(responder.EndPoint, tlsName)], TlsCertificateValidation = TrustOnly(certificate) },
+            new ConductorOptions { TlsUpstreams = [new TlsUpstream(responder.EndPoint, tlsName)], TlsTrustedCertificates = [X509CertificateLoader.LoadCertificate(certificate.RawData)] },
             new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance));
         var options = new RecursorOptions { ForwardZones = [new ForwardZone(DnsName.Root, [responder.EndPoint])], UseIPv6 = false };
         var recursor = new Recursor(options, SystemClock.Instance, new RecordCache(SystemClock.Instance),

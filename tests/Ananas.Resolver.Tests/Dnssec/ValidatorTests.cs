@@ -644,4 +644,26 @@ public sealed class ValidatorTests
         Assert.Contains(m.Answers, r => r.Type == RRType.DNAME);
         Assert.Contains(m.Answers, r => r.Type == RRType.CNAME && r.Name.Equals(N("a.sub.example.")));
     }
+
+    [Fact]
+    public async Task An_NXDOMAIN_without_SOA_or_AA_is_proven_by_its_signed_NSEC_records()
+    {
+        // Unbound val_cnametonx: the server sends the NSEC proofs (the span over the name, the one over the
+        // wildcard) but neither the SOA nor AA; the proofs decide, as for a NODATA without SOA.
+        var server = _authority.Server(ExampleAddress);
+        var honest = server.Respond!;
+        server.Respond = request =>
+        {
+            if (!request.Query.Question.Name.Equals(N("nothing.example."))) return honest(request);
+            var response = request.Query.CreateResponse(Rcode.NXDomain);
+            response.Authority.AddRange(_example.Records.Where(r => r.Type == RRType.NSEC && (r.Name.Equals(N("alias.example.")) || r.Name.Equals(N("example.")))));
+            SignedZones.AddSignatures(_example, response.Authority);
+            return response;
+        };
+
+        var m = await Ask(Recursor(), "nothing.example.");
+
+        Assert.Equal(Rcode.NXDomain, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+    }
 }

@@ -41,9 +41,11 @@ public sealed class ServedLab : IAsyncDisposable
     /// The configuration file text: the lab's root hints, loopback upstreams allowed, validation off unless
     /// <paramref name="dnssec"/> says otherwise (the lab is unsigned while the built-in trust anchor is the real
     /// root's: under it, every lab answer is bogus), metrics off, control on <paramref name="controlPort"/>, then
-    /// <paramref name="extra"/> (more TOML tables).
+    /// <paramref name="extra"/> (more TOML tables). <paramref name="resolver"/> adds keys to [resolver]; a
+    /// <paramref name="metricsPort"/> turns /metrics on there.
     /// </summary>
-    public static string ConfigText(NsdHierarchy nsd, IEnumerable<string> listen, int controlPort, string extra = "", string dnssec = "validation = \"off\"") => $"""
+    public static string ConfigText(NsdHierarchy nsd, IEnumerable<string> listen, int controlPort, string extra = "", string dnssec = "validation = \"off\"",
+        string resolver = "", int? metricsPort = null) => $"""
         listen = [{string.Join(", ", listen.Select(l => $"\"{l}\""))}]
         root-hints = "{nsd.RootHintsFile}"
 
@@ -52,12 +54,13 @@ public sealed class ServedLab : IAsyncDisposable
         query-timeout = "3s"
         # the lab delegates test. itself: every special-use zone but that one
         local-zones = ["localhost.", "127.in-addr.arpa.", "invalid.", "onion."]
+        {resolver}
 
         [dnssec]
         {dnssec}
 
         [metrics]
-        listen = ""
+        listen = "{(metricsPort.HasValue ? "http://127.0.0.1:" + metricsPort.Value : "")}"
 
         [control]
         listen = "http://127.0.0.1:{controlPort}"
@@ -66,13 +69,14 @@ public sealed class ServedLab : IAsyncDisposable
         """;
 
     /// <summary>Starts NSD, writes the file and serves it. Throws (with NSD's reason) if NSD cannot start.</summary>
-    public static async Task<ServedLab> StartAsync(IEnumerable<string> listen, string extra = "", string dnssec = "validation = \"off\"")
+    public static async Task<ServedLab> StartAsync(IEnumerable<string> listen, string extra = "", string dnssec = "validation = \"off\"", string resolver = "",
+        int? metricsPort = null)
     {
         var nsd = await NsdHierarchy.StartAsync(TimeSpan.FromSeconds(10));
         var directory = Path.Combine(Path.GetTempPath(), $"ananas-serve-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(directory);
         var configPath = Path.Combine(directory, "ananas.toml");
-        await File.WriteAllTextAsync(configPath, ConfigText(nsd, listen, FreePorts.Tcp(), extra, dnssec));
+        await File.WriteAllTextAsync(configPath, ConfigText(nsd, listen, FreePorts.Tcp(), extra, dnssec, resolver, metricsPort));
         var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var started = new TaskCompletionSource<ResolverHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var run = ServeCommand.RunAsync(ConfigLoader.LoadFile(configPath), Console.Error, stop.Token, host => started.SetResult(host),
