@@ -32,29 +32,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$status" -ne 0 ]; then exit "$status"; fi
 fi
 
+# Optional Debian packages: a failure only warns, and what needs them is skipped (and says so).
+optional() {
+  local why="$1"; shift
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]} ($why)" >&2
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
+    echo "setup: could not install ${missing[*]}; $why will be skipped" >&2
+}
 # Debian's Rust compiler and wasm32 standard library build the WebAssembly guests (scripts/build-guests.sh).
-# Optional: without them the guests are skipped (build-guests.sh says so), so a failure here only warns.
-guest_packages=(rustc libstd-rust-dev-wasm32)
-missing=()
-for p in "${guest_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]} (WebAssembly guests)" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
-    echo "setup: could not install ${missing[*]}; WebAssembly guests will be skipped" >&2
-fi
-
-# The web console vendors uPlot from npm at build time (scripts/vendor-console.sh), and the browser tests drive the
-# Debian chromium through Playwright (no browser download; without chromium those tests are skipped).
-missing=()
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]} (web console build, browser tests)" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; } >&2 ||
-    echo "setup: could not install ${missing[*]}" >&2
-fi
+optional "WebAssembly guests" rustc libstd-rust-dev-wasm32
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+optional "browser tests" chromium
+# AFL++ drives the coverage-guided fuzzers (fuzz/run; not part of ./test).
+optional "fuzz/run" afl++
+# The web console vendors uPlot from npm at build time; npm comes with Node.js or, failing that, from Debian.
+command -v npm >/dev/null 2>&1 || optional "web console build" npm
 "$root/scripts/vendor-console.sh"
 
 # NuGet restore for the whole solution (a no-op when up to date).

@@ -132,6 +132,76 @@ public class MessageReaderTests
         Assert.Equal(expected, error);
     }
 
+    /// <summary>A query for a/A/IN whose OPT record carries one option.</summary>
+    private static byte[] WithOption(ushort code, byte[] data) =>
+        [.. Header(1, ar: 1), .. Question, 0, 0, 41, 0x10, 0, 0, 0, 0, 0, (byte)((data.Length + 4) >> 8), (byte)(data.Length + 4),
+         (byte)(code >> 8), (byte)code, (byte)(data.Length >> 8), (byte)data.Length, .. data];
+
+    public static TheoryData<string, byte[]> MalformedKnownOptions => new()
+    {
+        { "COOKIE of 0 octets", WithOption(10, []) },
+        { "COOKIE of 5 octets", WithOption(10, [1, 2, 3, 4, 5]) },
+        { "COOKIE of 41 octets", WithOption(10, new byte[41]) },
+        { "Client Subnet shorter than 4 octets", WithOption(8, [0, 1]) },
+        { "Client Subnet family 258", WithOption(8, [1, 2, 0, 0]) },
+        { "Client Subnet /24 with 4 address octets", WithOption(8, [0, 1, 24, 0, 192, 0, 2, 0]) },
+        { "edns-tcp-keepalive of 8 octets", WithOption(11, new byte[8]) },
+        { "Extended DNS Error of 1 octet", WithOption(15, [0]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedKnownOptions))]
+    public void A_known_option_the_full_parser_rejects_is_rejected_by_the_query_reader_with_the_question_kept(string why, byte[] wire)
+    {
+        Assert.Throws<DnsFormatException>(() => DnsMessage.Parse(wire));
+        Span<byte> name = stackalloc byte[255];
+        Assert.False(QueryReader.TryRead(wire, name, out var view, out var error), why);
+        Assert.Equal(QueryReadError.BadOpt, error);
+        // The header and question stay readable, so the FORMERR can echo them.
+        Assert.Equal(12 + Question.Length, view.QuestionEnd);
+        Assert.True(view.QuestionIsLiteral);
+        Assert.False(view.HasEdns);
+    }
+
+    [Fact]
+    public void Well_formed_known_options_are_read()
+    {
+        byte[] ecs = WithOption(8, [0, 1, 24, 0, 192, 0, 2]);
+        byte[] cookie = WithOption(10, [1, 2, 3, 4, 5, 6, 7, 8]);
+        Span<byte> name = stackalloc byte[255];
+        Assert.True(QueryReader.TryRead(ecs, name, out _, out _));
+        Assert.True(QueryReader.TryRead(cookie, name, out var view, out _));
+        Assert.True(view.TryGetOption(EdnsOptionCode.Cookie, out var data));
+        Assert.Equal(8, data.Length);
+    }
+
+    /// <summary>
+    /// Found by fuzz/run doh: a DoH GET whose query carries a COOKIE option of 0 octets next to a valid question.
+    /// The answer-cache key read it (only the option framing was checked) while the full parser raises FORMERR.
+    /// </summary>
+    [Fact]
+    public void The_fuzzer_found_query_with_an_empty_cookie_is_not_readable_as_a_query()
+    {
+        var wire = Convert.FromHexString(
+            "4321011000010000000000010157000081000100002904d000008000000c000a0000000000000000000000000000000000000000000000000000000000000000000002004080c1014181c2");
+        Assert.Throws<DnsFormatException>(() => DnsMessage.Parse(wire));
+        Span<byte> name = stackalloc byte[255];
+        Assert.False(QueryReader.TryRead(wire, name, out _, out var error));
+        Assert.Equal(QueryReadError.BadOpt, error);
+    }
+
+    [Fact]
+    public void A_question_pointing_into_the_header_is_read_but_not_literal()
+    {
+        // Offset 12 points at offset 11 (ARCOUNT's low octet, 0): the root name, made of a header octet. The full
+        // parser accepts it, but a reply cannot copy the question's octets, so QueryShape and the cache refuse it.
+        byte[] wire = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 11, 0, 1, 0, 1];
+        Span<byte> name = stackalloc byte[255];
+        Assert.True(QueryReader.TryRead(wire, name, out var view, out _));
+        Assert.Equal(1, view.Name.Length);
+        Assert.False(view.QuestionIsLiteral);
+    }
+
     [Fact]
     public void Records_before_the_opt_are_skipped()
     {

@@ -99,6 +99,26 @@ public class ZoneFileTests
     }
 
     [Fact]
+    public void An_include_path_with_a_nul_octet_is_an_error_at_the_directive()
+    {
+        var zone = Parse("$ORIGIN a.\n$TTL 300\n$INCLUDE bad\\000name.zone\nb A 192.0.2.1\n");
+        var error = Assert.Single(zone.Errors);
+        Assert.Equal((3, 10), (error.Line, error.Column));
+        Assert.Contains("expected a file name", error.Message);
+        Assert.Single(zone.Records);
+    }
+
+    /// <summary>The input fuzz/run zone found (an $INCLUDE whose name holds NUL octets), which threw ArgumentException.</summary>
+    [Fact]
+    public void The_fuzzer_found_include_is_reported_not_thrown()
+    {
+        var text = Encoding.UTF8.GetString(Convert.FromHexString(
+            "622041203139322e302e320d310a24494e434c55000010006f6f322e302e320d310a24494e434c554445206c6f6f702d612efa0000fa612e7a6f6e650a"));
+        var zone = ZoneFileReader.Parse(text, "/nonexistent/ananas-fuzz/fuzz.zone", DnsName.Parse("example."), 3600);
+        Assert.Contains(zone.Errors, e => e.Message.Contains("expected a file name"));
+    }
+
+    [Fact]
     public void Missing_include_file_is_an_error_at_the_directive()
     {
         var zone = Parse("$ORIGIN a.\n$INCLUDE does-not-exist.zone\n");

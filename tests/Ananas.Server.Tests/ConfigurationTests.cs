@@ -73,6 +73,40 @@ public sealed class ConfigurationTests
         Assert.StartsWith(expected, e.Message);
     }
 
+    /// <summary>Tomlyn's lexer throws ArgumentOutOfRangeException on a backslash ending a multi-line string: a config error.</summary>
+    [Fact]
+    public void A_backslash_ending_a_multi_line_string_is_a_config_error()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), "a = \"\"\"\\", "config.toml"));
+        Assert.StartsWith("config.toml: not valid TOML", e.Message);
+    }
+
+    /// <summary>Tomlyn throws TomlException for arrays nested deeper than 64 (found by fuzz/run config): a config error.</summary>
+    [Fact]
+    public void Arrays_nested_beyond_the_toml_library_depth_are_a_config_error()
+    {
+        var toml = "a = " + new string('[', 65) + new string(']', 65);
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), toml, "config.toml"));
+        Assert.StartsWith("config.toml: not valid TOML", e.Message);
+    }
+
+    /// <summary>The input fuzz/run config found (the case above, inside a mangled copy of defaults.toml).</summary>
+    [Fact]
+    public void The_fuzzer_found_config_is_a_config_error()
+    {
+        var toml = System.Text.Encoding.UTF8.GetString(Convert.FromHexString(FuzzerFoundConfig));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), toml, "fuzz.toml"));
+        Assert.StartsWith("fuzz.toml: not valid TOML", e.Message);
+    }
+
+    private const string FuzzerFoundConfig =
+            "2820416e20666f722062656e63682f72655c5c0a5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c204022726f6f742d68696e7473203d0a5572656572" +
+            "5d0a2320146865206c61662772206e616d656073657276657273206c6976655c5c5c73203d0a49726565725d0a2320546865206c61665c775c5c5c5c" +
+            "5c5c5c5c5c5c5c5b5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c206f6e203132372e782e0a717565723d20224043414348220a5b7564705d0a736f63800074" +
+            "73203d20716572736f636b6574203d20405448524541445d0a6c65766553400a5b646e737365585d0a232056652078764a727920706565722c20616e" +
+            "63686f72656420617420746865206c6169646174696f6e203d20226f6e220a74722de072203d2022404c417573742d616e63686f72203d2022407573" +
+            "742ded72203d2022404cc14273220a5b6d657472690a5b726f6c5d0a6c6973640000003d2022220a5b6c6f675d0a6c203d2022696e67225c";
+
     [Theory]
     [InlineData(new[] { "udpx://127.0.0.1" }, null, null, "--listen: unknown scheme 'udpx'")]
     [InlineData(new[] { "udp://localhost:53" }, null, null, "--listen: 'localhost:53' is not an IP address")]

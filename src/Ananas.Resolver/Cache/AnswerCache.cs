@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Ananas.Dns;
+using Ananas.Dns.Messages;
 using Ananas.Dns.Wire;
 
 namespace Ananas.Resolver.Cache;
@@ -51,12 +52,25 @@ public sealed class AnswerCache
     /// <paramref name="maxStale"/> ago (and still retained) is written with every TTL set to
     /// <see cref="AnswerCacheOptions.StaleTtl"/> and reported as <see cref="CacheLookup.Stale"/> (RFC 8767).
     /// </summary>
-    [SkipLocalsInit] // the key buffer is written before it is read; zeroing it is wasted work on every hit
+    [SkipLocalsInit] // the name buffer is written before it is read; zeroing it is wasted work on every hit
     public CacheLookup TryAnswer(ReadOnlySpan<byte> query, Span<byte> destination, TimeSpan maxStale, out int written)
+    {
+        Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
+        if (QueryReader.TryRead(query, name, out var view, out _)) return TryAnswer(view, query, destination, maxStale, out written);
+        written = 0;
+        return CacheLookup.Miss;
+    }
+
+    /// <summary>
+    /// As <see cref="TryAnswer(ReadOnlySpan{byte}, Span{byte}, TimeSpan, out int)"/> for a query the caller has
+    /// already read without error through <see cref="QueryReader"/> (<paramref name="view"/> over <paramref name="query"/>).
+    /// </summary>
+    [SkipLocalsInit] // the key buffer is written before it is read; zeroing it is wasted work on every hit
+    public CacheLookup TryAnswer(in QueryView view, ReadOnlySpan<byte> query, Span<byte> destination, TimeSpan maxStale, out int written)
     {
         written = 0;
         Span<byte> key = stackalloc byte[AnswerKey.MaxLength];
-        if (!AnswerKey.TryRead(query, key, out int keyLength, out int nameLength)) return CacheLookup.Miss;
+        if (!AnswerKey.TryRead(view, query, key, out int keyLength, out int nameLength)) return CacheLookup.Miss;
         key = key[..keyLength];
         long now = _clock.UtcNow.UtcTicks;
         var lookup = _cache.Lookup(AnswerKey.Hash(key), now, maxStale.Ticks, out var entry, out _);

@@ -34,7 +34,16 @@ internal static class AnswerKey
     {
         keyLength = nameLength = 0;
         // The name is decoded straight into the key, then lowered in place.
-        if (!QueryReader.TryRead(query, key, out var view, out _)) return false;
+        return QueryReader.TryRead(query, key, out var view, out _) && TryRead(view, query, key, out keyLength, out nameLength);
+    }
+
+    /// <summary>
+    /// As <see cref="TryRead(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> for a query the caller has already
+    /// read without error (<paramref name="view"/> over <paramref name="query"/>), so a hit reads the query once.
+    /// </summary>
+    public static bool TryRead(in QueryView view, ReadOnlySpan<byte> query, Span<byte> key, out int keyLength, out int nameLength)
+    {
+        keyLength = nameLength = 0;
         var header = view.Header;
         // QR must be 0 and the opcode QUERY; TSIG or any record but OPT is per-message, so not cacheable.
         if ((header.FlagsWord & 0xF800) != 0 || header.AnswerCount != 0 || header.AuthorityCount != 0) return false;
@@ -44,6 +53,7 @@ internal static class AnswerKey
 
         nameLength = view.Name.Length;
         var name = key[..nameLength];
+        view.Name.CopyTo(name); // nothing to do when the name was decoded into the key itself
         if (Ascii.ToLowerInPlace(name, out _) != OperationStatus.Done)
         {
             // Octets above 0x7F are legal in labels; lower the ASCII letters one by one.

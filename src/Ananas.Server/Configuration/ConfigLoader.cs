@@ -40,10 +40,10 @@ public static class ConfigLoader
         {
             document = SyntaxParser.Parse(text, sourceName, true);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or Tomlyn.TomlException)
         {
-            // Tomlyn's lexer throws on some malformed escapes (\U beyond U+10FFFF, surrogates) instead of
-            // reporting them: that is invalid TOML, and a configuration error like any other.
+            // Tomlyn throws, instead of reporting, on a backslash ending a multi-line string and on arrays nested
+            // deeper than 64: that is invalid TOML, and a configuration error like any other.
             throw new ConfigException($"{sourceName}: not valid TOML: {e.Message}");
         }
         var errors = new List<string>();

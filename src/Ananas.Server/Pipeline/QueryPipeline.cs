@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
@@ -106,12 +107,16 @@ public sealed partial class QueryPipeline
     /// Takes one frame. Errors and cache hits are answered before this returns; a miss is queued (detached from
     /// the caller's buffer) and answered later. The caller may reuse <paramref name="frame"/> once this returns.
     /// </summary>
+    [SkipLocalsInit] // the reader writes the name buffer before anything reads it
     public void Handle(Frame frame)
     {
         Interlocked.Increment(ref Counters.Frames);
         frame.Group = ClientGroup.Of(frame.Address, _options.GroupPrefixV4, _options.GroupPrefixV6);
         var message = frame.Message;
-        var shape = QueryShape.Read(message);
+        // One read of the query serves the first look and the answer-cache key.
+        Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
+        bool read = QueryReader.TryRead(message, name, out var view, out var readError);
+        var shape = QueryShape.From(message, view, readError);
         if (shape.Status is QueryStatus.TooShort or QueryStatus.NotAQuery)
         {
             Drop(frame);
@@ -148,7 +153,8 @@ public sealed partial class QueryPipeline
 
         var reply = ReplyBuffer();
         int limit = ReplyLimit(frame, shape);
-        if (_answers.TryAnswer(message, reply.AsSpan(0, Math.Min(limit, reply.Length)), out int written))
+        int written = 0;
+        if (read && _answers.TryAnswer(view, message, reply.AsSpan(0, Math.Min(limit, reply.Length)), TimeSpan.Zero, out written) == CacheLookup.Fresh)
         {
             Interlocked.Increment(ref Counters.CacheHits);
             if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);

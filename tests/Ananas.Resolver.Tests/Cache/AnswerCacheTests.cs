@@ -45,6 +45,27 @@ public sealed class AnswerCacheTests
         return DnsMessage.Parse(buffer.AsSpan(0, written));
     }
 
+    [Theory]
+    [InlineData(10, 0)]  // COOKIE of 0 octets (RFC 7873 §5.2.2: FORMERR)
+    [InlineData(10, 5)]  // COOKIE of 5 octets
+    [InlineData(8, 2)]   // Client Subnet shorter than 4 octets (RFC 7871 §7.1: FORMERR)
+    [InlineData(11, 8)]  // edns-tcp-keepalive of 8 octets (RFC 7828 §3.2.1)
+    public void A_query_with_a_malformed_known_option_is_never_answered_from_the_cache(ushort code, int length)
+    {
+        var cache = NewCache(new VirtualClock());
+        Assert.True(cache.Store(Query("www.example.com."), Answer("www.example.com.")));
+        var query = QueryMessage("www.example.com.");
+        query.Edns!.Options.Add(new RawEdnsOption((EdnsOptionCode)code, new byte[length]));
+        var wire = query.ToArray();
+        // The full parser answers it with FORMERR; the cache must not answer it first.
+        Assert.Throws<DnsFormatException>(() => DnsMessage.Parse(wire));
+        Assert.False(cache.TryAnswer(wire, new byte[4096], out _));
+        // The same question with a well-formed option is still a hit.
+        var good = QueryMessage("www.example.com.");
+        good.Edns!.Options.Add(new CookieOption([1, 2, 3, 4, 5, 6, 7, 8]));
+        Assert.True(cache.TryAnswer(good.ToArray(), new byte[4096], out _));
+    }
+
     [Fact]
     public void StoredResponse_IsAnsweredWithTheNewQueryId()
     {
