@@ -72,12 +72,19 @@ public sealed class ShadowMirrorTests
         frame.Length = query.Length;
         var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
 
-        for (int i = 0; i < 100; i++) tap.Offer(frame, reply, byPhase: false);
+        try
+        {
+            for (int i = 0; i < 100; i++) tap.Offer(frame, reply, byPhase: false);
 
-        // The consumer holds one sample, the queue four: the other 95 were dropped without blocking the caller.
-        Assert.InRange(tap.Dropped, 95, 96);
-        Assert.Equal(100, tap.Sampled + tap.Dropped);
-        gate.SetResult();
+            // The consumer holds one sample, the queue four: the other 95 were dropped without blocking the caller.
+            Assert.InRange(tap.Dropped, 95, 96);
+            Assert.Equal(100, tap.Sampled + tap.Dropped);
+        }
+        finally
+        {
+            // Released whatever the outcome: disposing the tap waits for its consumer.
+            gate.SetResult();
+        }
     }
 
     [Fact]

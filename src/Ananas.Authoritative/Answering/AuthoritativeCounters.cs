@@ -31,7 +31,7 @@ public sealed class AuthoritativeCounters
         for (int i = 0; i < ByRcode.Length; i++)
         {
             long n = Volatile.Read(ref ByRcode[i]);
-            if (n > 0) sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_answers_total{{rcode=\"{RcodeText((Rcode)i)}\"}} {n}\n");
+            if (n > 0) sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_answers_total{{rcode=\"{Ananas.Dns.Messages.RcodeText.ToText((Rcode)i)}\"}} {n}\n");
         }
         sb.Append("# HELP ananas_auth_store_reads_total Edge store reads made by queries.\n# TYPE ananas_auth_store_reads_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_store_reads_total {Volatile.Read(ref Reads)}\n");
@@ -49,17 +49,4 @@ public sealed class AuthoritativeCounters
         sb.Append("# HELP ananas_auth_store_generation The store's change counter as last seen.\n# TYPE ananas_auth_store_generation gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_store_generation {generation}\n");
     }
-
-    private static string RcodeText(Rcode rcode) => rcode switch
-    {
-        Rcode.NoError => "NOERROR",
-        Rcode.FormErr => "FORMERR",
-        Rcode.ServFail => "SERVFAIL",
-        Rcode.NXDomain => "NXDOMAIN",
-        Rcode.NotImp => "NOTIMP",
-        Rcode.Refused => "REFUSED",
-        Rcode.YXDomain => "YXDOMAIN",
-        Rcode.BadVers => "BADVERS",
-        _ => ((int)rcode).ToString(CultureInfo.InvariantCulture),
-    };
 }

@@ -146,21 +146,7 @@ internal static class AuthCommand
         }
         loggerFactory.CreateLogger("Ananas.Authoritative").LogInformation("serving {Zones} zones from {Store}", source.Answerer.Zones.Count, storePath);
         started?.Invoke(host);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await StopSignals.WaitAsync(cancellationToken);
         await host.StopAsync(DrainTimeout);
         return 0;
     }

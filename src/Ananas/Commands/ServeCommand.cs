@@ -138,15 +138,6 @@ internal static class ServeCommand
             return 1;
         }
         started?.Invoke(host);
-        // Ctrl-C and SIGTERM stop gracefully (the default would end the process at once, dropping queries in flight).
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         // SIGHUP reloads (its default would end the process). The reload logs its own outcome.
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
@@ -154,13 +145,7 @@ internal static class ServeCommand
             _ = host.ReloadAsync("SIGHUP");
         });
         using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await StopSignals.WaitAsync(cancellationToken);
         await host.StopAsync(DrainTimeout);
         if (plugins is not null) await plugins.DisposeAsync();
         return 0;
