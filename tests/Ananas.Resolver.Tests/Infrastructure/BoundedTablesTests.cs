@@ -1,6 +1,7 @@
 using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Records;
+using Ananas.Dns.Zones;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Tests.Fakes;
@@ -139,27 +140,5 @@ public sealed class BoundedTablesTests
         await world.Resolve(recursor, $"h{Names - 1}.example.com.");
         await recursor.WhenBackgroundIdleAsync();
         Assert.Equal(Names, recursor.Refreshes);
-    }
-
-    [Fact]
-    public void Held_off_entries_expire_and_are_swept_as_new_ones_come()
-    {
-        var clock = new VirtualClock();
-        var table = new HoldDownTable<int, bool>(clock, TimeSpan.FromSeconds(5), 64L << 20, IntCost.Instance);
-        for (int i = 0; i < 1000; i++) table.Add(i, true);
-        Assert.True(table.Contains(7));
-
-        clock.Advance(TimeSpan.FromSeconds(6));
-        Assert.False(table.Contains(7));
-        for (int i = 0; i < HoldDownTable<int, bool>.SweepEvery; i++) table.Add(10_000 + i, true);
-
-        Assert.Equal(HoldDownTable<int, bool>.SweepEvery, table.Count);
-    }
-
-    private sealed class IntCost : ICacheCost<int, bool>
-    {
-        public static readonly IntCost Instance = new();
-
-        public long CostOf(int key, bool value) => 8;
     }
 }
