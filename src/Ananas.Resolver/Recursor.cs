@@ -359,6 +359,7 @@ public sealed partial class Recursor
         /// <summary>The name, the type and the entry's key tuple.</summary>
         public long CostOf((DnsName Name, RRType Type) key, bool value) => RecordCost.Of(key.Name) + 16;
     }
+
     private long _staleAnswers;
     private long _refreshCount;
 
