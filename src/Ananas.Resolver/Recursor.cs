@@ -37,6 +37,7 @@ public sealed partial class Recursor
         _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
         _failures = new FailureCache(clock);
         _bogusKeySets = new FailureCache(clock, BogusKeySetCapacityBytes);
+        _prefetchHeldOff = new HoldDownTable<(DnsName, RRType), bool>(clock, PrefetchFailureHoldDown, options.PrefetchHoldOffCapacityBytes, QuestionCost.Instance);
     }
 
     /// <summary>1 MiB: thousands of bogus zones; a flood of them evicts its own entries, nothing else.</summary>
@@ -263,25 +264,42 @@ public sealed partial class Recursor
     {
         var key = (question.Name, question.Type);
         if (_background.ContainsKey(key)) return;
-        if (prefetch && PrefetchHeldOff(key)) return;
+        // After a failed prefetch the question is not prefetched again for PrefetchFailureHoldDown: the cached answer
+        // is still good, and every client query would otherwise hammer the failing servers (Unbound iterator.c
+        // error_response_cache: dns_cache_prefetch_adjust moves the entry's prefetch time by NORR_TTL, 5 s).
+        if (prefetch && _prefetchHeldOff.Contains(key)) return;
+        if (!TryReserveBackgroundSlot()) return;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_background.TryAdd(key, done.Task)) return;
+        if (!_background.TryAdd(key, done.Task))
+        {
+            Interlocked.Decrement(ref _backgroundCount);
+            return;
+        }
         Interlocked.Increment(ref _refreshCount);
         _ = RefreshAsync(key, question, exchanger, done, prefetch);
     }
 
     /// <summary>
-    /// After a failed prefetch the question is not prefetched again for <see cref="PrefetchFailureHoldDown"/>: the
-    /// cached answer is still good, and every client query would otherwise hammer the failing servers (Unbound
-    /// iterator.c error_response_cache: dns_cache_prefetch_adjust moves the entry's prefetch time by NORR_TTL, 5 s).
+    /// Takes one of the <see cref="RecursorOptions.MaxBackgroundRefreshes"/> slots: one client question adds a refresh,
+    /// so a flood of distinct names must not start an unbounded number of them. Past the bound the refresh is skipped
+    /// (the client still gets its cached or stale answer) and counted in <see cref="RefreshesSkipped"/>.
     /// </summary>
-    private bool PrefetchHeldOff((DnsName, RRType) key)
+    private bool TryReserveBackgroundSlot()
     {
-        if (_prefetchFailedUntil.IsEmpty || !_prefetchFailedUntil.TryGetValue(key, out long until)) return false;
-        if (until > _clock.UtcNow.UtcTicks) return true;
-        _prefetchFailedUntil.TryRemove(new KeyValuePair<(DnsName, RRType), long>(key, until));
+        if (Interlocked.Increment(ref _backgroundCount) <= _options.MaxBackgroundRefreshes) return true;
+        Interlocked.Decrement(ref _backgroundCount);
+        Interlocked.Increment(ref _refreshesSkipped);
         return false;
     }
+
+    /// <summary>Background refreshes not started because <see cref="RecursorOptions.MaxBackgroundRefreshes"/> were running.</summary>
+    public long RefreshesSkipped => Interlocked.Read(ref _refreshesSkipped);
+
+    /// <summary>Background refreshes and tracked resolutions running now (at most <see cref="RecursorOptions.MaxBackgroundRefreshes"/>).</summary>
+    public int BackgroundInFlight => Volatile.Read(ref _backgroundCount);
+
+    /// <summary>Questions held off prefetching after a failed prefetch (expired ones until swept or evicted).</summary>
+    public long PrefetchHoldOffs => _prefetchHeldOff.Count;
 
     /// <summary>How long a question whose prefetch failed is not prefetched again (Unbound's NORR_TTL).</summary>
     public static readonly TimeSpan PrefetchFailureHoldDown = TimeSpan.FromSeconds(5);
@@ -294,12 +312,12 @@ public sealed partial class Recursor
             var refresh = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
             // Whatever it learns goes to the cache; a failure leaves the cache as it was.
             var outcome = await refresh.ResolveAsync(question.Name, question.Type, 0);
-            if (prefetch && outcome.Rcode == Rcode.ServFail)
-                _prefetchFailedUntil[key] = _clock.UtcNow.UtcTicks + PrefetchFailureHoldDown.Ticks;
+            if (prefetch && outcome.Rcode == Rcode.ServFail) _prefetchHeldOff.Add(key, true);
         }
         finally
         {
             _background.TryRemove(key, out _);
+            Interlocked.Decrement(ref _backgroundCount);
             done.SetResult();
         }
     }
@@ -307,8 +325,18 @@ public sealed partial class Recursor
     /// <summary>Keeps a resolution that outlived its client timer visible to <see cref="WhenBackgroundIdleAsync"/>.</summary>
     private void Track((DnsName, RRType) key, Task work)
     {
-        if (!_background.TryAdd(key, work)) return;
-        _ = work.ContinueWith(_ => _background.TryRemove(new KeyValuePair<(DnsName, RRType), Task>(key, work)),
+        // The resolution runs on regardless (it ends within Limits.MaxResolutionTime); past the bound it is not tracked.
+        if (!TryReserveBackgroundSlot()) return;
+        if (!_background.TryAdd(key, work))
+        {
+            Interlocked.Decrement(ref _backgroundCount);
+            return;
+        }
+        _ = work.ContinueWith(_ =>
+            {
+                _background.TryRemove(new KeyValuePair<(DnsName, RRType), Task>(key, work));
+                Interlocked.Decrement(ref _backgroundCount);
+            },
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
@@ -317,8 +345,21 @@ public sealed partial class Recursor
     private readonly FailureCache _failures;
     private long _cachedFailureAnswers;
 
-    // Questions whose prefetch failed, until when they are not prefetched again (entries go when met expired).
-    private readonly ConcurrentDictionary<(DnsName, RRType), long> _prefetchFailedUntil = new();
+    // Background work by question; every entry ends within Limits.MaxResolutionTime and holds one of the counted slots.
+    private int _backgroundCount;
+    private long _refreshesSkipped;
+
+    // Questions whose prefetch failed, held off for PrefetchFailureHoldDown (bounded: one entry per hostile name).
+    private readonly HoldDownTable<(DnsName, RRType), bool> _prefetchHeldOff;
+
+    private sealed class QuestionCost : ICacheCost<(DnsName Name, RRType Type), bool>
+    {
+        public static readonly QuestionCost Instance = new();
+
+        /// <summary>The name, the type and the entry's key tuple.</summary>
+        public long CostOf((DnsName Name, RRType Type) key, bool value) => RecordCost.Of(key.Name) + 16;
+    }
+
     private long _staleAnswers;
     private long _refreshCount;
 

@@ -113,6 +113,16 @@ public sealed record RecursorOptions
     public bool Prefetch { get; init; }
 
     /// <summary>
+    /// Background refreshes (prefetches, refreshes behind stale answers, resolutions outliving the client timer) running
+    /// at once. Each is one question a client named, so a flood of distinct names would otherwise start one each; past
+    /// the bound the client still gets its cached answer and the refresh is skipped.
+    /// </summary>
+    public int MaxBackgroundRefreshes { get; init; } = 1024;
+
+    /// <summary>Bytes for the questions held off prefetching after a failed prefetch (256 KiB: a few thousand names).</summary>
+    public long PrefetchHoldOffCapacityBytes { get; init; } = 256L * 1024;
+
+    /// <summary>
     /// How long a failed resolution is remembered for its question, which is answered SERVFAIL (EDE 13, Cached Error)
     /// meanwhile without asking upstream (RFC 9520 §3). Held within RFC 9520's 1 s to 5 min; zero turns it off (not
     /// compliant: RFC 9520 makes failure caching a MUST). Unbound caches failures for 5 s (NORR_TTL).

@@ -7,7 +7,7 @@ namespace Ananas.Resolver.Cache;
 /// <summary>
 /// What the resolver has learnt about each upstream server (Unbound's infra cache): smoothed RTT and
 /// variance with an RTO per RFC 6298, timeouts with exponential backoff and a hold-down for servers that
-/// keep failing, EDNS, TCP, TLS and 0x20 capability, and lameness per zone. Entries not updated for
+/// keep failing, EDNS, TCP, TLS and 0x20 capability (lameness is <see cref="Infrastructure.LameServerList"/>). Entries not updated for
 /// <see cref="InfrastructureCacheOptions.EntryLifetime"/> are forgotten, so a server that failed gets
 /// another chance. Thread-safe; reads of RTO and hold-down take no lock.
 /// </summary>
@@ -129,29 +129,6 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
     public bool IsHeldDown(IPAddress address) =>
         TryGetLive(address, out var info) && Volatile.Read(ref info.HeldDownUntilTicks) > Now;
 
-    public void MarkLame(IPAddress address, DnsName zone, DateTimeOffset until)
-    {
-        long now = Now;
-        var info = GetOrAdd(address, now);
-        lock (info)
-        {
-            (info.LameUntil ??= [])[zone] = until.UtcTicks;
-            Volatile.Write(ref info.LastUpdatedTicks, now);
-        }
-    }
-
-    public bool IsLame(IPAddress address, DnsName zone)
-    {
-        if (!TryGetLive(address, out var info)) return false;
-        lock (info)
-        {
-            if (info.LameUntil is null || !info.LameUntil.TryGetValue(zone, out long until)) return false;
-            if (until > Now) return true;
-            info.LameUntil.Remove(zone);
-            return false;
-        }
-    }
-
     public EdnsSupport GetEdnsSupport(IPAddress address) => TryGetLive(address, out var info) ? info.Edns : EdnsSupport.Unknown;
 
     public void SetEdnsSupport(IPAddress address, EdnsSupport support) => Update(address, info => info.Edns = support);
@@ -193,12 +170,6 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
             if (IsExpired(info, now)) continue;
             lock (info)
             {
-                var lame = new List<(DnsName, DateTimeOffset)>();
-                if (info.LameUntil is not null)
-                {
-                    foreach (var (zone, until) in info.LameUntil)
-                        if (until > now) lame.Add((zone, new DateTimeOffset(until, TimeSpan.Zero)));
-                }
                 result.Add(new ServerSnapshot(
                     address,
                     info.HasSample ? TimeSpan.FromTicks((long)info.SmoothedRttTicks) : null,
@@ -213,7 +184,6 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
                     info.Tcp,
                     info.Tls,
                     info.CasePreservation,
-                    lame,
                     new DateTimeOffset(info.LastUpdatedTicks, TimeSpan.Zero)));
             }
         }

@@ -27,7 +27,4 @@ internal sealed class ServerInfo(long nowTicks)
     public Capability Tcp;
     public Capability Tls;
     public Capability CasePreservation;
-
-    /// <summary>Zones this server was lame for, and until when. Created on first use.</summary>
-    public Dictionary<DnsName, long>? LameUntil;
 }

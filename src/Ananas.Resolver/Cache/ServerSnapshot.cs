@@ -17,5 +17,4 @@ public sealed record ServerSnapshot(
     Capability Tcp,
     Capability Tls,
     Capability CasePreservation,
-    IReadOnlyList<(Ananas.Dns.DnsName Zone, DateTimeOffset Until)> LameZones,
     DateTimeOffset LastUpdated);

@@ -6,9 +6,8 @@ namespace Ananas.Resolver.Infrastructure;
 
 /// <summary>
 /// A thread-safe <see cref="ILameServerList"/> whose marks expire after a hold-down on the injected clock. A remote
-/// party adds a mark per (server, zone) it makes look lame, so the list is a byte-bounded
-/// <see cref="ArcCache{TKey,TValue}"/> (a flood evicts marks, never grows the heap) and expired marks are swept
-/// every <see cref="SweepEvery"/> marks as well as evicted under pressure.
+/// party adds a mark per (server, zone) it makes look lame, so the marks are a byte-bounded
+/// <see cref="HoldDownTable{TKey,TValue}"/>.
 /// </summary>
 public sealed class LameServerList : ILameServerList
 {
@@ -16,16 +15,13 @@ public sealed class LameServerList : ILameServerList
     public const long DefaultCapacityBytes = 1L << 20;
 
     /// <summary>Marks between two sweeps of the expired ones.</summary>
-    public const int SweepEvery = 4096;
+    public const int SweepEvery = HoldDownTable<(IPAddress, DnsName), Lameness>.SweepEvery;
 
-    private readonly ArcCache<(IPAddress Server, DnsName Zone), Lameness> _marks;
-    private readonly TimeSpan _holdDown;
-    private int _sinceSweep;
+    private readonly HoldDownTable<(IPAddress Server, DnsName Zone), Lameness> _marks;
 
     public LameServerList(IClock clock, TimeSpan holdDown, long capacityBytes = DefaultCapacityBytes)
     {
-        _holdDown = holdDown;
-        _marks = new ArcCache<(IPAddress, DnsName), Lameness>(new CacheOptions { CapacityBytes = capacityBytes, ShardCount = 4 }, clock, MarkCost.Instance);
+        _marks = new HoldDownTable<(IPAddress, DnsName), Lameness>(clock, holdDown, capacityBytes, MarkCost.Instance);
     }
 
     /// <summary>Marks held (expired ones until swept or evicted).</summary>
@@ -34,13 +30,9 @@ public sealed class LameServerList : ILameServerList
     /// <summary>Bytes the marks are charged (at most the capacity).</summary>
     public long ResidentBytes => _marks.ResidentBytes;
 
-    public bool IsLame(IPAddress server, DnsName zone) => _marks.TryGet((server, zone), out _);
+    public bool IsLame(IPAddress server, DnsName zone) => _marks.Contains((server, zone));
 
-    public void MarkLame(IPAddress server, DnsName zone, Lameness reason)
-    {
-        _marks.Set((server, zone), reason, _holdDown);
-        if (Interlocked.Increment(ref _sinceSweep) % SweepEvery == 0) _marks.RemoveExpired();
-    }
+    public void MarkLame(IPAddress server, DnsName zone, Lameness reason) => _marks.Add((server, zone), reason);
 
     /// <summary>Removes the marks whose hold-down is over; returns how many.</summary>
     public int RemoveExpired() => _marks.RemoveExpired();

@@ -111,19 +111,6 @@ public sealed class InfrastructureCacheTests
     }
 
     [Fact]
-    public void Lameness_IsPerZone_AndEnds()
-    {
-        var clock = new VirtualClock();
-        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
-        cache.MarkLame(Server, DnsName.Parse("example.com."), clock.UtcNow.AddMinutes(10));
-        Assert.True(cache.IsLame(Server, DnsName.Parse("EXAMPLE.com.")));
-        Assert.False(cache.IsLame(Server, DnsName.Parse("example.net.")));
-        Assert.False(cache.IsLame(Other, DnsName.Parse("example.com.")));
-        clock.Advance(TimeSpan.FromMinutes(10));
-        Assert.False(cache.IsLame(Server, DnsName.Parse("example.com.")));
-    }
-
-    [Fact]
     public void Capabilities_AreRemembered()
     {
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
@@ -148,7 +135,6 @@ public sealed class InfrastructureCacheTests
         var cache = new InfrastructureCache(new InfrastructureCacheOptions(), clock);
         cache.RecordRtt(Server, Ms(100));
         cache.RecordTimeout(Server);
-        cache.MarkLame(Server, DnsName.Parse("example.com."), clock.UtcNow.AddMinutes(1));
         cache.SetCasePreservation(Other, Capability.Works);
         var snapshot = cache.Snapshot();
         Assert.Equal(2, snapshot.Count);
@@ -158,7 +144,6 @@ public sealed class InfrastructureCacheTests
         Assert.Equal(Ms(600), server.Rto);
         Assert.Equal(1, server.Responses);
         Assert.Equal(1, server.Timeouts);
-        Assert.Single(server.LameZones);
         var other = Assert.Single(snapshot, s => s.Address.Equals(Other));
         Assert.Null(other.SmoothedRtt);
         Assert.Equal(Capability.Works, other.CasePreservation);
