@@ -135,6 +135,7 @@ internal sealed partial class PluginInstance : IDisposable
         Context = context;
         Working = null;
         _callToken = cancellationToken;
+        ResetHostWork();
         if (!Version.Host.Options.FieldHostcallsForBenchmark)
             RequestRegion.Write(Memory.GetSpan(_regionAddress, RequestRegion.WrittenSize), phase, context);
         SetBudget(1);
@@ -183,6 +184,7 @@ internal sealed partial class PluginInstance : IDisposable
     {
         if (Context is null) return -4;
         if (delayMs < 0 || delayMs > Version.Host.Options.MaxTimer.TotalMilliseconds) return -2;
+        if (!ChargeTimer()) return LimitReached;
         return StartOperation(token => Task.Delay(delayMs, token));
     }
 

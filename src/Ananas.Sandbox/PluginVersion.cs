@@ -202,6 +202,11 @@ internal sealed partial class PluginVersion
                     }
                     result = woken.Value;
                 }
+                if (instance.HostWorkOverrun is { } overrun)
+                {
+                    fault = overrun;
+                    break;
+                }
                 if (!IsAllowed(phase, result))
                 {
                     fault = result < 0 ? $"returned error {result}" : $"returned {result}, not a valid result in phase {PluginHost.PhaseName(phase)}";
