@@ -195,7 +195,8 @@ internal sealed partial class PluginVersion
                     int? woken = await instance.AwaitPendingAsync().ConfigureAwait(false);
                     if (woken is null)
                     {
-                        // The query was abandoned: not the guest's fault, but its task is left waiting inside it.
+                        // The query was abandoned or its deadline passed: no fault (a slow upstream is not the guest's
+                        // doing), but its task is left waiting inside it.
                         discard = true;
                         verdict = PluginVerdict.Continue;
                         break;

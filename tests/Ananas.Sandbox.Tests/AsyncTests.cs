@@ -61,4 +61,37 @@ public class AsyncTests
         // The abandoned instance (its guest task still waiting) was discarded, not returned to the pool.
         Assert.Equal(0, status.Instances);
     }
+
+    [Fact]
+    public async Task A_callback_awaiting_past_the_query_deadline_is_abandoned_at_the_deadline_without_a_token()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("timer", args: "8000"));
+        var ctx = Queries.Context("slow.timer.test");
+        var clock = Stopwatch.StartNew();
+        ctx.Deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3 / 10;
+
+        var verdict = await host.InvokeAsync(PluginPhase.Request, ctx);
+
+        Assert.Equal(PluginVerdict.Continue, verdict);
+        Assert.Null(ctx.Response);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"abandoned after {clock.Elapsed.TotalMilliseconds:F0} ms, before the deadline");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the guest held the query {clock.Elapsed.TotalMilliseconds:F0} ms, past its 300 ms deadline");
+        var status = host.Snapshot()[0];
+        Assert.Equal(0, status.Faults);
+        Assert.Equal(0, status.Instances);
+    }
+
+    [Fact]
+    public async Task A_deadline_already_past_when_the_guest_awaits_abandons_the_call_at_once()
+    {
+        using var host = new PluginHost(new ListLogger());
+        await host.LoadAsync(Guests.Definition("timer", args: "8000"));
+        var ctx = Queries.Context("late.timer.test");
+        ctx.Deadline = Stopwatch.GetTimestamp() - 1;
+        var clock = Stopwatch.StartNew();
+
+        Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Request, ctx));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"took {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
 }
