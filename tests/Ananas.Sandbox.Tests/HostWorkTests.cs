@@ -25,6 +25,34 @@ public class HostWorkTests
     }
 
     [Fact]
+    public async Task A_callback_starting_more_data_table_refreshes_than_the_bound_gets_an_error_code_and_counts_as_a_fault()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            using var host = new PluginHost(new ListLogger());
+            await host.LoadAsync(Guests.Definition("hostwork") with
+            {
+                DataTables = [Data.DataTableSpec.Parse("t", "domains:" + file)],
+                HttpAllowList = ["http://127.0.0.1:1"],
+            });
+            var faults = new List<PluginFault>();
+            host.Faulted += f => { lock (faults) faults.Add(f); };
+
+            Assert.Equal(PluginVerdict.Continue, await host.InvokeAsync(PluginPhase.Request, Queries.Context("fetches.hostwork.test")));
+
+            var status = host.Snapshot()[0];
+            Assert.Equal(1, status.Faults);
+            Assert.Contains(status.Counters, c => c.Key == "refused_-5" && c.Value == 1);
+            Assert.Equal("more than 4 data-table refreshes started in one callback (host-work bound)", Assert.Single(faults).Reason);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task The_host_work_bound_is_counted_per_callback_not_per_instance()
     {
         using var host = new PluginHost(new ListLogger());
