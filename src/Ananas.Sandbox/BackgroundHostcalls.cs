@@ -50,6 +50,7 @@ internal static class BackgroundHostcalls
         if (instance.Version.FindTable(name) is not { } found) return -2;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")) return -2;
         if (!FrameHostcalls.Allowed(instance, uri)) return -4;
+        if (!instance.ChargeTableRefresh()) return PluginInstance.LimitReached;
         var client = instance.Version.Host.HttpClient;
         var timeout = instance.Version.Host.Options.MaxTimer;
         return instance.StartOperation(token => FetchAsync(client, uri, found, timeout, token));

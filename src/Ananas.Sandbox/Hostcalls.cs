@@ -166,6 +166,7 @@ internal static class Hostcalls
         var bytes = memory.Range("response_add_record", text, length);
         if (Section(section) is not { } s) return InvalidArgument;
         if (instance.EditableResponse() is not { } response) return NotAllowed;
+        if (!instance.ChargeRecord()) return PluginInstance.LimitReached;
         try
         {
             var record = RecordText.Parse(Encoding.UTF8.GetString(bytes), DnsName.Root);

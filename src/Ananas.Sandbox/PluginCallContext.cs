@@ -75,6 +75,12 @@ public sealed class PluginCallContext
     /// <summary>Phase frame: the HTTP reply a guest answered with (frame_reply).</summary>
     public FrameReply? FrameReply { get; set; }
 
+    /// <summary>
+    /// When the query must be answered, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0: no deadline. A
+    /// callback still awaiting a host operation then is abandoned, so a guest cannot hold the query past it.
+    /// </summary>
+    public long Deadline { get; set; }
+
     /// <summary>Runs a DNS query (wire format) through the server's pipeline for resolve_start; null: not offered.</summary>
     public Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]?>>? Resolver { get; set; }
 
@@ -99,6 +105,7 @@ public sealed class PluginCallContext
         Frame = null;
         FrameReply = null;
         Resolver = null;
+        Deadline = 0;
     }
 
     /// <summary>

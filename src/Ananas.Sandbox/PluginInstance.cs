@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
@@ -135,6 +136,7 @@ internal sealed partial class PluginInstance : IDisposable
         Context = context;
         Working = null;
         _callToken = cancellationToken;
+        ResetHostWork();
         if (!Version.Host.Options.FieldHostcallsForBenchmark)
             RequestRegion.Write(Memory.GetSpan(_regionAddress, RequestRegion.WrittenSize), phase, context);
         SetBudget(1);
@@ -183,6 +185,7 @@ internal sealed partial class PluginInstance : IDisposable
     {
         if (Context is null) return -4;
         if (delayMs < 0 || delayMs > Version.Host.Options.MaxTimer.TotalMilliseconds) return -2;
+        if (!ChargeTimer()) return LimitReached;
         return StartOperation(token => Task.Delay(delayMs, token));
     }
 
@@ -219,11 +222,21 @@ internal sealed partial class PluginInstance : IDisposable
 
     /// <summary>
     /// After the guest returned PENDING: waits (without a thread) for an operation it asked to be woken on, then
-    /// wakes its task, until the guest returns something else. Returns null when the call was abandoned.
+    /// wakes its task, until the guest returns something else. Returns null when the call was abandoned (cancelled,
+    /// or its context's deadline passed).
     /// </summary>
     public async ValueTask<int?> AwaitPendingAsync()
     {
-        var waiting = new List<Task>(2);
+        var waiting = new List<Task>(3);
+        // The deadline's timer is tied to the call's operations: EndCall cancels it with them.
+        Task? deadline = null;
+        if (Context is { Deadline: not 0 } context)
+        {
+            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), context.Deadline);
+            if (remaining <= TimeSpan.Zero) return null;
+            _operationsCancel ??= CancellationTokenSource.CreateLinkedTokenSource(_callToken);
+            deadline = Task.Delay(remaining, _operationsCancel.Token);
+        }
         int result = Pending;
         while (result == Pending)
         {
@@ -234,8 +247,9 @@ internal sealed partial class PluginInstance : IDisposable
             }
             if (waiting.Count == 0)
                 throw new HostcallFault("returned PENDING without op_wake_on for a pending operation (it would never be woken)");
+            if (deadline is not null) waiting.Add(deadline);
             await Task.WhenAny(waiting).ConfigureAwait(false);
-            if (_callToken.IsCancellationRequested) return null;
+            if (_callToken.IsCancellationRequested || deadline is { IsCompleted: true }) return null;
             for (int i = 0; i < MaxPendingOperations && result == Pending; i++)
             {
                 if (_wakeTasks[i] == 0 || _operations[i] is not { IsCompleted: true }) continue;

@@ -195,12 +195,18 @@ internal sealed partial class PluginVersion
                     int? woken = await instance.AwaitPendingAsync().ConfigureAwait(false);
                     if (woken is null)
                     {
-                        // The query was abandoned: not the guest's fault, but its task is left waiting inside it.
+                        // The query was abandoned or its deadline passed: no fault (a slow upstream is not the guest's
+                        // doing), but its task is left waiting inside it.
                         discard = true;
                         verdict = PluginVerdict.Continue;
                         break;
                     }
                     result = woken.Value;
+                }
+                if (instance.HostWorkOverrun is { } overrun)
+                {
+                    fault = overrun;
+                    break;
                 }
                 if (!IsAllowed(phase, result))
                 {

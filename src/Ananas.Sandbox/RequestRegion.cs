@@ -5,7 +5,8 @@ namespace Ananas.Sandbox;
 
 /// <summary>
 /// The request region (docs/plugins.md, "The request region"): the query's common data, written into guest
-/// memory once per callback so guest code reads fields directly instead of calling the host for each.
+/// memory once per callback so guest code reads fields directly instead of calling the host for each. Every
+/// written byte is rewritten per callback, so nothing of one query (one client) is left for the next.
 /// </summary>
 internal static class RequestRegion
 {
@@ -45,7 +46,11 @@ internal static class RequestRegion
         BinaryPrimitives.WriteUInt16LittleEndian(region[18..], rcode);
         BinaryPrimitives.WriteUInt32LittleEndian(region[52..], (uint)context.ArrivalMilliseconds);
 
-        int length = WriteQname(context.QueryNameWire, region.Slice(QnameOffset, QnameCapacity));
+        var qname = region.Slice(QnameOffset, QnameCapacity);
+        int length = WriteQname(context.QueryNameWire, qname);
+        // The rest of the area still holds the previous callback's name, possibly another client's: a guest may
+        // read all 255 bytes, so nothing of that name may survive a shorter one.
+        qname[length..].Clear();
         BinaryPrimitives.WriteUInt16LittleEndian(region[56..], (ushort)length);
     }
 

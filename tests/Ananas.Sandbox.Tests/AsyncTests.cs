@@ -42,20 +42,27 @@ public class AsyncTests
         Assert.Equal(0, host.Snapshot()[0].Faults);
     }
 
-    [Fact]
-    public async Task Cancelling_abandons_the_pending_callback_and_its_timer()
+    /// <param name="end">What ends the wait: "token" (cancelled after 100 ms), "deadline" (the context's, 300 ms away) or "past" (a deadline already passed).</param>
+    [Theory]
+    [InlineData("token", 0)]
+    [InlineData("deadline", 250)]
+    [InlineData("past", 0)]
+    public async Task A_cancelled_call_or_its_deadline_abandons_the_pending_callback_and_its_timer(string end, int atLeastMs)
     {
         using var host = new PluginHost(new ListLogger());
         await host.LoadAsync(Guests.Definition("timer", args: "8000"));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        using var cts = new CancellationTokenSource();
         var ctx = Queries.Context("slow.timer.test");
         var clock = Stopwatch.StartNew();
+        if (end == "token") cts.CancelAfter(TimeSpan.FromMilliseconds(100));
+        else ctx.Deadline = end == "deadline" ? Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3 / 10 : Stopwatch.GetTimestamp() - 1;
 
         var verdict = await host.InvokeAsync(PluginPhase.Request, ctx, cts.Token);
 
         Assert.Equal(PluginVerdict.Continue, verdict);
         Assert.Null(ctx.Response);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"cancelled call took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(atLeastMs), $"abandoned after {clock.Elapsed.TotalMilliseconds:F0} ms, too early");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the guest held the call {clock.Elapsed.TotalMilliseconds:F0} ms of its 8 s timer");
         var status = host.Snapshot()[0];
         Assert.Equal(0, status.Faults);
         // The abandoned instance (its guest task still waiting) was discarded, not returned to the pool.

@@ -182,4 +182,20 @@ public class CallTests
         ctx.SetClient(IPAddress.Parse("127.1.2.3"), 20);
         Assert.Equal(IPAddress.Parse("127.1.0.0"), ctx.ClientNetwork);
     }
+
+    [Fact]
+    public async Task A_query_does_not_see_the_previous_clients_name_in_the_request_region()
+    {
+        using var host = new PluginHost(new ListLogger());
+        // One instance: both queries run in the same guest memory, one after the other.
+        await host.LoadAsync(Guests.Definition("region_peek") with { MaxInstances = 1 });
+
+        var first = Queries.Context("private-name-of-client-one.peek.test", client: "127.0.0.21");
+        Assert.Equal(PluginVerdict.Answer, await host.InvokeAsync(PluginPhase.Request, first));
+        Assert.EndsWith("\"tail=\"", Assert.Single(Queries.TxtStrings(first)));
+
+        var second = Queries.Context("x.peek.test", client: "127.0.0.22");
+        Assert.Equal(PluginVerdict.Answer, await host.InvokeAsync(PluginPhase.Request, second));
+        Assert.EndsWith("\"tail=\"", Assert.Single(Queries.TxtStrings(second)));
+    }
 }

@@ -22,14 +22,14 @@ namespace Ananas.Server.Tests;
 /// </summary>
 public sealed class PluginAppsTests
 {
-    private static FakeAuthority World() => new(
+    internal static FakeAuthority World() => new(
         "www.example.com. 300 A 192.0.2.80",
         "clean.test. 300 A 192.0.2.10",
         "later.test. 300 A 192.0.2.11",
         "casino.test. 300 A 192.0.2.12",
         "www.rewrite.test. 300 A 192.0.2.5");
 
-    private static string App(string name)
+    internal static string App(string name)
     {
         Guests.PathOf("empty"); // runs scripts/build-guests.sh once (it builds the apps too)
         var path = Path.Combine(Guests.RepositoryRoot, ".build", "guests", name + ".wasm");
@@ -38,7 +38,7 @@ public sealed class PluginAppsTests
     }
 
     /// <summary>A running server with the plugins of <paramref name="pluginToml"/>; disposed by the caller.</summary>
-    private sealed class Server : IAsyncDisposable
+    internal sealed class Server : IAsyncDisposable
     {
         public required ResolverHost Host { get; init; }
         public required PluginManager Plugins { get; init; }
@@ -46,7 +46,8 @@ public sealed class PluginAppsTests
         public required IPEndPoint Udp { get; init; }
         public required string Control { get; init; }
 
-        public static async Task<Server> StartAsync(string pluginToml, FakeAuthority? authority = null, ILoggerFactory? logging = null)
+        /// <param name="resolverToml">Keys added to the [resolver] table.</param>
+        public static async Task<Server> StartAsync(string pluginToml, FakeAuthority? authority = null, ILoggerFactory? logging = null, string resolverToml = "")
         {
             int port = FreePorts.Tcp(), control = FreePorts.Tcp();
             var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
@@ -63,6 +64,7 @@ public sealed class PluginAppsTests
                 [resolver]
                 # The fake world delegates test. itself.
                 local-zones = ["localhost."]
+                {resolverToml}
                 {pluginToml}
                 """, "test.toml");
             authority ??= World();

@@ -38,7 +38,7 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
         {
             if (fault.Quarantined) _quarantines.AddOrUpdate(fault.Plugin, 1, (_, n) => n + 1);
         };
-        _handler = new PluginPhaseHandler(_host);
+        _handler = new PluginPhaseHandler(_host, () => pipeline.Options.ResolveTimeout);
         _frames = new PluginFrameHandler(_host);
     }
 

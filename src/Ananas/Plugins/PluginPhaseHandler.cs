@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Ananas.Dns.Messages;
 using Ananas.Sandbox;
@@ -12,7 +13,8 @@ namespace Ananas.Cli.Plugins;
 /// phase, and maps their verdict back. A call that completes synchronously reuses a per-thread context and
 /// per-thread client addresses, so a cache hit through a plugin allocates only what the sandbox does.
 /// </summary>
-internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
+/// <param name="queryTimeout">The per-query deadline after arrival (the pipeline's resolve timeout, read per call since a reload may change it).</param>
+internal sealed class PluginPhaseHandler(PluginHost host, Func<TimeSpan> queryTimeout) : IPhaseHandler
 {
     [ThreadStatic]
     private static PluginCallContext? t_call;
@@ -28,7 +30,7 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
     {
         var call = t_call ?? new PluginCallContext();
         t_call = null;
-        if (!Fill(call, context))
+        if (!Fill(phase, call, context))
         {
             Recycle(call);
             return new(PhaseVerdict.Continue);
@@ -58,7 +60,7 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
     private static async ValueTask<PhaseVerdict> AwaitAsync(Phase phase, ValueTask<PluginVerdict> pending, PluginCallContext call, PhaseContext context, DnsMessage? given) =>
         Apply(phase, await pending.ConfigureAwait(false), call, context, given);
 
-    private bool Fill(PluginCallContext call, PhaseContext context)
+    private bool Fill(Phase phase, PluginCallContext call, PhaseContext context)
     {
         var frame = context.Frame;
         // The pipeline's first look already read the header, the question and (when it is the first additional
@@ -81,6 +83,10 @@ internal sealed class PluginPhaseHandler(PluginHost host) : IPhaseHandler
         call.ClientPrefixLength = (byte)context.GroupPrefixLength;
         call.ArrivalMilliseconds = host.MillisecondsAt(frame.ArrivalTimestamp);
         call.Response = context.Response;
+        // Phases before the resolution run outside its deadline (the pipeline's token only stops the server): a
+        // guest awaiting a host operation there is abandoned at the query's deadline, counted from arrival.
+        if (phase <= Phase.BeforeRecursion)
+            call.Deadline = frame.ArrivalTimestamp + (long)(queryTimeout().TotalSeconds * Stopwatch.Frequency);
         return true;
     }
 
