@@ -53,6 +53,21 @@ public sealed class ZoneRouteConfigTests
         Assert.Empty(ConfigLoader.Defaults().Forwards);
     }
 
+    [Fact]
+    public void The_background_refresh_bounds_reach_the_recursor()
+    {
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), """
+            [resolver]
+            max-background-refreshes = 16
+            prefetch-hold-off-size = "8KiB"
+            """, "c.toml");
+        var options = Hosting.ResolverHost.RecursorOptionsFor(config);
+        Assert.Equal(16, options.MaxBackgroundRefreshes);
+        Assert.Equal(8 * 1024, options.PrefetchHoldOffCapacityBytes);
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), "[resolver]\nmax-background-refreshes = 0", "c.toml"));
+        Assert.Contains("resolver.max-background-refreshes", error.Message);
+    }
+
     [Theory]
     [InlineData("[[forward]]\nzone = \".\"\nservers = [\"192.0.2.1\",\n  \"udp://192.0.2.2\"]", "c.toml:4: forward[0].servers[1]: 'udp://192.0.2.2' is not a server")]
     [InlineData("[[forward]]\nservers = [\"192.0.2.1\"]", "c.toml:1: forward[0].zone: missing")]

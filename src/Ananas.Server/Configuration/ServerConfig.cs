@@ -103,6 +103,10 @@ public sealed record ServerConfig
     public int ServeStaleReplyTtl { get; set; }
     public TimeSpan ServeStaleFailureRecheck { get; set; }
     public bool Prefetch { get; set; }
+    /// <summary>Prefetches and stale-answer refreshes running at once; more are skipped (the cached answer still serves).</summary>
+    public int MaxBackgroundRefreshes { get; set; }
+    /// <summary>Bytes for the questions whose prefetch failed and is held off.</summary>
+    public long PrefetchHoldOffBytes { get; set; }
     /// <summary>Root priming (RFC 8109).</summary>
     public bool RootPriming { get; set; }
     /// <summary>0x20: random letter case in upstream questions, echoed exactly.</summary>

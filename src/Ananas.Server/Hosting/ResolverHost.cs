@@ -415,6 +415,8 @@ public sealed class ResolverHost : IAsyncDisposable
         StubZones = config.Stubs.Select(s => new StubZone(s.Name, s.Resolve().EndPoints)).ToList(),
         PrimeRoot = config.RootPriming,
         Prefetch = config.Prefetch,
+        MaxBackgroundRefreshes = config.MaxBackgroundRefreshes,
+        PrefetchHoldOffCapacityBytes = config.PrefetchHoldOffBytes,
         ServeStale = config.ServeStale
             ? new ServeStaleOptions
             {
