@@ -9,6 +9,7 @@ using Ananas.Server.Configuration;
 using Ananas.Server.Hosting;
 using Ananas.Server.Tests.Fakes;
 using Ananas.Tests.Lab;
+using Ananas.Tests.Shared;
 
 namespace Ananas.Server.Tests;
 
@@ -125,7 +126,7 @@ public sealed class RecursorFeatureServeTests
         {
             // The upstream: `ananas serve` with a DoT listener whose certificate is for right.example only.
             string certificate = Path.Combine(directory, "right.pem");
-            await File.WriteAllTextAsync(certificate, SelfSignedPem("right.example"));
+            await File.WriteAllTextAsync(certificate, TestCertificates.PemForName("right.example"));
             int dotPort = FreePorts.Tcp();
             await using var upstream = await ServedLab.StartAsync([$"tls://127.0.0.1:{dotPort}"], extra: $"""
                 [tls]
@@ -226,18 +227,5 @@ public sealed class RecursorFeatureServeTests
         foreach (var line in text.Split('\n'))
             if (line.StartsWith("ananas_upstream_queries_total ", StringComparison.Ordinal)) return long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         throw new InvalidOperationException("ananas_upstream_queries_total is not on /metrics");
-    }
-
-    /// <summary>A self-signed certificate for <paramref name="name"/>, with its key, as one PEM text.</summary>
-    private static string SelfSignedPem(string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        return certificate.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem() + "\n";
     }
 }

@@ -10,6 +10,7 @@ using Ananas.Resolver.Cache;
 using Ananas.Resolver.Conductor;
 using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Tests.Fakes;
+using Ananas.Tests.Shared;
 
 namespace Ananas.Resolver.Tests.Conductor;
 
@@ -90,18 +91,6 @@ public sealed class TlsUpstreamTests
         }
     }
 
-    private static X509Certificate2 SelfSigned(string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
-    }
-
     private static async Task<(Response Response, Resolver.Conductor.Conductor Conductor)> ResolveOverTls(DotResponder responder, X509Certificate2 certificate, string tlsName, int times)
     {
         var conductor = new Resolver.Conductor.Conductor(
@@ -120,7 +109,7 @@ public sealed class TlsUpstreamTests
     [Fact]
     public async Task Forwards_over_tls_and_reuses_the_connection()
     {
-        using var certificate = SelfSigned("dot.example");
+        using var certificate = TestCertificates.ForName("dot.example");
         await using var responder = new DotResponder(certificate);
         var (response, conductor) = await ResolveOverTls(responder, certificate, "dot.example", times: 4);
         using (conductor)
@@ -137,7 +126,7 @@ public sealed class TlsUpstreamTests
     [Fact]
     public async Task A_certificate_for_another_name_is_rejected()
     {
-        using var certificate = SelfSigned("dot.example");
+        using var certificate = TestCertificates.ForName("dot.example");
         await using var responder = new DotResponder(certificate);
         var (response, conductor) = await ResolveOverTls(responder, certificate, "other.example", times: 1);
         using (conductor)
