@@ -584,9 +584,8 @@ def parse_answer(msg: bytes) -> tuple[str, frozenset, bool, str]:
     return RCODES.get(flags & 0xF, str(flags & 0xF)), frozenset(rrs), bool(flags & 0x0200), ede
 
 
-def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -> tuple[str, frozenset, str]:
-    qid = random.randrange(65536)
-    query = encode_query(qid, qname, qtype)
+def exchange(address: str, port: int, query: bytes, timeout: float) -> bytes | None:
+    """One query over UDP (two tries), asked again over TCP when the reply is truncated; None when nothing answers."""
     for _ in range(2):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(timeout)
@@ -598,9 +597,8 @@ def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -
                         break
             except socket.timeout:
                 continue
-        rcode, rrs, tc, ede = parse_answer(msg)
-        if not tc:
-            return rcode, rrs, ede
+        if not msg[2] & 0x02:
+            return msg
         with socket.create_connection((address, port), timeout=timeout) as t:
             t.sendall(struct.pack("!H", len(query)) + query)
             buf = b""
@@ -609,9 +607,16 @@ def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -
                 if not chunk:
                     break
                 buf += chunk
-            rcode, rrs, _, ede = parse_answer(buf[2:])
-            return rcode, rrs, ede
-    return "TIMEOUT", frozenset(), ""
+            return buf[2:]
+    return None
+
+
+def ask(address: str, port: int, qname: str, qtype: str, timeout: float = 4.0) -> tuple[str, frozenset, str]:
+    msg = exchange(address, port, encode_query(random.randrange(65536), qname, qtype), timeout)
+    if msg is None:
+        return "TIMEOUT", frozenset(), ""
+    rcode, rrs, _, ede = parse_answer(msg)
+    return rcode, rrs, ede
 
 
 def shape(qname: str) -> str:

@@ -246,32 +246,10 @@ def parse(msg: bytes) -> dict:
 
 
 def ask(address: str, qname: str, qtype: str, timeout: float = 6.0) -> dict:
-    qid = random.randrange(65536)
-    q = query(qid, qname, qtype)
-    for _ in range(2):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(timeout)
-            s.sendto(q, (address, 53))
-            try:
-                while True:
-                    msg, _ = s.recvfrom(65535)
-                    if msg[:2] == q[:2]:
-                        break
-            except socket.timeout:
-                continue
-        r = parse(msg)
-        if not r["tc"]:
-            return r
-        with socket.create_connection((address, 53), timeout=timeout) as t:
-            t.sendall(struct.pack("!H", len(q)) + q)
-            buf = b""
-            while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
-                chunk = t.recv(65535)
-                if not chunk:
-                    break
-                buf += chunk
-            return parse(buf[2:])
-    return {"rcode": "TIMEOUT", "ad": False, "answer": [], "ede": False, "ede_code": None, "tc": False}
+    msg = bench.exchange(address, 53, query(random.randrange(65536), qname, qtype), timeout)
+    if msg is None:
+        return {"rcode": "TIMEOUT", "ad": False, "answer": [], "ede": False, "ede_code": None, "tc": False}
+    return parse(msg)
 
 
 def judge(r: dict[str, dict]) -> dict:
