@@ -108,3 +108,13 @@ public sealed record EdgeChange(long Sequence, EdgeChangeKind Kind, DnsName Apex
         return DnsName.FromWire(wire.ToArray());
     }
 }
+
+/// <summary>
+/// Where the pipeline's publisher sends changes, in sequence order: straight into a local edge store (the
+/// single-node default) or onto the distributed log that every edge consumes. Returns once the change is durable
+/// there, so the publisher may then mark it published.
+/// </summary>
+public interface IEdgeChangePublisher
+{
+    Task PublishAsync(EdgeChange change, CancellationToken cancellationToken);
+}
