@@ -40,7 +40,7 @@ public sealed class ZoneRouteConfigTests
             zone = "lab.example."
             servers = ["192.0.2.9:5353"]
             """, "c.toml");
-        var options = Hosting.ResolverHost.RecursorOptionsFor(config);
+        var options = Hosting.ResolverStackBuilder.RecursorOptions(config);
         Assert.Equal(2, options.ForwardZones.Count);
         var corp = options.ForwardZones[0];
         Assert.Equal(DnsName.Parse("corp.example."), corp.Name);
@@ -61,7 +61,7 @@ public sealed class ZoneRouteConfigTests
             max-background-refreshes = 16
             prefetch-hold-off-size = "8KiB"
             """, "c.toml");
-        var options = Hosting.ResolverHost.RecursorOptionsFor(config);
+        var options = Hosting.ResolverStackBuilder.RecursorOptions(config);
         Assert.Equal(16, options.MaxBackgroundRefreshes);
         Assert.Equal(8 * 1024, options.PrefetchHoldOffCapacityBytes);
         var error = Assert.Throws<ConfigException>(() => ConfigLoader.Apply(ConfigLoader.Defaults(), "[resolver]\nmax-background-refreshes = 0", "c.toml"));
