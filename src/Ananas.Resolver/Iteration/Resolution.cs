@@ -330,6 +330,13 @@ internal sealed class Resolution
                     probeLabels = 1;
                     continue;
                 }
+                if (delegation.Source == DelegationSource.StubZone && IsStubFirst(delegation.ZoneCut) && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // stub-first: the stub's authorities failed; iterate as if no stub zone were configured (Unbound stub-first).
+                    delegation = StartingDelegation(searchName, withStubs: false);
+                    probeLabels = delegation.ZoneCut.LabelCount + 1;
+                    continue;
+                }
                 return Step.Fail(reply.Failure);
             }
 
@@ -414,11 +421,12 @@ internal sealed class Resolution
     }
 
     /// <summary>The deepest of: the closest cached NS set, a configured stub zone, the root hints.</summary>
-    private Delegation StartingDelegation(DnsName name)
+    private Delegation StartingDelegation(DnsName name, bool withStubs = true)
     {
         StubZone? stub = null;
-        foreach (var zone in _options.StubZones)
-            if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
+        if (withStubs)
+            foreach (var zone in _options.StubZones)
+                if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
 
         var cached = _cache.FindClosestNameServers(name, RRClass.IN);
         if (cached is not null && (stub is null || cached.RRset.Name.LabelCount > stub.Name.LabelCount))
@@ -426,6 +434,13 @@ internal sealed class Resolution
         if (stub is not null)
             return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
         return HintsDelegation();
+    }
+
+    private bool IsStubFirst(DnsName zoneCut)
+    {
+        foreach (var zone in _options.StubZones)
+            if (zone.First && zone.Name == zoneCut) return true;
+        return false;
     }
 
     private Delegation HintsDelegation()

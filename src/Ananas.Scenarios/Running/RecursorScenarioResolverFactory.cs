@@ -58,7 +58,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             PrivateDomains = setup.PrivateDomains,
             MaxNsRecords = setup.MaxNsRecords,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
-            StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
+            StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)) { First = z.First })],
             ServeStale = ServeStaleFor(setup.ServeExpired),
             Prefetch = setup.Prefetch,
             Validation = setup.Validation,
