@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
-using Ananas.Dns.Records;
-using Ananas.Dns.Zones;
 using Ananas.Server.Frames;
 using Ananas.Server.Hosting;
 using Ananas.Server.Pipeline;
@@ -17,15 +15,6 @@ namespace Ananas.Server.Tests;
 /// <summary>Every kind of reply leaves the pipeline through its one exit: logged once, counted once, timed once, seen once by Response handlers.</summary>
 public sealed class ReplyPathTests
 {
-    private static bool Asks(PhaseContext context, string name) => context.Query.Question.Name.Equals(DnsName.Parse(name));
-
-    private static ValueTask<PhaseVerdict> Sinkhole(PhaseContext context)
-    {
-        var response = context.CreateResponse();
-        response.Answers.Add(RecordText.Parse($"{context.Query.Question.Name} 60 IN A 0.0.0.0", DnsName.Root));
-        return new(PhaseVerdict.Answer);
-    }
-
     [Fact]
     public async Task With_request_cache_lookup_and_response_handlers_every_reply_kind_is_logged_counted_and_timed_exactly_once()
     {
@@ -37,13 +26,13 @@ public sealed class ReplyPathTests
         {
             var request = new Handler(async (_, c, _) =>
             {
-                if (Asks(c, "answer.example.com")) return await Sinkhole(c);
-                if (Asks(c, "refuse.example.com")) return PhaseVerdict.Refuse;
+                if (PhaseHandlerTests.Asks(c, "answer.example.com")) return await PhaseHandlerTests.AnswerSinkhole(c);
+                if (PhaseHandlerTests.Asks(c, "refuse.example.com")) return PhaseVerdict.Refuse;
                 // A handler that really awaits: the query goes on in a task, through the same stages.
-                if (Asks(c, "awaited.example.com")) await Task.Yield();
+                if (PhaseHandlerTests.Asks(c, "awaited.example.com")) await Task.Yield();
                 return PhaseVerdict.Continue;
             }, Phase.Request);
-            var lookup = new Handler((_, c, _) => Asks(c, "lookup.example.com") ? Sinkhole(c) : new(PhaseVerdict.Continue), Phase.CacheLookup);
+            var lookup = new Handler((_, c, _) => PhaseHandlerTests.Asks(c, "lookup.example.com") ? PhaseHandlerTests.AnswerSinkhole(c) : new(PhaseVerdict.Continue), Phase.CacheLookup);
             var response = new Handler((_, c, _) =>
             {
                 lock (responsesSeen) responsesSeen.Add(c.Response!.Question.Name.ToString());
