@@ -30,6 +30,7 @@ public static class ErrorCodes
     public const int RecordNotFound = 81044;
     public const int CnameConflict = 81053;
     public const int DuplicateRecord = 81058;
+    public const int TooManyRecords = 1010;
     public const int ImportInvalid = 81059;          // the uploaded zone text does not parse
     public const int NotAuthenticated = 10000;
     public const int NotPermitted = 10001;

@@ -74,7 +74,7 @@ public static class ChangeTransformer
         using (var time = CentralDatabase.Command(connection, transaction, "SELECT committed_ms FROM outbox WHERE sequence = @s", ("s", sequence)))
             if (await time.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull) committed = Convert.ToInt64(value);
         List<ZoneRow> zones;
-        using (var list = CentralDatabase.Command(connection, transaction, "SELECT id, name, created_ms, modified_ms FROM zones ORDER BY name"))
+        using (var list = CentralDatabase.Command(connection, transaction, $"SELECT {CentralDatabase.ZoneColumns} FROM zones ORDER BY name"))
             zones = await CentralDatabase.ReadZonesAsync(list, cancellationToken);
         var changes = new List<EdgeChange>(zones.Count);
         foreach (var zone in zones)

@@ -95,10 +95,11 @@ public sealed partial class CentralDatabase
             if (await GetZoneByNameAsync(change.Connection, change.Transaction, apex, cancellationToken) is not null)
                 return new ApiFailure(409, ErrorCodes.ZoneExists, $"zone {RecordReader.Show(apex)} already exists", "name");
             var unique = Distinct(records);
+            if (TooMany(unique.Count) is { } tooMany) return tooMany;
             if (ZoneRules.Errors(apex, unique) is { Count: > 0 } errors) return new ApiFailure(400, errors);
-            var zone = new ZoneRow(NewId(), apex, change.Now, change.Now);
-            await change.ExecuteAsync("INSERT INTO zones (id, name, created_ms, modified_ms) VALUES (@id, @name, @t, @t)", cancellationToken,
-                ("id", zone.Id), ("name", apex.ToString()), ("t", change.Now));
+            var zone = new ZoneRow(NewId(), apex, change.Now, change.Now, unique.Count);
+            await change.ExecuteAsync("INSERT INTO zones (id, name, records, created_ms, modified_ms) VALUES (@id, @name, @n, @t, @t)", cancellationToken,
+                ("id", zone.Id), ("name", apex.ToString()), ("n", (long)unique.Count), ("t", change.Now));
             foreach (var record in unique) await InsertRecordAsync(change, zone.Id, record, cancellationToken);
             await RecordOutboxAsync(change, apex, OutboxKind.ReplaceZone, [], cancellationToken);
             return new(zone, null);
@@ -163,13 +164,25 @@ public sealed partial class CentralDatabase
             var kept = existing.Where(r => !(replacesSoa && r.Type == RRType.SOA)).ToList();
             var added = incoming.Where(r => !kept.Any(k => k.Name == r.Name && k.Type == r.Type && k.Rdata.AsSpan().SequenceEqual(r.Data.ToWire()))).ToList();
             var after = kept.Select(r => r.ToRecord()).Concat(added).ToList();
+            if (TooMany(after.Count) is { } tooMany) return tooMany;
             if (ZoneRules.NewErrors(zone.Name, before, after) is { Count: > 0 } errors) return new ApiFailure(400, errors);
             if (replacesSoa) await change.ExecuteAsync("DELETE FROM dns_records WHERE zone_id = @zone AND type = 'SOA'", cancellationToken, ("zone", zoneId));
             foreach (var record in added) await InsertRecordAsync(change, zoneId, record, cancellationToken);
-            await change.ExecuteAsync("UPDATE zones SET modified_ms = @t WHERE id = @id", cancellationToken, ("t", change.Now), ("id", zoneId));
+            await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = @n WHERE id = @id", cancellationToken,
+                ("t", change.Now), ("n", (long)after.Count), ("id", zoneId));
             await RecordOutboxAsync(change, zone.Name, OutboxKind.ReplaceZone, [], cancellationToken);
             return new((incoming.Count, added.Count), null);
         }, cancellationToken);
+
+    private ApiFailure? TooMany(long records) => records > MaxRecordsPerZone
+        ? new ApiFailure(400, ErrorCodes.TooManyRecords, $"a zone holds at most {MaxRecordsPerZone} records (api.max-records-per-zone)")
+        : null;
+
+    private static async Task<long> ZoneRecordCountAsync(Change change, string zoneId, CancellationToken cancellationToken)
+    {
+        using var command = change.Command("SELECT records FROM zones WHERE id = @id", ("id", zoneId));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
+    }
 
     private static ApiFailure RecordMissing(string id) => new(404, ErrorCodes.RecordNotFound, $"no record with id '{id}' in this zone", "id");
 
@@ -193,6 +206,7 @@ public sealed partial class CentralDatabase
     /// </summary>
     private async Task<ApiFailure?> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
     {
+        if (old is null && await ZoneRecordCountAsync(change, zone.Id, cancellationToken) is var count && TooMany(count + 1) is { } tooMany) return tooMany;
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
@@ -216,7 +230,9 @@ public sealed partial class CentralDatabase
         }
         else if (old is not null) await change.ExecuteAsync("DELETE FROM dns_records WHERE id = @id", cancellationToken, ("id", old.Id));
         else await InsertRecordAsync(change, zone.Id, record!, cancellationToken);
-        await change.ExecuteAsync("UPDATE zones SET modified_ms = @t WHERE id = @id", cancellationToken, ("t", change.Now), ("id", zone.Id));
+        int delta = old is null ? 1 : record is null ? -1 : 0;
+        await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = records + @d WHERE id = @id", cancellationToken,
+            ("t", change.Now), ("d", (long)delta), ("id", zone.Id));
         await RecordOutboxAsync(change, zone.Name, OutboxKind.SetNodes, owners, cancellationToken);
         return null;
     }

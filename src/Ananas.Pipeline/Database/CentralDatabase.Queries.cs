@@ -13,7 +13,7 @@ public sealed record RecordFilter(DnsName? Name = null, string? Type = null, str
 /// <summary>Reads that are not part of a change.</summary>
 public sealed partial class CentralDatabase
 {
-    private const string ZoneColumns = "id, name, created_ms, modified_ms";
+    internal const string ZoneColumns = "id, name, created_ms, modified_ms, records";
 
     public async Task<Page<ZoneRow>> ListZonesAsync(DnsName? name, int page, int perPage, CancellationToken cancellationToken)
     {

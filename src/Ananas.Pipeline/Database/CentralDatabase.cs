@@ -6,7 +6,7 @@ using Ananas.Dns.Wire;
 namespace Ananas.Pipeline.Database;
 
 /// <summary>A zone as stored: its id (32 hex digits) and lowercase apex.</summary>
-public sealed record ZoneRow(string Id, DnsName Name, long CreatedMs, long ModifiedMs);
+public sealed record ZoneRow(string Id, DnsName Name, long CreatedMs, long ModifiedMs, long Records = 0);
 
 /// <summary>A record as stored: the owner (lowercase), type, TTL, RDATA as text (normalised) and as uncompressed wire form.</summary>
 public sealed record RecordRow(string Id, string ZoneId, DnsName Name, RRType Type, uint Ttl, string Content, byte[] Rdata, long CreatedMs, long ModifiedMs)
@@ -28,6 +28,9 @@ public sealed partial class CentralDatabase
     private CentralDatabase(SqlDialect dialect) => Dialect = dialect;
 
     public SqlDialect Dialect { get; }
+
+    /// <summary>Records one zone may hold (<c>api.max-records-per-zone</c>): a bound on what a zone's token can make us store.</summary>
+    public long MaxRecordsPerZone { get; init; } = 1_000_000;
 
     /// <summary>Raised after a change committed in this process (the publisher wakes on it; other processes wake by polling or NOTIFY).</summary>
     public event Action? Committed;
@@ -55,10 +58,10 @@ public sealed partial class CentralDatabase
     }
 
     /// <summary>Opens the database and brings its schema up to <see cref="Migrations.Latest"/>.</summary>
-    public static async Task<CentralDatabase> OpenAsync(SqlDialect dialect, CancellationToken cancellationToken)
+    public static async Task<CentralDatabase> OpenAsync(SqlDialect dialect, CancellationToken cancellationToken, long maxRecordsPerZone = 1_000_000)
     {
         if (dialect is SqliteDialect sqlite && Path.GetDirectoryName(sqlite.Path) is { Length: > 0 } directory) Directory.CreateDirectory(directory);
-        var database = new CentralDatabase(dialect);
+        var database = new CentralDatabase(dialect) { MaxRecordsPerZone = maxRecordsPerZone };
         await database.MigrateAsync(cancellationToken);
         return database;
     }
@@ -123,7 +126,7 @@ public sealed partial class CentralDatabase
     internal void OnCommitted() => Committed?.Invoke();
 
     private static ZoneRow ReadZone(DbDataReader reader) =>
-        new(reader.GetString(0), DnsName.Parse(reader.GetString(1)), reader.GetInt64(2), reader.GetInt64(3));
+        new(reader.GetString(0), DnsName.Parse(reader.GetString(1)), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
 
     internal const string RecordColumns = "id, zone_id, name, type, ttl, content, rdata, created_ms, modified_ms";
 

@@ -13,6 +13,7 @@ public static class Migrations
             CREATE TABLE zones (
                 id TEXT PRIMARY KEY,
                 name TEXT NOT NULL UNIQUE,
+                records BIGINT NOT NULL,
                 created_ms BIGINT NOT NULL,
                 modified_ms BIGINT NOT NULL);
             CREATE TABLE dns_records (
