@@ -13,6 +13,9 @@ namespace Ananas.Pipeline.Records;
 /// </summary>
 public static class ZoneRules
 {
+    /// <summary>Records one RRset may hold: every record of an owner is in one edge store value, read whole per answer.</summary>
+    public const int MaxRecordsPerRRset = 4096;
+
     public static List<ApiError> Errors(DnsName apex, IReadOnlyList<ResourceRecord> records) =>
         [.. Check(apex, records).Select(ToError)];
 
@@ -31,6 +34,15 @@ public static class ZoneRules
         var report = ZoneChecker.Check(zoneRecords, apex, "zone");
         foreach (var issue in report.Issues)
             if (issue.Severity == ZoneIssueSeverity.Error) yield return issue.Message;
+        // The edge store's bounds: RRsets per owner (the applier's limit) and records per RRset.
+        foreach (var owner in records.GroupBy(r => r.Name))
+        {
+            var types = owner.GroupBy(r => r.Type).ToList();
+            if (types.Count > Authoritative.Changes.EdgeChangeApplier.MaxRRsetsPerOwner)
+                yield return $"{owner.Key} has more than {Authoritative.Changes.EdgeChangeApplier.MaxRRsetsPerOwner} RRsets";
+            foreach (var rrset in types)
+                if (rrset.Count() > MaxRecordsPerRRset) yield return $"{owner.Key} {RRTypeText.ToText(rrset.Key)} has more than {MaxRecordsPerRRset} records";
+        }
     }
 
     private static ApiError ToError(string message) => message.Contains("CNAME", StringComparison.Ordinal)

@@ -179,6 +179,24 @@ public static class ConfigKeys
             "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
         Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
             "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
+
+        Text("api.listen", "http://127.0.0.1:9155", Restart, c => c.ApiListen, (c, v) => c.ApiListen = v,
+            "the zone API of `ananas api serve` (zones and DNS records, v4 style, docs/PIPELINE.md) at `http://ADDR:PORT`; every request needs an API token (`ananas api token create`). Plain HTTP: keep it on loopback or behind a TLS proxy",
+            s => { if (s.Length == 0) throw new FormatException("the API needs an address"); return HttpAddress(s); }),
+        Text("api.database", "", Restart, c => c.ApiDatabase, (c, v) => c.ApiDatabase = v,
+            "the central database: `\"\"` is SQLite in `$ANANAS_STATE_DIR/pipeline.db` (else `$XDG_STATE_HOME/ananas/`, else `~/.local/state/ananas/`), `sqlite:PATH` another SQLite file, `postgresql:CONNECTION-STRING` PostgreSQL (Npgsql keywords, e.g. `postgresql:Host=/run/postgresql;Database=ananas`). The schema is migrated at start",
+            DatabaseSetting),
+        Text("api.edge-store", "", Restart, c => c.ApiEdgeStore, (c, v) => c.ApiEdgeStore = v,
+            "the single-node default: without `api.nats`, every change is applied to this edge store directory, which `ananas auth serve --store` serves. `\"\"`: `edge` beside the default database"),
+        Text("api.nats", "", Restart, c => c.ApiNats, (c, v) => c.ApiNats = v,
+            "the NATS server (`nats://HOST:PORT`) whose JetStream stream the publisher sends changes to, for edges that follow it (`ananas auth serve --sync`); `\"\"`: changes go into `api.edge-store` instead"),
+        new ConfigKey<long>("api.max-body-size", "size, 1KiB–1GiB", "\"4MiB\"", Restart,
+            "the largest request body (a JSON record, or a zone file for import); larger is refused with 413 before it is read",
+            (v, _) => Size(v, 1 << 10, 1L << 30), c => c.ApiMaxBodyBytes, (c, v) => c.ApiMaxBodyBytes = v),
+        Integer("api.max-records-per-zone", 1_000_000, 1, 100_000_000, Restart, c => c.ApiMaxRecordsPerZone, (c, v) => c.ApiMaxRecordsPerZone = v,
+            "records one zone may hold; a change past it is refused (a zone's token cannot fill the database)"),
+        Duration("api.poll-interval", "100ms", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), Restart, c => c.ApiPollInterval, (c, v) => c.ApiPollInterval = v,
+            "how often the publisher looks for changes other processes committed to a SQLite database (changes made through this server wake it at once; with PostgreSQL, NOTIFY does and it polls every 5 s)"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);
@@ -247,6 +265,11 @@ public static class ConfigKeys
     /// <summary>One of the special-use zones <see cref="Resolver.LocalZones"/> can serve, returned as given.</summary>
     private static string LocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
         : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
+
+    /// <summary><c>""</c>, <c>sqlite:PATH</c> or <c>postgresql:CONNECTION-STRING</c>, returned as given.</summary>
+    private static string DatabaseSetting(string text) =>
+        text.Length == 0 || (text.StartsWith("sqlite:", StringComparison.Ordinal) && text.Length > 7) || (text.StartsWith("postgresql:", StringComparison.Ordinal) && text.Length > 11)
+            ? text : throw new FormatException($"'{text}' is not \"\", sqlite:PATH or postgresql:CONNECTION-STRING");
 
     /// <summary><c>http://ADDR:PORT</c> or empty (off).</summary>
     private static string HttpAddress(string text)

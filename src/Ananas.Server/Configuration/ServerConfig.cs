@@ -125,6 +125,19 @@ public sealed record ServerConfig
     /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
     public string AuthoritativeVersion { get; set; } = "";
 
+    // --- Zone pipeline ([api], docs/PIPELINE.md) ---
+    /// <summary><c>http://ADDR:PORT</c> of <c>ananas api serve</c>.</summary>
+    public string ApiListen { get; set; } = "";
+    /// <summary>Empty (SQLite in the state directory), <c>sqlite:PATH</c> or <c>postgresql:CONNECTION-STRING</c>.</summary>
+    public string ApiDatabase { get; set; } = "";
+    /// <summary>The local edge store changes are applied to when no NATS server is set.</summary>
+    public string ApiEdgeStore { get; set; } = "";
+    /// <summary><c>nats://HOST:PORT</c> of the distributed log; empty: the local edge store.</summary>
+    public string ApiNats { get; set; } = "";
+    public long ApiMaxBodyBytes { get; set; }
+    public int ApiMaxRecordsPerZone { get; set; }
+    public TimeSpan ApiPollInterval { get; set; }
+
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
     public List<PluginConfig> Plugins { get; set; } = [];
