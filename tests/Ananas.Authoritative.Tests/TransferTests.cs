@@ -146,6 +146,8 @@ public sealed class TransferTests
         Assert.False(formErr.Has(HeaderFlags.RA));
     }
 
+    internal static DnsMessage ToQuery(string name, RRType type) => TransferClient.Query(DnsName.Parse(name), type);
+
     internal static Task<DnsMessage> AskUdpAsync(IPEndPoint server, DnsMessage query) => AskUdpAsync(server, query.ToArray());
 
     internal static async Task<DnsMessage> AskUdpAsync(IPEndPoint server, byte[] query)
