@@ -24,6 +24,9 @@ public sealed class ZoneEntry
 
     public int Records { get; init; }
 
+    /// <summary>The SOA serial (the fifth field from the end of the SOA RDATA).</summary>
+    public uint Serial => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(SoaRdata.AsSpan(SoaRdata.Length - 20));
+
     /// <summary>RFC 2308 §3: a negative answer's SOA TTL is the lesser of the SOA's TTL and its MINIMUM.</summary>
     public uint NegativeTtl
     {

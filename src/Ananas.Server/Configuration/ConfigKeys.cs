@@ -179,6 +179,11 @@ public static class ConfigKeys
             "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
         Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
             "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
+        Networks("authoritative.allow-transfer", [], Restart, c => c.AuthoritativeAllowTransfer, (c, v) => c.AuthoritativeAllowTransfer = v,
+            "client networks allowed zone transfers (AXFR over TCP, RFC 5936; IXFR answered with the whole zone, RFC 1995 §4); others get REFUSED. Empty: nobody"),
+        new ConfigKey<List<string>>("authoritative.notify", "list of addresses", "[]", Restart,
+            "secondaries `ADDR[:PORT]` (port 53 by default) sent NOTIFY (RFC 1996) when a zone's SOA serial changes in the store, resent with doubling waits until answered",
+            (v, k) => List(v, k, s => { ConfigLoader.ParseEndPoint(s, 53); return s; }), c => c.AuthoritativeNotify, (c, v) => c.AuthoritativeNotify = v),
 
         Text("api.listen", "http://127.0.0.1:9155", Restart, c => c.ApiListen, (c, v) => c.ApiListen = v,
             "the zone API of `ananas api serve` (zones and DNS records, v4 style, docs/PIPELINE.md) at `http://ADDR:PORT`; every request needs an API token (`ananas api token create`). Plain HTTP: keep it on loopback or behind a TLS proxy",

@@ -124,6 +124,10 @@ public sealed record ServerConfig
     public string AuthoritativeIdentity { get; set; } = "";
     /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
     public string AuthoritativeVersion { get; set; } = "";
+    /// <summary>Networks whose AXFR/IXFR requests are served (RFC 5936); empty: nobody.</summary>
+    public List<string> AuthoritativeAllowTransfer { get; set; } = [];
+    /// <summary>Secondaries (ADDR[:PORT]) sent NOTIFY when a zone's serial changes (RFC 1996).</summary>
+    public List<string> AuthoritativeNotify { get; set; } = [];
 
     // --- Zone pipeline ([api], docs/PIPELINE.md) ---
     /// <summary><c>http://ADDR:PORT</c> of <c>ananas api serve</c>.</summary>
@@ -144,5 +148,6 @@ public sealed record ServerConfig
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
     public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
+        AuthoritativeAllowTransfer = [.. AuthoritativeAllowTransfer], AuthoritativeNotify = [.. AuthoritativeNotify],
         Forwards = [.. Forwards], Stubs = [.. Stubs], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -79,7 +79,7 @@ internal static class ServeCommand
         return settings;
     }
 
-    private static T Flag<T>(string flag, Func<T> parse)
+    internal static T Flag<T>(string flag, Func<T> parse)
     {
         try
         {
