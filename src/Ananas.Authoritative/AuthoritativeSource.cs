@@ -38,6 +38,7 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
     {
         var zones = Answerer.Zones;
         Answerer.Counters.AppendPrometheus(sb, zones.Count, zones.Generation);
+        Answerer.Signer.AppendPrometheus(sb);
     }
 
     private void Refresh()
