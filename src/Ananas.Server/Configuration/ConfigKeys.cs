@@ -179,6 +179,18 @@ public static class ConfigKeys
             "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
         Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
             "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
+        Boolean("authoritative.signing", true, Restart, c => c.AuthoritativeSigning, (c, v) => c.AuthoritativeSigning = v,
+            "sign the answers of zones that have keys in the store (`ananas auth keygen`) for DNSSEC-aware clients: RRSIGs made at answer time, the DNSKEY RRset at the apex, RFC 9824 compact denial. Off serves every zone unsigned"),
+        Duration("authoritative.signature-validity", "7d", TimeSpan.FromHours(1), TimeSpan.FromDays(90), Restart, c => c.SignatureValidity, (c, v) => c.SignatureValidity = v,
+            "how long an online signature is valid (before `signature-jitter`); a cached signature is reused for a quarter of it"),
+        Duration("authoritative.signature-inception-offset", "1h", TimeSpan.Zero, TimeSpan.FromDays(1), Restart, c => c.SignatureInceptionOffset, (c, v) => c.SignatureInceptionOffset = v,
+            "signatures are dated this far in the past, for validators whose clocks run behind"),
+        Duration("authoritative.signature-jitter", "6h", TimeSpan.Zero, TimeSpan.FromDays(30), Restart, c => c.SignatureJitter, (c, v) => c.SignatureJitter = v,
+            "each signature's expiration is brought forward by a random amount up to this, so they do not all expire at once; at most half of `signature-validity`"),
+        Integer("authoritative.signature-cache-size", 100_000, 16, 10_000_000, Restart, c => c.SignatureCacheSize, (c, v) => c.SignatureCacheSize = v,
+            "signed RRsets whose signatures are kept for reuse (each made-up NSEC of a missing name is one; the oldest make room)"),
+        Duration("authoritative.dnskey-ttl", "1h", TimeSpan.FromMinutes(1), TimeSpan.FromDays(2), Restart, c => c.DnskeyTtl, (c, v) => c.DnskeyTtl = v,
+            "TTL of the DNSKEY RRset made from a signed zone's keys"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);
