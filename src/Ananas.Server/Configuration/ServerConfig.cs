@@ -124,6 +124,13 @@ public sealed record ServerConfig
     public string AuthoritativeIdentity { get; set; } = "";
     /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
     public string AuthoritativeVersion { get; set; } = "";
+    /// <summary>Online signing of zones with keys in the store (docs/AUTHORITATIVE.md, "Online signing").</summary>
+    public bool AuthoritativeSigning { get; set; }
+    public TimeSpan SignatureValidity { get; set; }
+    public TimeSpan SignatureInceptionOffset { get; set; }
+    public TimeSpan SignatureJitter { get; set; }
+    public int SignatureCacheSize { get; set; }
+    public TimeSpan DnskeyTtl { get; set; }
     /// <summary>Networks whose AXFR/IXFR requests are served (RFC 5936); empty: nobody.</summary>
     public List<string> AuthoritativeAllowTransfer { get; set; } = [];
     /// <summary>Secondaries (ADDR[:PORT]) sent NOTIFY when a zone's serial changes (RFC 1996).</summary>

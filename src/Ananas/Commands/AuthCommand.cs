@@ -30,6 +30,7 @@ internal static class AuthCommand
         auth.Subcommands.Add(CreateImport());
         auth.Subcommands.Add(CreateExport());
         auth.Subcommands.Add(CreateServe());
+        foreach (var keys in AuthKeyCommands.Create()) auth.Subcommands.Add(keys);
         return auth;
     }
 
@@ -94,6 +95,7 @@ internal static class AuthCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             ServerConfig settings;
+            AuthoritativeOptions options;
             try
             {
                 settings = ServeCommand.BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), null, null, parse.GetValue(allow));
@@ -114,24 +116,39 @@ internal static class AuthCommand
                     settings.AuthoritativeNotify = [.. secondaries];
                 }
                 if (settings.AuthoritativeStore.Length == 0) throw new ConfigException("--store (or [authoritative] store in --config) is required");
+                options = OptionsFor(settings);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas auth serve: {e.Message}");
                 return 1;
             }
-            return await RunAsync(settings.AuthoritativeStore, settings, OptionsFor(settings), cancellationToken);
+            return await RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
         });
         return command;
     }
 
     /// <summary>The answerer's options from the configuration's [authoritative] section.</summary>
-    internal static AuthoritativeOptions OptionsFor(ServerConfig settings) => new()
+    internal static AuthoritativeOptions OptionsFor(ServerConfig settings)
     {
-        Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
-        Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
-        UdpPayload = (ushort)settings.UdpMaxPayload,
-    };
+        if (settings.SignatureJitter > settings.SignatureValidity / 2)
+            throw new ConfigException($"authoritative.signature-jitter ({settings.SignatureJitter}) is more than half of authoritative.signature-validity ({settings.SignatureValidity})");
+        return new()
+        {
+            Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
+            Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
+            UdpPayload = (ushort)settings.UdpMaxPayload,
+            Signing = new Authoritative.Signing.SigningOptions
+            {
+                Enabled = settings.AuthoritativeSigning,
+                Validity = settings.SignatureValidity,
+                InceptionOffset = settings.SignatureInceptionOffset,
+                Jitter = settings.SignatureJitter,
+                CacheSize = settings.SignatureCacheSize,
+                DnskeyTtl = (uint)settings.DnskeyTtl.TotalSeconds,
+            },
+        };
+    }
 
     /// <summary>Serves until cancelled or SIGINT/SIGTERM; 1 when it cannot start.</summary>
     internal static async Task<int> RunAsync(string storePath, ServerConfig settings, AuthoritativeOptions options, CancellationToken cancellationToken,
@@ -171,7 +188,7 @@ internal static class AuthCommand
         return 0;
     }
 
-    private static EdgeStore? OpenStore(string path)
+    internal static EdgeStore? OpenStore(string path)
     {
         try
         {
@@ -184,7 +201,7 @@ internal static class AuthCommand
         }
     }
 
-    private static bool TryParseName(string text, string what, out DnsName? name)
+    internal static bool TryParseName(string text, string what, out DnsName? name)
     {
         if (DnsName.TryParse(text.EndsWith('.') ? text : text + ".", null, out var parsed, out var error))
         {

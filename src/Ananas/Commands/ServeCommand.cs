@@ -56,7 +56,20 @@ internal static class ServeCommand
                 return 1;
             }
             // [authoritative] store set: the same listeners answer from the edge store.
-            if (settings.AuthoritativeStore.Length > 0) return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, AuthCommand.OptionsFor(settings), cancellationToken);
+            if (settings.AuthoritativeStore.Length > 0)
+            {
+                Authoritative.Answering.AuthoritativeOptions options;
+                try
+                {
+                    options = AuthCommand.OptionsFor(settings);
+                }
+                catch (ConfigException e)
+                {
+                    Console.Error.WriteLine($"ananas serve: {e.Message}");
+                    return 1;
+                }
+                return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
+            }
             return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
