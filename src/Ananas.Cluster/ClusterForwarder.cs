@@ -154,29 +154,22 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
 
     public void AppendMetrics(StringBuilder sb) => Metrics.Append(sb, _members.Length, _ring.Length);
 
-    public object Status() => new
-    {
-        node = _options.NodeId,
-        listen = _self.Address,
-        replicas = _options.Replicas,
-        budgetMs = _options.Budget.TotalMilliseconds,
-        membership = _options.NatsUrl.Length > 0 ? $"nats {_options.NatsUrl} bucket {_options.NatsBucket}" : "static",
-        ring = _ring.Select(m => m.Id).ToArray(),
-        peers = _members.Where(m => !m.IsSelf).Select(m => new
-        {
-            id = m.Id,
-            address = m.Address,
-            state = m.Link!.State,
-            inRing = m.Link.Healthy,
-            inFlight = m.Link.InFlight,
-            rttMs = m.Link.RttMicroseconds / 1000.0,
-        }).ToArray(),
-        forwarded = Interlocked.Read(ref Metrics.Forwarded),
-        answered = Interlocked.Read(ref Metrics.Answered),
-        fallbacks = Interlocked.Read(ref Metrics.Fallbacks) + Interlocked.Read(ref Metrics.BudgetTimeouts),
-        servedForPeers = Interlocked.Read(ref Metrics.ServedForPeers),
-        refusedPeers = Interlocked.Read(ref Metrics.RefusedPeers),
-    };
+    object IMissForwarder.Status() => Status();
+
+    /// <summary>The ring and each peer's health (<c>GET /cluster</c>, <c>ananas cluster status</c>).</summary>
+    public ClusterStatus Status() => new(
+        _options.NodeId,
+        _self.Address,
+        _options.Replicas,
+        _options.Budget.TotalMilliseconds,
+        _options.NatsUrl.Length > 0 ? $"nats {_options.NatsUrl} bucket {_options.NatsBucket}" : "static",
+        _ring.Select(m => m.Id).ToArray(),
+        _members.Where(m => !m.IsSelf).Select(m => new PeerStatus(m.Id, m.Address, m.Link!.State, m.Link.Healthy, m.Link.InFlight, m.Link.RttMicroseconds / 1000.0)).ToArray(),
+        Interlocked.Read(ref Metrics.Forwarded),
+        Interlocked.Read(ref Metrics.Answered),
+        Interlocked.Read(ref Metrics.Fallbacks) + Interlocked.Read(ref Metrics.BudgetTimeouts),
+        Interlocked.Read(ref Metrics.ServedForPeers),
+        Interlocked.Read(ref Metrics.RefusedPeers));
 
     public async ValueTask DisposeAsync()
     {
@@ -189,3 +182,10 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
         foreach (var link in links) await link.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>A node's view of the cluster: who is in the ring, how each peer is, what was forwarded.</summary>
+public sealed record ClusterStatus(string Node, string Listen, int Replicas, double BudgetMs, string Membership, string[] Ring, PeerStatus[] Peers,
+    long Forwarded, long Answered, long Fallbacks, long ServedForPeers, long RefusedPeers);
+
+/// <summary>One peer: its state (<c>healthy</c>, <c>unresponsive</c>, <c>disconnected</c>), whether it is in the ring, questions in flight, last ping RTT.</summary>
+public sealed record PeerStatus(string Id, string Address, string State, bool InRing, int InFlight, double RttMs);
