@@ -117,6 +117,24 @@ public sealed record ServerConfig
     /// <summary>PEM file of certificates DoT upstreams must chain to; empty: the system's trust store.</summary>
     public string TlsCertBundle { get; set; } = "";
 
+    // --- Cache sharing ([cluster], docs/CLUSTER.md) ---
+    public string ClusterNodeId { get; set; } = "";
+    public string ClusterListen { get; set; } = "";
+    public List<ClusterPeerConfig> ClusterPeers { get; set; } = [];
+    /// <summary>64 hex digits (32 octets) or empty.</summary>
+    public string ClusterSecret { get; set; } = "";
+    public int ClusterReplicas { get; set; }
+    /// <summary>Bounded load, percent of the mean in-flight share.</summary>
+    public int ClusterLoadBound { get; set; }
+    public TimeSpan ClusterBudget { get; set; }
+    public TimeSpan ClusterProbeInterval { get; set; }
+    public int ClusterMaxInFlightPerPeer { get; set; }
+    public int ClusterMaxConnections { get; set; }
+    public string ClusterPublicSuffixList { get; set; } = "";
+    public string ClusterNatsUrl { get; set; } = "";
+    public string ClusterNatsBucket { get; set; } = "";
+    public TimeSpan ClusterLease { get; set; }
+
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
     public string AuthoritativeStore { get; set; } = "";
@@ -156,5 +174,5 @@ public sealed record ServerConfig
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
     public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
         AuthoritativeAllowTransfer = [.. AuthoritativeAllowTransfer], AuthoritativeNotify = [.. AuthoritativeNotify],
-        Forwards = [.. Forwards], Stubs = [.. Stubs], Plugins = Plugins.Select(p => p.Copy()).ToList() };
+        Forwards = [.. Forwards], Stubs = [.. Stubs], ClusterPeers = [.. ClusterPeers], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -76,6 +76,9 @@ public sealed partial class QueryPipeline
     /// <summary>Answers every admitted query in place of the answer cache and the recursor (the authoritative role); null in the resolver.</summary>
     public IAnswerSource? AnswerSource { get; }
 
+    /// <summary>When set, a miss that did not come from a peer is first offered to the cluster's owner of the name.</summary>
+    public IMissForwarder? Forwarder { get; set; }
+
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
     /// timeouts, groups, scheduler bounds) and, when given, <paramref name="recursor"/>; queries in flight finish
@@ -233,7 +236,10 @@ public sealed partial class QueryPipeline
             DnsMessage answer;
             try
             {
-                answer = (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+                answer = (Forwarder is { } forwarder && !frame.FromPeer
+                        ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, cancellation.Token).ConfigureAwait(false)
+                        : null)
+                    ?? (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
             }
             catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
             {
