@@ -109,10 +109,10 @@ public sealed partial class QueryPipeline
         _ => null,
     };
 
-    /// <summary>The stage after a phase whose handlers all continued.</summary>
-    private static QueryStage After(QueryStage stage) => stage switch
+    /// <summary>The stage after a phase whose handlers all continued (an answer source has no CacheLookup phase).</summary>
+    private QueryStage After(QueryStage stage) => stage switch
     {
-        QueryStage.Request => QueryStage.CacheLookup,
+        QueryStage.Request => AnswerSource is null ? QueryStage.CacheLookup : QueryStage.Cache,
         QueryStage.CacheLookup => QueryStage.Cache,
         QueryStage.BeforeRecursion => QueryStage.Resolve,
         QueryStage.Resolved => QueryStage.Store,
@@ -132,6 +132,9 @@ public sealed partial class QueryPipeline
         }
         switch (context.Stage)
         {
+            case QueryStage.Cache when AnswerSource is { } source:
+                SourceStep(context, source);
+                break;
             case QueryStage.Cache:
                 CacheStep(context);
                 break;
@@ -229,7 +232,11 @@ public sealed partial class QueryPipeline
         DnsMessage answer;
         try
         {
-            answer = (await context.Recursor!.ResolveAsync(request, context.Exchanger!, context.Cancellation).ConfigureAwait(false)).Message;
+            // [cluster]: a miss that did not come from a peer is first offered to the name's owner (null: resolve here).
+            answer = (Forwarder is { } forwarder && !frame.FromPeer
+                    ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, context.Cancellation).ConfigureAwait(false)
+                    : null)
+                ?? (await context.Recursor!.ResolveAsync(request, context.Exchanger!, context.Cancellation).ConfigureAwait(false)).Message;
         }
         catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
         {

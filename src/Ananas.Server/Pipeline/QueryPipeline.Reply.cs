@@ -69,7 +69,8 @@ public sealed partial class QueryPipeline
     private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false, ReplyKind kind = ReplyKind.Error, bool miss = false)
     {
         var reply = ReplyBuffer();
-        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
+        // RA only where recursion is offered: an answer source (the authoritative role) does not recurse (RFC 1035 §4.1.1).
+        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated, recursionAvailable: AnswerSource is null);
         if (n == 0)
         {
             frame.Sink.Drop(frame);

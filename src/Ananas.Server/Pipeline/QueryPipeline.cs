@@ -53,6 +53,16 @@ public sealed partial class QueryPipeline
             _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
     }
 
+    /// <summary>
+    /// A pipeline whose every admitted query is answered by <paramref name="source"/> (the authoritative role): it
+    /// has no answer cache, recursor or scheduler, since nothing is resolved; phase handlers run around the source.
+    /// </summary>
+    public QueryPipeline(PipelineOptions options, IAnswerSource source, IEnumerable<IPhaseHandler>? handlers = null, ILogger? logger = null)
+        : this(options with { Scheduler = null }, null!, null!, null!, SystemClock.Instance, handlers, logger)
+    {
+        AnswerSource = source;
+    }
+
     public PipelineOptions Options => _options;
 
     public Recursor Recursor => _recursor;
@@ -65,8 +75,11 @@ public sealed partial class QueryPipeline
 
     /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
     public Shadow.ShadowMirror? Shadow { get; set; }
-    /// <summary>When set, answers every admitted query in place of the answer cache and the recursor (the authoritative role).</summary>
-    public IAnswerSource? AnswerSource { get; set; }
+    /// <summary>Answers every admitted query in place of the answer cache and the recursor (the authoritative role); null in the resolver.</summary>
+    public IAnswerSource? AnswerSource { get; }
+
+    /// <summary>When set, a miss that did not come from a peer is first offered to the cluster's owner of the name.</summary>
+    public IMissForwarder? Forwarder { get; set; }
 
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
@@ -157,20 +170,6 @@ public sealed partial class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         Dispatch(frame.Detach());
-    }
-
-    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
-    {
-        var reply = ReplyBuffer();
-        int limit = Math.Min(ReplyLimit(frame, shape), reply.Length);
-        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
-        if (written == 0)
-        {
-            Drop(frame);
-            return;
-        }
-        // Response rate limiting and cookies apply as to any reply (RRL matters most for an authoritative server).
-        Finish(frame, shape, reply, written, limit, ReplyKind.Local);
     }
 
     /// <summary>

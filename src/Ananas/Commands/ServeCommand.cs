@@ -54,7 +54,20 @@ internal static class ServeCommand
                 return 1;
             }
             // [authoritative] store set: the same listeners answer from the edge store.
-            if (settings.AuthoritativeStore.Length > 0) return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, AuthCommand.OptionsFor(settings), cancellationToken);
+            if (settings.AuthoritativeStore.Length > 0)
+            {
+                Authoritative.Answering.AuthoritativeOptions options;
+                try
+                {
+                    options = AuthCommand.OptionsFor(settings);
+                }
+                catch (ConfigException e)
+                {
+                    Console.Error.WriteLine($"ananas serve: {e.Message}");
+                    return 1;
+                }
+                return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
+            }
             return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
@@ -77,7 +90,7 @@ internal static class ServeCommand
         return settings;
     }
 
-    private static T Flag<T>(string flag, Func<T> parse)
+    internal static T Flag<T>(string flag, Func<T> parse)
     {
         try
         {
@@ -105,6 +118,7 @@ internal static class ServeCommand
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         ResolverHost? host = null;
         PluginManager? plugins = null;
+        Cluster.ClusterNode? cluster = null;
         try
         {
             // The whole stack comes from the configuration (ResolverHost.Create → ResolverStackBuilder), as it does for resolve and reloads.
@@ -113,11 +127,14 @@ internal static class ServeCommand
             // Plugins load before the listeners open, so the first query already passes through them.
             plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
             await host.StartAsync();
+            // [cluster]: misses go to the peer that owns the name (null when sharing is off).
+            cluster = await Cluster.ClusterNode.StartAsync(settings, host.Pipeline, loggerFactory);
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             await error.WriteLineAsync($"ananas serve: {e.Message}");
             if (plugins is not null) await plugins.DisposeAsync();
+            if (cluster is not null) await cluster.DisposeAsync();
             if (host is not null) await host.DisposeAsync();
             return 1;
         }
@@ -130,6 +147,7 @@ internal static class ServeCommand
         });
         using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
         await StopSignals.WaitAsync(cancellationToken);
+        if (cluster is not null) await cluster.DisposeAsync();
         await host.StopAsync(DrainTimeout);
         if (plugins is not null) await plugins.DisposeAsync();
         return 0;
