@@ -84,7 +84,7 @@ public sealed class ApiTests
         { "POST", "/zones/ZONE/dns_records", """{"name":"x","type":"A",""", 400, 1001 },
         { "POST", "/zones/ZONE/dns_records", """{"name":"x","type":"A","content":"192.0.2.1","ttl":"300"}""", 400, 1001 },
         { "POST", "/zones/0000/dns_records", """{"name":"x","type":"A","content":"192.0.2.1"}""", 404, 7003 },
-        { "PATCH", "/zones/ZONE/dns_records/RECORD", """{"type":"CNAME","content":"x.example.net"}""", 400, 81053 },
+        { "PATCH", "/zones/ZONE/dns_records/RECORD", """{"name":"@","type":"CNAME","content":"x.example.net"}""", 400, 81053 },
         { "PATCH", "/zones/ZONE/dns_records/0000", """{"content":"192.0.2.7"}""", 404, 81044 },
         { "DELETE", "/zones/ZONE/dns_records/SOA", "", 400, 1004 },
         { "DELETE", "/zones/0000", "", 404, 7003 },

@@ -8,7 +8,7 @@ namespace Ananas.Pipeline.Tests;
 /// A throwaway PostgreSQL cluster (scripts/postgres.sh) shared by the tests of a class; each test gets its own
 /// database in it. Started on first use, stopped and removed with the fixture.
 /// </summary>
-public sealed class PostgresCluster : IAsyncDisposable
+public sealed class PostgresCluster : IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"ananas-pg-{Guid.NewGuid():N}");
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -71,7 +71,9 @@ public sealed class PostgresCluster : IAsyncDisposable
         throw new InvalidOperationException("the repository root (Ananas.slnx) is not above the test binaries");
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_connectionString is not null) await RunScriptAsync("stop", _directory);
         try
