@@ -99,6 +99,7 @@ public sealed class ApiTests
         { "POST", "/zones/ZONE/dns_records/import", "other.example.org. IN A 192.0.2.1\n", 400, 1005 },
         { "POST", "/zones/ZONE/dns_records/import", $"big IN TXT \"{new string('a', 200)}\"\n".PadRight(70_000, ';'), 413, 1002 },
         { "GET", "/no/such/route", "", 404, 7000 },
+        { "PUT", "/zones", "{}", 404, 7000 },
     };
 
     [Theory]

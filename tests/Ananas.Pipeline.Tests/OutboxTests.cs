@@ -116,6 +116,30 @@ public sealed class OutboxTests(PostgresCluster postgres) : IClassFixture<Postgr
         Assert.Equal(2, local.AppliedSequence);
     }
 
+    [FactWhenPostgresInstalled]
+    public async Task On_postgresql_one_publisher_holds_the_outbox_and_notify_wakes_it_for_a_change_made_by_another_process()
+    {
+        var dialect = await postgres.NewDatabaseAsync();
+        var (database, zone) = await ZoneAsync(dialect);
+        var other = await TestDatabases.OpenAsync(new PostgresDialect(dialect.ConnectionString)); // another API server
+        var leaderTarget = new RecordingPublisher();
+        var standbyTarget = new RecordingPublisher();
+        await using var leader = new OutboxPublisher(database, leaderTarget, TimeSpan.FromMilliseconds(50), NullLogger.Instance);
+        leader.Start();
+        for (int i = 0; i < 200 && leaderTarget.Changes.Count == 0; i++) await Task.Delay(25);
+        Assert.Single(leaderTarget.Changes);
+        await using var standby = new OutboxPublisher(other, standbyTarget, TimeSpan.FromMilliseconds(50), NullLogger.Instance);
+        standby.Start();
+
+        var start = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null((await other.AddRecordAsync(zone, A("www", "192.0.2.1"), None)).Failure);
+        while (leaderTarget.Changes.Count < 2 && start.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10);
+        // Woken by NOTIFY: well before its 5 s poll. The standby published nothing.
+        Assert.Equal([1L, 2], leaderTarget.Changes.Select(c => c.Sequence));
+        Assert.True(start.Elapsed < OutboxPublisher.NotifiedPollInterval * 0.8, $"published after {start.Elapsed}");
+        Assert.Empty(standbyTarget.Changes);
+    }
+
     [Fact]
     public async Task Migrations_run_once_and_a_database_newer_than_the_build_is_refused()
     {
