@@ -7,6 +7,12 @@ namespace Ananas.Pipeline.Tests;
 /// <summary>Every route of the zone API, its envelope, and what it stores.</summary>
 public sealed class ApiTests
 {
+    private static string SoaText(byte[] rdata)
+    {
+        var reader = new Ananas.Dns.Wire.WireReader(rdata);
+        return Ananas.Dns.Records.RData.Read(Ananas.Dns.RRType.SOA, ref reader, rdata.Length).ToString();
+    }
+
     private static string[] Names(JsonElement result) => [.. result.EnumerateArray().Select(e => $"{e.GetProperty("name").GetString()} {e.GetProperty("type").GetString()} {e.GetProperty("content").GetString()}")];
 
     [Fact]
@@ -153,6 +159,36 @@ public sealed class ApiTests
         Assert.Equal(HttpStatusCode.OK, status);
         (_, body) = await api.SendAsync(HttpMethod.Get, "/zones", token: scoped);
         Assert.Equal(["example.org"], body.GetProperty("result").EnumerateArray().Select(z => z.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async Task The_edge_routes_give_the_snapshot_and_the_outbox_state_and_metrics_need_no_token()
+    {
+        await using var api = await ApiHarness.StartAsync();
+        string zone = await api.CreateZoneAsync("example.com");
+        var (_, soa) = await api.SendAsync(HttpMethod.Get, $"/zones/{zone}/dns_records?type=SOA");
+        string soaId = soa.GetProperty("result")[0].GetProperty("id").GetString()!;
+        // The SOA may be changed in place (not added twice, not removed).
+        var (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{soaId}", """{"content":"ns1.example.net. hostmaster.example.com. 7 7200 3600 1209600 300"}""");
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/edge/snapshot");
+        request.Headers.Authorization = new("Bearer", api.Token);
+        using var response = await api.Client.SendAsync(request);
+        Assert.Equal(Ananas.Pipeline.Changes.EdgeSnapshot.MediaType, response.Content.Headers.ContentType?.MediaType);
+        var snapshot = Ananas.Pipeline.Changes.EdgeSnapshot.Decode(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, snapshot.Sequence);
+        var apex = Assert.Single(Assert.Single(snapshot.Zones).Nodes);
+        var soaSet = Assert.Single(apex.RRsets, s => s.Type == Ananas.Dns.RRType.SOA);
+        Assert.Equal("ns1.example.net. hostmaster.example.com. 7 7200 3600 1209600 300", SoaText(soaSet.Records[0]));
+
+        (_, body) = await api.SendAsync(HttpMethod.Get, "/edge/status");
+        // Nothing publishes in this harness: both changes wait.
+        Assert.Equal((2, 0, 2), (body.GetProperty("result").GetProperty("committed_sequence").GetInt32(),
+            body.GetProperty("result").GetProperty("published_sequence").GetInt32(), body.GetProperty("result").GetProperty("waiting").GetInt32()));
+        string metrics = await api.Client.GetStringAsync("/metrics");
+        Assert.Contains("ananas_pipeline_outbox_waiting 2", metrics);
+        Assert.Contains("ananas_pipeline_committed_sequence 2", metrics);
     }
 
     [Fact]
