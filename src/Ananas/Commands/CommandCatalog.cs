@@ -18,6 +18,7 @@ internal static class CommandCatalog
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
         yield return ControlCommands.Reload();
+        yield return ControlCommands.Cluster();
         yield return ControlCommands.Plugin();
         yield return ScenarioCommand.Create();
     }
