@@ -189,7 +189,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
     private static readonly double[] UpstreamRttBoundsSeconds = Array.ConvertAll(UpstreamMetrics.RttBucketBoundsMs, ms => ms / 1000);
 
     /// <summary>One histogram series: cumulative buckets (one per bound, then +Inf), sum and count, with <paramref name="labels"/> (or none).</summary>
-    private static void HistogramSeries(StringBuilder sb, string name, string labels, long[] counts, double[] boundsSeconds, double sumSeconds)
+    public static void HistogramSeries(StringBuilder sb, string name, string labels, long[] counts, double[] boundsSeconds, double sumSeconds)
     {
         string prefix = labels.Length == 0 ? "" : labels + ",";
         string own = labels.Length == 0 ? "" : "{" + labels + "}";
