@@ -88,6 +88,12 @@ public sealed class Frame : IDisposable
 
     public IReplySink Sink { get; }
 
+    /// <summary>
+    /// The query came from a cluster peer that forwarded it here as its owner: it is answered from the cache or
+    /// resolved, never forwarded again (the loop marker of docs/CLUSTER.md).
+    /// </summary>
+    public bool FromPeer { get; set; }
+
     /// <summary>The client's endpoint (allocated on first use: misses and logs only).</summary>
     public IPEndPoint ClientEndPoint => _endPoint ??= (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(Peer!);
 
@@ -116,6 +122,7 @@ public sealed class Frame : IDisposable
             Address = Address,
             Group = Group,
             ArrivalTimestamp = ArrivalTimestamp,
+            FromPeer = FromPeer,
             _endPoint = _endPoint,
         };
     }

@@ -33,6 +33,7 @@ public sealed class ResolverHost : IAsyncDisposable
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
     private readonly Help.HelpPage _helpPage;
+    private readonly ListenerFactory _listenerFactory;
 
     private static readonly string Version = typeof(ResolverHost).Assembly
         .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
@@ -62,40 +63,11 @@ public sealed class ResolverHost : IAsyncDisposable
         Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
-        if (config.RrlEnabled)
-            Pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions
-            {
-                ResponsesPerSecond = config.RrlResponsesPerSecond,
-                NxdomainsPerSecond = config.RrlNxdomainsPerSecond,
-                ErrorsPerSecond = config.RrlErrorsPerSecond,
-                Slip = config.RrlSlip,
-                IPv4PrefixLength = config.RrlPrefixV4,
-                IPv6PrefixLength = config.RrlPrefixV6,
-                TableSize = config.RrlTableSize,
-                Exempt = AccessList.Parse(config.RrlExempt),
-            });
-        if (config.CookiesEnabled)
-        {
-            var cookies = new Protection.ServerCookies(config.CookieSecret.Length > 0 ? Convert.FromHexString(config.CookieSecret) : null,
-                config.CookiePreviousSecret.Length > 0 ? Convert.FromHexString(config.CookiePreviousSecret) : null);
-            Pipeline.Cookies = cookies;
-            // A generated secret is this server's alone: rotate it (the previous one stays valid, so clients lose nothing).
-            if (config.CookieSecret.Length == 0) _cookieRotation = new Timer(_ => cookies.Rotate(), null, config.CookieRotation, config.CookieRotation);
-        }
-        if (config.QueryLog.Length > 0)
-        {
-            try
-            {
-                Pipeline.QueryLog = QueryLog.Open(config.QueryLog);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
-            }
-        }
+        _cookieRotation = ListenerFactory.AddProtections(Pipeline, config);
         Pipeline.Help = new Help.HelpProbes();
         _helpPage = new Help.HelpPage(Pipeline.Help, () => new Help.HelpFacts(Config.DnssecValidation,
             Config.NodeId.Length > 0 ? Config.NodeId : Environment.MachineName, Config.ClusterId, Version));
+        _listenerFactory = new ListenerFactory(Pipeline, _logger, _helpPage);
         if (config.ShadowReference.Length > 0)
         {
             Pipeline.Shadow = new Shadow.ShadowMirror(ConfigLoader.ParseEndPoint(config.ShadowReference, 53), config.ShadowSample, config.ShadowTimeout, () => Pipeline.QueryLog);
@@ -147,7 +119,7 @@ public sealed class ResolverHost : IAsyncDisposable
     public MetricsListener? Metrics { get; }
 
     /// <summary>The DoT/DoH certificate (configured or self-signed); null until a tls:// or https:// listener needs it.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; private set; }
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate => _listenerFactory.Certificate;
 
     public QueryPipeline Pipeline { get; }
 
@@ -359,38 +331,7 @@ public sealed class ResolverHost : IAsyncDisposable
         if (TopTalkers is { } top) await top.DisposeAsync().ConfigureAwait(false);
     }
 
-    private IListener CreateListener(ListenAddress address, ServerConfig config)
-    {
-        var tcpOptions = new TcpListenerOptions
-        {
-            IdleTimeout = config.TcpIdleTimeout,
-            MaxConnections = config.TcpMaxConnections,
-            MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
-            MaxOutstandingPerConnection = config.TcpMaxOutstanding,
-            MaxQueuedBytesPerConnection = config.TcpMaxQueuedBytes,
-        };
-        var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
-        return address.Transport switch
-        {
-            Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
-            Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
-            Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, tcpOptions, _helpPage),
-        };
-    }
-
-    /// <summary>The configured certificate, or a self-signed one made once for the encrypted listen addresses.</summary>
-    private System.Security.Cryptography.X509Certificates.X509Certificate2 CertificateFor(ServerConfig config)
-    {
-        if (Certificate is not null) return Certificate;
-        if (config.TlsCertificate.Length > 0) return Certificate = TlsCertificate.Load(config.TlsCertificate, config.TlsKey);
-        var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
-        Certificate = TlsCertificate.SelfSigned(addresses);
-        _logger.LogWarning(ServerEvents.SelfSignedCertificate,
-            "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
-            Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
-        return Certificate;
-    }
+    private IListener CreateListener(ListenAddress address, ServerConfig config) => _listenerFactory.Create(address, config);
 
     /// <summary>Reads the files the configuration names (root hints, trust anchors, DoT certificates) as a start would; throws <see cref="ConfigException"/>.</summary>
     public static void CheckFiles(ServerConfig config)
@@ -457,7 +398,8 @@ public sealed class ResolverHost : IAsyncDisposable
         return anchors;
     }
 
-    private static PipelineOptions PipelineOptionsFor(ServerConfig config) => new()
+    /// <summary>The pipeline's options from the configuration (ACL, timeouts, client groups, scheduler).</summary>
+    public static PipelineOptions PipelineOptionsFor(ServerConfig config) => new()
     {
         Access = AccessList.Parse(config.Allow),
         ResolveTimeout = config.QueryTimeout,

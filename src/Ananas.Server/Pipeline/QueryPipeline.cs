@@ -51,6 +51,16 @@ public sealed partial class QueryPipeline
             _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
     }
 
+    /// <summary>
+    /// A pipeline whose every admitted query is answered by <paramref name="source"/> (the authoritative role): it
+    /// has no answer cache, recursor or scheduler, since nothing is resolved; phase handlers run around the source.
+    /// </summary>
+    public QueryPipeline(PipelineOptions options, IAnswerSource source, IEnumerable<IPhaseHandler>? handlers = null, ILogger? logger = null)
+        : this(options with { Scheduler = null }, null!, null!, null!, SystemClock.Instance, handlers, logger)
+    {
+        AnswerSource = source;
+    }
+
     public PipelineOptions Options => _options;
 
     public Recursor Recursor => _recursor;
@@ -63,8 +73,11 @@ public sealed partial class QueryPipeline
 
     /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
     public Shadow.ShadowMirror? Shadow { get; set; }
-    /// <summary>When set, answers every admitted query in place of the answer cache and the recursor (the authoritative role).</summary>
-    public IAnswerSource? AnswerSource { get; set; }
+    /// <summary>Answers every admitted query in place of the answer cache and the recursor (the authoritative role); null in the resolver.</summary>
+    public IAnswerSource? AnswerSource { get; }
+
+    /// <summary>When set, a miss that did not come from a peer is first offered to the cluster's owner of the name.</summary>
+    public IMissForwarder? Forwarder { get; set; }
 
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
@@ -169,24 +182,6 @@ public sealed partial class QueryPipeline
         Dispatch(frame.Detach());
     }
 
-    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
-    {
-        var reply = ReplyBuffer();
-        int limit = Math.Min(ReplyLimit(frame, shape), reply.Length);
-        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
-        if (written == 0)
-        {
-            Drop(frame);
-            return;
-        }
-        if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
-        Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
-        Counters.HitLatency.Observe(frame.ArrivalTimestamp);
-        QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: false);
-        // Response rate limiting and cookies apply as to any reply (RRL matters most for an authoritative server).
-        Deliver(frame, shape, reply, written);
-    }
-
     /// <summary>
     /// Hands a detached miss to the scheduler. A separate method on purpose: a lambda capturing a local in
     /// <see cref="Handle"/> would allocate its closure on every call, hits included.
@@ -241,7 +236,10 @@ public sealed partial class QueryPipeline
             DnsMessage answer;
             try
             {
-                answer = (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
+                answer = (Forwarder is { } forwarder && !frame.FromPeer
+                        ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, cancellation.Token).ConfigureAwait(false)
+                        : null)
+                    ?? (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
             }
             catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
             {
@@ -351,7 +349,8 @@ public sealed partial class QueryPipeline
     private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false, bool byPhase = false)
     {
         var reply = ReplyBuffer();
-        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
+        // RA only where recursion is offered: an answer source (the authoritative role) does not recurse (RFC 1035 §4.1.1).
+        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated, recursionAvailable: AnswerSource is null);
         if (n > 0 && shape.HasEdns && IsEncrypted(frame.Transport)) n = ResponsePadding.Apply(reply, n, frame.Sink.MaxReplySize(shape.UdpPayloadSize));
         if (n == 0)
         {

@@ -56,7 +56,20 @@ internal static class ServeCommand
                 return 1;
             }
             // [authoritative] store set: the same listeners answer from the edge store.
-            if (settings.AuthoritativeStore.Length > 0) return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, AuthCommand.OptionsFor(settings), cancellationToken);
+            if (settings.AuthoritativeStore.Length > 0)
+            {
+                Authoritative.Answering.AuthoritativeOptions options;
+                try
+                {
+                    options = AuthCommand.OptionsFor(settings);
+                }
+                catch (ConfigException e)
+                {
+                    Console.Error.WriteLine($"ananas serve: {e.Message}");
+                    return 1;
+                }
+                return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
+            }
             return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
@@ -79,7 +92,7 @@ internal static class ServeCommand
         return settings;
     }
 
-    private static T Flag<T>(string flag, Func<T> parse)
+    internal static T Flag<T>(string flag, Func<T> parse)
     {
         try
         {
@@ -120,6 +133,7 @@ internal static class ServeCommand
         using var conductor = new Conductor(conductorOptions, infrastructure);
         ResolverHost host;
         PluginManager? plugins = null;
+        Cluster.ClusterNode? cluster = null;
         try
         {
             host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel,
@@ -130,11 +144,14 @@ internal static class ServeCommand
             // Plugins load before the listeners open, so the first query already passes through them.
             plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
             await host.StartAsync();
+            // [cluster]: misses go to the peer that owns the name (null when sharing is off).
+            cluster = await Cluster.ClusterNode.StartAsync(settings, host.Pipeline, loggerFactory);
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             await error.WriteLineAsync($"ananas serve: {e.Message}");
             if (plugins is not null) await plugins.DisposeAsync();
+            if (cluster is not null) await cluster.DisposeAsync();
             return 1;
         }
         started?.Invoke(host);
@@ -146,6 +163,7 @@ internal static class ServeCommand
         });
         using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
         await StopSignals.WaitAsync(cancellationToken);
+        if (cluster is not null) await cluster.DisposeAsync();
         await host.StopAsync(DrainTimeout);
         if (plugins is not null) await plugins.DisposeAsync();
         return 0;
