@@ -189,3 +189,85 @@ public sealed class EdgeSyncTests
         public Task<EdgeSnapshot> FetchAsync(CancellationToken cancellationToken) => Task.FromResult(snapshot);
     }
 }
+
+/// <summary>The edge's sync as an operator turns it on: <c>[authoritative] sync</c> in the configuration file of <c>ananas serve</c>.</summary>
+public sealed class EdgeSyncServeTests
+{
+    [FactWhenNatsInstalled]
+    public async Task Serve_with_sync_in_the_config_answers_a_zone_published_on_the_stream_and_then_its_changes()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var publisher = new NatsEdgeChangePublisher(nats.Url);
+        var zone = new ZoneModel("synced.test.");
+        zone.SetA("www", "192.0.2.80");
+        await publisher.PublishAsync(zone.Replace(1), default);
+        var dir = StoreFixture.TempDirectory();
+        Directory.CreateDirectory(dir);
+        var address = NsdHierarchy.FreeLoopbackAddress();
+        int metricsPort = 20000 + Random.Shared.Next(20000);
+        var config = Path.Combine(dir, "ananas.toml");
+        await File.WriteAllTextAsync(config, $"""
+            listen = ["udp://{address}:53"]
+            [metrics]
+            listen = "http://{address}:{metricsPort}"
+            [authoritative]
+            store = "{Path.Combine(dir, "store")}"
+            sync = "{nats.Url}"
+            edge-id = "edge-serve"
+            """);
+        using var server = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "ananas.dll"), "serve", "--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await AnswersAsync(server, address, "www.synced.test.", "192.0.2.80");
+            zone.SetA("www", "192.0.2.81");
+            await publisher.PublishAsync(zone.Set(2, "www"), default);
+            await AnswersAsync(server, address, "www.synced.test.", "192.0.2.81");
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync($"http://{address}:{metricsPort}/metrics");
+            Assert.Contains("ananas_edge_applied_sequence 2", metrics);
+            Assert.Contains("ananas_edge_changes_applied_total 2", metrics);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("sync = \"http://127.0.0.1:4222\"", "authoritative.sync")]
+    [InlineData("edge-id = \"edge.one\"", "authoritative.edge-id")]
+    [InlineData("snapshot-api = \"nats://127.0.0.1:4222\"", "authoritative.snapshot-api")]
+    public void A_bad_sync_setting_is_an_error_naming_the_key(string line, string key)
+    {
+        var e = Assert.Throws<Ananas.Server.Configuration.ConfigException>(() =>
+            Ananas.Server.Configuration.ConfigLoader.Apply(Ananas.Server.Configuration.ConfigLoader.Defaults(), $"[authoritative]\n{line}", "c.toml"));
+        Assert.StartsWith($"c.toml:2: {key}: ", e.Message);
+    }
+
+    private static async Task AnswersAsync(System.Diagnostics.Process server, System.Net.IPAddress address, string name, string expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var answers = await DnsExchange.AskAllAsync(new System.Net.IPEndPoint(address, 53), [(name, Ananas.Dns.RRType.A, true)], tcp: false);
+                if (answers[0] is { } reply && reply.Answers.Count == 1 && reply.Answers[0].Data.ToString() == expected) return;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Not listening yet.
+            }
+            if (server.HasExited) Assert.Fail(await server.StandardError.ReadToEndAsync() + await server.StandardOutput.ReadToEndAsync());
+            Assert.True(DateTime.UtcNow < deadline, $"{name} was not answered {expected} in time");
+            await Task.Delay(100);
+        }
+    }
+}

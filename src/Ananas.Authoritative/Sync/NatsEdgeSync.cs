@@ -261,5 +261,9 @@ public sealed class NatsEdgeSync : IAsyncDisposable
 
     public void AppendMetrics(StringBuilder sb) => Counters.AppendPrometheus(sb);
 
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        (_snapshots as IDisposable)?.Dispose();
+        return _connection.DisposeAsync();
+    }
 }
