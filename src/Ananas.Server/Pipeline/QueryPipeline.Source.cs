@@ -21,7 +21,7 @@ public sealed partial class QueryPipeline
         if (phases.Request.Length + phases.Resolved.Length + phases.Response.Length > 0)
         {
             // Handlers see and build messages (this allocates; only with handlers), and may await: the frame is detached.
-            var context = new PhaseContext();
+            var context = new PhaseContext { RecursionAvailable = false };
             context.Start(frame.Detach(), shape, GroupPrefixLength(frame));
             Interlocked.Increment(ref _inFlight);
             _ = AnswerWithPhasesAsync(context, source, phases);
