@@ -39,11 +39,14 @@ public sealed class PhaseContext
     /// <summary>In <see cref="Phase.Upstream"/>: the sub-request about to be sent.</summary>
     public ExchangeRequest? Upstream { get; private set; }
 
-    /// <summary>A NOERROR response to the query with RA set (the recursive service's flags), stored in <see cref="Response"/>.</summary>
+    /// <summary>Whether the service offers recursion: false in the authoritative role (an answer source), whose answers carry no RA.</summary>
+    public bool RecursionAvailable { get; internal set; } = true;
+
+    /// <summary>A NOERROR response to the query, with RA when <see cref="RecursionAvailable"/>, stored in <see cref="Response"/>.</summary>
     public DnsMessage CreateResponse(Rcode rcode = Rcode.NoError)
     {
         var response = Query.CreateResponse(rcode);
-        response.Set(HeaderFlags.RA);
+        if (RecursionAvailable) response.Set(HeaderFlags.RA);
         Response = response;
         return response;
     }

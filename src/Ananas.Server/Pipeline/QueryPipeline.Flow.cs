@@ -28,6 +28,7 @@ public sealed partial class QueryPipeline
         t_context = null;
         context.Start(frame, shape, GroupPrefixLength(frame));
         context.Phases = _phases;
+        context.RecursionAvailable = AnswerSource is null; // the authoritative role's answers never carry RA
         context.Cancellation = _stopping.Token;
         var run = RunAsync(context);
         if (run.IsCompleted)

@@ -118,6 +118,7 @@ public sealed partial class QueryPipeline
     public void Handle(Frame frame)
     {
         Interlocked.Increment(ref Counters.Frames);
+        frame.Spans?.Clear(); // a receive loop's frame is reused (and its list with it): the previous query's spans are not this one's
         frame.Group = ClientGroup.Of(frame.Address, _options.GroupPrefixV4, _options.GroupPrefixV6);
         var message = frame.Message;
         // One read of the query serves the first look and the answer-cache key.
