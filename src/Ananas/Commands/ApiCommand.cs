@@ -168,10 +168,17 @@ internal static class ApiCommand
         using (edge)
         {
             var target = new LocalEdgePublisher(edge);
-            // A store behind the outbox (new, or restored) gets every later change again, in order.
+            // A store behind the outbox (new, or restored) gets every later change again, in order, while the outbox
+            // still holds them all.
+            if (!await central.CanReplayAfterAsync(target.AppliedSequence, cancellationToken))
+            {
+                Console.Error.WriteLine($"ananas api serve: the edge store {edgePath} is at sequence {target.AppliedSequence}, and the outbox no longer holds " +
+                    "every change after it (api.outbox-retention); give a new edge store directory loaded from GET /edge/snapshot, or keep the store it had");
+                return 1;
+            }
             int again = await central.RepublishAfterAsync(target.AppliedSequence, cancellationToken);
             if (again > 0) logger.LogInformation(4003, "edge store {Store} is at sequence {Sequence}: publishing {Count} changes again", edgePath, target.AppliedSequence, again);
-            await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger);
+            await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
             await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes }, publisher);
             try
             {
