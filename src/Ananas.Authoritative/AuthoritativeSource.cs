@@ -52,7 +52,11 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
         Answerer.Signer.AppendPrometheus(sb);
         _transfer?.Counters.AppendPrometheus(sb);
         _notify?.AppendPrometheus(sb);
+        Sync?.AppendMetrics(sb);
     }
+
+    /// <summary>The edge's sync with the zone pipeline, when it follows one (its metrics go out with ours).</summary>
+    public Sync.NatsEdgeSync? Sync { get; set; }
 
     private void Refresh()
     {

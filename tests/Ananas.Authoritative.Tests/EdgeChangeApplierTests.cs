@@ -29,9 +29,9 @@ public sealed class EdgeChangeApplierTests
             var random = new Random(seed);
             using var edge = new TempStore();
             using var reference = new TempStore();
-            var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase) { ["@"] = ApexRecords(1) };
+            var zone = new ZoneModel();
             long sequence = 1;
-            Assert.True(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(sequence, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys))));
+            Assert.True(EdgeChangeApplier.Apply(edge.Store, zone.Replace(sequence)));
             for (int step = 0; step < 40; step++)
             {
                 var touched = new List<string>();
@@ -39,12 +39,12 @@ public sealed class EdgeChangeApplierTests
                 for (int i = 0; i < count; i++)
                 {
                     var name = Pool[random.Next(Pool.Length)];
-                    zone[name] = name == "@" ? [.. ApexRecords((uint)step + 2), .. RandomRecords(random, Owner(name), apex: true)] : RandomRecords(random, Owner(name), apex: false);
+                    zone.Owners[name] = name == "@" ? [.. zone.ApexRecords((uint)step + 2), .. RandomRecords(random, Owner(name), apex: true)] : RandomRecords(random, Owner(name), apex: false);
                     touched.Add(name);
                 }
-                Assert.True(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(++sequence, EdgeChangeKind.SetNodes, Apex, 0, Nodes(zone, touched))));
-                ZoneWriter.Replace(reference.Store, [ZoneImage.Build(Apex, zone.Values.SelectMany(r => r))]);
-                AssertSameTables(reference.Store, edge.Store, $"seed {seed}, step {step}, touched {string.Join(' ', touched)}");
+                Assert.True(EdgeChangeApplier.Apply(edge.Store, zone.Set(++sequence, [.. touched])));
+                ZoneWriter.Replace(reference.Store, [zone.Image()]);
+                TempStore.AssertSameTables(reference.Store, edge.Store, $"seed {seed}, step {step}, touched {string.Join(' ', touched)}");
             }
             Assert.Equal(sequence, EdgeChangeApplier.AppliedSequence(edge.Store));
         }
@@ -54,17 +54,14 @@ public sealed class EdgeChangeApplierTests
     public void A_change_that_removes_a_delegation_rewrites_the_ancestor_flags_of_every_name_below_it()
     {
         using var edge = new TempStore();
-        var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["@"] = ApexRecords(1),
-            ["del"] = [new ResourceRecord(Owner("del"), 300, NameData.Ns(DnsName.Parse("ns.del.example.test.")))],
-            ["ns.del"] = [new ResourceRecord(Owner("ns.del"), 300, new AddressData(IPAddress.Parse("192.0.2.1")))],
-            ["a.b.del"] = [new ResourceRecord(Owner("a.b.del"), 300, new AddressData(IPAddress.Parse("192.0.2.2")))],
-        };
-        EdgeChangeApplier.Apply(edge.Store, new EdgeChange(1, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys)));
+        var zone = new ZoneModel();
+        zone.Owners["del"] = [new ResourceRecord(Owner("del"), 300, NameData.Ns(DnsName.Parse("ns.del.example.test.")))];
+        zone.SetA("ns.del", "192.0.2.1");
+        zone.SetA("a.b.del", "192.0.2.2");
+        EdgeChangeApplier.Apply(edge.Store, zone.Replace(1));
         Assert.Equal((byte)(NodeFlags.Cut | NodeFlags.HasData), Chain(edge.Store, "a.b.del")![1]);
-        zone["del"] = [new ResourceRecord(Owner("del"), 300, new TxtData("no longer a cut"))];
-        EdgeChangeApplier.Apply(edge.Store, new EdgeChange(2, EdgeChangeKind.SetNodes, Apex, 0, Nodes(zone, ["del"])));
+        zone.SetTxt("del", "no longer a cut");
+        EdgeChangeApplier.Apply(edge.Store, zone.Set(2, "del"));
         Assert.Equal((byte)NodeFlags.HasData, Chain(edge.Store, "a.b.del")![1]);
         Assert.Equal((byte)NodeFlags.HasData, Chain(edge.Store, "ns.del")![1]);
     }
@@ -73,17 +70,17 @@ public sealed class EdgeChangeApplierTests
     public void A_replayed_change_is_refused_without_a_write_and_leaves_the_store_as_it_was()
     {
         using var edge = new TempStore();
-        var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase) { ["@"] = ApexRecords(1) };
-        Assert.True(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(1, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys))));
-        zone["www"] = [new ResourceRecord(Owner("www"), 300, new AddressData(IPAddress.Parse("192.0.2.80")))];
-        var change = new EdgeChange(2, EdgeChangeKind.SetNodes, Apex, 0, Nodes(zone, ["www"]));
+        var zone = new ZoneModel();
+        Assert.True(EdgeChangeApplier.Apply(edge.Store, zone.Replace(1)));
+        zone.SetA("www", "192.0.2.80");
+        var change = zone.Set(2, "www");
         Assert.True(EdgeChangeApplier.Apply(edge.Store, change));
-        var before = Dump(edge.Store);
+        var before = TempStore.Dump(edge.Store);
         ulong generation = edge.Store.ReadGeneration();
         Assert.False(EdgeChangeApplier.Apply(edge.Store, change));
         Assert.False(EdgeChangeApplier.Apply(edge.Store, EdgeChange.Decode(change.Encode())));
         Assert.Equal(generation, edge.Store.ReadGeneration());
-        Assert.Equal(before, Dump(edge.Store));
+        Assert.Equal(before, TempStore.Dump(edge.Store));
         Assert.Equal(2, EdgeChangeApplier.AppliedSequence(edge.Store));
     }
 
@@ -91,10 +88,10 @@ public sealed class EdgeChangeApplierTests
     public void A_change_older_than_the_applied_sequence_is_refused_even_if_it_was_never_applied()
     {
         using var edge = new TempStore();
-        var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase) { ["@"] = ApexRecords(1) };
-        Assert.True(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(10, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys))));
-        zone["late"] = [new ResourceRecord(Owner("late"), 300, new TxtData("late"))];
-        Assert.False(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(9, EdgeChangeKind.SetNodes, Apex, 0, Nodes(zone, ["late"]))));
+        var zone = new ZoneModel();
+        Assert.True(EdgeChangeApplier.Apply(edge.Store, zone.Replace(10)));
+        zone.SetTxt("late", "late");
+        Assert.False(EdgeChangeApplier.Apply(edge.Store, zone.Set(9, "late")));
         Assert.Null(Chain(edge.Store, "late"));
         Assert.Equal(10, EdgeChangeApplier.AppliedSequence(edge.Store));
     }
@@ -103,9 +100,8 @@ public sealed class EdgeChangeApplierTests
     public void A_change_that_does_not_fit_the_store_is_refused_whole_with_a_clear_error()
     {
         using var edge = new TempStore();
-        var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase) { ["@"] = ApexRecords(1) };
-        EdgeChangeApplier.Apply(edge.Store, new EdgeChange(1, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys)));
-        var before = Dump(edge.Store);
+        EdgeChangeApplier.Apply(edge.Store, new ZoneModel().Replace(1));
+        var before = TempStore.Dump(edge.Store);
         var www = new EdgeNode(Owner("www"), [new StoredRRset(RRType.A, 300, [[192, 0, 2, 1]])]);
         var noSoa = new EdgeNode(Apex, [new StoredRRset(RRType.NS, 300, [DnsName.Parse("ns.example.test.").Wire.ToArray()])]);
         var outside = new EdgeNode(DnsName.Parse("www.other.test."), [new StoredRRset(RRType.A, 300, [[192, 0, 2, 1]])]);
@@ -122,7 +118,7 @@ public sealed class EdgeChangeApplierTests
         {
             var e = Assert.Throws<InvalidDataException>(() => EdgeChangeApplier.Apply(edge.Store, change));
             Assert.Contains(error, e.Message);
-            Assert.Equal(before, Dump(edge.Store));
+            Assert.Equal(before, TempStore.Dump(edge.Store));
             Assert.Equal(1, EdgeChangeApplier.AppliedSequence(edge.Store));
         }
     }
@@ -131,22 +127,13 @@ public sealed class EdgeChangeApplierTests
     public void Deleting_a_zone_removes_its_row_and_every_node_with_the_applied_sequence()
     {
         using var edge = new TempStore();
-        var zone = new Dictionary<string, List<ResourceRecord>>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["@"] = ApexRecords(1),
-            ["a.b"] = [new ResourceRecord(Owner("a.b"), 300, new TxtData("x"))],
-        };
-        EdgeChangeApplier.Apply(edge.Store, new EdgeChange(1, EdgeChangeKind.ReplaceZone, Apex, 0, Nodes(zone, zone.Keys)));
+        var zone = new ZoneModel();
+        zone.SetTxt("a.b", "x");
+        EdgeChangeApplier.Apply(edge.Store, zone.Replace(1));
         Assert.True(EdgeChangeApplier.Apply(edge.Store, new EdgeChange(2, EdgeChangeKind.DeleteZone, Apex, 0, [])));
-        Assert.DoesNotContain(Dump(edge.Store), e => e.StartsWith("nodes") || e.StartsWith("zones"));
+        Assert.DoesNotContain(TempStore.Dump(edge.Store), e => e.StartsWith("nodes") || e.StartsWith("zones"));
         Assert.Equal(2, EdgeChangeApplier.AppliedSequence(edge.Store));
     }
-
-    private static List<ResourceRecord> ApexRecords(uint serial) =>
-    [
-        new(Apex, 3600, new SoaData(DnsName.Parse("ns.example.test."), DnsName.Parse("h.example.test."), serial, 7200, 3600, 1209600, 300)),
-        new(Apex, 3600, NameData.Ns(DnsName.Parse("ns.example.test."))),
-    ];
 
     private static List<ResourceRecord> RandomRecords(Random random, DnsName owner, bool apex)
     {
@@ -174,18 +161,6 @@ public sealed class EdgeChangeApplierTests
 
     private static DnsName Owner(string relative) => relative == "@" ? Apex : DnsName.Parse(relative + ".example.test.");
 
-    /// <summary>The touched owners' complete data as the transformer sends it: each record its own RRset entry (the store merges).</summary>
-    private static List<EdgeNode> Nodes(Dictionary<string, List<ResourceRecord>> zone, IEnumerable<string> owners)
-    {
-        var nodes = new List<EdgeNode>();
-        foreach (var name in owners)
-        {
-            var sets = zone[name].Select(r => new StoredRRset(r.Type, r.Ttl, [r.Data.ToWire()])).ToList();
-            nodes.Add(new EdgeNode(Owner(name), sets));
-        }
-        return nodes;
-    }
-
     /// <summary>The stored ancestor flags of a name; null when it is not a node.</summary>
     private static byte[]? Chain(EdgeStore store, string name)
     {
@@ -200,51 +175,5 @@ public sealed class EdgeChangeApplierTests
         var view = new NodeView();
         Assert.True(view.Load(value.AsSpan()));
         return view.AncestorFlags.ToArray();
-    }
-
-    /// <summary>Every key and value of the nodes and zones tables, and the meta keys a whole-zone write also has.</summary>
-    private static List<string> Dump(EdgeStore store)
-    {
-        var entries = new List<string>();
-        using var txn = store.BeginRead();
-        foreach (var (name, db) in new[] { ("meta", store.Meta), ("zones", store.Zones), ("nodes", store.Nodes) })
-        {
-            using var cursor = txn.CreateCursor(db);
-            var (code, _, _) = cursor.First();
-            while (code == MDBResultCode.Success)
-            {
-                var (_, key, value) = cursor.GetCurrent();
-                var k = key.AsSpan();
-                bool counter = name == "meta" && (k.SequenceEqual(EdgeStore.GenerationKey) || k.SequenceEqual(EdgeChangeApplier.AppliedSequenceKey));
-                if (!counter) entries.Add($"{name} {Convert.ToHexString(k)} = {Convert.ToHexString(value.AsSpan())}");
-                (code, _, _) = cursor.Next();
-            }
-        }
-        return entries;
-    }
-
-    private static void AssertSameTables(EdgeStore expected, EdgeStore actual, string context)
-    {
-        var want = Dump(expected);
-        var got = Dump(actual);
-        var missing = want.Except(got).Take(3).ToList();
-        var extra = got.Except(want).Take(3).ToList();
-        Assert.True(missing.Count == 0 && extra.Count == 0 && want.Count == got.Count,
-            $"{context}: {want.Count} entries expected, {got.Count} found\nmissing: {string.Join("\n  ", missing)}\nextra: {string.Join("\n  ", extra)}");
-    }
-
-    private sealed class TempStore : IDisposable
-    {
-        private readonly string _directory = StoreFixture.TempDirectory();
-
-        public TempStore() => Store = new EdgeStore(_directory, 64L << 20);
-
-        public EdgeStore Store { get; }
-
-        public void Dispose()
-        {
-            Store.Dispose();
-            Directory.Delete(_directory, recursive: true);
-        }
     }
 }

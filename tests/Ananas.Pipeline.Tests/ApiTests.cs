@@ -180,8 +180,8 @@ public sealed class ApiTests(PostgresCluster postgres) : IClassFixture<PostgresC
         using var request = new HttpRequestMessage(HttpMethod.Get, "/edge/snapshot");
         request.Headers.Authorization = new("Bearer", api.Token);
         using var response = await api.Client.SendAsync(request);
-        Assert.Equal(Ananas.Pipeline.Changes.EdgeSnapshot.MediaType, response.Content.Headers.ContentType?.MediaType);
-        var snapshot = Ananas.Pipeline.Changes.EdgeSnapshot.Decode(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(Ananas.Authoritative.Changes.EdgeSnapshot.MediaType, response.Content.Headers.ContentType?.MediaType);
+        var snapshot = Ananas.Authoritative.Changes.EdgeSnapshot.Decode(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(2, snapshot.Sequence);
         var apex = Assert.Single(Assert.Single(snapshot.Zones).Nodes);
         var soaSet = Assert.Single(apex.RRsets, s => s.Type == Ananas.Dns.RRType.SOA);

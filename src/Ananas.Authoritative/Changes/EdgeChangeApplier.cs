@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Ananas.Authoritative.Store;
+using Ananas.Dns;
 using LightningDB;
 
 namespace Ananas.Authoritative.Changes;
@@ -21,11 +22,62 @@ public static class EdgeChangeApplier
     /// <returns>False (and nothing written) when <paramref name="change"/> is not newer than the applied sequence.</returns>
     /// <exception cref="InvalidDataException">The change does not fit the store (an unknown zone, an owner outside
     /// the zone, no SOA left at the apex, a node too large); nothing is written.</exception>
-    public static bool Apply(EdgeStore store, EdgeChange change)
+    public static bool Apply(EdgeStore store, EdgeChange change) => ApplyAll(store, [change]) == 1;
+
+    /// <summary>
+    /// Applies changes in the given order in one write transaction (one disk flush for the lot), skipping each
+    /// that is not newer than the last applied; returns how many were applied. One change that does not fit and
+    /// none is written (<see cref="InvalidDataException"/>): the caller then applies them one at a time.
+    /// </summary>
+    public static int ApplyAll(EdgeStore store, IReadOnlyList<EdgeChange> changes)
     {
-        Check(change);
+        foreach (var change in changes) Check(change);
         using var txn = store.BeginWrite();
-        if (change.Sequence <= AppliedSequence(store, txn)) return false;
+        long applied = AppliedSequence(store, txn);
+        int count = 0;
+        foreach (var change in changes)
+        {
+            if (change.Sequence <= applied) continue;
+            ApplyIn(store, txn, change);
+            applied = change.Sequence;
+            count++;
+        }
+        if (count == 0) return 0;
+        WriteAppliedSequence(store, txn, applied);
+        store.BumpGeneration(txn);
+        txn.Commit().ThrowOnError();
+        return count;
+    }
+
+    /// <summary>
+    /// Makes the store exactly a snapshot of the pipeline taken at <paramref name="sequence"/>: every zone of the
+    /// snapshot (each a <see cref="EdgeChangeKind.ReplaceZone"/>) written whole, every other zone removed, and the
+    /// applied sequence set, in one write transaction. How a new edge starts before reading the stream from there.
+    /// </summary>
+    public static void Bootstrap(EdgeStore store, long sequence, IEnumerable<EdgeChange> zones)
+    {
+        using var txn = store.BeginWrite();
+        var kept = new HashSet<DnsName>();
+        foreach (var zone in zones)
+        {
+            if (zone.Kind != EdgeChangeKind.ReplaceZone) throw new InvalidDataException($"snapshot: zone {zone.Apex} is not a whole zone ({zone.Kind})");
+            Check(zone);
+            ZoneWriter.Replace(store, txn, ZoneImage.Build(zone.Apex, zone.Nodes));
+            kept.Add(zone.Apex);
+        }
+        var stale = new List<DnsName>();
+        foreach (var zone in ZoneIndex.Load(store, txn).Zones)
+        {
+            if (!kept.Contains(zone.Apex)) stale.Add(zone.Apex);
+        }
+        foreach (var apex in stale) ZoneWriter.Remove(store, txn, apex);
+        WriteAppliedSequence(store, txn, sequence);
+        store.BumpGeneration(txn);
+        txn.Commit().ThrowOnError();
+    }
+
+    private static void ApplyIn(EdgeStore store, LightningTransaction txn, EdgeChange change)
+    {
         switch (change.Kind)
         {
             case EdgeChangeKind.SetNodes:
@@ -42,10 +94,6 @@ public static class EdgeChangeApplier
             default:
                 throw new InvalidDataException($"edge change {change.Sequence}: unknown kind {(byte)change.Kind}");
         }
-        WriteAppliedSequence(store, txn, change.Sequence);
-        store.BumpGeneration(txn);
-        txn.Commit().ThrowOnError();
-        return true;
     }
 
     /// <summary>The sequence of the last change applied; 0 for a store no change has reached.</summary>

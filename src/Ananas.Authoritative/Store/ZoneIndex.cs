@@ -99,6 +99,11 @@ public sealed class ZoneIndex
     public static ZoneIndex Load(EdgeStore store)
     {
         using var txn = store.BeginRead();
+        return Load(store, txn);
+    }
+
+    internal static ZoneIndex Load(EdgeStore store, LightningTransaction txn)
+    {
         ulong generation = store.ReadGeneration(txn);
         var zones = new Dictionary<byte[], ZoneEntry>(WireNameComparer.Instance);
         using var cursor = txn.CreateCursor(store.Zones);

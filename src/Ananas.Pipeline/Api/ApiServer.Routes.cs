@@ -1,3 +1,4 @@
+using Ananas.Authoritative.Changes;
 using Ananas.Dns;
 using Ananas.Pipeline.Changes;
 using Ananas.Pipeline.Database;

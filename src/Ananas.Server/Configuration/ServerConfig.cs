@@ -142,6 +142,14 @@ public sealed record ServerConfig
     public string AuthoritativeIdentity { get; set; } = "";
     /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
     public string AuthoritativeVersion { get; set; } = "";
+    /// <summary>NATS server (nats://HOST:PORT) whose change stream this edge follows; empty: the store is written by others.</summary>
+    public string AuthoritativeSync { get; set; } = "";
+    /// <summary>This edge's durable consumer name; empty: the host name.</summary>
+    public string AuthoritativeEdgeId { get; set; } = "";
+    /// <summary>The pipeline API (http://HOST:PORT) whose /edge/snapshot an empty store loads first.</summary>
+    public string AuthoritativeSnapshotApi { get; set; } = "";
+    /// <summary>An API token valid for all zones, for the snapshot.</summary>
+    public string AuthoritativeSnapshotToken { get; set; } = "";
     /// <summary>Online signing of zones with keys in the store (docs/AUTHORITATIVE.md, "Online signing").</summary>
     public bool AuthoritativeSigning { get; set; }
     public TimeSpan SignatureValidity { get; set; }

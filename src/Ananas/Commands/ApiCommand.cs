@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ananas.Authoritative.Changes;
 using Ananas.Authoritative.Store;
+using Ananas.Authoritative.Sync;
 using Ananas.Dns;
 using Ananas.Pipeline.Api;
 using Ananas.Pipeline.Changes;
@@ -50,7 +51,7 @@ internal static class ApiCommand
                 settings = Settings(parse.GetValue(config), parse.GetValue(database));
                 if (parse.GetValue(listen) is { } l) settings.ApiListen = l;
                 if (parse.GetValue(edgeStore) is { } e) settings.ApiEdgeStore = e.FullName;
-                if (parse.GetValue(nats) is { } n) settings.ApiNats = n;
+                if (parse.GetValue(nats) is { } n) settings.ApiNats = ServeCommand.Flag("--nats", () => ConfigKeys.NatsUrl(n));
             }
             catch (ConfigException e)
             {
@@ -137,11 +138,6 @@ internal static class ApiCommand
             .SetMinimumLevel(settings.LogLevel)
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         var logger = loggerFactory.CreateLogger("Ananas.Pipeline");
-        if (settings.ApiNats.Length > 0)
-        {
-            Console.Error.WriteLine("ananas api serve: api.nats: publishing to NATS is not part of this build; leave it empty to publish into api.edge-store");
-            return 1;
-        }
         CentralDatabase central;
         System.Net.IPEndPoint endPoint;
         try
@@ -153,6 +149,12 @@ internal static class ApiCommand
         {
             Console.Error.WriteLine($"ananas api serve: {e.Message}");
             return 1;
+        }
+        if (settings.ApiNats.Length > 0)
+        {
+            // Edges follow the stream (`auth serve --sync`); NATS deduplicates a change published again by its sequence.
+            await using var stream = new NatsEdgeChangePublisher(settings.ApiNats, "ananas-api");
+            return await ServeAsync(central, endPoint, settings, stream, $"the NATS stream {EdgeChangeStream.Name} at {settings.ApiNats}", logger, started, cancellationToken);
         }
         string edgePath = settings.ApiEdgeStore.Length > 0 ? settings.ApiEdgeStore : Path.Combine(StateDirectory(), "edge");
         EdgeStore edge;
@@ -178,22 +180,28 @@ internal static class ApiCommand
             }
             int again = await central.RepublishAfterAsync(target.AppliedSequence, cancellationToken);
             if (again > 0) logger.LogInformation(4003, "edge store {Store} is at sequence {Sequence}: publishing {Count} changes again", edgePath, target.AppliedSequence, again);
-            await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
-            await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes }, publisher);
-            try
-            {
-                await server.StartAsync();
-            }
-            catch (IOException e)
-            {
-                Console.Error.WriteLine($"ananas api serve: {e.Message}");
-                return 1;
-            }
-            publisher.Start();
-            logger.LogInformation(4000, "zone API at {Address} ({Database}); changes go to the edge store {Store}", server.BaseAddress, central.Dialect.Name, edgePath);
-            started?.Invoke(server);
-            await StopSignals.WaitAsync(cancellationToken);
+            return await ServeAsync(central, endPoint, settings, target, $"the edge store {edgePath}", logger, started, cancellationToken);
         }
+    }
+
+    private static async Task<int> ServeAsync(CentralDatabase central, System.Net.IPEndPoint endPoint, ServerConfig settings, IEdgeChangePublisher target,
+        string destination, ILogger logger, Action<ApiServer>? started, CancellationToken cancellationToken)
+    {
+        await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
+        await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes }, publisher);
+        try
+        {
+            await server.StartAsync();
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"ananas api serve: {e.Message}");
+            return 1;
+        }
+        publisher.Start();
+        logger.LogInformation(4000, "zone API at {Address} ({Database}); changes go to {Destination}", server.BaseAddress, central.Dialect.Name, destination);
+        started?.Invoke(server);
+        await StopSignals.WaitAsync(cancellationToken);
         return 0;
     }
 }

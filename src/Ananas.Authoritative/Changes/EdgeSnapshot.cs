@@ -1,8 +1,7 @@
 using System.Buffers;
-using Ananas.Authoritative.Changes;
 using MessagePack;
 
-namespace Ananas.Pipeline.Changes;
+namespace Ananas.Authoritative.Changes;
 
 /// <summary>
 /// Every zone of the database as a <see cref="EdgeChangeKind.ReplaceZone"/> change, consistent with outbox sequence
