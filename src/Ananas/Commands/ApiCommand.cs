@@ -170,15 +170,8 @@ internal static class ApiCommand
         using (edge)
         {
             var target = new LocalEdgePublisher(edge);
-            // A store behind the outbox (new, or restored) gets every later change again, in order, while the outbox
-            // still holds them all.
-            if (!await central.CanReplayAfterAsync(target.AppliedSequence, cancellationToken))
-            {
-                Console.Error.WriteLine($"ananas api serve: the edge store {edgePath} is at sequence {target.AppliedSequence}, and the outbox no longer holds " +
-                    "every change after it (api.outbox-retention); give a new edge store directory loaded from GET /edge/snapshot, or keep the store it had");
-                return 1;
-            }
-            int again = await central.RepublishAfterAsync(target.AppliedSequence, cancellationToken);
+            var (bootstrapped, again) = await target.CatchUpAsync(central, cancellationToken);
+            if (bootstrapped) logger.LogInformation(4006, "edge store {Store} was behind the outbox: loaded the database's snapshot", edgePath);
             if (again > 0) logger.LogInformation(4003, "edge store {Store} is at sequence {Sequence}: publishing {Count} changes again", edgePath, target.AppliedSequence, again);
             return await ServeAsync(central, endPoint, settings, target, $"the edge store {edgePath}", logger, started, cancellationToken);
         }
