@@ -154,7 +154,17 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
 
     public void AppendMetrics(StringBuilder sb) => Metrics.Append(sb, _members.Length, _ring.Length);
 
-    object IMissForwarder.Status() => Status();
+    /// <summary>The status as the control API's JSON (camelCase, like its other answers).</summary>
+    object IMissForwarder.Status()
+    {
+        var s = Status();
+        return new
+        {
+            node = s.Node, listen = s.Listen, replicas = s.Replicas, budgetMs = s.BudgetMs, membership = s.Membership, ring = s.Ring,
+            peers = s.Peers.Select(p => new { id = p.Id, address = p.Address, state = p.State, inRing = p.InRing, inFlight = p.InFlight, rttMs = p.RttMs }).ToArray(),
+            forwarded = s.Forwarded, answered = s.Answered, fallbacks = s.Fallbacks, servedForPeers = s.ServedForPeers, refusedPeers = s.RefusedPeers,
+        };
+    }
 
     /// <summary>The ring and each peer's health (<c>GET /cluster</c>, <c>ananas cluster status</c>).</summary>
     public ClusterStatus Status() => new(

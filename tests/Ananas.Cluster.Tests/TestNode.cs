@@ -57,7 +57,7 @@ public sealed class TestNode : IAsyncDisposable
     public IPEndPoint PeerAddress => Cluster!.ListenAddress!;
     public IPEndPoint DnsAddress => Udp.LocalEndPoint;
 
-    /// <summary>A node's options: a budget of a second unless given (a loaded test machine can take longer than 50 ms to answer a first question), pings every 50 ms.</summary>
+    /// <summary>A node's options: a budget of a second unless given (a loaded test machine can take longer than 50 ms to answer a first question), pings every 100 ms (the default).</summary>
     public static ClusterOptions OptionsFor(string id, byte[]? secret = null, int replicas = 1, TimeSpan? budget = null) => new()
     {
         NodeId = id,
@@ -65,7 +65,7 @@ public sealed class TestNode : IAsyncDisposable
         Secret = secret ?? Secret,
         Replicas = replicas,
         Budget = budget ?? TimeSpan.FromSeconds(1),
-        ProbeInterval = TimeSpan.FromMilliseconds(50),
+        ProbeInterval = TimeSpan.FromMilliseconds(100),
     };
 
     public static async Task<TestNode> StartAsync(string id, ClusterOptions? options = null)

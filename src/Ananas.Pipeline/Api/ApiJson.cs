@@ -29,6 +29,8 @@ public static class ApiJson
         // Numbers as strings are a client's mistake we report, not guess at.
         NumberHandling = JsonNumberHandling.Strict,
         MaxDepth = 8,
+        // Messages quote names and RDATA; plain quotes and apostrophes read better than \u0027 (the body is never HTML).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static ZoneJson Zone(ZoneRow zone) =>

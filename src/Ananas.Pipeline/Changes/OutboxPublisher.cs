@@ -27,6 +27,12 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
     private Task? _loop;
     private Task? _listener;
 
+    /// <summary>On PostgreSQL, only the publisher holding the outbox's advisory lock publishes (several API servers may share a database).</summary>
+    private volatile bool _holdsOutbox;
+
+    /// <summary>The session advisory lock that makes one publisher per PostgreSQL database.</summary>
+    public const long PublisherLockKey = 4242002;
+
     /// <summary>The last sequence published and marked.</summary>
     public long PublishedThrough { get; private set; }
 
@@ -55,21 +61,35 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         }
     }
 
-    /// <summary>Publishes everything waiting now; returns how many entries were published.</summary>
+    /// <summary>
+    /// Publishes everything waiting now, in order; returns how many entries were published. Entries are marked once
+    /// per batch (and up to the last one published when a publish fails), so a crash republishes at most a batch.
+    /// </summary>
     public async Task<int> PublishPendingAsync(CancellationToken cancellationToken)
     {
         int published = 0;
         while (true)
         {
             var batch = await database.UnpublishedAsync(BatchSize, cancellationToken);
-            foreach (var entry in batch)
+            long done = 0;
+            try
             {
-                var change = await ChangeTransformer.TransformAsync(database, entry, cancellationToken);
-                await target.PublishAsync(change, cancellationToken);
-                await database.MarkPublishedAsync(entry.Sequence, cancellationToken);
-                PublishedThrough = entry.Sequence;
-                PublishedCount++;
-                published++;
+                foreach (var entry in batch)
+                {
+                    var change = await ChangeTransformer.TransformAsync(database, entry, cancellationToken);
+                    await target.PublishAsync(change, cancellationToken);
+                    done = entry.Sequence;
+                    PublishedCount++;
+                    published++;
+                }
+            }
+            finally
+            {
+                if (done > 0)
+                {
+                    await database.MarkPublishedThroughAsync(done, CancellationToken.None);
+                    PublishedThrough = done;
+                }
             }
             if (batch.Count < BatchSize) return published;
         }
@@ -77,12 +97,13 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var interval = database.Dialect is PostgresDialect ? NotifiedPollInterval : pollInterval;
+        bool postgres = database.Dialect is PostgresDialect;
+        var interval = postgres ? NotifiedPollInterval : pollInterval;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await PublishPendingAsync(cancellationToken);
+                if (!postgres || _holdsOutbox) await PublishPendingAsync(cancellationToken);
                 await _wake.WaitAsync(interval, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -114,6 +135,16 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
             {
                 await using var connection = new NpgsqlConnection(postgres.ConnectionString);
                 await connection.OpenAsync(cancellationToken);
+                await using (var take = new NpgsqlCommand($"SELECT pg_try_advisory_lock({PublisherLockKey})", connection))
+                {
+                    if (await take.ExecuteScalarAsync(cancellationToken) is not true)
+                    {
+                        logger.LogInformation(4004, "outbox publisher: another publisher holds the outbox; standing by");
+                        await Task.Delay(NotifiedPollInterval, cancellationToken);
+                        continue;
+                    }
+                }
+                _holdsOutbox = true;
                 connection.Notification += (_, _) => Wake();
                 await using (var listen = new NpgsqlCommand($"LISTEN {PostgresDialect.Channel}", connection))
                     await listen.ExecuteNonQueryAsync(cancellationToken);
@@ -122,10 +153,13 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                _holdsOutbox = false;
                 return;
             }
             catch (Exception e)
             {
+                // The lock went with the connection: another publisher may take over.
+                _holdsOutbox = false;
                 logger.LogWarning(4002, "outbox publisher: LISTEN failed ({Message}); polling every {Interval} until it reconnects", e.Message, NotifiedPollInterval);
                 try
                 {

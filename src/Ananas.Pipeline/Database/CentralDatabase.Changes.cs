@@ -162,7 +162,8 @@ public sealed partial class CentralDatabase
             var before = existing.Select(r => r.ToRecord()).ToList();
             bool replacesSoa = incoming.Any(r => r.Type == RRType.SOA);
             var kept = existing.Where(r => !(replacesSoa && r.Type == RRType.SOA)).ToList();
-            var added = incoming.Where(r => !kept.Any(k => k.Name == r.Name && k.Type == r.Type && k.Rdata.AsSpan().SequenceEqual(r.Data.ToWire()))).ToList();
+            var present = new HashSet<(DnsName, RRType, string)>(kept.Select(k => (k.Name, k.Type, Convert.ToBase64String(k.Rdata))));
+            var added = incoming.Where(r => !present.Contains((r.Name, r.Type, Convert.ToBase64String(r.Data.ToWire())))).ToList();
             var after = kept.Select(r => r.ToRecord()).Concat(added).ToList();
             if (TooMany(after.Count) is { } tooMany) return tooMany;
             if (ZoneRules.NewErrors(zone.Name, before, after) is { Count: > 0 } errors) return new ApiFailure(400, errors);

@@ -29,10 +29,11 @@ public sealed partial class CentralDatabase
         return entries;
     }
 
-    public async Task MarkPublishedAsync(long sequence, CancellationToken cancellationToken)
+    /// <summary>Marks every entry up to <paramref name="sequence"/> published (the publisher publishes in order).</summary>
+    public async Task MarkPublishedThroughAsync(long sequence, CancellationToken cancellationToken)
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
-        using var command = Command(connection, null, "UPDATE outbox SET published_ms = @t WHERE sequence = @s AND published_ms IS NULL", ("t", NowMs()), ("s", sequence));
+        using var command = Command(connection, null, "UPDATE outbox SET published_ms = @t WHERE sequence <= @s AND published_ms IS NULL", ("t", NowMs()), ("s", sequence));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -80,10 +80,10 @@ public sealed partial class CentralDatabase
         using (var create = Command(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)"))
             await create.ExecuteNonQueryAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        if (Dialect is PostgresDialect)
+        if (Dialect.MigrationLockSql is { } lockSql)
         {
             // Two servers starting at once: the second waits here and then finds nothing to do.
-            using var lockCommand = Command(connection, transaction, "SELECT pg_advisory_xact_lock(4242001)");
+            using var lockCommand = Command(connection, transaction, lockSql);
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
         int current;

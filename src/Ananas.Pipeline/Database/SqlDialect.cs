@@ -29,6 +29,9 @@ public abstract class SqlDialect
     /// <summary>Statements run inside a change's transaction after its outbox row, to wake publishers elsewhere once it commits.</summary>
     public abstract string? NotifySql { get; }
 
+    /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
+    public virtual string? MigrationLockSql => null;
+
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
 }
@@ -95,6 +98,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifySql => $"NOTIFY {Channel}";
 
     public override string? NotifyChannel => Channel;
+
+    public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);

@@ -159,11 +159,22 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
     }
 
     /// <summary>
-    /// Validation on: the RRSIGs covering an answer RRset, from the answer section, or failing that from the other
-    /// sections (some servers misplace them; Unbound's parser attaches them to their RRset wherever they are).
+    /// Validation on: the RRSIGs covering an answer RRset, wherever the server put them (some misplace one of several
+    /// in another section; Unbound's parser attaches every RRSIG to its RRset, val_ta_algo_dnskey).
     /// </summary>
-    private List<RrsigData>? AnswerSignatures(DnsMessage message, DnsName owner, RRType type) => !_options.Validation ? null :
-        SignaturesFor(message.Answers, owner, type) ?? SignaturesFor(message.Authority, owner, type) ?? SignaturesFor(message.Additional, owner, type);
+    private List<RrsigData>? AnswerSignatures(DnsMessage message, DnsName owner, RRType type)
+    {
+        if (!_options.Validation) return null;
+        var sigs = SignaturesFor(message.Answers, owner, type);
+        foreach (var section in (ReadOnlySpan<IReadOnlyList<ResourceRecord>>)[message.Authority, message.Additional])
+        {
+            if (SignaturesFor(section, owner, type) is not { } more) continue;
+            sigs ??= [];
+            foreach (var sig in more)
+                if (!sigs.Contains(sig)) sigs.Add(sig);
+        }
+        return sigs;
+    }
 
     /// <summary>Caches an answer RRset with its RRSIGs and appends both to the step's records.</summary>
     private void StoreAnswer(DnsMessage message, RRset rrset, TrustRank rank, List<ResourceRecord> records)

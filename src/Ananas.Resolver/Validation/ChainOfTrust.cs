@@ -34,14 +34,19 @@ internal sealed class ChainOfTrust
     private const int MaxFetches = 24;
 
     private readonly TrustAnchors _anchors;
+
     private readonly IReadOnlyList<DnsName> _negativeAnchors;
     private readonly VerdictCache _verdicts;
+
     private readonly RRsetVerifier _verifier;
     private readonly DnssecAlgorithmRegistry _algorithms;
+
     private readonly ValidationBudget _budget;
     private readonly Validator.SubResolve _resolve;
+
     private readonly ProveDsDenial _proveDsDenial;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
+
     private int _fetches;
 
     // The zone whose DNSKEY RRset is being checked, set once its DS is settled: a failure of that zone's keys is then
@@ -100,6 +105,7 @@ internal sealed class ChainOfTrust
         }
         return zone;
     }
+
     /// <summary>
     /// The validated DNSKEYs of <paramref name="zone"/>: from its trust anchor, or from the DS its parent signed.
     /// With <paramref name="probing"/> a name that proves not to be a zone cut gives Indeterminate.
@@ -123,6 +129,7 @@ internal sealed class ChainOfTrust
         }
         return result;
     }
+
     private async ValueTask<ZoneKeys> ComputeKeysAsync(DnsName zone, bool probing)
     {
         if (IsUnderNegativeAnchor(_anchors, _negativeAnchors, zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
@@ -216,6 +223,7 @@ internal sealed class ChainOfTrust
         _verdicts.Remember(keyRecords, keySigs, check.Ttl);
         return new ZoneKeys(ValidationState.Secure, keys);
     }
+
     /// <summary>
     /// The DS RRset of <paramref name="zone"/> (with its RRSIGs), or the signed proof that it has none, as a referral
     /// left them in the cache; null when the cache has neither and the DS must be asked for.
@@ -230,6 +238,7 @@ internal sealed class ChainOfTrust
             return new ResolutionOutcome(Rcode.NoError, []) { Soa = denial.Soa, Authority = denial.Answer.Authority };
         return null;
     }
+
     /// <summary>
     /// The answer's own signed NSEC at <paramref name="zone"/> showing a delegation (an alias chain into a child
     /// brings it from the parent's response), as a NODATA answer to the DS query it makes unnecessary; it is proven
@@ -243,9 +252,29 @@ internal sealed class ChainOfTrust
             if (rr.Name.Equals(zone) && (rr.Data is NsecData { } nsec && nsec.Contains(RRType.NS) && !nsec.Contains(RRType.SOA)
                     || rr.Data is RrsigData { TypeCovered: RRType.NSEC } sig && zone.IsStrictSubdomainOf(sig.SignerName)))
                 (proof ??= []).Add(rr);
-        if (proof is null || !proof.Exists(r => r.Type == RRType.NSEC) || RrsigLookup.ProofSigner(proof) is null) return null;
+        if (proof is not null && proof.Exists(r => r.Type == RRType.NSEC) && RrsigLookup.ProofSigner(proof) is not null)
+            return new ResolutionOutcome(Rcode.NoError, []) { Authority = proof };
+        return Nsec3DelegationInAnswer(zone);
+    }
+
+    /// <summary>
+    /// As <see cref="DelegationDenialInAnswer"/> for NSEC3 (RFC 5155 §8.9): the parent zone's NSEC3 matching
+    /// <paramref name="zone"/> with NS and neither DS nor SOA, which the answer brought (Unbound val_cnametooptin).
+    /// </summary>
+    private ResolutionOutcome? Nsec3DelegationInAnswer(DnsName zone)
+    {
+        DnsName? parent = null;
+        foreach (var rr in AnswerProofs)
+            if (rr.Data is RrsigData { TypeCovered: RRType.NSEC3 } sig && zone.IsStrictSubdomainOf(sig.SignerName) && rr.Name.Parent.Equals(sig.SignerName)
+                && (parent is null || sig.SignerName.LabelCount > parent.LabelCount))
+                parent = sig.SignerName;
+        if (parent is null) return null;
+        var proof = AnswerProofs.Where(r => r.Name.Parent.Equals(parent) && (r.Type == RRType.NSEC3 || r.Data is RrsigData { TypeCovered: RRType.NSEC3 })).ToList();
+        var nsec3 = new Nsec3Proofs(proof.Where(r => r.Type == RRType.NSEC3), parent, _budget);
+        if (nsec3.ProveInsecureDelegation(zone).Status != DenialStatus.Proven) return null;
         return new ResolutionOutcome(Rcode.NoError, []) { Authority = proof };
     }
+
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
     /// <summary>
     /// Whether the DS denial shows <paramref name="name"/> to be a delegation: its NSEC has the NS bit; its NSEC3 has

@@ -28,10 +28,13 @@ internal sealed class Validator
     public delegate ValueTask<ResolutionOutcome> SubResolve(DnsName name, RRType type);
 
     private readonly IRecordCache _cache;
+
     private readonly RRsetVerifier _verifier;
     private readonly ValidationBudget _budget;
+
     private readonly SecureNsecIndex? _secureNsec;
     private readonly VerdictCache _verdicts;
+
     private readonly ChainOfTrust _chain;
 
     /// <param name="validatedCacheOnly">Cached DS and DNSKEY RRsets are used only when validated before; others are

@@ -31,15 +31,14 @@ public sealed class ClusterPeersKey(string name, string doc, Func<ServerConfig, 
             {
                 if (member.KeyValue is not { } kv) continue;
                 string key = kv.Key?.Key is BareKeySyntax bare ? bare.Key?.Text ?? "" : kv.Key?.Key is StringValueSyntax s ? s.Value ?? "" : "";
-                string text = ConfigValues.String(kv.Value!);
                 switch (key)
                 {
                     case "id":
-                        id = ConfigKeys.Identifier(text);
+                        id = ConfigKeys.Identifier(ConfigValues.String(kv.Value!));
                         if (id.Length == 0) throw new FormatException($"{Name}[{peers.Count}].id: empty");
                         break;
                     case "address":
-                        address = ParseAddress(text);
+                        address = ParseAddress(ConfigValues.String(kv.Value!));
                         break;
                     default:
                         throw new FormatException($"{Name}[{peers.Count}].{key}: unknown key (known: id, address)");
