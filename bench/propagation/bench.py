@@ -258,11 +258,11 @@ class Bench:
         faults.join()
         self.log(f"load done: {sent} changes acknowledged in {load_seconds:.1f} s ({sent / load_seconds:.0f}/s), {failed} refused or failed (API down)")
 
+        time.sleep(2.0)  # the probe's last changes arrive
+        self.kill9("probe")
         final = self.committed()
         converge = self.wait_caught_up(final, self.edges, time.monotonic())
         self.log(f"every edge at the last committed sequence {final} {converge:.1f} s after the load")
-        time.sleep(1.0)
-        self.kill9("probe")
         return self.report(final, sent, failed, load_seconds)
 
     def load(self, start: float) -> tuple[int, int]:
@@ -270,6 +270,8 @@ class Bench:
         total = int(a.rate * a.seconds)
         lock = threading.Lock()
         counter = {"next": 0, "sent": 0, "failed": 0}
+        self.errors: dict[str, int] = {}
+        self.latencies: list[float] = []
         shares = [self.records[t::a.threads] for t in range(a.threads)]
 
         def worker(mine):
@@ -286,14 +288,18 @@ class Bench:
                     time.sleep(delay)
                 zone_id, record_id, owner = rnd.choice(mine)
                 address = f"10.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}"
+                sent_at = time.monotonic()
                 try:
-                    self.api.call("PATCH", f"/zones/{zone_id}/dns_records/{record_id}", {"content": address}, timeout=5)
+                    self.api.call("PATCH", f"/zones/{zone_id}/dns_records/{record_id}", {"content": address}, timeout=10)
                     self.expected[owner] = address
                     with lock:
                         counter["sent"] += 1
-                except Exception:
+                        self.latencies.append(time.monotonic() - sent_at)
+                except Exception as e:
+                    kind = f"{type(e).__name__}: {str(e)[:80]}"
                     with lock:
                         counter["failed"] += 1
+                        self.errors[kind] = self.errors.get(kind, 0) + 1
 
         threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
         for t in threads:
@@ -387,6 +393,8 @@ class Bench:
             "stream_messages": stream_messages,
             "propagation": {edge: {"n": len(v), "p50_ms": percentile(v, 0.5) * 1000, "p99_ms": percentile(v, 0.99) * 1000, "max_ms": max(v) * 1000 if v else None,
                                    "timeouts": timeouts[edge]} for edge, v in probes.items()},
+            "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
+            "request_errors": self.errors,
             "catch_up_seconds": self.catch_up, "verify": verify, "records_answered_wrong": lost, "applied": applied, "events": self.events,
         }
         (self.work / "result.json").write_text(json.dumps(result, indent=2))
@@ -441,6 +449,7 @@ def main():
         print(f"{edge:8} {p['n']:6} {p['p50_ms']:8.1f} {p['p99_ms']:8.1f} {p['max_ms'] or float('nan'):8.1f} {p['timeouts']:8}  {v['summary'][:26]:26}  "
               f"{result['records_answered_wrong'][edge]:5}  {a['applied_total']:7}/{a['expected']:<8} {a['skipped_total']}")
         ok &= v["exit"] == 0 and result["records_answered_wrong"][edge] == 0 and a["applied_total"] == a["expected"]
+    print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
     for what, seconds in result["catch_up_seconds"].items():
         print(f"catch-up after {what}: {seconds:.2f} s")
     print(f"{'OK' if ok else 'FAILED'}: verify 0 differences, 0 lost, 0 applied twice ({bench.work}/result.json)")

@@ -56,6 +56,19 @@ internal static class ProbeCommand
                 }, out _);
             }
             await using var log = parse.GetValue(output) is { } file ? new StreamWriter(file.FullName, append: true) : null;
+            var gate = new object();
+            probe.Measured = result =>
+            {
+                string seconds = result.Seconds is { } s ? s.ToString("R", CultureInfo.InvariantCulture) : "null";
+                lock (gate)
+                {
+                    Console.WriteLine($"{result.Round} {result.Edge} {(result.Seconds is { } t ? (t * 1000).ToString("F1", CultureInfo.InvariantCulture) + " ms" : "timeout")}");
+                    log?.WriteLine($"{{\"round\":{result.Round},\"unix_ms\":{result.UnixMs},\"edge\":\"{result.Edge}\",\"seconds\":{seconds}}}");
+                    log?.Flush();
+                }
+            };
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watching = probe.WatchAsync(stop.Token);
             var period = TimeSpan.FromSeconds(parse.GetValue(interval));
             long rounds = parse.GetValue(count);
             int failures = 0;
@@ -64,28 +77,27 @@ internal static class ProbeCommand
                 for (long round = 1; rounds == 0 || round <= rounds; round++)
                 {
                     var next = DateTime.UtcNow + period;
-                    long unixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     try
                     {
-                        var times = await probe.RoundAsync(round, cancellationToken);
-                        Console.WriteLine($"{round} " + string.Join(' ', times.Select(t => $"{t.Key}={(t.Value is { } s ? (s * 1000).ToString("F1", CultureInfo.InvariantCulture) + "ms" : "timeout")}")));
-                        foreach (var (edge, seconds) in times)
-                            log?.WriteLine($"{{\"round\":{round},\"unix_ms\":{unixMs},\"edge\":\"{edge}\",\"seconds\":{(seconds is { } s ? s.ToString("R", CultureInfo.InvariantCulture) : "null")}}}");
-                        log?.Flush();
+                        await probe.ChangeAsync(round, cancellationToken);
                     }
                     catch (Exception e) when (e is IOException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
                     {
-                        // The API is down (a restart): the round is lost, the probe goes on.
+                        // The API is down (a restart): this change was not made; the probe goes on.
                         failures++;
-                        Console.Error.WriteLine($"ananas probe: round {round}: {e.Message}");
+                        Console.Error.WriteLine($"ananas probe: change {round}: {e.Message}");
                     }
                     var wait = next - DateTime.UtcNow;
                     if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
                 }
+                // The last changes get their time to arrive.
+                await Task.Delay(TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
             }
+            stop.Cancel();
+            await watching;
             if (app is not null) await app.StopAsync();
             return failures == 0 ? 0 : 1;
         });
