@@ -49,9 +49,14 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
     {
         var zones = Answerer.Zones;
         Answerer.Counters.AppendPrometheus(sb, zones.Count, zones.Generation);
+        Answerer.Signer.AppendPrometheus(sb);
         _transfer?.Counters.AppendPrometheus(sb);
         _notify?.AppendPrometheus(sb);
+        Sync?.AppendMetrics(sb);
     }
+
+    /// <summary>The edge's sync with the zone pipeline, when it follows one (its metrics go out with ours).</summary>
+    public Sync.NatsEdgeSync? Sync { get; set; }
 
     private void Refresh()
     {

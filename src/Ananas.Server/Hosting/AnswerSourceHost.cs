@@ -20,7 +20,7 @@ public sealed class AnswerSourceHost : IAsyncDisposable
     {
         Config = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
-        Pipeline = new QueryPipeline(ResolverHost.PipelineOptionsFor(config), source, logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
+        Pipeline = new QueryPipeline(ResolverStackBuilder.PipelineOptions(config), source, logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
         _cookieRotation = ListenerFactory.AddProtections(Pipeline, config);
         var factory = new ListenerFactory(Pipeline, _logger);
         foreach (var address in config.Listen) _listeners.Add(factory.Create(address, config));

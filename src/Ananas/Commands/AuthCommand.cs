@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Ananas.Authoritative;
 using Ananas.Authoritative.Answering;
 using Ananas.Authoritative.Store;
+using Ananas.Authoritative.Sync;
 using Ananas.Authoritative.Transfer;
 using Ananas.Cli.Plugins;
 using Ananas.Authoritative.Zones;
@@ -30,6 +31,7 @@ internal static class AuthCommand
         auth.Subcommands.Add(CreateImport());
         auth.Subcommands.Add(CreateExport());
         auth.Subcommands.Add(CreateServe());
+        foreach (var keys in AuthKeyCommands.Create()) auth.Subcommands.Add(keys);
         return auth;
     }
 
@@ -90,10 +92,15 @@ internal static class AuthCommand
         var allowTransfer = new Option<string[]>("--allow-transfer") { Description = "Client network allowed zone transfers (AXFR/IXFR over TCP), repeatable (default: nobody).", AllowMultipleArgumentsPerToken = false };
         var notify = new Option<string[]>("--notify") { Description = "Secondary ADDR[:PORT] sent NOTIFY when a zone's serial changes, repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("serve", "Serve the store's zones authoritatively (UDP and TCP; a store changed by `auth import` in another process is served within a second).");
-        foreach (var option in new Option[] { store, config, listen, allow, metrics, queryLog, identity, version, allowTransfer, notify }) command.Options.Add(option);
+        var sync = new Option<string?>("--sync") { Description = "Follow the zone pipeline's change stream on this NATS server (nats://HOST:PORT): apply every change to the store in order." };
+        var edgeId = new Option<string?>("--edge-id") { Description = "This edge's name on the stream (its durable consumer; unique among edges). Default: the host name." };
+        var snapshotApi = new Option<string?>("--snapshot-api") { Description = "The zone API (http://HOST:PORT) whose /edge/snapshot an empty store loads before following --sync." };
+        var snapshotToken = new Option<string?>("--snapshot-token") { Description = "An API token valid for all zones, for --snapshot-api." };
+        foreach (var option in new Option[] { store, config, listen, allow, metrics, queryLog, identity, version, allowTransfer, notify, sync, edgeId, snapshotApi, snapshotToken }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             ServerConfig settings;
+            AuthoritativeOptions options;
             try
             {
                 settings = ServeCommand.BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), null, null, parse.GetValue(allow));
@@ -113,25 +120,44 @@ internal static class AuthCommand
                     foreach (var secondary in secondaries) ServeCommand.Flag("--notify", () => ConfigLoader.ParseEndPoint(secondary, 53));
                     settings.AuthoritativeNotify = [.. secondaries];
                 }
+                if (parse.GetValue(sync) is { } url) settings.AuthoritativeSync = ServeCommand.Flag("--sync", () => ConfigKeys.NatsUrl(url));
+                if (parse.GetValue(edgeId) is { } eid) settings.AuthoritativeEdgeId = ServeCommand.Flag("--edge-id", () => ConfigKeys.EdgeId(eid));
+                if (parse.GetValue(snapshotApi) is { } api) settings.AuthoritativeSnapshotApi = ServeCommand.Flag("--snapshot-api", () => ConfigKeys.HttpUrl(api));
+                if (parse.GetValue(snapshotToken) is { } token) settings.AuthoritativeSnapshotToken = token;
                 if (settings.AuthoritativeStore.Length == 0) throw new ConfigException("--store (or [authoritative] store in --config) is required");
+                options = OptionsFor(settings);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas auth serve: {e.Message}");
                 return 1;
             }
-            return await RunAsync(settings.AuthoritativeStore, settings, OptionsFor(settings), cancellationToken);
+            return await RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
         });
         return command;
     }
 
     /// <summary>The answerer's options from the configuration's [authoritative] section.</summary>
-    internal static AuthoritativeOptions OptionsFor(ServerConfig settings) => new()
+    internal static AuthoritativeOptions OptionsFor(ServerConfig settings)
     {
-        Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
-        Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
-        UdpPayload = (ushort)settings.UdpMaxPayload,
-    };
+        if (settings.SignatureJitter > settings.SignatureValidity / 2)
+            throw new ConfigException($"authoritative.signature-jitter ({settings.SignatureJitter}) is more than half of authoritative.signature-validity ({settings.SignatureValidity})");
+        return new()
+        {
+            Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
+            Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
+            UdpPayload = (ushort)settings.UdpMaxPayload,
+            Signing = new Authoritative.Signing.SigningOptions
+            {
+                Enabled = settings.AuthoritativeSigning,
+                Validity = settings.SignatureValidity,
+                InceptionOffset = settings.SignatureInceptionOffset,
+                Jitter = settings.SignatureJitter,
+                CacheSize = settings.SignatureCacheSize,
+                DnskeyTtl = (uint)settings.DnskeyTtl.TotalSeconds,
+            },
+        };
+    }
 
     /// <summary>Serves until cancelled or SIGINT/SIGTERM; 1 when it cannot start.</summary>
     internal static async Task<int> RunAsync(string storePath, ServerConfig settings, AuthoritativeOptions options, CancellationToken cancellationToken,
@@ -164,14 +190,16 @@ internal static class AuthCommand
             return 1;
         }
         logger.LogInformation("serving {Zones} zones from {Store}", source.Answerer.Zones.Count, storePath);
+        await using var sync = EdgeSyncRunner.Start(edge, settings, source, loggerFactory, out var syncing, cancellationToken);
         started?.Invoke(host);
         await StopSignals.WaitAsync(cancellationToken);
+        await EdgeSyncRunner.StopAsync(syncing);
         await host.StopAsync(DrainTimeout);
         if (plugins is not null) await plugins.DisposeAsync();
         return 0;
     }
 
-    private static EdgeStore? OpenStore(string path)
+    internal static EdgeStore? OpenStore(string path)
     {
         try
         {
@@ -184,7 +212,7 @@ internal static class AuthCommand
         }
     }
 
-    private static bool TryParseName(string text, string what, out DnsName? name)
+    internal static bool TryParseName(string text, string what, out DnsName? name)
     {
         if (DnsName.TryParse(text.EndsWith('.') ? text : text + ".", null, out var parsed, out var error))
         {
