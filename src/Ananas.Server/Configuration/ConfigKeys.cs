@@ -89,7 +89,8 @@ public static class ConfigKeys
 
         Integer("udp.max-payload", 1232, 512, 65535, Restart, c => c.UdpMaxPayload, (c, v) => c.UdpMaxPayload = v, "our largest UDP reply and advertised EDNS payload size (RFC 9715)"),
         Integer("udp.sockets", 1, 1, 256, Restart, c => c.UdpSockets, (c, v) => c.UdpSockets = v, "sockets bound to each UDP address; more than one uses `SO_REUSEPORT`"),
-        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v, "receive threads per UDP socket"),
+        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v,
+            "receive threads per UDP socket, at most the number of cores the process may run on (more would only add context switches)"),
         Integer("udp.batch-size", 32, 1, 1024, Restart, c => c.UdpBatchSize, (c, v) => c.UdpBatchSize = v,
             "datagrams each receive thread takes per `recvmmsg` call (Linux); the cache hits and errors among them leave in one `sendmmsg`. `1` receives and sends one datagram per call (what other systems always do)"),
 
