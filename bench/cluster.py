@@ -309,7 +309,10 @@ def main() -> int:
     p.add_argument("--cross-check", type=int, default=0, metavar="N", help="compare N names' answers, sharing vs lone node")
     p.add_argument("--cache-mb", type=int, default=256)
     p.add_argument("--quick", action="store_true", help="20 s per set-up on a 1,000-zone lab (to check the harness)")
+    p.add_argument("--ananas", help="the command that runs Ananas (default: the repository's ./ananas launcher)")
     args = p.parse_args()
+    if args.ananas:
+        B.ANANAS = args.ananas
     if args.quick:
         args.duration, args.zones = 20, 1000
     if args.nodes > 254 or args.nodes < 1 or (args.faults and args.nodes < 4):

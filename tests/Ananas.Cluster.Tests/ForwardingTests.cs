@@ -20,8 +20,7 @@ public sealed class ForwardingTests
                 Assert.Equal(Rcode.NXDomain, answer.Rcode);
             }
             Assert.True(nodes[2].Authority.Queries > 0);
-            Assert.True(nodes[0].Forwarder.Metrics.Answered == 1, $"forwarded {nodes[0].Forwarder.Metrics.Forwarded}, answered {nodes[0].Forwarder.Metrics.Answered}, fallbacks {nodes[0].Forwarder.Metrics.Fallbacks}, timeouts {nodes[0].Forwarder.Metrics.BudgetTimeouts}");
-            Assert.All(nodes.Where(n => n.Id != "c"), n => Assert.Equal(0, n.Authority.Queries));
+            Assert.All(nodes.Where(n => n.Id != "c"), n => Assert.True(n.Authority.Queries == 0 && n.Forwarder.Metrics.Answered == 1, n.Counters()));
             Assert.Equal(3, nodes[2].Forwarder.Metrics.ServedForPeers);
             // The forwarder cached the owner's answer: asking again at a non-owner stays local.
             long forwarded = nodes[0].Forwarder.Metrics.Forwarded;

@@ -34,7 +34,7 @@ public sealed class NatsMembershipTests
         {
             string url = $"nats://127.0.0.1:{endPoint.Port}";
             foreach (var id in new[] { "a", "b" })
-                nodes.Add(await TestNode.StartAsync(id, TestNode.OptionsFor(id) with { NatsUrl = url, NatsBucket = "test", Lease = TimeSpan.FromSeconds(1) }));
+                nodes.Add(await TestNode.StartAsync(id, TestNode.OptionsFor(id) with { NatsUrl = url, NatsBucket = "test", Lease = TimeSpan.FromSeconds(2) }));
             await TestNode.WaitUntilAsync(() => nodes.All(n => n.RingSize() == 2), TimeSpan.FromSeconds(15));
 
             // A member that registered once and never renewed (a node killed with -9): in, then out after the lease.
@@ -45,7 +45,7 @@ public sealed class NatsMembershipTests
                 await kv.PutAsync("ghost", ghost.Address.ToString());
             }
             await TestNode.WaitUntilAsync(() => nodes[0].InRing("ghost"), TimeSpan.FromSeconds(5));
-            await TestNode.WaitUntilAsync(() => !nodes[0].InRing("ghost") && nodes[0].Forwarder.Status().Peers.All(p => p.Id != "ghost"), TimeSpan.FromSeconds(5));
+            await TestNode.WaitUntilAsync(() => !nodes[0].InRing("ghost") && nodes[0].Forwarder.Status().Peers.All(p => p.Id != "ghost"), TimeSpan.FromSeconds(8));
             Assert.True(nodes[0].InRing("b"), "the renewing member stays");
         }
         finally
