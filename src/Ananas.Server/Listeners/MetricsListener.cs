@@ -88,12 +88,16 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_badcookie_total", "BADCOOKIE responses (a rate-limited client with a missing or stale server cookie).", c.BadCookieCount);
         sb.Append("# HELP ananas_in_flight Misses being resolved or queued.\n# TYPE ananas_in_flight gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_in_flight {pipeline.InFlight}\n");
-        var stats = pipeline.Answers.GetStatistics();
-        sb.Append("# HELP ananas_answer_cache_entries Entries in the answer cache.\n# TYPE ananas_answer_cache_entries gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_entries {stats.EntryCount}\n");
-        sb.Append("# HELP ananas_answer_cache_bytes Bytes resident in the answer cache.\n# TYPE ananas_answer_cache_bytes gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_bytes {stats.ResidentBytes}\n");
-        Counter(sb, "ananas_answer_cache_evictions_total", "Answer cache evictions (budget).", stats.Evictions);
+        // A pipeline with an answer source (the authoritative role) has no answer cache.
+        if (pipeline.AnswerSource is null)
+        {
+            var stats = pipeline.Answers.GetStatistics();
+            sb.Append("# HELP ananas_answer_cache_entries Entries in the answer cache.\n# TYPE ananas_answer_cache_entries gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_entries {stats.EntryCount}\n");
+            sb.Append("# HELP ananas_answer_cache_bytes Bytes resident in the answer cache.\n# TYPE ananas_answer_cache_bytes gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_bytes {stats.ResidentBytes}\n");
+            Counter(sb, "ananas_answer_cache_evictions_total", "Answer cache evictions (budget).", stats.Evictions);
+        }
         if (pipeline.QueryLog is { } queryLog)
         {
             Counter(sb, "ananas_query_log_written_total", "Query log lines written.", queryLog.Written);

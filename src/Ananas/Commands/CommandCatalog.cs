@@ -14,6 +14,7 @@ internal static class CommandCatalog
         yield return ShadowCommand.Create();
         yield return CheckConfigCommand.Create();
         yield return AuthCommand.Create();
+        yield return ApiCommand.Create();
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
         yield return ControlCommands.Reload();
