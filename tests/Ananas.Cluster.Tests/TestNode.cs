@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ananas.Dns;
 using Ananas.Resolver;
@@ -140,14 +139,6 @@ public sealed class TestNode : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
             await Task.Delay(10);
         }
-    }
-
-    /// <summary>A free loopback TCP port (bound and released).</summary>
-    public static IPEndPoint FreeEndPoint()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public async Task StopClusterAsync()
