@@ -314,6 +314,13 @@ internal sealed class Resolution
             if (!minimising) return _answers.Finish(response, delegation, name, type);
 
             // A minimisation probe (queryName, probe type) was answered.
+            if (HasDname(response.Message, queryName))
+            {
+                // A DNAME at the probe name redirects every name below it (RFC 6672 §2.3): probing deeper names finds
+                // nothing the full name's answer would not give; ask it (kresd does, deckard val_dname).
+                minimise = false;
+                continue;
+            }
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
@@ -346,6 +353,14 @@ internal sealed class Resolution
             probeLabels++;
             if (++probes >= _limits.MaxMinimisationProbes) minimise = false;
         }
+    }
+
+    /// <summary>Whether a probe's negative answer shows a DNAME at <paramref name="owner"/>: its NSEC there lists one.</summary>
+    private static bool HasDname(DnsMessage message, DnsName owner)
+    {
+        foreach (var rr in message.Authority)
+            if (rr.Data is NsecData nsec && rr.Name.Equals(owner) && nsec.Contains(RRType.DNAME)) return true;
+        return false;
     }
 
     /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>
