@@ -121,6 +121,16 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message, contradicted ? owner : null) : [] };
     }
 
+    /// <summary>The DS RRset of <paramref name="name"/> that a referral to it carries, as the answer to a DS query; null without one.</summary>
+    public Step? DelegationSignerInReferral(ClassifiedResponse response, DnsName name)
+    {
+        var ds = RRset.Collect(response.Message.Authority, name, RRType.DS);
+        if (ds is null) return null;
+        var records = new List<ResourceRecord>();
+        StoreAnswer(response.Message, ds, TrustRank.NonAuthoritativeAnswer, records);
+        return new Step(StepKind.Answer, records);
+    }
+
     /// <summary>
     /// Whether the response's own NSEC at <paramref name="owner"/> lists the type (or a CNAME): then the response
     /// does not prove the chain's end empty, whatever its SOA says (a server's canned answer to another question,

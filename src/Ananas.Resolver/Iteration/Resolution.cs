@@ -304,6 +304,10 @@ internal sealed class Resolution
             var response = reply.Response!;
             if (response.Kind == ResponseKind.Referral)
             {
+                // A parent that answers the DS query with its referral to the name still sends the DS RRset there
+                // (RFC 4035 §3.1.4.1 puts it in the answer): it is the answer, validated like any (Unbound iter_ds_referral).
+                if (type == RRType.DS && !minimising && name.Equals(response.ReferralCut) && _answers.DelegationSignerInReferral(response, name) is { } ds)
+                    return ds;
                 if (++referrals > _limits.MaxReferralDepth)
                     return Step.Fail(ResolutionFailure.Bound("referral depth", _limits.MaxReferralDepth));
                 delegation = _delegations.AcceptReferral(response, delegation);
