@@ -145,8 +145,18 @@ internal static class AuthCommand
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
         using var edge = OpenStore(storePath);
         if (edge is null) return 1;
-        using var source = new AuthoritativeSource(new AuthoritativeAnswerer(edge, options, loggerFactory.CreateLogger("Ananas.Authoritative")),
-            loggerFactory.CreateLogger("Ananas.Authoritative"));
+        AuthoritativeAnswerer answerer;
+        try
+        {
+            answerer = new AuthoritativeAnswerer(edge, options, loggerFactory.CreateLogger("Ananas.Authoritative"));
+        }
+        catch (InvalidDataException e)
+        {
+            // A zone row or a signing key that cannot be read: refuse to start rather than serve a signed zone unsigned.
+            Console.Error.WriteLine($"ananas auth serve: the store {storePath} cannot be served: {e.Message}");
+            return 1;
+        }
+        using var source = new AuthoritativeSource(answerer, loggerFactory.CreateLogger("Ananas.Authoritative"));
         ResolverHost host;
         try
         {
