@@ -26,6 +26,8 @@ public sealed class ZoneEntry
 
     /// <summary>The zone's signing keys (the store's <c>keys</c> table), or null when it is served unsigned.</summary>
     public Signing.ZoneKeySet? Keys { get; internal set; }
+    /// <summary>The SOA serial (the fifth field from the end of the SOA RDATA).</summary>
+    public uint Serial => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(SoaRdata.AsSpan(SoaRdata.Length - 20));
 
     /// <summary>RFC 2308 §3: a negative answer's SOA TTL is the lesser of the SOA's TTL and its MINIMUM.</summary>
     public uint NegativeTtl
@@ -97,6 +99,11 @@ public sealed class ZoneIndex
     public static ZoneIndex Load(EdgeStore store)
     {
         using var txn = store.BeginRead();
+        return Load(store, txn);
+    }
+
+    internal static ZoneIndex Load(EdgeStore store, LightningTransaction txn)
+    {
         ulong generation = store.ReadGeneration(txn);
         var zones = new Dictionary<byte[], ZoneEntry>(WireNameComparer.Instance);
         using var cursor = txn.CreateCursor(store.Zones);
