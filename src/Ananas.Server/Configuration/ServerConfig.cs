@@ -117,6 +117,9 @@ public sealed record ServerConfig
     /// <summary>PEM file of certificates DoT upstreams must chain to; empty: the system's trust store.</summary>
     public string TlsCertBundle { get; set; } = "";
 
+    /// <summary>PEM certificates plugins' HTTPS requests must chain to instead of the system's trust store; empty: the system's.</summary>
+    public string PluginTlsCertBundle { get; set; } = "";
+
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
     public string AuthoritativeStore { get; set; } = "";
