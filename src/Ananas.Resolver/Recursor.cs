@@ -18,9 +18,10 @@ public sealed partial class Recursor
     private readonly RecursorOptions _options;
     private readonly IClock _clock;
     private readonly IRecordCache _cache;
-    private readonly ILameServerList _lame;
     private readonly ILameServerList _bogusServers;
-    private readonly IServerSelector _selector;
+
+    // What every resolution shares: the options, caches, lame and bogus lists, selector and clock.
+    private readonly RecursorContext _context;
 
     public Recursor(RecursorOptions options, IClock clock, IRandom random, IRecordCache cache)
         : this(options, clock, cache, new RandomServerSelector(random), new LameServerList(clock, options.LameHoldDown))
@@ -32,9 +33,8 @@ public sealed partial class Recursor
         _options = options;
         _clock = clock;
         _cache = cache;
-        _selector = selector;
-        _lame = lameServers;
         _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
+        _context = new RecursorContext(options, cache, lameServers, _bogusServers, selector, clock);
         _failures = new FailureCache(clock);
         _bogusKeySets = new FailureCache(clock, BogusKeySetCapacityBytes);
         _prefetchHeldOff = new HoldDownTable<(DnsName, RRType), bool>(clock, PrefetchFailureHoldDown, options.PrefetchHoldOffCapacityBytes, QuestionCost.Instance);
@@ -99,7 +99,7 @@ public sealed partial class Recursor
         {
             // Stale first (Unbound's serve-expired-client-timeout 0): whatever the cache holds, fresh or within the
             // stale window, is the answer; stale data is refreshed in the background.
-            var cached = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, cancellationToken) { StaleWindow = stale.MaxStale };
+            var cached = new Resolution(_context, exchanger, request, cancellationToken) { StaleWindow = stale.MaxStale };
             var cachedOutcome = await cached.ResolveAsync(question.Name, question.Type, 0);
             if (!cached.NeededRecursion && cachedOutcome.Rcode != Rcode.ServFail)
             {
@@ -207,7 +207,7 @@ public sealed partial class Recursor
     }
 
     private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
-        new(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, cancellationToken);
+        new(_context, exchanger, request, cancellationToken);
 
     private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome, bool secure = false, int validationQueries = 0)
     {
@@ -228,7 +228,7 @@ public sealed partial class Recursor
     /// <summary>The answer from cache data expired within the stale window, or null when the cache cannot answer.</summary>
     private async Task<Response?> TryStaleAsync(Request request, IExchanger exchanger, Question question)
     {
-        var cached = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, CancellationToken.None)
+        var cached = new Resolution(_context, exchanger, request, CancellationToken.None)
         {
             StaleWindow = _options.ServeStale.MaxStale,
         };
@@ -309,7 +309,7 @@ public sealed partial class Recursor
         try
         {
             var request = new Request(DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: true));
-            var refresh = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, request, CancellationToken.None) { Refresh = true };
+            var refresh = new Resolution(_context, exchanger, request, CancellationToken.None) { Refresh = true };
             // Whatever it learns goes to the cache; a failure leaves the cache as it was.
             var outcome = await refresh.ResolveAsync(question.Name, question.Type, 0);
             if (prefetch && outcome.Rcode == Rcode.ServFail) _prefetchHeldOff.Add(key, true);

@@ -23,13 +23,13 @@ internal sealed class Resolution
     private readonly AnswerSteps _answers;
     private readonly HashSet<(DnsName, RRType)> _inProgress = [];
 
-    /// <param name="bogusServers">Servers that sent data failing DNSSEC validation, per zone: asked only when the zone's
-    /// other servers (glueless ones included) gave no usable answer.</param>
+    /// <param name="context">The recursor's options and shared state; its bogus server list holds servers that sent data
+    /// failing DNSSEC validation, asked only when the zone's other servers (glueless ones included) gave no usable answer.</param>
     /// <param name="upstreamBudget">The client query's upstream budget when this is one of its sub-resolutions (validation's
     /// DS and DNSKEY fetches); a new one of <see cref="Limits.MaxUpstreamQueries"/> otherwise.</param>
-    public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector, IClock clock,
-        IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
+    public Resolution(RecursorContext context, IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
     {
+        var (options, cache, lame, bogusServers, selector, clock) = context;
         _options = options;
         _limits = options.Limits;
         _cache = cache;

@@ -36,7 +36,7 @@ public sealed partial class Recursor
         {
             // The client query's deadline and upstream budget: a fetch for the validator is part of its work.
             var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = resolution.Deadline, Trace = request.Trace };
-            var subResolution = new Resolution(_options, _cache, _lame, _bogusServers, _selector, _clock, exchanger, sub, cancellationToken, resolution.Budget) { Refresh = true };
+            var subResolution = new Resolution(_context, exchanger, sub, cancellationToken, resolution.Budget) { Refresh = true };
             var result = await subResolution.ResolveAsync(name, type, 0);
             queries += subResolution.UpstreamQueries;
             if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
