@@ -4,6 +4,12 @@ namespace Ananas.Resolver;
 public interface IClock
 {
     DateTimeOffset UtcNow { get; }
+
+    /// <summary>
+    /// Completes after <paramref name="delay"/> of this clock's time (the serve-stale client response timer); real time
+    /// unless a virtual clock decides otherwise.
+    /// </summary>
+    Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, cancellationToken);
 }
 
 /// <summary>The real wall clock.</summary>

@@ -30,13 +30,15 @@ public sealed partial class Recursor
     {
     }
 
-    public Recursor(RecursorOptions options, IClock clock, IRecordCache cache, IServerSelector selector, ILameServerList lameServers)
+    /// <param name="peer">Peer-corpus switches (the scenario runner's); null: the resolver's own behaviour.</param>
+    public Recursor(RecursorOptions options, IClock clock, IRecordCache cache, IServerSelector selector, ILameServerList lameServers,
+        PeerCompatibility? peer = null)
     {
         _options = options;
         _clock = clock;
         _cache = cache;
         _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
-        _context = new RecursorContext(options, cache, lameServers, _bogusServers, selector, clock);
+        _context = new RecursorContext(options, cache, lameServers, _bogusServers, selector, clock, peer ?? PeerCompatibility.None);
         _policy = new ResolutionPolicy(_context, (query, resolution, outcome) => Build(query, resolution, outcome));
         _bogusKeySets = new FailureCache(clock, BogusKeySetCapacityBytes);
     }
@@ -91,7 +93,7 @@ public sealed partial class Recursor
         if (early is not null) return early;
         var resolution = NewResolution(request, exchanger, cancellationToken);
         var work = resolution.ResolveAsync(question.Name, question.Type, 0).AsTask();
-        var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, ClientTimer, cancellationToken);
+        var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, cancellationToken);
         if (stale is not null) return stale;
         var outcome = await work.ConfigureAwait(false);
         var fallback = await _policy.AfterResolvingAsync(request, exchanger, question, outcome, resolution, cancellationToken);
@@ -156,9 +158,6 @@ public sealed partial class Recursor
         ApplyDnssecFlags(query, response, secure);
         return new Response(response) { UpstreamQueries = resolution.UpstreamQueries + validationQueries };
     }
-
-    /// <summary>The client response timer (<see cref="ServeStaleOptions.ClientTimeout"/>); replaceable so that tests decide when it fires.</summary>
-    public Func<TimeSpan, CancellationToken, Task> ClientTimer { get; init; } = static (delay, ct) => Task.Delay(delay, ct);
 
     private static Response Refuse(DnsMessage query, Rcode rcode, ExtendedErrorOption? error)
     {

@@ -8,18 +8,11 @@ public sealed record RecursorOptions
     /// <summary>Where iteration starts when nothing better is cached.</summary>
     public RootHints RootHints { get; init; } = RootHints.Iana;
 
-    /// <summary>QNAME minimisation (RFC 9156), with probes of type <see cref="MinimisationProbeType"/>.</summary>
+    /// <summary>QNAME minimisation (RFC 9156), with probes of type <see cref="PeerCompatibility.MinimisationProbeType"/> (NS).</summary>
     public bool QnameMinimisation { get; init; } = true;
 
     /// <summary>
-    /// The QTYPE of minimisation probes. NS (kresd's choice, and what the deckard corpus scripts) finds zone cuts
-    /// directly; A (Unbound's choice, recommended by RFC 9156 §3 because NS queries stand out and some servers
-    /// mishandle them) hides the query better.
-    /// </summary>
-    public RRType MinimisationProbeType { get; init; } = RRType.NS;
-
-    /// <summary>
-    /// With minimisation, also probe the full name (with <see cref="MinimisationProbeType"/>) before sending the real
+    /// With minimisation, also probe the full name (with the probe type) before sending the real
     /// QTYPE, unless the QTYPE is A or DS. The resolver cannot know whether the full name is itself a zone cut, so this
     /// keeps the QTYPE from the parent zone's servers (RFC 9156 §2: only the server authoritative for the name sees
     /// the QTYPE); Unbound does this (iterator.c: minimisation stops before the last label only for A and DS).
@@ -32,13 +25,6 @@ public sealed record RecursorOptions
     /// set and use (and cache) that instead of the hints. Unbound and kresd always prime.
     /// </summary>
     public bool PrimeRoot { get; init; }
-
-    /// <summary>
-    /// An alias loop (RFC 1034 §3.6.2) is SERVFAIL with the chain up to the loop in the answer section, as kresd sends
-    /// it (deckard iter_dname_insec). Off, it has empty sections and only the EDE names the loop, as Unbound sends
-    /// every failure (Unbound val_cname_loop1-3).
-    /// </summary>
-    public bool AliasLoopShowsChain { get; init; } = true;
 
     /// <summary>Upstream IPv4 allowed (deckard <c>do-ip4</c>).</summary>
     public bool UseIPv4 { get; init; } = true;
@@ -168,13 +154,6 @@ public sealed record RecursorOptions
     /// Error) without validating again (Unbound <c>val-bogus-ttl</c>, 60 s). Bounded like <see cref="FailureCacheTtl"/>.
     /// </summary>
     public TimeSpan BogusCacheTtl { get; init; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>
-    /// Validate DSA signatures (algorithms 3 and 6). RFC 8624 §3.1 retired them (MUST NOT validate), so by default a
-    /// zone signed only with DSA is insecure, as with any unsupported algorithm. On only for old zones or test corpora
-    /// written before RFC 8624 (the Unbound and deckard validator scenarios are signed with DSA).
-    /// </summary>
-    public bool ValidateDsa { get; init; }
 
     /// <summary>Pins the validator's "now" for signature validity (Unbound <c>val-override-date</c>); null: the clock's time.</summary>
     public DateTimeOffset? ValidationTime { get; init; }

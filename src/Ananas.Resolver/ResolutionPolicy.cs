@@ -79,14 +79,14 @@ internal sealed class ResolutionPolicy
     /// background); null when the resolution's own outcome is to be awaited.
     /// </summary>
     public async Task<Response?> WhileResolvingAsync(Request request, IExchanger exchanger, Question question, Task<ResolutionOutcome> work,
-        Func<TimeSpan, CancellationToken, Task> clientTimer, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         var stale = Options.ServeStale;
         if (!stale.Enabled || !request.Query.Has(HeaderFlags.RD) || stale.ClientTimeout <= TimeSpan.Zero || work.IsCompleted) return null;
         // RFC 8767 §5 client response timer: past it, stale data is better than silence; resolution goes on and
-        // refreshes the cache.
+        // refreshes the cache. The timer runs on the resolver's clock, so a virtual clock decides when it fires.
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (await Task.WhenAny(work, clientTimer(stale.ClientTimeout, timer.Token)).ConfigureAwait(false) != work)
+        if (await Task.WhenAny(work, _context.Clock.Delay(stale.ClientTimeout, timer.Token)).ConfigureAwait(false) != work)
         {
             var early = await TryStaleAsync(request, exchanger, question);
             if (early is not null)

@@ -14,14 +14,14 @@ public sealed class ResolverStack
 {
     private readonly IClock _clock;
     private readonly IServerSelector _selector;
-    private readonly Func<TimeSpan, CancellationToken, Task>? _clientTimer;
+    private readonly PeerCompatibility _peer;
 
     private ResolverStack(IClock clock, IServerSelector selector, RecordCache records, LameServerList lame, Recursor recursor,
-        Func<TimeSpan, CancellationToken, Task>? clientTimer)
+        PeerCompatibility peer)
     {
         _clock = clock;
         _selector = selector;
-        _clientTimer = clientTimer;
+        _peer = peer;
         Records = records;
         Lame = lame;
         Recursor = recursor;
@@ -34,20 +34,16 @@ public sealed class ResolverStack
     public Recursor Recursor { get; }
 
     /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production).</param>
-    /// <param name="clientTimer">The serve-stale client timer; null: real time (a virtual clock passes its own).</param>
-    public static ResolverStack Create(RecursorOptions options, IClock clock, IServerSelector selector,
-        Func<TimeSpan, CancellationToken, Task>? clientTimer = null)
+    /// <param name="peer">Peer-corpus switches, set only by the scenario runner; null: the resolver's own behaviour.</param>
+    public static ResolverStack Create(RecursorOptions options, IClock clock, IServerSelector selector, PeerCompatibility? peer = null)
     {
+        peer ??= PeerCompatibility.None;
         var records = new RecordCache(clock, RecordCacheOptions.For(options));
         var lame = new LameServerList(clock, options.LameHoldDown);
-        return new ResolverStack(clock, selector, records, lame, Build(options, clock, records, selector, lame, clientTimer), clientTimer);
+        return new ResolverStack(clock, selector, records, lame, new Recursor(options, clock, records, selector, lame, peer), peer);
     }
 
     /// <summary>A recursor with other options over the same caches and lame list (a reload: nothing learnt is lost).</summary>
     public ResolverStack Reconfigure(RecursorOptions options) =>
-        new(_clock, _selector, Records, Lame, Build(options, _clock, Records, _selector, Lame, _clientTimer), _clientTimer);
-
-    private static Recursor Build(RecursorOptions options, IClock clock, RecordCache records, IServerSelector selector, LameServerList lame,
-        Func<TimeSpan, CancellationToken, Task>? clientTimer) =>
-        clientTimer is null ? new Recursor(options, clock, records, selector, lame) : new Recursor(options, clock, records, selector, lame) { ClientTimer = clientTimer };
+        new(_clock, _selector, Records, Lame, new Recursor(options, _clock, Records, _selector, Lame, _peer), _peer);
 }

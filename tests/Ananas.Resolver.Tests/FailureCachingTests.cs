@@ -11,11 +11,11 @@ namespace Ananas.Resolver.Tests;
 /// <summary>Caching of resolution failures (RFC 9520 §3) and how it meets serve-stale (RFC 8767).</summary>
 public sealed class FailureCachingTests
 {
-    private static Recursor Build(TestWorld world, RecursorOptions options) =>
-        new(options, world.Clock, new RecordCache(world.Clock, RecordCacheOptions.For(options)), new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown))
-        {
-            ClientTimer = (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct),
-        };
+    private static Recursor Build(TestWorld world, RecursorOptions options)
+    {
+        world.Clock.Timer = VirtualClock.NeverFires;
+        return new(options, world.Clock, new RecordCache(world.Clock, RecordCacheOptions.For(options)), new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown));
+    }
 
     private static List<EdeCode> Edes(Response r) =>
         r.Message.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => o.InfoCode).ToList() ?? [];

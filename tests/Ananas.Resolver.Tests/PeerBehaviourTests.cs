@@ -105,7 +105,7 @@ public sealed class PeerBehaviourTests
         world.ExampleCom.Records.Add(RecordText.Parse("loop1 CNAME loop2", world.ExampleCom.Origin));
         world.ExampleCom.Records.Add(RecordText.Parse("loop2 CNAME loop1", world.ExampleCom.Origin));
 
-        var response = await world.Resolve(world.Recursor(world.Options() with { AliasLoopShowsChain = false }), "loop1.example.com.");
+        var response = await world.Resolve(world.Recursor(world.Options(), peer: new PeerCompatibility { AliasLoopShowsChain = false }), "loop1.example.com.");
 
         Assert.Equal(Rcode.ServFail, response.Message.Rcode);
         Assert.Empty(response.Message.Answers);
@@ -202,10 +202,11 @@ public sealed class PeerBehaviourTests
     {
         // RFC 9156 §3 recommends A probes (Unbound); kresd and the deckard corpus use NS.
         var world = new TestWorld();
-        var options = world.Options(qmin: true) with { MinimisationProbeType = RRType.A };
+        var options = world.Options(qmin: true);
+        var peer = new PeerCompatibility { MinimisationProbeType = RRType.A };
         world.ExampleCom.Records.Add(RecordText.Parse("a.b A 192.0.2.3", world.ExampleCom.Origin));
 
-        var response = await world.Resolve(world.Recursor(options), "a.b.example.com.");
+        var response = await world.Resolve(world.Recursor(options, peer: peer), "a.b.example.com.");
 
         Assert.Equal(["a.b.example.com A 192.0.2.3"], Answers.Lines(response.Message.Answers));
         Assert.Equal([$"{Root} com A", $"{Gtld} example.com A", $"{Ns1} b.example.com A", $"{Ns1} a.b.example.com A"], world.Authority.Log);
@@ -217,17 +218,18 @@ public sealed class PeerBehaviourTests
         // Unbound (iterator.c): with A probes, the full name is probed with A too unless the QTYPE is A or DS, so only
         // the zone that holds the name sees the QTYPE (RFC 9156 §2).
         var world = new TestWorld();
-        var options = world.Options(qmin: true) with { MinimisationProbeType = RRType.A, MinimiseFullName = true };
+        var options = world.Options(qmin: true) with { MinimiseFullName = true };
+        var peer = new PeerCompatibility { MinimisationProbeType = RRType.A };
         world.ExampleCom.Records.Add(RecordText.Parse("www AAAA 2001:db8::80", world.ExampleCom.Origin));
 
-        var response = await world.Resolve(world.Recursor(options), "www.example.com.", RRType.AAAA);
+        var response = await world.Resolve(world.Recursor(options, peer: peer), "www.example.com.", RRType.AAAA);
 
         Assert.Equal(["www.example.com AAAA 2001:db8::80"], Answers.Lines(response.Message.Answers));
         Assert.Equal([$"{Root} com A", $"{Gtld} example.com A", $"{Ns1} www.example.com A", $"{Ns1} www.example.com AAAA"], world.Authority.Log);
 
         // A and DS are sent as they are at the last label.
         world.Authority.Queries.Clear();
-        await world.Resolve(world.Recursor(options), "x.example.net.");
+        await world.Resolve(world.Recursor(options, peer: peer), "x.example.net.");
         Assert.Equal($"{NetNs} x.example.net A", world.Authority.Log[^1]);
     }
 

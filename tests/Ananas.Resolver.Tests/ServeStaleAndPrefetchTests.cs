@@ -28,10 +28,8 @@ public sealed class ServeStaleAndPrefetchTests
     private static (Recursor Recursor, RecordCache Cache) Build(TestWorld world, RecursorOptions options, Func<TimeSpan, CancellationToken, Task>? timer = null)
     {
         var cache = new RecordCache(world.Clock, RecordCacheOptions.For(options));
-        var recursor = new Recursor(options, world.Clock, cache, new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown))
-        {
-            ClientTimer = timer ?? ((_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct)),
-        };
+        world.Clock.Timer = timer ?? VirtualClock.NeverFires;
+        var recursor = new Recursor(options, world.Clock, cache, new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown));
         return (recursor, cache);
     }
 

@@ -176,9 +176,9 @@ public sealed class RunnerTests
             """;
         var plan = ScenarioSetupBuilder.Build(ScenarioParser.Parse(text, "p.rpl"));
         Assert.Empty(plan.SkipReasons);
-        var options = RecursorScenarioResolverFactory.OptionsFor(Assert.Single(plan.Variants));
-        Assert.True(options.Prefetch);
-        Assert.Equal(RRType.A, options.MinimisationProbeType);
+        var setup = Assert.Single(plan.Variants);
+        Assert.True(RecursorScenarioResolverFactory.OptionsFor(setup).Prefetch);
+        Assert.Equal(RRType.A, RecursorScenarioResolverFactory.PeerCompatibilityFor(setup).MinimisationProbeType);
     }
 
     [Fact]

@@ -231,7 +231,7 @@ public sealed class Ed448Algorithm : IDnssecAlgorithm
 /// <summary>
 /// DSA (RFC 2536, RFC 2539 via RFC 5155): 3 DSA and 6 DSA-NSEC3-SHA1, SHA-1 over the signed data. RFC 8624 §3.1 says
 /// validators MUST NOT validate them any more, so they are only in <see cref="DnssecAlgorithmRegistry.WithDsa"/>
-/// (<see cref="RecursorOptions.ValidateDsa"/>, off by default: a DSA zone is then insecure). Key
+/// (<see cref="PeerCompatibility.ValidateDsa"/>, off by default: a DSA zone is then insecure). Key
 /// <c>T | Q (20) | P | G | Y</c> with P, G, Y of 64 + 8T octets; signature <c>T | R (20) | S (20)</c>.
 /// </summary>
 public sealed class DsaAlgorithm(byte number, string mnemonic) : IDnssecAlgorithm

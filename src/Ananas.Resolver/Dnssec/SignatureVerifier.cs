@@ -81,7 +81,7 @@ public sealed class SignatureVerifier
 {
     public static readonly SignatureVerifier Default = new(DnssecAlgorithmRegistry.Default, new DnskeyCache());
 
-    /// <summary>As <see cref="Default"/>, with DSA (<see cref="RecursorOptions.ValidateDsa"/>); its own key cache.</summary>
+    /// <summary>As <see cref="Default"/>, with DSA (<see cref="PeerCompatibility.ValidateDsa"/>); its own key cache.</summary>
     public static readonly SignatureVerifier WithDsa = new(DnssecAlgorithmRegistry.WithDsa, new DnskeyCache());
 
     public SignatureVerifier(DnssecAlgorithmRegistry algorithms, DnskeyCache cache)

@@ -5,7 +5,7 @@ namespace Ananas.Resolver.Iteration;
 
 /// <summary>
 /// What every resolution of one <see cref="Recursor"/> shares: its options, what it has learnt (the record cache, the
-/// lame and bogus server lists), how it orders servers and its clock. Made once by the recursor; each
+/// lame and bogus server lists), how it orders servers, its clock and the peer-corpus switches (<see cref="PeerCompatibility"/>). Made once by the recursor; each
 /// <see cref="Resolution"/> adds the per-query parts (exchanger, request, cancellation, budget).
 /// </summary>
 internal sealed record RecursorContext(
@@ -14,4 +14,5 @@ internal sealed record RecursorContext(
     ILameServerList Lame,
     ILameServerList BogusServers,
     IServerSelector Selector,
-    IClock Clock);
+    IClock Clock,
+    PeerCompatibility Peer);

@@ -16,6 +16,7 @@ namespace Ananas.Resolver.Iteration;
 internal sealed class Resolution
 {
     private readonly RecursorOptions _options;
+    private readonly PeerCompatibility _peer;
     private readonly Limits _limits;
     private readonly IRecordCache _cache;
     private readonly ServerQueries _servers;
@@ -29,7 +30,8 @@ internal sealed class Resolution
     /// DS and DNSKEY fetches); a new one of <see cref="Limits.MaxUpstreamQueries"/> otherwise.</param>
     public Resolution(RecursorContext context, IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
     {
-        var (options, cache, lame, bogusServers, selector, clock) = context;
+        var (options, cache, lame, bogusServers, selector, clock, peer) = context;
+        _peer = peer;
         _options = options;
         _limits = options.Limits;
         _cache = cache;
@@ -117,7 +119,7 @@ internal sealed class Resolution
             current = step.Target!;
             // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless the options say otherwise.
             if (!visited.Add(current))
-                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _options.AliasLoopShowsChain ? answer : null);
+                return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _peer.AliasLoopShowsChain ? answer : null);
         }
     }
 
@@ -263,7 +265,7 @@ internal sealed class Resolution
             delegation = await _delegations.PrimeRootAsync(delegation, depth);
         bool minimise = _options.QnameMinimisation;
         // The label count up to which probes go: the full name itself too when the QTYPE is to be kept from parents.
-        int probeLimit = _options.MinimiseFullName && type is not (RRType.A or RRType.DS) && type != _options.MinimisationProbeType
+        int probeLimit = _options.MinimiseFullName && type is not (RRType.A or RRType.DS) && type != _peer.MinimisationProbeType
             ? name.LabelCount + 1
             : name.LabelCount;
         int probeLabels = delegation.ZoneCut.LabelCount + 1;
@@ -273,7 +275,7 @@ internal sealed class Resolution
         {
             bool minimising = minimise && probeLabels < probeLimit;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
-            var queryType = minimising ? _options.MinimisationProbeType : type;
+            var queryType = minimising ? _peer.MinimisationProbeType : type;
             var reply = await _servers.QueryDelegationAsync(delegation, queryName, queryType, depth);
             if (reply.Failure is not null)
             {

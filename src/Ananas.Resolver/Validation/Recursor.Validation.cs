@@ -52,7 +52,7 @@ public sealed partial class Recursor
         for (int retries = 0; ; retries++)
         {
             // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
-            var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _options.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
+            var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
                 _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
             {
                 KnownBogusKeys = _bogusKeySets.Count == 0 ? null : zone => _bogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),

@@ -13,6 +13,12 @@ public sealed class VirtualClock(DateTimeOffset start) : IClock
 
     public DateTimeOffset UtcNow => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
 
+    /// <summary>
+    /// Never fires on its own: time moves only between queries (<c>TIME_PASSES</c>), so within a query the serve-stale
+    /// client timer does not expire; cancelling it ends it.
+    /// </summary>
+    public Task Delay(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+
     public void Advance(TimeSpan by)
     {
         if (by < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(by), "time does not go backwards");

@@ -22,12 +22,10 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
 
     public IScenarioResolver Create(ScenarioSetup setup, IExchanger exchanger, IClock clock)
     {
-        var options = OptionsFor(setup);
-        // The resolver is assembled as the server assembles it (ResolverStack). The virtual clock does not move while a
-        // query is answered, so the client timer never fires on its own; stale answers come from failed resolutions
-        // and from serve-expired-client-timeout 0.
-        var recursor = ResolverStack.Create(options, clock, new RandomServerSelector(new SeededRandom(1)),
-            clientTimer: static (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct)).Recursor;
+        // The resolver is assembled as the server assembles it (ResolverStack), with the peer's own choices where the
+        // corpus expects them. The virtual clock does not move while a query is answered, so the client timer never
+        // fires on its own; stale answers come from failed resolutions and from serve-expired-client-timeout 0.
+        var recursor = ResolverStack.Create(OptionsFor(setup), clock, new RandomServerSelector(new SeededRandom(1)), PeerCompatibilityFor(setup)).Recursor;
         return new RecursorUnderTest(recursor, exchanger);
     }
 
@@ -41,13 +39,9 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
         {
             RootHints = hints,
             QnameMinimisation = setup.QueryMinimisation,
-            // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
-            MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
             // Unbound-style minimisation also hides the QTYPE at the full name, and Unbound primes the root (RFC 8109).
             MinimiseFullName = setup.Dialect == ScenarioDialect.Unbound,
             PrimeRoot = setup.Dialect == ScenarioDialect.Unbound,
-            // kresd answers an alias loop with the chain up to it; Unbound sends every SERVFAIL with empty sections.
-            AliasLoopShowsChain = setup.Dialect != ScenarioDialect.Unbound,
             UseIPv4 = setup.DoIp4,
             UseIPv6 = setup.DoIp6,
             DoNotQueryLocalhost = setup.DoNotQueryLocalhost,
@@ -65,14 +59,23 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             AggressiveNsec = setup.AggressiveNsec,
             TrustAnchors = AnchorsFor(setup),
             ValidationTime = setup.ValidationDate,
-            // The peer corpora's validator scenarios are signed with DSA, which Unbound (testbound) validates; RFC
-            // 8624 retired it, so the resolver only does when asked.
-            ValidateDsa = setup.Validation,
             // The peers answer insecure at any NSEC3 iteration count past their limit (deckard val_iter_high has
             // 65535); this resolver's default fails closed past a second, higher one (RFC 9276 §3.2).
             Limits = Limits.Default with { Dnssec = DnssecLimits.Default with { MaxNsec3Iterations = 150, MaxNsec3IterationsBeforeBogus = ushort.MaxValue } },
         };
     }
+
+    /// <summary>Where the peer whose corpus the scenario comes from differs from the resolver's own behaviour.</summary>
+    public static PeerCompatibility PeerCompatibilityFor(ScenarioSetup setup) => new()
+    {
+        // Unbound minimises with QTYPE A probes (RFC 9156 §3), kresd (and the deckard corpus) with NS.
+        MinimisationProbeType = setup.Dialect == ScenarioDialect.Unbound ? RRType.A : RRType.NS,
+        // kresd answers an alias loop with the chain up to it; Unbound sends every SERVFAIL with empty sections.
+        AliasLoopShowsChain = setup.Dialect != ScenarioDialect.Unbound,
+        // The peer corpora's validator scenarios are signed with DSA, which Unbound (testbound) validates; RFC 8624
+        // retired it, so the resolver only does when asked.
+        ValidateDsa = setup.Validation,
+    };
 
     /// <summary>The scenario's trust anchors (record text) and negative trust anchors.</summary>
     private static Ananas.Resolver.Dnssec.TrustAnchors AnchorsFor(ScenarioSetup setup)

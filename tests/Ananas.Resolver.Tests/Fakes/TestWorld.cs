@@ -89,8 +89,8 @@ public sealed class TestWorld
     public RecordCache Cache => _cache ??= new RecordCache(Clock);
     private RecordCache? _cache;
 
-    public Recursor Recursor(RecursorOptions options, bool keepOrder = true) => keepOrder
-        ? new Recursor(options, Clock, Cache, new KeepOrderSelector(), new LameServerList(Clock, options.LameHoldDown))
+    public Recursor Recursor(RecursorOptions options, bool keepOrder = true, PeerCompatibility? peer = null) => keepOrder
+        ? new Recursor(options, Clock, Cache, new KeepOrderSelector(), new LameServerList(Clock, options.LameHoldDown), peer)
         : new Recursor(options, Clock, new SeededRandom(7), Cache);
 
     public static DnsMessage Query(string name, RRType type, bool edns = true)

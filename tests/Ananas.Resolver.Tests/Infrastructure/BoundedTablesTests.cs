@@ -76,11 +76,11 @@ public sealed class BoundedTablesTests
         return world;
     }
 
-    private static Recursor Build(TestWorld world, RecursorOptions options) =>
-        new(options, world.Clock, new RecordCache(world.Clock, RecordCacheOptions.For(options)), new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown))
-        {
-            ClientTimer = (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct),
-        };
+    private static Recursor Build(TestWorld world, RecursorOptions options)
+    {
+        world.Clock.Timer = VirtualClock.NeverFires;
+        return new(options, world.Clock, new RecordCache(world.Clock, RecordCacheOptions.For(options)), new KeepOrderSelector(), new LameServerList(world.Clock, options.LameHoldDown));
+    }
 
     /// <summary>
     /// Each distinct name a client asks for in its prefetch window starts a refresh; with the upstream stalled they
