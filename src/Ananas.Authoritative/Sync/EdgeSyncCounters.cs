@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Ananas.Server.Listeners;
@@ -29,8 +28,7 @@ public sealed class EdgeSyncCounters
     public void ObserveDelay(long committedUnixMs)
     {
         if (committedUnixMs <= 0) return;
-        long ms = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - committedUnixMs);
-        ChangeDelay.Observe(Math.Max(1, Stopwatch.GetTimestamp() - ms * Stopwatch.Frequency / 1000));
+        ChangeDelay.Observe(TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - committedUnixMs)));
     }
 
     public void AppendPrometheus(StringBuilder sb)

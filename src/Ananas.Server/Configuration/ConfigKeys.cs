@@ -243,12 +243,12 @@ public static class ConfigKeys
             "secondaries `ADDR[:PORT]` (port 53 by default) sent NOTIFY (RFC 1996) when a zone's SOA serial changes in the store, resent with doubling waits until answered",
             (v, k) => List(v, k, s => { ConfigLoader.ParseEndPoint(s, 53); return s; }), c => c.AuthoritativeNotify, (c, v) => c.AuthoritativeNotify = v),
 
-        Text("api.listen", "http://127.0.0.1:9155", Restart, c => c.ApiListen, (c, v) => c.ApiListen = v,
+        new ConfigKey<string>("api.listen", "URL", "\"http://127.0.0.1:9155\"", Restart,
             "the zone API of `ananas api serve` (zones and DNS records, v4 style, docs/PIPELINE.md) at `http://ADDR:PORT`; every request needs an API token (`ananas api token create`). Plain HTTP: keep it on loopback or behind a TLS proxy",
-            s => { if (s.Length == 0) throw new FormatException("the API needs an address"); return HttpAddress(s); }),
-        Text("api.database", "", Restart, c => c.ApiDatabase, (c, v) => c.ApiDatabase = v,
+            (v, _) => String(v) is { Length: > 0 } s ? HttpAddress(s) : throw new FormatException("the API needs an address"), c => c.ApiListen, (c, v) => c.ApiListen = v),
+        new ConfigKey<string>("api.database", "string", "\"\"", Restart,
             "the central database: `\"\"` is SQLite in `$ANANAS_STATE_DIR/pipeline.db` (else `$XDG_STATE_HOME/ananas/`, else `~/.local/state/ananas/`), `sqlite:PATH` another SQLite file, `postgresql:CONNECTION-STRING` PostgreSQL (Npgsql keywords, e.g. `postgresql:Host=/run/postgresql;Database=ananas`). The schema is migrated at start",
-            DatabaseSetting),
+            (v, _) => DatabaseSetting(String(v)), c => c.ApiDatabase, (c, v) => c.ApiDatabase = v),
         Text("api.edge-store", "", Restart, c => c.ApiEdgeStore, (c, v) => c.ApiEdgeStore = v,
             "the single-node default: without `api.nats`, every change is applied to this edge store directory, which `ananas auth serve --store` serves. `\"\"`: `edge` beside the default database"),
         Text("api.nats", "", Restart, c => c.ApiNats, (c, v) => c.ApiNats = v,
@@ -261,6 +261,8 @@ public static class ConfigKeys
             "records one zone may hold; a change past it is refused (a zone's token cannot fill the database)"),
         Duration("api.poll-interval", "100ms", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), Restart, c => c.ApiPollInterval, (c, v) => c.ApiPollInterval = v,
             "how often the publisher looks for changes other processes committed to a SQLite database (changes made through this server wake it at once; with PostgreSQL, NOTIFY does and it polls every 5 s)"),
+        Duration("api.outbox-retention", "7d", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365), Restart, c => c.ApiOutboxRetention, (c, v) => c.ApiOutboxRetention = v,
+            "published outbox entries older than this are removed (the outbox's bound). An edge store that falls further behind catches up from a snapshot of the database (`GET /edge/snapshot`) instead"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);

@@ -174,6 +174,8 @@ public sealed record ServerConfig
     public long ApiMaxBodyBytes { get; set; }
     public int ApiMaxRecordsPerZone { get; set; }
     public TimeSpan ApiPollInterval { get; set; }
+    /// <summary>Published outbox entries older than this are removed.</summary>
+    public TimeSpan ApiOutboxRetention { get; set; }
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>

@@ -169,10 +169,21 @@ internal static class AuthCommand
         var logger = loggerFactory.CreateLogger("Ananas.Authoritative");
         using var edge = OpenStore(storePath);
         if (edge is null) return 1;
+        AuthoritativeAnswerer answerer;
+        try
+        {
+            answerer = new AuthoritativeAnswerer(edge, options, logger);
+        }
+        catch (InvalidDataException e)
+        {
+            // A zone row or a signing key that cannot be read: refuse to start rather than serve a signed zone unsigned.
+            Console.Error.WriteLine($"ananas auth serve: the store {storePath} cannot be served: {e.Message}");
+            return 1;
+        }
         var transfer = new ZoneTransfer(edge, AccessList.Parse(settings.AuthoritativeAllowTransfer), logger);
         var notify = settings.AuthoritativeNotify.Count == 0 ? null
             : new NotifySender([.. settings.AuthoritativeNotify.Select(s => ConfigLoader.ParseEndPoint(s, 53))], logger);
-        using var source = new AuthoritativeSource(new AuthoritativeAnswerer(edge, options, logger), logger, transfer, notify);
+        using var source = new AuthoritativeSource(answerer, logger, transfer, notify);
         AnswerSourceHost host;
         PluginManager? plugins = null;
         try

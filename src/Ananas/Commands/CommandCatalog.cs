@@ -15,6 +15,8 @@ internal static class CommandCatalog
         yield return CheckConfigCommand.Create();
         yield return AuthCommand.Create();
         yield return ApiCommand.Create();
+        yield return EdgeCommand.Create();
+        yield return ProbeCommand.Create();
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
         yield return ControlCommands.Reload();
