@@ -190,7 +190,7 @@ internal static class AuthCommand
         {
             host = new AnswerSourceHost(settings, source, loggerFactory);
             // Plugins load before the listeners open, so the first query already passes through them.
-            plugins = await PluginManager.AttachAsync(host.Pipeline, settings.Plugins, loggerFactory, cancellationToken);
+            plugins = await PluginManager.AttachAsync(host.Pipeline, settings, loggerFactory, cancellationToken);
             host.Plugins = plugins;
             await host.StartAsync();
         }
