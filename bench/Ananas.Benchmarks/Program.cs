@@ -23,4 +23,9 @@ if (args.Length > 0 && args[0] == "odoh-throughput")
     Ananas.Benchmarks.Plugins.OdohThroughput.Run(args[1..]);
     return;
 }
+if (args.Length > 0 && args[0] == "hpke-host-vs-guest")
+{
+    Ananas.Benchmarks.Plugins.HpkeHostVsGuest.Run(args[1..]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -106,6 +106,7 @@ fn block(req: &Request, ttl: u32, ede: u16, reason: &str) -> Verdict {
 }
 
 fn on_request(req: &Request) -> Verdict {
+    let _span = ananas::Span::start("lists"); // the list lookups, in the query log's spans
     let name = req.qname();
     SETTINGS.with(|s| {
         let s = s.borrow();

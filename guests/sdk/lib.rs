@@ -58,6 +58,8 @@ mod raw {
         pub fn timer_start(delay_ms: i32) -> i32;
         pub fn op_poll(handle: i32) -> i32;
         pub fn op_wake_on(handle: i32, task_id: i32) -> i32;
+        pub fn span_start(name: i32, len: i32) -> i32;
+        pub fn span_end(handle: i32) -> i32;
     }
 }
 
@@ -356,6 +358,24 @@ pub fn log(level: Level, message: &str) {
 /// Adds to the counter `ananas_plugin_counter_total{plugin, name}`.
 pub fn counter_add(name: &str, delta: i64) {
     unsafe { raw::counter_add(ptr(name.as_bytes()), name.len() as i32, delta) }
+}
+
+/// A tracing span around work done for a query (in a query callback): it ends when dropped, and the query's
+/// line in the server's query log lists it with its start and duration. Outside a query it records nothing.
+pub struct Span(i32);
+
+impl Span {
+    pub fn start(name: &str) -> Span {
+        Span(unsafe { raw::span_start(ptr(name.as_bytes()), name.len() as i32) })
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if self.0 >= 0 {
+            unsafe { raw::span_end(self.0) };
+        }
+    }
 }
 
 pub fn now_unix_ms() -> i64 {

@@ -78,7 +78,7 @@ internal static class AbiCheck
                 problems.Add($"import '{import.ModuleName}.{import.Name}' is not from module '{ImportModule}' (the only import module of ABI v1)");
             else if (!Hostcalls.TryGetValue(import.Name, out var signature) && !HpkeHostcalls.Signatures.TryGetValue(import.Name, out signature)
                 && !FrameHostcalls.Signatures.TryGetValue(import.Name, out signature) && !SocketHostcalls.Signatures.TryGetValue(import.Name, out signature)
-                && !BackgroundHostcalls.Signatures.TryGetValue(import.Name, out signature))
+                && !BackgroundHostcalls.Signatures.TryGetValue(import.Name, out signature) && !TraceHostcalls.Signatures.TryGetValue(import.Name, out signature))
                 problems.Add($"import '{ImportModule}.{import.Name}' is not a hostcall of ABI v1");
             else if (import is not FunctionImport f)
                 problems.Add($"import '{ImportModule}.{import.Name}' must be a function {Describe(signature.Parameters, signature.Results)}");

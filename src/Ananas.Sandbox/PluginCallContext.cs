@@ -84,9 +84,36 @@ public sealed class PluginCallContext
     /// <summary>Runs a DNS query (wire format) through the server's pipeline for resolve_start; null: not offered.</summary>
     public Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]?>>? Resolver { get; set; }
 
+    /// <summary>Spans kept per query (span_start returns -5 beyond): enough for a few plugins' steps, bounded.</summary>
+    public const int MaxSpans = 16;
+
+    private readonly GuestSpan[] _spans = new GuestSpan[MaxSpans];
+    private int _spanCount;
+
+    /// <summary>The tracing spans guests opened in this call (span_start/span_end), in the order opened.</summary>
+    public ReadOnlySpan<GuestSpan> Spans => _spans.AsSpan(0, _spanCount);
+
+    /// <summary>Opens a span; its handle, or -5 when the query already has <see cref="MaxSpans"/>.</summary>
+    internal int StartSpan(string plugin, string name, long timestamp)
+    {
+        if (_spanCount == MaxSpans) return PluginInstance.LimitReached;
+        _spans[_spanCount] = new GuestSpan(plugin, name, timestamp, 0);
+        return _spanCount++;
+    }
+
+    /// <summary>Closes an open span; false for a handle that is not one or a span already closed.</summary>
+    internal bool EndSpan(int handle, long timestamp)
+    {
+        if ((uint)handle >= (uint)_spanCount || _spans[handle].End != 0) return false;
+        _spans[handle] = _spans[handle] with { End = timestamp };
+        return true;
+    }
+
     /// <summary>Clears everything for the next query (the object is reused).</summary>
     public void Reset()
     {
+        Array.Clear(_spans, 0, _spanCount);
+        _spanCount = 0;
         Transport = 0;
         MessageId = 0;
         FlagsWord = 0;

@@ -70,6 +70,7 @@ public sealed class PluginHost : IDisposable, IAsyncDisposable
         FrameHostcalls.Define(Linker);
         SocketHostcalls.Define(Linker);
         BackgroundHostcalls.Define(Linker);
+        TraceHostcalls.Define(Linker);
         HttpClient = Options.HttpClient ?? new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         if (Options.FieldHostcallsForBenchmark) Hostcalls.DefineFieldHostcalls(Linker);
         if (Options.CpuLimiter == CpuLimiter.Epoch)

@@ -37,6 +37,9 @@ internal sealed partial class PluginVersion
 
     public GuestCounters Counters { get; } = new();
 
+    /// <summary>The tracing span names this version used (span_start).</summary>
+    internal SpanNames SpanNames { get; } = new();
+
     /// <summary>Bit n set: the plugin registered a callback for phase n.</summary>
     public int PhaseMask { get; }
 

@@ -8,8 +8,8 @@ public sealed class HpkeTests
     public sealed record Vector(HpkeAead Aead, string IkmE, string PkEm, string IkmR, string PkRm, string SkRm, string SharedSecret,
         string Key, string BaseNonce, string ExporterSecret, (int Seq, string Aad, string Ct)[] Encryptions, (string Context, string Value)[] Exports);
 
-    private const string Info = "4f6465206f6e2061204772656369616e2055726e";
-    private const string Plaintext = "4265617574792069732074727574682c20747275746820626561757479";
+    public const string Info = "4f6465206f6e2061204772656369616e2055726e";
+    public const string Plaintext = "4265617574792069732074727574682c20747275746820626561757479";
 
     public static readonly Vector A11 = new(HpkeAead.Aes128Gcm,
         "7268600d403fce431561aef583ee1613527cff655c1343f29812e66706df3234",

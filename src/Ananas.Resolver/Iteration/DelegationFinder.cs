@@ -50,11 +50,13 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
     }
 
     /// <summary>The deepest of: the closest cached NS set, a configured stub zone, the root hints.</summary>
-    public Delegation StartingDelegation(DnsName name)
+    /// <param name="withStubs">False: as if no stub zone were configured (a <c>first</c> stub zone's servers failed).</param>
+    public Delegation StartingDelegation(DnsName name, bool withStubs = true)
     {
         StubZone? stub = null;
-        foreach (var zone in _options.StubZones)
-            if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
+        if (withStubs)
+            foreach (var zone in _options.StubZones)
+                if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
 
         var cached = _cache.FindClosestNameServers(name, RRClass.IN);
         if (cached is not null && (stub is null || cached.RRset.Name.LabelCount > stub.Name.LabelCount))
@@ -62,6 +64,14 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
         if (stub is not null)
             return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
         return HintsDelegation();
+    }
+
+    /// <summary>Whether <paramref name="zoneCut"/> is a stub zone with <c>first</c>: iterate when its servers fail (Unbound stub-first).</summary>
+    public bool IsStubFirst(DnsName zoneCut)
+    {
+        foreach (var zone in _options.StubZones)
+            if (zone.First && zone.Name == zoneCut) return true;
+        return false;
     }
 
     public Delegation HintsDelegation()

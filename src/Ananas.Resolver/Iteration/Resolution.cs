@@ -298,6 +298,13 @@ internal sealed class Resolution
                     probeLabels = 1;
                     continue;
                 }
+                if (delegation.Source == DelegationSource.StubZone && _delegations.IsStubFirst(delegation.ZoneCut) && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // stub-first: the stub's authorities failed; iterate as if no stub zone were configured (Unbound stub-first).
+                    delegation = _delegations.StartingDelegation(searchName, withStubs: false);
+                    probeLabels = delegation.ZoneCut.LabelCount + 1;
+                    continue;
+                }
                 return Step.Fail(reply.Failure);
             }
 

@@ -1,10 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using NSec.Cryptography;
-using ChaCha20Poly1305 = System.Security.Cryptography.ChaCha20Poly1305;
-using Key = NSec.Cryptography.Key;
-using PublicKey = NSec.Cryptography.PublicKey;
 
 namespace Ananas.Sandbox.Crypto;
 
@@ -17,7 +13,7 @@ public enum HpkeAead : ushort
 
 /// <summary>
 /// HPKE base mode (RFC 9180 §5.1.1) for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and the AEADs of
-/// <see cref="HpkeAead"/>: X25519 from libsodium (NSec; BouncyCastle's managed X25519 was most of a query's cost),
+/// <see cref="HpkeAead"/>: X25519 from libsodium (<see cref="X25519"/>; BouncyCastle's managed X25519 was most of a query's cost),
 /// HKDF, AES-GCM and ChaCha20-Poly1305 from .NET.
 /// </summary>
 public static class Hpke
@@ -78,22 +74,13 @@ public static class Hpke
 
     public static (byte[] PrivateKey, byte[] PublicKey) GenerateKeyPair() => DeriveKeyPair(RandomNumberGenerator.GetBytes(Length));
 
-    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
-
-    public static byte[] PublicKeyOf(byte[] privateKey)
-    {
-        using var key = Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey);
-        return key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-    }
+    public static byte[] PublicKeyOf(byte[] privateKey) => X25519.PublicKeyOf(privateKey);
 
     /// <summary>DH(skX, pkY); null when the result is all zeros or the key is not one (RFC 9180 §7.1.4: a ValidationError).</summary>
     private static byte[]? Dh(byte[] privateKey, ReadOnlySpan<byte> publicKey)
     {
-        if (publicKey.Length != Length || !PublicKey.TryImport(X25519, publicKey, KeyBlobFormat.RawPublicKey, out var peer) || peer is null) return null;
-        using var key = Key.Import(X25519, privateKey, KeyBlobFormat.RawPrivateKey);
-        var exportable = new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-        using var shared = X25519.Agree(key, peer, in exportable);
-        return shared?.Export(SharedSecretBlobFormat.RawSharedSecret);
+        var shared = new byte[Length];
+        return X25519.TryAgree(privateKey, publicKey, shared) ? shared : null;
     }
 
     private static byte[] ExtractAndExpand(byte[] dh, ReadOnlySpan<byte> kemContext)

@@ -88,6 +88,14 @@ public sealed class Frame : IDisposable
 
     public IReplySink Sink { get; }
 
+    /// <summary>
+    /// The query came from a cluster peer that forwarded it here as its owner: it is answered from the cache or
+    /// resolved, never forwarded again (the loop marker of docs/CLUSTER.md).
+    /// </summary>
+    public bool FromPeer { get; set; }
+    /// <summary>Tracing spans of this query (plugins' span_start/span_end), for its query-log line; null when none.</summary>
+    public List<TraceSpan>? Spans { get; set; }
+
     /// <summary>The client's endpoint (allocated on first use: misses and logs only).</summary>
     public IPEndPoint ClientEndPoint => _endPoint ??= (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(Peer!);
 
@@ -116,6 +124,8 @@ public sealed class Frame : IDisposable
             Address = Address,
             Group = Group,
             ArrivalTimestamp = ArrivalTimestamp,
+            FromPeer = FromPeer,
+            Spans = Spans is { Count: > 0 } spans ? [.. spans] : null, // the original keeps (and clears) its own list
             _endPoint = _endPoint,
         };
     }
@@ -131,6 +141,14 @@ public sealed class Frame : IDisposable
         var buffer = _buffer;
         _buffer = [];
         Length = 0;
+        Spans = null;
         ArrayPool<byte>.Shared.Return(buffer);
     }
+}
+
+/// <summary>One tracing span of a query: who opened it (a plugin), its name, and <see cref="Stopwatch"/> timestamps.</summary>
+public readonly record struct TraceSpan(string Source, string Name, long Start, long End)
+{
+    /// <summary>Spans one query keeps (further ones are dropped): a bound on what guests make the server store.</summary>
+    public const int MaxPerQuery = 32;
 }

@@ -46,8 +46,9 @@ public sealed class QueryLog : IAsyncDisposable
 
     /// <summary>One reply: its bytes are at <see cref="Start"/> (absolute ring position) for <see cref="Length"/> octets.</summary>
     /// <param name="Shadow">For a live shadow difference (<see cref="RecordShadow"/>): the differing fields; null for a reply.</param>
+    /// <param name="Spans">The query's tracing spans (<see cref="Frame.Spans"/>, copied), relative to <paramref name="Arrival"/>; null when none.</param>
     private readonly record struct Entry(long UnixMilliseconds, ClientAddress Client, Transport Transport, long Start, int Length, bool CacheHit, long LatencyTicks,
-        string? Shadow = null, string? Reference = null);
+        string? Shadow = null, string? Reference = null, TraceSpan[]? Spans = null, long Arrival = 0);
 
     /// <param name="output">Where lines go; owned (closed on dispose) when <paramref name="ownsOutput"/>.</param>
     public QueryLog(Stream output, bool ownsOutput)
@@ -69,9 +70,10 @@ public sealed class QueryLog : IAsyncDisposable
     public long Written => Interlocked.Read(ref _written);
 
     /// <summary>Records a reply about to be sent (called on the query path: copies, never blocks, allocates nothing steady-state).</summary>
+    /// <remarks>A query with tracing spans (a plugin traced it) costs one copy of them.</remarks>
     public void Record(Frame frame, ReadOnlySpan<byte> reply, bool cacheHit) =>
         Enqueue(new Entry(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), frame.Address, frame.Transport, 0, reply.Length, cacheHit,
-            Stopwatch.GetTimestamp() - frame.ArrivalTimestamp), reply);
+            Stopwatch.GetTimestamp() - frame.ArrivalTimestamp, Spans: frame.Spans is { Count: > 0 } spans ? [.. spans] : null, Arrival: frame.ArrivalTimestamp), reply);
 
     /// <summary>
     /// Records a live shadow difference (off the query path): our reply, the fields in which the reference's answer
@@ -160,8 +162,25 @@ public sealed class QueryLog : IAsyncDisposable
         {
             json.WriteBoolean("cache_hit", entry.CacheHit);
             json.WriteNumber("latency_ms", Math.Round(Stopwatch.GetElapsedTime(0, entry.LatencyTicks).TotalMilliseconds, 3));
+            if (entry.Spans is { } spans) WriteSpans(json, spans, entry.Arrival);
         }
         json.WriteEndObject();
+    }
+
+    /// <summary><c>"spans":[{"source":"families","name":"match","start_ms":0.012,"duration_ms":0.004}]</c>, times from the query's arrival.</summary>
+    private static void WriteSpans(Utf8JsonWriter json, TraceSpan[] spans, long arrival)
+    {
+        json.WriteStartArray("spans");
+        foreach (var span in spans)
+        {
+            json.WriteStartObject();
+            json.WriteString("source", span.Source);
+            json.WriteString("name", span.Name);
+            json.WriteNumber("start_ms", Math.Round(Stopwatch.GetElapsedTime(arrival, span.Start).TotalMilliseconds, 3));
+            json.WriteNumber("duration_ms", Math.Round(Stopwatch.GetElapsedTime(span.Start, span.End).TotalMilliseconds, 3));
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     private static string ClientText(ClientAddress client)

@@ -108,6 +108,7 @@ internal sealed class PluginPhaseHandler(PluginHost host, Func<TimeSpan> queryTi
     /// </summary>
     private static PhaseVerdict Apply(Phase phase, PluginVerdict verdict, PluginCallContext call, PhaseContext context, DnsMessage? given)
     {
+        if (!call.Spans.IsEmpty) KeepSpans(call, context.Frame);
         if (verdict == PluginVerdict.Continue && phase >= Phase.Resolved && call.Response is { } edited && !ReferenceEquals(edited, given))
         {
             context.Response = edited;
@@ -116,8 +117,8 @@ internal sealed class PluginPhaseHandler(PluginHost host, Func<TimeSpan> queryTi
         switch (verdict)
         {
             case PluginVerdict.Answer when call.Response is { } response:
-                // Answers built in phases 1–3 come from a recursive service: recursion is available.
-                if (phase <= Phase.BeforeRecursion) response.Set(HeaderFlags.RA);
+                // Answers built in phases 1–3 come from the service: RA when it recurses (not in the authoritative role).
+                if (phase <= Phase.BeforeRecursion) response.Set(HeaderFlags.RA, context.RecursionAvailable);
                 context.Response = response;
                 return PhaseVerdict.Answer;
             case PluginVerdict.Refuse:
@@ -126,6 +127,18 @@ internal sealed class PluginPhaseHandler(PluginHost host, Func<TimeSpan> queryTi
                 return PhaseVerdict.Drop;
             default:
                 return PhaseVerdict.Continue;
+        }
+    }
+
+    /// <summary>The guests' tracing spans go with the query to its query-log line; a span left open ends with the call.</summary>
+    private static void KeepSpans(PluginCallContext call, Frame frame)
+    {
+        var spans = frame.Spans ??= new List<TraceSpan>(call.Spans.Length);
+        long now = Stopwatch.GetTimestamp();
+        foreach (var span in call.Spans)
+        {
+            if (spans.Count == TraceSpan.MaxPerQuery) break;
+            spans.Add(new TraceSpan(span.Plugin, span.Name, span.Start, span.End != 0 ? span.End : now));
         }
     }
 
