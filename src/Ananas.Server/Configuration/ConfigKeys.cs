@@ -167,6 +167,8 @@ public static class ConfigKeys
             "also count the top client addresses on the web console. Off by default: they are personal data"),
         Text("help.node-id", "", Live, c => c.NodeId, (c, v) => c.NodeId = v, "this server's name on the `/help` page of DoH listeners; `\"\"`: the host name", Identifier, "identifier or empty"),
         Text("help.cluster-id", "", Live, c => c.ClusterId, (c, v) => c.ClusterId = v, "its cluster's name on `/help`; `\"\"`: none", Identifier, "identifier or empty"),
+        Text("plugins.tls-cert-bundle", "", Restart, c => c.PluginTlsCertBundle, (c, v) => c.PluginTlsCertBundle = v,
+            "a PEM file of the certificates that plugins' HTTPS requests must chain to instead of the system's trust store: the ODoH proxy's targets, families' list URLs (`http_post_start`, `http_get_start`, `data_fetch_start`; docs/plugins.md). A private CA, or a target's own self-signed certificate; the host name is checked either way"),
         Text("shadow.reference", "", Restart, c => c.ShadowReference, (c, v) => c.ShadowReference = v,
             "live shadow mode: the reference resolver `ADDR[:PORT]` (port 53 by default) a sample of answered questions is also asked of, off the query path; stable differences are counted by field (`ananas_shadow_differences_total`) and written to the query log (see *Shadow mode*). `\"\"`: off",
             s => { if (s.Length > 0) ConfigLoader.ParseEndPoint(s, 53); return s; }),
