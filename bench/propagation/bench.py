@@ -126,6 +126,16 @@ def metrics(addr: str) -> dict[str, float]:
     return values
 
 
+def histogram_quantiles(values: dict[str, float], name: str) -> dict[str, float]:
+    """p50/p99 of a Prometheus histogram as the upper bound of the bucket they fall in (ms), and the count."""
+    buckets = sorted((float(k.split('le="')[1].rstrip('"}')), v) for k, v in values.items() if k.startswith(name + "_bucket"))
+    count = values.get(name + "_count", 0)
+    out = {"count": count}
+    for q in (0.5, 0.99):
+        out[f"p{int(q * 100)}_ms_at_most"] = next((le * 1000 for le, c in buckets if c >= q * count), float("inf"))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -280,8 +290,8 @@ class Bench:
                 with lock:
                     k = counter["next"]
                     counter["next"] += 1
-                if k >= total:
-                    return
+                if k >= total or time.monotonic() >= start + a.seconds:
+                    return  # the run lasts SECONDS whatever rate the API sustains
                 due = start + k / a.rate
                 delay = due - time.monotonic()
                 if delay > 0:
@@ -326,8 +336,12 @@ class Bench:
         restarted = time.monotonic()
         target = self.committed()
         self.log(f"edge{victim} started again (committed sequence {target})")
+        while self.applied(victim) < 0:  # the process is up when its metrics answer
+            time.sleep(0.02)
+        up = time.monotonic()
         self.catch_up[f"edge{victim} kill -9, down 10 s"] = self.wait_caught_up(target, [victim], restarted)
-        self.log(f"edge{victim} caught up in {self.catch_up[f'edge{victim} kill -9, down 10 s']:.2f} s")
+        self.catch_up[f"edge{victim} after its process was up"] = self.catch_up[f"edge{victim} kill -9, down 10 s"] - (up - restarted)
+        self.log(f"edge{victim} caught up in {self.catch_up[f'edge{victim} kill -9, down 10 s']:.2f} s ({up - restarted:.2f} s of them starting the process)")
 
         at(0.50)
         self.kill9("nats")
@@ -373,9 +387,10 @@ class Bench:
                 if got != [address]:
                     wrong += 1
             lost[f"edge{i}"] = wrong
-        applied = {}
+        applied, delay = {}, {}
         for i in self.edges:
             m = metrics(self.edges[i])
+            delay[f"edge{i}"] = histogram_quantiles(m, "ananas_edge_change_delay_seconds")
             log = (self.work / f"edge{i}.log").read_text(errors="replace")
             # The counter covers the current process: from where its store stood at its first session.
             first = re.search(r"\(store at sequence (\d+)\)", log[log.rfind("serving "):])
@@ -395,6 +410,7 @@ class Bench:
                                    "timeouts": timeouts[edge]} for edge, v in probes.items()},
             "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
             "request_errors": self.errors,
+            "change_delay_ms": delay,
             "catch_up_seconds": self.catch_up, "verify": verify, "records_answered_wrong": lost, "applied": applied, "events": self.events,
         }
         (self.work / "result.json").write_text(json.dumps(result, indent=2))
@@ -449,6 +465,8 @@ def main():
         print(f"{edge:8} {p['n']:6} {p['p50_ms']:8.1f} {p['p99_ms']:8.1f} {p['max_ms'] or float('nan'):8.1f} {p['timeouts']:8}  {v['summary'][:26]:26}  "
               f"{result['records_answered_wrong'][edge]:5}  {a['applied_total']:7}/{a['expected']:<8} {a['skipped_total']}")
         ok &= v["exit"] == 0 and result["records_answered_wrong"][edge] == 0 and a["applied_total"] == a["expected"]
+    for edge, d in result["change_delay_ms"].items():
+        print(f"{edge}: database commit -> store commit (all {d['count']:.0f} changes, ananas_edge_change_delay_seconds): p50 <= {d['p50_ms_at_most']:g} ms, p99 <= {d['p99_ms_at_most']:g} ms")
     print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
     for what, seconds in result["catch_up_seconds"].items():
         print(f"catch-up after {what}: {seconds:.2f} s")

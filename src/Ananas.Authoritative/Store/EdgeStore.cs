@@ -35,24 +35,33 @@ public sealed class EdgeStore : IDisposable
         Directory.CreateDirectory(directory);
         Path = directory;
         _env = new LightningEnvironment(directory, new EnvironmentConfiguration { MapSize = mapSizeBytes, MaxDatabases = 8, MaxReaders = 1024 });
-        // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
-        _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
-        using var txn = _env.BeginTransaction();
-        Meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        Zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        Nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        Keys = txn.OpenDatabase("keys", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        var (code, _, value) = txn.Get(Meta, VersionKey);
-        int version = code == MDBResultCode.Success ? BinaryPrimitives.ReadInt32BigEndian(value.AsSpan()) : 0;
-        if (code == MDBResultCode.Success && (version < OldestReadableVersion || version > LayoutVersion))
-            throw new InvalidDataException($"{directory}: store layout version {version}, this build reads versions {OldestReadableVersion} to {LayoutVersion}");
-        if (version != LayoutVersion)
+        try
         {
-            Span<byte> v = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
-            txn.Put(Meta, VersionKey, v);
+            // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
+            _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
+            using var txn = _env.BeginTransaction();
+            Meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+            Zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+            Nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+            Keys = txn.OpenDatabase("keys", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+            var (code, _, value) = txn.Get(Meta, VersionKey);
+            int version = code == MDBResultCode.Success ? BinaryPrimitives.ReadInt32BigEndian(value.AsSpan()) : 0;
+            if (code == MDBResultCode.Success && (version < OldestReadableVersion || version > LayoutVersion))
+                throw new InvalidDataException($"{directory}: store layout version {version}, this build reads versions {OldestReadableVersion} to {LayoutVersion}");
+            if (version != LayoutVersion)
+            {
+                Span<byte> v = stackalloc byte[4];
+                BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
+                txn.Put(Meta, VersionKey, v);
+            }
+            txn.Commit().ThrowOnError();
         }
-        txn.Commit().ThrowOnError();
+        catch
+        {
+            // A store that cannot be opened (another layout version, a damaged file) leaves no environment for the finalizer.
+            _env.Dispose();
+            throw;
+        }
     }
 
     public string Path { get; }
