@@ -31,7 +31,7 @@ def main():
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="{left}" y="22" font-size="14">Propagation API → edge answer per change (ananas probe every 100 ms, '
-             f'{result["rate"]:.0f} changes/s load, {len(edges)} edges)</text>']
+             f'load {result["achieved_rate"]:.0f} changes/s, {len(edges)} edges)</text>']
     for decade in range(0, 6):
         v = 10 ** decade
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
@@ -40,12 +40,12 @@ def main():
     # Faults, from the run's event log ("[  12.3s] kill -9 ...") placed by the probe's clock: relative to the load start.
     events = [e for e in result["events"] if re.search(r"kill -9|started again", e)]
     load_start = next((float(re.match(r"\[\s*([\d.]+)s\]", e).group(1)) for e in result["events"] if "bootstrapped" in e), 0.0)
-    for e in events:
+    for k, e in enumerate(events):
         at = float(re.match(r"\[\s*([\d.]+)s\]", e).group(1)) - load_start
         px = left + at * 1000 / span * (width - left - right)
         if left <= px <= width - right:
             parts.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{height - bottom}" stroke="#999" stroke-dasharray="4 3"/>')
-            parts.append(f'<text x="{px + 3:.1f}" y="{top + 12}" font-size="10" fill="#666">{e.split("] ", 1)[1][:28]}</text>')
+            parts.append(f'<text x="{px + 3:.1f}" y="{top + 12 + (k % 3) * 11}" font-size="10" fill="#666">{e.split("] ", 1)[1].split(" (")[0][:30]}</text>')
     for i, edge in enumerate(edges):
         color = COLORS[i % len(COLORS)]
         for r in rows:
