@@ -201,17 +201,18 @@ def setup(name: str, count: int, sharing: bool, lab: Path, run: Path, files: lis
                 time.sleep(0.2)
         before = [n.metrics() for n in nodes]
         record: dict = {}
-        fault_thread = threading.Thread(target=faults, args=(nodes, args.duration, confs, record)) if with_faults else None
+        fault_thread = threading.Thread(target=faults, args=(nodes, args.duration, confs, record), daemon=True) if with_faults else None
         if fault_thread:
             fault_thread.start()
         log(f"{name}: {args.rate} q/s for {args.duration} s over {count} node(s)")
+        record["clients_at"] = time.time()
         perfs = run_clients(nodes, files, args.rate, args.duration, run, name)
         if fault_thread:
             fault_thread.join()
         after = [n.metrics() for n in nodes]
         result = summarize(name, count, before, after, perfs)
         if with_faults:
-            result["faults"] = fault_report(record, run, name, nodes)
+            result["faults"] = fault_report(record, run, name, nodes, args.rate)
         if args.cross_check and sharing:
             result["cross_check"] = cross_check(nodes[0], lab, run, args)
         return result
@@ -248,21 +249,40 @@ def summarize(name: str, count: int, before: list[dict], after: list[dict], perf
     }
 
 
-def fault_report(record: dict, run: Path, name: str, nodes: list[Node]) -> dict:
-    """What the clients of the untouched nodes saw: the worst latency and losses of their dnsperf runs."""
+def fault_report(record: dict, run: Path, name: str, nodes: list[Node], rate: float) -> dict:
+    """What the clients of the untouched nodes saw around each fault. dnsperf -v prints no times, but it sends at a
+    fixed rate, so the k-th reply belongs to about k / rate seconds after its start: the replies of each window
+    (the 2 s after the kill, the 6 s from SIGSTOP) are compared with those of the whole run."""
     untouched = [n for n in nodes if n.index not in (2, 3)]
-    worst = 0.0
+    per_node = rate / len(nodes)
+    start = record["clients_at"]
+    windows = {"after_kill": (record["kill_at"] - start, 2.0), "during_sigstop": (record["stop_at"] - start, 6.0)}
+    seen: dict[str, list[float]] = {w: [] for w in windows}
+    everything: list[float] = []
     lost = 0
     for n in untouched:
+        latencies = []
         for line in (run / f"{name}-{n.id}.dnsperf").read_text().splitlines():
             if line.startswith("> "):
                 try:
-                    worst = max(worst, float(line.rsplit(None, 1)[1]))
+                    latencies.append(float(line.rsplit(None, 1)[1]) * 1000)
                 except ValueError:
                     pass
             elif "Queries lost:" in line:
                 lost += int(line.split()[2])
-    return {**{k: v for k, v in record.items() if not k.endswith("_at")}, "untouched_nodes_worst_ms": worst * 1000, "untouched_nodes_lost": lost}
+        everything += latencies
+        for w, (at, length) in windows.items():
+            seen[w] += latencies[int(at * per_node):int((at + length) * per_node)]
+    report = {k: round(v, 3) for k, v in record.items() if not k.endswith("_at") and v is not None}
+    report["untouched_nodes_lost"] = lost
+    everything.sort()
+    report["untouched_whole_run_p99_ms"] = round(B.percentile(everything, 0.99), 1)
+    report["untouched_whole_run_max_ms"] = round(everything[-1], 1) if everything else None
+    for w, values in seen.items():
+        values.sort()
+        report[f"untouched_{w}_p99_ms"] = round(B.percentile(values, 0.99), 1)
+        report[f"untouched_{w}_max_ms"] = round(values[-1], 1) if values else None
+    return report
 
 
 def cross_check(node: Node, lab: Path, run: Path, args) -> dict:
@@ -309,7 +329,10 @@ def main() -> int:
     p.add_argument("--cross-check", type=int, default=0, metavar="N", help="compare N names' answers, sharing vs lone node")
     p.add_argument("--cache-mb", type=int, default=256)
     p.add_argument("--quick", action="store_true", help="20 s per set-up on a 1,000-zone lab (to check the harness)")
+    p.add_argument("--ananas", help="the command that runs Ananas (default: the repository's ./ananas launcher)")
     args = p.parse_args()
+    if args.ananas:
+        B.ANANAS = args.ananas
     if args.quick:
         args.duration, args.zones = 20, 1000
     if args.nodes > 254 or args.nodes < 1 or (args.faults and args.nodes < 4):

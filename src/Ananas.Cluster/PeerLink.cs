@@ -26,6 +26,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly Task _loop;
     private PeerChannel? _channel;
     private long _lastHeard;
+    private long _lastPing;
     private int _silentTimeouts;
     private int _nextId = Random.Shared.Next(ushort.MaxValue);
     private volatile bool _healthy;
@@ -90,16 +91,7 @@ internal sealed class PeerLink : IAsyncDisposable
         Interlocked.Increment(ref _metrics.Forwarded);
         try
         {
-            byte[]? answer;
-            try
-            {
-                answer = await pending.Task.WaitAsync(_options.Budget, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException) when (pending.Acknowledged)
-            {
-                // The owner is resolving: wait on (the link failing ends the wait too).
-                answer = await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            var answer = await WaitAsync(pending, channel, cancellationToken).ConfigureAwait(false);
             if (answer is null)
             {
                 Interlocked.Increment(ref _metrics.Fallbacks);
@@ -123,6 +115,47 @@ internal sealed class PeerLink : IAsyncDisposable
         {
             _pending.TryRemove(id, out _);
         }
+    }
+
+    /// <summary>
+    /// The answer, waiting a budget at a time: the first budget must bring the answer or the owner's acknowledgement
+    /// (else <see cref="TimeoutException"/>); after that each budget in which the owner was not heard from at all is
+    /// followed by a ping, and a second silent budget gives the question up (null). So a client waits for a paused
+    /// owner at most three budgets, and for a live one as long as it resolves.
+    /// </summary>
+    private async ValueTask<byte[]?> WaitAsync(Pending pending, PeerChannel channel, CancellationToken cancellationToken)
+    {
+        bool pinged = false;
+        while (true)
+        {
+            long windowStart = Stopwatch.GetTimestamp();
+            try
+            {
+                return await pending.Task.WaitAsync(_options.Budget, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (pending.Acknowledged)
+            {
+                if (Volatile.Read(ref _lastHeard) >= windowStart)
+                {
+                    pinged = false;
+                    continue;
+                }
+                if (pinged) return null;
+                Ping(channel);
+                pinged = true;
+            }
+        }
+    }
+
+    /// <summary>A ping now, unless one went out within the last half budget (many waiting questions share it).</summary>
+    private void Ping(PeerChannel channel)
+    {
+        long now = Stopwatch.GetTimestamp();
+        long last = Volatile.Read(ref _lastPing);
+        if (Stopwatch.GetElapsedTime(last, now) < _options.Budget / 2 || Interlocked.CompareExchange(ref _lastPing, now, last) != last) return;
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(body, now);
+        channel.TrySend(PeerMessageType.Ping, PeerMessageFlags.None, body);
     }
 
     private async Task ConnectLoopAsync()
@@ -243,14 +276,12 @@ internal sealed class PeerLink : IAsyncDisposable
 
     private async Task PingLoopAsync(PeerChannel channel, CancellationToken cancellationToken)
     {
-        var body = new byte[8];
         var silence = _options.ProbeInterval * 3;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                BinaryPrimitives.WriteInt64BigEndian(body, Stopwatch.GetTimestamp());
-                channel.TrySend(PeerMessageType.Ping, PeerMessageFlags.None, body);
+                Ping(channel);
                 await Task.Delay(_options.ProbeInterval, cancellationToken).ConfigureAwait(false);
                 bool heard = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeard)) < silence;
                 if (!heard)

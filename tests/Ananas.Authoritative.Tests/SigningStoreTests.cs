@@ -28,6 +28,9 @@ public sealed class SigningStoreTests
         }
         var e = Assert.Throws<InvalidDataException>(() => new EdgeStore(dir));
         Assert.Contains($"layout version {EdgeStore.LayoutVersion + 1}", e.Message);
+        // The refused open released its environment: LightningDB's finalizer would otherwise end the process.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
     }
 
     [Fact]
@@ -89,6 +92,17 @@ public sealed class SigningStoreTests
         Assert.Contains("--algorithm 8 is not supported", refused.Output);
         Assert.Equal(1, (await RunAsync("auth", "keygen", "other.test", "--store", store)).Code);
         Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Auth_serve_names_a_malformed_metrics_address_and_exits_with_1_instead_of_crashing()
+    {
+        var dir = StoreFixture.TempDirectory();
+        var run = await RunAsync("auth", "serve", "--store", dir, "--listen", "udp://127.0.0.1:0", "--metrics-listen", "127.0.0.1:9153");
+        Assert.True(run.Code == 1, run.Output);
+        Assert.Contains("--metrics-listen: '127.0.0.1:9153' is not http://", run.Output);
+        Assert.DoesNotContain("Unhandled exception", run.Output);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
     private static async Task<(int Code, string Output)> RunAsync(params string[] args)

@@ -20,8 +20,7 @@ public sealed class ForwardingTests
                 Assert.Equal(Rcode.NXDomain, answer.Rcode);
             }
             Assert.True(nodes[2].Authority.Queries > 0);
-            Assert.True(nodes[0].Forwarder.Metrics.Answered == 1, $"forwarded {nodes[0].Forwarder.Metrics.Forwarded}, answered {nodes[0].Forwarder.Metrics.Answered}, fallbacks {nodes[0].Forwarder.Metrics.Fallbacks}, timeouts {nodes[0].Forwarder.Metrics.BudgetTimeouts}");
-            Assert.All(nodes.Where(n => n.Id != "c"), n => Assert.Equal(0, n.Authority.Queries));
+            Assert.All(nodes.Where(n => n.Id != "c"), n => Assert.True(n.Authority.Queries == 0 && n.Forwarder.Metrics.Answered == 1, n.Counters()));
             Assert.Equal(3, nodes[2].Forwarder.Metrics.ServedForPeers);
             // The forwarder cached the owner's answer: asking again at a non-owner stays local.
             long forwarded = nodes[0].Forwarder.Metrics.Forwarded;
@@ -31,6 +30,56 @@ public sealed class ForwardingTests
         finally
         {
             foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_forwarder_caches_the_owners_answer_with_the_ttl_that_remains()
+    {
+        var nodes = await TestNode.StartClusterAsync("a", "b");
+        try
+        {
+            var (forwarder, owner) = nodes[0].Forwarder.OwnersOf(DnsName.Parse("www.bravo.test."))[0] == "b" ? (nodes[0], nodes[1]) : (nodes[1], nodes[0]);
+            Assert.Equal(300u, (await owner.QueryAsync("www.bravo.test.")).Answers[0].Ttl);
+            owner.Clock.Advance(TimeSpan.FromSeconds(100));
+            var shared = await forwarder.QueryAsync("www.bravo.test.");
+            Assert.Equal(200u, shared.Answers[0].Ttl);
+            Assert.Equal(1, forwarder.Forwarder.Metrics.Answered);
+            // Cached with those 200 s: still an answer from the forwarder's own cache at 199 s, a new forward after.
+            forwarder.Clock.Advance(TimeSpan.FromSeconds(199));
+            Assert.Equal(1u, (await forwarder.QueryAsync("www.bravo.test.")).Answers[0].Ttl);
+            Assert.Equal(1, forwarder.Forwarder.Metrics.Forwarded);
+            forwarder.Clock.Advance(TimeSpan.FromSeconds(2));
+            await forwarder.QueryAsync("www.bravo.test.");
+            Assert.Equal(2, forwarder.Forwarder.Metrics.Forwarded);
+            Assert.Equal(0, forwarder.Authority.Queries);
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_owner_turns_away_questions_beyond_its_in_flight_bound_and_the_forwarder_resolves_them_at_once()
+    {
+        var owner = await TestNode.StartAsync("o", TestNode.OptionsFor("o") with { MaxInFlightPerPeer = 2 });
+        var a = await TestNode.StartAsync("a");
+        try
+        {
+            owner.Authority.DelayAll(TimeSpan.FromMilliseconds(500));
+            await TestNode.JoinAsync([owner, a]);
+            var names = Enumerable.Range(0, 10_000).Select(i => $"www.d{i}.test.").Where(n => a.Forwarder.OwnersOf(DnsName.Parse(n))[0] == "o").Take(6).ToList();
+            var answers = await Task.WhenAll(names.Select(n => a.QueryAsync(n)));
+            Assert.All(answers, r => Assert.Equal(Rcode.NXDomain, r.Rcode));
+            Assert.True(owner.Forwarder.Metrics.PeerQueriesRefused >= 4, owner.Counters());
+            Assert.True(a.Authority.Queries >= 4, a.Counters());
+            Assert.Equal(0, a.Forwarder.Metrics.BudgetTimeouts);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            await owner.DisposeAsync();
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ananas.Dns;
 using Ananas.Resolver;
@@ -57,7 +56,7 @@ public sealed class TestNode : IAsyncDisposable
     public IPEndPoint PeerAddress => Cluster!.ListenAddress!;
     public IPEndPoint DnsAddress => Udp.LocalEndPoint;
 
-    /// <summary>A node's options: a budget of a second unless given (a loaded test machine can take longer than 50 ms to answer a first question), pings every 100 ms (the default).</summary>
+    /// <summary>A node's options: a budget of a second unless given (a loaded test machine can take longer than 50 ms to answer a first question), pings every 250 ms (tests that time a failover set the default 100 ms), so that a stall of the loaded machine is not taken for a dead peer.</summary>
     public static ClusterOptions OptionsFor(string id, byte[]? secret = null, int replicas = 1, TimeSpan? budget = null) => new()
     {
         NodeId = id,
@@ -65,7 +64,7 @@ public sealed class TestNode : IAsyncDisposable
         Secret = secret ?? Secret,
         Replicas = replicas,
         Budget = budget ?? TimeSpan.FromSeconds(1),
-        ProbeInterval = TimeSpan.FromMilliseconds(100),
+        ProbeInterval = TimeSpan.FromMilliseconds(250),
     };
 
     public static async Task<TestNode> StartAsync(string id, ClusterOptions? options = null)
@@ -94,6 +93,13 @@ public sealed class TestNode : IAsyncDisposable
     public int RingSize() => Forwarder.Status().Ring.Length;
 
     public bool InRing(string id) => Forwarder.Status().Ring.Contains(id);
+
+    /// <summary>The forwarding counters, for assertion messages.</summary>
+    public string Counters()
+    {
+        var m = Forwarder.Metrics;
+        return $"{Id}: forwarded {m.Forwarded}, answered {m.Answered}, fallbacks {m.Fallbacks}, budget timeouts {m.BudgetTimeouts}, peer failures {m.PeerFailures}, upstream {Authority.Queries}";
+    }
 
     /// <summary>A name under a registered domain whose first owner (by this node's ring) is <paramref name="owner"/>.</summary>
     public string NameOwnedBy(string owner, string prefix = "www", int start = 0)
@@ -133,14 +139,6 @@ public sealed class TestNode : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
             await Task.Delay(10);
         }
-    }
-
-    /// <summary>A free loopback TCP port (bound and released).</summary>
-    public static IPEndPoint FreeEndPoint()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public async Task StopClusterAsync()

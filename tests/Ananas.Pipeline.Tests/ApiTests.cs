@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Ananas.Pipeline.Tests;
 
 /// <summary>Every route of the zone API, its envelope, and what it stores.</summary>
-public sealed class ApiTests
+public sealed class ApiTests(PostgresCluster postgres) : IClassFixture<PostgresCluster>
 {
     private static string SoaText(byte[] rdata)
     {
@@ -16,9 +16,14 @@ public sealed class ApiTests
     private static string[] Names(JsonElement result) => [.. result.EnumerateArray().Select(e => $"{e.GetProperty("name").GetString()} {e.GetProperty("type").GetString()} {e.GetProperty("content").GetString()}")];
 
     [Fact]
-    public async Task Every_zone_and_record_route_answers_in_the_envelope_and_stores_what_it_says()
+    public Task Every_zone_and_record_route_answers_in_the_envelope_and_stores_what_it_says_on_sqlite() => EveryRoute(TestDatabases.Sqlite());
+
+    [FactWhenPostgresInstalled]
+    public async Task Every_zone_and_record_route_answers_in_the_envelope_and_stores_what_it_says_on_postgresql() => await EveryRoute(await postgres.NewDatabaseAsync());
+
+    private static async Task EveryRoute(Ananas.Pipeline.Database.SqlDialect dialect)
     {
-        await using var api = await ApiHarness.StartAsync();
+        await using var api = await ApiHarness.StartAsync(dialect);
         string zone = await api.CreateZoneAsync("example.com");
 
         var (status, body) = await api.SendAsync(HttpMethod.Get, "/zones");
@@ -201,6 +206,20 @@ public sealed class ApiTests
         Assert.Equal(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(api.Token)), stored);
         var file = await File.ReadAllBytesAsync(((Ananas.Pipeline.Database.SqliteDialect)api.Database.Dialect).Path);
         Assert.DoesNotContain(api.Token, Encoding.Latin1.GetString(file));
+    }
+
+    [Fact]
+    public async Task A_failing_database_is_a_503_in_the_envelope()
+    {
+        await using var api = await ApiHarness.StartAsync();
+        string path = ((Ananas.Pipeline.Database.SqliteDialect)api.Database.Dialect).Path;
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // Overwrite the file's header: every statement now fails with "file is not a database".
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            await file.WriteAsync(new byte[100].Select(_ => (byte)0x5A).ToArray());
+        var (status, body) = await api.SendAsync(HttpMethod.Post, "/zones", """{"name":"example.com","name_servers":["ns.example.net"]}""");
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, 1100), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        Assert.False(body.GetProperty("success").GetBoolean());
     }
 
     [Fact]

@@ -141,6 +141,36 @@ public sealed class OutboxTests(PostgresCluster postgres) : IClassFixture<Postgr
     }
 
     [Fact]
+    public async Task Published_entries_past_the_retention_are_removed_and_a_store_behind_them_loads_the_snapshot_instead()
+    {
+        var (database, zone) = await ZoneAsync(TestDatabases.Sqlite());
+        Assert.Null((await database.AddRecordAsync(zone, A("www", "192.0.2.1"), None)).Failure);
+        await using (var publisher = new OutboxPublisher(database, new RecordingPublisher(), TimeSpan.FromMilliseconds(20), NullLogger.Instance) { Retention = TimeSpan.Zero })
+        {
+            publisher.Start();
+            for (int i = 0; i < 200 && (await database.CountAsync(None)).Outbox > 0; i++) await Task.Delay(25);
+        }
+        Assert.Equal(0, (await database.CountAsync(None)).Outbox);
+        Assert.False(await database.CanReplayAfterAsync(0, None));
+        Assert.True(await database.CanReplayAfterAsync(2, None));
+
+        // Unpublished entries are never removed, and a store at the last published sequence can follow them.
+        Assert.Null((await database.AddRecordAsync(zone, A("web", "192.0.2.2"), None)).Failure);
+        Assert.Equal(0, await database.PruneOutboxAsync(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000, None));
+        Assert.True(await database.CanReplayAfterAsync(2, None));
+        Assert.False(await database.CanReplayAfterAsync(1, None));
+
+        // A new store cannot replay from the outbox any more: it loads the snapshot (at 3), then nothing is left to send.
+        using var store = new EdgeStore(Path.Combine(TestDatabases.TempDirectory(), "edge"));
+        var local = new LocalEdgePublisher(store);
+        Assert.Equal((true, 0), await local.CatchUpAsync(database, None));
+        Assert.Equal(3, local.AppliedSequence);
+        var text = new StringWriter();
+        Assert.True(Authoritative.Zones.ZoneExporter.Export(store, DnsName.Parse("example.com."), text));
+        Assert.Contains("192.0.2.2", text.ToString());
+    }
+
+    [Fact]
     public async Task Migrations_run_once_and_a_database_newer_than_the_build_is_refused()
     {
         var dialect = TestDatabases.Sqlite();

@@ -131,23 +131,49 @@ public sealed class ConsoleBrowserTests
     }
 
     [FactWhenInstalled("chromium", "chromium")]
-    public async Task The_plugin_page_reloads_a_plugin_and_shows_its_new_version()
+    public async Task The_plugin_page_shows_a_loaded_wasm_plugin_and_reloads_it_into_a_new_version_that_still_answers()
     {
-        await using var server = new ConsoleServer(World());
-        var (playwright, browser, page, errors) = await OpenAsync();
-        using var _ = playwright;
-        await using var __ = browser;
+        var dir = Directory.CreateTempSubdirectory("ananas-console-plugin-");
+        try
+        {
+            var malware = Path.Combine(dir.FullName, "malware.txt");
+            await File.WriteAllTextAsync(malware, "bad.example.com\n");
+            // The real families app (guests/families) in the sandbox, as `serve` loads it.
+            await using var server = await ConsoleServer.WithPluginsAsync(World(), $"""
+                [[plugin]]
+                name = "families"
+                module = "{PluginAppsTests.App("families")}"
+                [plugin.data]
+                malware = "domains:{malware}"
+                """);
+            var udp = server.Server.Udp.LocalEndPoint;
+            Assert.Equal("0.0.0.0", Assert.Single((await DnsTestClient.UdpAsync(udp, DnsTestClient.Query("bad.example.com"))).Answers).Data.ToString());
+            var (playwright, browser, page, errors) = await OpenAsync();
+            using var _ = playwright;
+            await using var __ = browser;
 
-        await SignInAsync(page, server.ControlUrl + "/#plugins");
-        await page.WaitForSelectorAsync("tr[data-plugin=families]");
-        Assert.Equal("1", await page.InnerTextAsync("tr[data-plugin=families] td:nth-child(2)"));
-        await page.ClickAsync("tr[data-plugin=families] button");
-        await page.WaitForSelectorAsync("#plugin-result[data-state=done]");
-        await page.WaitForFunctionAsync("() => document.querySelector('tr[data-plugin=families] td:nth-child(2)').textContent === '2'");
+            await SignInAsync(page, server.ControlUrl + "/#plugins");
+            await page.WaitForSelectorAsync("tr[data-plugin=families]");
+            var loaded = server.Plugins!.List()[0];
+            Assert.Equal("1", await page.InnerTextAsync("tr[data-plugin=families] td:nth-child(2)"));
+            // The module's digest and the live instance count, as the sandbox reports them.
+            Assert.Equal(loaded.ModuleSha256[..16], await page.InnerTextAsync("tr[data-plugin=families] td:nth-child(3)"));
+            Assert.Equal(loaded.Instances.ToString(CultureInfo.InvariantCulture), await page.InnerTextAsync("tr[data-plugin=families] td:nth-child(4)"));
+            await page.ClickAsync("tr[data-plugin=families] button");
+            await page.WaitForSelectorAsync("#plugin-result[data-state=done]");
+            await page.WaitForFunctionAsync("() => document.querySelector('tr[data-plugin=families] td:nth-child(2)').textContent === '2'");
+            await page.ScreenshotAsync(new() { Path = ScreenshotPath("plugins.png"), FullPage = true });
 
-        Assert.Equal(1, server.Plugins.Reloads);
-        Assert.Contains("families reloaded: version 2", await page.InnerTextAsync("#plugin-result"));
-        lock (errors) Assert.Empty(errors);
+            Assert.Equal(2, server.Plugins.List()[0].Version);
+            Assert.Contains("families reloaded: version 2", await page.InnerTextAsync("#plugin-result"));
+            // The new version is the one answering: it still blocks the listed name.
+            Assert.Equal("0.0.0.0", Assert.Single((await DnsTestClient.UdpAsync(udp, DnsTestClient.Query("bad.example.com"))).Answers).Data.ToString());
+            lock (errors) Assert.Empty(errors);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [FactWhenInstalled("chromium", "chromium")]

@@ -96,7 +96,8 @@ public sealed class ObliviousDohTests
         Assert.Equal(TimeSpan.FromSeconds(3), config.Plugins[0].SocketTimeout);
     }
 
-    /// <summary>A server with a DoH listener and the odoh app in <paramref name="args"/>; the proxy's client trusts <paramref name="trust"/>.</summary>
+    /// <summary>A server with a DoH listener and the odoh app in <paramref name="args"/>; with <paramref name="trust"/>, its
+    /// plugins' HTTPS trusts that certificate (written to a PEM file named by <c>plugins.tls-cert-bundle</c>).</summary>
     private sealed class Server : IAsyncDisposable
     {
         public required ResolverHost Host { get; init; }
@@ -112,6 +113,12 @@ public sealed class ObliviousDohTests
             Guests.PathOf("empty");
             string module = Path.Combine(Guests.RepositoryRoot, ".build", "guests", "odoh.wasm");
             int port = FreePorts.Tcp(), https = FreePorts.Tcp();
+            string bundle = "";
+            if (trust is not null)
+            {
+                bundle = Path.Combine(Path.GetTempPath(), $"ananas-odoh-trust-{Guid.NewGuid():N}.pem");
+                await File.WriteAllTextAsync(bundle, trust.ExportCertificatePem());
+            }
             var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
                 listen = ["udp://127.0.0.1:{port}", "https://127.0.0.1:{https}"]
                 [metrics]
@@ -122,6 +129,8 @@ public sealed class ObliviousDohTests
                 validation = "off"
                 [resolver]
                 local-zones = ["localhost."]
+                [plugins]
+                tls-cert-bundle = "{bundle}"
                 [[plugin]]
                 name = "odoh"
                 module = "{module}"
@@ -130,8 +139,8 @@ public sealed class ObliviousDohTests
                 {extraToml}
                 """, "odoh.toml");
             var host = new ResolverHost(config, authority ?? new FakeAuthority("www.example.com. 300 A 192.0.2.80", "mail.example.com. 300 A 192.0.2.25"), NullLoggerFactory.Instance);
-            var options = new PluginHostOptions { HttpClient = trust is null ? null : EncryptedTransportTests.HttpClientFor(trust, HttpVersion.Version20) };
-            var plugins = new PluginManager(host.Pipeline, NullLoggerFactory.Instance, options);
+            var plugins = new PluginManager(host.Pipeline, NullLoggerFactory.Instance, PluginManager.HostOptions(config));
+            if (bundle.Length > 0) File.Delete(bundle); // read once, at start
             await plugins.LoadAsync(config.Plugins);
             host.Plugins = plugins;
             await host.StartAsync();
@@ -216,6 +225,17 @@ public sealed class ObliviousDohTests
         }
         Assert.Contains(proxy.Plugins.List()[0].Counters, c => c.Key == "proxied" && c.Value == 4);
         Assert.Contains(target.Plugins.List()[0].Counters, c => c.Key == "answered" && c.Value == 4);
+    }
+
+    [Fact]
+    public async Task The_proxy_gets_502_from_a_target_whose_certificate_its_trust_does_not_cover()
+    {
+        await using var target = await Server.StartAsync("target");
+        // No plugins.tls-cert-bundle: the system's trust store, which does not hold the target's self-signed certificate.
+        await using var proxy = await Server.StartAsync("proxy", $"http-allow = [\"{target.Origin}\"]");
+        using var toProxy = EncryptedTransportTests.HttpClientFor(proxy.Certificate, HttpVersion.Version20);
+        await PostAsync(toProxy, $"{proxy.Origin}/proxy?targethost=127.0.0.1:{target.HttpsPort}&targetpath=/dns-query", [1, 0, 0, 0, 1, 0], HttpStatusCode.BadGateway);
+        Assert.DoesNotContain(target.Plugins.List()[0].Counters, c => c.Key == "answered");
     }
 
     [Fact]

@@ -77,4 +77,73 @@ public sealed class ReplyPathTests
         Assert.Equal(["www.example.com.", "www.example.com.", "answer.example.com.", "lookup.example.com.", "nope.example.com.", "awaited.example.com.", "slow.example.com."],
             responsesSeen);
     }
+
+    [Fact]
+    public async Task An_answer_source_with_handlers_walks_the_same_stages_without_a_cache_lookup_and_finishes_each_reply_once()
+    {
+        var output = new MemoryStream();
+        var log = new QueryLog(output, ownsOutput: false);
+        var lookup = new Handler((_, _, _) => new(PhaseVerdict.Continue), Phase.CacheLookup);
+        var request = new Handler((_, c, _) => new(PhaseHandlerTests.Asks(c, "refuse.example.") ? PhaseVerdict.Refuse : PhaseVerdict.Continue), Phase.Request);
+        var resolved = new Handler((_, c, _) => PhaseHandlerTests.Asks(c, "rewrite.example.") ? PhaseHandlerTests.AnswerSinkhole(c) : new(PhaseVerdict.Continue), Phase.Resolved);
+        var responsesSeen = new List<string>();
+        var response = new Handler((_, c, _) =>
+        {
+            responsesSeen.Add(c.Response!.Question.Name.ToString());
+            return new(PhaseVerdict.Continue);
+        }, Phase.Response);
+        var pipeline = new QueryPipeline(new PipelineOptions(), new OneAddressSource(), [lookup, request, resolved, response]) { QueryLog = log };
+        var sink = new RecordingSink();
+        var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Udp, sink, new IPEndPoint(IPAddress.Loopback, 40000));
+        foreach (var name in new[] { "www.example.", "refuse.example.", "rewrite.example." })
+        {
+            var query = DnsTestClient.Query(name).ToArray();
+            query.CopyTo(frame.Buffer, 0);
+            frame.Length = query.Length;
+            frame.ArrivalTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+            pipeline.Handle(frame);
+        }
+
+        Assert.Equal(3, sink.Replies.Count);
+        var answered = DnsMessage.Parse(sink.Replies[0]);
+        Assert.Equal("192.0.2.53", Assert.Single(answered.Answers).Data.ToString());
+        var refused = DnsMessage.Parse(sink.Replies[1]);
+        Assert.Equal(Rcode.Refused, refused.Rcode);
+        Assert.False(refused.Has(HeaderFlags.RA)); // the authoritative role offers no recursion
+        Assert.Equal("0.0.0.0", Assert.Single(DnsMessage.Parse(sink.Replies[2]).Answers).Data.ToString());
+        Assert.Equal(0, lookup.Calls);
+        Assert.Equal(["www.example.", "rewrite.example."], responsesSeen);
+        Assert.Equal(3, pipeline.Counters.HitLatency.Snapshot().Sum());
+        Assert.Equal(0, pipeline.Counters.MissLatency.Snapshot().Sum());
+        await log.DisposeAsync();
+        Assert.Equal(3, log.Written);
+    }
+
+    /// <summary>An authoritative stand-in: every name has the one address 192.0.2.53.</summary>
+    private sealed class OneAddressSource : IAnswerSource
+    {
+        public int Answer(ReadOnlySpan<byte> query, Transport transport, Span<byte> reply, int limit)
+        {
+            var message = DnsMessage.Parse(query.ToArray());
+            var answer = message.CreateResponse();
+            answer.Set(HeaderFlags.AA);
+            answer.Answers.Add(Ananas.Dns.Zones.RecordText.Parse($"{message.Question.Name} 60 IN A 192.0.2.53", DnsName.Root));
+            var bytes = answer.ToArray();
+            bytes.CopyTo(reply);
+            return bytes.Length;
+        }
+
+        public void AppendMetrics(System.Text.StringBuilder sb)
+        {
+        }
+    }
+
+    private sealed class RecordingSink : IReplySink
+    {
+        public List<byte[]> Replies { get; } = [];
+        public CancellationToken ClientGone => CancellationToken.None;
+        public int MaxReplySize(int clientUdpPayload) => QueryPipeline.UdpLimit(clientUdpPayload, 1232);
+        public void Send(Frame frame, ReadOnlySpan<byte> reply) => Replies.Add(reply.ToArray());
+        public void Drop(Frame frame) { }
+    }
 }

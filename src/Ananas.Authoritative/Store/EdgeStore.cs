@@ -39,29 +39,36 @@ public sealed class EdgeStore : IDisposable
         {
             // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
             _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
-            using var txn = _env.BeginTransaction();
-            Meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-            Zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-            Nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-            Keys = txn.OpenDatabase("keys", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-            var (code, _, value) = txn.Get(Meta, VersionKey);
-            int version = code == MDBResultCode.Success ? BinaryPrimitives.ReadInt32BigEndian(value.AsSpan()) : 0;
-            if (code == MDBResultCode.Success && (version < OldestReadableVersion || version > LayoutVersion))
-                throw new InvalidDataException($"{directory}: store layout version {version}, this build reads versions {OldestReadableVersion} to {LayoutVersion}");
-            if (version != LayoutVersion)
-            {
-                Span<byte> v = stackalloc byte[4];
-                BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
-                txn.Put(Meta, VersionKey, v);
-            }
-            txn.Commit().ThrowOnError();
+            (Meta, Zones, Nodes, Keys) = OpenTables(directory);
         }
         catch
         {
-            // A store that cannot be opened (another layout version, a damaged file) leaves no environment for the finalizer.
+            // A refused store is closed here: LightningDB's finalizer throws for an environment left open.
             _env.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Opens (creating) the tables and checks or writes the layout version, upgrading an older readable one.</summary>
+    private (LightningDatabase, LightningDatabase, LightningDatabase, LightningDatabase) OpenTables(string directory)
+    {
+        using var txn = _env.BeginTransaction();
+        var meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var keys = txn.OpenDatabase("keys", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var (code, _, value) = txn.Get(meta, VersionKey);
+        int version = code == MDBResultCode.Success ? BinaryPrimitives.ReadInt32BigEndian(value.AsSpan()) : 0;
+        if (code == MDBResultCode.Success && (version < OldestReadableVersion || version > LayoutVersion))
+            throw new InvalidDataException($"{directory}: store layout version {version}, this build reads versions {OldestReadableVersion} to {LayoutVersion}");
+        if (version != LayoutVersion)
+        {
+            Span<byte> v = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
+            txn.Put(meta, VersionKey, v);
+        }
+        txn.Commit().ThrowOnError();
+        return (meta, zones, nodes, keys);
     }
 
     public string Path { get; }

@@ -35,4 +35,5 @@ public static class ErrorCodes
     public const int NotAuthenticated = 10000;
     public const int NotPermitted = 10001;
     public const int NotFound = 7000;                // no such route
+    public const int Unavailable = 1100;             // the database failed; nothing was stored
 }

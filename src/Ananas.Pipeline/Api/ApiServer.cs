@@ -77,6 +77,19 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
     {
         Interlocked.Increment(ref _requests);
+        try
+        {
+            await AuthenticatedAsync(context, next);
+        }
+        catch (System.Data.Common.DbException e) when (!context.Response.HasStarted)
+        {
+            // The database is down or refused the statement: nothing was committed; the client may retry.
+            await FailAsync(context, new ApiFailure(503, ErrorCodes.Unavailable, $"the database is unavailable: {e.Message}"));
+        }
+    }
+
+    private async Task AuthenticatedAsync(HttpContext context, RequestDelegate next)
+    {
         if (context.Request.Path.Equals("/metrics", StringComparison.Ordinal))
         {
             await next(context);

@@ -14,6 +14,12 @@ namespace Ananas.Pipeline.Changes;
 /// </summary>
 public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublisher target, TimeSpan pollInterval, ILogger logger) : IAsyncDisposable
 {
+    /// <summary>Published entries older than this are removed (the outbox's bound; <c>api.outbox-retention</c>).</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(7);
+
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
+    private long _lastPruneMs;
+
     /// <summary>Entries read per database round trip.</summary>
     public const int BatchSize = 256;
 
@@ -103,7 +109,11 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         {
             try
             {
-                if (!postgres || _holdsOutbox) await PublishPendingAsync(cancellationToken);
+                if (!postgres || _holdsOutbox)
+                {
+                    await PublishPendingAsync(cancellationToken);
+                    await PruneAsync(cancellationToken);
+                }
                 await _wake.WaitAsync(interval, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -124,6 +134,15 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
                 }
             }
         }
+    }
+
+    private async Task PruneAsync(CancellationToken cancellationToken)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (now - _lastPruneMs < PruneInterval.TotalMilliseconds) return;
+        _lastPruneMs = now;
+        int removed = await database.PruneOutboxAsync(now - (long)Retention.TotalMilliseconds, cancellationToken);
+        if (removed > 0) logger.LogDebug(4005, "outbox publisher: removed {Count} entries published more than {Retention} ago", removed, Retention);
     }
 
     /// <summary>LISTENs on the outbox channel, waking the loop on each NOTIFY; reconnects after a failure.</summary>

@@ -48,6 +48,29 @@ public sealed partial class CentralDatabase
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Removes entries published before <paramref name="cutoffMs"/> (the outbox's bound); returns how many.</summary>
+    public async Task<int> PruneOutboxAsync(long cutoffMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        using var command = Command(connection, null, "DELETE FROM outbox WHERE published_ms IS NOT NULL AND published_ms < @cut", ("cut", cutoffMs));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// True when every entry after <paramref name="sequence"/> is still in the outbox (none pruned), so a store at that
+    /// sequence can catch up from the outbox alone.
+    /// </summary>
+    public async Task<bool> CanReplayAfterAsync(long sequence, CancellationToken cancellationToken)
+    {
+        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        using var command = Command(connection, null,
+            "SELECT (SELECT last_sequence FROM outbox_counter WHERE id = 1), (SELECT COUNT(*) FROM outbox WHERE sequence > @s)", ("s", sequence));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        long last = Convert.ToInt64(reader.GetValue(0));
+        return sequence >= last || Convert.ToInt64(reader.GetValue(1)) == last - sequence;
+    }
+
     /// <summary>(last sequence committed, last published in order, entries waiting).</summary>
     public async Task<(long Committed, long Published, int Waiting)> OutboxStateAsync(CancellationToken cancellationToken)
     {

@@ -104,10 +104,12 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
 
         // The chain ends at a name the response has no data for. If the same zone proves it empty, that is the
         // answer; otherwise resolution restarts at the target.
+        bool contradicted = false;
         if (Bailiwick.Contains(bailiwick, owner))
         {
             var soa = Bailiwick.FindSoa(message, bailiwick, owner, out _);
-            if (soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative))
+            contradicted = ListsTypeAt(message, owner, type);
+            if ((soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative)) && !contradicted)
             {
                 var kind = message.Rcode == Rcode.NXDomain ? NegativeKind.NameError : NegativeKind.NoData;
                 var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
@@ -116,7 +118,29 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
             }
         }
         // Validating: the proofs of a wildcard-expanded alias travel with the chain to the validator (and DO clients).
-        return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
+        return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message, contradicted ? owner : null) : [] };
+    }
+
+    /// <summary>The DS RRset of <paramref name="name"/> that a referral to it carries, as the answer to a DS query; null without one.</summary>
+    public Step? DelegationSignerInReferral(ClassifiedResponse response, DnsName name)
+    {
+        var ds = RRset.Collect(response.Message.Authority, name, RRType.DS);
+        if (ds is null) return null;
+        var records = new List<ResourceRecord>();
+        StoreAnswer(response.Message, ds, TrustRank.NonAuthoritativeAnswer, records);
+        return new Step(StepKind.Answer, records);
+    }
+
+    /// <summary>
+    /// Whether the response's own NSEC at <paramref name="owner"/> lists the type (or a CNAME): then the response
+    /// does not prove the chain's end empty, whatever its SOA says (a server's canned answer to another question,
+    /// deckard val_dname), and the target is asked for itself.
+    /// </summary>
+    private static bool ListsTypeAt(DnsMessage message, DnsName owner, RRType type)
+    {
+        foreach (var rr in message.Authority)
+            if (rr.Data is NsecData nsec && rr.Name.Equals(owner) && (nsec.Contains(type) || nsec.Contains(RRType.CNAME))) return true;
+        return false;
     }
 
     public Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
@@ -198,12 +222,17 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         return aliasProofs;
     }
 
-    private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)
+    /// <summary>
+    /// The response's NSEC/NSEC3 records and their RRSIGs, which prove a wildcard expansion (or a delegation the chain
+    /// enters); not those owned by <paramref name="target"/>, when they contradict the response (see <see cref="ListsTypeAt"/>).
+    /// </summary>
+    private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message, DnsName? target = null)
     {
         List<ResourceRecord>? list = null;
         foreach (var rr in message.Authority)
         {
-            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
+            bool proof = (rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 })
+                && (target is null || !rr.Name.Equals(target));
             if (proof) (list ??= []).Add(rr);
         }
         return list ?? (IReadOnlyList<ResourceRecord>)[];

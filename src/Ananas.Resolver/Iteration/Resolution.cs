@@ -311,6 +311,10 @@ internal sealed class Resolution
             var response = reply.Response!;
             if (response.Kind == ResponseKind.Referral)
             {
+                // A parent that answers the DS query with its referral to the name still sends the DS RRset there
+                // (RFC 4035 §3.1.4.1 puts it in the answer): it is the answer, validated like any (Unbound iter_ds_referral).
+                if (type == RRType.DS && !minimising && name.Equals(response.ReferralCut) && _answers.DelegationSignerInReferral(response, name) is { } ds)
+                    return ds;
                 if (++referrals > _limits.MaxReferralDepth)
                     return Step.Fail(ResolutionFailure.Bound("referral depth", _limits.MaxReferralDepth));
                 delegation = _delegations.AcceptReferral(response, delegation);
@@ -321,6 +325,13 @@ internal sealed class Resolution
             if (!minimising) return _answers.Finish(response, delegation, name, type);
 
             // A minimisation probe (queryName, probe type) was answered.
+            if (HasDname(response.Message, queryName))
+            {
+                // A DNAME at the probe name redirects every name below it (RFC 6672 §2.3): probing deeper names finds
+                // nothing the full name's answer would not give; ask it (kresd does, deckard val_dname).
+                minimise = false;
+                continue;
+            }
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
@@ -353,6 +364,14 @@ internal sealed class Resolution
             probeLabels++;
             if (++probes >= _limits.MaxMinimisationProbes) minimise = false;
         }
+    }
+
+    /// <summary>Whether a probe's negative answer shows a DNAME at <paramref name="owner"/>: its NSEC there lists one.</summary>
+    private static bool HasDname(DnsMessage message, DnsName owner)
+    {
+        foreach (var rr in message.Authority)
+            if (rr.Data is NsecData nsec && rr.Name.Equals(owner) && nsec.Contains(RRType.DNAME)) return true;
+        return false;
     }
 
     /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>

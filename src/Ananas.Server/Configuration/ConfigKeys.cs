@@ -89,7 +89,8 @@ public static class ConfigKeys
 
         Integer("udp.max-payload", 1232, 512, 65535, Restart, c => c.UdpMaxPayload, (c, v) => c.UdpMaxPayload = v, "our largest UDP reply and advertised EDNS payload size (RFC 9715)"),
         Integer("udp.sockets", 1, 1, 256, Restart, c => c.UdpSockets, (c, v) => c.UdpSockets = v, "sockets bound to each UDP address; more than one uses `SO_REUSEPORT`"),
-        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v, "receive threads per UDP socket"),
+        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v,
+            "receive threads per UDP socket, at most the number of cores the process may run on (more would only add context switches)"),
         Integer("udp.batch-size", 32, 1, 1024, Restart, c => c.UdpBatchSize, (c, v) => c.UdpBatchSize = v,
             "datagrams each receive thread takes per `recvmmsg` call (Linux); the cache hits and errors among them leave in one `sendmmsg`. `1` receives and sends one datagram per call (what other systems always do)"),
 
@@ -166,6 +167,8 @@ public static class ConfigKeys
             "also count the top client addresses on the web console. Off by default: they are personal data"),
         Text("help.node-id", "", Live, c => c.NodeId, (c, v) => c.NodeId = v, "this server's name on the `/help` page of DoH listeners; `\"\"`: the host name", Identifier, "identifier or empty"),
         Text("help.cluster-id", "", Live, c => c.ClusterId, (c, v) => c.ClusterId = v, "its cluster's name on `/help`; `\"\"`: none", Identifier, "identifier or empty"),
+        Text("plugins.tls-cert-bundle", "", Restart, c => c.PluginTlsCertBundle, (c, v) => c.PluginTlsCertBundle = v,
+            "a PEM file of the certificates that plugins' HTTPS requests must chain to instead of the system's trust store: the ODoH proxy's targets, families' list URLs (`http_post_start`, `http_get_start`, `data_fetch_start`; docs/plugins.md). A private CA, or a target's own self-signed certificate; the host name is checked either way"),
         Text("shadow.reference", "", Restart, c => c.ShadowReference, (c, v) => c.ShadowReference = v,
             "live shadow mode: the reference resolver `ADDR[:PORT]` (port 53 by default) a sample of answered questions is also asked of, off the query path; stable differences are counted by field (`ananas_shadow_differences_total`) and written to the query log (see *Shadow mode*). `\"\"`: off",
             s => { if (s.Length > 0) ConfigLoader.ParseEndPoint(s, 53); return s; }),
@@ -242,12 +245,12 @@ public static class ConfigKeys
             "secondaries `ADDR[:PORT]` (port 53 by default) sent NOTIFY (RFC 1996) when a zone's SOA serial changes in the store, resent with doubling waits until answered",
             (v, k) => List(v, k, s => { ConfigLoader.ParseEndPoint(s, 53); return s; }), c => c.AuthoritativeNotify, (c, v) => c.AuthoritativeNotify = v),
 
-        Text("api.listen", "http://127.0.0.1:9155", Restart, c => c.ApiListen, (c, v) => c.ApiListen = v,
+        new ConfigKey<string>("api.listen", "URL", "\"http://127.0.0.1:9155\"", Restart,
             "the zone API of `ananas api serve` (zones and DNS records, v4 style, docs/PIPELINE.md) at `http://ADDR:PORT`; every request needs an API token (`ananas api token create`). Plain HTTP: keep it on loopback or behind a TLS proxy",
-            s => { if (s.Length == 0) throw new FormatException("the API needs an address"); return HttpAddress(s); }),
-        Text("api.database", "", Restart, c => c.ApiDatabase, (c, v) => c.ApiDatabase = v,
+            (v, _) => String(v) is { Length: > 0 } s ? HttpAddress(s) : throw new FormatException("the API needs an address"), c => c.ApiListen, (c, v) => c.ApiListen = v),
+        new ConfigKey<string>("api.database", "string", "\"\"", Restart,
             "the central database: `\"\"` is SQLite in `$ANANAS_STATE_DIR/pipeline.db` (else `$XDG_STATE_HOME/ananas/`, else `~/.local/state/ananas/`), `sqlite:PATH` another SQLite file, `postgresql:CONNECTION-STRING` PostgreSQL (Npgsql keywords, e.g. `postgresql:Host=/run/postgresql;Database=ananas`). The schema is migrated at start",
-            DatabaseSetting),
+            (v, _) => DatabaseSetting(String(v)), c => c.ApiDatabase, (c, v) => c.ApiDatabase = v),
         Text("api.edge-store", "", Restart, c => c.ApiEdgeStore, (c, v) => c.ApiEdgeStore = v,
             "the single-node default: without `api.nats`, every change is applied to this edge store directory, which `ananas auth serve --store` serves. `\"\"`: `edge` beside the default database"),
         Text("api.nats", "", Restart, c => c.ApiNats, (c, v) => c.ApiNats = v,
@@ -260,6 +263,8 @@ public static class ConfigKeys
             "records one zone may hold; a change past it is refused (a zone's token cannot fill the database)"),
         Duration("api.poll-interval", "100ms", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), Restart, c => c.ApiPollInterval, (c, v) => c.ApiPollInterval = v,
             "how often the publisher looks for changes other processes committed to a SQLite database (changes made through this server wake it at once; with PostgreSQL, NOTIFY does and it polls every 5 s)"),
+        Duration("api.outbox-retention", "7d", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365), Restart, c => c.ApiOutboxRetention, (c, v) => c.ApiOutboxRetention = v,
+            "published outbox entries older than this are removed (the outbox's bound). An edge store that falls further behind catches up from a snapshot of the database (`GET /edge/snapshot`) instead"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);

@@ -134,6 +134,8 @@ public sealed record ServerConfig
     public string ClusterNatsUrl { get; set; } = "";
     public string ClusterNatsBucket { get; set; } = "";
     public TimeSpan ClusterLease { get; set; }
+    /// <summary>PEM certificates plugins' HTTPS requests must chain to instead of the system's trust store; empty: the system's.</summary>
+    public string PluginTlsCertBundle { get; set; } = "";
 
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
@@ -174,6 +176,8 @@ public sealed record ServerConfig
     public long ApiMaxBodyBytes { get; set; }
     public int ApiMaxRecordsPerZone { get; set; }
     public TimeSpan ApiPollInterval { get; set; }
+    /// <summary>Published outbox entries older than this are removed.</summary>
+    public TimeSpan ApiOutboxRetention { get; set; }
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>

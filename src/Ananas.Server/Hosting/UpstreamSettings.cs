@@ -28,11 +28,11 @@ public static class UpstreamSettings
     {
         StreamTimeout = config.UpstreamTimeout,
         UseCaseRandomisation = config.QnameCaseRandomisation,
-        TlsTrustedCertificates = config.TlsCertBundle.Length == 0 ? [] : LoadBundle(config.TlsCertBundle),
+        TlsTrustedCertificates = config.TlsCertBundle.Length == 0 ? [] : LoadBundle("resolver.tls-cert-bundle", config.TlsCertBundle),
     };
 
-    /// <summary>The certificates of a PEM file; a file that cannot be read or holds none is a <see cref="ConfigException"/>.</summary>
-    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadBundle(string path)
+    /// <summary>The certificates of the PEM file of key <paramref name="key"/>; a file that cannot be read or holds none is a <see cref="ConfigException"/>.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadBundle(string key, string path)
     {
         var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
         try
@@ -41,9 +41,9 @@ public static class UpstreamSettings
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
-            throw new ConfigException($"resolver.tls-cert-bundle: cannot read '{path}': {e.Message}");
+            throw new ConfigException($"{key}: cannot read '{path}': {e.Message}");
         }
-        if (bundle.Count == 0) throw new ConfigException($"resolver.tls-cert-bundle: '{path}' holds no certificate");
+        if (bundle.Count == 0) throw new ConfigException($"{key}: '{path}' holds no certificate");
         return bundle;
     }
 }

@@ -170,8 +170,8 @@ internal static class ApiCommand
         using (edge)
         {
             var target = new LocalEdgePublisher(edge);
-            // A store behind the outbox (new, or restored) gets every later change again, in order.
-            int again = await central.RepublishAfterAsync(target.AppliedSequence, cancellationToken);
+            var (bootstrapped, again) = await target.CatchUpAsync(central, cancellationToken);
+            if (bootstrapped) logger.LogInformation(4006, "edge store {Store} was behind the outbox: loaded the database's snapshot", edgePath);
             if (again > 0) logger.LogInformation(4003, "edge store {Store} is at sequence {Sequence}: publishing {Count} changes again", edgePath, target.AppliedSequence, again);
             return await ServeAsync(central, endPoint, settings, target, $"the edge store {edgePath}", logger, started, cancellationToken);
         }
@@ -180,7 +180,7 @@ internal static class ApiCommand
     private static async Task<int> ServeAsync(CentralDatabase central, System.Net.IPEndPoint endPoint, ServerConfig settings, IEdgeChangePublisher target,
         string destination, ILogger logger, Action<ApiServer>? started, CancellationToken cancellationToken)
     {
-        await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger);
+        await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
         await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes }, publisher);
         try
         {

@@ -105,7 +105,8 @@ internal static class AuthCommand
             {
                 settings = ServeCommand.BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), null, null, parse.GetValue(allow));
                 if (parse.GetValue(allow) is not { Length: > 0 }) settings.Allow = ["0.0.0.0/0", "::/0"];
-                if (parse.GetValue(metrics) is { } m) settings.MetricsListen = m;
+                if (parse.GetValue(metrics) is { } m)
+                    settings.MetricsListen = ServeCommand.Flag("--metrics-listen", () => { Server.Listeners.MetricsListener.ParseAddress(m); return m; });
                 if (parse.GetValue(queryLog) is { } q) settings.QueryLog = q;
                 if (parse.GetValue(store) is { } s) settings.AuthoritativeStore = s.FullName;
                 if (parse.GetValue(identity) is { } id) settings.AuthoritativeIdentity = id;
@@ -169,17 +170,28 @@ internal static class AuthCommand
         var logger = loggerFactory.CreateLogger("Ananas.Authoritative");
         using var edge = OpenStore(storePath);
         if (edge is null) return 1;
+        AuthoritativeAnswerer answerer;
+        try
+        {
+            answerer = new AuthoritativeAnswerer(edge, options, logger);
+        }
+        catch (InvalidDataException e)
+        {
+            // A zone row or a signing key that cannot be read: refuse to start rather than serve a signed zone unsigned.
+            Console.Error.WriteLine($"ananas auth serve: the store {storePath} cannot be served: {e.Message}");
+            return 1;
+        }
         var transfer = new ZoneTransfer(edge, AccessList.Parse(settings.AuthoritativeAllowTransfer), logger);
         var notify = settings.AuthoritativeNotify.Count == 0 ? null
             : new NotifySender([.. settings.AuthoritativeNotify.Select(s => ConfigLoader.ParseEndPoint(s, 53))], logger);
-        using var source = new AuthoritativeSource(new AuthoritativeAnswerer(edge, options, logger), logger, transfer, notify);
+        using var source = new AuthoritativeSource(answerer, logger, transfer, notify);
         AnswerSourceHost host;
         PluginManager? plugins = null;
         try
         {
             host = new AnswerSourceHost(settings, source, loggerFactory);
             // Plugins load before the listeners open, so the first query already passes through them.
-            plugins = await PluginManager.AttachAsync(host.Pipeline, settings.Plugins, loggerFactory, cancellationToken);
+            plugins = await PluginManager.AttachAsync(host.Pipeline, settings, loggerFactory, cancellationToken);
             host.Plugins = plugins;
             await host.StartAsync();
         }

@@ -54,16 +54,17 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     /// </summary>
     public static async Task<PluginManager> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        var plugins = await AttachAsync(host.Pipeline, host.Config.Plugins, loggerFactory, cancellationToken).ConfigureAwait(false);
+        var plugins = await AttachAsync(host.Pipeline, host.Config, loggerFactory, cancellationToken).ConfigureAwait(false);
         host.Plugins = plugins;
         return plugins;
     }
 
-    /// <summary>Loads <paramref name="configured"/> into <paramref name="pipeline"/> (the authoritative role's host has no reload).</summary>
-    public static async Task<PluginManager> AttachAsync(QueryPipeline pipeline, IReadOnlyList<PluginConfig> configured, ILoggerFactory loggerFactory,
+    /// <summary>Loads the configured plugins into <paramref name="pipeline"/> (the authoritative role's host has no reload).</summary>
+    public static async Task<PluginManager> AttachAsync(QueryPipeline pipeline, ServerConfig config, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken = default)
     {
-        var plugins = new PluginManager(pipeline, loggerFactory);
+        var configured = config.Plugins;
+        var plugins = new PluginManager(pipeline, loggerFactory, HostOptions(config));
         try
         {
             await plugins.LoadAsync(configured, cancellationToken).ConfigureAwait(false);
@@ -74,6 +75,29 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
             throw;
         }
         return plugins;
+    }
+
+    /// <summary>
+    /// The sandbox settings that come from the server's configuration: with <c>plugins.tls-cert-bundle</c>, guests'
+    /// HTTPS requests (HTTP/2 preferred, as by default) trust that bundle's certificates instead of the system's.
+    /// </summary>
+    public static PluginHostOptions HostOptions(ServerConfig config)
+    {
+        if (config.PluginTlsCertBundle.Length == 0) return new PluginHostOptions();
+        var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+        {
+            TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(UpstreamSettings.LoadBundle("plugins.tls-cert-bundle", config.PluginTlsCertBundle));
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions { CertificateChainPolicy = policy },
+        };
+        return new PluginHostOptions
+        {
+            HttpClient = new HttpClient(handler) { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower },
+        };
     }
 
     /// <summary>Loads the configured plugins at startup; the first that fails stops the start with a <see cref="ConfigException"/>.</summary>

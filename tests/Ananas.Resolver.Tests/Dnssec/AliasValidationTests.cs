@@ -72,4 +72,56 @@ public sealed class AliasValidationTests : SignedHierarchyTests
         Assert.False(m.Has(HeaderFlags.AD));
         Assert.Contains(m.Answers, r => r.Type == RRType.A && r.Name.Equals(N("www.child.example.")));
     }
+
+    [Fact]
+    public async Task A_NODATA_at_the_end_of_a_chain_that_the_responses_own_NSEC_contradicts_is_not_the_answer_the_target_is_asked()
+    {
+        // deckard val_dname: a server's canned response follows the CNAME to www.example. and claims NODATA (SOA), but
+        // its NSEC at www.example. lists A. That proves nothing empty: the target is asked for itself.
+        var nsec = _example.Records.Where(r => r.Name.Equals(N("www.example.")) && (r.Type == RRType.NSEC || r.Data is RrsigData { TypeCovered: RRType.NSEC })).ToList();
+        Script("a.example.", [Kit.Rr("a.example. 300 IN CNAME www.example.")], [_example.Soa!, .. nsec]);
+
+        var m = await Ask(Recursor(), "a.example.");
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.True(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Type == RRType.A && r.Name.Equals(N("www.example.")));
+    }
+
+    [Fact]
+    public async Task QNAME_minimisation_stops_probing_below_a_DNAME_and_asks_the_full_name()
+    {
+        // RFC 6672 §2.3: every name below sub.example. is redirected by its DNAME; probing b.sub.example. is pointless.
+        var dname = new List<ResourceRecord> { Kit.Rr("sub.example. 300 IN DNAME example.") };
+        dname.Add(new ResourceRecord(dname[0].Name, RRClass.IN, 300, _exampleKey.SignRRset(dname, _example.Origin, _now - 3600, _now + 86400, originalTtl: 300)));
+        var nsec = new List<ResourceRecord> { Kit.Rr("sub.example. 300 IN NSEC www.example. DNAME RRSIG NSEC") };
+        nsec.Add(new ResourceRecord(nsec[0].Name, RRClass.IN, 300, _exampleKey.SignRRset(nsec, _example.Origin, _now - 3600, _now + 86400, originalTtl: 300)));
+        var server = _authority.Server(ExampleAddress);
+        var honest = server.Respond!;
+        server.Respond = request =>
+        {
+            var q = request.Query.Question;
+            if (!q.Name.IsSubdomainOf(N("sub.example."))) return honest(request);
+            var response = request.Query.CreateResponse();
+            response.Set(HeaderFlags.AA);
+            if (q.Name.Equals(N("sub.example.")) && q.Type != RRType.DNAME)
+            {
+                // The probe's NODATA: the NSEC at sub.example. shows the DNAME there (deckard val_dname's shape).
+                response.Authority.Add(_example.Soa!);
+                response.Authority.AddRange(nsec);
+                SignedZones.AddSignatures(_example, response.Authority);
+                return response;
+            }
+            response.Answers.AddRange(dname);
+            var target = q.Name.ReplaceSuffix(N("sub.example."), N("example."))!;
+            if (!q.Name.Equals(N("sub.example."))) response.Answers.Add(new ResourceRecord(q.Name, RRClass.IN, 300, NameData.Cname(target)));
+            return response;
+        };
+
+        var m = await Ask(Recursor(qmin: true), "www.b.sub.example.");
+
+        Assert.DoesNotContain(_authority.Log, l => l.Contains(" b.sub.example "));
+        Assert.Contains(_authority.Log, l => l.Contains(" www.b.sub.example A"));
+        Assert.Contains(m.Answers, r => r.Type == RRType.DNAME);
+    }
 }

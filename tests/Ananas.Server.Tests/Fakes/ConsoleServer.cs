@@ -1,15 +1,18 @@
 using System.Net;
+using Ananas.Cli.Plugins;
+using Ananas.Server.Configuration;
 using Ananas.Server.Help;
 using Ananas.Server.Hosting;
 using Ananas.Server.Listeners;
 using Ananas.Server.WebConsole;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ananas.Server.Tests.Fakes;
 
 /// <summary>
 /// A <see cref="TestServer"/> (UDP, TCP, DoT, DoH over a fake authority) with the operator pages: the control
-/// listener and its web console, a DoH listener with <c>/help</c>, top names from every reply, and a plugin control
-/// that records reloads.
+/// listener and its web console, a DoH listener with <c>/help</c>, top names from every reply, and optionally real
+/// WebAssembly plugins.
 /// </summary>
 public sealed class ConsoleServer : IAsyncDisposable
 {
@@ -35,7 +38,19 @@ public sealed class ConsoleServer : IAsyncDisposable
     public TopTalkers Top { get; }
     public ControlListener Control { get; }
     public HttpsListener Help { get; }
-    public RecordingPlugins Plugins { get; } = new();
+    /// <summary>The plugins the console shows and reloads: none, or real ones (<see cref="WithPluginsAsync"/>).</summary>
+    public PluginManager? Plugins { get; private set; }
+
+    /// <summary>A console server whose pipeline runs real WebAssembly plugins, loaded from <c>[[plugin]]</c> TOML as `serve` loads them.</summary>
+    public static async Task<ConsoleServer> WithPluginsAsync(FakeAuthority authority, string pluginToml)
+    {
+        var server = new ConsoleServer(authority);
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), pluginToml, "plugins.toml");
+        var plugins = new PluginManager(server.Server.Pipeline, NullLoggerFactory.Instance);
+        await plugins.LoadAsync(config.Plugins);
+        server.Plugins = plugins;
+        return server;
+    }
 
     public string ControlUrl => $"http://127.0.0.1:{Control.LocalEndPoint.Port}";
 
@@ -45,26 +60,6 @@ public sealed class ConsoleServer : IAsyncDisposable
         await Help.DisposeAsync();
         await Server.DisposeAsync();
         await Top.DisposeAsync();
-    }
-
-    /// <summary>One plugin, "families"; a reload makes a new version (what the real runtime reports after a hot swap).</summary>
-    public sealed class RecordingPlugins : IPluginControl
-    {
-        private int _version = 1;
-        public int Reloads;
-
-        public IReadOnlyList<PluginReport> List() => [Report()];
-
-        public Task<PluginReport> ReloadAsync(string name, CancellationToken cancellationToken = default)
-        {
-            if (name != "families") throw new KeyNotFoundException(name);
-            Interlocked.Increment(ref Reloads);
-            Interlocked.Increment(ref _version);
-            return Task.FromResult(Report());
-        }
-
-        public Task ReloadAsync(IReadOnlyList<Configuration.PluginConfig> plugins, CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        private PluginReport Report() => new("families", Volatile.Read(ref _version), new string('a', 64), 2, 10, 0, 0, false, 0.001, []);
+        if (Plugins is not null) await Plugins.DisposeAsync();
     }
 }
