@@ -10,9 +10,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 # Debian packages used by tests and tools (loopback authoritative servers, DNS clients; liblmdb0 for the edge
-# store when the LMDB bundled with the LightningDB package needs a newer glibc than the system has). bench/run adds the
-# resolvers it compares (unbound knot-resolver pdns-recursor bind9) through ANANAS_APT_PACKAGES.
-packages=(nsd dnsperf dnsutils knot-dnsutils ldnsutils knot liblmdb0 ${ANANAS_APT_PACKAGES:-})
+# store when the LMDB bundled with the LightningDB package needs a newer glibc than the system has; nats-server for the
+# cluster membership tests; postgresql for the zone pipeline's database tests through scripts/postgres.sh; unbound as
+# the independent validator of online-signed zones, SignedAuthEndToEndTests). bench/run adds the other resolvers it
+# compares (knot-resolver pdns-recursor bind9) through ANANAS_APT_PACKAGES.
+packages=(nsd dnsperf dnsutils knot-dnsutils ldnsutils knot liblmdb0 nats-server postgresql unbound ${ANANAS_APT_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -17,7 +17,7 @@ with open(f"{out}/nsd-zones.conf", "w") as nsd, open(f"{out}/knot-zones.conf", "
             host = f"h{r}"
             kind = r % 4
             if kind == 0: rr = ("A", f"198.51.{r % 256}.{i % 254 + 1}")
-            elif kind == 1: rr = ("AAAA", f"2001:db8:{i:x}::{r:x}")
+            elif kind == 1: rr = ("AAAA", f"2001:db8:{i >> 16:x}:{i & 0xffff:x}::{r:x}")
             elif kind == 2: rr = ("TXT", f'"v=bench {i} {r}"')
             else: rr = ("CNAME", f"h{r - 3}")
             lines.append(f"{host} IN {rr[0]} {rr[1]}")

@@ -167,12 +167,21 @@ def make_keys(directory: Path) -> dict[int, Key]:
 # ---------------------------------------------------------------------------------------------------------------
 # Zone contents
 
-def soa(origin: str, ns: str) -> list[str]:
+def soa(origin: str, ns: str, ttl: int = DEFAULT_TTL) -> list[str]:
     return [
         f"$ORIGIN {origin}",
-        f"$TTL {DEFAULT_TTL}",
-        f"@\tIN\tSOA\t{ns} hostmaster.{origin} 1 7200 3600 1209600 {NEGATIVE_TTL}",
+        f"$TTL {ttl}",
+        f"@\tIN\tSOA\t{ns} hostmaster.{origin} 1 7200 3600 1209600 {min(NEGATIVE_TTL, ttl)}",
     ]
+
+
+def sld_ttl(n: int, ttls: tuple[int, int] | None) -> int:
+    """A second-level zone's TTL: the lab's default, or spread over the --ttls range by a fixed hash of its index
+    (so names expire at different times and are fetched again, as in bench/cluster)."""
+    if ttls is None:
+        return DEFAULT_TTL
+    lo, hi = ttls
+    return lo + (n * 2654435761) % (hi - lo + 1)
 
 
 def sld_ns(s: Sld) -> list[str]:
@@ -186,10 +195,10 @@ def sld_ns_addresses(s: Sld, a: Addresses) -> tuple[str, str]:
     return a.sld_a[s.index % 2], a.sld_b[s.index % 2]
 
 
-def sld_zone(s: Sld, a: Addresses, count: int) -> tuple[str, list[tuple[str, str, str]]]:
+def sld_zone(s: Sld, a: Addresses, count: int, ttls: tuple[int, int] | None = None) -> tuple[str, list[tuple[str, str, str]]]:
     """The zone text and the names a client can ask for in it, as (qname, qtype, expected rcode)."""
     n = s.index
-    lines = soa(f"{s.name}.", sld_ns(s)[0])
+    lines = soa(f"{s.name}.", sld_ns(s)[0], sld_ttl(n, ttls))
     for ns in sld_ns(s):
         lines.append(f"@\tIN\tNS\t{ns}")
     if s.provider is None:
@@ -320,7 +329,7 @@ def nsd_conf(lab: Path, group: str, addresses: list[str], zones: list[tuple[str,
     return "\n".join(lines) + "\n"
 
 
-def build(lab: Path, count: int, signed: bool, a: Addresses, jobs: int) -> None:
+def build(lab: Path, count: int, signed: bool, a: Addresses, jobs: int, ttls: tuple[int, int] | None = None) -> None:
     started = time.monotonic()
     tmp = lab.with_name(lab.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -337,7 +346,7 @@ def build(lab: Path, count: int, signed: bool, a: Addresses, jobs: int) -> None:
     names_out = []
     sld_files = []
     for s in slds:
-        text, names = sld_zone(s, a, count)
+        text, names = sld_zone(s, a, count, ttls)
         if s.signed:
             text += keys[s.algorithm].dnskey(f"{s.name}.") + "\n"
             to_sign.append((zones_dir / f"{s.name}.zone", f"{s.name}.", keys[s.algorithm], s.nsec3))
@@ -394,7 +403,7 @@ def build(lab: Path, count: int, signed: bool, a: Addresses, jobs: int) -> None:
         for s in slds:
             f.write(f"{s.index}\t{s.name}\t{int(s.signed)}\t{s.algorithm if s.signed else 0}\t"
                     f"{('nsec3' if s.nsec3 else 'nsec') if s.signed else '-'}\t{int(s.wildcard)}\n")
-    params = {"zones": count, "signed": signed, "net": a.net, "format": FORMAT_VERSION,
+    params = {"zones": count, "signed": signed, "net": a.net, "format": FORMAT_VERSION, "ttls": list(ttls) if ttls else None,
               "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "expires": expiry,
               "addresses": {"root": a.root, "tld": a.tld, "sld-a": a.sld_a, "sld-b": a.sld_b}}
     (tmp / "lab.json").write_text(json.dumps(params, indent=2) + "\n")
@@ -526,7 +535,8 @@ def down(lab: Path) -> None:
 def lab_dir(args) -> Path:
     if args.dir:
         return Path(args.dir).resolve()
-    return LAB_ROOT / f"z{args.zones}-{'signed' if args.signed else 'unsigned'}-{args.net}-v{FORMAT_VERSION}"
+    ttls = f"-ttl{args.ttls}" if args.ttls else ""
+    return LAB_ROOT / f"z{args.zones}-{'signed' if args.signed else 'unsigned'}-{args.net}{ttls}-v{FORMAT_VERSION}"
 
 
 def main() -> int:
@@ -541,6 +551,7 @@ def main() -> int:
         s.add_argument("--rebuild", action="store_true", help="ignore a cached build")
         s.add_argument("--cpu", help="pin the NSD servers to these CPUs (taskset list)")
         s.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel signers")
+        s.add_argument("--ttls", help="LO-HI: spread the second-level zones' TTLs over this range in seconds (default: all 3600)")
     d = sub.add_parser("down")
     d.add_argument("--dir", help="the lab to stop (default: every running lab)")
     args = p.parse_args()
@@ -561,7 +572,13 @@ def main() -> int:
     if args.rebuild or not is_fresh(lab):
         if any(pid_of(lab, g) for g in GROUPS):
             down(lab)
-        build(lab, args.zones, args.signed, Addresses(args.net), args.jobs)
+        ttls = None
+        if args.ttls:
+            lo, _, hi = args.ttls.partition("-")
+            if not (lo.isdigit() and hi.isdigit() and 0 < int(lo) <= int(hi)):
+                p.error("--ttls takes LO-HI in seconds, e.g. 30-300")
+            ttls = (int(lo), int(hi))
+        build(lab, args.zones, args.signed, Addresses(args.net), args.jobs, ttls)
     else:
         log(f"reusing the lab built in {lab}")
     if args.command == "up":

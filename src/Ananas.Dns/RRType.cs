@@ -53,6 +53,8 @@ public enum RRType : ushort
     SVCB = 64,
     HTTPS = 65,
     SPF = 99,
+    /// <summary>A meta-type, only in NSEC type bitmaps: the owner does not exist (RFC 9824 §2, compact denial).</summary>
+    NXNAME = 128,
     TKEY = 249,
     TSIG = 250,
     IXFR = 251,

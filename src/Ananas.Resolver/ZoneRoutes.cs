@@ -23,4 +23,8 @@ public sealed record ForwardZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers
 /// Stub zone: names at or below <see cref="Name"/> are iterated starting from <see cref="Servers"/> (asked with RD=0,
 /// as authorities for the zone) instead of the parent's delegation.
 /// </summary>
-public sealed record StubZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers);
+public sealed record StubZone(DnsName Name, IReadOnlyList<IPEndPoint> Servers)
+{
+    /// <summary>When the stub's servers give no usable answer, iterate from the parent's delegation instead (Unbound <c>stub-first</c>).</summary>
+    public bool First { get; init; }
+}

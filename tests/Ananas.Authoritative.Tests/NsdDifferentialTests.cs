@@ -63,7 +63,7 @@ public sealed class NsdDifferentialTests(ITestOutputHelper output)
         settings.Listen = [ListenAddress.Parse($"udp://{oursAddress}:53"), ListenAddress.Parse($"tcp://{oursAddress}:53")];
         settings.Allow = ["0.0.0.0/0"];
         settings.MetricsListen = "";
-        var started = new TaskCompletionSource<ResolverHost>();
+        var started = new TaskCompletionSource<AnswerSourceHost>();
         var serving = AuthCommand.RunAsync(Path.Combine(dir, "store"), settings, AuthCommand.OptionsFor(settings), stop.Token, started: h => started.SetResult(h));
         try
         {

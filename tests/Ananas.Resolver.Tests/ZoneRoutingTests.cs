@@ -88,4 +88,31 @@ public sealed class ZoneRoutingTests
         await world.Resolve(recursor, "sub.example.com.", RRType.DS);
         Assert.Equal(2, world.Authority.CountTo(Forwarder));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_stub_zone_whose_servers_fail_is_iterated_from_the_root_only_when_it_is_first(bool first)
+    {
+        const string Dead = "192.0.2.200"; // no server answers there
+        var world = new TestWorld();
+        var options = world.Options() with
+        {
+            StubZones = [new StubZone(DnsName.Parse("example.com."), [new IPEndPoint(IPAddress.Parse(Dead), 53)]) { First = first }],
+        };
+
+        var response = await world.Resolve(world.Recursor(options), "www.example.com.");
+
+        Assert.True(world.Authority.CountTo(Dead) > 0);
+        if (first)
+        {
+            Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
+            Assert.True(world.Authority.CountTo(Root) > 0);
+        }
+        else
+        {
+            Assert.Equal(Rcode.ServFail, response.Message.Rcode);
+            Assert.Equal(0, world.Authority.CountTo(Root));
+        }
+    }
 }

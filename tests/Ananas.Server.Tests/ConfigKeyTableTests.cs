@@ -53,6 +53,7 @@ public sealed class ConfigKeyTableTests
         List<string> list => new List<string>([.. list, "x"]),
         List<ListenAddress> list => new List<ListenAddress>([.. list, new ListenAddress(Transport.Tcp, new IPEndPoint(IPAddress.Loopback, 1))]),
         List<ZoneRouteConfig> list => new List<ZoneRouteConfig>([.. list, new ZoneRouteConfig("example.", ["192.0.2.1"], false)]),
+        List<ClusterPeerConfig> list => new List<ClusterPeerConfig>([.. list, new ClusterPeerConfig("x", new IPEndPoint(IPAddress.Loopback, 1))]),
         Enum e => Enum.ToObject(e.GetType(), Convert.ToInt32(e) + 1),
         _ => throw new InvalidOperationException($"no different value for {value.GetType()}"),
     };

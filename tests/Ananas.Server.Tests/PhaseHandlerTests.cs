@@ -22,9 +22,9 @@ public sealed class PhaseHandlerTests
         "blocked.example.com. 300 A 192.0.2.66",
         "other.example.com. 300 A 192.0.2.81");
 
-    private static bool Asks(PhaseContext context, string name) => context.Query.Question.Name.Equals(DnsName.Parse(name));
+    internal static bool Asks(PhaseContext context, string name) => context.Query.Question.Name.Equals(DnsName.Parse(name));
 
-    private static ValueTask<PhaseVerdict> AnswerSinkhole(PhaseContext context)
+    internal static ValueTask<PhaseVerdict> AnswerSinkhole(PhaseContext context)
     {
         var response = context.CreateResponse();
         response.Answers.Add(RecordText.Parse($"{context.Query.Question.Name} 60 IN A 0.0.0.0", DnsName.Root));

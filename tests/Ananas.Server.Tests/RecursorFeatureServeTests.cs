@@ -91,28 +91,30 @@ public sealed class RecursorFeatureServeTests
         Assert.True(upstream.Host.Pipeline.Counters.FrameCount >= 1);
     }
 
-    [FactWhenInstalled("dig", "dnsutils")]
-    public async Task With_first_a_dead_forwarder_falls_back_to_iteration_and_without_it_fails_after_a_reload()
+    [TheoryWhenInstalled("dig", "dnsutils")]
+    [InlineData("forward", ".")]
+    [InlineData("stub", "example.test.")]
+    public async Task With_first_a_dead_zone_server_falls_back_to_iteration_and_without_it_fails_after_a_reload(string table, string zone)
     {
         RequireNsd();
         int port = FreePorts.Tcp();
         int dead = FreePorts.Tcp();
         string[] listen = [$"udp://127.0.0.1:{port}"];
-        string Forward(bool first) => $"""
-            [[forward]]
-            zone = "."
+        string Route(bool first) => $"""
+            [[{table}]]
+            zone = "{zone}"
             servers = ["127.0.0.1:{dead}"]
             first = {(first ? "true" : "false")}
             """;
-        await using var lab = await ServedLab.StartAsync(listen, extra: Forward(first: true));
+        await using var lab = await ServedLab.StartAsync(listen, extra: Route(first: true));
         var dig = EncryptedTransportTests.Tool("dig")!;
         Assert.Equal(NsdHierarchy.WwwAddress, (await ServeEndToEndTests.RunAsync(dig, $"@127.0.0.1 -p {port} +short +tries=1 +time=5 www.example.test A")).Trim());
 
-        // The same dead forwarder without `first`: nothing but the forwarder may answer, so SERVFAIL.
-        await File.WriteAllTextAsync(lab.ConfigPath, ServedLab.ConfigText(lab.Nsd, listen, new Uri(lab.Control).Port, extra: Forward(first: false)));
+        // The same dead server without `first`: nothing but it may answer for the zone, so SERVFAIL.
+        await File.WriteAllTextAsync(lab.ConfigPath, ServedLab.ConfigText(lab.Nsd, listen, new Uri(lab.Control).Port, extra: Route(first: false)));
         var reloaded = await lab.Host.ReloadAsync("test");
         Assert.True(reloaded.Ok, reloaded.Error);
-        Assert.Equal(["forward"], reloaded.Applied);
+        Assert.Equal([table], reloaded.Applied);
         var failed = await DnsTestClient.UdpAsync(new IPEndPoint(IPAddress.Loopback, port), DnsTestClient.Query("alias.example.test", id: 9, udpPayload: 1232));
         Assert.Equal(Rcode.ServFail, failed.Rcode);
     }

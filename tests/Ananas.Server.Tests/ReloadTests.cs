@@ -100,10 +100,11 @@ public sealed class ReloadTests(ITestOutputHelper output)
     }
 
     [FactWhenInstalled("dnsperf", "dnsperf")]
-    public async Task A_dnsperf_run_loses_no_query_while_the_configuration_is_reloaded_repeatedly()
+    public async Task A_dnsperf_run_loses_no_query_while_forward_zones_plugins_the_acl_and_listeners_are_reloaded_repeatedly()
     {
         var dnsperf = EncryptedTransportTests.Tool("dnsperf")!;
         Assert.True(NsdHierarchy.FindNsd() is not null, "nsd is not installed: run scripts/setup.sh (it installs the Debian package nsd)");
+        var plugin = PluginAppsTests.App("as112");
         int port = FreePorts.Tcp();
         var listen = new[] { $"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}" };
         await using var lab = await ServedLab.StartAsync(listen);
@@ -123,8 +124,9 @@ public sealed class ReloadTests(ITestOutputHelper output)
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
 
-        // Reload while it runs: every 400 ms a different file (scheduler bounds, log level, a TCP listener added and
-        // removed), alternately through the control API and by SIGHUP.
+        // Reload while it runs: every 400 ms the other of two files, alternately through the control API and by SIGHUP.
+        // One adds the first plugin, a forward zone for example.test. (to the lab's TLD server), a narrower ACL that
+        // still admits dnsperf, other scheduler bounds, a log level and a TCP listener; the other removes them again.
         int reloads = 0;
         var until = Stopwatch.GetTimestamp() + 4 * Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < until && !process.HasExited)
@@ -132,16 +134,29 @@ public sealed class ReloadTests(ITestOutputHelper output)
             await Task.Delay(400);
             bool variant = reloads % 2 == 0;
             var extraListen = variant ? listen.Append($"tcp://127.0.0.1:{FreePorts.Tcp()}").ToArray() : listen;
+            string withVariant = variant ? $$"""
+                [[forward]]
+                zone = "example.test."
+                servers = ["{{lab.Nsd.TldAddress}}"]
+                [[plugin]]
+                name = "as112"
+                module = "{{plugin}}"
+                """ : "";
             await File.WriteAllTextAsync(lab.ConfigPath, ServedLab.ConfigText(lab.Nsd, extraListen, controlPort, $"""
+                [access]
+                allow = [{(variant ? "\"127.0.0.1/32\"" : "\"127.0.0.0/8\", \"::1/128\"")}]
                 [scheduler]
                 max-in-flight = {(variant ? 64 : 1024)}
                 max-in-flight-per-group = {(variant ? 32 : 64)}
                 [log]
                 level = "{(variant ? "warning" : "information")}"
+                {withVariant}
                 """));
             if (variant) await SighupAsync();
             else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
-            await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024), "the reload was not applied");
+            await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024)
+                && lab.Host.Config.Forwards.Count == (variant ? 1 : 0) && lab.Host.Config.Allow.Count == (variant ? 1 : 2)
+                && lab.Host.Plugins is { } plugins && plugins.List().Count == (variant ? 1 : 0), "the reload was not applied");
             reloads++;
         }
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));

@@ -36,11 +36,12 @@ public sealed partial class AuthoritativeAnswerer
             {
                 // Outside every zone: refuse the question; a redirection out of our zones ends the answer there.
                 if (chain == 0) response.Rcode = Rcode.Refused;
-                return;
+                break;
             }
             if (chain == 0) response.Authoritative = true;
-            if (chain >= Options.MaxChain || Lookup(ref response, q, s, zone, current) == Step.Done) return;
+            if (chain >= Options.MaxChain || Lookup(ref response, q, s, zone, current) == Step.Done) break;
         }
+        FlushProofs(ref response, s);
     }
 
     /// <summary>One name in one zone: answer, redirect (the new name is left in <c>s.Current</c>), refer or deny.</summary>
@@ -66,7 +67,8 @@ public sealed partial class AuthoritativeAnswerer
             }
             if (depth > 0 && ((NodeFlags)flags[depth] & NodeFlags.Cut) != 0 && q.Type != RRType.DS)
                 return Refer(ref response, q, s, zone, node, current);
-            return q.Type == RRType.NSEC3 ? NoNsec3(ref response, zone) : AnswerFrom(ref response, q, s, zone, node, current);
+            if (depth == 0 && q.Type == RRType.DNSKEY && zone.Keys is not null && Options.Signing.Enabled) return AnswerDnskey(ref response, s, zone, current);
+            return q.Type == RRType.NSEC3 ? NoData(ref response, s, zone, node, current, apex: depth == 0) : AnswerFrom(ref response, q, s, zone, node, current, depth == 0, -1);
         }
 
         // Not there: the key the cursor landed on names the previous key, whose ancestors hold the closest encloser.
@@ -83,7 +85,6 @@ public sealed partial class AuthoritativeAnswerer
         }
         if (((NodeFlags)previousFlags[encloser] & NodeFlags.WildcardChild) != 0)
         {
-            if (q.Type == RRType.NSEC3) return NoNsec3(ref response, zone);
             // RFC 4592 §3.3.1: the source of synthesis is the closest encloser's "*" child.
             int prefix = NodeKey.PrefixOf(rel, encloser);
             var key = s.Key.AsSpan();
@@ -92,51 +93,77 @@ public sealed partial class AuthoritativeAnswerer
             key[prefix + 1] = 0;
             if (!s.Reader.Get(zone.Id, key[..(prefix + 2)], node) || !node.Valid) return Corrupt(zone, s);
             Interlocked.Increment(ref Counters.Wildcards);
-            return AnswerFrom(ref response, q, s, zone, node, current);
+            int closestEncloserLabels = zone.Apex.LabelCount + encloser;
+            if (q.Type == RRType.NSEC3) return NoData(ref response, s, zone, node, current, apex: false);
+            return AnswerFrom(ref response, q, s, zone, node, current, apex: false, closestEncloserLabels);
+        }
+        if (Signs(zone, s))
+        {
+            CompactNameError(ref response, s, zone, current);
+            return Step.Done;
         }
         response.Rcode = Rcode.NXDomain;
-        AddNegativeSoa(ref response, zone);
+        AddNegativeSoa(ref response, s, zone);
         return Step.Done;
     }
 
     /// <summary>
-    /// NSEC3 records are proofs, not data anyone looks up by name (RFC 5155 §7.2.8): for the type, a name that
-    /// exists (or a wildcard covers) is NODATA, without following a CNAME (as NSD does; cuts and DNAME still apply).
+    /// The data of an existing name, or of the wildcard that covers <paramref name="owner"/> when
+    /// <paramref name="wildcardEncloser"/> (the closest encloser's label count) is not -1. NSEC3 records are
+    /// proofs, not data anyone looks up by name (RFC 5155 §7.2.8): that type is NODATA, like NSD (see the callers).
     /// </summary>
-    private static Step NoNsec3(ref ResponseBuilder response, ZoneEntry zone)
+    private Step AnswerFrom(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneEntry zone, NodeView node, ReadOnlySpan<byte> owner,
+        bool apex, int wildcardEncloser)
     {
-        AddNegativeSoa(ref response, zone);
-        return Step.Done;
-    }
-
-    /// <summary>The data of an existing name (or a wildcard's, owned by <paramref name="owner"/>).</summary>
-    private Step AnswerFrom(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneEntry zone, NodeView node, ReadOnlySpan<byte> owner)
-    {
+        // A wildcard's RRsets are signed as the wildcard's (RFC 4035 §3.1.3.3): the RRSIG labels field says so.
+        var signedOwner = owner;
+        if (wildcardEncloser >= 0 && Signs(zone, s))
+        {
+            var encloser = owner[SkipLabels(owner, CountLabels(owner) - wildcardEncloser)..];
+            s.Wildcard[0] = 1;
+            s.Wildcard[1] = (byte)'*';
+            encloser.CopyTo(s.Wildcard.AsSpan(2));
+            signedOwner = s.Wildcard.AsSpan(0, encloser.Length + 2);
+        }
+        int answer = -1;
         if (q.Type == RRType.ANY && node.SetCount > 0)
         {
             // RFC 8482 §4.2: one RRset stands for the whole node (the CNAME if there is one, else the first).
             int chosen = node.Find(RRType.CNAME);
-            response.AddRRset(Section.Answer, owner, node, chosen >= 0 ? chosen : 0);
-            return Step.Done;
+            answer = chosen >= 0 ? chosen : 0;
         }
-        int set = node.Find(q.Type);
-        if (set >= 0)
+        else answer = node.Find(q.Type);
+        if (answer >= 0)
         {
+            if (!response.AddRRset(Section.Answer, owner, node, answer)) return Step.Done;
+            SignSet(ref response, Section.Answer, s, zone, owner, signedOwner, node, answer);
+            if (wildcardEncloser >= 0) AddWildcardProof(s, zone, owner, wildcardEncloser);
             // The addresses of a zone's own name servers go with its NS RRset (as with a referral's glue).
-            if (response.AddRRset(Section.Answer, owner, node, set) && q.Type == RRType.NS) AddAddresses(ref response, s, zone, node, set);
+            if (q.Type == RRType.NS)
+            {
+                FlushProofs(ref response, s);
+                AddAddresses(ref response, s, zone, node, answer);
+            }
             return Step.Done;
         }
         int cname = node.Find(RRType.CNAME);
         if (cname >= 0)
         {
             if (!response.AddRRset(Section.Answer, owner, node, cname)) return Step.Done;
+            SignSet(ref response, Section.Answer, s, zone, owner, signedOwner, node, cname);
+            if (wildcardEncloser >= 0) AddWildcardProof(s, zone, owner, wildcardEncloser);
             var target = node.Record(node.Set(cname).First);
             if (RDataWriter.NameLength(target) != target.Length) return Step.Done;
             target.CopyTo(s.Current);
             return Step.Follow;
         }
-        AddNegativeSoa(ref response, zone);
-        return Step.Done;
+        if (q.Type == RRType.NSEC && Signs(zone, s))
+        {
+            // The NSEC of a signed zone is made up per name: asked for, it is the answer (and proves itself).
+            AddNodeNsec(ref response, Section.Answer, s, zone, node, owner, apex);
+            return Step.Done;
+        }
+        return NoData(ref response, s, zone, node, owner, apex);
     }
 
     /// <summary>A referral from the cut at depth <paramref name="cutDepth"/> above the name (second read: the cut's NS).</summary>
@@ -156,11 +183,16 @@ public sealed partial class AuthoritativeAnswerer
     {
         Interlocked.Increment(ref Counters.Referrals);
         response.Authoritative = response.AnswerCount > 0;
+        FlushProofs(ref response, s);
         int ns = cut.Find(RRType.NS);
         if (ns < 0) return Corrupt(zone, s);
         response.AddRRset(Section.Authority, cutOwner, cut, ns);
         int ds = cut.Find(RRType.DS);
-        if (ds >= 0 && q.DnssecOk) response.AddRRset(Section.Authority, cutOwner, cut, ds);
+        if (ds >= 0 && q.DnssecOk)
+        {
+            if (response.AddRRset(Section.Authority, cutOwner, cut, ds)) SignSet(ref response, Section.Authority, s, zone, cutOwner, cutOwner, cut, ds);
+        }
+        else if (Signs(zone, s)) NoDsProof(ref response, s, zone, cut, cutOwner);
         AddAddresses(ref response, s, zone, cut, ns);
         return Step.Done;
     }
@@ -199,6 +231,8 @@ public sealed partial class AuthoritativeAnswerer
         if (dname < 0) return Corrupt(zone, s);
         int ownerAt = SkipLabels(current, depth - dnameDepth);
         if (!response.AddRRset(Section.Answer, current[ownerAt..], node, dname)) return Step.Done;
+        // The DNAME is signed; the CNAME made from it is not (RFC 6672 §5.3.1).
+        SignSet(ref response, Section.Answer, s, zone, current[ownerAt..], current[ownerAt..], node, dname);
         ref readonly var set = ref node.Set(dname);
         var target = node.Record(set.First);
         int length = ownerAt + target.Length;

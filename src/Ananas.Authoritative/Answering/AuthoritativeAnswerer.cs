@@ -1,3 +1,4 @@
+using Ananas.Authoritative.Signing;
 using Ananas.Authoritative.Store;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
@@ -24,6 +25,7 @@ public sealed partial class AuthoritativeAnswerer
 
     private readonly EdgeStore _store;
     private readonly ILogger _logger;
+    private readonly OnlineSigner _signer;
     private ZoneIndex _index;
 
     public AuthoritativeAnswerer(EdgeStore store, AuthoritativeOptions? options = null, ILogger? logger = null)
@@ -31,8 +33,12 @@ public sealed partial class AuthoritativeAnswerer
         _store = store;
         Options = options ?? new AuthoritativeOptions();
         _logger = logger ?? NullLogger.Instance;
+        _signer = new OnlineSigner(Options.Signing);
         _index = ZoneIndex.Load(store);
     }
+
+    /// <summary>The online signer (its signature cache and counters).</summary>
+    public OnlineSigner Signer => _signer;
 
     public AuthoritativeOptions Options { get; }
 
@@ -73,6 +79,8 @@ public sealed partial class AuthoritativeAnswerer
         else
         {
             var scratch = ScratchFor(_store);
+            scratch.Dnssec = q.DnssecOk && Options.Signing.Enabled;
+            scratch.CompactOk = scratch.Dnssec && (q.OptTtl & CompactOkFlag) != 0;
             var reader = scratch.Reader;
             try
             {
@@ -97,7 +105,8 @@ public sealed partial class AuthoritativeAnswerer
             }
         }
         Counters.Count(response.Rcode, reads);
-        return response.Finish(Options.UdpPayload, q.DnssecOk);
+        // RFC 9824 §4: a responder that understands CO says so in its reply.
+        return response.Finish(Options.UdpPayload, q.DnssecOk, q.DnssecOk && Options.Signing.Enabled && (q.OptTtl & CompactOkFlag) != 0);
     }
 
     private static ResponseBuilder ServerFailure(Span<byte> reply, int limit, in QueryView q) =>
@@ -122,6 +131,7 @@ public sealed partial class AuthoritativeAnswerer
             t_scratch = scratch = new Scratch(store.CreateReader());
         }
         scratch.Corrupt = false;
+        scratch.ProofCount = 0;
         return scratch;
     }
 
@@ -139,5 +149,19 @@ public sealed partial class AuthoritativeAnswerer
         public readonly int[] Offsets = new int[128];
         public bool Corrupt;
         public DnsName? CorruptZone;
+
+        // Online signing (Signing/AuthoritativeAnswerer.Dnssec.cs): the RRset image a signature is looked up by,
+        // the made-up NSEC's names and RDATA, and wildcard proofs waiting for the authority section.
+        public const int MaxProofs = 4;
+        public readonly byte[] Image = new byte[65535 + 2 * DnsName.MaxWireLength];
+        public readonly byte[] Wildcard = new byte[DnsName.MaxWireLength + 2];
+        public readonly byte[] Proof = new byte[DnsName.MaxWireLength];
+        public readonly byte[] NsecOwner = new byte[DnsName.MaxWireLength];
+        public readonly byte[] NsecNext = new byte[DnsName.MaxWireLength];
+        public readonly byte[] NsecRdata = new byte[DnsName.MaxWireLength + 256 * 34];
+        public readonly PendingProof[] Proofs = [new(), new(), new(), new()];
+        public int ProofCount;
+        public bool Dnssec;
+        public bool CompactOk;
     }
 }

@@ -15,6 +15,9 @@ public sealed record AuthoritativeOptions
     /// <summary>Answer for CH TXT <c>version.bind</c> / <c>version.server</c>; null (the default) refuses them.</summary>
     public string? Version { get; init; }
 
+    /// <summary>Online DNSSEC signing of the zones that have keys in the store.</summary>
+    public Signing.SigningOptions Signing { get; init; } = new();
+
     /// <summary>How often the store's generation is checked to pick up zones changed by another process.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

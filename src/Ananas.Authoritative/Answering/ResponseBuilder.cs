@@ -125,7 +125,7 @@ public ref struct ResponseBuilder
     }
 
     /// <summary>Finishes the message (OPT record, header); returns its length.</summary>
-    public int Finish(ushort udpPayload, bool dnssecOk)
+    public int Finish(ushort udpPayload, bool dnssecOk, bool compactOk = false)
     {
         int extended = (int)Rcode >> 4;
         if (_edns)
@@ -134,7 +134,7 @@ public ref struct ResponseBuilder
             _writer.WriteByte(0);
             _writer.WriteUInt16((ushort)RRType.OPT);
             _writer.WriteUInt16(udpPayload);
-            _writer.WriteUInt32(((uint)extended << 24) | (dnssecOk ? 0x8000u : 0u));
+            _writer.WriteUInt32(((uint)extended << 24) | (dnssecOk ? 0x8000u : 0u) | (compactOk ? 0x4000u : 0u));
             _writer.WriteUInt16(0);
             _additional++;
         }

@@ -102,6 +102,21 @@ public sealed record EdgeChange(long Sequence, EdgeChangeKind Kind, DnsName Apex
         }
     }
 
+    /// <summary>The sequence number of an encoded change without reading the rest; an <see cref="InvalidDataException"/> if it has none.</summary>
+    public static long PeekSequence(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            var reader = new MessagePackReader(bytes);
+            if (reader.ReadArrayHeader() != 5) throw new InvalidDataException("edge change: expected an array of 5 items");
+            return reader.ReadInt64();
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        {
+            throw new InvalidDataException("edge change: no sequence number", e);
+        }
+    }
+
     private static DnsName ReadName(ref MessagePackReader reader)
     {
         var wire = reader.ReadBytes() ?? throw new InvalidDataException("edge change: a name is nil");

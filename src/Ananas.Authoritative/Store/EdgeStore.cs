@@ -13,7 +13,13 @@ namespace Ananas.Authoritative.Store;
 public sealed class EdgeStore : IDisposable
 {
     /// <summary>The key/value layout this code reads and writes (docs/AUTHORITATIVE.md).</summary>
-    public const int LayoutVersion = 1;
+    public const int LayoutVersion = 2;
+
+    /// <summary>
+    /// The oldest layout this code opens: version 2 only added the <c>keys</c> table, so a version-1 store is
+    /// upgraded in place when opened (its zones are unsigned until a key is made).
+    /// </summary>
+    public const int OldestReadableVersion = 1;
 
     public static readonly byte[] VersionKey = "layout-version"u8.ToArray();
     public static readonly byte[] GenerationKey = "generation"u8.ToArray();
@@ -28,27 +34,41 @@ public sealed class EdgeStore : IDisposable
         LmdbLibrary.Register();
         Directory.CreateDirectory(directory);
         Path = directory;
-        _env = new LightningEnvironment(directory, new EnvironmentConfiguration { MapSize = mapSizeBytes, MaxDatabases = 4, MaxReaders = 1024 });
-        // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
-        _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
-        using var txn = _env.BeginTransaction();
-        Meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        Zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        Nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
-        var (code, _, value) = txn.Get(Meta, VersionKey);
-        if (code == MDBResultCode.Success)
+        _env = new LightningEnvironment(directory, new EnvironmentConfiguration { MapSize = mapSizeBytes, MaxDatabases = 8, MaxReaders = 1024 });
+        try
         {
-            int version = BinaryPrimitives.ReadInt32BigEndian(value.AsSpan());
-            if (version != LayoutVersion)
-                throw new InvalidDataException($"{directory}: store layout version {version}, this build reads version {LayoutVersion}");
+            // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
+            _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
+            (Meta, Zones, Nodes, Keys) = OpenTables(directory);
         }
-        else
+        catch
+        {
+            // A refused store is closed here: LightningDB's finalizer throws for an environment left open.
+            _env.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens (creating) the tables and checks or writes the layout version, upgrading an older readable one.</summary>
+    private (LightningDatabase, LightningDatabase, LightningDatabase, LightningDatabase) OpenTables(string directory)
+    {
+        using var txn = _env.BeginTransaction();
+        var meta = txn.OpenDatabase("meta", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var zones = txn.OpenDatabase("zones", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var nodes = txn.OpenDatabase("nodes", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var keys = txn.OpenDatabase("keys", new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create });
+        var (code, _, value) = txn.Get(meta, VersionKey);
+        int version = code == MDBResultCode.Success ? BinaryPrimitives.ReadInt32BigEndian(value.AsSpan()) : 0;
+        if (code == MDBResultCode.Success && (version < OldestReadableVersion || version > LayoutVersion))
+            throw new InvalidDataException($"{directory}: store layout version {version}, this build reads versions {OldestReadableVersion} to {LayoutVersion}");
+        if (version != LayoutVersion)
         {
             Span<byte> v = stackalloc byte[4];
             BinaryPrimitives.WriteInt32BigEndian(v, LayoutVersion);
-            txn.Put(Meta, VersionKey, v);
+            txn.Put(meta, VersionKey, v);
         }
         txn.Commit().ThrowOnError();
+        return (meta, zones, nodes, keys);
     }
 
     public string Path { get; }
@@ -60,6 +80,9 @@ public sealed class EdgeStore : IDisposable
     internal LightningDatabase Zones { get; }
 
     internal LightningDatabase Nodes { get; }
+
+    /// <summary>Signing keys by zone apex (layout version 2; see Signing/KeyTable).</summary>
+    internal LightningDatabase Keys { get; }
 
     /// <summary>A read-only transaction (the caller disposes it).</summary>
     internal LightningTransaction BeginRead() => _env.BeginTransaction(TransactionBeginFlags.ReadOnly);
@@ -128,6 +151,7 @@ public sealed class EdgeStore : IDisposable
         Meta.Dispose();
         Zones.Dispose();
         Nodes.Dispose();
+        Keys.Dispose();
         _env.Dispose();
     }
 }

@@ -11,13 +11,14 @@ namespace Ananas.Authoritative.Store;
 /// </summary>
 internal static class LmdbLibrary
 {
-    private static int s_registered;
-
-    public static void Register()
+    // Lazy: a second thread waits until the resolver is in place instead of loading LMDB without it.
+    private static readonly Lazy<bool> s_registered = new(() =>
     {
-        if (Interlocked.Exchange(ref s_registered, 1) == 1) return;
         NativeLibrary.SetDllImportResolver(typeof(LightningEnvironment).Assembly, Resolve);
-    }
+        return true;
+    });
+
+    public static void Register() => _ = s_registered.Value;
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {

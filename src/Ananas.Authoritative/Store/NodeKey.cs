@@ -79,6 +79,14 @@ public static class NodeKey
         return o;
     }
 
+    /// <summary>The encoded relative name of <paramref name="name"/> (at or below <paramref name="apex"/>).</summary>
+    public static byte[] Relative(Ananas.Dns.DnsName name, Ananas.Dns.DnsName apex)
+    {
+        Span<byte> scratch = stackalloc byte[MaxLength];
+        int length = EncodeRelative(name.Wire, apex.LabelCount, scratch, []);
+        return scratch[..length].ToArray();
+    }
+
     /// <summary>Labels in an encoded relative name (each ends with the only 0x00 octets in it).</summary>
     public static int Depth(ReadOnlySpan<byte> relative)
     {

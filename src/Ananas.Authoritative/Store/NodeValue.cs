@@ -38,6 +38,9 @@ public static class NodeValue
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>The end key's value: the gap after the last node.</summary>
+    public static byte[] EncodeEnd(byte[] previous, byte[] previousFlags) => Encode([], previous, previousFlags, []);
 }
 
 /// <summary>
@@ -84,6 +87,28 @@ public sealed class NodeView
             if (_sets[i].Type == type) return i;
         }
         return -1;
+    }
+
+    /// <summary>The loaded RRsets as objects (the write path's copy; answering reads the spans).</summary>
+    public List<StoredRRset> ToRRsets()
+    {
+        var list = new List<StoredRRset>(SetCount);
+        for (int i = 0; i < SetCount; i++)
+        {
+            ref readonly var set = ref _sets[i];
+            var records = new List<byte[]>(set.Count);
+            for (int j = 0; j < set.Count; j++) records.Add(Record(set.First + j).ToArray());
+            list.Add(new StoredRRset(set.Type, set.Ttl, records));
+        }
+        return list;
+    }
+
+    /// <summary>Records over all RRsets.</summary>
+    public int RecordCount()
+    {
+        int n = 0;
+        for (int i = 0; i < SetCount; i++) n += _sets[i].Count;
+        return n;
     }
 
     /// <summary>Copies <paramref name="value"/> (valid only inside the read transaction) and indexes it.</summary>

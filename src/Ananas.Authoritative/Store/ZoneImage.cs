@@ -1,3 +1,4 @@
+using Ananas.Authoritative.Changes;
 using Ananas.Dns;
 using Ananas.Dns.Records;
 
@@ -6,8 +7,8 @@ namespace Ananas.Authoritative.Store;
 /// <summary>
 /// A zone turned into store entries: every owner name and every empty non-terminal as a node (RRsets, the
 /// ancestor flags, the previous name and its flags), in key order, plus the end key and the zone row. Built
-/// whole from the zone's records; what issue 21's pipeline changes must keep these invariants (see
-/// docs/AUTHORITATIVE.md, "Writing").
+/// whole from the zone's records; <see cref="ZonePatch"/> keeps the same invariants when only some owners
+/// change (docs/AUTHORITATIVE.md, "Writing").
 /// </summary>
 public sealed class ZoneImage
 {
@@ -28,56 +29,51 @@ public sealed class ZoneImage
     /// <summary>Builds the image; the records must be checked (in zone, one SOA at the apex).</summary>
     public static ZoneImage Build(DnsName apex, IEnumerable<ResourceRecord> records)
     {
-        // Owner (relative key) → type → RRset. Duplicate records collapse; an RRset keeps its first TTL.
-        var owners = new SortedDictionary<byte[], SortedDictionary<ushort, (uint Ttl, List<byte[]> Records)>>(RelativeKeyComparer.Instance);
-        var scratch = new byte[NodeKey.MaxLength];
-        Span<int> offsets = stackalloc int[128];
-        int total = 0;
-        ResourceRecord? soa = null;
-        foreach (var record in records)
+        var owners = new SortedDictionary<byte[], OwnerRRsets>(RelativeKeyComparer.Instance);
+        foreach (var record in records) Owner(owners, apex, record.Name).Add(record.Type, record.Ttl, record.Data.ToWire());
+        return Build(apex, owners);
+    }
+
+    /// <summary>Builds the image from each owner's RRsets (an owner listed twice gets the union).</summary>
+    public static ZoneImage Build(DnsName apex, IEnumerable<EdgeNode> owners)
+    {
+        var byKey = new SortedDictionary<byte[], OwnerRRsets>(RelativeKeyComparer.Instance);
+        foreach (var node in owners) Owner(byKey, apex, node.Owner).AddAll(node.RRsets);
+        return Build(apex, byKey);
+    }
+
+    /// <summary>The owner's entry, creating it and every missing ancestor (an empty non-terminal unless it has data).</summary>
+    private static OwnerRRsets Owner(SortedDictionary<byte[], OwnerRRsets> owners, DnsName apex, DnsName name)
+    {
+        if (!name.IsSubdomainOf(apex)) throw new InvalidDataException($"zone {apex}: {name} is outside the zone");
+        var relative = NodeKey.Relative(name, apex);
+        if (owners.TryGetValue(relative, out var sets)) return sets;
+        int depth = NodeKey.Depth(relative);
+        for (int d = 0; d < depth; d++)
         {
-            if (record.Type == RRType.SOA && record.Name == apex) soa ??= record;
-            int length = NodeKey.EncodeRelative(record.Name.Wire, apex.LabelCount, scratch, offsets);
-            var relative = scratch.AsSpan(0, length).ToArray();
-            // Every ancestor between the apex and the owner exists (as an empty non-terminal if nothing else).
-            int depth = NodeKey.Depth(relative);
-            for (int d = 0; d <= depth; d++)
-            {
-                var prefix = d == 0 ? [] : relative.AsSpan(0, offsets[d - 1]).ToArray();
-                if (!owners.ContainsKey(prefix)) owners[prefix] = [];
-            }
-            var sets = owners[relative];
-            var wire = record.Data.ToWire();
-            ushort type = (ushort)record.Type;
-            if (!sets.TryGetValue(type, out var set)) sets[type] = set = (record.Ttl, []);
-            if (!set.Records.Exists(r => r.AsSpan().SequenceEqual(wire)))
-            {
-                set.Records.Add(wire);
-                total++;
-            }
+            var prefix = relative.AsSpan(0, NodeKey.PrefixOf(relative, d)).ToArray();
+            owners.TryAdd(prefix, new OwnerRRsets());
         }
-        if (soa is null) throw new InvalidDataException($"zone {apex}: no SOA record at the apex");
+        return owners[relative] = new OwnerRRsets();
+    }
+
+    private static ZoneImage Build(DnsName apex, SortedDictionary<byte[], OwnerRRsets> owners)
+    {
+        if (!owners.TryGetValue([], out var top) || !top.TryGetFirst(RRType.SOA, out uint soaTtl, out var soaRdata))
+            throw new InvalidDataException($"zone {apex}: no SOA record at the apex");
 
         // Flags per node, then each node's chain of ancestor flags.
         var flags = new Dictionary<byte[], NodeFlags>(WireNameComparer.Instance);
+        int total = 0;
         foreach (var (relative, sets) in owners)
         {
-            var f = NodeFlags.None;
-            if (sets.Count > 0) f |= NodeFlags.HasData;
-            if (relative.Length > 0 && sets.ContainsKey((ushort)RRType.NS)) f |= NodeFlags.Cut;
-            if (sets.ContainsKey((ushort)RRType.DNAME)) f |= NodeFlags.Dname;
-            flags[relative] = f;
+            flags[relative] = NodeRules.DataFlags(relative, sets);
+            total += sets.RecordCount;
         }
         foreach (var relative in owners.Keys)
         {
-            int depth = NodeKey.Depth(relative);
-            if (depth == 0) continue;
-            int labelStart = NodeKey.PrefixOf(relative, depth - 1);
-            if (relative.Length - labelStart == 2 && relative[labelStart] == (byte)'*')
-            {
-                var parent = relative.AsSpan(0, labelStart).ToArray();
-                flags[parent] |= NodeFlags.WildcardChild;
-            }
+            int parent = NodeRules.WildcardParentLength(relative);
+            if (parent >= 0) flags[relative.AsSpan(0, parent).ToArray()] |= NodeFlags.WildcardChild;
         }
 
         var nodes = new List<(byte[], byte[])>(owners.Count);
@@ -88,9 +84,7 @@ public sealed class ZoneImage
             int depth = NodeKey.Depth(relative);
             var chain = new byte[depth + 1];
             for (int d = 0; d <= depth; d++) chain[d] = (byte)flags[relative.AsSpan(0, NodeKey.PrefixOf(relative, d)).ToArray()];
-            var rrsets = new List<StoredRRset>(sets.Count);
-            foreach (var (type, set) in sets) rrsets.Add(new StoredRRset((RRType)type, set.Ttl, set.Records));
-            nodes.Add((relative, NodeValue.Encode(chain, previous, previousFlags, rrsets)));
+            nodes.Add((relative, NodeValue.Encode(chain, previous, previousFlags, sets.ToList())));
             previous = relative;
             previousFlags = chain;
         }
@@ -98,9 +92,9 @@ public sealed class ZoneImage
         {
             Apex = apex,
             Nodes = nodes,
-            EndValue = NodeValue.Encode([], previous, previousFlags, []),
-            SoaTtl = soa.Ttl,
-            SoaRdata = soa.Data.ToWire(),
+            EndValue = NodeValue.EncodeEnd(previous!, previousFlags!),
+            SoaTtl = soaTtl,
+            SoaRdata = soaRdata,
             RecordCount = total,
         };
     }

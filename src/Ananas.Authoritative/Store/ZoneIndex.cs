@@ -24,6 +24,11 @@ public sealed class ZoneEntry
 
     public int Records { get; init; }
 
+    /// <summary>The zone's signing keys (the store's <c>keys</c> table), or null when it is served unsigned.</summary>
+    public Signing.ZoneKeySet? Keys { get; internal set; }
+    /// <summary>The SOA serial (the fifth field from the end of the SOA RDATA).</summary>
+    public uint Serial => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(SoaRdata.AsSpan(SoaRdata.Length - 20));
+
     /// <summary>RFC 2308 §3: a negative answer's SOA TTL is the lesser of the SOA's TTL and its MINIMUM.</summary>
     public uint NegativeTtl
     {
@@ -94,6 +99,11 @@ public sealed class ZoneIndex
     public static ZoneIndex Load(EdgeStore store)
     {
         using var txn = store.BeginRead();
+        return Load(store, txn);
+    }
+
+    internal static ZoneIndex Load(EdgeStore store, LightningTransaction txn)
+    {
         ulong generation = store.ReadGeneration(txn);
         var zones = new Dictionary<byte[], ZoneEntry>(WireNameComparer.Instance);
         using var cursor = txn.CreateCursor(store.Zones);
@@ -103,6 +113,10 @@ public sealed class ZoneIndex
             var (_, key, value) = cursor.GetCurrent();
             zones[key.CopyToNewArray()] = ZoneEntry.Decode(value.CopyToNewArray());
             (code, _, _) = cursor.Next();
+        }
+        foreach (var (apex, keys) in Signing.KeyTable.ReadAll(store, txn))
+        {
+            if (keys.Count > 0 && zones.TryGetValue(apex, out var zone)) zone.Keys = new Signing.ZoneKeySet(zone.Apex, keys);
         }
         return new ZoneIndex(zones, generation);
     }

@@ -1,3 +1,4 @@
+using Ananas.Dns;
 using LightningDB;
 
 namespace Ananas.Authoritative.Store;
@@ -12,48 +13,58 @@ public static class ZoneWriter
     public static void Replace(EdgeStore store, IReadOnlyList<ZoneImage> images)
     {
         using var txn = store.BeginWrite();
-        var key = new byte[NodeKey.MaxLength];
-        foreach (var image in images)
-        {
-            var apexKey = image.Apex.ToLowerCase().Wire.ToArray();
-            uint id;
-            var (code, _, existing) = txn.Get(store.Zones, apexKey);
-            if (code == MDBResultCode.Success)
-            {
-                id = ZoneEntry.Decode(existing.CopyToNewArray()).Id;
-                DeleteNodes(store, txn, id);
-            }
-            else id = store.AllocateZoneId(txn);
-
-            foreach (var (relative, value) in image.Nodes)
-            {
-                NodeKey.WritePrefix(key, id, NodeKey.NodeKind);
-                relative.CopyTo(key, NodeKey.PrefixLength);
-                txn.Put(store.Nodes, key.AsSpan(0, NodeKey.PrefixLength + relative.Length), value).ThrowOnError();
-            }
-            txn.Put(store.Nodes, NodeKey.End(id), image.EndValue).ThrowOnError();
-            var row = new ZoneEntry
-            {
-                Id = id, Apex = image.Apex, SoaTtl = image.SoaTtl, SoaRdata = image.SoaRdata,
-                Names = image.Nodes.Count, Records = image.RecordCount,
-            };
-            txn.Put(store.Zones, apexKey, row.Encode()).ThrowOnError();
-        }
+        foreach (var image in images) Replace(store, txn, image);
         store.BumpGeneration(txn);
         txn.Commit().ThrowOnError();
     }
 
     /// <summary>Removes a zone (its row and every node); false if the store does not hold it.</summary>
-    public static bool Remove(EdgeStore store, Ananas.Dns.DnsName apex)
+    public static bool Remove(EdgeStore store, DnsName apex)
     {
         using var txn = store.BeginWrite();
+        if (!Remove(store, txn, apex)) return false;
+        store.BumpGeneration(txn);
+        txn.Commit().ThrowOnError();
+        return true;
+    }
+
+    /// <summary>Writes one zone whole inside <paramref name="txn"/> (the caller bumps the generation and commits).</summary>
+    internal static void Replace(EdgeStore store, LightningTransaction txn, ZoneImage image)
+    {
+        var key = new byte[NodeKey.MaxLength];
+        var apexKey = image.Apex.ToLowerCase().Wire.ToArray();
+        uint id;
+        var (code, _, existing) = txn.Get(store.Zones, apexKey);
+        if (code == MDBResultCode.Success)
+        {
+            id = ZoneEntry.Decode(existing.CopyToNewArray()).Id;
+            DeleteNodes(store, txn, id);
+        }
+        else id = store.AllocateZoneId(txn);
+
+        foreach (var (relative, value) in image.Nodes)
+        {
+            NodeKey.WritePrefix(key, id, NodeKey.NodeKind);
+            relative.CopyTo(key, NodeKey.PrefixLength);
+            txn.Put(store.Nodes, key.AsSpan(0, NodeKey.PrefixLength + relative.Length), value).ThrowOnError();
+        }
+        txn.Put(store.Nodes, NodeKey.End(id), image.EndValue).ThrowOnError();
+        var row = new ZoneEntry
+        {
+            Id = id, Apex = image.Apex, SoaTtl = image.SoaTtl, SoaRdata = image.SoaRdata,
+            Names = image.Nodes.Count, Records = image.RecordCount,
+        };
+        txn.Put(store.Zones, apexKey, row.Encode()).ThrowOnError();
+    }
+
+    /// <summary>Removes one zone inside <paramref name="txn"/>; false if the store does not hold it.</summary>
+    internal static bool Remove(EdgeStore store, LightningTransaction txn, DnsName apex)
+    {
         var apexKey = apex.ToLowerCase().Wire.ToArray();
         var (code, _, existing) = txn.Get(store.Zones, apexKey);
         if (code != MDBResultCode.Success) return false;
         DeleteNodes(store, txn, ZoneEntry.Decode(existing.CopyToNewArray()).Id);
         txn.Delete(store.Zones, apexKey).ThrowOnError();
-        store.BumpGeneration(txn);
-        txn.Commit().ThrowOnError();
         return true;
     }
 

@@ -42,25 +42,37 @@ public sealed class TypeBitmap
 
     private static byte[] Encode(ushort[] types)
     {
-        var output = new List<byte>();
-        Span<byte> block = stackalloc byte[32];
-        int i = 0;
-        while (i < types.Length)
+        var output = new byte[MaxEncodedLength(types.Length)];
+        return output.AsSpan(0, Encode(types, output)).ToArray();
+    }
+
+    /// <summary>The most octets <see cref="Encode(ReadOnlySpan{ushort}, Span{byte})"/> writes for <paramref name="count"/> types.</summary>
+    public static int MaxEncodedLength(int count) => Math.Min(count, 256) * 34;
+
+    /// <summary>
+    /// Writes the window blocks of <paramref name="sortedTypes"/> (ascending, no duplicates) into
+    /// <paramref name="destination"/> without allocating; returns the length.
+    /// </summary>
+    public static int Encode(ReadOnlySpan<ushort> sortedTypes, Span<byte> destination)
+    {
+        int o = 0, i = 0;
+        while (i < sortedTypes.Length)
         {
-            int window = types[i] >> 8;
+            int window = sortedTypes[i] >> 8;
+            var block = destination.Slice(o + 2, 32);
             block.Clear();
             int length = 0;
-            for (; i < types.Length && types[i] >> 8 == window; i++)
+            for (; i < sortedTypes.Length && sortedTypes[i] >> 8 == window; i++)
             {
-                int low = types[i] & 0xFF;
+                int low = sortedTypes[i] & 0xFF;
                 block[low >> 3] |= (byte)(0x80 >> (low & 7));
                 length = (low >> 3) + 1;
             }
-            output.Add((byte)window);
-            output.Add((byte)length);
-            for (int k = 0; k < length; k++) output.Add(block[k]);
+            destination[o] = (byte)window;
+            destination[o + 1] = (byte)length;
+            o += 2 + length;
         }
-        return [.. output];
+        return o;
     }
 
     /// <summary>Reads window blocks up to the end of the reader's scope.</summary>

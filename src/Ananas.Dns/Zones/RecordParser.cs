@@ -21,6 +21,9 @@ internal sealed class RecordContext(string file, DnsName? origin)
     public uint? LastTtl { get; set; }
 
     public RRClass? LastClass { get; set; }
+
+    /// <summary>False for zone text from a remote party (an API upload): <c>$INCLUDE</c> would read this host's files.</summary>
+    public bool AllowInclude { get; init; } = true;
 }
 
 /// <summary>Turns the tokens of one logical record into a <see cref="ResourceRecord"/>.</summary>

@@ -32,10 +32,11 @@ public static class ZoneFileReader
     }
 
     /// <summary>Reads zone text held in memory. <c>$INCLUDE</c> paths are relative to <paramref name="fileName"/>'s directory.</summary>
-    public static ZoneFile Parse(string text, string fileName, DnsName? origin = null, uint? defaultTtl = null)
+    /// <param name="allowInclude">False for text from a remote party: <c>$INCLUDE</c> is then an error, never a file read.</param>
+    public static ZoneFile Parse(string text, string fileName, DnsName? origin = null, uint? defaultTtl = null, bool allowInclude = true)
     {
         var zone = new ZoneFile { InitialOrigin = origin };
-        var ctx = new RecordContext(fileName, origin) { DefaultTtl = defaultTtl };
+        var ctx = new RecordContext(fileName, origin) { DefaultTtl = defaultTtl, AllowInclude = allowInclude };
         ReadText(zone, text, fileName, ctx, [Path.GetFullPath(fileName)], topLevel: true);
         return zone;
     }
@@ -96,6 +97,8 @@ public static class ZoneFileReader
                     ctx.DefaultTtl = ttl;
                     return;
                 }
+            case "$INCLUDE" when !ctx.AllowInclude:
+                throw new ZoneFileException(file, directive.Line, directive.Column, "expected $ORIGIN or $TTL, found '$INCLUDE' (not allowed in uploaded zone text)");
             case "$INCLUDE":
                 {
                     var fileToken = reader.Next("a file name");

@@ -18,29 +18,10 @@ internal sealed class Resolution
     private readonly RecursorOptions _options;
     private readonly Limits _limits;
     private readonly IRecordCache _cache;
-    private readonly ILameServerList _lame;
-    private readonly ILameServerList _bogusServers;
-    private readonly IServerSelector _selector;
-    private readonly IClock _clock;
-    private readonly IExchanger _exchanger;
-    private readonly Action<UpstreamExchange>? _requestTrace;
-    private readonly DateTimeOffset _deadline;
-    private readonly CancellationToken _cancellation;
+    private readonly ServerQueries _servers;
+    private readonly DelegationFinder _delegations;
+    private readonly AnswerSteps _answers;
     private readonly HashSet<(DnsName, RRType)> _inProgress = [];
-
-    // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
-    // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
-    // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
-    private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
-
-    // Set while asking forwarders configured for TCP only.
-    private bool _tcpOnly;
-
-    // Set once a bound that ends the whole query is hit (query budget, time, cancellation).
-    private ResolutionFailure? _abort;
-
-    // The last bound that stopped part of the work (e.g. NS fan-out), reported if nothing else worked.
-    private ResolutionFailure? _partialBound;
 
     /// <param name="bogusServers">Servers that sent data failing DNSSEC validation, per zone: asked only when the zone's
     /// other servers (glueless ones included) gave no usable answer.</param>
@@ -49,37 +30,33 @@ internal sealed class Resolution
     public Resolution(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector, IClock clock,
         IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
     {
-        Budget = upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries);
         _options = options;
         _limits = options.Limits;
         _cache = cache;
-        _lame = lame;
-        _bogusServers = bogusServers;
-        _selector = selector;
-        _clock = clock;
-        _exchanger = exchanger;
-        _requestTrace = request.Trace;
         _cacheOnly = !request.Query.Has(HeaderFlags.RD);
-        _cancellation = cancellation;
         var latest = clock.UtcNow + _limits.MaxResolutionTime;
-        _deadline = request.Deadline is { } d && d < latest ? d : latest;
+        var deadline = request.Deadline is { } d && d < latest ? d : latest;
+        _servers = new ServerQueries(options, cache, lame, bogusServers, selector, clock, exchanger, request.Trace, deadline,
+            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), ResolveAddressesAsync, cancellation);
+        _delegations = new DelegationFinder(options, cache, _servers);
+        _answers = new AnswerSteps(options, cache);
     }
 
     /// <summary>Upstream exchanges this resolution made (its share of <see cref="Budget"/>).</summary>
-    public int UpstreamQueries { get; private set; }
+    public int UpstreamQueries => _servers.UpstreamQueries;
 
     /// <summary>The client query's upstream budget, which this resolution draws on.</summary>
-    public UpstreamBudget Budget { get; }
+    public UpstreamBudget Budget => _servers.Budget;
 
     /// <summary>When this client query's time is up: the request's deadline or <see cref="Limits.MaxResolutionTime"/> from the start.</summary>
-    public DateTimeOffset Deadline => _deadline;
+    public DateTimeOffset Deadline => _servers.Deadline;
 
     /// <summary>
     /// Validation on: the servers whose responses this resolution used (referrals and answers, sub-resolutions
     /// included), with the zone cut each was asked for; null when none. When the data fails validation these are the
     /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>).
     /// </summary>
-    public List<(DnsName ZoneCut, IPAddress Server)>? Sources { get; private set; }
+    public List<(DnsName ZoneCut, IPAddress Server)>? Sources => _servers.Sources;
 
     // RD=0: the client asked for local data only (RFC 1034 §4.3.1), so the cache answers or nothing does.
     private bool _cacheOnly;
@@ -123,9 +100,9 @@ internal sealed class Resolution
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = WithAliasProofs(aliasProofs, step.Authority) };
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.Negative:
-                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = WithAliasProofs(aliasProofs, step.Authority) };
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority) };
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
@@ -193,7 +170,7 @@ internal sealed class Resolution
             var records = new List<ResourceRecord>(2);
             dname.AppendRecords(records);
             AppendCachedSignatures(dname, records);
-            var synthesized = Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
+            var synthesized = AnswerSteps.Synthesize(name, owner, dnameTarget.Target, dname.RemainingTtl, records);
             // QTYPE CNAME: the synthesised CNAME is the answer, not followed.
             return type == RRType.CNAME && synthesized.Kind == StepKind.Alias ? new Step(StepKind.Answer, records) : synthesized;
         }
@@ -202,7 +179,7 @@ internal sealed class Resolution
         {
             UsedStale |= negative.Stale;
             var rcode = negative.Answer.Kind == NegativeKind.NameError ? Rcode.NXDomain : Rcode.NoError;
-            return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
+            return new Step(StepKind.Negative, []) { NegativeRcode = rcode, Soa = negative.Soa, Authority = AnswerSteps.CapTtl(negative.Answer.Authority, negative.RemainingTtl) };
         }
         // RFC 8198: secure NSEC records already cached may prove the name or type absent without asking, or (with a
         // cached secure wildcard) give the wildcard's answer.
@@ -240,22 +217,13 @@ internal sealed class Resolution
         if (depth == 0 && !hit.Stale && hit.OriginalTtl > 0 && hit.RemainingTtl * 10L <= hit.OriginalTtl) PrefetchWanted = true;
     }
 
-    /// <summary>DNAME substitution (RFC 6672 §2.2): a CNAME from the name to the name with the DNAME owner replaced.</summary>
-    private static Step Synthesize(DnsName name, DnsName dnameOwner, DnsName dnameTarget, uint ttl, List<ResourceRecord> records)
-    {
-        var target = name.ReplaceSuffix(dnameOwner, dnameTarget);
-        if (target is null) return new Step(StepKind.YXDomain, records);
-        records.Add(new ResourceRecord(name, RRClass.IN, ttl, NameData.Cname(target)));
-        return new Step(StepKind.Alias, records) { Target = target, Links = 1 };
-    }
-
     // ---------------------------------------------------------------------------------------------------------
     // Iteration
 
     /// <summary>Iterates for one name from the closest known delegation (RFC 1034 §5.3.3), with QNAME minimisation.</summary>
     private async ValueTask<Step> IterateAsync(DnsName name, RRType type, int depth)
     {
-        if (_abort is not null) return Step.Fail(_abort);
+        if (_servers.Abort is not null) return Step.Fail(_servers.Abort);
         if (_cacheOnly)
         {
             NeededRecursion = true;
@@ -278,21 +246,21 @@ internal sealed class Resolution
         // The parent side answers DS (RFC 4035 §3.1.4.1), so iteration for DS starts above the name, and the DS of a
         // forward zone's apex is asked where its parent is resolved, not of the zone's forwarders (as Unbound does).
         var searchName = type == RRType.DS && !name.IsRoot ? name.Parent : name;
-        var forward = FindForwardZone(searchName);
+        var forward = _delegations.FindForwardZone(searchName);
         if (forward is not null)
         {
             var forwarders = Delegation.FromAddresses(forward.Name, DelegationSource.ForwardZone, forward.Servers, forward.TlsNames);
-            _tcpOnly = forward.Tcp;
-            var reply = await QueryDelegationAsync(forwarders, name, type, depth);
-            _tcpOnly = false;
-            if (reply.Failure is null) return Finish(reply.Response!, forwarders, name, type);
+            _servers.TcpOnly = forward.Tcp;
+            var reply = await _servers.QueryDelegationAsync(forwarders, name, type, depth);
+            _servers.TcpOnly = false;
+            if (reply.Failure is null) return _answers.Finish(reply.Response!, forwarders, name, type);
             // forward-first: when the forwarders fail, resolve the name by iteration instead (Unbound forward-first).
-            if (!forward.First || _abort is not null) return Step.Fail(reply.Failure);
+            if (!forward.First || _servers.Abort is not null) return Step.Fail(reply.Failure);
         }
 
-        var delegation = StartingDelegation(searchName);
+        var delegation = _delegations.StartingDelegation(searchName);
         if (delegation.Source == DelegationSource.RootHints && _options.PrimeRoot)
-            delegation = await PrimeRootAsync(delegation, depth);
+            delegation = await _delegations.PrimeRootAsync(delegation, depth);
         bool minimise = _options.QnameMinimisation;
         // The label count up to which probes go: the full name itself too when the QTYPE is to be kept from parents.
         int probeLimit = _options.MinimiseFullName && type is not (RRType.A or RRType.DS) && type != _options.MinimisationProbeType
@@ -306,10 +274,10 @@ internal sealed class Resolution
             bool minimising = minimise && probeLabels < probeLimit;
             var queryName = minimising ? name.GetAncestor(probeLabels) : name;
             var queryType = minimising ? _options.MinimisationProbeType : type;
-            var reply = await QueryDelegationAsync(delegation, queryName, queryType, depth);
+            var reply = await _servers.QueryDelegationAsync(delegation, queryName, queryType, depth);
             if (reply.Failure is not null)
             {
-                if (_abort is not null) return Step.Fail(_abort);
+                if (_servers.Abort is not null) return Step.Fail(_servers.Abort);
                 if (minimising)
                 {
                     // Servers that mishandle NS probes: fall back to the full name (RFC 9156 §2.3).
@@ -319,15 +287,22 @@ internal sealed class Resolution
                 if (delegation.Source == DelegationSource.Cache && !delegation.ZoneCut.IsRoot && ++referrals <= _limits.MaxReferralDepth)
                 {
                     // A cached delegation that no longer works (expired glue, servers moved): ask its parent again.
-                    delegation = StartingDelegation(delegation.ZoneCut.Parent);
+                    delegation = _delegations.StartingDelegation(delegation.ZoneCut.Parent);
                     probeLabels = delegation.ZoneCut.LabelCount + 1;
                     continue;
                 }
                 if (delegation.Source == DelegationSource.Cache && delegation.ZoneCut.IsRoot && ++referrals <= _limits.MaxReferralDepth)
                 {
                     // The cached root NS set (e.g. from an answer, without glue) does not work: back to the hints.
-                    delegation = HintsDelegation();
+                    delegation = _delegations.HintsDelegation();
                     probeLabels = 1;
+                    continue;
+                }
+                if (delegation.Source == DelegationSource.StubZone && _delegations.IsStubFirst(delegation.ZoneCut) && ++referrals <= _limits.MaxReferralDepth)
+                {
+                    // stub-first: the stub's authorities failed; iterate as if no stub zone were configured (Unbound stub-first).
+                    delegation = _delegations.StartingDelegation(searchName, withStubs: false);
+                    probeLabels = delegation.ZoneCut.LabelCount + 1;
                     continue;
                 }
                 return Step.Fail(reply.Failure);
@@ -336,16 +311,27 @@ internal sealed class Resolution
             var response = reply.Response!;
             if (response.Kind == ResponseKind.Referral)
             {
+                // A parent that answers the DS query with its referral to the name still sends the DS RRset there
+                // (RFC 4035 §3.1.4.1 puts it in the answer): it is the answer, validated like any (Unbound iter_ds_referral).
+                if (type == RRType.DS && !minimising && name.Equals(response.ReferralCut) && _answers.DelegationSignerInReferral(response, name) is { } ds)
+                    return ds;
                 if (++referrals > _limits.MaxReferralDepth)
                     return Step.Fail(ResolutionFailure.Bound("referral depth", _limits.MaxReferralDepth));
-                delegation = AcceptReferral(response, delegation);
+                delegation = _delegations.AcceptReferral(response, delegation);
                 probeLabels = delegation.ZoneCut.LabelCount + 1;
                 continue;
             }
 
-            if (!minimising) return Finish(response, delegation, name, type);
+            if (!minimising) return _answers.Finish(response, delegation, name, type);
 
             // A minimisation probe (queryName, probe type) was answered.
+            if (HasDname(response.Message, queryName))
+            {
+                // A DNAME at the probe name redirects every name below it (RFC 6672 §2.3): probing deeper names finds
+                // nothing the full name's answer would not give; ask it (kresd does, deckard val_dname).
+                minimise = false;
+                continue;
+            }
             switch (response.Kind)
             {
                 case ResponseKind.Answer:
@@ -361,10 +347,10 @@ internal sealed class Resolution
                     // encloser, same next closer name or covering NSEC), and without them it could only be bogus.
                     var denial = new NegativeAnswer(NegativeKind.NameError, queryName, queryType, RRClass.IN, response.Soa)
                     {
-                        Authority = NegativeAuthority(response.Message, delegation.Bailiwick, _options.Validation),
+                        Authority = AnswerSteps.NegativeAuthority(response.Message, delegation.Bailiwick, _options.Validation),
                     };
                     _cache.StoreNegative(denial, TrustRank.AuthoritativeAuthority);
-                    return NegativeStep(Rcode.NXDomain, denial, []);
+                    return _answers.NegativeStep(Rcode.NXDomain, denial, []);
                 case ResponseKind.NameError:
                     minimise = false;
                     continue;
@@ -380,568 +366,12 @@ internal sealed class Resolution
         }
     }
 
-    /// <summary>
-    /// RFC 8109 priming: asks the hint servers for the root NS set; on success the NS set and its glue are cached
-    /// (so later iterations start from them) and returned as the delegation. On failure the hints are used as they are.
-    /// </summary>
-    private async ValueTask<Delegation> PrimeRootAsync(Delegation hints, int depth)
+    /// <summary>Whether a probe's negative answer shows a DNAME at <paramref name="owner"/>: its NSEC there lists one.</summary>
+    private static bool HasDname(DnsMessage message, DnsName owner)
     {
-        var reply = await QueryDelegationAsync(hints, DnsName.Root, RRType.NS, depth);
-        if (reply.Response is not { Kind: ResponseKind.Answer } response) return hints;
-        var ns = RRset.Collect(response.Message.Answers, DnsName.Root, RRType.NS);
-        if (ns is null) return hints;
-        _cache.Store(ns, response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer);
-        var primed = BuildDelegation(DnsName.Root, ns, response.Message, DnsName.Root, DelegationSource.Referral);
-        // Servers without usable addresses would need glueless lookups from the root itself: keep the hints then.
-        foreach (var server in primed.NameServers)
-            if (server.Addresses.Count > 0) return primed;
-        return hints;
-    }
-
-    /// <summary>
-    /// The closest forward zone for <paramref name="name"/>, unless a stub zone below it is closer: the most specific
-    /// configured zone wins (Unbound punches a hole in the forward tree for every stub zone, iter_fwdstub).
-    /// </summary>
-    private ForwardZone? FindForwardZone(DnsName name)
-    {
-        ForwardZone? best = null;
-        foreach (var zone in _options.ForwardZones)
-            if (name.IsSubdomainOf(zone.Name) && (best is null || zone.Name.LabelCount > best.Name.LabelCount)) best = zone;
-        if (best is null) return null;
-        foreach (var stub in _options.StubZones)
-            if (name.IsSubdomainOf(stub.Name) && stub.Name.LabelCount > best.Name.LabelCount) return null;
-        return best;
-    }
-
-    /// <summary>The deepest of: the closest cached NS set, a configured stub zone, the root hints.</summary>
-    private Delegation StartingDelegation(DnsName name)
-    {
-        StubZone? stub = null;
-        foreach (var zone in _options.StubZones)
-            if (name.IsSubdomainOf(zone.Name) && (stub is null || zone.Name.LabelCount > stub.Name.LabelCount)) stub = zone;
-
-        var cached = _cache.FindClosestNameServers(name, RRClass.IN);
-        if (cached is not null && (stub is null || cached.RRset.Name.LabelCount > stub.Name.LabelCount))
-            return BuildDelegation(cached.RRset.Name, cached.RRset, null, cached.RRset.Name, DelegationSource.Cache);
-        if (stub is not null)
-            return Delegation.FromAddresses(stub.Name, DelegationSource.StubZone, stub.Servers);
-        return HintsDelegation();
-    }
-
-    private Delegation HintsDelegation()
-    {
-        var servers = new List<NameServer>(_options.RootHints.Servers.Count);
-        foreach (var hint in _options.RootHints.Servers)
-        {
-            var addresses = new List<IPEndPoint>(hint.Addresses.Count);
-            foreach (var a in hint.Addresses) addresses.Add(new IPEndPoint(a, 53));
-            servers.Add(new NameServer(hint.Name, addresses) { AddressesResolved = true });
-        }
-        return new Delegation(DnsName.Root, DelegationSource.RootHints, servers);
-    }
-
-    /// <summary>Caches a referral's NS set and acceptable glue and returns the child delegation.</summary>
-    private Delegation AcceptReferral(ClassifiedResponse response, Delegation parent)
-    {
-        var cut = response.ReferralCut!;
-        var ns = RRset.Collect(response.Message.Authority, cut, RRType.NS)!;
-        _cache.Store(ns, TrustRank.NonAuthoritativeAuthority);
-        if (_options.Validation) StoreDelegationSigner(response.Message, cut, parent.ZoneCut);
-        return BuildDelegation(cut, ns, response.Message, parent.ZoneCut, DelegationSource.Referral);
-    }
-
-    /// <summary>
-    /// Validation on: a referral carries the child's signed DS RRset, or the signed NSEC/NSEC3 records proving it has
-    /// none (RFC 4035 §3.1.4). Both are cached (unchecked) for the validator, which would otherwise ask the parent
-    /// for the DS again, as Unbound and kresd do not.
-    /// </summary>
-    private void StoreDelegationSigner(DnsMessage message, DnsName cut, DnsName parentZone)
-    {
-        var ds = RRset.Collect(message.Authority, cut, RRType.DS);
-        if (ds is not null)
-        {
-            var sigs = SignaturesFor(message.Authority, cut, RRType.DS);
-            if (sigs is not null) _cache.Store(ds, TrustRank.NonAuthoritativeAnswer, ValidationState.Unchecked, sigs);
-            return;
-        }
-        List<ResourceRecord>? proofs = null;
-        uint ttl = uint.MaxValue;
         foreach (var rr in message.Authority)
-        {
-            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
-            if (!proof || !Bailiwick.Contains(parentZone, rr.Name)) continue;
-            (proofs ??= []).Add(rr);
-            ttl = Math.Min(ttl, rr.Ttl);
-        }
-        if (proofs is null) return;
-        var denial = new NegativeAnswer(NegativeKind.NoData, cut, RRType.DS, RRClass.IN, null) { Authority = proofs, ProofTtl = ttl };
-        _cache.StoreNegative(denial, TrustRank.NonAuthoritativeAuthority);
-    }
-
-    /// <summary>
-    /// Builds a delegation from an NS set: addresses from the message's glue (only for the NS targets, and with
-    /// harden-glue only in the bailiwick of the zone that sent it), then from the cache.
-    /// </summary>
-    private Delegation BuildDelegation(DnsName cut, RRset ns, DnsMessage? message, DnsName senderZone, DelegationSource source)
-    {
-        var servers = new List<NameServer>(ns.Data.Count);
-        foreach (var data in ns.Data)
-        {
-            if (data is not NameData { Target: var target }) continue;
-            var addresses = new List<IPEndPoint>();
-            if (message is not null && (!_options.HardenGlue || target.IsSubdomainOf(senderZone)))
-            {
-                foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
-                {
-                    var glue = RRset.Collect(message.Additional, target, family);
-                    if (glue is null) continue;
-                    _cache.Store(glue, TrustRank.Additional);
-                    _cache.StoreParentSideGlue(glue);
-                    foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
-                    if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
-                    foreach (var g in glue.Data)
-                    {
-                        var endpoint = new IPEndPoint(((AddressData)g).Address, 53);
-                        if (!parentSide.Contains(endpoint)) parentSide.Add(endpoint);
-                    }
-                }
-            }
-            if (addresses.Count == 0) AddCachedAddresses(target, addresses);
-            servers.Add(new NameServer(target, addresses));
-        }
-        return new Delegation(cut, source, servers);
-    }
-
-    private void AddCachedAddresses(DnsName target, List<IPEndPoint> addresses)
-    {
-        foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
-        {
-            var cached = _cache.Get(target, family, RRClass.IN);
-            if (cached is null) continue;
-            foreach (var a in cached.RRset.Data) addresses.Add(new IPEndPoint(((AddressData)a).Address, 53));
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-    // Final responses
-
-    /// <summary>
-    /// Turns the response to the full question into a step, caching what it proves. DNSSEC validation will slot in
-    /// here: before caching, the validator checks the RRsets (fetching DS/DNSKEY through this resolution's exchanges,
-    /// so they share its budget) and the cache stores the resulting <see cref="ValidationState"/>.
-    /// </summary>
-    private Step Finish(ClassifiedResponse response, Delegation delegation, DnsName name, RRType type)
-    {
-        var message = response.Message;
-        var bailiwick = delegation.Bailiwick;
-        var answerRank = response.Authoritative ? TrustRank.AuthoritativeAnswer : TrustRank.NonAuthoritativeAnswer;
-        var authorityRank = response.Authoritative ? TrustRank.AuthoritativeAuthority : TrustRank.NonAuthoritativeAuthority;
-        switch (response.Kind)
-        {
-            case ResponseKind.NoData:
-            {
-                var negative = new NegativeAnswer(NegativeKind.NoData, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
-                _cache.StoreNegative(negative, authorityRank);
-                return NegativeStep(Rcode.NoError, negative, []);
-            }
-            case ResponseKind.NameError:
-            {
-                var negative = new NegativeAnswer(NegativeKind.NameError, name, type, RRClass.IN, response.Soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
-                _cache.StoreNegative(negative, authorityRank);
-                return NegativeStep(Rcode.NXDomain, negative, []);
-            }
-        }
-
-        // The zone's own NS set in an authoritative answer's authority section outranks the parent's referral copy
-        // (RFC 2181 §5.4.1): cache it, so later queries see every server the zone names (Unbound does; when the
-        // glued servers fail, the others are then looked up: Unbound iter_pcnamech). Not with promiscuous scrubbing,
-        // where that RRset is dropped from positive answers as a poisoning vector (Unbound iter_scrub_promiscuous).
-        if (!_options.ScrubPromiscuous && response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
-            _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority);
-
-        // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.
-        var records = new List<ResourceRecord>();
-        var owner = name;
-        int links = 0;
-        var owners = new HashSet<DnsName> { name };
-        while (true)
-        {
-            if (type == RRType.ANY && Bailiwick.Contains(bailiwick, owner))
-            {
-                // QTYPE ANY is passed through: whatever the authority chose to send (RFC 8482), not cached.
-                int before = records.Count;
-                foreach (var rr in message.Answers)
-                    if (rr.Name.Equals(owner) && rr.Class == RRClass.IN) records.Add(rr);
-                if (records.Count > before) return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
-            }
-            // QTYPE CNAME under a DNAME: the CNAME at the name is the one synthesised from the DNAME (RFC 6672 §3.4),
-            // unsigned; the answer is the DNAME and that CNAME.
-            var dnameAbove = type == RRType.CNAME ? FindDname(message, bailiwick, owner) : null;
-            var data = type == RRType.ANY || dnameAbove is not null ? null : RRset.Collect(message.Answers, owner, type);
-            if (data is not null && Bailiwick.Contains(bailiwick, owner))
-            {
-                StoreAnswer(message, data, answerRank, records);
-                // Validating: NSEC/NSEC3 proofs of a wildcard expansion, for the validator (and DO clients).
-                return new Step(StepKind.Answer, records) { Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
-            }
-            if (links > _limits.MaxAliasChain) break;
-            // A DNAME above the owner wins over the CNAME the server synthesised from it (RFC 6672 §3.4).
-            var dname = dnameAbove ?? FindDname(message, bailiwick, owner);
-            if (dname is not null && dname.Data[0] is NameData dnameTarget)
-            {
-                StoreAnswer(message, dname, answerRank, records);
-                var synthesized = Synthesize(owner, dname.Name, dnameTarget.Target, dname.Ttl, records);
-                if (synthesized.Kind == StepKind.YXDomain) return synthesized;
-                if (type == RRType.CNAME)
-                    return new Step(StepKind.Answer, records) { Links = links + 1, Authority = _options.Validation ? WildcardProofs(message) : [] };
-                owner = synthesized.Target!;
-                links++;
-                if (!owners.Add(owner)) break; // a loop: the caller sees the target again and stops
-                continue;
-            }
-            var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
-            if (cname is not null && Bailiwick.Contains(bailiwick, owner) && cname.Data[0] is NameData cnameTarget)
-            {
-                StoreAnswer(message, cname, answerRank, records);
-                owner = cnameTarget.Target;
-                links++;
-                if (!owners.Add(owner)) break;
-                continue;
-            }
-            break;
-        }
-
-        if (links == 0) return Step.Fail(new ResolutionFailure(EdeCode.InvalidData, $"no usable answer for {name} {type}"));
-
-        // The chain ends at a name the response has no data for. If the same zone proves it empty, that is the
-        // answer; otherwise resolution restarts at the target.
-        if (Bailiwick.Contains(bailiwick, owner))
-        {
-            var soa = Bailiwick.FindSoa(message, bailiwick, owner, out _);
-            if (soa is not null || (message.Rcode == Rcode.NXDomain && response.Authoritative))
-            {
-                var kind = message.Rcode == Rcode.NXDomain ? NegativeKind.NameError : NegativeKind.NoData;
-                var negative = new NegativeAnswer(kind, owner, type, RRClass.IN, soa) { Authority = NegativeAuthority(message, bailiwick, _options.Validation) };
-                _cache.StoreNegative(negative, authorityRank);
-                return NegativeStep(message.Rcode == Rcode.NXDomain ? Rcode.NXDomain : Rcode.NoError, negative, records, links);
-            }
-        }
-        // Validating: the proofs of a wildcard-expanded alias travel with the chain to the validator (and DO clients).
-        return new Step(StepKind.Alias, records) { Target = owner, Links = links, Authority = _options.Validation ? WildcardProofs(message) : [] };
-    }
-
-    private Step NegativeStep(Rcode rcode, NegativeAnswer negative, List<ResourceRecord> records, int links = 0)
-    {
-        uint ttl = Math.Min(negative.Ttl, (uint)_options.MaxNegativeTtl.TotalSeconds);
-        return new Step(StepKind.Negative, records)
-        {
-            NegativeRcode = rcode, Soa = negative.Soa?.WithTtl(ttl), Authority = CapTtl(negative.Authority, ttl), Links = links,
-        };
-    }
-
-    /// <summary>
-    /// The authority records a negative answer passes on besides its SOA: the in-bailiwick, non-DNSSEC records the
-    /// zone's server sent (typically its NS RRset). kresd copies a final negative response's in-bailiwick authority
-    /// section to the client (iterate.c pick_authority), and the deckard corpus expects that shape. DNSSEC proofs are
-    /// left to the validator.
-    /// </summary>
-    private static IReadOnlyList<ResourceRecord> NegativeAuthority(DnsMessage message, DnsName bailiwick, bool keepProofs = false)
-    {
-        List<ResourceRecord>? list = null;
-        foreach (var rr in message.Authority)
-        {
-            // Validating: the NSEC/NSEC3 proofs and the RRSIGs (the SOA's too) go to the validator.
-            if (rr.Type == RRType.SOA || rr.Class != RRClass.IN) continue;
-            if (!keepProofs && rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3) continue;
-            if (!Bailiwick.Contains(bailiwick, rr.Name)) continue;
-            list ??= [];
-            if (!list.Exists(rr.SameData)) list.Add(rr);
-        }
-        return list ?? (IReadOnlyList<ResourceRecord>)[];
-    }
-
-    /// <summary>Validation on: the RRSIGs covering (owner, type) in a section, to cache with the RRset; otherwise null.</summary>
-    private List<RrsigData>? SignaturesFor(IReadOnlyList<ResourceRecord> section, DnsName owner, RRType type)
-    {
-        if (!_options.Validation) return null;
-        List<RrsigData>? sigs = null;
-        foreach (var rr in section)
-            if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner)) (sigs ??= []).Add(sig);
-        return sigs;
-    }
-
-    /// <summary>
-    /// Validation on: the RRSIGs covering an answer RRset, from the answer section, or failing that from the other
-    /// sections (some servers misplace them; Unbound's parser attaches them to their RRset wherever they are).
-    /// </summary>
-    private List<RrsigData>? AnswerSignatures(DnsMessage message, DnsName owner, RRType type) =>
-        SignaturesFor(message.Answers, owner, type) ?? SignaturesFor(message.Authority, owner, type) ?? SignaturesFor(message.Additional, owner, type);
-
-    /// <summary>Caches an answer RRset with its RRSIGs and appends both to the step's records.</summary>
-    private void StoreAnswer(DnsMessage message, RRset rrset, TrustRank rank, List<ResourceRecord> records)
-    {
-        var sigs = AnswerSignatures(message, rrset.Name, rrset.Type);
-        _cache.Store(rrset, rank, ValidationState.Unchecked, sigs);
-        rrset.AppendRecords(records, rrset.Ttl);
-        if (sigs is null) return;
-        foreach (var sig in sigs)
-        {
-            var rr = new ResourceRecord(rrset.Name, rrset.Class, rrset.Ttl, sig);
-            if (!records.Exists(rr.SameData)) records.Add(rr);
-        }
-    }
-
-    private static IReadOnlyList<ResourceRecord> WithAliasProofs(List<ResourceRecord>? aliasProofs, IReadOnlyList<ResourceRecord> final)
-    {
-        if (aliasProofs is null) return final;
-        foreach (var rr in final)
-            if (!aliasProofs.Exists(rr.SameData)) aliasProofs.Add(rr);
-        return aliasProofs;
-    }
-
-    private static IReadOnlyList<ResourceRecord> WildcardProofs(DnsMessage message)
-    {
-        List<ResourceRecord>? list = null;
-        foreach (var rr in message.Authority)
-        {
-            bool proof = rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 };
-            if (proof) (list ??= []).Add(rr);
-        }
-        return list ?? (IReadOnlyList<ResourceRecord>)[];
-    }
-
-    private static IReadOnlyList<ResourceRecord> CapTtl(IReadOnlyList<ResourceRecord> records, uint ttl)
-    {
-        if (records.Count == 0) return records;
-        var capped = new List<ResourceRecord>(records.Count);
-        foreach (var rr in records) capped.Add(rr.Ttl > ttl ? rr.WithTtl(ttl) : rr);
-        return capped;
-    }
-
-    private static RRset? FindDname(DnsMessage message, DnsName bailiwick, DnsName owner)
-    {
-        foreach (var rr in message.Answers)
-            if (rr.Type == RRType.DNAME && owner.IsStrictSubdomainOf(rr.Name) && Bailiwick.Contains(bailiwick, rr.Name))
-                return RRset.Collect(message.Answers, rr.Name, RRType.DNAME);
-        return null;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-    // Talking to a delegation's servers
-
-    private readonly record struct ServerReply(ClassifiedResponse? Response, ResolutionFailure? Failure);
-
-    /// <summary>
-    /// Asks the delegation's servers, one at a time, until one gives a usable response. Servers with known
-    /// addresses go first (in the selector's order, known-lame ones last); then glueless NS names are resolved,
-    /// at most <see cref="Limits.MaxGluelessNameServers"/> of them.
-    /// </summary>
-    private async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, DnsName name, RRType type, int depth)
-    {
-        var question = new Question(name, type, RRClass.IN);
-        var tried = new HashSet<IPEndPoint>();
-        int exchanges = 0;
-        int unreachable = 0;
-        var candidates = new List<IPEndPoint>();
-        // Servers held off for sending bogus data: asked after every other server, glueless ones included.
-        List<IPEndPoint>? heldOff = null;
-        foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
-        OrderCandidates(candidates, delegation, ref heldOff);
-
-        var result = await TryServersAsync(candidates, delegation, question);
-        if (result.Response is not null || _abort is not null) return Conclude(result.Response);
-        exchanges += result.Exchanges;
-        unreachable += result.Unreachable;
-        var recursionLame = result.RecursionLame;
-
-        int lookups = 0;
-        foreach (var server in delegation.NameServers)
-        {
-            if (server.AddressesResolved || server.Name is null) continue;
-            if (server.Addresses.Count > 0 && AnyQueryable(server.Addresses, delegation)) continue;
-            if (lookups >= _limits.MaxGluelessNameServers)
-            {
-                _partialBound = ResolutionFailure.Bound("glueless NS lookups per delegation", _limits.MaxGluelessNameServers);
-                break;
-            }
-            lookups++;
-            server.AddressesResolved = true;
-            await ResolveAddressesAsync(server, depth);
-            if (_abort is not null) return Conclude(null);
-            candidates.Clear();
-            AddCandidates(server.Addresses, delegation, tried, candidates);
-            OrderCandidates(candidates, delegation, ref heldOff);
-            result = await TryServersAsync(candidates, delegation, question);
-            if (result.Response is not null || _abort is not null) return Conclude(result.Response);
-            exchanges += result.Exchanges;
-            unreachable += result.Unreachable;
-            recursionLame ??= result.RecursionLame;
-        }
-
-        // Last resort: addresses the parent zone gave as glue for these NS names, where the child's own data for
-        // them (already tried) differs or could not be resolved.
-        candidates.Clear();
-        foreach (var server in delegation.NameServers)
-        {
-            if (server.Name is null) continue;
-            if (_parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
-            foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
-            {
-                // Learnt by earlier resolutions (deckard/Unbound iter_pcnamerec: the glue came with another query).
-                var cached = _cache.GetParentSideGlue(server.Name, family, RRClass.IN);
-                if (cached is null) continue;
-                var endpoints = new List<IPEndPoint>(cached.RRset.Data.Count);
-                foreach (var a in cached.RRset.Data) endpoints.Add(new IPEndPoint(((AddressData)a).Address, 53));
-                AddCandidates(endpoints, delegation, tried, candidates);
-            }
-        }
-        OrderCandidates(candidates, delegation, ref heldOff);
-        // The very last resort: the servers held off for bogus data (the zone may have no other).
-        if (heldOff is not null) candidates.AddRange(heldOff);
-        if (candidates.Count > 0)
-        {
-            result = await TryServersAsync(candidates, delegation, question);
-            if (result.Response is not null || _abort is not null) return Conclude(result.Response);
-            exchanges += result.Exchanges;
-            unreachable += result.Unreachable;
-            recursionLame ??= result.RecursionLame;
-        }
-
-        // Every server that answered is recursion-lame: its answer is better than none (Unbound's last resort).
-        if (recursionLame is not null) return new ServerReply(recursionLame, null);
-        if (exchanges == 0 && _partialBound is not null) return new ServerReply(null, _partialBound);
-        if (exchanges == 0)
-            return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}"));
-        string what = unreachable == exchanges ? "no server answered" : "no server gave a usable answer";
-        return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"{what} for {delegation.ZoneCut} ({exchanges} tried)"));
-
-        ServerReply Conclude(ClassifiedResponse? response) =>
-            response is not null ? new ServerReply(response, null) : new ServerReply(null, _abort);
-    }
-
-    private bool AnyQueryable(List<IPEndPoint> addresses, Delegation delegation)
-    {
-        foreach (var a in addresses)
-            if (AddressPolicy.MayQuery(a.Address, _options, delegation.IsConfigured)) return true;
+            if (rr.Data is NsecData nsec && rr.Name.Equals(owner) && nsec.Contains(RRType.DNAME)) return true;
         return false;
-    }
-
-    private void AddCandidates(List<IPEndPoint> addresses, Delegation delegation, HashSet<IPEndPoint> tried, List<IPEndPoint> candidates)
-    {
-        foreach (var address in addresses)
-            if (AddressPolicy.MayQuery(address.Address, _options, delegation.IsConfigured) && tried.Add(address)) candidates.Add(address);
-    }
-
-    /// <summary>
-    /// Orders the candidates (selector order, known-lame ones last) and moves those held off for bogus data to
-    /// <paramref name="heldOff"/>, which is created when first needed.
-    /// </summary>
-    private void OrderCandidates(List<IPEndPoint> candidates, Delegation delegation, ref List<IPEndPoint>? heldOff)
-    {
-        int kept = 0;
-        for (int i = 0; i < candidates.Count; i++)
-        {
-            var a = candidates[i];
-            if (_bogusServers.IsLame(a.Address, delegation.ZoneCut)) (heldOff ??= []).Add(a);
-            else candidates[kept++] = a;
-        }
-        if (kept < candidates.Count) candidates.RemoveRange(kept, candidates.Count - kept);
-        if (candidates.Count <= 1) return;
-        _selector.Order(candidates, delegation.ZoneCut);
-        // Known-lame servers go last: still a last resort when nothing else answers.
-        var lame = new List<IPEndPoint>();
-        int write = 0;
-        for (int i = 0; i < candidates.Count; i++)
-        {
-            var a = candidates[i];
-            if (_lame.IsLame(a.Address, delegation.ZoneCut)) lame.Add(a);
-            else candidates[write++] = a;
-        }
-        foreach (var a in lame) candidates[write++] = a;
-    }
-
-    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable, ClassifiedResponse? RecursionLame = null);
-
-    private async ValueTask<Attempts> TryServersAsync(List<IPEndPoint> servers, Delegation delegation, Question question)
-    {
-        int exchanges = 0, unreachable = 0;
-        ClassifiedResponse? recursionLame = null;
-        foreach (var server in servers)
-        {
-            var message = await ExchangeAsync(server, question, delegation);
-            if (_abort is not null) return new Attempts(null, exchanges, unreachable);
-            exchanges++;
-            if (message is null) { unreachable++; continue; }
-            PrivateAddressFilter.Scrub(message, _options.PrivateAddresses, _options.PrivateDomains);
-            NsRecordLimit.Apply(message, _options.MaxNsRecords);
-            var classified = ResponseClassifier.Classify(message, delegation.ZoneCut, question.Name, question.Type, delegation.IsForwarding);
-            switch (classified.Kind)
-            {
-                case ResponseKind.Lame:
-                    if (classified.Lameness is { } lameness) _lame.MarkLame(server.Address, delegation.ZoneCut, lameness);
-                    if (classified.LastResort is { } lastResort) recursionLame ??= new ClassifiedResponse(lastResort, message);
-                    continue;
-                case ResponseKind.ServerFailure:
-                    continue;
-                default:
-                    if (_options.Validation) (Sources ??= []).Add((delegation.ZoneCut, server.Address));
-                    return new Attempts(classified, exchanges, unreachable);
-            }
-        }
-        return new Attempts(null, exchanges, unreachable, recursionLame);
-    }
-
-    /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
-    private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
-    {
-        string? tlsName = delegation.TlsNames?.GetValueOrDefault(server);
-        var transport = tlsName is not null ? UpstreamTransport.Tls : _options.TcpUpstream || _tcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
-        while (true)
-        {
-            if (_cancellation.IsCancellationRequested)
-            {
-                _abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
-                return null;
-            }
-            if (_clock.UtcNow >= _deadline)
-            {
-                _abort = ResolutionFailure.Bound("resolution time", $"{_limits.MaxResolutionTime.TotalSeconds:0.###} s");
-                return null;
-            }
-            if (!Budget.TryTake())
-            {
-                _abort = ResolutionFailure.Bound("upstream queries", Budget.Max);
-                return null;
-            }
-            UpstreamQueries++;
-            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
-            ExchangeResult result;
-            try
-            {
-                result = await _exchanger.ExchangeAsync(new ExchangeRequest(query, server, transport, delegation.Bailiwick) { TlsServerName = tlsName }, _cancellation);
-            }
-            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
-            {
-                _abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
-                return null;
-            }
-            Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
-            if (result.Status != ExchangeStatus.Response || result.Response is null) return null;
-            var response = result.Response;
-            if (!Bailiwick.QuestionMatches(response, question)) return null;
-            if (response.Has(HeaderFlags.TC))
-            {
-                if (transport == UpstreamTransport.Udp) { transport = UpstreamTransport.Tcp; continue; }
-                return null;
-            }
-            return response;
-        }
-    }
-
-    private void Report(UpstreamExchange exchange)
-    {
-        _options.Trace?.Invoke(exchange);
-        _requestTrace?.Invoke(exchange);
     }
 
     /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>
@@ -949,11 +379,11 @@ internal sealed class Resolution
     {
         if (depth + 1 > _limits.MaxSubResolutionDepth)
         {
-            _partialBound = ResolutionFailure.Bound("sub-resolution depth", _limits.MaxSubResolutionDepth);
+            _servers.PartialBound = ResolutionFailure.Bound("sub-resolution depth", _limits.MaxSubResolutionDepth);
             return;
         }
         if (_options.UseIPv4) await AddAddressesAsync(server, RRType.A, depth + 1);
-        if (_abort is not null) return;
+        if (_servers.Abort is not null) return;
         if (_options.UseIPv6 && server.Addresses.Count == 0) await AddAddressesAsync(server, RRType.AAAA, depth + 1);
     }
 

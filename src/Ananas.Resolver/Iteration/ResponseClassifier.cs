@@ -63,6 +63,10 @@ public static class ResponseClassifier
         if (aa && !forwarding && response.Rcode == Rcode.NoError && response.Answers.Count == 0 && response.Authority.Count == 0)
             return new ClassifiedResponse(ResponseKind.Lame, response) { Reason = "empty response", LastResort = ResponseKind.NoData };
 
+        // A parent that answers a DS query with its referral to the name, the DS RRset in the authority section: the
+        // resolution takes that RRset as the answer (Unbound iter_ds_referral).
+        if (type == RRType.DS && !forwarding && name.IsStrictSubdomainOf(zoneCut) && HasAt(response.Authority, name, RRType.NS) && HasAt(response.Authority, name, RRType.DS))
+            return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = name };
         var cut = FindReferralCut(response, zoneCut, name, type, out bool badReferral, out bool upward);
         if (cut is not null && !forwarding) return new ClassifiedResponse(ResponseKind.Referral, response) { ReferralCut = cut };
         // An empty answer that points up or sideways (e.g. to the root servers) is lame even with AA: the server does
@@ -112,6 +116,13 @@ public static class ResponseClassifier
     {
         foreach (var rr in response.Authority)
             if (rr.Type is RRType.NSEC or RRType.NSEC3 && Bailiwick.Contains(bailiwick, rr.Name)) return true;
+        return false;
+    }
+
+    private static bool HasAt(List<ResourceRecord> section, DnsName owner, RRType type)
+    {
+        foreach (var rr in section)
+            if (rr.Type == type && rr.Name.Equals(owner)) return true;
         return false;
     }
 

@@ -174,6 +174,8 @@ public sealed partial class Recursor
         foreach (var rr in outcome.Answer)
         {
             if (rr.Type == RRType.RRSIG) continue;
+            // A CNAME synthesised from a DNAME in the answer is never signed (RFC 6672 §5.3.1): the DNAME is judged.
+            if (rr.Type == RRType.CNAME && outcome.Answer.Exists(d => d.Type == RRType.DNAME && rr.Name.IsStrictSubdomainOf(d.Name))) continue;
             if (outcome.Answer.Exists(s => s.Data is RrsigData sig && sig.TypeCovered == rr.Type && s.Name.Equals(rr.Name))) continue;
             // Validated without signatures before: insecure (there are none to give), or secure and the client
             // does not want them.

@@ -3,7 +3,7 @@ using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Scenarios.Model;
 using Ananas.Resolver;
-using Ananas.Resolver.Cache;
+using Ananas.Resolver.Iteration;
 using Ananas.Resolver.Dnssec;
 
 namespace Ananas.Scenarios.Running;
@@ -23,12 +23,11 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     public IScenarioResolver Create(ScenarioSetup setup, IExchanger exchanger, IClock clock)
     {
         var options = OptionsFor(setup);
-        var recursor = new Recursor(options, clock, new SeededRandom(1), new RecordCache(clock, RecordCacheOptions.For(options)))
-        {
-            // The virtual clock does not move while a query is answered, so the client timer never fires on its own;
-            // stale answers come from failed resolutions and from serve-expired-client-timeout 0.
-            ClientTimer = static (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct),
-        };
+        // The resolver is assembled as the server assembles it (ResolverStack). The virtual clock does not move while a
+        // query is answered, so the client timer never fires on its own; stale answers come from failed resolutions
+        // and from serve-expired-client-timeout 0.
+        var recursor = ResolverStack.Create(options, clock, new RandomServerSelector(new SeededRandom(1)),
+            clientTimer: static (_, ct) => Task.Delay(Timeout.InfiniteTimeSpan, ct)).Recursor;
         return new RecursorUnderTest(recursor, exchanger);
     }
 
@@ -59,7 +58,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
             PrivateDomains = setup.PrivateDomains,
             MaxNsRecords = setup.MaxNsRecords,
             ForwardZones = [.. setup.ForwardZones.Select(z => new ForwardZone(z.Zone, Endpoints(z.Addresses)) { First = z.First, Tcp = z.Tcp })],
-            StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)))],
+            StubZones = [.. setup.StubZones.Select(z => new StubZone(z.Zone, Endpoints(z.Addresses)) { First = z.First })],
             ServeStale = ServeStaleFor(setup.ServeExpired),
             Prefetch = setup.Prefetch,
             Validation = setup.Validation,

@@ -7,7 +7,7 @@ namespace Ananas.Scenarios.Running;
 /// <summary>A zone served by fixed addresses: a root hint, a stub zone or a forward zone.</summary>
 public sealed record ZoneServers(DnsName Zone, IReadOnlyList<IPAddress> Addresses, IReadOnlyList<DnsName> Names)
 {
-    /// <summary>Forward zones: fall back to iteration when the forwarders fail (unbound <c>forward-first</c>).</summary>
+    /// <summary>Fall back to iteration when the zone's servers fail (unbound <c>forward-first</c>, <c>stub-first</c>).</summary>
     public bool First { get; init; }
 
     /// <summary>Forward zones: TCP only (unbound <c>forward-tcp-upstream</c>).</summary>

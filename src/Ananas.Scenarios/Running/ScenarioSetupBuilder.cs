@@ -189,9 +189,9 @@ public static class ScenarioSetupBuilder
                         {
                             case "name": zone = ParseName(e, skips); break;
                             case "stub-addr" or "forward-addr": AddAddress(addrs, e, skips); break;
-                            case "forward-first": first = UnboundBool(e.Value); break;
+                            case "forward-first" or "stub-first": first = UnboundBool(e.Value); break;
                             case "forward-tcp-upstream": tcp = UnboundBool(e.Value); break;
-                            case "stub-prime" or "stub-first": break; // priming/fallback tuning
+                            case "stub-prime": break; // priming tuning
                             default: skips.Add(new SkipReason($"unsupported {clause.Name} option '{e.Key}'", e.Line)); break;
                         }
                     }

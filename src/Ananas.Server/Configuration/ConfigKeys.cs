@@ -21,11 +21,11 @@ public static class ConfigKeys
             (v, k) => List(v, k, ListenAddress.Parse), c => c.Listen, (c, v) => c.Listen = v),
         Text("root-hints", "", Recursor, c => c.RootHints, (c, v) => c.RootHints = v,
             "a named.root-style file; empty: the built-in IANA root hints"),
-        new ZoneRoutesKey("forward", withFirst: true,
+        new ZoneRoutesKey("forward", allowsTls: true,
             "forward zones (Unbound `forward-zone`): `[[forward]]` tables with `zone = \"example.\"` (`\".\"` forwards everything), `servers = [\"192.0.2.1\", \"127.0.0.1:5300\", \"[2001:db8::1]:53\", \"tls://1.1.1.1:853#cloudflare-dns.com\"]` (address, optional port; `tls://` is DNS over TLS, port 853 by default, and the certificate must carry the name after `#`, or the address without one) and `first = false` (true: when the forwarders give no answer, resolve by iteration instead). Names in the zone are sent with RD=1 to the servers; records they send for names outside the zone are dropped (MaginotDNS), and a CNAME leaving the zone is followed by our own resolution. At most 32 servers a zone",
             c => c.Forwards, (c, v) => c.Forwards = v),
-        new ZoneRoutesKey("stub", withFirst: false,
-            "stub zones (Unbound `stub-zone`): `[[stub]]` tables with `zone` and `servers` (as for `forward`, without `tls://`): names in the zone are resolved by iteration starting at these authoritative servers (RD=0) instead of the parent's delegation. A deeper stub zone inside a forward zone punches a hole in it",
+        new ZoneRoutesKey("stub", allowsTls: false,
+            "stub zones (Unbound `stub-zone`): `[[stub]]` tables with `zone`, `servers` (as for `forward`, without `tls://`) and `first = false` (true: when these servers give no answer, iterate from the parent's delegation instead; Unbound `stub-first`): names in the zone are resolved by iteration starting at these authoritative servers (RD=0) instead of the parent's delegation. A deeper stub zone inside a forward zone punches a hole in it",
             c => c.Stubs, (c, v) => c.Stubs = v),
 
         new ConfigKey<long>("cache.size", "size, 1MiB–1TiB", "\"256MiB\"", Restart,
@@ -89,7 +89,8 @@ public static class ConfigKeys
 
         Integer("udp.max-payload", 1232, 512, 65535, Restart, c => c.UdpMaxPayload, (c, v) => c.UdpMaxPayload = v, "our largest UDP reply and advertised EDNS payload size (RFC 9715)"),
         Integer("udp.sockets", 1, 1, 256, Restart, c => c.UdpSockets, (c, v) => c.UdpSockets = v, "sockets bound to each UDP address; more than one uses `SO_REUSEPORT`"),
-        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v, "receive threads per UDP socket"),
+        Integer("udp.threads-per-socket", 2, 1, 256, Restart, c => c.UdpThreadsPerSocket, (c, v) => c.UdpThreadsPerSocket = v,
+            "receive threads per UDP socket, at most the number of cores the process may run on (more would only add context switches)"),
         Integer("udp.batch-size", 32, 1, 1024, Restart, c => c.UdpBatchSize, (c, v) => c.UdpBatchSize = v,
             "datagrams each receive thread takes per `recvmmsg` call (Linux); the cache hits and errors among them leave in one `sendmmsg`. `1` receives and sends one datagram per call (what other systems always do)"),
 
@@ -164,8 +165,8 @@ public static class ConfigKeys
             "share of replies the web console's top names are counted from, off the query path (see *Web console*)"),
         Boolean("console.top-clients", false, Restart, c => c.ConsoleTopClients, (c, v) => c.ConsoleTopClients = v,
             "also count the top client addresses on the web console. Off by default: they are personal data"),
-        Text("help.node-id", "", Live, c => c.NodeId, (c, v) => c.NodeId = v, "this server's name on the `/help` page of DoH listeners; `\"\"`: the host name", Identifier),
-        Text("help.cluster-id", "", Live, c => c.ClusterId, (c, v) => c.ClusterId = v, "its cluster's name on `/help`; `\"\"`: none", Identifier),
+        Text("help.node-id", "", Live, c => c.NodeId, (c, v) => c.NodeId = v, "this server's name on the `/help` page of DoH listeners; `\"\"`: the host name", Identifier, "identifier or empty"),
+        Text("help.cluster-id", "", Live, c => c.ClusterId, (c, v) => c.ClusterId = v, "its cluster's name on `/help`; `\"\"`: none", Identifier, "identifier or empty"),
         Text("plugins.tls-cert-bundle", "", Restart, c => c.PluginTlsCertBundle, (c, v) => c.PluginTlsCertBundle = v,
             "a PEM file of the certificates that plugins' HTTPS requests must chain to instead of the system's trust store: the ODoH proxy's targets, families' list URLs (`http_post_start`, `http_get_start`, `data_fetch_start`; docs/plugins.md). A private CA, or a target's own self-signed certificate; the host name is checked either way"),
         Text("shadow.reference", "", Restart, c => c.ShadowReference, (c, v) => c.ShadowReference = v,
@@ -175,12 +176,95 @@ public static class ConfigKeys
         Duration("shadow.timeout", "2s", TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30), Restart, c => c.ShadowTimeout, (c, v) => c.ShadowTimeout = v,
             "the longest wait for the reference's answer"),
 
+        Text("cluster.node-id", "", Restart, c => c.ClusterNodeId, (c, v) => c.ClusterNodeId = v,
+            "this node's name in the cache-sharing cluster (docs/CLUSTER.md); `\"\"`: the host name. It must be unique in the cluster: rendezvous hashing ranks nodes by it", Identifier, "identifier or empty"),
+        Text("cluster.listen", "", Restart, c => c.ClusterListen, (c, v) => c.ClusterListen = v,
+            "`ADDR:PORT` where this node takes its peers' forwarded questions (authenticated TCP, never for clients); with static `cluster.peers` it may stay `\"\"` when this node's own entry names the address. Keep it on the data centre's private network",
+            s => { if (s.Length > 0) ClusterPeersKey.ParseAddress(s); return s; }, "ADDR:PORT or empty"),
+        new ClusterPeersKey("cluster.peers",
+            "the cluster's nodes, this one included: `[{ id = \"a\", address = \"10.0.0.1:5390\" }, …]` (`id` is each node's `cluster.node-id`, `address` its `cluster.listen`). Cache sharing is on when this lists another node or `cluster.nats-url` is set; `[]` with no NATS: off",
+            c => c.ClusterPeers, (c, v) => c.ClusterPeers = v),
+        new ConfigKey<string>("cluster.secret", "64 hex digits or empty", "\"\"", Restart,
+            "the shared secret (32 octets, e.g. `openssl rand -hex 32`) every message between peers is authenticated with (HMAC-SHA256 with per-connection keys and nonces, so nothing can be replayed); a node with another secret is refused and counted (`ananas_cluster_refused_peers_total`). Required when sharing is on",
+            (v, _) => ConfigValues.String(v) is var text && (text.Length == 0 || (text.Length == 64 && text.All(char.IsAsciiHexDigit))) ? text
+                : throw new FormatException("expected 64 hex digits (32 octets, e.g. from `openssl rand -hex 32`), or \"\""),
+            c => c.ClusterSecret, (c, v) => c.ClusterSecret = v),
+        Integer("cluster.replicas", 2, 1, 16, Restart, c => c.ClusterReplicas, (c, v) => c.ClusterReplicas = v,
+            "nodes that may own a registered domain: its first healthy one by rendezvous hash takes its questions, the next ones when the first is over `cluster.load-bound`"),
+        Integer("cluster.load-bound", 150, 110, 1000, Restart, c => c.ClusterLoadBound, (c, v) => c.ClusterLoadBound = v,
+            "bounded load, in percent of the mean: a peer with more of this node's forwarded questions in flight than this share of the mean (and at least 8) gets no more; they spill to the domain's next replica, or are resolved here"),
+        Duration("cluster.budget", "50ms", TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1), Restart, c => c.ClusterBudget, (c, v) => c.ClusterBudget = v,
+            "the longest a client waits for a silent owner: a forwarded question neither answered nor acknowledged within it (an owner acknowledges at once what it must resolve) is resolved here"),
+        Duration("cluster.probe-interval", "100ms", TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(5), Restart, c => c.ClusterProbeInterval, (c, v) => c.ClusterProbeInterval = v,
+            "how often each peer is pinged; a peer silent for three intervals, or whose connection fails, leaves the ring until it answers again"),
+        Integer("cluster.max-in-flight-per-peer", 256, 1, 65535, Restart, c => c.ClusterMaxInFlightPerPeer, (c, v) => c.ClusterMaxInFlightPerPeer = v,
+            "forwarded questions unanswered at once on one peer's connection (both ways: an inbound connection reads no more beyond it); past it questions are resolved here"),
+        Integer("cluster.max-connections", 64, 1, 4096, Restart, c => c.ClusterMaxConnections, (c, v) => c.ClusterMaxConnections = v,
+            "inbound peer connections open at once (each peer keeps one); more are closed at once"),
+        Text("cluster.public-suffix-list", "", Restart, c => c.ClusterPublicSuffixList, (c, v) => c.ClusterPublicSuffixList = v,
+            "a `public_suffix_list.dat` (publicsuffix.org format) naming the public suffixes below which a registered domain is the unit of ownership; `\"\"`: the copy shipped with Ananas. All nodes must use the same list"),
+        Text("cluster.nats-url", "", Restart, c => c.ClusterNatsUrl, (c, v) => c.ClusterNatsUrl = v,
+            "membership from a NATS JetStream key-value bucket instead of (or besides) `cluster.peers`, e.g. `nats://10.0.0.5:4222`: each node registers `cluster.listen` under its id, renews it every third of `cluster.lease`, and a node that stops renewing drops out. `\"\"`: static membership only"),
+        Text("cluster.nats-bucket", "ananas-cluster", Restart, c => c.ClusterNatsBucket, (c, v) => c.ClusterNatsBucket = v,
+            "the key-value bucket of `cluster.nats-url` (created when missing)", Identifier, "identifier"),
+        Duration("cluster.lease", "3s", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), Restart, c => c.ClusterLease, (c, v) => c.ClusterLease = v,
+            "how long a NATS registration lasts without renewal"),
+
         Text("authoritative.store", "", Restart, c => c.AuthoritativeStore, (c, v) => c.AuthoritativeStore = v,
             "an edge store directory filled by `ananas auth import`: when set, `ananas serve` answers authoritatively from its zones instead of resolving (docs/AUTHORITATIVE.md); `\"\"` runs the resolver"),
         Text("authoritative.identity", "", Restart, c => c.AuthoritativeIdentity, (c, v) => c.AuthoritativeIdentity = v,
             "the answer to CH TXT `id.server` and `hostname.bind` in the authoritative role; `\"\"` refuses them"),
         Text("authoritative.version", "", Restart, c => c.AuthoritativeVersion, (c, v) => c.AuthoritativeVersion = v,
             "the answer to CH TXT `version.bind` and `version.server` in the authoritative role; `\"\"` refuses them"),
+        Text("authoritative.sync", "", Restart, c => c.AuthoritativeSync, (c, v) => c.AuthoritativeSync = v,
+            "the NATS server (`nats://HOST:PORT`) whose JetStream change stream (the zone pipeline's, `api.nats`) this edge applies to `authoritative.store`, in order, resuming from the store's applied sequence after downtime (docs/AUTHORITATIVE.md, *Following the pipeline*); `\"\"`: the store is written by others (`auth import`, `api serve`)",
+            NatsUrl, "nats://HOST:PORT or empty"),
+        Text("authoritative.edge-id", "", Restart, c => c.AuthoritativeEdgeId, (c, v) => c.AuthoritativeEdgeId = v,
+            "this edge's name: its durable consumer on the change stream, so it must be unique among edges; `\"\"`: the host name (other characters than letters, digits, `-`, `_` become `-`)",
+            EdgeId, "name or empty"),
+        Text("authoritative.snapshot-api", "", Restart, c => c.AuthoritativeSnapshotApi, (c, v) => c.AuthoritativeSnapshotApi = v,
+            "the zone API (`http://HOST:PORT`, as `api.listen`) whose `GET /edge/snapshot` an empty store loads before following `authoritative.sync` from the snapshot's sequence; `\"\"`: a new edge reads the whole stream instead",
+            HttpUrl, "URL or empty"),
+        Text("authoritative.snapshot-token", "", Restart, c => c.AuthoritativeSnapshotToken, (c, v) => c.AuthoritativeSnapshotToken = v,
+            "an API token valid for all zones (`ananas api token create --all`) for `authoritative.snapshot-api`"),
+        Boolean("authoritative.signing", true, Restart, c => c.AuthoritativeSigning, (c, v) => c.AuthoritativeSigning = v,
+            "sign the answers of zones that have keys in the store (`ananas auth keygen`) for DNSSEC-aware clients: RRSIGs made at answer time, the DNSKEY RRset at the apex, RFC 9824 compact denial. Off serves every zone unsigned"),
+        Duration("authoritative.signature-validity", "7d", TimeSpan.FromHours(1), TimeSpan.FromDays(90), Restart, c => c.SignatureValidity, (c, v) => c.SignatureValidity = v,
+            "how long an online signature is valid (before `signature-jitter`); a cached signature is reused for a quarter of it"),
+        Duration("authoritative.signature-inception-offset", "1h", TimeSpan.Zero, TimeSpan.FromDays(1), Restart, c => c.SignatureInceptionOffset, (c, v) => c.SignatureInceptionOffset = v,
+            "signatures are dated this far in the past, for validators whose clocks run behind"),
+        Duration("authoritative.signature-jitter", "6h", TimeSpan.Zero, TimeSpan.FromDays(30), Restart, c => c.SignatureJitter, (c, v) => c.SignatureJitter = v,
+            "each signature's expiration is brought forward by a random amount up to this, so they do not all expire at once; at most half of `signature-validity`"),
+        Integer("authoritative.signature-cache-size", 100_000, 16, 10_000_000, Restart, c => c.SignatureCacheSize, (c, v) => c.SignatureCacheSize = v,
+            "signed RRsets whose signatures are kept for reuse (each made-up NSEC of a missing name is one; the oldest make room)"),
+        Duration("authoritative.dnskey-ttl", "1h", TimeSpan.FromMinutes(1), TimeSpan.FromDays(2), Restart, c => c.DnskeyTtl, (c, v) => c.DnskeyTtl = v,
+            "TTL of the DNSKEY RRset made from a signed zone's keys"),
+        Networks("authoritative.allow-transfer", [], Restart, c => c.AuthoritativeAllowTransfer, (c, v) => c.AuthoritativeAllowTransfer = v,
+            "client networks allowed zone transfers (AXFR over TCP, RFC 5936; IXFR answered with the whole zone, RFC 1995 §4); others get REFUSED. Empty: nobody"),
+        new ConfigKey<List<string>>("authoritative.notify", "list of addresses", "[]", Restart,
+            "secondaries `ADDR[:PORT]` (port 53 by default) sent NOTIFY (RFC 1996) when a zone's SOA serial changes in the store, resent with doubling waits until answered",
+            (v, k) => List(v, k, s => { ConfigLoader.ParseEndPoint(s, 53); return s; }), c => c.AuthoritativeNotify, (c, v) => c.AuthoritativeNotify = v),
+
+        new ConfigKey<string>("api.listen", "URL", "\"http://127.0.0.1:9155\"", Restart,
+            "the zone API of `ananas api serve` (zones and DNS records, v4 style, docs/PIPELINE.md) at `http://ADDR:PORT`; every request needs an API token (`ananas api token create`). Plain HTTP: keep it on loopback or behind a TLS proxy",
+            (v, _) => String(v) is { Length: > 0 } s ? HttpAddress(s) : throw new FormatException("the API needs an address"), c => c.ApiListen, (c, v) => c.ApiListen = v),
+        new ConfigKey<string>("api.database", "string", "\"\"", Restart,
+            "the central database: `\"\"` is SQLite in `$ANANAS_STATE_DIR/pipeline.db` (else `$XDG_STATE_HOME/ananas/`, else `~/.local/state/ananas/`), `sqlite:PATH` another SQLite file, `postgresql:CONNECTION-STRING` PostgreSQL (Npgsql keywords, e.g. `postgresql:Host=/run/postgresql;Database=ananas`). The schema is migrated at start",
+            (v, _) => DatabaseSetting(String(v)), c => c.ApiDatabase, (c, v) => c.ApiDatabase = v),
+        Text("api.edge-store", "", Restart, c => c.ApiEdgeStore, (c, v) => c.ApiEdgeStore = v,
+            "the single-node default: without `api.nats`, every change is applied to this edge store directory, which `ananas auth serve --store` serves. `\"\"`: `edge` beside the default database"),
+        Text("api.nats", "", Restart, c => c.ApiNats, (c, v) => c.ApiNats = v,
+            "the NATS server (`nats://HOST:PORT`) whose JetStream stream the publisher sends changes to, for edges that follow it (`ananas auth serve --sync`); `\"\"`: changes go into `api.edge-store` instead",
+            NatsUrl, "nats://HOST:PORT or empty"),
+        new ConfigKey<long>("api.max-body-size", "size, 4KiB–1GiB", "\"4MiB\"", Restart,
+            "the largest request body (a JSON record, or a zone file for import); larger is refused with 413 before it is read",
+            (v, _) => Size(v, 4 << 10, 1L << 30), c => c.ApiMaxBodyBytes, (c, v) => c.ApiMaxBodyBytes = v),
+        Integer("api.max-records-per-zone", 1_000_000, 1, 100_000_000, Restart, c => c.ApiMaxRecordsPerZone, (c, v) => c.ApiMaxRecordsPerZone = v,
+            "records one zone may hold; a change past it is refused (a zone's token cannot fill the database)"),
+        Duration("api.poll-interval", "100ms", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), Restart, c => c.ApiPollInterval, (c, v) => c.ApiPollInterval = v,
+            "how often the publisher looks for changes other processes committed to a SQLite database (changes made through this server wake it at once; with PostgreSQL, NOTIFY does and it polls every 5 s)"),
+        Duration("api.outbox-retention", "7d", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365), Restart, c => c.ApiOutboxRetention, (c, v) => c.ApiOutboxRetention = v,
+            "published outbox entries older than this are removed (the outbox's bound). An edge store that falls further behind catches up from a snapshot of the database (`GET /edge/snapshot`) instead"),
     ];
 
     private static readonly Dictionary<string, ConfigKey> ByName = All.ToDictionary(k => k.Name, StringComparer.Ordinal);
@@ -201,8 +285,8 @@ public static class ConfigKeys
         new ConfigKey<TimeSpan>(name, $"duration, {Show(min)}–{Show(max)}", $"\"{@default}\"", reload, doc, (v, _) => ConfigValues.Duration(v, min, max), get, set);
 
     private static ConfigKey Text(string name, string @default, ReloadEffect reload, Func<ServerConfig, string> get, Action<ServerConfig, string> set, string doc,
-        Func<string, string>? check = null) =>
-        new ConfigKey<string>(name, check is null ? "string" : "URL or empty", $"\"{@default}\"", reload, doc, (v, _) => String(v) is var s && check is not null ? check(s) : s, get, set);
+        Func<string, string>? check = null, string? type = null) =>
+        new ConfigKey<string>(name, type ?? (check is null ? "string" : "URL or empty"), $"\"{@default}\"", reload, doc, (v, _) => String(v) is var s && check is not null ? check(s) : s, get, set);
 
     private static ConfigKey Networks(string name, string[] @default, ReloadEffect reload, Func<ServerConfig, List<string>> get, Action<ServerConfig, List<string>> set, string doc) =>
         new ConfigKey<List<string>>(name, "list of networks", Toml(@default), reload, doc,
@@ -230,7 +314,19 @@ public static class ConfigKeys
             get, set);
 
     /// <summary>A node or cluster name: up to 63 letters, digits, '-', '_' and '.' (or empty).</summary>
-    private static string Identifier(string text) => text.Length <= 63 && text.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.')
+    /// <summary><c>nats://HOST:PORT</c> or empty.</summary>
+    public static string NatsUrl(string s) =>
+        s.Length == 0 || (Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme == "nats" && u.Port > 0) ? s : throw new FormatException($"'{s}' is not nats://HOST:PORT");
+
+    /// <summary>An edge's consumer name on the change stream (a NATS subject token: no '.'), or empty.</summary>
+    public static string EdgeId(string s) =>
+        s.Length <= 64 && s.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_') ? s : throw new FormatException($"'{s}' is not up to 64 letters, digits, '-' and '_'");
+
+    /// <summary><c>http(s)://HOST:PORT</c> or empty.</summary>
+    public static string HttpUrl(string s) =>
+        s.Length == 0 || (Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme is "http" or "https") ? s : throw new FormatException($"'{s}' is not http://HOST:PORT");
+
+    internal static string Identifier(string text) => text.Length <= 63 && text.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.')
         ? text : throw new FormatException($"'{text}' is not up to 63 letters, digits, '-', '_' and '.'");
 
     /// <summary>An RFC 9018 server secret: 16 octets as 32 hex digits, or empty.</summary>
@@ -249,6 +345,11 @@ public static class ConfigKeys
     /// <summary>One of the special-use zones <see cref="Resolver.LocalZones"/> can serve, returned as given.</summary>
     private static string LocalZone(string text) => Resolver.LocalZones.IsSupported(text) ? text
         : throw new FormatException($"'{text}' is not a special-use zone Ananas serves (one of {string.Join(", ", Resolver.LocalZones.Supported)})");
+
+    /// <summary><c>""</c>, <c>sqlite:PATH</c> or <c>postgresql:CONNECTION-STRING</c>, returned as given.</summary>
+    private static string DatabaseSetting(string text) =>
+        text.Length == 0 || (text.StartsWith("sqlite:", StringComparison.Ordinal) && text.Length > 7) || (text.StartsWith("postgresql:", StringComparison.Ordinal) && text.Length > 11)
+            ? text : throw new FormatException($"'{text}' is not \"\", sqlite:PATH or postgresql:CONNECTION-STRING");
 
     /// <summary><c>http://ADDR:PORT</c> or empty (off).</summary>
     private static string HttpAddress(string text)

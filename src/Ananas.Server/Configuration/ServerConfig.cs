@@ -120,6 +120,24 @@ public sealed record ServerConfig
     /// <summary>PEM certificates plugins' HTTPS requests must chain to instead of the system's trust store; empty: the system's.</summary>
     public string PluginTlsCertBundle { get; set; } = "";
 
+    // --- Cache sharing ([cluster], docs/CLUSTER.md) ---
+    public string ClusterNodeId { get; set; } = "";
+    public string ClusterListen { get; set; } = "";
+    public List<ClusterPeerConfig> ClusterPeers { get; set; } = [];
+    /// <summary>64 hex digits (32 octets) or empty.</summary>
+    public string ClusterSecret { get; set; } = "";
+    public int ClusterReplicas { get; set; }
+    /// <summary>Bounded load, percent of the mean in-flight share.</summary>
+    public int ClusterLoadBound { get; set; }
+    public TimeSpan ClusterBudget { get; set; }
+    public TimeSpan ClusterProbeInterval { get; set; }
+    public int ClusterMaxInFlightPerPeer { get; set; }
+    public int ClusterMaxConnections { get; set; }
+    public string ClusterPublicSuffixList { get; set; } = "";
+    public string ClusterNatsUrl { get; set; } = "";
+    public string ClusterNatsBucket { get; set; } = "";
+    public TimeSpan ClusterLease { get; set; }
+
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>
     public string AuthoritativeStore { get; set; } = "";
@@ -127,6 +145,40 @@ public sealed record ServerConfig
     public string AuthoritativeIdentity { get; set; } = "";
     /// <summary>CH TXT version.bind / version.server answer; empty refuses.</summary>
     public string AuthoritativeVersion { get; set; } = "";
+    /// <summary>NATS server (nats://HOST:PORT) whose change stream this edge follows; empty: the store is written by others.</summary>
+    public string AuthoritativeSync { get; set; } = "";
+    /// <summary>This edge's durable consumer name; empty: the host name.</summary>
+    public string AuthoritativeEdgeId { get; set; } = "";
+    /// <summary>The pipeline API (http://HOST:PORT) whose /edge/snapshot an empty store loads first.</summary>
+    public string AuthoritativeSnapshotApi { get; set; } = "";
+    /// <summary>An API token valid for all zones, for the snapshot.</summary>
+    public string AuthoritativeSnapshotToken { get; set; } = "";
+    /// <summary>Online signing of zones with keys in the store (docs/AUTHORITATIVE.md, "Online signing").</summary>
+    public bool AuthoritativeSigning { get; set; }
+    public TimeSpan SignatureValidity { get; set; }
+    public TimeSpan SignatureInceptionOffset { get; set; }
+    public TimeSpan SignatureJitter { get; set; }
+    public int SignatureCacheSize { get; set; }
+    public TimeSpan DnskeyTtl { get; set; }
+    /// <summary>Networks whose AXFR/IXFR requests are served (RFC 5936); empty: nobody.</summary>
+    public List<string> AuthoritativeAllowTransfer { get; set; } = [];
+    /// <summary>Secondaries (ADDR[:PORT]) sent NOTIFY when a zone's serial changes (RFC 1996).</summary>
+    public List<string> AuthoritativeNotify { get; set; } = [];
+
+    // --- Zone pipeline ([api], docs/PIPELINE.md) ---
+    /// <summary><c>http://ADDR:PORT</c> of <c>ananas api serve</c>.</summary>
+    public string ApiListen { get; set; } = "";
+    /// <summary>Empty (SQLite in the state directory), <c>sqlite:PATH</c> or <c>postgresql:CONNECTION-STRING</c>.</summary>
+    public string ApiDatabase { get; set; } = "";
+    /// <summary>The local edge store changes are applied to when no NATS server is set.</summary>
+    public string ApiEdgeStore { get; set; } = "";
+    /// <summary><c>nats://HOST:PORT</c> of the distributed log; empty: the local edge store.</summary>
+    public string ApiNats { get; set; } = "";
+    public long ApiMaxBodyBytes { get; set; }
+    public int ApiMaxRecordsPerZone { get; set; }
+    public TimeSpan ApiPollInterval { get; set; }
+    /// <summary>Published outbox entries older than this are removed.</summary>
+    public TimeSpan ApiOutboxRetention { get; set; }
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>
@@ -134,5 +186,6 @@ public sealed record ServerConfig
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
     public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
-        Forwards = [.. Forwards], Stubs = [.. Stubs], Plugins = Plugins.Select(p => p.Copy()).ToList() };
+        AuthoritativeAllowTransfer = [.. AuthoritativeAllowTransfer], AuthoritativeNotify = [.. AuthoritativeNotify],
+        Forwards = [.. Forwards], Stubs = [.. Stubs], ClusterPeers = [.. ClusterPeers], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -66,11 +66,12 @@ public sealed record ZoneRouteConfig(string Zone, IReadOnlyList<string> Servers,
 }
 
 /// <summary>
-/// <c>[[forward]]</c> or <c>[[stub]]</c>: an array of tables, each with <c>zone</c>, <c>servers</c> and (forward
-/// zones) <c>first</c>. A file that declares any replaces the whole list, as for any other key.
+/// <c>[[forward]]</c> or <c>[[stub]]</c>: an array of tables, each with <c>zone</c>, <c>servers</c> and <c>first</c>
+/// (iterate when the servers fail). Only forwarders may be reached over TLS: a stub zone's servers are authorities.
+/// A file that declares any replaces the whole list, as for any other key.
 /// </summary>
-public sealed class ZoneRoutesKey(string name, bool withFirst, string doc, Func<ServerConfig, List<ZoneRouteConfig>> get, Action<ServerConfig, List<ZoneRouteConfig>> set)
-    : ConfigKey(name, withFirst ? "tables of `zone`, `servers`, `first`" : "tables of `zone`, `servers`", "[]", ReloadEffect.Recursor, doc)
+public sealed class ZoneRoutesKey(string name, bool allowsTls, string doc, Func<ServerConfig, List<ZoneRouteConfig>> get, Action<ServerConfig, List<ZoneRouteConfig>> set)
+    : ConfigKey(name, "tables of `zone`, `servers`, `first`", "[]", ReloadEffect.Recursor, doc)
 {
     /// <summary><c>forward = [{ zone = "...", servers = [...] }]</c>, the inline form (and the defaults' <c>[]</c>).</summary>
     public override void Apply(ServerConfig config, ValueSyntax value)
@@ -116,16 +117,16 @@ public sealed class ZoneRoutesKey(string name, bool withFirst, string doc, Func<
                         zone = DnsName.TryParse(text, null, out var parsed, out var error) && text.Length > 0 ? parsed.ToString() : throw new FormatException($"'{text}' is not a domain name: {error}");
                         break;
                     case "servers":
-                        servers = ConfigValues.List(kv.Value!, itemKey, s => ParseServer(s).Item2 is null || withFirst ? s
+                        servers = ConfigValues.List(kv.Value!, itemKey, s => ParseServer(s).Item2 is null || allowsTls ? s
                             : throw new FormatException($"'{s}': a stub zone's servers are authorities, asked over UDP and TCP"));
                         if (servers.Count == 0) throw new FormatException("no server given");
                         if (servers.Count > 32) throw new FormatException($"{servers.Count} servers; at most 32");
                         break;
-                    case "first" when withFirst:
+                    case "first":
                         first = ConfigValues.Boolean(kv.Value!);
                         break;
                     default:
-                        throw new FormatException($"unknown key (known: zone, servers{(withFirst ? ", first" : "")})");
+                        throw new FormatException("unknown key (known: zone, servers, first)");
                 }
                 return null;
             }, itemKey, line);

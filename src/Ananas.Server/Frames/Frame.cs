@@ -88,6 +88,11 @@ public sealed class Frame : IDisposable
 
     public IReplySink Sink { get; }
 
+    /// <summary>
+    /// The query came from a cluster peer that forwarded it here as its owner: it is answered from the cache or
+    /// resolved, never forwarded again (the loop marker of docs/CLUSTER.md).
+    /// </summary>
+    public bool FromPeer { get; set; }
     /// <summary>Tracing spans of this query (plugins' span_start/span_end), for its query-log line; null when none.</summary>
     public List<TraceSpan>? Spans { get; set; }
 
@@ -119,6 +124,7 @@ public sealed class Frame : IDisposable
             Address = Address,
             Group = Group,
             ArrivalTimestamp = ArrivalTimestamp,
+            FromPeer = FromPeer,
             Spans = Spans is { Count: > 0 } spans ? [.. spans] : null, // the original keeps (and clears) its own list
             _endPoint = _endPoint,
         };

@@ -14,88 +14,76 @@ using Microsoft.Extensions.Logging;
 namespace Ananas.Server.Hosting;
 
 /// <summary>
-/// The running server, composed from a <see cref="ServerConfig"/>: answer cache, record cache, recursor, the
-/// given exchanger, the pipeline and one listener per listen address. The exchanger is injected so that the
-/// production conductor replaces the simple one in one line at the composition root. A configuration reload
-/// (<see cref="ReloadAsync"/>) applies what can change live without dropping a query.
+/// The running server, composed from a <see cref="ServerConfig"/>: the resolver stack and answer cache
+/// (<see cref="ResolverStackBuilder"/>), the upstream (<see cref="Upstream"/>: the configured conductor, or an
+/// injected exchanger in tests), the pipeline and its protections, and one listener per listen address. A
+/// configuration reload (<see cref="ReloadAsync"/>) diffs the new configuration against the running one and
+/// applies what can change live through the same builder, without dropping a query.
 /// </summary>
 public sealed class ResolverHost : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ServerConfig _startConfig;
-    private readonly IClock _clock;
-    private readonly IServerSelector _selector;
-    private readonly LameServerList _lame;
-    private readonly RecordCache _records;
+    private readonly Upstream _upstream;
+    private readonly bool _ownsUpstream;
+    private ResolverStack _stack;
     private readonly LogLevelSwitch? _logLevel;
     private readonly SemaphoreSlim _reloading = new(1, 1);
     /// <summary>The DNS listeners by address (reloads add and remove them); metrics and control are apart.</summary>
     private readonly List<(ListenAddress Address, IListener Listener)> _dns = [];
     private readonly List<IListener> _service = [];
     private readonly Help.HelpPage _helpPage;
+    private readonly ListenerFactory _listenerFactory;
 
     private static readonly string Version = typeof(ResolverHost).Assembly
         .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
         .FirstOrDefault()?.InformationalVersion ?? "unknown";
     private readonly Timer? _cookieRotation;
 
-    /// <param name="selector">Orders a zone's servers (the conductor's RTT selector in production); random when null.</param>
+    /// <summary>
+    /// The production server for <paramref name="config"/>: its upstream is the conductor the configuration
+    /// describes (owned by the host, closed with it). Throws <see cref="ConfigException"/> for a file it names that
+    /// cannot be used.
+    /// </summary>
     /// <param name="logLevel">Changed when a reload sets another <c>log.level</c>; null leaves logging alone.</param>
-    /// <param name="upstreamMetrics">The conductor's counters, for /metrics (null: the exchanger keeps none).</param>
+    public static ResolverHost Create(ServerConfig config, ILoggerFactory loggerFactory, LogLevelSwitch? logLevel = null)
+    {
+        var upstream = Upstream.FromConfig(config);
+        try
+        {
+            return new ResolverHost(config, upstream, loggerFactory, SystemClock.Instance, logLevel, ownsUpstream: true);
+        }
+        catch
+        {
+            upstream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A server whose resolver asks <paramref name="exchanger"/> (tests, the authoritative role); servers are ordered by <paramref name="selector"/> or at random.</summary>
     public ResolverHost(ServerConfig config, IExchanger exchanger, ILoggerFactory loggerFactory, IClock? clock = null, IServerSelector? selector = null,
-        LogLevelSwitch? logLevel = null, Resolver.Conductor.ConductorMetrics? upstreamMetrics = null)
+        LogLevelSwitch? logLevel = null)
+        : this(config, Upstream.Of(exchanger, selector), loggerFactory, clock ?? SystemClock.Instance, logLevel, ownsUpstream: false)
+    {
+    }
+
+    private ResolverHost(ServerConfig config, Upstream upstream, ILoggerFactory loggerFactory, IClock clock, LogLevelSwitch? logLevel, bool ownsUpstream)
     {
         Config = _startConfig = config;
         _logger = loggerFactory.CreateLogger("Ananas.Server");
-        _clock = clock ??= SystemClock.Instance;
         _logLevel = logLevel;
-        _selector = selector ?? new RandomServerSelector(SecureRandom.Instance);
-
-        var recursorOptions = RecursorOptionsFor(config);
-        // The configured budget is split: wire answers are cheap to rebuild from RRsets, RRsets are not.
-        long answerBytes = config.CacheSizeBytes / 4;
-        recursorOptions = recursorOptions with { CacheCapacityBytes = config.CacheSizeBytes - answerBytes };
-        Answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = answerBytes } }, clock);
-        _records = new RecordCache(clock, RecordCacheOptions.For(recursorOptions));
-        _lame = new LameServerList(clock, recursorOptions.LameHoldDown);
-        Answers.EndBeforePrefetch = config.Prefetch;
-        Pipeline = new QueryPipeline(PipelineOptionsFor(config), Answers, CreateRecursor(recursorOptions), exchanger, clock,
+        _upstream = upstream;
+        _ownsUpstream = ownsUpstream;
+        _stack = ResolverStackBuilder.Build(config, clock, upstream);
+        Answers = ResolverStackBuilder.Answers(config, clock);
+        Pipeline = new QueryPipeline(ResolverStackBuilder.PipelineOptions(config), Answers, _stack.Recursor, upstream.Exchanger, clock,
             logger: loggerFactory.CreateLogger("Ananas.Server.Pipeline"));
 
-        if (config.RrlEnabled)
-            Pipeline.RateLimiter = new Protection.ResponseRateLimiter(new Protection.RrlOptions
-            {
-                ResponsesPerSecond = config.RrlResponsesPerSecond,
-                NxdomainsPerSecond = config.RrlNxdomainsPerSecond,
-                ErrorsPerSecond = config.RrlErrorsPerSecond,
-                Slip = config.RrlSlip,
-                IPv4PrefixLength = config.RrlPrefixV4,
-                IPv6PrefixLength = config.RrlPrefixV6,
-                TableSize = config.RrlTableSize,
-                Exempt = AccessList.Parse(config.RrlExempt),
-            });
-        if (config.CookiesEnabled)
-        {
-            var cookies = new Protection.ServerCookies(config.CookieSecret.Length > 0 ? Convert.FromHexString(config.CookieSecret) : null,
-                config.CookiePreviousSecret.Length > 0 ? Convert.FromHexString(config.CookiePreviousSecret) : null);
-            Pipeline.Cookies = cookies;
-            // A generated secret is this server's alone: rotate it (the previous one stays valid, so clients lose nothing).
-            if (config.CookieSecret.Length == 0) _cookieRotation = new Timer(_ => cookies.Rotate(), null, config.CookieRotation, config.CookieRotation);
-        }
-        if (config.QueryLog.Length > 0)
-        {
-            try
-            {
-                Pipeline.QueryLog = QueryLog.Open(config.QueryLog);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ConfigException($"log.query-log: cannot open '{config.QueryLog}': {e.Message}");
-            }
-        }
+        _cookieRotation = ListenerFactory.AddProtections(Pipeline, config);
         Pipeline.Help = new Help.HelpProbes();
         _helpPage = new Help.HelpPage(Pipeline.Help, () => new Help.HelpFacts(Config.DnssecValidation,
             Config.NodeId.Length > 0 ? Config.NodeId : Environment.MachineName, Config.ClusterId, Version));
+        _listenerFactory = new ListenerFactory(Pipeline, _logger, _helpPage);
         if (config.ShadowReference.Length > 0)
         {
             Pipeline.Shadow = new Shadow.ShadowMirror(ConfigLoader.ParseEndPoint(config.ShadowReference, 53), config.ShadowSample, config.ShadowTimeout, () => Pipeline.QueryLog);
@@ -109,15 +97,14 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var address in config.Listen) _dns.Add((address, CreateListener(address, config)));
         if (config.MetricsListen.Length > 0)
         {
-            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, upstreamMetrics);
+            Metrics = new MetricsListener(MetricsListener.ParseAddress(config.MetricsListen), Pipeline, () => Plugins, upstream.Metrics);
             _service.Add(Metrics);
         }
         if (config.ControlListen.Length > 0)
         {
-            var upstream = (exchanger as Resolver.Conductor.Conductor)?.Metrics;
-            var console = new WebConsole.ConsoleEndpoints(() => MetricsListener.Render(Pipeline, Plugins, upstream), TopTalkers, upstream);
+            var console = new WebConsole.ConsoleEndpoints(() => MetricsListener.Render(Pipeline, Plugins, upstream.Metrics), TopTalkers, upstream.Metrics);
             ControlTokenPath = ControlToken.PathFor(config.ControlTokenFile);
-            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), ControlToken.LoadOrCreate(ControlTokenPath), Pipeline, _records,
+            _service.Add(new ControlListener(MetricsListener.ParseAddress(config.ControlListen), ControlToken.LoadOrCreate(ControlTokenPath), Pipeline, _stack.Records,
                 () => Listeners.Select(l => l.Address), () => ReloadAsync("control API"), () => Plugins, _logger, console));
         }
     }
@@ -147,7 +134,7 @@ public sealed class ResolverHost : IAsyncDisposable
     public MetricsListener? Metrics { get; }
 
     /// <summary>The DoT/DoH certificate (configured or self-signed); null until a tls:// or https:// listener needs it.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; private set; }
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate => _listenerFactory.Certificate;
 
     public QueryPipeline Pipeline { get; }
 
@@ -240,7 +227,8 @@ public sealed class ResolverHost : IAsyncDisposable
         {
             try
             {
-                recursor = CreateRecursor(RecursorOptionsFor(effective) with { CacheCapacityBytes = Pipeline.Recursor.Options.CacheCapacityBytes });
+                _stack = _stack.Reconfigure(ResolverStackBuilder.RecursorOptions(effective));
+                recursor = _stack.Recursor;
             }
             catch (ConfigException e)
             {
@@ -248,7 +236,7 @@ public sealed class ResolverHost : IAsyncDisposable
                 return ReloadResult.Rejected(e.Message);
             }
         }
-        Pipeline.Reconfigure(PipelineOptionsFor(effective), recursor);
+        Pipeline.Reconfigure(ResolverStackBuilder.PipelineOptions(effective), recursor);
         Answers.EndBeforePrefetch = effective.Prefetch;
         if (_logLevel is not null) _logLevel.Level = effective.LogLevel;
 
@@ -341,6 +329,7 @@ public sealed class ResolverHost : IAsyncDisposable
         if (_cookieRotation is not null) await _cookieRotation.DisposeAsync().ConfigureAwait(false);
         await DisposeSamplersAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
+        if (_ownsUpstream) _upstream.Dispose();
         _logger.LogInformation(ServerEvents.Stopped, "stopped");
     }
 
@@ -350,6 +339,7 @@ public sealed class ResolverHost : IAsyncDisposable
         foreach (var listener in Listeners) await listener.DisposeAsync().ConfigureAwait(false);
         await DisposeSamplersAsync().ConfigureAwait(false);
         if (Pipeline.QueryLog is { } queryLog) await queryLog.DisposeAsync().ConfigureAwait(false);
+        if (_ownsUpstream) _upstream.Dispose();
     }
 
     /// <summary>The shadow mirror writes to the query log: it stops first.</summary>
@@ -359,130 +349,5 @@ public sealed class ResolverHost : IAsyncDisposable
         if (TopTalkers is { } top) await top.DisposeAsync().ConfigureAwait(false);
     }
 
-    private IListener CreateListener(ListenAddress address, ServerConfig config)
-    {
-        var tcpOptions = new TcpListenerOptions
-        {
-            IdleTimeout = config.TcpIdleTimeout,
-            MaxConnections = config.TcpMaxConnections,
-            MaxConnectionsPerClient = config.TcpMaxConnectionsPerClient,
-            MaxOutstandingPerConnection = config.TcpMaxOutstanding,
-            MaxQueuedBytesPerConnection = config.TcpMaxQueuedBytes,
-        };
-        var proxy = address.Proxy ? new ProxyOptions { TrustedSources = AccessList.Parse(config.ProxyTrustedSources), HeaderTimeout = config.TcpIdleTimeout } : null;
-        return address.Transport switch
-        {
-            Transport.Udp => new UdpListener(address.EndPoint, Pipeline, new UdpListenerOptions { Sockets = config.UdpSockets, ThreadsPerSocket = config.UdpThreadsPerSocket, BatchSize = config.UdpBatchSize }, logger: _logger),
-            Transport.Tcp => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, proxy: proxy),
-            Transport.Tls => new TcpListener(address.EndPoint, Pipeline, tcpOptions, _logger, TlsCertificate.DotOptions(CertificateFor(config)), proxy),
-            _ => new HttpsListener(address.EndPoint, Pipeline, CertificateFor(config), _logger, proxy, tcpOptions, _helpPage),
-        };
-    }
-
-    /// <summary>The configured certificate, or a self-signed one made once for the encrypted listen addresses.</summary>
-    private System.Security.Cryptography.X509Certificates.X509Certificate2 CertificateFor(ServerConfig config)
-    {
-        if (Certificate is not null) return Certificate;
-        if (config.TlsCertificate.Length > 0) return Certificate = TlsCertificate.Load(config.TlsCertificate, config.TlsKey);
-        var addresses = config.Listen.Where(a => a.Transport is Transport.Tls or Transport.Https).Select(a => a.EndPoint.Address).Distinct().ToList();
-        Certificate = TlsCertificate.SelfSigned(addresses);
-        _logger.LogWarning(ServerEvents.SelfSignedCertificate,
-            "tls.certificate is not set: DoT/DoH use a self-signed certificate generated now (SHA-256 {Thumbprint}) for {Addresses}; clients must NOT be configured to trust it. Set tls.certificate and tls.key for real use",
-            Certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), string.Join(", ", addresses));
-        return Certificate;
-    }
-
-    /// <summary>Reads the files the configuration names (root hints, trust anchors, DoT certificates) as a start would; throws <see cref="ConfigException"/>.</summary>
-    public static void CheckFiles(ServerConfig config)
-    {
-        RecursorOptionsFor(config);
-        UpstreamSettings.Conductor(config);
-    }
-
-    private Recursor CreateRecursor(RecursorOptions options) => new(options, _clock, _records, _selector, _lame);
-
-    /// <summary>The recursor's options from the configuration (the record cache's share of the budget is set by the caller).</summary>
-    public static RecursorOptions RecursorOptionsFor(ServerConfig config) => new()
-    {
-        RootHints = config.RootHints.Length == 0 ? RootHints.Iana : LoadRootHints(config.RootHints),
-        QnameMinimisation = config.QnameMinimisation,
-        UseIPv6 = config.IPv6,
-        DoNotQueryLocalhost = !config.QueryLocalhost,
-        LocalZones = LocalZones.Create(config.LocalZones),
-        Validation = config.DnssecValidation,
-        TrustAnchors = LoadTrustAnchors(config),
-        ForwardZones = config.Forwards.Select(f => f.Resolve() is var (servers, tls) ? new ForwardZone(f.Name, servers) { First = f.First, TlsNames = tls } : null!).ToList(),
-        StubZones = config.Stubs.Select(s => new StubZone(s.Name, s.Resolve().EndPoints)).ToList(),
-        PrimeRoot = config.RootPriming,
-        Prefetch = config.Prefetch,
-        MaxBackgroundRefreshes = config.MaxBackgroundRefreshes,
-        PrefetchHoldOffCapacityBytes = config.PrefetchHoldOffBytes,
-        ServeStale = config.ServeStale
-            ? new ServeStaleOptions
-            {
-                Enabled = true,
-                MaxStale = config.ServeStaleMax,
-                ClientTimeout = config.ServeStaleClientTimeout,
-                AnswerTtl = (uint)config.ServeStaleReplyTtl,
-                FailureRecheck = config.ServeStaleFailureRecheck,
-            }
-            : ServeStaleOptions.Disabled,
-        MinCacheTtl = config.MinTtl,
-        MaxCacheTtl = config.MaxTtl,
-        MaxNegativeTtl = config.MaxNegativeTtl,
-    };
-
-    /// <summary>The built-in root anchors or the configured file, plus the negative anchors. A bad file is a <see cref="ConfigException"/> naming its line.</summary>
-    private static Resolver.Dnssec.TrustAnchors LoadTrustAnchors(ServerConfig config)
-    {
-        Resolver.Dnssec.TrustAnchors anchors;
-        if (config.TrustAnchorFile.Length == 0)
-        {
-            anchors = Resolver.Dnssec.TrustAnchors.CreateDefault();
-        }
-        else
-        {
-            anchors = new Resolver.Dnssec.TrustAnchors();
-            try
-            {
-                anchors.LoadFile(config.TrustAnchorFile);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-            {
-                throw new ConfigException($"dnssec.trust-anchor: cannot use '{config.TrustAnchorFile}': {e.Message}");
-            }
-            if (anchors.All.Count == 0) throw new ConfigException($"dnssec.trust-anchor: '{config.TrustAnchorFile}' holds no DS or DNSKEY record");
-        }
-        foreach (var name in config.NegativeTrustAnchors) anchors.AddNegative(DnsName.Parse(name));
-        return anchors;
-    }
-
-    private static PipelineOptions PipelineOptionsFor(ServerConfig config) => new()
-    {
-        Access = AccessList.Parse(config.Allow),
-        ResolveTimeout = config.QueryTimeout,
-        MaxUdpPayload = (ushort)config.UdpMaxPayload,
-        GroupPrefixV4 = config.GroupPrefixV4,
-        GroupPrefixV6 = config.GroupPrefixV6,
-        Scheduler = new SchedulerOptions
-        {
-            MaxInFlight = config.MaxInFlight,
-            MaxInFlightPerGroup = config.MaxInFlightPerGroup,
-            MaxQueued = config.MaxQueued,
-            MaxQueuedPerGroup = config.MaxQueuedPerGroup,
-            Shed = config.Shed,
-        },
-    };
-
-    private static RootHints LoadRootHints(string path)
-    {
-        try
-        {
-            return RootHints.Parse(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DnsFormatException)
-        {
-            throw new ConfigException($"root-hints: cannot read '{path}': {e.Message}");
-        }
-    }
+    private IListener CreateListener(ListenAddress address, ServerConfig config) => _listenerFactory.Create(address, config);
 }

@@ -17,7 +17,7 @@ namespace Ananas.Server.Listeners;
 
 /// <summary>
 /// The control API on its own plain-HTTP loopback endpoint (<c>control.listen</c>), JSON in and out:
-/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, and
+/// <c>POST /cache/purge?name=N[&amp;type=T][&amp;subtree=1]</c>, <c>GET /cache/stats</c>, <c>GET /status</c>, <c>GET /cluster</c> (cache sharing: ring and peers), and
 /// <c>POST /reload</c> (read the configuration again, as SIGHUP does), <c>GET /plugins</c> and
 /// <c>POST /plugins/reload?name=N</c>. Every request carries <c>Authorization: Bearer TOKEN</c> (<see cref="ControlToken"/>;
 /// 401 without it), and a request a browser sends for another site (an <c>Origin</c> or <c>Host</c> that is not this
@@ -121,6 +121,11 @@ public sealed class ControlListener(IPEndPoint endPoint, string token, QueryPipe
                 shed = c.ShedCount,
                 servFail = c.ServFailCount,
             };
+        }
+        else if (path == "/cluster" && HttpMethods.IsGet(request.Method))
+        {
+            if (pipeline.Forwarder is { } cluster) body = cluster.Status();
+            else (status, body) = (StatusCodes.Status404NotFound, new { error = "cache sharing is off (no [cluster] peers or nats-url)" });
         }
         else if (path is "/plugins" or "/plugins/reload")
         {

@@ -13,7 +13,7 @@ namespace Ananas.Server.Listeners;
 /// request handler on an address, turns bind failures into <see cref="ListenerBindException"/>, and reports
 /// the port actually bound (port 0 picks a free one).
 /// </summary>
-internal static class LoopbackHttpEndpoint
+public static class LoopbackHttpEndpoint
 {
     /// <param name="key">The config key of this endpoint (<c>metrics.listen</c>), named in a bind error.</param>
     public static WebApplication Start(IPEndPoint endPoint, string key, RequestDelegate handler, out IPEndPoint bound)

@@ -88,12 +88,16 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_badcookie_total", "BADCOOKIE responses (a rate-limited client with a missing or stale server cookie).", c.BadCookieCount);
         sb.Append("# HELP ananas_in_flight Misses being resolved or queued.\n# TYPE ananas_in_flight gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_in_flight {pipeline.InFlight}\n");
-        var stats = pipeline.Answers.GetStatistics();
-        sb.Append("# HELP ananas_answer_cache_entries Entries in the answer cache.\n# TYPE ananas_answer_cache_entries gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_entries {stats.EntryCount}\n");
-        sb.Append("# HELP ananas_answer_cache_bytes Bytes resident in the answer cache.\n# TYPE ananas_answer_cache_bytes gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_bytes {stats.ResidentBytes}\n");
-        Counter(sb, "ananas_answer_cache_evictions_total", "Answer cache evictions (budget).", stats.Evictions);
+        // A pipeline with an answer source (the authoritative role) has no answer cache.
+        if (pipeline.AnswerSource is null)
+        {
+            var stats = pipeline.Answers.GetStatistics();
+            sb.Append("# HELP ananas_answer_cache_entries Entries in the answer cache.\n# TYPE ananas_answer_cache_entries gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_entries {stats.EntryCount}\n");
+            sb.Append("# HELP ananas_answer_cache_bytes Bytes resident in the answer cache.\n# TYPE ananas_answer_cache_bytes gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_answer_cache_bytes {stats.ResidentBytes}\n");
+            Counter(sb, "ananas_answer_cache_evictions_total", "Answer cache evictions (budget).", stats.Evictions);
+        }
         if (pipeline.QueryLog is { } queryLog)
         {
             Counter(sb, "ananas_query_log_written_total", "Query log lines written.", queryLog.Written);
@@ -104,6 +108,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Histogram(sb, "ananas_query_duration_seconds", "", "miss", c.MissLatency, header: false);
         if (upstream is not null) RenderUpstream(sb, upstream);
         pipeline.AnswerSource?.AppendMetrics(sb);
+        pipeline.Forwarder?.AppendMetrics(sb);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         return sb.ToString();
     }
@@ -177,7 +182,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
     /// <summary>Guest-chosen counter names go into a label value: escape as the exposition format requires.</summary>
     private static string EscapeLabel(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private static void Counter(StringBuilder sb, string name, string help, long value) =>
+    public static void Counter(StringBuilder sb, string name, string help, long value) =>
         sb.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
 
     private static void Histogram(StringBuilder sb, string name, string help, string cache, LatencyHistogram histogram, bool header)
@@ -189,7 +194,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
     private static readonly double[] UpstreamRttBoundsSeconds = Array.ConvertAll(UpstreamMetrics.RttBucketBoundsMs, ms => ms / 1000);
 
     /// <summary>One histogram series: cumulative buckets (one per bound, then +Inf), sum and count, with <paramref name="labels"/> (or none).</summary>
-    private static void HistogramSeries(StringBuilder sb, string name, string labels, long[] counts, double[] boundsSeconds, double sumSeconds)
+    public static void HistogramSeries(StringBuilder sb, string name, string labels, long[] counts, double[] boundsSeconds, double sumSeconds)
     {
         string prefix = labels.Length == 0 ? "" : labels + ",";
         string own = labels.Length == 0 ? "" : "{" + labels + "}";

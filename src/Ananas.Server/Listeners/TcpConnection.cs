@@ -18,7 +18,7 @@ namespace Ananas.Server.Listeners;
 /// that does not read costs a bounded amount of memory. A write that makes no progress for the idle timeout closes
 /// the connection (a zero-window peer cannot pin it).
 /// </summary>
-internal sealed class TcpConnection : IReplySink
+internal sealed class TcpConnection : IStreamReplySink
 {
     private readonly Socket _socket;
     private readonly SslServerAuthenticationOptions? _tls;
@@ -30,7 +30,8 @@ internal sealed class TcpConnection : IReplySink
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _gone = new();
     private readonly SemaphoreSlim _slots;
-    private readonly Channel<(byte[] Buffer, int Length)> _writes = Channel.CreateUnbounded<(byte[], int)>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Answers to write; <c>EndsFrame</c> is false for the leading messages of a multi-message answer (they hold no slot of their own).</summary>
+    private readonly Channel<(byte[] Buffer, int Length, bool EndsFrame)> _writes = Channel.CreateUnbounded<(byte[], int, bool)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>Signalled by the write loop after each write, for a read loop waiting on <see cref="_queuedBytes"/>.</summary>
     private readonly SemaphoreSlim _written = new(0, 1);
@@ -69,13 +70,32 @@ internal sealed class TcpConnection : IReplySink
     public int MaxReplySize(int clientUdpPayload) => ushort.MaxValue;
 
     /// <summary>Queues the answer; its slot is released once it is written (or discarded because the client is gone).</summary>
-    public void Send(Frame frame, ReadOnlySpan<byte> reply)
+    public void Send(Frame frame, ReadOnlySpan<byte> reply) => Queue(reply, endsFrame: true);
+
+    /// <summary>A leading message of a multi-message answer: queued once the connection's queue has room; the frame keeps its slot.</summary>
+    public async ValueTask<bool> SendPartAsync(Frame frame, ReadOnlyMemory<byte> reply, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _gone.Token);
+            await WaitForQueueRoomAsync(waiting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        return !_gone.IsCancellationRequested && Queue(reply.Span, endsFrame: false);
+    }
+
+    private bool Queue(ReadOnlySpan<byte> reply, bool endsFrame)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(reply.Length + 2);
         BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)reply.Length);
         reply.CopyTo(buffer.AsSpan(2));
         Interlocked.Add(ref _queuedBytes, reply.Length + 2);
-        if (!_writes.Writer.TryWrite((buffer, reply.Length + 2))) Written(buffer, reply.Length + 2);
+        if (_writes.Writer.TryWrite((buffer, reply.Length + 2, endsFrame))) return true;
+        Written(buffer, reply.Length + 2, endsFrame);
+        return false;
     }
 
     public void Drop(Frame frame) => Release();
@@ -87,7 +107,7 @@ internal sealed class TcpConnection : IReplySink
     }
 
     /// <summary>An answer left the queue (written or discarded): its bytes and its slot are free again.</summary>
-    private void Written(byte[] buffer, int length)
+    private void Written(byte[] buffer, int length, bool endsFrame)
     {
         ArrayPool<byte>.Shared.Return(buffer);
         Interlocked.Add(ref _queuedBytes, -length);
@@ -102,7 +122,7 @@ internal sealed class TcpConnection : IReplySink
                 // Another write signalled first: one wake-up is enough, the reader checks the bytes again.
             }
         }
-        Release();
+        if (endsFrame) Release();
     }
 
     /// <summary>Waits while more answer bytes are queued than the bound (the client is not reading fast enough).</summary>
@@ -282,7 +302,7 @@ internal sealed class TcpConnection : IReplySink
     private async Task WriteLoopAsync()
     {
         using var timeout = new CancellationTokenSource();
-        await foreach (var (buffer, length) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (buffer, length, endsFrame) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
@@ -305,7 +325,7 @@ internal sealed class TcpConnection : IReplySink
             }
             finally
             {
-                Written(buffer, length);
+                Written(buffer, length, endsFrame);
             }
         }
     }

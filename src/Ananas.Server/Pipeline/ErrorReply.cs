@@ -11,7 +11,8 @@ namespace Ananas.Server.Pipeline;
 /// </summary>
 public static class ErrorReply
 {
-    public static int Write(ReadOnlySpan<byte> query, in QueryShape shape, Rcode rcode, Span<byte> destination, ushort udpPayloadSize, bool truncated = false)
+    public static int Write(ReadOnlySpan<byte> query, in QueryShape shape, Rcode rcode, Span<byte> destination, ushort udpPayloadSize, bool truncated = false,
+        bool recursionAvailable = true)
     {
         var header = shape.Header;
         bool withQuestion = shape.QuestionEnd > 0;
@@ -22,7 +23,8 @@ public static class ErrorReply
 
         query[..length].CopyTo(destination);
         ushort flags = (ushort)(header.FlagsWord & ((ushort)HeaderFlags.RD | (ushort)HeaderFlags.CD | 0x7800));
-        flags |= (ushort)((ushort)HeaderFlags.QR | (ushort)HeaderFlags.RA | ((ushort)rcode & 0xF));
+        flags |= (ushort)((ushort)HeaderFlags.QR | ((ushort)rcode & 0xF));
+        if (recursionAvailable) flags |= (ushort)HeaderFlags.RA;
         if (truncated) flags |= (ushort)HeaderFlags.TC;
         BinaryPrimitives.WriteUInt16BigEndian(destination[2..], flags);
         BinaryPrimitives.WriteUInt16BigEndian(destination[4..], (ushort)(withQuestion ? 1 : 0));

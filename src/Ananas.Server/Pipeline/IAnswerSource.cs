@@ -16,6 +16,13 @@ public interface IAnswerSource
     /// </summary>
     int Answer(ReadOnlySpan<byte> query, Transport transport, Span<byte> reply, int limit);
 
+    /// <summary>
+    /// Takes a query whose answer is not one message built on the listener's thread (a zone transfer: several
+    /// messages, an ACL of its own). True when the source took it: it then ends the frame itself (the sink's Send
+    /// or Drop, after detaching it if it answers later). False: <see cref="Answer"/> answers it.
+    /// </summary>
+    bool TryTakeOver(Frame frame, in QueryShape shape) => false;
+
     /// <summary>Appends the source's metrics in Prometheus text format.</summary>
     void AppendMetrics(StringBuilder sb);
 }

@@ -19,7 +19,15 @@ public sealed class LatencyHistogram
     public void Observe(long startTimestamp)
     {
         if (startTimestamp == 0) return;
-        long ticks = Math.Max(0, Stopwatch.GetTimestamp() - startTimestamp);
+        ObserveTicks(Stopwatch.GetTimestamp() - startTimestamp);
+    }
+
+    /// <summary>Records a duration measured elsewhere (another clock, another process).</summary>
+    public void Observe(TimeSpan elapsed) => ObserveTicks((long)(elapsed.TotalSeconds * Stopwatch.Frequency));
+
+    private void ObserveTicks(long ticks)
+    {
+        ticks = Math.Max(0, ticks);
         int i = 0;
         while (i < BoundTicks.Length && ticks > BoundTicks[i]) i++;
         Interlocked.Increment(ref _counts[i]);

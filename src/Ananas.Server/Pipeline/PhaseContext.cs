@@ -39,17 +39,58 @@ public sealed class PhaseContext
     /// <summary>In <see cref="Phase.Upstream"/>: the sub-request about to be sent.</summary>
     public ExchangeRequest? Upstream { get; private set; }
 
-    /// <summary>A NOERROR response to the query with RA set (the recursive service's flags), stored in <see cref="Response"/>.</summary>
+    /// <summary>Whether the service offers recursion: false in the authoritative role (an answer source), whose answers carry no RA.</summary>
+    public bool RecursionAvailable { get; internal set; } = true;
+
+    /// <summary>A NOERROR response to the query, with RA when <see cref="RecursionAvailable"/>, stored in <see cref="Response"/>.</summary>
     public DnsMessage CreateResponse(Rcode rcode = Rcode.NoError)
     {
         var response = Query.CreateResponse(rcode);
-        response.Set(HeaderFlags.RA);
+        if (RecursionAvailable) response.Set(HeaderFlags.RA);
         Response = response;
         return response;
     }
 
+    // The state machine's place (QueryPipeline walks QueryStage in order; these say where it is and what it carries).
+    internal QueryStage Stage;
+    internal int HandlerIndex;
+    /// <summary>The response handed to the handler being run (a Continue restores it).</summary>
+    internal DnsMessage? Before;
+    internal PhaseTable Phases = null!;
+    internal ReplyKind Kind;
+    /// <summary>A Response handler changed the reply (the console counts it as decided by a plugin).</summary>
+    internal bool ChangedByPhase;
+    internal bool Cacheable;
+    /// <summary>The flow owns <see cref="Frame"/> (a detached copy): it disposes it unless a miss took it over.</summary>
+    internal bool OwnsFrame;
+    /// <summary>The front detached the frame itself (a handler awaited): the flow counts as in flight until done.</summary>
+    internal bool WentAsync;
+    internal bool Dispatched;
+    internal CancellationToken Cancellation;
+    internal CancellationTokenSource? Timeout;
+    internal Recursor? Recursor;
+    internal IExchanger? Exchanger;
+    /// <summary>The stored answer's encoding, reused by Send when no Response handler replaced the message.</summary>
+    internal byte[]? Encoded;
+    internal int EncodedLength;
+
     internal void Start(Frame frame, in QueryShape shape, int groupPrefixLength, DnsMessage? query = null)
     {
+        Stage = QueryStage.Request;
+        HandlerIndex = 0;
+        Before = null;
+        Kind = ReplyKind.CacheHit;
+        ChangedByPhase = false;
+        Cacheable = true;
+        OwnsFrame = false;
+        WentAsync = false;
+        Dispatched = false;
+        Cancellation = default;
+        Timeout = null;
+        Recursor = null;
+        Exchanger = null;
+        Encoded = null;
+        EncodedLength = 0;
         _frame = frame;
         Shape = shape;
         GroupPrefixLength = groupPrefixLength;
@@ -72,6 +113,10 @@ public sealed class PhaseContext
     internal void Clear()
     {
         _frame = null;
+        Before = null;
+        Phases = null!;
+        Recursor = null;
+        Exchanger = null;
         _query = null;
         Response = null;
         Upstream = null;

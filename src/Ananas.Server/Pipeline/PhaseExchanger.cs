@@ -14,7 +14,7 @@ internal sealed class PhaseExchanger(IExchanger inner, QueryPipeline pipeline, P
     {
         // One context per sub-request: the recursor may ask several servers at once.
         var context = query.ForUpstream(request);
-        var verdict = await pipeline.RunPhaseAsync(Phase.Upstream, context, handlers, 0, default, null, cancellationToken).ConfigureAwait(false);
+        var verdict = await pipeline.RunUpstreamPhaseAsync(context, handlers, cancellationToken).ConfigureAwait(false);
         if (verdict is PhaseVerdict.Refuse or PhaseVerdict.Drop)
         {
             Interlocked.Increment(ref pipeline.Counters.UpstreamRefused);

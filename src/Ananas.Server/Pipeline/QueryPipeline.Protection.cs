@@ -43,7 +43,7 @@ public sealed partial class QueryPipeline
         if (cookie == CookieStatus.Malformed)
         {
             Interlocked.Increment(ref Counters.FormErr);
-            length = ErrorReply.Write(frame.Message, shape, Rcode.FormErr, buffer, _options.MaxUdpPayload);
+            length = ErrorReply.Write(frame.Message, shape, Rcode.FormErr, buffer, _options.MaxUdpPayload, recursionAvailable: AnswerSource is null);
             cookie = CookieStatus.None;
         }
         else if (rrl is not null && cookie != CookieStatus.Valid && !rrl.IsExempt(frame.Address))
@@ -59,13 +59,13 @@ public sealed partial class QueryPipeline
                     if (cookie is CookieStatus.ClientOnly or CookieStatus.Invalid)
                     {
                         Interlocked.Increment(ref Counters.BadCookies);
-                        length = ErrorReply.Write(frame.Message, shape, (Rcode)(BadCookie & 0xF), buffer, _options.MaxUdpPayload);
+                        length = ErrorReply.Write(frame.Message, shape, (Rcode)(BadCookie & 0xF), buffer, _options.MaxUdpPayload, recursionAvailable: AnswerSource is null);
                         // The upper eight bits of the extended RCODE live in the OPT record's TTL (RFC 6891 §6.1.3); OPT is last.
                         if (length > 0) buffer[length - 11 + 5] = BadCookie >> 4;
                     }
                     else
                     {
-                        length = ErrorReply.Write(frame.Message, shape, Rcode.NoError, buffer, _options.MaxUdpPayload, truncated: true);
+                        length = ErrorReply.Write(frame.Message, shape, Rcode.NoError, buffer, _options.MaxUdpPayload, truncated: true, recursionAvailable: AnswerSource is null);
                     }
                     break;
             }

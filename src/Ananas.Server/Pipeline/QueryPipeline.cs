@@ -15,9 +15,11 @@ namespace Ananas.Server.Pipeline;
 /// The worker pipeline: every listener hands its frames to <see cref="Handle"/>. On the caller's thread, with
 /// nothing allocated, it reads the header and question, answers errors (FORMERR, NOTIMP, REFUSED for clients
 /// outside the ACL) and answers from the wire-format <see cref="AnswerCache"/> straight into a reply buffer.
-/// Only a miss leaves that thread: the frame is detached (copied to a pooled buffer), queued by client group in
-/// the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a deadline; the answer is cached,
-/// encoded for the transport (UDP size limit with TC, 65535 on streams) and sent through the frame's sink.
+/// With phase handlers installed the query walks the stages of <see cref="QueryStage"/> instead
+/// (QueryPipeline.Flow.cs). Only a miss leaves that thread: the frame is detached (copied to a pooled buffer),
+/// queued by client group in the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a
+/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion). Every reply, whichever way it
+/// came, leaves through Finish (QueryPipeline.Reply.cs).
 /// </summary>
 public sealed partial class QueryPipeline
 {
@@ -51,6 +53,16 @@ public sealed partial class QueryPipeline
             _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
     }
 
+    /// <summary>
+    /// A pipeline whose every admitted query is answered by <paramref name="source"/> (the authoritative role): it
+    /// has no answer cache, recursor or scheduler, since nothing is resolved; phase handlers run around the source.
+    /// </summary>
+    public QueryPipeline(PipelineOptions options, IAnswerSource source, IEnumerable<IPhaseHandler>? handlers = null, ILogger? logger = null)
+        : this(options with { Scheduler = null }, null!, null!, null!, SystemClock.Instance, handlers, logger)
+    {
+        AnswerSource = source;
+    }
+
     public PipelineOptions Options => _options;
 
     public Recursor Recursor => _recursor;
@@ -63,8 +75,11 @@ public sealed partial class QueryPipeline
 
     /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
     public Shadow.ShadowMirror? Shadow { get; set; }
-    /// <summary>When set, answers every admitted query in place of the answer cache and the recursor (the authoritative role).</summary>
-    public IAnswerSource? AnswerSource { get; set; }
+    /// <summary>Answers every admitted query in place of the answer cache and the recursor (the authoritative role); null in the resolver.</summary>
+    public IAnswerSource? AnswerSource { get; }
+
+    /// <summary>When set, a miss that did not come from a peer is first offered to the cluster's owner of the name.</summary>
+    public IMissForwarder? Forwarder { get; set; }
 
     /// <summary>
     /// Live reconfiguration (a config reload): frames arriving afterwards use <paramref name="options"/> (ACL,
@@ -86,14 +101,6 @@ public sealed partial class QueryPipeline
     public void AddTap(Hosting.SampledTap tap)
     {
         lock (_stopping) _taps = [.. _taps, tap];
-    }
-
-    /// <summary>Every reply sent passes here: the query log and the taps (each copies only its sample; nothing allocated otherwise).</summary>
-    private void Observe(Frame frame, ReadOnlySpan<byte> reply, bool cacheHit, bool byPhase = false)
-    {
-        QueryLog?.Record(frame, reply, cacheHit);
-        var taps = _taps;
-        for (int i = 0; i < taps.Length; i++) taps[i].Offer(frame, reply, byPhase);
     }
 
     public AnswerCache Answers => _answers;
@@ -158,34 +165,12 @@ public sealed partial class QueryPipeline
         if (read && _answers.TryAnswer(view, message, reply.AsSpan(0, Math.Min(limit, reply.Length)), TimeSpan.Zero, out written) == CacheLookup.Fresh)
         {
             Interlocked.Increment(ref Counters.CacheHits);
-            if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
-            Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
-            Counters.HitLatency.Observe(frame.ArrivalTimestamp);
-            Observe(frame, reply.AsSpan(0, written), cacheHit: true);
-            Deliver(frame, shape, reply, written);
+            Finish(frame, shape, reply, written, limit, ReplyKind.CacheHit);
             return;
         }
 
         Interlocked.Increment(ref Counters.CacheMisses);
         Dispatch(frame.Detach());
-    }
-
-    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
-    {
-        var reply = ReplyBuffer();
-        int limit = Math.Min(ReplyLimit(frame, shape), reply.Length);
-        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
-        if (written == 0)
-        {
-            Drop(frame);
-            return;
-        }
-        if (shape.HasEdns && IsEncrypted(frame.Transport)) written = ResponsePadding.Apply(reply, written, limit);
-        Counters.CountResponse(frame.Transport, reply.AsSpan(0, written));
-        Counters.HitLatency.Observe(frame.ArrivalTimestamp);
-        QueryLog?.Record(frame, reply.AsSpan(0, written), cacheHit: false);
-        // Response rate limiting and cookies apply as to any reply (RRL matters most for an authoritative server).
-        Deliver(frame, shape, reply, written);
     }
 
     /// <summary>
@@ -199,10 +184,9 @@ public sealed partial class QueryPipeline
         else _scheduler.Enqueue(owned.Group, owned);
     }
 
-    /// <summary>Resolves a detached frame and answers it; always disposes it.</summary>
+    /// <summary>A detached miss, from the scheduler: the flow from BeforeRecursion to Send; always disposes the frame.</summary>
     internal async Task ResolveAsync(Frame frame)
     {
-        byte[]? buffer = null;
         try
         {
             var shape = QueryShape.Read(frame.Message);
@@ -214,101 +198,28 @@ public sealed partial class QueryPipeline
             catch (DnsFormatException)
             {
                 Interlocked.Increment(ref Counters.FormErr);
-                SendError(frame, shape, Rcode.FormErr);
+                SendError(frame, shape, Rcode.FormErr, miss: true);
                 return;
             }
 
             // /help's test names are answered here (transport and client recorded), never resolved or cached.
             if (Help is { } help && query.Questions.Count == 1 && Ananas.Server.Help.HelpProbes.IsProbe(query.Question.Name))
             {
-                SendMessage(frame, shape, help.Answer(query, frame.Transport, frame.Address), byPhase: false);
+                SendMessage(frame, shape, help.Answer(query, frame.Transport, frame.Address), ReplyKind.Local, miss: true);
                 return;
             }
-            var sink = frame.Sink;
-            var recursor = Volatile.Read(ref _recursor);
-            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(sink.ClientGone, _stopping.Token);
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
             cancellation.CancelAfter(_options.ResolveTimeout);
             var phases = _phases;
-            PhaseContext? context = null;
-            var exchanger = _exchanger;
-            if (phases.MissPath)
-            {
-                context = new PhaseContext();
-                context.Start(frame, shape, GroupPrefixLength(frame), query);
-                if (!await BeforeRecursionAsync(context, phases, cancellation.Token).ConfigureAwait(false)) return;
-                if (phases.Upstream.Length > 0) exchanger = new PhaseExchanger(_exchanger, this, context, phases.Upstream);
-            }
-            var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
-            DnsMessage answer;
-            try
-            {
-                answer = (await recursor.ResolveAsync(request, exchanger, cancellation.Token).ConfigureAwait(false)).Message;
-            }
-            catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref Counters.ClientGone);
-                sink.Drop(frame);
-                return;
-            }
-            catch (Exception e)
-            {
-                if (e is not OperationCanceledException) _logger.LogError(ServerEvents.ResolveFailed, e, "resolving {Question} for {Client} failed", query.Questions.FirstOrDefault(), frame.ClientEndPoint);
-                answer = query.CreateResponse(Rcode.ServFail);
-                answer.Set(HeaderFlags.RA);
-            }
-            if (sink.ClientGone.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref Counters.ClientGone);
-                sink.Drop(frame);
-                return;
-            }
-            // A handler's answer at Resolved is not cached: policies differ by client, the cache key does not.
-            bool cacheable = true;
-            if (context is not null && phases.Resolved.Length > 0)
-            {
-                context.Response = answer;
-                var verdict = await RunMissPhaseAsync(Phase.Resolved, context, phases.Resolved, cancellation.Token).ConfigureAwait(false);
-                if (verdict is null) return;
-                if (verdict == PhaseVerdict.Answer)
-                {
-                    cacheable = false;
-                    answer = context.Response!;
-                }
-            }
-
-            if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
-            if (answer.Rcode == Rcode.ServFail) Interlocked.Increment(ref Counters.ServFail);
-            buffer = ArrayPool<byte>.Shared.Rent(MaxMessage);
-            int length = answer.WriteTo(buffer, MaxMessage);
-            if (cacheable && answer.Rcode is Rcode.NoError or Rcode.NXDomain && !answer.Has(HeaderFlags.TC))
-                _answers.Store(frame.Message, buffer.AsSpan(0, length));
-            if (context is not null && phases.Response.Length > 0)
-            {
-                context.Response = answer;
-                var verdict = await RunMissPhaseAsync(Phase.Response, context, phases.Response, cancellation.Token).ConfigureAwait(false);
-                if (verdict is null) return;
-                if (verdict == PhaseVerdict.Answer)
-                {
-                    answer = context.Response!;
-                    if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
-                    length = answer.WriteTo(buffer, MaxMessage);
-                }
-            }
-
-            int limit = ReplyLimit(frame, shape);
-            if (length > limit)
-            {
-                // Whole RRsets are dropped from the overflow on and TC is set (RFC 2181 §9).
-                Interlocked.Increment(ref Counters.Truncated);
-                length = answer.WriteTo(buffer, limit);
-            }
-            // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
-            if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
-            Counters.CountResponse(frame.Transport, buffer.AsSpan(0, length));
-            Counters.CountEdes(answer);
-            Counters.MissLatency.Observe(frame.ArrivalTimestamp);
-            Observe(frame, buffer.AsSpan(0, length), cacheHit: false);
-            Deliver(frame, shape, buffer, length);
+            var context = new PhaseContext();
+            context.Start(frame, shape, GroupPrefixLength(frame), query);
+            context.Stage = QueryStage.BeforeRecursion;
+            context.Phases = phases;
+            context.OwnsFrame = true;
+            context.Cancellation = cancellation.Token;
+            context.Recursor = Volatile.Read(ref _recursor);
+            context.Exchanger = phases.Upstream.Length > 0 ? new PhaseExchanger(_exchanger, this, context, phases.Upstream) : _exchanger;
+            await RunAsync(context).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -317,7 +228,6 @@ public sealed partial class QueryPipeline
         }
         finally
         {
-            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
             frame.Dispose();
             Interlocked.Decrement(ref _inFlight);
         }
@@ -340,34 +250,13 @@ public sealed partial class QueryPipeline
             var action = _options.Scheduler?.Shed ?? ShedAction.Drop;
             var shape = QueryShape.Read(frame.Message);
             if (action == ShedAction.Drop) frame.Sink.Drop(frame);
-            else SendError(frame, shape, action == ShedAction.Truncate && frame.Transport == Transport.Udp ? Rcode.NoError : Rcode.Refused, truncated: action == ShedAction.Truncate && frame.Transport == Transport.Udp);
+            else SendError(frame, shape, action == ShedAction.Truncate && frame.Transport == Transport.Udp ? Rcode.NoError : Rcode.Refused, truncated: action == ShedAction.Truncate && frame.Transport == Transport.Udp, miss: true);
         }
         finally
         {
             frame.Dispose();
             Interlocked.Decrement(ref _inFlight);
         }
-    }
-
-    private void SendError(Frame frame, in QueryShape shape, Rcode rcode, bool truncated = false, bool byPhase = false)
-    {
-        var reply = ReplyBuffer();
-        int n = ErrorReply.Write(frame.Message, shape, rcode, reply, _options.MaxUdpPayload, truncated);
-        if (n > 0 && shape.HasEdns && IsEncrypted(frame.Transport)) n = ResponsePadding.Apply(reply, n, frame.Sink.MaxReplySize(shape.UdpPayloadSize));
-        if (n == 0)
-        {
-            frame.Sink.Drop(frame);
-            return;
-        }
-        Counters.CountResponse(frame.Transport, reply.AsSpan(0, n));
-        Observe(frame, reply.AsSpan(0, n), cacheHit: false, byPhase);
-        Deliver(frame, shape, reply, n);
-    }
-
-    private void Drop(Frame frame)
-    {
-        Interlocked.Increment(ref Counters.Dropped);
-        frame.Sink.Drop(frame);
     }
 
     /// <summary>DoT and DoH: replies are padded (RFC 8467).</summary>

@@ -3,20 +3,23 @@ using System.Runtime.InteropServices;
 using Ananas.Authoritative;
 using Ananas.Authoritative.Answering;
 using Ananas.Authoritative.Store;
+using Ananas.Authoritative.Sync;
+using Ananas.Authoritative.Transfer;
+using Ananas.Cli.Plugins;
 using Ananas.Authoritative.Zones;
 using Ananas.Dns;
-using Ananas.Resolver;
 using Ananas.Server.Configuration;
 using Ananas.Server.Hosting;
 using Ananas.Server.Listeners;
+using Ananas.Server.Pipeline;
 using Microsoft.Extensions.Logging;
 
 namespace Ananas.Cli;
 
 /// <summary>
 /// <c>ananas auth import|export|serve</c>: the authoritative service over the edge store (docs/AUTHORITATIVE.md).
-/// <c>serve</c> composes the resolver's listeners, frames, ACL, metrics and query log with the store as the
-/// pipeline's answer source.
+/// <c>serve</c> composes the server's listeners, frames, ACL, metrics, query log and plugins with the store as the
+/// pipeline's answer source (<see cref="AnswerSourceHost"/>: no resolver is built), zone transfers out and NOTIFY.
 /// </summary>
 internal static class AuthCommand
 {
@@ -28,6 +31,7 @@ internal static class AuthCommand
         auth.Subcommands.Add(CreateImport());
         auth.Subcommands.Add(CreateExport());
         auth.Subcommands.Add(CreateServe());
+        foreach (var keys in AuthKeyCommands.Create()) auth.Subcommands.Add(keys);
         return auth;
     }
 
@@ -85,11 +89,18 @@ internal static class AuthCommand
         var queryLog = new Option<string?>("--query-log") { Description = "Write every answer to this file (JSON lines), or 'stdout'." };
         var identity = new Option<string?>("--identity") { Description = "Answer CH TXT id.server/hostname.bind with this text (default: refused)." };
         var version = new Option<string?>("--server-version") { Description = "Answer CH TXT version.bind/version.server with this text (default: refused)." };
+        var allowTransfer = new Option<string[]>("--allow-transfer") { Description = "Client network allowed zone transfers (AXFR/IXFR over TCP), repeatable (default: nobody).", AllowMultipleArgumentsPerToken = false };
+        var notify = new Option<string[]>("--notify") { Description = "Secondary ADDR[:PORT] sent NOTIFY when a zone's serial changes, repeatable.", AllowMultipleArgumentsPerToken = false };
         var command = new Command("serve", "Serve the store's zones authoritatively (UDP and TCP; a store changed by `auth import` in another process is served within a second).");
-        foreach (var option in new Option[] { store, config, listen, allow, metrics, queryLog, identity, version }) command.Options.Add(option);
+        var sync = new Option<string?>("--sync") { Description = "Follow the zone pipeline's change stream on this NATS server (nats://HOST:PORT): apply every change to the store in order." };
+        var edgeId = new Option<string?>("--edge-id") { Description = "This edge's name on the stream (its durable consumer; unique among edges). Default: the host name." };
+        var snapshotApi = new Option<string?>("--snapshot-api") { Description = "The zone API (http://HOST:PORT) whose /edge/snapshot an empty store loads before following --sync." };
+        var snapshotToken = new Option<string?>("--snapshot-token") { Description = "An API token valid for all zones, for --snapshot-api." };
+        foreach (var option in new Option[] { store, config, listen, allow, metrics, queryLog, identity, version, allowTransfer, notify, sync, edgeId, snapshotApi, snapshotToken }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             ServerConfig settings;
+            AuthoritativeOptions options;
             try
             {
                 settings = ServeCommand.BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), null, null, parse.GetValue(allow));
@@ -99,59 +110,107 @@ internal static class AuthCommand
                 if (parse.GetValue(store) is { } s) settings.AuthoritativeStore = s.FullName;
                 if (parse.GetValue(identity) is { } id) settings.AuthoritativeIdentity = id;
                 if (parse.GetValue(version) is { } v) settings.AuthoritativeVersion = v;
+                if (parse.GetValue(allowTransfer) is { Length: > 0 } transfer)
+                {
+                    foreach (var network in transfer) ServeCommand.Flag("--allow-transfer", () => Server.Pipeline.AccessList.ParseNetwork(network));
+                    settings.AuthoritativeAllowTransfer = [.. transfer];
+                }
+                if (parse.GetValue(notify) is { Length: > 0 } secondaries)
+                {
+                    foreach (var secondary in secondaries) ServeCommand.Flag("--notify", () => ConfigLoader.ParseEndPoint(secondary, 53));
+                    settings.AuthoritativeNotify = [.. secondaries];
+                }
+                if (parse.GetValue(sync) is { } url) settings.AuthoritativeSync = ServeCommand.Flag("--sync", () => ConfigKeys.NatsUrl(url));
+                if (parse.GetValue(edgeId) is { } eid) settings.AuthoritativeEdgeId = ServeCommand.Flag("--edge-id", () => ConfigKeys.EdgeId(eid));
+                if (parse.GetValue(snapshotApi) is { } api) settings.AuthoritativeSnapshotApi = ServeCommand.Flag("--snapshot-api", () => ConfigKeys.HttpUrl(api));
+                if (parse.GetValue(snapshotToken) is { } token) settings.AuthoritativeSnapshotToken = token;
                 if (settings.AuthoritativeStore.Length == 0) throw new ConfigException("--store (or [authoritative] store in --config) is required");
+                options = OptionsFor(settings);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"ananas auth serve: {e.Message}");
                 return 1;
             }
-            return await RunAsync(settings.AuthoritativeStore, settings, OptionsFor(settings), cancellationToken);
+            return await RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
         });
         return command;
     }
 
     /// <summary>The answerer's options from the configuration's [authoritative] section.</summary>
-    internal static AuthoritativeOptions OptionsFor(ServerConfig settings) => new()
+    internal static AuthoritativeOptions OptionsFor(ServerConfig settings)
     {
-        Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
-        Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
-        UdpPayload = (ushort)settings.UdpMaxPayload,
-    };
+        if (settings.SignatureJitter > settings.SignatureValidity / 2)
+            throw new ConfigException($"authoritative.signature-jitter ({settings.SignatureJitter}) is more than half of authoritative.signature-validity ({settings.SignatureValidity})");
+        return new()
+        {
+            Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
+            Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
+            UdpPayload = (ushort)settings.UdpMaxPayload,
+            Signing = new Authoritative.Signing.SigningOptions
+            {
+                Enabled = settings.AuthoritativeSigning,
+                Validity = settings.SignatureValidity,
+                InceptionOffset = settings.SignatureInceptionOffset,
+                Jitter = settings.SignatureJitter,
+                CacheSize = settings.SignatureCacheSize,
+                DnskeyTtl = (uint)settings.DnskeyTtl.TotalSeconds,
+            },
+        };
+    }
 
     /// <summary>Serves until cancelled or SIGINT/SIGTERM; 1 when it cannot start.</summary>
     internal static async Task<int> RunAsync(string storePath, ServerConfig settings, AuthoritativeOptions options, CancellationToken cancellationToken,
-        Action<ResolverHost>? started = null)
+        Action<AnswerSourceHost>? started = null)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(settings.LogLevel)
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
+        var logger = loggerFactory.CreateLogger("Ananas.Authoritative");
         using var edge = OpenStore(storePath);
         if (edge is null) return 1;
-        using var source = new AuthoritativeSource(new AuthoritativeAnswerer(edge, options, loggerFactory.CreateLogger("Ananas.Authoritative")),
-            loggerFactory.CreateLogger("Ananas.Authoritative"));
-        ResolverHost host;
+        AuthoritativeAnswerer answerer;
         try
         {
-            // The host's recursor is never asked: the answer source answers every admitted query. The control API
-            // (cache purge, resolver status) has nothing to act on here.
-            host = new ResolverHost(settings with { ControlListen = "" }, NoUpstream.Instance, loggerFactory);
-            host.Pipeline.AnswerSource = source;
+            answerer = new AuthoritativeAnswerer(edge, options, logger);
+        }
+        catch (InvalidDataException e)
+        {
+            // A zone row or a signing key that cannot be read: refuse to start rather than serve a signed zone unsigned.
+            Console.Error.WriteLine($"ananas auth serve: the store {storePath} cannot be served: {e.Message}");
+            return 1;
+        }
+        var transfer = new ZoneTransfer(edge, AccessList.Parse(settings.AuthoritativeAllowTransfer), logger);
+        var notify = settings.AuthoritativeNotify.Count == 0 ? null
+            : new NotifySender([.. settings.AuthoritativeNotify.Select(s => ConfigLoader.ParseEndPoint(s, 53))], logger);
+        using var source = new AuthoritativeSource(answerer, logger, transfer, notify);
+        AnswerSourceHost host;
+        PluginManager? plugins = null;
+        try
+        {
+            host = new AnswerSourceHost(settings, source, loggerFactory);
+            // Plugins load before the listeners open, so the first query already passes through them.
+            plugins = await PluginManager.AttachAsync(host.Pipeline, settings.Plugins, loggerFactory, cancellationToken, PluginManager.HostOptions(settings));
+            host.Plugins = plugins;
             await host.StartAsync();
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             Console.Error.WriteLine($"ananas auth serve: {e.Message}");
+            if (plugins is not null) await plugins.DisposeAsync();
             return 1;
         }
-        loggerFactory.CreateLogger("Ananas.Authoritative").LogInformation("serving {Zones} zones from {Store}", source.Answerer.Zones.Count, storePath);
+        logger.LogInformation("serving {Zones} zones from {Store}", source.Answerer.Zones.Count, storePath);
+        await using var sync = EdgeSyncRunner.Start(edge, settings, source, loggerFactory, out var syncing, cancellationToken);
         started?.Invoke(host);
         await StopSignals.WaitAsync(cancellationToken);
+        await EdgeSyncRunner.StopAsync(syncing);
         await host.StopAsync(DrainTimeout);
+        if (plugins is not null) await plugins.DisposeAsync();
         return 0;
     }
 
-    private static EdgeStore? OpenStore(string path)
+    internal static EdgeStore? OpenStore(string path)
     {
         try
         {
@@ -164,7 +223,7 @@ internal static class AuthCommand
         }
     }
 
-    private static bool TryParseName(string text, string what, out DnsName? name)
+    internal static bool TryParseName(string text, string what, out DnsName? name)
     {
         if (DnsName.TryParse(text.EndsWith('.') ? text : text + ".", null, out var parsed, out var error))
         {
@@ -174,14 +233,5 @@ internal static class AuthCommand
         Console.Error.WriteLine($"ananas auth: bad {what} '{text}': {error}");
         name = null;
         return false;
-    }
-
-    /// <summary>The exchanger of a host that never resolves: any upstream exchange is refused.</summary>
-    private sealed class NoUpstream : IExchanger
-    {
-        public static readonly NoUpstream Instance = new();
-
-        public ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(ExchangeResult.Failed(ExchangeStatus.Refused, request.Transport));
     }
 }

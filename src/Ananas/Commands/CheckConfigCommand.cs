@@ -46,7 +46,7 @@ internal static class CheckConfigCommand
     {
         try
         {
-            ResolverHost.CheckFiles(ConfigLoader.LoadFile(path));
+            ResolverStackBuilder.Check(ConfigLoader.LoadFile(path));
         }
         catch (ConfigException e)
         {

@@ -14,9 +14,13 @@ internal static class CommandCatalog
         yield return ShadowCommand.Create();
         yield return CheckConfigCommand.Create();
         yield return AuthCommand.Create();
+        yield return ApiCommand.Create();
+        yield return EdgeCommand.Create();
+        yield return ProbeCommand.Create();
         yield return ControlCommands.Cache();
         yield return ControlCommands.Status();
         yield return ControlCommands.Reload();
+        yield return ControlCommands.Cluster();
         yield return ControlCommands.Plugin();
         yield return ScenarioCommand.Create();
     }

@@ -4,7 +4,7 @@ namespace Ananas.Cli;
 
 /// <summary>
 /// <c>ananas cache purge NAME [TYPE] [--subtree]</c>, <c>ananas cache stats</c>, <c>ananas status</c>,
-/// <c>ananas reload</c>, <c>ananas plugin list</c>, <c>ananas plugin reload NAME</c>: clients of a
+/// <c>ananas reload</c>, <c>ananas cluster status</c>, <c>ananas plugin list</c>, <c>ananas plugin reload NAME</c>: clients of a
 /// running server's control API (<c>control.listen</c>, default http://127.0.0.1:9154), authenticated with the token
 /// the server wrote into <c>control.token-file</c> (the same default path on both sides). They print its JSON.
 /// </summary>
@@ -61,6 +61,15 @@ internal static class ControlCommands
         var status = new Command("status", "Print a running server's status: uptime, listeners, queries in flight, counters.");
         Calls(status, HttpMethod.Get, _ => "/status");
         return status;
+    }
+
+    public static Command Cluster()
+    {
+        var status = new Command("status", "Print a running server's cache-sharing cluster: this node, the ring (healthy members), each peer's state, in-flight questions and ping RTT, and the forwarding counters.");
+        Calls(status, HttpMethod.Get, _ => "/cluster");
+        var cluster = new Command("cluster", "Inspect a running server's cache-sharing cluster (through its control API).");
+        cluster.Subcommands.Add(status);
+        return cluster;
     }
 
     public static Command Reload()

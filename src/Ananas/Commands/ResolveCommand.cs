@@ -3,8 +3,6 @@ using System.Diagnostics;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Resolver;
-using Ananas.Resolver.Cache;
-using Ananas.Resolver.Conductor;
 using Ananas.Server.Configuration;
 using Ananas.Server.Hosting;
 
@@ -103,16 +101,14 @@ internal static class ResolveCommand
         return settings;
     }
 
-    /// <summary>One resolution with the recursor and conductor <paramref name="settings"/> describe (as <c>serve</c> builds them).</summary>
+    /// <summary>One resolution with the recursor and conductor <paramref name="settings"/> describe, built by the builder <c>serve</c> uses.</summary>
     internal static async Task<Response> ResolveAsync(ServerConfig settings, DnsName qname, RRType qtype, bool dnssecOk, Action<UpstreamExchange>? trace,
         CancellationToken cancellationToken)
     {
-        var recursorOptions = ResolverHost.RecursorOptionsFor(settings) with { Trace = trace };
-        var infrastructure = new InfrastructureCache(UpstreamSettings.Infrastructure(settings), SystemClock.Instance);
-        using var conductor = new Conductor(UpstreamSettings.Conductor(settings), infrastructure);
-        var recursor = ResolverProfile.CreateRecursor(recursorOptions, SystemClock.Instance, conductor.CreateSelector(SecureRandom.Instance));
+        using var upstream = Upstream.FromConfig(settings);
+        var recursor = ResolverStackBuilder.Build(settings, SystemClock.Instance, upstream, trace).Recursor;
         var query = DnsMessage.CreateQuery((ushort)SecureRandom.Instance.Next(0x10000), qname, qtype, dnssecOk: dnssecOk);
-        return await recursor.ResolveAsync(new Request(query), conductor, cancellationToken);
+        return await recursor.ResolveAsync(new Request(query), upstream.Exchanger, cancellationToken);
     }
 
     private static int Fail(string message)

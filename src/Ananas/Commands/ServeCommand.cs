@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Ananas.Cli.Plugins;
-using Ananas.Resolver;
-using Ananas.Resolver.Cache;
-using Ananas.Resolver.Conductor;
 using Ananas.Server.Configuration;
 using Ananas.Server.Hosting;
 using Ananas.Server.Listeners;
@@ -12,8 +9,9 @@ using Microsoft.Extensions.Logging;
 namespace Ananas.Cli;
 
 /// <summary>
-/// <c>ananas serve</c>: the composition root of the resolver service. Configuration (embedded defaults, then
-/// <c>--config</c>, then flags) → caches → recursor → exchanger → pipeline → listeners; Ctrl-C or SIGTERM drains.
+/// <c>ananas serve</c>: the resolver service. Configuration (embedded defaults, then <c>--config</c>, then flags) →
+/// <see cref="ResolverHost.Create"/> (upstream, resolver stack, pipeline, listeners) → plugins; SIGHUP, a file change
+/// or the control API reloads; Ctrl-C or SIGTERM drains.
 /// </summary>
 internal static class ServeCommand
 {
@@ -56,7 +54,20 @@ internal static class ServeCommand
                 return 1;
             }
             // [authoritative] store set: the same listeners answer from the edge store.
-            if (settings.AuthoritativeStore.Length > 0) return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, AuthCommand.OptionsFor(settings), cancellationToken);
+            if (settings.AuthoritativeStore.Length > 0)
+            {
+                Authoritative.Answering.AuthoritativeOptions options;
+                try
+                {
+                    options = AuthCommand.OptionsFor(settings);
+                }
+                catch (ConfigException e)
+                {
+                    Console.Error.WriteLine($"ananas serve: {e.Message}");
+                    return 1;
+                }
+                return await AuthCommand.RunAsync(settings.AuthoritativeStore, settings, options, cancellationToken);
+            }
             return await RunAsync(settings, Console.Error, cancellationToken, configSource: Load, watchPath: configPath);
         });
         return command;
@@ -79,7 +90,7 @@ internal static class ServeCommand
         return settings;
     }
 
-    private static T Flag<T>(string flag, Func<T> parse)
+    internal static T Flag<T>(string flag, Func<T> parse)
     {
         try
         {
@@ -105,36 +116,26 @@ internal static class ServeCommand
             .SetMinimumLevel(LogLevel.Trace)
             .AddFilter((_, _, level) => logLevel.Allows(level))
             .AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "HH:mm:ss "; }));
-        // All upstream I/O goes through the conductor: dedup, RTT-based server choice, TCP/TLS, hold-downs.
-        var infrastructure = new InfrastructureCache(UpstreamSettings.Infrastructure(settings), SystemClock.Instance);
-        ConductorOptions conductorOptions;
-        try
-        {
-            conductorOptions = UpstreamSettings.Conductor(settings);
-        }
-        catch (ConfigException e)
-        {
-            await error.WriteLineAsync($"ananas serve: {e.Message}");
-            return 1;
-        }
-        using var conductor = new Conductor(conductorOptions, infrastructure);
-        ResolverHost host;
+        ResolverHost? host = null;
         PluginManager? plugins = null;
+        Cluster.ClusterNode? cluster = null;
         try
         {
-            host = new ResolverHost(settings, conductor, loggerFactory, selector: conductor.CreateSelector(SecureRandom.Instance), logLevel: logLevel,
-                upstreamMetrics: conductor.Metrics)
-            {
-                ConfigSource = configSource,
-            };
+            // The whole stack comes from the configuration (ResolverHost.Create → ResolverStackBuilder), as it does for resolve and reloads.
+            host = ResolverHost.Create(settings, loggerFactory, logLevel);
+            host.ConfigSource = configSource;
             // Plugins load before the listeners open, so the first query already passes through them.
             plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
             await host.StartAsync();
+            // [cluster]: misses go to the peer that owns the name (null when sharing is off).
+            cluster = await Cluster.ClusterNode.StartAsync(settings, host.Pipeline, loggerFactory);
         }
         catch (Exception e) when (e is ConfigException or ListenerBindException)
         {
             await error.WriteLineAsync($"ananas serve: {e.Message}");
             if (plugins is not null) await plugins.DisposeAsync();
+            if (cluster is not null) await cluster.DisposeAsync();
+            if (host is not null) await host.DisposeAsync();
             return 1;
         }
         started?.Invoke(host);
@@ -146,6 +147,7 @@ internal static class ServeCommand
         });
         using var watcher = watchPath is null ? null : new ConfigFileWatcher(watchPath, () => _ = host.ReloadAsync("file changed"));
         await StopSignals.WaitAsync(cancellationToken);
+        if (cluster is not null) await cluster.DisposeAsync();
         await host.StopAsync(DrainTimeout);
         if (plugins is not null) await plugins.DisposeAsync();
         return 0;

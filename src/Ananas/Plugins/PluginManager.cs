@@ -54,17 +54,25 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     /// </summary>
     public static async Task<PluginManager> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        var plugins = new PluginManager(host.Pipeline, loggerFactory, HostOptions(host.Config));
+        var plugins = await AttachAsync(host.Pipeline, host.Config.Plugins, loggerFactory, cancellationToken, HostOptions(host.Config)).ConfigureAwait(false);
+        host.Plugins = plugins;
+        return plugins;
+    }
+
+    /// <summary>Loads <paramref name="configured"/> into <paramref name="pipeline"/> (the authoritative role's host has no reload).</summary>
+    public static async Task<PluginManager> AttachAsync(QueryPipeline pipeline, IReadOnlyList<PluginConfig> configured, ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken = default, PluginHostOptions? options = null)
+    {
+        var plugins = new PluginManager(pipeline, loggerFactory, options);
         try
         {
-            await plugins.LoadAsync(host.Config.Plugins, cancellationToken).ConfigureAwait(false);
+            await plugins.LoadAsync(configured, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await plugins.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        host.Plugins = plugins;
         return plugins;
     }
 

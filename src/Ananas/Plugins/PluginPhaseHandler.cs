@@ -117,8 +117,8 @@ internal sealed class PluginPhaseHandler(PluginHost host, Func<TimeSpan> queryTi
         switch (verdict)
         {
             case PluginVerdict.Answer when call.Response is { } response:
-                // Answers built in phases 1–3 come from a recursive service: recursion is available.
-                if (phase <= Phase.BeforeRecursion) response.Set(HeaderFlags.RA);
+                // Answers built in phases 1–3 come from the service: RA when it recurses (not in the authoritative role).
+                if (phase <= Phase.BeforeRecursion) response.Set(HeaderFlags.RA, context.RecursionAvailable);
                 context.Response = response;
                 return PhaseVerdict.Answer;
             case PluginVerdict.Refuse:

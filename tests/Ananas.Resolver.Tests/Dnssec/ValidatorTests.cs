@@ -9,105 +9,9 @@ using Ananas.Resolver.Tests.Fakes;
 
 namespace Ananas.Resolver.Tests.Dnssec;
 
-/// <summary>
-/// The validator end to end over a small signed hierarchy: the root (signed, the trust anchor), example. (signed,
-/// with DS in the root) and insecure. (delegated without DS, the absence proven by the root's NSEC).
-/// </summary>
-public sealed class ValidatorTests
+/// <summary>The validator end to end over the small signed hierarchy of <see cref="SignedHierarchyTests"/>.</summary>
+public sealed class ValidatorTests : SignedHierarchyTests
 {
-    private const string RootAddress = "198.41.0.4";
-    private const string ExampleAddress = "192.0.2.1";
-    private const string InsecureAddress = "192.0.2.2";
-
-    private readonly FakeAuthority _authority = new();
-    private readonly VirtualClock _clock = new();
-    private readonly Kit.TestKey _rootKey = new Kit.Ed25519Key();
-    private readonly Kit.TestKey _exampleKey = new Kit.Ed25519Key();
-    private readonly FakeZone _root;
-    private readonly FakeZone _example;
-    private readonly FakeZone _insecure;
-    private readonly uint _now;
-
-    public ValidatorTests()
-    {
-        _now = (uint)_clock.UtcNow.ToUnixTimeSeconds();
-        _example = new FakeZone("example.",
-            "@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300",
-            "@ NS ns",
-            "ns A 192.0.2.1",
-            "www A 192.0.2.80",
-            "alias CNAME www",
-            "@ NSEC alias NS SOA RRSIG NSEC DNSKEY",
-            "alias NSEC ns CNAME RRSIG NSEC",
-            "ns NSEC www A RRSIG NSEC",
-            "www NSEC @ A RRSIG NSEC");
-        _example.Records.Add(new ResourceRecord(N("example."), RRClass.IN, 3600, _exampleKey.Dnskey()));
-        var ds = DsMatcher.ComputeDigest(N("example."), _exampleKey.Dnskey(), DsMatcher.Sha256)!;
-        _root = new FakeZone(".",
-            ". 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400",
-            ". NS a.root-servers.net.",
-            "a.root-servers.net. A 198.41.0.4",
-            "example. NS ns.example.",
-            "ns.example. A 192.0.2.1",
-            "insecure. NS ns.insecure.",
-            "ns.insecure. A 192.0.2.2",
-            ". NSEC example. NS SOA RRSIG NSEC DNSKEY",
-            "example. NSEC insecure. NS DS RRSIG NSEC",
-            "insecure. NSEC . NS RRSIG NSEC");
-        _root.Records.Add(new ResourceRecord(DnsName.Root, RRClass.IN, 86400, _rootKey.Dnskey()));
-        _root.Records.Add(new ResourceRecord(N("example."), RRClass.IN, 86400,
-            new DsData(RRType.DS, _exampleKey.Dnskey().KeyTag, _exampleKey.Algorithm, DsMatcher.Sha256, ds)));
-        _insecure = new FakeZone("insecure.",
-            "@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300",
-            "@ NS ns",
-            "ns A 192.0.2.2",
-            "www A 192.0.2.90");
-        Sign(_root, _rootKey);
-        Sign(_example, _exampleKey);
-        Serve(RootAddress, _root);
-        Serve(ExampleAddress, _example);
-        Serve(InsecureAddress, _insecure);
-    }
-
-    private static DnsName N(string name) => DnsName.Parse(name);
-
-    private void Sign(FakeZone zone, Kit.TestKey key, uint? expiration = null) => SignedZones.Sign(zone, key, _now - 3600, expiration ?? _now + 86400 * 30);
-
-    private void Serve(string address, FakeZone zone) => SignedZones.Serve(_authority, address, zone);
-
-    private Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true, bool qmin = false,
-        RecordCache? cache = null, int maxVerifications = 0)
-    {
-        var anchors = new TrustAnchors();
-        var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
-        anchors.Add(new ResourceRecord(DnsName.Root, RRClass.IN, 0, new DsData(RRType.DS, _rootKey.Dnskey().KeyTag, _rootKey.Algorithm, DsMatcher.Sha256, ds)));
-        var options = new RecursorOptions
-        {
-            RootHints = RootHints.Single(N("a.root-servers.net."), IPAddress.Parse(RootAddress)),
-            QnameMinimisation = qmin,
-            UseIPv6 = false,
-            Validation = validation,
-            TrustAnchors = anchors,
-            NegativeTrustAnchors = negativeAnchors ?? [],
-            AggressiveNsec = aggressiveNsec,
-        };
-        if (maxVerifications > 0)
-            options = options with { Limits = options.Limits with { Dnssec = options.Limits.Dnssec with { MaxVerificationsPerQuery = maxVerifications } } };
-        return new Recursor(options, _clock, cache ?? new RecordCache(_clock), new KeepOrderSelector(), new LameServerList(_clock, options.LameHoldDown));
-    }
-
-    private async Task<DnsMessage> Ask(Recursor recursor, string name, RRType type = RRType.A, bool dnssecOk = true, bool cd = false, bool ad = false)
-    {
-        var query = DnsMessage.CreateQuery(4242, N(name), type, RRClass.IN, recursionDesired: true, dnssecOk: dnssecOk);
-        if (cd) query.Set(HeaderFlags.CD);
-        if (ad) query.Set(HeaderFlags.AD);
-        return (await recursor.ResolveAsync(new Request(query), _authority)).Message;
-    }
-
-    private static EdeCode? Ede(DnsMessage m) => m.Edns?.Options.OfType<ExtendedErrorOption>().Select(o => (EdeCode?)o.InfoCode).FirstOrDefault();
-
-    private static void Tamper(FakeZone zone, string owner, RRType covered) => SignedZones.Tamper(zone, owner, covered);
-
     [Fact]
     public async Task Secure_answer_has_AD_and_RRSIGs_with_DO()
     {
@@ -335,29 +239,6 @@ public sealed class ValidatorTests
         var m = await Ask(Recursor(), "nothing.example.");
         Assert.Equal(Rcode.ServFail, m.Rcode);
         Assert.Equal(EdeCode.DnssecBogus, Ede(m));
-    }
-
-    /// <summary>Answers <paramref name="qname"/> at the example. server with the given records, signed by example.'s key.</summary>
-    private void Script(string qname, List<ResourceRecord> answer, List<ResourceRecord> authority, int? answerLabels = null, bool sign = true)
-    {
-        var server = _authority.Server(ExampleAddress);
-        var honest = server.Respond!;
-        server.Respond = request =>
-        {
-            if (!request.Query.Question.Name.Equals(N(qname))) return honest(request);
-            var response = request.Query.CreateResponse();
-            response.Set(HeaderFlags.AA);
-            foreach (var set in answer.GroupBy(r => (r.Name, r.Type)))
-            {
-                response.Answers.AddRange(set);
-                if (!sign || set.Key.Type == RRType.CNAME && answer.Exists(r => r.Type == RRType.DNAME)) continue; // synthesised: unsigned
-                var sig = _exampleKey.SignRRset([.. set], _example.Origin, _now - 3600, _now + 86400, labels: answerLabels, originalTtl: set.First().Ttl);
-                response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
-            }
-            response.Authority.AddRange(authority);
-            SignedZones.AddSignatures(_example, response.Authority);
-            return response;
-        };
     }
 
     [Fact]

@@ -17,3 +17,12 @@ public sealed class FactWhenInstalledAttribute : FactAttribute
         if (Skip is null && EncryptedTransportTests.Tool(tool2) is null) Skip = $"{tool2} is not installed: run scripts/setup.sh (it installs the Debian package {debianPackage2})";
     }
 }
+
+/// <summary>The theory form of <see cref="FactWhenInstalledAttribute"/>: skipped, saying how to install it, when the tool is missing.</summary>
+public sealed class TheoryWhenInstalledAttribute : TheoryAttribute
+{
+    public TheoryWhenInstalledAttribute(string tool, string debianPackage)
+    {
+        if (EncryptedTransportTests.Tool(tool) is null) Skip = $"{tool} is not installed: run scripts/setup.sh (it installs the Debian package {debianPackage})";
+    }
+}

@@ -1,0 +1,270 @@
+using System.Data.Common;
+using Ananas.Dns;
+using Ananas.Dns.Records;
+using Ananas.Pipeline.Api;
+using Ananas.Pipeline.Records;
+
+namespace Ananas.Pipeline.Database;
+
+/// <summary>The outcome of a change: its value, or why nothing was stored.</summary>
+public readonly record struct ChangeResult<T>(T? Value, ApiFailure? Failure)
+{
+    public static implicit operator ChangeResult<T>(ApiFailure failure) => new(default, failure);
+}
+
+/// <summary>The kinds of outbox entry (the <c>kind</c> column).</summary>
+public static class OutboxKind
+{
+    /// <summary>Records of the listed owner names changed.</summary>
+    public const string SetNodes = "set";
+
+    /// <summary>The zone was created or bulk-imported: the whole zone.</summary>
+    public const string ReplaceZone = "replace";
+
+    public const string DeleteZone = "delete";
+}
+
+/// <summary>
+/// Changes. Each runs in one write transaction that first takes the next outbox sequence (the counter row's lock
+/// orders all writers, so sequences are gapless and commit in order), then validates against what is stored now,
+/// writes, and adds its outbox row; any failure rolls all of it back.
+/// </summary>
+public sealed partial class CentralDatabase
+{
+    /// <summary>A write transaction in progress and the outbox sequence it holds.</summary>
+    internal sealed class Change(DbConnection connection, DbTransaction transaction, long sequence)
+    {
+        public DbConnection Connection { get; } = connection;
+        public DbTransaction Transaction { get; } = transaction;
+        public long Sequence { get; } = sequence;
+        public bool Recorded { get; set; }
+        public long Now { get; } = NowMs();
+
+        public DbCommand Command(string sql, params (string Name, object? Value)[] parameters) => CentralDatabase.Command(Connection, Transaction, sql, parameters);
+
+        public async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+        {
+            using var command = Command(sql, parameters);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    internal async Task<ChangeResult<T>> ChangeAsync<T>(Func<Change, Task<ChangeResult<T>>> body, CancellationToken cancellationToken)
+    {
+        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
+        long sequence;
+        using (var next = Command(connection, transaction, "UPDATE outbox_counter SET last_sequence = last_sequence + 1 WHERE id = 1 RETURNING last_sequence"))
+            sequence = Convert.ToInt64(await next.ExecuteScalarAsync(cancellationToken));
+        var change = new Change(connection, transaction, sequence);
+        var result = await body(change);
+        if (result.Failure is not null)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return result;
+        }
+        if (!change.Recorded) throw new InvalidOperationException("a change committed without its outbox entry");
+        await transaction.CommitAsync(cancellationToken);
+        OnCommitted();
+        return result;
+    }
+
+    private async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
+    {
+        await change.ExecuteAsync("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) VALUES (@s, @z, @k, @o, @t, NULL)",
+            cancellationToken, ("s", change.Sequence), ("z", zone.ToString()), ("k", kind),
+            ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", change.Now));
+        if (Dialect.NotifySql is { } notify) await change.ExecuteAsync(notify, cancellationToken);
+        change.Recorded = true;
+    }
+
+    private static async Task InsertRecordAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken, string? id = null, long? created = null)
+    {
+        await change.ExecuteAsync($"INSERT INTO dns_records ({RecordColumns}) VALUES (@id, @zone, @name, @type, @ttl, @content, @rdata, @created, @modified)",
+            cancellationToken, ("id", id ?? NewId()), ("zone", zoneId), ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)),
+            ("ttl", (long)record.Ttl), ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("created", created ?? change.Now), ("modified", change.Now));
+    }
+
+    private static ApiFailure ZoneMissing(string id) => new(404, ErrorCodes.ZoneNotFound, $"no zone with id '{id}'", "zone_id");
+
+    /// <summary>Creates a zone from its records (already parsed and in the zone); errors of the zone check rules refuse it.</summary>
+    public Task<ChangeResult<ZoneRow>> CreateZoneAsync(DnsName apex, IReadOnlyList<ResourceRecord> records, CancellationToken cancellationToken) =>
+        ChangeAsync<ZoneRow>(async change =>
+        {
+            apex = apex.ToLowerCase();
+            if (await GetZoneByNameAsync(change.Connection, change.Transaction, apex, cancellationToken) is not null)
+                return new ApiFailure(409, ErrorCodes.ZoneExists, $"zone {RecordReader.Show(apex)} already exists", "name");
+            var unique = Distinct(records);
+            if (TooMany(unique.Count) is { } tooMany) return tooMany;
+            if (ZoneRules.Errors(apex, unique) is { Count: > 0 } errors) return new ApiFailure(400, errors);
+            var zone = new ZoneRow(NewId(), apex, change.Now, change.Now, unique.Count);
+            await change.ExecuteAsync("INSERT INTO zones (id, name, records, created_ms, modified_ms) VALUES (@id, @name, @n, @t, @t)", cancellationToken,
+                ("id", zone.Id), ("name", apex.ToString()), ("n", (long)unique.Count), ("t", change.Now));
+            foreach (var record in unique) await InsertRecordAsync(change, zone.Id, record, cancellationToken);
+            await RecordOutboxAsync(change, apex, OutboxKind.ReplaceZone, [], cancellationToken);
+            return new(zone, null);
+        }, cancellationToken);
+
+    public Task<ChangeResult<ZoneRow>> DeleteZoneAsync(string id, CancellationToken cancellationToken) =>
+        ChangeAsync<ZoneRow>(async change =>
+        {
+            if (await GetZoneAsync(change.Connection, change.Transaction, id, cancellationToken) is not { } zone) return ZoneMissing(id);
+            await change.ExecuteAsync("DELETE FROM dns_records WHERE zone_id = @id", cancellationToken, ("id", id));
+            await change.ExecuteAsync("DELETE FROM zones WHERE id = @id", cancellationToken, ("id", id));
+            await RecordOutboxAsync(change, zone.Name, OutboxKind.DeleteZone, [], cancellationToken);
+            return new(zone, null);
+        }, cancellationToken);
+
+    public Task<ChangeResult<RecordRow>> AddRecordAsync(string zoneId, RecordInput input, CancellationToken cancellationToken) =>
+        ChangeAsync<RecordRow>(async change =>
+        {
+            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            var errors = new List<ApiError>();
+            if (RecordReader.Parse(input, zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
+            if (await ApplyAsync(change, zone, null, record, cancellationToken) is { } failure) return failure;
+            return new(await ReadBackAsync(change, zoneId, record, cancellationToken), null);
+        }, cancellationToken);
+
+    /// <param name="merge">The new record from the stored one: the whole input (PUT) or the input over the stored fields (PATCH).</param>
+    public Task<ChangeResult<RecordRow>> UpdateRecordAsync(string zoneId, string recordId, Func<RecordRow, RecordInput> merge, CancellationToken cancellationToken) =>
+        ChangeAsync<RecordRow>(async change =>
+        {
+            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
+            var errors = new List<ApiError>();
+            if (RecordReader.Parse(merge(old), zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
+            if (await ApplyAsync(change, zone, old, record, cancellationToken) is { } failure) return failure;
+            return new(await ReadBackAsync(change, zoneId, record, cancellationToken), null);
+        }, cancellationToken);
+
+    public Task<ChangeResult<RecordRow>> DeleteRecordAsync(string zoneId, string recordId, CancellationToken cancellationToken) =>
+        ChangeAsync<RecordRow>(async change =>
+        {
+            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
+            if (await ApplyAsync(change, zone, old, null, cancellationToken) is { } failure) return failure;
+            return new(old, null);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Adds a zone file's records to a zone (identical records already there are skipped; an SOA in the file replaces
+    /// the zone's). The result must add no zone check error. Publishes the whole zone.
+    /// </summary>
+    public Task<ChangeResult<(int Parsed, int Added)>> ImportAsync(string zoneId, Func<DnsName, ChangeResult<IReadOnlyList<ResourceRecord>>> parse,
+        CancellationToken cancellationToken) =>
+        ChangeAsync<(int, int)>(async change =>
+        {
+            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            var parsed = parse(zone.Name);
+            if (parsed.Failure is { } invalid) return invalid;
+            var incoming = Distinct(parsed.Value!);
+            var existing = await ZoneRecordsAsync(change.Connection, change.Transaction, zoneId, cancellationToken);
+            var before = existing.Select(r => r.ToRecord()).ToList();
+            bool replacesSoa = incoming.Any(r => r.Type == RRType.SOA);
+            var kept = existing.Where(r => !(replacesSoa && r.Type == RRType.SOA)).ToList();
+            var present = new HashSet<(DnsName, RRType, string)>(kept.Select(k => (k.Name, k.Type, Convert.ToBase64String(k.Rdata))));
+            var added = incoming.Where(r => !present.Contains((r.Name, r.Type, Convert.ToBase64String(r.Data.ToWire())))).ToList();
+            var after = kept.Select(r => r.ToRecord()).Concat(added).ToList();
+            if (TooMany(after.Count) is { } tooMany) return tooMany;
+            if (ZoneRules.NewErrors(zone.Name, before, after) is { Count: > 0 } errors) return new ApiFailure(400, errors);
+            if (replacesSoa) await change.ExecuteAsync("DELETE FROM dns_records WHERE zone_id = @zone AND type = 'SOA'", cancellationToken, ("zone", zoneId));
+            foreach (var record in added) await InsertRecordAsync(change, zoneId, record, cancellationToken);
+            await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = @n WHERE id = @id", cancellationToken,
+                ("t", change.Now), ("n", (long)after.Count), ("id", zoneId));
+            await RecordOutboxAsync(change, zone.Name, OutboxKind.ReplaceZone, [], cancellationToken);
+            return new((incoming.Count, added.Count), null);
+        }, cancellationToken);
+
+    private ApiFailure? TooMany(long records) => records > MaxRecordsPerZone
+        ? new ApiFailure(400, ErrorCodes.TooManyRecords, $"a zone holds at most {MaxRecordsPerZone} records (api.max-records-per-zone)")
+        : null;
+
+    private static async Task<long> ZoneRecordCountAsync(Change change, string zoneId, CancellationToken cancellationToken)
+    {
+        using var command = change.Command("SELECT records FROM zones WHERE id = @id", ("id", zoneId));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
+    private static ApiFailure RecordMissing(string id) => new(404, ErrorCodes.RecordNotFound, $"no record with id '{id}' in this zone", "id");
+
+    private static async Task<RecordRow?> RecordByIdAsync(Change change, string zoneId, string id, CancellationToken cancellationToken)
+    {
+        using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id", ("zone", zoneId), ("id", id));
+        var rows = await ReadRecordsAsync(command, cancellationToken);
+        return rows.Count > 0 ? rows[0] : null;
+    }
+
+    private static async Task<RecordRow> ReadBackAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken)
+    {
+        var rows = await RecordsAtAsync(change.Connection, change.Transaction, zoneId, [record.Name], cancellationToken);
+        var wire = record.Data.ToWire();
+        return rows.First(r => r.Type == record.Type && r.Rdata.AsSpan().SequenceEqual(wire));
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="old"/> by <paramref name="record"/> (either may be null: add, delete) after the checks:
+    /// no identical record, and no new zone check error among the records around the change.
+    /// </summary>
+    private async Task<ApiFailure?> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
+    {
+        if (old is null && await ZoneRecordCountAsync(change, zone.Id, cancellationToken) is var count && TooMany(count + 1) is { } tooMany) return tooMany;
+        var owners = new List<DnsName>();
+        if (old is not null) owners.Add(old.Name);
+        if (record is not null) owners.Add(record.Name);
+        var around = await AroundAsync(change, zone, owners, cancellationToken);
+        if (record is not null)
+        {
+            var wire = record.Data.ToWire();
+            if (around.Any(r => r.Id != old?.Id && r.Name == record.Name && r.Type == record.Type && r.Rdata.AsSpan().SequenceEqual(wire)))
+                return new ApiFailure(400, ErrorCodes.DuplicateRecord, $"an identical record already exists: {record.Name} {RRTypeText.ToText(record.Type)} {record.Data}", "content");
+        }
+        var before = around.Select(r => r.ToRecord()).ToList();
+        var after = around.Where(r => r.Id != old?.Id).Select(r => r.ToRecord()).ToList();
+        if (record is not null) after.Add(record);
+        if (ZoneRules.NewErrors(zone.Name, before, after) is { Count: > 0 } errors) return new ApiFailure(400, errors);
+
+        if (old is not null && record is not null)
+        {
+            await change.ExecuteAsync("UPDATE dns_records SET name = @name, type = @type, ttl = @ttl, content = @content, rdata = @rdata, modified_ms = @t WHERE id = @id",
+                cancellationToken, ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)), ("ttl", (long)record.Ttl),
+                ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("t", change.Now), ("id", old.Id));
+        }
+        else if (old is not null) await change.ExecuteAsync("DELETE FROM dns_records WHERE id = @id", cancellationToken, ("id", old.Id));
+        else await InsertRecordAsync(change, zone.Id, record!, cancellationToken);
+        int delta = old is null ? 1 : record is null ? -1 : 0;
+        await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = records + @d WHERE id = @id", cancellationToken,
+            ("t", change.Now), ("d", (long)delta), ("id", zone.Id));
+        await RecordOutboxAsync(change, zone.Name, OutboxKind.SetNodes, owners, cancellationToken);
+        return null;
+    }
+
+    /// <summary>
+    /// The records a change at <paramref name="owners"/> can affect under the zone check rules: the apex (SOA, NS),
+    /// the owners, the addresses of in-zone name servers named there, and the NS records naming an owner.
+    /// </summary>
+    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, CancellationToken cancellationToken)
+    {
+        var rows = await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, [zone.Name, .. owners], cancellationToken);
+        var targets = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase())
+            .Where(t => t.IsSubdomainOf(zone.Name) && !rows.Any(r => r.Name == t)).Distinct().ToList();
+        rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
+        foreach (var owner in owners.Distinct())
+        {
+            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) = @target",
+                ("zone", zone.Id), ("target", owner.ToLowerCase().ToString()));
+            foreach (var row in await ReadRecordsAsync(command, cancellationToken))
+                if (!rows.Any(r => r.Id == row.Id)) rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>Identical records (owner, type, RDATA) once.</summary>
+    private static List<ResourceRecord> Distinct(IReadOnlyList<ResourceRecord> records)
+    {
+        var seen = new HashSet<(DnsName, RRType, string)>();
+        var result = new List<ResourceRecord>(records.Count);
+        foreach (var record in records)
+            if (seen.Add((record.Name, record.Type, Convert.ToBase64String(record.Data.ToWire())))) result.Add(record);
+        return result;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Ananas.Pipeline.Database;
+
+/// <summary>
+/// Everything that differs between the two databases the pipeline runs on, in one place: how to connect, the
+/// column types the migrations use, how writers are serialised, how a reader gets a consistent snapshot, and how a
+/// committed change wakes the publisher. All other SQL is written once, in the subset both understand.
+/// </summary>
+public abstract class SqlDialect
+{
+    /// <summary>For messages: "SQLite" or "PostgreSQL".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>A binary column (SQLite BLOB, PostgreSQL BYTEA).</summary>
+    public abstract string BinaryType { get; }
+
+    /// <summary>Opens a new connection, ready for use.</summary>
+    public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>A transaction that writes: one writer at a time, so outbox sequences commit in order.</summary>
+    public abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>A transaction that only reads and sees one consistent state of every table.</summary>
+    public abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Statements run inside a change's transaction after its outbox row, to wake publishers elsewhere once it commits.</summary>
+    public abstract string? NotifySql { get; }
+
+    /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
+    public virtual string? MigrationLockSql => null;
+
+    /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
+    public virtual string? NotifyChannel => null;
+}
+
+/// <summary>The embedded default: one database file, WAL journal, writers serialised by BEGIN IMMEDIATE.</summary>
+public sealed class SqliteDialect(string path) : SqlDialect
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    public string Path { get; } = path;
+
+    public override string Name => "SQLite";
+
+    public override string BinaryType => "BLOB";
+
+    public override string? NotifySql => null;
+
+    public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        using var pragma = connection.CreateCommand();
+        // WAL: readers (the publisher, list requests) never block the writer; busy_timeout waits for the write lock.
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+
+    public override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // Microsoft.Data.Sqlite begins IMMEDIATE unless deferred: the write lock is taken at once (SQLite has no async API).
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+
+    public override async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = ((SqliteConnection)connection).BeginTransaction(deferred: true);
+        // A deferred transaction takes its WAL snapshot at the first read; read now so every later query shares it.
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT count(*) FROM schema_migrations";
+        await command.ExecuteScalarAsync(cancellationToken);
+        return transaction;
+    }
+}
+
+/// <summary>PostgreSQL through Npgsql: writers serialised by the outbox counter's row lock, NOTIFY on commit.</summary>
+public sealed class PostgresDialect(string connectionString) : SqlDialect
+{
+    public const string Channel = "ananas_outbox";
+
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
+
+    public string ConnectionString { get; } = connectionString;
+
+    public override string Name => "PostgreSQL";
+
+    public override string BinaryType => "BYTEA";
+
+    public override string? NotifySql => $"NOTIFY {Channel}";
+
+    public override string? NotifyChannel => Channel;
+
+    public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
+
+    public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _source.OpenConnectionAsync(cancellationToken);
+
+    public override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // READ COMMITTED; the UPDATE of the outbox counter row locks it until commit, which orders the writers.
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+
+    public override async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+}
