@@ -23,6 +23,8 @@ public sealed class PluginTests
             [[plugin]]
             name = "rewrite"
             module = "{Guests.PathOf("rewrite")}"
+            [metrics]
+            listen = ""
             """);
         var settings = ConfigLoader.LoadFile(config);
         Assert.Single(settings.Plugins);

@@ -94,6 +94,17 @@ public sealed class SigningStoreTests
         Directory.Delete(dir, recursive: true);
     }
 
+    [Fact]
+    public async Task Auth_serve_names_a_malformed_metrics_address_and_exits_with_1_instead_of_crashing()
+    {
+        var dir = StoreFixture.TempDirectory();
+        var run = await RunAsync("auth", "serve", "--store", dir, "--listen", "udp://127.0.0.1:0", "--metrics-listen", "127.0.0.1:9153");
+        Assert.True(run.Code == 1, run.Output);
+        Assert.Contains("--metrics-listen: '127.0.0.1:9153' is not http://", run.Output);
+        Assert.DoesNotContain("Unhandled exception", run.Output);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
     private static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         using var process = Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ananas.dll"), .. args])

@@ -117,9 +117,6 @@ public sealed record ServerConfig
     /// <summary>PEM file of certificates DoT upstreams must chain to; empty: the system's trust store.</summary>
     public string TlsCertBundle { get; set; } = "";
 
-    /// <summary>PEM certificates plugins' HTTPS requests must chain to instead of the system's trust store; empty: the system's.</summary>
-    public string PluginTlsCertBundle { get; set; } = "";
-
     // --- Cache sharing ([cluster], docs/CLUSTER.md) ---
     public string ClusterNodeId { get; set; } = "";
     public string ClusterListen { get; set; } = "";
@@ -137,6 +134,8 @@ public sealed record ServerConfig
     public string ClusterNatsUrl { get; set; } = "";
     public string ClusterNatsBucket { get; set; } = "";
     public TimeSpan ClusterLease { get; set; }
+    /// <summary>PEM certificates plugins' HTTPS requests must chain to instead of the system's trust store; empty: the system's.</summary>
+    public string PluginTlsCertBundle { get; set; } = "";
 
     // --- Authoritative role ([authoritative], docs/AUTHORITATIVE.md) ---
     /// <summary>The edge store's directory; when set, <c>ananas serve</c> answers from it instead of resolving.</summary>

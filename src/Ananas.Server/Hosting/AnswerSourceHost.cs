@@ -44,24 +44,7 @@ public sealed class AnswerSourceHost : IAsyncDisposable
     public IReadOnlyList<IListener> Listeners => _listeners;
 
     /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
-    public async Task StartAsync()
-    {
-        var started = new List<IListener>();
-        try
-        {
-            foreach (var listener in _listeners)
-            {
-                listener.Start();
-                started.Add(listener);
-                _logger.LogInformation(ServerEvents.Listening, "listening on {Address}", listener.Address);
-            }
-        }
-        catch
-        {
-            foreach (var listener in started) await listener.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public Task StartAsync() => ListenerFactory.StartAllAsync(_listeners, _logger);
 
     /// <summary>Stops taking queries, answers those in flight (waiting at most <paramref name="drain"/>), closes.</summary>
     public async Task StopAsync(TimeSpan drain)

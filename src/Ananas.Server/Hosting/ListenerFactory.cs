@@ -91,4 +91,24 @@ public sealed class ListenerFactory(QueryPipeline pipeline, ILogger logger, Help
         }
         return rotation;
     }
+
+    /// <summary>Binds every listener, all or none: on a failure the bound ones are closed and the failure is thrown.</summary>
+    public static async Task StartAllAsync(IEnumerable<IListener> listeners, ILogger logger)
+    {
+        var started = new List<IListener>();
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Start();
+                started.Add(listener);
+                logger.LogInformation(ServerEvents.Listening, "listening on {Address}", listener.Address);
+            }
+        }
+        catch
+        {
+            foreach (var listener in started) await listener.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 }

@@ -150,24 +150,7 @@ public sealed class ResolverHost : IAsyncDisposable
     }
 
     /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
-    public async Task StartAsync()
-    {
-        var started = new List<IListener>();
-        try
-        {
-            foreach (var listener in Listeners)
-            {
-                listener.Start();
-                started.Add(listener);
-                _logger.LogInformation(ServerEvents.Listening, "listening on {Address}", listener.Address);
-            }
-        }
-        catch
-        {
-            foreach (var listener in started) await listener.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public Task StartAsync() => ListenerFactory.StartAllAsync(Listeners, _logger);
 
     /// <summary>
     /// Reads the configuration again from <see cref="ConfigSource"/> and applies it (<see cref="ApplyAsync"/>). A

@@ -105,7 +105,8 @@ internal static class AuthCommand
             {
                 settings = ServeCommand.BuildConfig(parse.GetValue(config)?.FullName, parse.GetValue(listen), null, null, parse.GetValue(allow));
                 if (parse.GetValue(allow) is not { Length: > 0 }) settings.Allow = ["0.0.0.0/0", "::/0"];
-                if (parse.GetValue(metrics) is { } m) settings.MetricsListen = m;
+                if (parse.GetValue(metrics) is { } m)
+                    settings.MetricsListen = ServeCommand.Flag("--metrics-listen", () => { Server.Listeners.MetricsListener.ParseAddress(m); return m; });
                 if (parse.GetValue(queryLog) is { } q) settings.QueryLog = q;
                 if (parse.GetValue(store) is { } s) settings.AuthoritativeStore = s.FullName;
                 if (parse.GetValue(identity) is { } id) settings.AuthoritativeIdentity = id;
@@ -190,7 +191,7 @@ internal static class AuthCommand
         {
             host = new AnswerSourceHost(settings, source, loggerFactory);
             // Plugins load before the listeners open, so the first query already passes through them.
-            plugins = await PluginManager.AttachAsync(host.Pipeline, settings.Plugins, loggerFactory, cancellationToken, PluginManager.HostOptions(settings));
+            plugins = await PluginManager.AttachAsync(host.Pipeline, settings, loggerFactory, cancellationToken);
             host.Plugins = plugins;
             await host.StartAsync();
         }

@@ -54,16 +54,17 @@ public sealed class PluginManager : IPluginControl, IAsyncDisposable
     /// </summary>
     public static async Task<PluginManager> AttachAsync(ResolverHost host, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        var plugins = await AttachAsync(host.Pipeline, host.Config.Plugins, loggerFactory, cancellationToken, HostOptions(host.Config)).ConfigureAwait(false);
+        var plugins = await AttachAsync(host.Pipeline, host.Config, loggerFactory, cancellationToken).ConfigureAwait(false);
         host.Plugins = plugins;
         return plugins;
     }
 
-    /// <summary>Loads <paramref name="configured"/> into <paramref name="pipeline"/> (the authoritative role's host has no reload).</summary>
-    public static async Task<PluginManager> AttachAsync(QueryPipeline pipeline, IReadOnlyList<PluginConfig> configured, ILoggerFactory loggerFactory,
-        CancellationToken cancellationToken = default, PluginHostOptions? options = null)
+    /// <summary>Loads the configured plugins into <paramref name="pipeline"/> (the authoritative role's host has no reload).</summary>
+    public static async Task<PluginManager> AttachAsync(QueryPipeline pipeline, ServerConfig config, ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken = default)
     {
-        var plugins = new PluginManager(pipeline, loggerFactory, options);
+        var configured = config.Plugins;
+        var plugins = new PluginManager(pipeline, loggerFactory, HostOptions(config));
         try
         {
             await plugins.LoadAsync(configured, cancellationToken).ConfigureAwait(false);
