@@ -25,6 +25,8 @@ internal sealed class AuthServer : IAsyncDisposable
         settings ??= ConfigLoader.Defaults();
         settings.Listen = [ListenAddress.Parse($"udp://{server.Address}:53"), ListenAddress.Parse($"tcp://{server.Address}:53")];
         settings.Allow = ["0.0.0.0/0"];
+        // No fixed metrics port: tests run servers side by side.
+        settings.MetricsListen = "";
         configure?.Invoke(settings);
         var started = new TaskCompletionSource<AnswerSourceHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         server._serving = AuthCommand.RunAsync(store, settings, AuthCommand.OptionsFor(settings), server._stop.Token, started: h => started.SetResult(h));

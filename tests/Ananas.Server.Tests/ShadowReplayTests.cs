@@ -1,9 +1,13 @@
+using Ananas.Cli.Plugins;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Dns.Zones;
+using Ananas.Sandbox.Tests;
+using Ananas.Server.Configuration;
 using Ananas.Server.Pipeline;
 using Ananas.Server.Shadow;
 using Ananas.Server.Tests.Fakes;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ananas.Server.Tests;
 
@@ -49,6 +53,34 @@ public sealed class ShadowReplayTests
         Assert.Contains("192.0.2.99", example.Target);
         Assert.Contains("192.0.2.66", example.Reference);
         Assert.Contains("answerrrsets", report.ToText());
+    }
+
+    [Fact]
+    public async Task A_wasm_plugin_that_changes_one_answer_is_found_and_classified_as_an_answer_rrset_difference()
+    {
+        static FakeAuthority Rewritable() => new("www.example.com. 300 A 192.0.2.80", "www.rewrite.test. 300 A 192.0.2.5");
+        await using var target = new TestServer(Rewritable());
+        await using var reference = new TestServer(Rewritable());
+        // guests/tests/rewrite.rs in the sandbox, as `serve` loads plugins: it rewrites A answers under rewrite.test.
+        var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
+            [[plugin]]
+            name = "rewrite"
+            module = "{Guests.PathOf("rewrite")}"
+            """, "shadow.toml");
+        await using var plugins = new PluginManager(target.Pipeline, NullLoggerFactory.Instance);
+        await plugins.LoadAsync(config.Plugins);
+        using var client = ShadowClient.Create(TimeSpan.FromSeconds(2));
+        var replay = new ShadowReplay(client, new ShadowReplayOptions(target.Udp.LocalEndPoint, reference.Udp.LocalEndPoint) { DnssecOk = false });
+
+        var report = await replay.RunAsync(Questions("www.example.com A", "www.rewrite.test A"), CancellationToken.None);
+
+        Assert.Equal(2, report.Compared);
+        Assert.Equal(1, report.Different);
+        Assert.Equal(1, report.ByField(Difference.AnswerRrsets));
+        var example = Assert.Single(report.Examples(Difference.AnswerRrsets));
+        Assert.Contains("www.rewrite.test.", example.Question);
+        Assert.Contains("192.0.2.99", example.Target);
+        Assert.Contains("192.0.2.5", example.Reference);
     }
 
     [Fact]

@@ -78,7 +78,7 @@ public static class StoreComparison
             if (stored.AsSpan().SequenceEqual(value)) continue;
             if (!actualView.Load(stored))
             {
-                differences.Add(new StoreDifference(apex, owner, "value", "not a valid layout-1 value"));
+                differences.Add(new StoreDifference(apex, owner, "value", "not a valid node value"));
                 continue;
             }
             int before = differences.Count;

@@ -6,7 +6,7 @@ namespace Ananas.Authoritative.Store;
 
 /// <summary>
 /// Gives some owner names of one zone their complete new RRsets inside an open write transaction, writing only
-/// what layout version 1 requires (docs/AUTHORITATIVE.md, "Writing"): the owners, the empty non-terminals that
+/// what the store layout requires (docs/AUTHORITATIVE.md, "Writing"): the owners, the empty non-terminals that
 /// appear or disappear above them, the ancestor flags of every node at or below a name whose own flags changed
 /// (cut, DNAME, wildcard child, data), the previous name and flags of the key after every added, removed or
 /// re-flagged node, and the zone row. The result is byte for byte what <see cref="ZoneImage.Build(DnsName, IEnumerable{EdgeNode})"/>

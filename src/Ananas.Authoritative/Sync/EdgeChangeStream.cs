@@ -31,7 +31,7 @@ public static class EdgeChangeStream
         }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Client options for a <c>nats://HOST:PORT</c> URL: reconnect forever with backoff, named for the server's logs.</summary>
-    public static NatsOpts Options(string url, string name) => NatsOpts.Default with
+    public static NatsOpts Options(string url, string name, TimeSpan? requestTimeout = null) => NatsOpts.Default with
     {
         Url = url,
         Name = name,
@@ -39,7 +39,7 @@ public static class EdgeChangeStream
         ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
         ReconnectWaitMax = TimeSpan.FromSeconds(2),
         ConnectTimeout = TimeSpan.FromSeconds(2),
-        RequestTimeout = TimeSpan.FromSeconds(5),
+        RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5),
     };
 
     /// <summary>Checks a <c>nats://HOST:PORT</c> URL; an error message, or null.</summary>

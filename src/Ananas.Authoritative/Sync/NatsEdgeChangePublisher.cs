@@ -19,7 +19,8 @@ public sealed class NatsEdgeChangePublisher : IEdgeChangePublisher, IAsyncDispos
     public NatsEdgeChangePublisher(string url, string name = "ananas-pipeline")
     {
         if (EdgeChangeStream.Validate(url) is { } error) throw new ArgumentException(error, nameof(url));
-        _connection = new NatsConnection(EdgeChangeStream.Options(url, name));
+        // A short ack timeout: a publish lost in a NATS restart is sent again soon, and the message id makes the second one a no-op.
+        _connection = new NatsConnection(EdgeChangeStream.Options(url, name, TimeSpan.FromSeconds(1)));
         _js = new NatsJSContext(_connection);
     }
 

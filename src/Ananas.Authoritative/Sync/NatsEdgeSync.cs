@@ -26,6 +26,7 @@ public sealed class NatsEdgeSync : IAsyncDisposable
     private static readonly EventId SessionFailed = new(3022, "EdgeSyncSessionFailed");
     private static readonly EventId SessionStarted = new(3023, "EdgeSyncSessionStarted");
     private static readonly EventId StreamGap = new(3024, "EdgeSyncStreamGap");
+    private static readonly EventId Reconnected = new(3025, "EdgeSyncReconnected");
 
     /// <summary>Most changes applied in one write transaction.</summary>
     public const int MaxBatch = 512;
@@ -39,6 +40,8 @@ public sealed class NatsEdgeSync : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
+    private CancellationTokenSource? _session;
+    private int _disconnected;
 
     public NatsEdgeSync(EdgeStore store, string url, string edgeId, IEdgeSnapshotSource? snapshots, ILogger? logger = null)
     {
@@ -50,6 +53,17 @@ public sealed class NatsEdgeSync : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _connection = new NatsConnection(EdgeChangeStream.Options(url, "ananas-edge-" + edgeId));
         _js = new NatsJSContext(_connection);
+        // After a reconnect (NATS restarted) the pull requests in flight are gone: resync at once rather than after missed heartbeats.
+        _connection.ConnectionDisconnected += (_, _) =>
+        {
+            Volatile.Write(ref _disconnected, 1);
+            return ValueTask.CompletedTask;
+        };
+        _connection.ConnectionOpened += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref _disconnected, 0) == 1) Volatile.Read(ref _session)?.Cancel();
+            return ValueTask.CompletedTask;
+        };
         Counters.AppliedSequence = EdgeChangeApplier.AppliedSequence(store);
     }
 
@@ -76,6 +90,13 @@ public sealed class NatsEdgeSync : IAsyncDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OperationCanceledException)
+            {
+                // Reconnected: a new session starts now.
+                _logger.LogInformation(Reconnected, "edge {Edge}: reconnected to NATS; resuming from sequence {Sequence}", _edgeId, EdgeChangeApplier.AppliedSequence(_store));
+                backoff = MinBackoff;
+                continue;
             }
             catch (Exception e)
             {
@@ -126,6 +147,7 @@ public sealed class NatsEdgeSync : IAsyncDisposable
         Volatile.Write(ref Counters.Connected, 1);
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Volatile.Write(ref _session, session);
         var inbox = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(4 * MaxBatch) { SingleReader = true, SingleWriter = true });
         var pump = PumpAsync(consumer, inbox.Writer, session.Token);
         try
@@ -141,6 +163,7 @@ public sealed class NatsEdgeSync : IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref _session, null);
             session.Cancel();
             try
             {
@@ -156,7 +179,7 @@ public sealed class NatsEdgeSync : IAsyncDisposable
     {
         try
         {
-            var opts = new NatsJSConsumeOpts { MaxMsgs = 2 * MaxBatch, Expires = TimeSpan.FromSeconds(30), IdleHeartbeat = TimeSpan.FromSeconds(5) };
+            var opts = new NatsJSConsumeOpts { MaxMsgs = 2 * MaxBatch, Expires = TimeSpan.FromSeconds(30), IdleHeartbeat = TimeSpan.FromSeconds(1) };
             await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
                 await writer.WriteAsync(msg, cancellationToken).ConfigureAwait(false);
             writer.TryComplete(new IOException("the consumer stopped delivering"));

@@ -22,7 +22,7 @@ internal static class ProbeCommand
         var record = new Option<string>("--record") { Description = "The probe record's name in the zone (a TXT record, created when missing).", DefaultValueFactory = _ => "_ananas-probe" };
         var timeout = new Option<double>("--timeout") { Description = "Seconds an edge has to answer the new value before the round counts it as timed out.", DefaultValueFactory = _ => 10.0 };
         var metrics = new Option<string?>("--metrics-listen") { Description = "Serve ananas_propagation_seconds{edge} at http://ADDR:PORT/metrics." };
-        var output = new Option<FileInfo?>("--output") { Description = "Also write every measurement as a JSON line {round, unix_ms, edge, seconds} (seconds null: timed out)." };
+        var output = new Option<FileInfo?>("--output") { Description = "Also write every measurement as a JSON line {round, unix_ms, edge, seconds, api_seconds} (seconds null: timed out; api_seconds: the API's part)." };
         var command = new Command("probe",
             "Change a TXT record through the zone API on a schedule and time until each edge answers the new value (UDP). " +
             "Prints one line per change; the times are the histogram ananas_propagation_seconds{edge}.");
@@ -63,7 +63,8 @@ internal static class ProbeCommand
                 lock (gate)
                 {
                     Console.WriteLine($"{result.Round} {result.Edge} {(result.Seconds is { } t ? (t * 1000).ToString("F1", CultureInfo.InvariantCulture) + " ms" : "timeout")}");
-                    log?.WriteLine($"{{\"round\":{result.Round},\"unix_ms\":{result.UnixMs},\"edge\":\"{result.Edge}\",\"seconds\":{seconds}}}");
+                    string api = result.ApiSeconds is { } a ? a.ToString("R", CultureInfo.InvariantCulture) : "null";
+                    log?.WriteLine($"{{\"round\":{result.Round},\"unix_ms\":{result.UnixMs},\"edge\":\"{result.Edge}\",\"seconds\":{seconds},\"api_seconds\":{api}}}");
                     log?.Flush();
                 }
             };

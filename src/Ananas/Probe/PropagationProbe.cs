@@ -16,7 +16,8 @@ namespace Ananas.Cli.Probe;
 internal sealed record ProbeEdge(string Name, IPEndPoint Address);
 
 /// <summary>One measurement: change <paramref name="Round"/> reached <paramref name="Edge"/> after <paramref name="Seconds"/> (null: not within the timeout).</summary>
-internal sealed record ProbeResult(long Round, long UnixMs, string Edge, double? Seconds);
+/// <param name="ApiSeconds">How long the API took to acknowledge the change (included in <paramref name="Seconds"/>).</param>
+internal sealed record ProbeResult(long Round, long UnixMs, string Edge, double? Seconds, double? ApiSeconds);
 
 /// <summary>
 /// <c>ananas probe</c>: changes a TXT record through the zone API on a schedule and times, per edge, from sending the
@@ -35,6 +36,7 @@ internal sealed class PropagationProbe(ZoneApiClient api, string zone, string re
     private readonly Dictionary<string, LatencyHistogram> _histograms = edges.ToDictionary(e => e.Name, _ => new LatencyHistogram());
     private readonly Dictionary<string, long> _timeouts = edges.ToDictionary(e => e.Name, _ => 0L);
     private readonly SortedDictionary<long, (long Start, long UnixMs)> _rounds = [];
+    private readonly Dictionary<long, double> _apiSeconds = [];
     private string? _zoneId;
     private string? _recordId;
 
@@ -52,7 +54,9 @@ internal sealed class PropagationProbe(ZoneApiClient api, string zone, string re
         lock (_rounds) _rounds[round] = (Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         try
         {
+            long sent = Stopwatch.GetTimestamp();
             await api.SetContentAsync(_zoneId, _recordId, $"\"{value}\"", cancellationToken);
+            lock (_rounds) _apiSeconds[round] = Stopwatch.GetElapsedTime(sent).TotalSeconds;
         }
         catch
         {
@@ -145,7 +149,7 @@ internal sealed class PropagationProbe(ZoneApiClient api, string zone, string re
                 if (round > to) break;
                 var elapsed = Stopwatch.GetElapsedTime(start, now);
                 _histograms[edge].Observe(elapsed);
-                done.Add(new ProbeResult(round, unixMs, edge, elapsed.TotalSeconds));
+                done.Add(new ProbeResult(round, unixMs, edge, elapsed.TotalSeconds, _apiSeconds.TryGetValue(round, out var a) ? a : null));
             }
         }
         foreach (var result in done) Measured?.Invoke(result);
@@ -161,12 +165,16 @@ internal sealed class PropagationProbe(ZoneApiClient api, string zone, string re
             {
                 if (round <= seen) continue;
                 if (Stopwatch.GetElapsedTime(start) < timeout) break;
-                expired.Add(new ProbeResult(round, unixMs, edge, null));
+                expired.Add(new ProbeResult(round, unixMs, edge, null, null));
                 seen = round;
             }
             if (expired.Count > 0) _timeouts[edge] += expired.Count;
             // Rounds every edge is done with are dropped, so the table stays bounded.
-            while (_rounds.Count > 0 && Stopwatch.GetElapsedTime(_rounds.First().Value.Start) > timeout + timeout) _rounds.Remove(_rounds.First().Key);
+            while (_rounds.Count > 0 && Stopwatch.GetElapsedTime(_rounds.First().Value.Start) > timeout + timeout)
+            {
+                _apiSeconds.Remove(_rounds.First().Key);
+                _rounds.Remove(_rounds.First().Key);
+            }
         }
         foreach (var result in expired) Measured?.Invoke(result);
     }

@@ -106,3 +106,12 @@ public sealed class NatsServer : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>A fact that reports skipped (not passed) when nats-server is not installed.</summary>
+public sealed class FactWhenNatsInstalledAttribute : Xunit.FactAttribute
+{
+    public FactWhenNatsInstalledAttribute()
+    {
+        if (NatsServer.Find() is null) Skip = "nats-server is not installed: run scripts/setup.sh (it installs the Debian package nats-server)";
+    }
+}
