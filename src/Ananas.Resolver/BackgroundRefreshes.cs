@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
-using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Iteration;
 

@@ -1,6 +1,5 @@
 using Ananas.Dns;
 using Ananas.Dns.Messages;
-using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Iteration;
 
