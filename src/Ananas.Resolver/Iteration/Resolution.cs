@@ -117,7 +117,7 @@ internal sealed class Resolution
             if (links > _limits.MaxAliasChain)
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
-            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless the options say otherwise.
+            // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless PeerCompatibility says otherwise.
             if (!visited.Add(current))
                 return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _peer.AliasLoopShowsChain ? answer : null);
         }
