@@ -276,11 +276,12 @@ internal sealed class ChainOfTrust
     }
 
     /// <summary>
-    /// EDE 22 or 23 when a key or DS fetch failed because no server could be reached (RFC 8914 §4.23, §4.24): the
-    /// data was never seen, so "DNSKEY Missing" or "DNSSEC Bogus" would blame the zone's signing for the network.
+    /// EDE 22 or 23 when a key or DS fetch failed because no server sent any response (RFC 8914 §4.23, §4.24): the
+    /// data was never seen, so "DNSKEY Missing" or "DNSSEC Bogus" would blame the zone's signing for the network. A
+    /// server that answered (SERVFAIL, REFUSED) was reached: its zone's keys are missing (EDE 9, as Unbound).
     /// </summary>
     private static EdeCode? Unreached(ResolutionOutcome fetch) =>
-        fetch.Rcode == Rcode.ServFail && fetch.Failure?.Code is EdeCode.NoReachableAuthority or EdeCode.NetworkError ? fetch.Failure.Code : null;
+        fetch.Rcode == Rcode.ServFail && fetch.Failure is { NoServerAnswered: true, Code: EdeCode.NoReachableAuthority or EdeCode.NetworkError } failure ? failure.Code : null;
 
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
     /// <summary>

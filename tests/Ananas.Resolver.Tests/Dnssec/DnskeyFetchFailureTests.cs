@@ -6,7 +6,7 @@ namespace Ananas.Resolver.Tests.Dnssec;
 
 /// <summary>
 /// A zone's DNSKEY RRset that cannot be used gives SERVFAIL with the Extended DNS Error for why (RFC 8914 §4): 9 when
-/// there is no DNSKEY or none matches the DS, 6 when its signature is bad, 22 when no server of the zone answers
+/// there is no DNSKEY, none matches the DS or the servers answer the query with an error, 6 when its signature is bad, 22 when no server of the zone answers
 /// the DNSKEY query (the key set was never seen, so it is not a DNSSEC failure), whether asked cold or again.
 /// </summary>
 public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
@@ -37,6 +37,18 @@ public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
     {
         AnswerDnskey(_ => null);
         await AssertServFail(EdeCode.NoReachableAuthority);
+    }
+
+    [Fact]
+    public async Task A_zone_whose_servers_answer_the_DNSKEY_query_SERVFAIL_is_SERVFAIL_with_EDE_9_as_they_were_reached()
+    {
+        AnswerDnskey(q =>
+        {
+            var r = q.CreateResponse();
+            r.Rcode = Rcode.ServFail;
+            return r;
+        });
+        await AssertServFail(EdeCode.DnskeyMissing);
     }
 
     [Fact]
