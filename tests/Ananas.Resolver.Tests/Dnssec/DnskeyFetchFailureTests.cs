@@ -21,6 +21,15 @@ public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
         server.Respond = request => request.Query.Question.Type == RRType.DNSKEY ? answer(request.Query) : honest(request);
     }
 
+    /// <summary>An authoritative response with no records and <paramref name="rcode"/>.</summary>
+    private static DnsMessage Empty(DnsMessage query, Rcode rcode)
+    {
+        var r = query.CreateResponse();
+        r.Set(HeaderFlags.AA);
+        r.Rcode = rcode;
+        return r;
+    }
+
     private async Task AssertServFail(EdeCode expected)
     {
         var recursor = Recursor();
@@ -42,24 +51,14 @@ public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
     [Fact]
     public async Task A_zone_whose_servers_answer_the_DNSKEY_query_SERVFAIL_is_SERVFAIL_with_EDE_9_as_they_were_reached()
     {
-        AnswerDnskey(q =>
-        {
-            var r = q.CreateResponse();
-            r.Rcode = Rcode.ServFail;
-            return r;
-        });
+        AnswerDnskey(q => Empty(q, Rcode.ServFail));
         await AssertServFail(EdeCode.DnskeyMissing);
     }
 
     [Fact]
     public async Task A_zone_whose_DNSKEY_query_is_answered_NODATA_is_SERVFAIL_with_EDE_9_DNSKEY_missing()
     {
-        AnswerDnskey(q =>
-        {
-            var r = q.CreateResponse();
-            r.Set(HeaderFlags.AA);
-            return r;
-        });
+        AnswerDnskey(q => Empty(q, Rcode.NoError));
         await AssertServFail(EdeCode.DnskeyMissing);
     }
 
