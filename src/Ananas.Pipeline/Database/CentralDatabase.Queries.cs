@@ -85,14 +85,26 @@ public sealed partial class CentralDatabase
     internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
         CancellationToken cancellationToken)
     {
-        var rows = new List<RecordRow>();
-        foreach (var name in names.Distinct())
+        var (inList, parameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("zone", zoneId));
+        if (parameters.Length == 1) return [];
+        // One query for all the names (not one per name).
+        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({inList})", parameters);
+        return await ReadRecordsAsync(command, cancellationToken);
+    }
+
+    /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
+    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values, (string Name, object? Value) first)
+    {
+        var parameters = new List<(string Name, object? Value)> { first };
+        var list = new StringBuilder();
+        foreach (var value in values)
         {
-            using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name = @name",
-                ("zone", zoneId), ("name", name.ToLowerCase().ToString()));
-            rows.AddRange(await ReadRecordsAsync(command, cancellationToken));
+            if (list.Length > 0) list.Append(", ");
+            string name = prefix + (parameters.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            list.Append('@').Append(name);
+            parameters.Add((name, value));
         }
-        return rows;
+        return (list.ToString(), parameters.ToArray());
     }
 
     internal static async Task<List<RecordRow>> ZoneRecordsAsync(DbConnection connection, DbTransaction? transaction, string zoneId, CancellationToken cancellationToken)

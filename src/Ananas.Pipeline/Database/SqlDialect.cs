@@ -32,6 +32,9 @@ public abstract class SqlDialect
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
+    /// <summary>Appended to a SELECT in a write transaction to lock the rows it reads until the commit ("" when the write transaction already excludes other writers).</summary>
+    public virtual string RowLockSuffix => "";
+
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
 }
@@ -87,7 +90,17 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 {
     public const string Channel = "ananas_outbox";
 
-    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
+    // Pooled connections; statements used again and again (every change runs the same few) are prepared on the server
+    // once per connection unless the connection string says otherwise.
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(WithAutoPrepare(connectionString));
+
+    private static string WithAutoPrepare(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+            builder.MaxAutoPrepare = 64;
+        return builder.ConnectionString;
+    }
 
     public string ConnectionString { get; } = connectionString;
 
@@ -100,6 +113,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifyChannel => Channel;
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
+
+    public override string RowLockSuffix => " FOR UPDATE";
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);
