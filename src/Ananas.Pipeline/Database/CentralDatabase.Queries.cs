@@ -81,16 +81,30 @@ public sealed partial class CentralDatabase
         return rows.Count > 0 ? rows[0] : null;
     }
 
-    /// <summary>Every record of the owners <paramref name="names"/> in the zone.</summary>
-    internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
+    /// <summary>The zones of these names that exist, in one query.</summary>
+    internal static async Task<List<ZoneRow>> ZonesNamedAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<DnsName> names, CancellationToken cancellationToken)
+    {
+        var (inList, parameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
+        if (parameters.Length == 1) return [];
+        using var command = Command(connection, transaction, $"SELECT {ZoneColumns} FROM zones WHERE name IN ({inList})", parameters[1..]);
+        return await ReadZonesAsync(command, cancellationToken);
+    }
+
+    /// <summary>Every record at any of the owners <paramref name="names"/> in any of the zones, in one query.</summary>
+    internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> zoneIds, IEnumerable<DnsName> names,
         CancellationToken cancellationToken)
     {
-        var (inList, parameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("zone", zoneId));
-        if (parameters.Length == 1) return [];
-        // One query for all the names (not one per name).
-        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({inList})", parameters);
+        var (zoneList, zoneParameters) = InList("zone", zoneIds, ("unused", null));
+        var (nameList, nameParameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
+        if (zoneParameters.Length == 1 || nameParameters.Length == 1) return [];
+        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id IN ({zoneList}) AND name IN ({nameList})",
+            [.. zoneParameters[1..], .. nameParameters[1..]]);
         return await ReadRecordsAsync(command, cancellationToken);
     }
+
+    /// <summary>Every record of the owners <paramref name="names"/> in the zone.</summary>
+    internal static Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
+        CancellationToken cancellationToken) => RecordsAtAsync(connection, transaction, [zoneId], names, cancellationToken);
 
     /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
     internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values, (string Name, object? Value) first)
