@@ -90,16 +90,25 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 {
     public const string Channel = "ananas_outbox";
 
-    // Pooled connections; statements used again and again (every change runs the same few) are prepared on the server
-    // once per connection unless the connection string says otherwise.
-    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(WithAutoPrepare(connectionString));
+    // Pooled connections, unless the connection string says otherwise: statements used again and again (every change
+    // runs the same few) prepared on the server once per connection, and at most 32 connections, since writers take
+    // turns on the outbox counter anyway: more requests wait in the pool (cheap) rather than as server processes
+    // (PostgreSQL's default max_connections is 100, which Npgsql's default pool of 100 would exhaust).
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(Tuned(connectionString));
 
-    private static string WithAutoPrepare(string connectionString)
+    private static string Tuned(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
-            builder.MaxAutoPrepare = 64;
+        if (!Names(connectionString, "Max Auto Prepare", "MaxAutoPrepare")) builder.MaxAutoPrepare = 64;
+        if (!Names(connectionString, "Maximum Pool Size", "MaxPoolSize", "Max Pool Size")) builder.MaxPoolSize = 32;
         return builder.ConnectionString;
+    }
+
+    private static bool Names(string connectionString, params string[] keywords)
+    {
+        foreach (var keyword in keywords)
+            if (connectionString.Contains(keyword, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     public string ConnectionString { get; } = connectionString;
