@@ -93,6 +93,13 @@ public sealed partial class Recursor
         // resolve, so only they fill the failure cache; an RD=0 query is answered from it too, as from the rest of
         // what the resolver holds (Unbound answers it the cached bogus SERVFAIL and its EDE: val_nodata_failsig).
         var cachedFailure = _failures.Get(question.Name, question.Type, checkingDisabled);
+        // A bogus verdict stands only while validation covers the name: a negative trust anchor added since (RFC 7646
+        // §2) turns it into an answer, as it does for the data the cache holds.
+        if (cachedFailure is { Bogus: true } && !Validation.Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name))
+        {
+            _failures.Remove(question.Name, question.Type, checkingDisabled);
+            cachedFailure = null;
+        }
         // With serve-stale on, a cached failure is the failure recheck (RFC 8767 §4): stale data first, no refresh.
         bool recheckWait = stale.Enabled && cachedFailure is not null;
         if (stale.Enabled && recursive && (stale.ClientTimeout <= TimeSpan.Zero || recheckWait))

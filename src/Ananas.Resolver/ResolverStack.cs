@@ -1,3 +1,4 @@
+using Ananas.Dns;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Iteration;
@@ -44,8 +45,22 @@ public sealed class ResolverStack
     }
 
     /// <summary>A recursor with other options over the same caches and lame list (a reload: nothing learnt is lost).</summary>
-    public ResolverStack Reconfigure(RecursorOptions options) =>
-        new(_clock, _selector, Records, Lame, Build(options, _clock, Records, _selector, Lame, _clientTimer), _clientTimer);
+    /// <param name="answers">The wire-format answer cache in front of the recursor: answers under a negative trust
+    /// anchor added or removed (RFC 7646) are dropped from it, as their AD bit no longer holds; the record cache keeps
+    /// the data, and the new recursor decides AD for it again.</param>
+    public ResolverStack Reconfigure(RecursorOptions options, AnswerCache? answers = null)
+    {
+        if (answers is not null)
+        {
+            var before = NegativeAnchors(Recursor.Options);
+            var after = NegativeAnchors(options);
+            foreach (var name in before) if (!after.Contains(name)) answers.PurgeSubtree(name);
+            foreach (var name in after) if (!before.Contains(name)) answers.PurgeSubtree(name);
+        }
+        return new(_clock, _selector, Records, Lame, Build(options, _clock, Records, _selector, Lame, _clientTimer), _clientTimer);
+    }
+
+    private static HashSet<DnsName> NegativeAnchors(RecursorOptions options) => [.. options.NegativeTrustAnchors, .. options.TrustAnchors.NegativeAnchors];
 
     private static Recursor Build(RecursorOptions options, IClock clock, RecordCache records, IServerSelector selector, LameServerList lame,
         Func<TimeSpan, CancellationToken, Task>? clientTimer) =>

@@ -228,15 +228,20 @@ public class RecordRoundTripTests
     public void RFC9460_failure_cases_are_rejected(string text) =>
         Assert.Throws<ZoneFileException>(() => RecordText.Parse(text, DnsName.Parse("failure-cases.")));
 
-    [Fact]
-    public void SVCB_wire_params_must_increase()
+    [Theory]
+    [InlineData("00 01 00 00 03 00 02 00 35 00 01 00 03 02 68 32")] // port (3) before alpn (1): out of order
+    [InlineData("00 01 00 00 03 00 02 00 35 00 03 00 02 00 36")] // port repeated
+    [InlineData("00 01 00 00 03 00 03 00 35 00")] // port of 3 octets
+    [InlineData("00 01 00 00 03 00 05 00 35")] // a parameter longer than the RDATA
+    public void SVCB_and_HTTPS_wire_data_that_breaks_RFC_9460_is_kept_as_opaque_RDATA(string hex)
     {
-        // port (3) before alpn (1): out of order.
-        Assert.Throws<DnsFormatException>(() => ReadWire(RRType.SVCB, Hex("00 01 00 00 03 00 02 00 35 00 01 00 03 02 68 32")));
-        // port repeated.
-        Assert.Throws<DnsFormatException>(() => ReadWire(RRType.SVCB, Hex("00 01 00 00 03 00 02 00 35 00 03 00 02 00 36")));
-        // port of 3 octets.
-        Assert.Throws<DnsFormatException>(() => ReadWire(RRType.SVCB, Hex("00 01 00 00 03 00 03 00 35 00")));
+        // The zone's data, signed as sent: kept whole (RFC 3597), neither rejected nor reinterpreted.
+        foreach (var type in new[] { RRType.SVCB, RRType.HTTPS })
+        {
+            var data = Assert.IsType<UnknownData>(ReadWire(type, Hex(hex)));
+            Assert.Equal(type, data.Type);
+            Assert.Equal(Hex(hex), data.ToCanonicalWire());
+        }
     }
 
     [Fact]

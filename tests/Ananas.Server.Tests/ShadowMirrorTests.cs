@@ -110,6 +110,30 @@ public sealed class ShadowMirrorTests
         await tap.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Taps_on_one_thread_keep_their_own_countdowns_however_many_taps_the_process_has_made()
+    {
+        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
+        var query = DnsTestClient.Query("www.example.com").ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        // Sparse taps (one sample in ~1,000) made and offered first; then a tap that takes every reply, made after
+        // more taps than a fixed table of per-thread slots would hold.
+        var sparse = new List<SampledTap>();
+        for (int i = 0; i < 16; i++)
+        {
+            var tap = new SampledTap(0.001, capacity: 16, consumers: 1, _ => ValueTask.CompletedTask);
+            tap.Offer(frame, reply, byPhase: false);
+            tap.Offer(frame, reply, byPhase: false);
+            sparse.Add(tap);
+        }
+        await using var every = new SampledTap(1, capacity: 1000, consumers: 1, _ => ValueTask.CompletedTask);
+        for (int i = 0; i < 100; i++) every.Offer(frame, reply, byPhase: false);
+        Assert.Equal(100, every.Sampled + every.Dropped);
+        foreach (var tap in sparse) await tap.DisposeAsync();
+    }
+
     private sealed class NullSink : IReplySink
     {
         public CancellationToken ClientGone => CancellationToken.None;

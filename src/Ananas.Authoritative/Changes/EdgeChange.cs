@@ -43,15 +43,7 @@ public sealed record EdgeChange(long Sequence, EdgeChangeKind Kind, DnsName Apex
         {
             writer.WriteArrayHeader(2);
             writer.Write(node.Owner.Wire);
-            writer.WriteArrayHeader(node.RRsets.Count);
-            foreach (var rrset in node.RRsets)
-            {
-                writer.WriteArrayHeader(3);
-                writer.Write((ushort)rrset.Type);
-                writer.Write(rrset.Ttl);
-                writer.WriteArrayHeader(rrset.Records.Count);
-                foreach (var rdata in rrset.Records) writer.Write(rdata);
-            }
+            NodeValue.WriteRRsets(ref writer, node.RRsets);
         }
         writer.Flush();
         return buffer.WrittenSpan.ToArray();

@@ -26,6 +26,14 @@ public static class NodeValue
         else writer.Write(ancestorFlags);
         if (previous is null) writer.WriteNil(); else writer.Write(previous);
         if (previousFlags is null) writer.WriteNil(); else writer.Write(previousFlags);
+        WriteRRsets(ref writer, rrsets);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>RRsets as layout 1 stores them, <c>[[type, ttl, [rdata: bin]]]</c> (also the form of an <see cref="Changes.EdgeChange"/>'s nodes).</summary>
+    public static void WriteRRsets(ref MessagePackWriter writer, IReadOnlyList<StoredRRset> rrsets)
+    {
         writer.WriteArrayHeader(rrsets.Count);
         foreach (var rrset in rrsets)
         {
@@ -35,8 +43,6 @@ public static class NodeValue
             writer.WriteArrayHeader(rrset.Records.Count);
             foreach (var rdata in rrset.Records) writer.Write(rdata);
         }
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>The end key's value: the gap after the last node.</summary>

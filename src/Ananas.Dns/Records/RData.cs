@@ -84,9 +84,21 @@ public abstract class RData : IEquatable<RData>
         int savedEnd = reader.End;
         int end = reader.Position + length;
         reader.End = end;
-        RData data = RDataCodec.Read(type, ref reader, length);
-        if (reader.Position != end)
-            throw new DnsFormatException($"{type} RDATA has {end - reader.Position} unexpected trailing octets");
+        int start = reader.Position;
+        RData data;
+        try
+        {
+            data = RDataCodec.Read(type, ref reader, length);
+            if (reader.Position != end)
+                throw new DnsFormatException($"{type} RDATA has {end - reader.Position} unexpected trailing octets");
+        }
+        catch (DnsFormatException) when (type is RRType.SVCB or RRType.HTTPS)
+        {
+            // SVCB and HTTPS that break RFC 9460's rules (keys out of order, a short parameter) are still the
+            // zone's data, signed as sent: kept opaque (RFC 3597 §7: canonical as is) rather than failing the message.
+            reader.Position = start;
+            data = UnknownData.ReadFrom(type, ref reader, length);
+        }
         reader.End = savedEnd;
         return data;
     }

@@ -7,6 +7,12 @@ namespace Ananas.Resolver.Iteration;
 /// <summary>Why resolution failed, as it will be reported to the client (an Extended DNS Error, RFC 8914).</summary>
 public sealed record ResolutionFailure(EdeCode Code, string Text)
 {
+    /// <summary>A validation verdict (bogus data), not a failure to get the data: void once validation no longer covers the name.</summary>
+    public bool Bogus { get; init; }
+
+    /// <summary>No server sent any response (timeouts, network errors, no address): the data was never seen.</summary>
+    public bool NoServerAnswered { get; init; }
+
     public static ResolutionFailure Bound(string bound, object value) => new(EdeCode.Other, Limits.Describe(bound, value));
 }
 

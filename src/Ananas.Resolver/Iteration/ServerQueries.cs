@@ -168,9 +168,9 @@ internal sealed class ServerQueries
         if (recursionLame is not null) return new ServerReply(recursionLame, null);
         if (exchanges == 0 && PartialBound is not null) return new ServerReply(null, PartialBound);
         if (exchanges == 0)
-            return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}"));
+            return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}") { NoServerAnswered = true });
         string what = unreachable == exchanges ? "no server answered" : "no server gave a usable answer";
-        return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"{what} for {delegation.ZoneCut} ({exchanges} tried)"));
+        return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"{what} for {delegation.ZoneCut} ({exchanges} tried)") { NoServerAnswered = unreachable == exchanges });
 
         ServerReply Conclude(ClassifiedResponse? response) =>
             response is not null ? new ServerReply(response, null) : new ServerReply(null, Abort);

@@ -185,7 +185,7 @@ internal sealed class ChainOfTrust
             {
                 // Probing for zone cuts, a failed DS lookup leaves the name in its parent's (secure) zone: fail closed.
                 if (probing && ds.Rcode == Rcode.ServFail) return new ZoneKeys(ValidationState.Indeterminate, []);
-                return Bogus(EdeCode.DnssecBogus, $"no DS answer for {zone} ({ds.Rcode})");
+                return Bogus(Unreached(ds) ?? EdeCode.DnssecBogus, $"no DS answer for {zone} ({ds.Rcode} {ds.Failure?.Text})");
             }
         }
 
@@ -197,7 +197,7 @@ internal sealed class ChainOfTrust
             dnskey = await _resolve(zone, RRType.DNSKEY);
         }
         var keyRecords = dnskey.Answer.FindAll(r => r.Type == RRType.DNSKEY && r.Name.Equals(zone));
-        if (keyRecords.Count == 0) return Bogus(EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
+        if (keyRecords.Count == 0) return Bogus(Unreached(dnskey) ?? EdeCode.DnskeyMissing, $"no DNSKEY for {zone} ({dnskey.Rcode} {dnskey.Failure?.Text})");
         var keys = keyRecords.ConvertAll(r => (DnskeyData)r.Data);
         IReadOnlyList<DnskeyData> entry;
         if (anchor is not null && anchor.Keys.Count > 0 && dsSet.Count == 0)
@@ -274,6 +274,14 @@ internal sealed class ChainOfTrust
         if (nsec3.ProveInsecureDelegation(zone).Status != DenialStatus.Proven) return null;
         return new ResolutionOutcome(Rcode.NoError, []) { Authority = proof };
     }
+
+    /// <summary>
+    /// EDE 22 or 23 when a key or DS fetch failed because no server sent any response (RFC 8914 §4.23, §4.24): the
+    /// data was never seen, so "DNSKEY Missing" or "DNSSEC Bogus" would blame the zone's signing for the network. A
+    /// server that answered (SERVFAIL, REFUSED) was reached: its zone's keys are missing (EDE 9, as Unbound).
+    /// </summary>
+    private static EdeCode? Unreached(ResolutionOutcome fetch) =>
+        fetch.Rcode == Rcode.ServFail && fetch.Failure is { NoServerAnswered: true, Code: EdeCode.NoReachableAuthority or EdeCode.NetworkError } failure ? failure.Code : null;
 
     private static ZoneKeys Bogus(EdeCode? ede, string reason) => new(ValidationState.Bogus, [], ede ?? EdeCode.DnssecBogus, reason);
     /// <summary>

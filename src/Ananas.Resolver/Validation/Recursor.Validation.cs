@@ -94,7 +94,7 @@ public sealed partial class Recursor
             // into the zone neither fetches nor computes it again.
             if (validator.BogusKeys is var (zone, ede, why) && !validator.UsedKnownBogusKeys)
                 _bogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
-            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason)), false, queries, Bogus: true);
+            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, queries, Bogus: true);
         }
     }
 

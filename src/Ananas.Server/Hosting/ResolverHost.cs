@@ -210,7 +210,7 @@ public sealed class ResolverHost : IAsyncDisposable
         {
             try
             {
-                _stack = _stack.Reconfigure(ResolverStackBuilder.RecursorOptions(effective));
+                _stack = _stack.Reconfigure(ResolverStackBuilder.RecursorOptions(effective), Answers);
                 recursor = _stack.Recursor;
             }
             catch (ConfigException e)

@@ -20,20 +20,13 @@ public readonly record struct SampledReply(byte[] Buffer, int QueryLength, int R
 /// </summary>
 public sealed class SampledTap : IAsyncDisposable
 {
-    /// <summary>Distinct taps per process (each keeps its own per-thread countdown slot).</summary>
-    private const int MaxTaps = 8;
-
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
-
-    private static int s_nextSlot;
-
-    [ThreadStatic]
-    private static uint[]? t_countdowns;
 
     [ThreadStatic]
     private static uint t_random;
 
-    private readonly int _slot;
+    // Each tap its own countdown per thread: taps sharing one would skip each other's samples.
+    private readonly ThreadLocal<uint> _countdown = new();
     private readonly uint _spread;
     private readonly Channel<SampledReply> _queue;
     private readonly Task _poller;
@@ -46,7 +39,6 @@ public sealed class SampledTap : IAsyncDisposable
     public SampledTap(double rate, int capacity, int consumers, Func<SampledReply, ValueTask> consume)
     {
         if (rate is not (> 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "a sampling rate is in (0, 1]");
-        _slot = Interlocked.Increment(ref s_nextSlot) % MaxTaps;
         // Intervals uniform in [1, 2/rate - 1]: their mean is 1/rate.
         _spread = (uint)Math.Max(1, Math.Round(2 / rate) - 1);
         _queue = Channel.CreateBounded<SampledReply>(new BoundedChannelOptions(capacity)
@@ -67,14 +59,13 @@ public sealed class SampledTap : IAsyncDisposable
     /// <summary>Called for every reply sent; copies it only when this reply is in the sample.</summary>
     public void Offer(Frame frame, ReadOnlySpan<byte> reply, bool byPhase)
     {
-        var countdowns = t_countdowns ??= new uint[MaxTaps];
-        uint left = countdowns[_slot];
+        uint left = _countdown.Value;
         if (left > 1)
         {
-            countdowns[_slot] = left - 1;
+            _countdown.Value = left - 1;
             return;
         }
-        countdowns[_slot] = NextInterval();
+        _countdown.Value = NextInterval();
         var query = frame.Message;
         var buffer = ArrayPool<byte>.Shared.Rent(query.Length + reply.Length);
         query.CopyTo(buffer);

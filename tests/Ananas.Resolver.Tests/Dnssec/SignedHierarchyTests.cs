@@ -71,6 +71,9 @@ public abstract class SignedHierarchyTests
 
     protected static DnsName N(string name) => DnsName.Parse(name);
 
+    /// <summary>The trust anchors of the last recursor made (negative anchors can be added to them at run time).</summary>
+    protected TrustAnchors Anchors { get; private set; } = new();
+
     private protected void Sign(FakeZone zone, Kit.TestKey key, uint? expiration = null) => SignedZones.Sign(zone, key, _now - 3600, expiration ?? _now + 86400 * 30);
 
     protected void Serve(string address, FakeZone zone) => SignedZones.Serve(_authority, address, zone);
@@ -78,7 +81,7 @@ public abstract class SignedHierarchyTests
     protected Recursor Recursor(bool validation = true, IReadOnlyList<DnsName>? negativeAnchors = null, bool aggressiveNsec = true, bool qmin = false,
         RecordCache? cache = null, int maxVerifications = 0)
     {
-        var anchors = new TrustAnchors();
+        var anchors = Anchors = new TrustAnchors();
         var ds = DsMatcher.ComputeDigest(DnsName.Root, _rootKey.Dnskey(), DsMatcher.Sha256)!;
         anchors.Add(new ResourceRecord(DnsName.Root, RRClass.IN, 0, new DsData(RRType.DS, _rootKey.Dnskey().KeyTag, _rootKey.Algorithm, DsMatcher.Sha256, ds)));
         var options = new RecursorOptions
