@@ -74,12 +74,12 @@ public sealed partial class CentralDatabase
     /// </summary>
     private async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
     {
-        await change.ExecuteAsync(_recordOutboxSql, cancellationToken, ("z", zone.ToString()), ("k", kind),
+        await change.ExecuteAsync(RecordOutboxSql, cancellationToken, ("z", zone.ToString()), ("k", kind),
             ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", NowMs()));
         change.Recorded = true;
     }
 
-    private string _recordOutboxSql => field ??=
+    private string RecordOutboxSql => field ??=
         "UPDATE outbox_counter SET last_sequence = last_sequence + 1 WHERE id = 1; " +
         "INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) SELECT last_sequence, @z, @k, @o, @t, NULL FROM outbox_counter WHERE id = 1" +
         (Dialect.NotifySql is { } notify ? "; " + notify : "");
