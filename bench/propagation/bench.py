@@ -326,6 +326,8 @@ class Bench:
 
     def faults(self):
         a = self.args
+        if a.no_faults:
+            return
         base = time.monotonic()
         victim = 3 if a.edges >= 3 else 1
 
@@ -457,6 +459,7 @@ def main():
     parser.add_argument("--zones", type=int, default=10)
     parser.add_argument("--records", type=int, default=100)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--no-faults", action="store_true", help="no kill/restart during the load (a short side-by-side measurement of throughput and latency)")
     parser.add_argument("--out", help="directory for logs, result.json and probe.jsonl (default: a temp directory)")
     args = parser.parse_args()
     if not (ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll").exists() or os.environ.get("ANANAS_BENCH_BUILD", "1") == "1":

@@ -55,6 +55,33 @@ public sealed class EdgeDistributionTests
         }
     }
 
+    [FactWhenNatsInstalled]
+    public async Task A_pipelined_batch_lands_in_the_stream_once_each_and_in_sequence_order_also_when_its_first_part_was_stored_before()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var stream = new NatsEdgeChangePublisher(nats.Url);
+        var apex = Dns.DnsName.Parse("order.test.");
+        var changes = new List<EdgeChange>();
+        for (long n = 1; n <= 60; n++)
+            changes.Add(new EdgeChange(n, EdgeChangeKind.SetNodes, apex, 0,
+                [new EdgeNode(Dns.DnsName.Parse($"n{n}.order.test."), [new StoredRRset(Dns.RRType.A, 300, [[192, 0, 2, (byte)n]])])]));
+        // A publisher that died after publishing 1..5 but before marking them publishes them again with the rest.
+        for (int i = 0; i < 5; i++) await stream.PublishAsync(changes[i], default);
+
+        var (published, failure) = await stream.PublishAllAsync(changes, default);
+
+        Assert.Null(failure);
+        Assert.Equal(60, published);
+        Assert.Equal(60, stream.Published);
+        await using var client = new NATS.Client.Core.NatsConnection(EdgeChangeStream.Options(nats.Url, "order-test"));
+        var js = new NATS.Client.JetStream.NatsJSContext(client);
+        var consumer = await js.CreateOrderedConsumerAsync(EdgeChangeStream.Name);
+        var order = new List<long>();
+        await foreach (var message in consumer.FetchAsync<byte[]>(new NATS.Client.JetStream.NatsJSFetchOpts { MaxMsgs = 100, Expires = TimeSpan.FromSeconds(2) }))
+            order.Add(EdgeChange.Decode(message.Data).Sequence);
+        Assert.Equal(Enumerable.Range(1, 60).Select(n => (long)n), order);
+    }
+
     [Fact]
     public async Task The_probe_times_each_change_until_the_edge_answers_it_and_counts_an_edge_that_never_does_as_timed_out()
     {

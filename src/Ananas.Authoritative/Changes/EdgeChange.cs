@@ -124,4 +124,24 @@ public sealed record EdgeChange(long Sequence, EdgeChangeKind Kind, DnsName Apex
 public interface IEdgeChangePublisher
 {
     Task PublishAsync(EdgeChange change, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Publishes <paramref name="changes"/> in order (a target may overlap them, never reorder them); returns how many,
+    /// from the first, are durable, and the failure that stopped the rest (null: all of them).
+    /// </summary>
+    async Task<(int Published, Exception? Failure)> PublishAllAsync(IReadOnlyList<EdgeChange> changes, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < changes.Count; i++)
+        {
+            try
+            {
+                await PublishAsync(changes[i], cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return (i, e);
+            }
+        }
+        return (changes.Count, null);
+    }
 }

@@ -14,23 +14,58 @@ namespace Ananas.Pipeline.Changes;
 /// </summary>
 public static class ChangeTransformer
 {
-    public static async Task<EdgeChange> TransformAsync(CentralDatabase database, OutboxEntry entry, CancellationToken cancellationToken)
+    public static async Task<EdgeChange> TransformAsync(CentralDatabase database, OutboxEntry entry, CancellationToken cancellationToken) =>
+        (await TransformAllAsync(database, [entry], cancellationToken))[0];
+
+    /// <summary>
+    /// Transforms a batch of entries from one snapshot of the database: one query for their zones, one for the
+    /// records of every owner the record changes touched, and one per zone created or imported.
+    /// </summary>
+    public static async Task<List<EdgeChange>> TransformAllAsync(CentralDatabase database, IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
     {
+        var changes = new List<EdgeChange>(entries.Count);
+        if (entries.Count == 0) return changes;
         await using var connection = await database.Dialect.OpenAsync(cancellationToken);
         await using var transaction = await database.Dialect.BeginSnapshotAsync(connection, cancellationToken);
-        var zone = await CentralDatabase.GetZoneByNameAsync(connection, transaction, entry.Zone, cancellationToken);
-        if (zone is null || entry.Kind == OutboxKind.DeleteZone)
+        var zones = new Dictionary<DnsName, ZoneRow>();
+        foreach (var zone in await CentralDatabase.ZonesNamedAsync(connection, transaction, entries.Select(e => e.Zone), cancellationToken)) zones[zone.Name] = zone;
+
+        // Every record at every owner a record change touched, by (zone id, owner).
+        var touched = entries.Where(e => e.Kind == OutboxKind.SetNodes && zones.ContainsKey(e.Zone.ToLowerCase())).ToList();
+        var byOwner = new Dictionary<(string, DnsName), List<RecordRow>>();
+        if (touched.Count > 0)
         {
-            // Deleted (by this entry or a later one, which will say so again: an edge removes a missing zone as a no-op).
-            return new EdgeChange(entry.Sequence, EdgeChangeKind.DeleteZone, entry.Zone, entry.CommittedMs, []);
+            var rows = await CentralDatabase.RecordsAtAsync(connection, transaction, touched.Select(e => zones[e.Zone.ToLowerCase()].Id).Distinct(),
+                touched.SelectMany(e => e.Owners), cancellationToken);
+            foreach (var row in rows)
+            {
+                if (!byOwner.TryGetValue((row.ZoneId, row.Name), out var list)) byOwner[(row.ZoneId, row.Name)] = list = [];
+                list.Add(row);
+            }
         }
-        if (entry.Kind == OutboxKind.ReplaceZone)
+        var whole = new Dictionary<string, List<EdgeNode>>();
+        foreach (var entry in entries)
         {
-            var all = await CentralDatabase.ZoneRecordsAsync(connection, transaction, zone.Id, cancellationToken);
-            return new EdgeChange(entry.Sequence, EdgeChangeKind.ReplaceZone, zone.Name, entry.CommittedMs, Nodes(all, null));
+            if (!zones.TryGetValue(entry.Zone.ToLowerCase(), out var zone) || entry.Kind == OutboxKind.DeleteZone)
+            {
+                // Deleted (by this entry or a later one, which will say so again: an edge removes a missing zone as a no-op).
+                changes.Add(new EdgeChange(entry.Sequence, EdgeChangeKind.DeleteZone, entry.Zone, entry.CommittedMs, []));
+            }
+            else if (entry.Kind == OutboxKind.ReplaceZone)
+            {
+                if (!whole.TryGetValue(zone.Id, out var nodes))
+                    whole[zone.Id] = nodes = Nodes(await CentralDatabase.ZoneRecordsAsync(connection, transaction, zone.Id, cancellationToken), null);
+                changes.Add(new EdgeChange(entry.Sequence, EdgeChangeKind.ReplaceZone, zone.Name, entry.CommittedMs, nodes));
+            }
+            else
+            {
+                var rows = new List<RecordRow>();
+                foreach (var owner in entry.Owners.Select(o => o.ToLowerCase()).Distinct())
+                    if (byOwner.TryGetValue((zone.Id, owner), out var list)) rows.AddRange(list);
+                changes.Add(new EdgeChange(entry.Sequence, EdgeChangeKind.SetNodes, zone.Name, entry.CommittedMs, Nodes(rows, entry.Owners)));
+            }
         }
-        var rows = await CentralDatabase.RecordsAtAsync(connection, transaction, zone.Id, entry.Owners, cancellationToken);
-        return new EdgeChange(entry.Sequence, EdgeChangeKind.SetNodes, zone.Name, entry.CommittedMs, Nodes(rows, entry.Owners));
+        return changes;
     }
 
     /// <summary>

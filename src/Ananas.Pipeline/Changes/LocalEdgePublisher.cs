@@ -19,6 +19,26 @@ public sealed class LocalEdgePublisher(EdgeStore store) : IEdgeChangePublisher
         return Task.CompletedTask;
     }
 
+    /// <summary>The whole batch in one LMDB write transaction; when one change does not fit, one at a time up to it.</summary>
+    public async Task<(int Published, Exception? Failure)> PublishAllAsync(IReadOnlyList<EdgeChange> changes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            EdgeChangeApplier.ApplyAll(Store, changes);
+            return (changes.Count, null);
+        }
+        catch (InvalidDataException)
+        {
+            return await ((IEdgeChangePublisher)new OneAtATime(this)).PublishAllAsync(changes, cancellationToken);
+        }
+    }
+
+    /// <summary>This store through the interface's one-change-at-a-time default.</summary>
+    private sealed class OneAtATime(LocalEdgePublisher store) : IEdgeChangePublisher
+    {
+        public Task PublishAsync(EdgeChange change, CancellationToken cancellationToken) => store.PublishAsync(change, cancellationToken);
+    }
+
     /// <summary>The last sequence the store applied (what the outbox must be published after).</summary>
     public long AppliedSequence => EdgeChangeApplier.AppliedSequence(Store);
 

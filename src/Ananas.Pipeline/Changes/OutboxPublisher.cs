@@ -6,8 +6,9 @@ using Npgsql;
 namespace Ananas.Pipeline.Changes;
 
 /// <summary>
-/// Reads the outbox in sequence order, turns each entry into an <see cref="EdgeChange"/> (<see cref="ChangeTransformer"/>),
-/// publishes it and only then marks it published. A failure (database or publish target) stops at that entry and
+/// Reads the outbox in sequence order a batch at a time, turns the batch into <see cref="EdgeChange"/>s from one
+/// snapshot (<see cref="ChangeTransformer"/>), publishes them in order (the target may pipeline them) and only then
+/// marks what was published. A failure (database or publish target) stops at that entry and
 /// retries it after a back-off, so nothing is skipped or reordered; after a crash between publishing and marking, the
 /// entry is published again (at least once; edges ignore a sequence they already applied). Woken by changes committed
 /// in this process, by PostgreSQL NOTIFY for other processes, and by a poll.
@@ -77,26 +78,19 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         while (true)
         {
             var batch = await database.UnpublishedAsync(BatchSize, cancellationToken);
-            long done = 0;
-            try
+            if (batch.Count == 0) return published;
+            var changes = await ChangeTransformer.TransformAllAsync(database, batch, cancellationToken);
+            var (count, failure) = await target.PublishAllAsync(changes, cancellationToken);
+            if (count > 0)
             {
-                foreach (var entry in batch)
-                {
-                    var change = await ChangeTransformer.TransformAsync(database, entry, cancellationToken);
-                    await target.PublishAsync(change, cancellationToken);
-                    done = entry.Sequence;
-                    PublishedCount++;
-                    published++;
-                }
+                // Marked only after the target holds them: a crash before this republishes them (edges skip what they applied).
+                long done = changes[count - 1].Sequence;
+                await database.MarkPublishedThroughAsync(done, CancellationToken.None);
+                PublishedThrough = done;
+                PublishedCount += count;
+                published += count;
             }
-            finally
-            {
-                if (done > 0)
-                {
-                    await database.MarkPublishedThroughAsync(done, CancellationToken.None);
-                    PublishedThrough = done;
-                }
-            }
+            if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             if (batch.Count < BatchSize) return published;
         }
     }

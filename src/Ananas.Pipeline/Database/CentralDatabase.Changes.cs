@@ -25,18 +25,19 @@ public static class OutboxKind
 }
 
 /// <summary>
-/// Changes. Each runs in one write transaction that first takes the next outbox sequence (the counter row's lock
-/// orders all writers, so sequences are gapless and commit in order), then validates against what is stored now,
-/// writes, and adds its outbox row; any failure rolls all of it back.
+/// Changes. Each runs in one write transaction: it locks its zone's row (writers of one zone take turns, so the
+/// checks see what is stored now), validates, writes, and last takes the next outbox sequence and adds its outbox
+/// row in one statement, then commits. The counter row's lock orders all writers from there to the commit, so
+/// sequences are gapless and commit in order while the lock is held only for that statement and the commit; any
+/// failure rolls all of it back.
 /// </summary>
 public sealed partial class CentralDatabase
 {
-    /// <summary>A write transaction in progress and the outbox sequence it holds.</summary>
-    internal sealed class Change(DbConnection connection, DbTransaction transaction, long sequence)
+    /// <summary>A write transaction in progress.</summary>
+    internal sealed class Change(DbConnection connection, DbTransaction transaction)
     {
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
-        public long Sequence { get; } = sequence;
         public bool Recorded { get; set; }
         public long Now { get; } = NowMs();
 
@@ -53,10 +54,7 @@ public sealed partial class CentralDatabase
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        long sequence;
-        using (var next = Command(connection, transaction, "UPDATE outbox_counter SET last_sequence = last_sequence + 1 WHERE id = 1 RETURNING last_sequence"))
-            sequence = Convert.ToInt64(await next.ExecuteScalarAsync(cancellationToken));
-        var change = new Change(connection, transaction, sequence);
+        var change = new Change(connection, transaction);
         var result = await body(change);
         if (result.Failure is not null)
         {
@@ -69,20 +67,40 @@ public sealed partial class CentralDatabase
         return result;
     }
 
+    /// <summary>
+    /// The change's last statement before the commit: takes the next sequence (the UPDATE locks the counter row until
+    /// the commit; the INSERT reads this transaction's own value) and adds the outbox row, with the NOTIFY, in one
+    /// round trip, so the lock that orders all writers is held as briefly as possible.
+    /// </summary>
     private async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
     {
-        await change.ExecuteAsync("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) VALUES (@s, @z, @k, @o, @t, NULL)",
-            cancellationToken, ("s", change.Sequence), ("z", zone.ToString()), ("k", kind),
-            ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", change.Now));
-        if (Dialect.NotifySql is { } notify) await change.ExecuteAsync(notify, cancellationToken);
+        await change.ExecuteAsync(RecordOutboxSql, cancellationToken, ("z", zone.ToString()), ("k", kind),
+            ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", NowMs()));
         change.Recorded = true;
     }
+
+    private string RecordOutboxSql => field ??=
+        "UPDATE outbox_counter SET last_sequence = last_sequence + 1 WHERE id = 1; " +
+        "INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) SELECT last_sequence, @z, @k, @o, @t, NULL FROM outbox_counter WHERE id = 1" +
+        (Dialect.NotifySql is { } notify ? "; " + notify : "");
 
     private static async Task InsertRecordAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken, string? id = null, long? created = null)
     {
         await change.ExecuteAsync($"INSERT INTO dns_records ({RecordColumns}) VALUES (@id, @zone, @name, @type, @ttl, @content, @rdata, @created, @modified)",
             cancellationToken, ("id", id ?? NewId()), ("zone", zoneId), ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)),
             ("ttl", (long)record.Ttl), ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("created", created ?? change.Now), ("modified", change.Now));
+    }
+
+    /// <summary>The zone's row, locked until the change commits (PostgreSQL; SQLite's write transaction already excludes other writers).</summary>
+    private Task<ZoneRow?> LockZoneAsync(Change change, string id, CancellationToken cancellationToken)
+    {
+        var command = change.Command($"SELECT {ZoneColumns} FROM zones WHERE id = @id{Dialect.RowLockSuffix}", ("id", id));
+        return ReadZoneDisposingAsync(command, cancellationToken);
+    }
+
+    private static async Task<ZoneRow?> ReadZoneDisposingAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        using (command) return await ReadZoneAsync(command, cancellationToken);
     }
 
     private static ApiFailure ZoneMissing(string id) => new(404, ErrorCodes.ZoneNotFound, $"no zone with id '{id}'", "zone_id");
@@ -108,7 +126,7 @@ public sealed partial class CentralDatabase
     public Task<ChangeResult<ZoneRow>> DeleteZoneAsync(string id, CancellationToken cancellationToken) =>
         ChangeAsync<ZoneRow>(async change =>
         {
-            if (await GetZoneAsync(change.Connection, change.Transaction, id, cancellationToken) is not { } zone) return ZoneMissing(id);
+            if (await LockZoneAsync(change, id, cancellationToken) is not { } zone) return ZoneMissing(id);
             await change.ExecuteAsync("DELETE FROM dns_records WHERE zone_id = @id", cancellationToken, ("id", id));
             await change.ExecuteAsync("DELETE FROM zones WHERE id = @id", cancellationToken, ("id", id));
             await RecordOutboxAsync(change, zone.Name, OutboxKind.DeleteZone, [], cancellationToken);
@@ -118,32 +136,30 @@ public sealed partial class CentralDatabase
     public Task<ChangeResult<RecordRow>> AddRecordAsync(string zoneId, RecordInput input, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
             var errors = new List<ApiError>();
             if (RecordReader.Parse(input, zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
-            if (await ApplyAsync(change, zone, null, record, cancellationToken) is { } failure) return failure;
-            return new(await ReadBackAsync(change, zoneId, record, cancellationToken), null);
+            return await ApplyAsync(change, zone, null, record, cancellationToken);
         }, cancellationToken);
 
     /// <param name="merge">The new record from the stored one: the whole input (PUT) or the input over the stored fields (PATCH).</param>
     public Task<ChangeResult<RecordRow>> UpdateRecordAsync(string zoneId, string recordId, Func<RecordRow, RecordInput> merge, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
             if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
             var errors = new List<ApiError>();
             if (RecordReader.Parse(merge(old), zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
-            if (await ApplyAsync(change, zone, old, record, cancellationToken) is { } failure) return failure;
-            return new(await ReadBackAsync(change, zoneId, record, cancellationToken), null);
+            return await ApplyAsync(change, zone, old, record, cancellationToken);
         }, cancellationToken);
 
     public Task<ChangeResult<RecordRow>> DeleteRecordAsync(string zoneId, string recordId, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
             if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
-            if (await ApplyAsync(change, zone, old, null, cancellationToken) is { } failure) return failure;
-            return new(old, null);
+            var applied = await ApplyAsync(change, zone, old, null, cancellationToken);
+            return applied.Failure is { } failure ? failure : new ChangeResult<RecordRow>(old, null);
         }, cancellationToken);
 
     /// <summary>
@@ -154,7 +170,7 @@ public sealed partial class CentralDatabase
         CancellationToken cancellationToken) =>
         ChangeAsync<(int, int)>(async change =>
         {
-            if (await GetZoneAsync(change.Connection, change.Transaction, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
+            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
             var parsed = parse(zone.Name);
             if (parsed.Failure is { } invalid) return invalid;
             var incoming = Distinct(parsed.Value!);
@@ -179,12 +195,6 @@ public sealed partial class CentralDatabase
         ? new ApiFailure(400, ErrorCodes.TooManyRecords, $"a zone holds at most {MaxRecordsPerZone} records (api.max-records-per-zone)")
         : null;
 
-    private static async Task<long> ZoneRecordCountAsync(Change change, string zoneId, CancellationToken cancellationToken)
-    {
-        using var command = change.Command("SELECT records FROM zones WHERE id = @id", ("id", zoneId));
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken));
-    }
-
     private static ApiFailure RecordMissing(string id) => new(404, ErrorCodes.RecordNotFound, $"no record with id '{id}' in this zone", "id");
 
     private static async Task<RecordRow?> RecordByIdAsync(Change change, string zoneId, string id, CancellationToken cancellationToken)
@@ -194,20 +204,15 @@ public sealed partial class CentralDatabase
         return rows.Count > 0 ? rows[0] : null;
     }
 
-    private static async Task<RecordRow> ReadBackAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken)
-    {
-        var rows = await RecordsAtAsync(change.Connection, change.Transaction, zoneId, [record.Name], cancellationToken);
-        var wire = record.Data.ToWire();
-        return rows.First(r => r.Type == record.Type && r.Rdata.AsSpan().SequenceEqual(wire));
-    }
-
     /// <summary>
     /// Replaces <paramref name="old"/> by <paramref name="record"/> (either may be null: add, delete) after the checks:
-    /// no identical record, and no new zone check error among the records around the change.
+    /// no identical record, and no new zone check error among the records around the change. Returns the row as stored
+    /// (null for a delete).
     /// </summary>
-    private async Task<ApiFailure?> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
+    private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
     {
-        if (old is null && await ZoneRecordCountAsync(change, zone.Id, cancellationToken) is var count && TooMany(count + 1) is { } tooMany) return tooMany;
+        // The zone's row is locked (LockZoneAsync), so its record count is current.
+        if (old is null && TooMany(zone.Records + 1) is { } tooMany) return tooMany;
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
@@ -223,19 +228,25 @@ public sealed partial class CentralDatabase
         if (record is not null) after.Add(record);
         if (ZoneRules.NewErrors(zone.Name, before, after) is { Count: > 0 } errors) return new ApiFailure(400, errors);
 
+        RecordRow? stored = null;
         if (old is not null && record is not null)
         {
+            stored = new RecordRow(old.Id, zone.Id, record.Name.ToLowerCase(), record.Type, record.Ttl, record.Data.ToString(), record.Data.ToWire(), old.CreatedMs, change.Now);
             await change.ExecuteAsync("UPDATE dns_records SET name = @name, type = @type, ttl = @ttl, content = @content, rdata = @rdata, modified_ms = @t WHERE id = @id",
                 cancellationToken, ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)), ("ttl", (long)record.Ttl),
-                ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("t", change.Now), ("id", old.Id));
+                ("content", stored.Content), ("rdata", stored.Rdata), ("t", change.Now), ("id", old.Id));
         }
         else if (old is not null) await change.ExecuteAsync("DELETE FROM dns_records WHERE id = @id", cancellationToken, ("id", old.Id));
-        else await InsertRecordAsync(change, zone.Id, record!, cancellationToken);
+        else
+        {
+            stored = new RecordRow(NewId(), zone.Id, record!.Name.ToLowerCase(), record.Type, record.Ttl, record.Data.ToString(), record.Data.ToWire(), change.Now, change.Now);
+            await InsertRecordAsync(change, zone.Id, record, cancellationToken, stored.Id);
+        }
         int delta = old is null ? 1 : record is null ? -1 : 0;
         await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = records + @d WHERE id = @id", cancellationToken,
             ("t", change.Now), ("d", (long)delta), ("id", zone.Id));
         await RecordOutboxAsync(change, zone.Name, OutboxKind.SetNodes, owners, cancellationToken);
-        return null;
+        return new(stored, null);
     }
 
     /// <summary>
@@ -248,13 +259,10 @@ public sealed partial class CentralDatabase
         var targets = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase())
             .Where(t => t.IsSubdomainOf(zone.Name) && !rows.Any(r => r.Name == t)).Distinct().ToList();
         rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
-        foreach (var owner in owners.Distinct())
-        {
-            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) = @target",
-                ("zone", zone.Id), ("target", owner.ToLowerCase().ToString()));
-            foreach (var row in await ReadRecordsAsync(command, cancellationToken))
-                if (!rows.Any(r => r.Id == row.Id)) rows.Add(row);
-        }
+        var (inList, parameters) = InList("target", owners.Select(o => o.ToLowerCase().ToString()).Distinct(), ("zone", zone.Id));
+        using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({inList})", parameters);
+        foreach (var row in await ReadRecordsAsync(command, cancellationToken))
+            if (!rows.Any(r => r.Id == row.Id)) rows.Add(row);
         return rows;
     }
 

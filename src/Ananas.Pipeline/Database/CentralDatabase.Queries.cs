@@ -81,18 +81,44 @@ public sealed partial class CentralDatabase
         return rows.Count > 0 ? rows[0] : null;
     }
 
-    /// <summary>Every record of the owners <paramref name="names"/> in the zone.</summary>
-    internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
+    /// <summary>The zones of these names that exist, in one query.</summary>
+    internal static async Task<List<ZoneRow>> ZonesNamedAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<DnsName> names, CancellationToken cancellationToken)
+    {
+        var (inList, parameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
+        if (parameters.Length == 1) return [];
+        using var command = Command(connection, transaction, $"SELECT {ZoneColumns} FROM zones WHERE name IN ({inList})", parameters[1..]);
+        return await ReadZonesAsync(command, cancellationToken);
+    }
+
+    /// <summary>Every record at any of the owners <paramref name="names"/> in any of the zones, in one query.</summary>
+    internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> zoneIds, IEnumerable<DnsName> names,
         CancellationToken cancellationToken)
     {
-        var rows = new List<RecordRow>();
-        foreach (var name in names.Distinct())
+        var (zoneList, zoneParameters) = InList("zone", zoneIds, ("unused", null));
+        var (nameList, nameParameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
+        if (zoneParameters.Length == 1 || nameParameters.Length == 1) return [];
+        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id IN ({zoneList}) AND name IN ({nameList})",
+            [.. zoneParameters[1..], .. nameParameters[1..]]);
+        return await ReadRecordsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Every record of the owners <paramref name="names"/> in the zone.</summary>
+    internal static Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
+        CancellationToken cancellationToken) => RecordsAtAsync(connection, transaction, [zoneId], names, cancellationToken);
+
+    /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
+    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values, (string Name, object? Value) first)
+    {
+        var parameters = new List<(string Name, object? Value)> { first };
+        var list = new StringBuilder();
+        foreach (var value in values)
         {
-            using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name = @name",
-                ("zone", zoneId), ("name", name.ToLowerCase().ToString()));
-            rows.AddRange(await ReadRecordsAsync(command, cancellationToken));
+            if (list.Length > 0) list.Append(", ");
+            string name = prefix + (parameters.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            list.Append('@').Append(name);
+            parameters.Add((name, value));
         }
-        return rows;
+        return (list.ToString(), parameters.ToArray());
     }
 
     internal static async Task<List<RecordRow>> ZoneRecordsAsync(DbConnection connection, DbTransaction? transaction, string zoneId, CancellationToken cancellationToken)

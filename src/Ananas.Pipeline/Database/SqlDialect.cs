@@ -32,6 +32,9 @@ public abstract class SqlDialect
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
+    /// <summary>Appended to a SELECT in a write transaction to lock the rows it reads until the commit ("" when the write transaction already excludes other writers).</summary>
+    public virtual string RowLockSuffix => "";
+
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
 }
@@ -87,7 +90,26 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 {
     public const string Channel = "ananas_outbox";
 
-    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
+    // Pooled connections, unless the connection string says otherwise: statements used again and again (every change
+    // runs the same few) prepared on the server once per connection, and at most 32 connections, since writers take
+    // turns on the outbox counter anyway: more requests wait in the pool (cheap) rather than as server processes
+    // (PostgreSQL's default max_connections is 100, which Npgsql's default pool of 100 would exhaust).
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(Tuned(connectionString));
+
+    private static string Tuned(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Names(connectionString, "Max Auto Prepare", "MaxAutoPrepare")) builder.MaxAutoPrepare = 64;
+        if (!Names(connectionString, "Maximum Pool Size", "MaxPoolSize", "Max Pool Size")) builder.MaxPoolSize = 32;
+        return builder.ConnectionString;
+    }
+
+    private static bool Names(string connectionString, params string[] keywords)
+    {
+        foreach (var keyword in keywords)
+            if (connectionString.Contains(keyword, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 
     public string ConnectionString { get; } = connectionString;
 
@@ -100,6 +122,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifyChannel => Channel;
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
+
+    public override string RowLockSuffix => " FOR UPDATE";
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);
