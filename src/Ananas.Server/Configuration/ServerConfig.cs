@@ -114,6 +114,18 @@ public sealed record ServerConfig
     public TimeSpan MinTtl { get; set; }
     public TimeSpan MaxTtl { get; set; }
     public TimeSpan MaxNegativeTtl { get; set; }
+    /// <summary>RFC 9156 §2: probe the full name too, so only its own zone's servers see the QTYPE.</summary>
+    public bool MinimiseFullName { get; set; }
+    public bool IPv4 { get; set; }
+    public bool HardenGlue { get; set; }
+    public bool ScrubPromiscuous { get; set; }
+    /// <summary>Records kept of an upstream NS RRset; 0 keeps them all.</summary>
+    public int MaxNsRecords { get; set; }
+    /// <summary>RFC 8198 answers from cached secure NSEC records.</summary>
+    public bool AggressiveNsec { get; set; }
+    public TimeSpan FailureCacheTtl { get; set; }
+    public TimeSpan BogusCacheTtl { get; set; }
+    public TimeSpan LameHoldDown { get; set; }
     /// <summary>PEM file of certificates DoT upstreams must chain to; empty: the system's trust store.</summary>
     public string TlsCertBundle { get; set; } = "";
 
