@@ -9,7 +9,7 @@ using Ananas.Resolver.Validation;
 namespace Ananas.Resolver;
 
 /// <summary>
-/// The validating recursive resolver's core (validation to come). It does no I/O of its own: the network is the
+/// The validating recursive resolver's core: <see cref="ResolutionPolicy"/>, the <see cref="Resolution"/>, then the <see cref="ValidationStage"/>. It does no I/O of its own: the network is the
 /// <see cref="IExchanger"/> passed per call, time is <see cref="IClock"/>, randomness <see cref="IRandom"/>.
 /// Thread-safe: one instance serves all queries.
 /// </summary>
