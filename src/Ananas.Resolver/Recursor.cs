@@ -4,26 +4,28 @@ using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Iteration;
+using Ananas.Resolver.Validation;
 
 namespace Ananas.Resolver;
 
 /// <summary>
-/// The validating recursive resolver's core (validation to come). It does no I/O of its own: the network is the
+/// The validating recursive resolver's core: <see cref="ResolutionPolicy"/>, the <see cref="Resolution"/>, then the <see cref="ValidationStage"/>. It does no I/O of its own: the network is the
 /// <see cref="IExchanger"/> passed per call, time is <see cref="IClock"/>, randomness <see cref="IRandom"/>.
 /// Thread-safe: one instance serves all queries.
 /// </summary>
-public sealed partial class Recursor
+public sealed class Recursor
 {
     private readonly RecursorOptions _options;
-    private readonly IClock _clock;
     private readonly IRecordCache _cache;
-    private readonly ILameServerList _bogusServers;
 
     // What every resolution shares: the options, caches, lame and bogus lists, selector and clock.
     private readonly RecursorContext _context;
 
     // Serve-stale, prefetch and failure caching around each resolution.
     private readonly ResolutionPolicy _policy;
+
+    // DNSSEC validation of each outcome, and the DNSSEC flags and records of each response.
+    private readonly ValidationStage _validation;
 
     public Recursor(RecursorOptions options, IClock clock, IRandom random, IRecordCache cache)
         : this(options, clock, cache, new RandomServerSelector(random), new LameServerList(clock, options.LameHoldDown))
@@ -35,24 +37,18 @@ public sealed partial class Recursor
         PeerCompatibility? peer = null)
     {
         _options = options;
-        _clock = clock;
         _cache = cache;
-        _bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
-        _context = new RecursorContext(options, cache, lameServers, _bogusServers, selector, clock, peer ?? PeerCompatibility.None);
+        var bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
+        _context = new RecursorContext(options, cache, lameServers, bogusServers, selector, clock, peer ?? PeerCompatibility.None);
+        _validation = new ValidationStage(_context);
         _policy = new ResolutionPolicy(_context, (query, resolution, outcome) => Build(query, resolution, outcome));
-        _bogusKeySets = new FailureCache(clock, BogusKeySetCapacityBytes);
     }
-
-    /// <summary>1 MiB: thousands of bogus zones; a flood of them evicts its own entries, nothing else.</summary>
-    private const long BogusKeySetCapacityBytes = 1L << 20;
-
-    private readonly FailureCache _bogusKeySets;
 
     /// <summary>
     /// Zones whose DNSKEY RRset was proven bogus, keyed (zone, DNSKEY), for <see cref="RecursorOptions.BogusCacheTtl"/>:
     /// the validator takes the verdict instead of fetching and computing the key set again (Unbound's bogus key entries).
     /// </summary>
-    public FailureCache BogusKeySets => _bogusKeySets;
+    public FailureCache BogusKeySets => _validation.BogusKeySets;
 
     public RecursorOptions Options => _options;
 
@@ -62,7 +58,7 @@ public sealed partial class Recursor
     public FailureCache Failures => _policy.Failures;
 
     /// <summary>Servers held off for a zone after sending data that failed DNSSEC validation (<see cref="RecursorOptions.BogusServerHoldDown"/>).</summary>
-    public ILameServerList BogusServers => _bogusServers;
+    public ILameServerList BogusServers => _context.BogusServers;
 
     public Task<Response> ResolveAsync(Request request, IExchanger exchanger) => ResolveAsync(request, exchanger, CancellationToken.None);
 
@@ -100,13 +96,13 @@ public sealed partial class Recursor
         if (fallback is not null) return fallback;
         bool recursive = query.Has(HeaderFlags.RD);
         bool checkingDisabled = query.Has(HeaderFlags.CD);
-        // DNSSEC validation (Validation/Recursor.Validation.cs).
-        var validated = await ValidateAsync(request, exchanger, question, outcome, resolution, cancellationToken);
+        // DNSSEC validation (Validation/ValidationStage.cs).
+        var validated = await _validation.ValidateAsync(request, exchanger, question, outcome, resolution, cancellationToken);
         if (validated.Bogus && recursive) _policy.RememberBogus(question, checkingDisabled, validated.Outcome.Failure!);
         // RFC 8509 §3.2: a secure A/AAAA answer (CD unset) to a root-key-sentinel name that contradicts our root trust
         // anchors is SERVFAIL.
         if (validated.Secure && !checkingDisabled && question.Type is RRType.A or RRType.AAAA &&
-            Validation.KeySentinel.Failure(question.Name, _options.TrustAnchors) is { } sentinel)
+            KeySentinel.Failure(question.Name, _options.TrustAnchors) is { } sentinel)
             return Refuse(query, Rcode.ServFail, new ExtendedErrorOption(EdeCode.Other, sentinel));
         var response = Build(query, resolution, validated.Outcome, validated.Secure, validated.UpstreamQueries);
         if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
@@ -155,7 +151,7 @@ public sealed partial class Recursor
         foreach (var rr in outcome.Authority) response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
         if (outcome.Failure is not null && response.Edns is not null)
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
-        ApplyDnssecFlags(query, response, secure);
+        _validation.ApplyDnssecFlags(query, response, secure);
         return new Response(response) { UpstreamQueries = resolution.UpstreamQueries + validationQueries };
     }
 

@@ -5,16 +5,45 @@ using Ananas.Dns.Records;
 using Ananas.Resolver.Cache;
 using Ananas.Resolver.Dnssec;
 using Ananas.Resolver.Iteration;
-using Ananas.Resolver.Validation;
+using Ananas.Resolver.Infrastructure;
 
-namespace Ananas.Resolver;
+namespace Ananas.Resolver.Validation;
 
-/// <summary>The recursor's side of DNSSEC validation: when to validate, and what the client sees.</summary>
-public sealed partial class Recursor
+/// <summary>
+/// The resolver's validation stage: when to validate an outcome, what the client sees of it (SERVFAIL for bogus, AD,
+/// DNSSEC records), and which servers are held off for bogus data. Made once by the <see cref="Recursor"/> from its
+/// <see cref="RecursorContext"/>; thread-safe like it.
+/// </summary>
+internal sealed class ValidationStage
 {
+    private readonly RecursorContext _context;
+    private readonly RecursorOptions _options;
+    private readonly IRecordCache _cache;
+    private readonly IClock _clock;
+    private readonly ILameServerList _bogusServers;
+
+    public ValidationStage(RecursorContext context)
+    {
+        _context = context;
+        _options = context.Options;
+        _cache = context.Cache;
+        _clock = context.Clock;
+        _bogusServers = context.BogusServers;
+        BogusKeySets = new FailureCache(context.Clock, BogusKeySetCapacityBytes);
+    }
+
+    /// <summary>1 MiB: thousands of bogus zones; a flood of them evicts its own entries, nothing else.</summary>
+    private const long BogusKeySetCapacityBytes = 1L << 20;
+
+    /// <summary>
+    /// Zones whose DNSKEY RRset was proven bogus, keyed (zone, DNSKEY), for <see cref="RecursorOptions.BogusCacheTtl"/>:
+    /// the validator takes the verdict instead of fetching and computing the key set again (Unbound's bogus key entries).
+    /// </summary>
+    public FailureCache BogusKeySets { get; }
+
     /// <param name="Notice">An Extended DNS Error for an answer that is passed on but not trusted (e.g. EDE 27 for
     /// NSEC3 iterations above the limit, RFC 9276 §3.2).</param>
-    private readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false, ExtendedErrorOption? Notice = null);
+    internal readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false, ExtendedErrorOption? Notice = null);
 
     /// <summary>
     /// Validates the outcome when validation is on, the client did not set CD, and a trust anchor (and no negative
@@ -23,7 +52,7 @@ public sealed partial class Recursor
     /// bad data has other servers: those that sent it are held off and the answer and its chain are fetched again
     /// (Unbound's validation blacklist and restart), at most <see cref="Limits.MaxValidationRetries"/> times.
     /// </summary>
-    private async ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
+    public async ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
     {
         if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(outcome, false, 0);
         if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
@@ -55,7 +84,7 @@ public sealed partial class Recursor
             var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
                 _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
             {
-                KnownBogusKeys = _bogusKeySets.Count == 0 ? null : zone => _bogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
+                KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
             };
             var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
             if (verdict.State != ValidationState.Bogus)
@@ -93,7 +122,7 @@ public sealed partial class Recursor
             // The final verdict on a zone's key set is kept (Unbound's bogus key entries, val-bogus-ttl): the next query
             // into the zone neither fetches nor computes it again.
             if (validator.BogusKeys is var (zone, ede, why) && !validator.UsedKnownBogusKeys)
-                _bogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
+                BogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, queries, Bogus: true);
         }
     }
@@ -118,7 +147,7 @@ public sealed partial class Recursor
         foreach (var source in sources)
         {
             if (!source.ZoneCut.Equals(cut) || _bogusServers.IsLame(source.Server, cut)) continue;
-            _bogusServers.MarkLame(source.Server, cut, Infrastructure.Lameness.Bogus);
+            _bogusServers.MarkLame(source.Server, cut, Lameness.Bogus);
             newlyHeldOff = true;
         }
         return newlyHeldOff && HasServerNotHeldOff(cut);
@@ -190,7 +219,7 @@ public sealed partial class Recursor
     /// AD only for secure data and a client that asked for it (DO or AD, RFC 6840 §5.8); without DO the DNSSEC
     /// records the validator needed are left out (RFC 4035 §3.2.1) unless asked for by type.
     /// </summary>
-    private void ApplyDnssecFlags(DnsMessage query, DnsMessage response, bool secure)
+    public void ApplyDnssecFlags(DnsMessage query, DnsMessage response, bool secure)
     {
         bool dnssecOk = query.Edns?.DnssecOk == true;
         response.Set(HeaderFlags.AD, secure && (dnssecOk || query.Has(HeaderFlags.AD)));
