@@ -90,7 +90,8 @@ internal static class DnsExchange
         }
     }
 
-    private static async Task<bool> ReadExactlyAsync(Socket socket, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>Fills <paramref name="destination"/> from a stream socket; false when the peer closed first.</summary>
+    internal static async Task<bool> ReadExactlyAsync(Socket socket, Memory<byte> destination, CancellationToken cancellationToken)
     {
         int read = 0;
         while (read < destination.Length)

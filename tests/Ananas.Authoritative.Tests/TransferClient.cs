@@ -25,9 +25,9 @@ internal static class TransferClient
         int soas = 0;
         while (messages.Count < 10_000)
         {
-            if (!await ReadExactlyAsync(socket, buffer.AsMemory(0, 2), timeout.Token)) break;
+            if (!await DnsExchange.ReadExactlyAsync(socket, buffer.AsMemory(0, 2), timeout.Token)) break;
             int length = BinaryPrimitives.ReadUInt16BigEndian(buffer);
-            if (!await ReadExactlyAsync(socket, buffer.AsMemory(0, length), timeout.Token)) break;
+            if (!await DnsExchange.ReadExactlyAsync(socket, buffer.AsMemory(0, length), timeout.Token)) break;
             var message = DnsMessage.Parse(buffer.AsSpan(0, length));
             messages.Add(message);
             soas += message.Answers.Count(r => r.Type == RRType.SOA);
@@ -45,17 +45,5 @@ internal static class TransferClient
             query.Authority.Add(new Ananas.Dns.Records.ResourceRecord(zone, 0,
                 new Ananas.Dns.Records.SoaData(DnsName.Parse("ns." + zone), DnsName.Parse("h." + zone), serial, 1, 1, 1, 1)));
         return query;
-    }
-
-    private static async Task<bool> ReadExactlyAsync(Socket socket, Memory<byte> destination, CancellationToken cancellationToken)
-    {
-        int read = 0;
-        while (read < destination.Length)
-        {
-            int n = await socket.ReceiveAsync(destination[read..], SocketFlags.None, cancellationToken);
-            if (n == 0) return false;
-            read += n;
-        }
-        return true;
     }
 }
