@@ -48,11 +48,11 @@ public sealed partial class CentralDatabase
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Removes entries published before <paramref name="cutoffMs"/> (the outbox's bound); returns how many.</summary>
+    /// <summary>Removes entries published at or before <paramref name="cutoffMs"/> (the outbox's bound; "at" too, so a zero retention removes what was published in the same millisecond); returns how many.</summary>
     public async Task<int> PruneOutboxAsync(long cutoffMs, CancellationToken cancellationToken)
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
-        using var command = Command(connection, null, "DELETE FROM outbox WHERE published_ms IS NOT NULL AND published_ms < @cut", ("cut", cutoffMs));
+        using var command = Command(connection, null, "DELETE FROM outbox WHERE published_ms IS NOT NULL AND published_ms <= @cut", ("cut", cutoffMs));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
