@@ -87,7 +87,10 @@ public sealed class TestNode : IAsyncDisposable
     {
         var members = nodes.Select(n => (n.Id, n.PeerAddress)).ToList();
         foreach (var node in nodes) await node.Forwarder.SetMembersAsync(members);
-        await WaitUntilAsync(() => nodes.All(n => n.RingSize() == nodes.Length), TimeSpan.FromSeconds(5));
+        // Formed: every node has every member in its ring and a connected, healthy link to each peer (a link tried
+        // before its peer knew the members is refused once and retried; asking before that would test the fallback).
+        await WaitUntilAsync(() => nodes.All(n => n.RingSize() == nodes.Length && n.Forwarder.Status().Peers.All(p => p.State == "healthy" && p.InRing)),
+            TimeSpan.FromSeconds(10));
     }
 
     public int RingSize() => Forwarder.Status().Ring.Length;
