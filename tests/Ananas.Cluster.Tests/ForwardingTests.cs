@@ -153,7 +153,8 @@ public sealed class ForwardingTests
         {
             await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("b", slow.Address), ("c", c.PeerAddress)]);
             await c.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("c", c.PeerAddress)]);
-            await TestNode.WaitUntilAsync(() => a.RingSize() == 3, TimeSpan.FromSeconds(5));
+            // Both links up first: a question asked while a's link to c is still being retried tests the fallback.
+            await TestNode.WaitUntilAsync(() => a.RingSize() == 3 && a.Forwarder.Status().Peers.All(p => p.State == "healthy"), TimeSpan.FromSeconds(10));
             var names = new List<string>();
             for (int i = 0; names.Count < 24; i++)
             {
