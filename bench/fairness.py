@@ -153,6 +153,7 @@ def main() -> int:
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--port", type=int, default=5399)
     ap.add_argument("--ananas", default=bench.ANANAS, help="the ananas launcher to run (default: this tree's ./ananas)")
+    ap.add_argument("--before", help="another ananas launcher (say a checkout before a change), run first in the same run")
     cfg = ap.parse_args()
     cfg.address_base = f"{cfg.net}.10"
     bench.ANANAS = str(Path(cfg.ananas).resolve())
@@ -160,6 +161,10 @@ def main() -> int:
     for n in names:
         if n not in bench.RESOLVERS:
             ap.error(f"unknown resolver {n!r}")
+    launchers = {"ananas": bench.ANANAS}
+    if cfg.before:
+        names.insert(0, "ananas-before")
+        launchers["ananas-before"] = str(Path(cfg.before).resolve())
     source_b, source_a = f"{cfg.net}.20.1", f"{cfg.net}.21.1"
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -174,10 +179,15 @@ def main() -> int:
         bench.log(f"lab: bench/lab/up {' '.join(lab_args)}")
         subprocess.run([sys.executable, str(bench.LAB), "up", *lab_args], check=True, stdout=subprocess.DEVNULL)
         warm, hot, phases, flood = make_lists(lab, run_dir / "queries", cfg.rate, cfg.duration)
-        if "ananas" in names:
-            bench.log("building ananas (Release) if sources changed")
-            subprocess.run([bench.ANANAS, "version"], check=True, capture_output=True, timeout=900)
-        versions = {n: bench.version_of(n) for n in names}
+        versions = {}
+        for n in names:
+            if n in launchers:
+                bench.log(f"building {launchers[n]} (Release) if sources changed")
+                subprocess.run([launchers[n], "version"], check=True, capture_output=True, timeout=1800)
+                bench.ANANAS = launchers[n]
+                versions[n] = bench.version_of("ananas")
+            else:
+                versions[n] = bench.version_of(n)
         lines = [f"## bench/fairness — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
                  f"- machine: {bench.machine()}; load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}",
                  f"- lab: {cfg.zones} zones, signed, NSD on CPU {cfg.load_cpu}; resolvers: {cfg.threads} worker thread(s), "
@@ -191,6 +201,9 @@ def main() -> int:
                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for i, name in enumerate(names):
             r = bench.make_resolver(name, i, cfg, run_dir)
+            if name in launchers:
+                bench.ANANAS = launchers[name]
+                r.name = "ananas"
             cmd = bench.command(r, lab, cfg.threads, cfg.cache_mb)
             bench.log(f"{name} {versions[name]}: {' '.join(cmd)} on {r.address}:{r.port} (CPU {cfg.server_cpu})")
             bench.check_port_free(r)
