@@ -82,10 +82,12 @@ internal sealed class ValidationStage
         for (int retries = 0; ; retries++)
         {
             // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
+            bool askTail = !tailRefetched && budget.Exhausted is null && retries < limits.MaxValidationRetries && request.Query.Has(HeaderFlags.RD);
             var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
                 _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
             {
                 KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
+                AskAliasTails = askTail,
             };
             var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
             if (verdict.State != ValidationState.Bogus)
@@ -97,18 +99,17 @@ internal sealed class ValidationStage
             // The bad RRset is a later link of the answer's alias chain: only the record describing the alias is
             // necessarily authoritative, the rest may come from the server's cache, and "where authoritative answers
             // are required, the client should query again, using the canonical name" (RFC 2181 §5.4.1). Once per query.
-            if (!tailRefetched && budget.Exhausted is null && retries < limits.MaxValidationRetries && request.Query.Has(HeaderFlags.RD)
-                && validator.BogusData is var (badOwner, badType) && !badOwner.Equals(question.Name)
-                && outcome.Answer.Exists(r => r.Type == badType && r.Name.Equals(badOwner)) && ChainPrefix(outcome.Answer, question.Name, badOwner) is { } prefix)
+            if (askTail && validator.AliasTail is { } tailName)
             {
                 tailRefetched = true;
-                var tail = await Resolve(badOwner, question.Type);
-                if (tail.Rcode is Rcode.NoError or Rcode.NXDomain)
+                var tail = await Resolve(tailName, question.Type);
+                if (tail.Rcode is Rcode.NoError or Rcode.NXDomain && Validator.ChainPrefix(outcome.Answer, question.Name, tailName) is { } prefix)
                 {
                     prefix.AddRange(tail.Answer);
                     outcome = new ResolutionOutcome(tail.Rcode, prefix) { Soa = tail.Soa, Authority = AnswerSteps.WithAliasProofs(AliasProofs(outcome.Authority), tail.Authority) };
-                    continue;
                 }
+                // Judged again either way, now probing an unsigned tail for the zone cut that would make it insecure.
+                continue;
             }
             // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
             // query without RD is answered from the cache alone, so nothing is asked again.
@@ -142,30 +143,6 @@ internal sealed class ValidationStage
                 BogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, queries, Bogus: true);
         }
-    }
-
-    /// <summary>
-    /// The answer's alias links from <paramref name="qname"/> up to the one whose target is <paramref name="target"/>
-    /// (each CNAME with its RRSIGs, and the DNAME a synthesised CNAME comes from); null when the chain does not reach it.
-    /// </summary>
-    internal static List<ResourceRecord>? ChainPrefix(List<ResourceRecord> answer, DnsName qname, DnsName target)
-    {
-        var prefix = new List<ResourceRecord>();
-        var name = qname;
-        // Each link moves one name along; more links than records is a loop.
-        for (int links = 0; links < answer.Count && !name.Equals(target); links++)
-        {
-            var cname = answer.Find(r => r.Type == RRType.CNAME && r.Name.Equals(name));
-            if (cname?.Data is not NameData { Target: var next }) return null;
-            foreach (var rr in answer)
-            {
-                bool link = rr.Name.Equals(name) && (rr.Type == RRType.CNAME || rr.Data is RrsigData { TypeCovered: RRType.CNAME });
-                bool dname = (rr.Type == RRType.DNAME || rr.Data is RrsigData { TypeCovered: RRType.DNAME }) && name.IsStrictSubdomainOf(rr.Name);
-                if ((link || dname) && !prefix.Exists(rr.SameData)) prefix.Add(rr);
-            }
-            name = next;
-        }
-        return name.Equals(target) ? prefix : null;
     }
 
     /// <summary>The NSEC/NSEC3 records (and their RRSIGs) among an answer's authority records: the proofs its alias links may need.</summary>
