@@ -255,6 +255,8 @@ public static class ConfigKeys
             "each signature's expiration is brought forward by a random amount up to this, so they do not all expire at once; at most half of `signature-validity`"),
         Integer("authoritative.signature-cache-size", 100_000, 16, 10_000_000, Restart, c => c.SignatureCacheSize, (c, v) => c.SignatureCacheSize = v,
             "signed RRsets whose signatures are kept for reuse (each made-up NSEC of a missing name is one; the oldest make room)"),
+        Integer("authoritative.reply-cache-size", 32_768, 0, 4_000_000, Restart, c => c.ReplyCacheSize, (c, v) => c.ReplyCacheSize = v,
+            "finished replies kept in front of the store, 512 octets each (any store write or zone reload makes them stale; signed replies are not kept); 0: every query reads the store"),
         Duration("authoritative.dnskey-ttl", "1h", TimeSpan.FromMinutes(1), TimeSpan.FromDays(2), Restart, c => c.DnskeyTtl, (c, v) => c.DnskeyTtl = v,
             "TTL of the DNSKEY RRset made from a signed zone's keys"),
         Networks("authoritative.allow-transfer", [], Restart, c => c.AuthoritativeAllowTransfer, (c, v) => c.AuthoritativeAllowTransfer = v,
