@@ -107,7 +107,7 @@ public sealed partial class CentralDatabase
         CancellationToken cancellationToken) => RecordsAtAsync(connection, transaction, [zoneId], names, cancellationToken);
 
     /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
-    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values, (string Name, object? Value) first)
+    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<object?> values, (string Name, object? Value) first)
     {
         var parameters = new List<(string Name, object? Value)> { first };
         var list = new StringBuilder();
