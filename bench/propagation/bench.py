@@ -187,7 +187,10 @@ class Bench:
         query = ("SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
                  "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
         out = subprocess.run([*self.pg_psql, "-F", " | ", "-c", query], capture_output=True, text=True).stdout
-        (self.work / "pg_stat_statements.txt").write_text("calls | total ms | mean ms | rows | statement\n" + out)
+        tables = subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) "
+                                 "FROM pg_stat_user_tables ORDER BY relname"], capture_output=True, text=True).stdout
+        (self.work / "pg_stat_statements.txt").write_text("calls | total ms | mean ms | rows | statement\n" + out +
+                                                          "\ntable | live | dead | updated | HOT updated | bytes\n" + tables)
 
     def start_nats(self):
         self.spawn("nats", ["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.nats_port), "-m", str(self.nats_monitor), "-sd", str(self.work / "nats")])

@@ -26,7 +26,7 @@ public static class OutboxKind
 }
 
 /// <summary>
-/// Changes. Each runs in one write transaction: it locks its zone's row (writers of one zone take turns, so the
+/// Changes. Each runs in one write transaction: it locks its zone (writers of one zone take turns, so the
 /// checks see what is stored now), validates, sends its writes and its outbox_pending row in one round trip, then
 /// commits; any failure rolls all of it back. The pending row's id is taken by that last statement, after the zone
 /// lock, so of two changes that conflict (one waited for the other's lock, or read what it committed) the later has
@@ -109,28 +109,35 @@ public sealed partial class CentralDatabase
     private static Task InsertRecordAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken) =>
         change.ExecuteAsync(InsertRecordSql, cancellationToken, RecordParameters(zoneId, record, NewId(), change.Now, change.Now));
 
-    /// <summary>The zone's row, locked until the change commits (PostgreSQL; SQLite's write transaction already excludes other writers).</summary>
-    private Task<ZoneRow?> LockZoneAsync(Change change, string id, CancellationToken cancellationToken)
+    /// <summary>The zone's row, with the zone locked until the change commits (<see cref="SqlDialect.ZoneLockSql"/>).</summary>
+    private async Task<ZoneRow?> LockZoneAsync(Change change, string id, CancellationToken cancellationToken)
     {
-        var command = change.Command($"SELECT {ZoneColumns} FROM zones WHERE id = @id{Dialect.RowLockSuffix}", ("id", id));
-        return ReadZoneDisposingAsync(command, cancellationToken);
+        using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone"), ("zone", id));
+        await using var reader = await ReadLockedAsync(command, cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
     }
 
-    private static async Task<ZoneRow?> ReadZoneDisposingAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        using (command) return await ReadZoneAsync(command, cancellationToken);
-    }
-
-    /// <summary>The zone's row, locked as by <see cref="LockZoneAsync"/>, and then one of its records, in one round trip.</summary>
+    /// <summary>The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, and then one of its records, in one round trip.</summary>
     private async Task<(ZoneRow? Zone, RecordRow? Record)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId, CancellationToken cancellationToken)
     {
-        using var command = change.Command($"SELECT {ZoneColumns} FROM zones WHERE id = @zone{Dialect.RowLockSuffix}; " +
-            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id", ("zone", zoneId), ("id", recordId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone; " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id"), ("zone", zoneId), ("id", recordId));
+        await using var reader = await ReadLockedAsync(command, cancellationToken);
         var zone = await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
         if (!await reader.NextResultAsync(cancellationToken)) return (zone, null);
         var record = await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
         return (zone, zone is null ? null : record);
+    }
+
+    /// <summary>The lock statement, then <paramref name="sql"/> (each statement reads what is committed when it starts: after the lock).</summary>
+    private string ZoneLocked(string sql) => Dialect.ZoneLockSql is { } zoneLock ? zoneLock + "; " + sql : sql;
+
+    /// <summary>A reader positioned at the first result after the lock statement's.</summary>
+    private async Task<DbDataReader> ReadLockedAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (Dialect.ZoneLockSql is not null) await reader.NextResultAsync(cancellationToken);
+        return reader;
     }
 
     private static ApiFailure ZoneMissing(string id) => new(404, ErrorCodes.ZoneNotFound, $"no zone with id '{id}'", "zone_id");
@@ -236,7 +243,7 @@ public sealed partial class CentralDatabase
     /// </summary>
     private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
     {
-        // The zone's row is locked (LockZoneAsync), so its record count is current.
+        // The zone is locked (LockZoneAsync), so its record count is current.
         if (old is null && TooMany(zone.Records + 1) is { } tooMany) return tooMany;
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);

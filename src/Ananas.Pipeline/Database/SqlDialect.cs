@@ -38,8 +38,11 @@ public abstract class SqlDialect
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
-    /// <summary>Appended to a SELECT in a write transaction to lock the rows it reads until the commit ("" when the write transaction already excludes other writers).</summary>
-    public virtual string RowLockSuffix => "";
+    /// <summary>
+    /// A statement that takes a lock on the zone <c>@zone</c> (its id) until the commit, run first in a change (null
+    /// when the write transaction already excludes other writers).
+    /// </summary>
+    public virtual string? ZoneLockSql => null;
 
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
@@ -135,7 +138,10 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 
-    public override string RowLockSuffix => " FOR UPDATE";
+    // An advisory lock, not SELECT … FOR UPDATE: locking the row writes to it, and every change doing that to the
+    // same few rows of the zones table left dead row versions faster than PostgreSQL could prune them (its CPU grew
+    // through a run). Ids that hash alike share a lock, which only makes them take turns.
+    public override string? ZoneLockSql => "SELECT pg_advisory_xact_lock(4242003, hashtext(@zone))";
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);
