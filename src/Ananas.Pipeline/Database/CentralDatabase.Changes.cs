@@ -36,7 +36,7 @@ public static class OutboxKind
 public sealed partial class CentralDatabase
 {
     /// <summary>A write transaction in progress.</summary>
-    internal sealed class Change(DbConnection connection, DbTransaction transaction)
+    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement)
     {
         private readonly StringBuilder _deferredSql = new();
         private readonly List<(string Name, object? Value)> _deferredParameters = [];
@@ -45,6 +45,12 @@ public sealed partial class CentralDatabase
         public DbTransaction Transaction { get; } = transaction;
         public bool Recorded { get; set; }
         public long Now { get; } = NowMs();
+
+        /// <summary>The outbox row's statement carries the COMMIT (<see cref="SqlDialect.CommitsWithLastStatement"/>).</summary>
+        public bool CommitWithLastStatement { get; } = commitWithLastStatement;
+
+        /// <summary>The COMMIT went with the outbox row.</summary>
+        public bool Committed { get; set; }
 
         public DbCommand Command(string sql, params (string Name, object? Value)[] parameters) => CentralDatabase.Command(Connection, Transaction, sql, parameters);
 
@@ -75,7 +81,7 @@ public sealed partial class CentralDatabase
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        var change = new Change(connection, transaction);
+        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement);
         var result = await body(change);
         if (result.Failure is not null)
         {
@@ -83,21 +89,24 @@ public sealed partial class CentralDatabase
             return result;
         }
         if (!change.Recorded) throw new InvalidOperationException("a change committed without its outbox entry");
-        await transaction.CommitAsync(cancellationToken);
+        if (!change.Committed) await transaction.CommitAsync(cancellationToken);
         OnCommitted();
         return result;
     }
 
     /// <summary>
-    /// The change's last statement before the commit, with its deferred writes: the outbox_pending row, numbered by
-    /// the database as it is inserted (so after the zone lock was taken).
+    /// The change's last statement, with its deferred writes: the outbox_pending row, numbered by the database as it
+    /// is inserted (so after the zone lock was taken), and on PostgreSQL the COMMIT, all in one round trip. A
+    /// statement that fails makes the server skip the rest of the batch, the COMMIT too; the transaction then rolls back.
     /// </summary>
     private static async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
     {
-        using var command = change.WithDeferred("INSERT INTO outbox_pending (zone, kind, owners, committed_ms) VALUES (@z, @k, @o, @t)",
+        using var command = change.WithDeferred("INSERT INTO outbox_pending (zone, kind, owners, committed_ms) VALUES (@z, @k, @o, @t)" +
+            (change.CommitWithLastStatement ? "; COMMIT" : ""),
             ("z", zone.ToString()), ("k", kind), ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", NowMs()));
         await command.ExecuteNonQueryAsync(cancellationToken);
         change.Recorded = true;
+        change.Committed = change.CommitWithLastStatement;
     }
 
     private const string InsertRecordSql = $"INSERT INTO dns_records ({RecordColumns}) VALUES (@id, @zone, @name, @type, @ttl, @content, @rdata, @created, @modified)";
@@ -117,16 +126,33 @@ public sealed partial class CentralDatabase
         return await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
     }
 
-    /// <summary>The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, and then one of its records, in one round trip.</summary>
-    private async Task<(ZoneRow? Zone, RecordRow? Record)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId, CancellationToken cancellationToken)
+    /// <summary>The records around a record's owner (<see cref="AroundAsync"/>), read before the owners of the change were known.</summary>
+    private sealed record Around(DnsName[] Owners, List<RecordRow> Rows, List<RecordRow> Naming);
+
+    /// <summary>
+    /// The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, one of its records, and the records
+    /// around the apex and that record's owner, all in one round trip.
+    /// </summary>
+    private async Task<(ZoneRow? Zone, RecordRow? Record, Around? Around)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId,
+        CancellationToken cancellationToken)
     {
+        const string owner = "(SELECT name FROM dns_records WHERE zone_id = @zone AND id = @id)";
         using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone; " +
-            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id"), ("zone", zoneId), ("id", recordId));
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id; " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ((SELECT name FROM zones WHERE id = @zone), {owner}); " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({owner})"), ("zone", zoneId), ("id", recordId));
         await using var reader = await ReadLockedAsync(command, cancellationToken);
         var zone = await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
-        if (!await reader.NextResultAsync(cancellationToken)) return (zone, null);
-        var record = await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
-        return (zone, zone is null ? null : record);
+        var results = new List<RecordRow>[3];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = [];
+            if (!await reader.NextResultAsync(cancellationToken)) throw new InvalidDataException("the database returned fewer results than statements");
+            while (await reader.ReadAsync(cancellationToken)) results[i].Add(ReadRecord(reader));
+        }
+        if (zone is null || results[0].Count == 0) return (zone, null, null);
+        var record = results[0][0];
+        return (zone, record, new Around([zone.Name, record.Name], results[1], results[2]));
     }
 
     /// <summary>The lock statement, then <paramref name="sql"/> (each statement reads what is committed when it starts: after the lock).</summary>
@@ -183,21 +209,21 @@ public sealed partial class CentralDatabase
     public Task<ChangeResult<RecordRow>> UpdateRecordAsync(string zoneId, string recordId, Func<RecordRow, RecordInput> merge, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            var (zone, old) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
+            var (zone, old, around) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
             if (zone is null) return ZoneMissing(zoneId);
             if (old is null) return RecordMissing(recordId);
             var errors = new List<ApiError>();
             if (RecordReader.Parse(merge(old), zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
-            return await ApplyAsync(change, zone, old, record, cancellationToken);
+            return await ApplyAsync(change, zone, old, record, cancellationToken, around);
         }, cancellationToken);
 
     public Task<ChangeResult<RecordRow>> DeleteRecordAsync(string zoneId, string recordId, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            var (zone, old) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
+            var (zone, old, around) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
             if (zone is null) return ZoneMissing(zoneId);
             if (old is null) return RecordMissing(recordId);
-            var applied = await ApplyAsync(change, zone, old, null, cancellationToken);
+            var applied = await ApplyAsync(change, zone, old, null, cancellationToken, around);
             return applied.Failure is { } failure ? failure : new ChangeResult<RecordRow>(old, null);
         }, cancellationToken);
 
@@ -241,14 +267,15 @@ public sealed partial class CentralDatabase
     /// no identical record, and no new zone check error among the records around the change. Returns the row as stored
     /// (null for a delete).
     /// </summary>
-    private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
+    private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken,
+        Around? known = null)
     {
         // The zone is locked (LockZoneAsync), so its record count is current.
         if (old is null && TooMany(zone.Records + 1) is { } tooMany) return tooMany;
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
-        var around = await AroundAsync(change, zone, owners, cancellationToken);
+        var around = await AroundAsync(change, zone, owners, known, cancellationToken);
         if (record is not null)
         {
             var wire = record.Data.ToWire();
@@ -284,17 +311,20 @@ public sealed partial class CentralDatabase
     /// The records a change at <paramref name="owners"/> can affect under the zone check rules: the apex (SOA, NS),
     /// the owners, the addresses of in-zone name servers named there, and the NS records naming an owner.
     /// </summary>
-    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, CancellationToken cancellationToken)
+    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, CancellationToken cancellationToken)
     {
-        // The records at the apex and the owners, and the NS records naming an owner: one round trip.
-        var (nameList, nameParameters) = InList("name", owners.Prepend(zone.Name).Select(n => n.ToLowerCase().ToString()).Distinct(), ("zone", zone.Id));
-        var (targetList, targetParameters) = InList("target", owners.Select(o => o.ToLowerCase().ToString()).Distinct(), ("unused", null));
-        using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({nameList}); " +
-            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({targetList})", [.. nameParameters, .. targetParameters[1..]]);
-        var rows = new List<RecordRow>();
-        var naming = new List<RecordRow>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        var rows = known is null ? [] : new List<RecordRow>(known.Rows);
+        var naming = known is null ? [] : new List<RecordRow>(known.Naming);
+        var missing = owners.Select(o => o.ToLowerCase()).Distinct().Where(o => known is null || Array.IndexOf(known.Owners, o) < 0).ToList();
+        if (missing.Count > 0)
         {
+            // The records at the apex and the owners not read yet, and the NS records naming them: one round trip.
+            var names = known is null ? missing.Prepend(zone.Name) : missing;
+            var (nameList, nameParameters) = InList("name", names.Select(n => n.ToString()).Distinct(), ("zone", zone.Id));
+            var (targetList, targetParameters) = InList("target", missing.Select(o => o.ToString()), ("unused", null));
+            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({nameList}); " +
+                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({targetList})", [.. nameParameters, .. targetParameters[1..]]);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) rows.Add(ReadRecord(reader));
             if (await reader.NextResultAsync(cancellationToken))
                 while (await reader.ReadAsync(cancellationToken)) naming.Add(ReadRecord(reader));

@@ -35,6 +35,13 @@ public abstract class SqlDialect
     /// </summary>
     public abstract string? NotifySql { get; }
 
+    /// <summary>
+    /// A change sends its COMMIT with its last statement instead of on its own (one round trip less while it holds
+    /// its zone's lock). PostgreSQL: the server runs the batch in order and skips the rest after an error; Npgsql sees
+    /// the transaction end and its transaction object then has nothing to roll back.
+    /// </summary>
+    public virtual bool CommitsWithLastStatement => false;
+
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
@@ -135,6 +142,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifySql => $"NOTIFY {Channel}";
 
     public override string? NotifyChannel => Channel;
+
+    public override bool CommitsWithLastStatement => true;
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 
