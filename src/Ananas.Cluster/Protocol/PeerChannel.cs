@@ -30,6 +30,8 @@ public sealed class PeerChannel : IAsyncDisposable
     private readonly CancellationTokenSource _closed = new();
     private readonly Task _writer;
     private readonly byte[] _header = new byte[HeaderLength];
+    private CancellationTokenSource? _readLinked;
+    private CancellationToken _readLinkedFor;
 
     internal PeerChannel(Stream stream, byte[] sessionKey, bool initiator, int maxQueued)
     {
@@ -40,6 +42,9 @@ public sealed class PeerChannel : IAsyncDisposable
         _outbox = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(Math.Max(maxQueued, 1)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <summary>Whether a message failed its MAC or its bounds (as opposed to the connection ending or timing out).</summary>
+    public bool Rejected { get; private set; }
 
     /// <summary>Cancelled when the connection failed or was closed.</summary>
     public CancellationToken Closed => _closed.Token;
@@ -106,20 +111,22 @@ public sealed class PeerChannel : IAsyncDisposable
     {
         try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
-            await _stream.ReadExactlyAsync(_header, linked.Token).ConfigureAwait(false);
+            var linked = ReadToken(cancellationToken);
+            await _stream.ReadExactlyAsync(_header, linked).ConfigureAwait(false);
             int length = BinaryPrimitives.ReadInt32BigEndian(_header);
             int bodyLength = length - 2 - MacLength;
             if (bodyLength < 0 || bodyLength > MaxBody)
             {
+                Rejected = true;
                 Close();
                 return null;
             }
             var buffer = ArrayPool<byte>.Shared.Rent(bodyLength + MacLength);
-            await _stream.ReadExactlyAsync(buffer.AsMemory(0, bodyLength + MacLength), linked.Token).ConfigureAwait(false);
+            await _stream.ReadExactlyAsync(buffer.AsMemory(0, bodyLength + MacLength), linked).ConfigureAwait(false);
             if (!Verify(_header.AsSpan(4, 2), buffer.AsSpan(0, bodyLength), buffer.AsSpan(bodyLength, MacLength)))
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+                Rejected = true;
                 Close();
                 return null;
             }
@@ -130,6 +137,18 @@ public sealed class PeerChannel : IAsyncDisposable
             Close();
             return null;
         }
+    }
+
+    /// <summary>The caller's token joined with <see cref="Closed"/>: made once per caller's token, not per message (reads are one at a time).</summary>
+    private CancellationToken ReadToken(CancellationToken cancellationToken)
+    {
+        if (_readLinked is null || !_readLinkedFor.Equals(cancellationToken))
+        {
+            _readLinked?.Dispose();
+            _readLinked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
+            _readLinkedFor = cancellationToken;
+        }
+        return _readLinked.Token;
     }
 
     private bool Verify(ReadOnlySpan<byte> typeAndFlags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> mac)
@@ -170,5 +189,6 @@ public sealed class PeerChannel : IAsyncDisposable
         await _writer.ConfigureAwait(false);
         _sendMac.Dispose();
         _receiveMac.Dispose();
+        _readLinked?.Dispose();
     }
 }
