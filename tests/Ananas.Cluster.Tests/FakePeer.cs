@@ -8,11 +8,12 @@ namespace Ananas.Cluster.Tests;
 /// A peer that completes the handshake and then misbehaves in a chosen way: <see cref="Mode.Silent"/> reads and
 /// answers nothing (a paused or hung process); <see cref="Mode.AcknowledgeOnly"/> answers pings and acknowledges
 /// every question as being resolved, but never answers one (an owner with a slow upstream); <see cref="Mode.ServFail"/>
-/// answers every question SERVFAIL at once (an owner whose upstream is unreachable from where it stands).
+/// answers every question SERVFAIL at once (an owner whose upstream is unreachable from where it stands);
+/// <see cref="Mode.Bogus"/> answers SERVFAIL with EDE 6, DNSSEC Bogus (a validation verdict on the data).
 /// </summary>
 public sealed class FakePeer : IAsyncDisposable
 {
-    public enum Mode { Silent, AcknowledgeOnly, ServFail }
+    public enum Mode { Silent, AcknowledgeOnly, ServFail, Bogus }
 
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
@@ -70,6 +71,12 @@ public sealed class FakePeer : IAsyncDisposable
             {
                 if (message.Type == PeerMessageType.Ping) channel.TrySend(PeerMessageType.Pong, PeerMessageFlags.None, message.Body);
                 if (message.Type == PeerMessageType.Query) channel.TrySend(PeerMessageType.Working, PeerMessageFlags.None, message.Body.Slice(17, 2));
+            }
+            if (_mode == Mode.Bogus && message.Type == PeerMessageType.Query)
+            {
+                var reply = Ananas.Dns.Messages.DnsMessage.Parse(message.Body[17..]).CreateResponse(Ananas.Dns.Rcode.ServFail);
+                reply.Edns!.Options.Add(new Ananas.Dns.Messages.ExtendedErrorOption(Ananas.Dns.EdeCode.DnssecBogus, "test"));
+                channel.TrySend(PeerMessageType.Answer, PeerMessageFlags.None, reply.ToArray());
             }
             if (_mode == Mode.ServFail && message.Type == PeerMessageType.Query)
             {

@@ -19,7 +19,8 @@ public sealed class FallbackTests
         {
             await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("p", peer.Address)]);
             await TestNode.WaitUntilAsync(() => a.InRing("p"), TimeSpan.FromSeconds(5));
-            var names = Enumerable.Range(0, 10_000).Select(i => $"www.d{i}.test.").Where(n => a.Forwarder.OwnersOf(DnsName.Parse(n))[0] == "p").Take(20).ToList();
+            var names = Enumerable.Range(0, 10_000).Select(i => $"www.d{i}.test.").Where(n => a.Forwarder.OwnersOf(DnsName.Parse(n))[0] == "p").Take(8).ToList();
+            // Eight: as many as the load bound lets one node have in flight to one peer (more would be resolved here).
             var asked = names.Select(n => a.QueryAsync(n)).ToList();
             await TestNode.WaitUntilAsync(() => peer.Queries == names.Count, TimeSpan.FromSeconds(5));
             Assert.DoesNotContain(asked, t => t.IsCompleted);
@@ -54,6 +55,27 @@ public sealed class FallbackTests
             Assert.Equal(1, peer.Queries);
             Assert.Equal(1, a.Forwarder.Metrics.OwnerFailures);
             Assert.True(a.Authority.Queries > 0, "resolved locally");
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_owners_dnssec_bogus_servfail_stands_because_a_local_resolution_would_reach_the_same_verdict()
+    {
+        await using var peer = new FakePeer("p", FakePeer.Mode.Bogus);
+        var a = await TestNode.StartAsync("a");
+        try
+        {
+            await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("p", peer.Address)]);
+            await TestNode.WaitUntilAsync(() => a.InRing("p"), TimeSpan.FromSeconds(5));
+            var answer = await a.QueryAsync(a.NameOwnedBy("p"));
+            Assert.Equal(Rcode.ServFail, answer.Rcode);
+            Assert.Contains(answer.Edns!.Options, o => o is Ananas.Dns.Messages.ExtendedErrorOption { InfoCode: EdeCode.DnssecBogus });
+            Assert.Equal(0, a.Forwarder.Metrics.OwnerFailures);
+            Assert.Equal(0, a.Authority.Queries);
         }
         finally
         {
