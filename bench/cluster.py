@@ -315,15 +315,37 @@ def servfail_sources(nodes: list[Node]) -> dict:
 FLAG_SETS = [("AD", {"ad": True}), ("plain", {}), ("DO", {"do": True}), ("DO+CD", {"do": True, "cd": True})]
 
 
+MASK = (1 << 64) - 1
+
+
+def fnv1a(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    return h
+
+
+def mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def owner_of(name: str, ids: list[str]) -> str:
+    """src/Ananas.Cluster/Rendezvous.cs for a lab name: its registered domain is its last two labels (the lab's TLDs
+    are single-label public suffixes, or unlisted), and the owner is the id with the highest mix(key ^ node) score."""
+    key = mix(fnv1a(".".join(name.lower().rstrip(".").split(".")[-2:]).encode()))
+    return max(ids, key=lambda i: mix(key ^ ((fnv1a(i.encode()) * 0x9E3779B97F4A7C15) & MASK)))
+
+
 def hop_latency(lab: Path, run: Path, args) -> dict:
-    """What the extra hop adds: two sharing nodes; every name is asked once at node 2 (so each node's cache holds the
-    names it owns, and node 2 all of them), then once at node 1 at a fixed rate below saturation. Node 1 answers the
-    names it owns from its cache (local hits) and forwards the others to node 2, which answers from its cache (hits
-    served by a peer): the same query set, the same moment, the two latency distributions side by side. Node 1's
-    query log says which reply was which."""
+    """What the extra hop adds: two sharing nodes; every name is first asked of its owner (so each node's cache holds
+    the names it owns), then all are asked once at node 1 at a fixed rate below saturation. Node 1 answers the names
+    it owns from its cache (local hits) and forwards the others to node 2, which answers from its cache (hits served
+    by a peer): one query set, one moment, two latency distributions side by side."""
     nodes = [Node(i + 1, run / "hop") for i in range(2)]
     secret = secrets.token_hex(32)
-    confs = {n.id: n.config(lab, nodes, secret, args.cache_mb, query_log=n.index == 1) for n in nodes}
+    confs = {n.id: n.config(lab, nodes, secret, args.cache_mb) for n in nodes}
     for n in nodes:
         n.start(confs[n.id])
     try:
@@ -333,34 +355,27 @@ def hop_latency(lab: Path, run: Path, args) -> dict:
         pairs = sorted({(q, t) for q, t in (line.split("\t")[:2] for line in (lab / "names.tsv").read_text().splitlines())})
         random.Random(7).shuffle(pairs)
         pairs = pairs[:args.hop_names]
-        warm, ask = run / "hop-warm.txt", run / "hop-ask.txt"
-        warm.write_text("".join(f"{q} {t}\n" for q, t in pairs))
+        ids = [n.id for n in nodes]
+        owned = {(q, t): owner_of(q, ids) for q, t in pairs}
+        for n in nodes:
+            warm = run / f"hop-warm-{n.id}.txt"
+            warm.write_text("".join(f"{q} {t}\n" for q, t in pairs if owned[(q, t)] == n.id))
+            log(f"hop: warming the names {n.id} owns at {n.id}")
+            B.dnsperf(n.address, DNS_PORT, warm, "0-1", run / f"hop-warm-{n.id}.dnsperf", runs=1, rate=args.hop_rate * 2, outstanding=200)
+        ask = run / "hop-ask.txt"
         random.Random(8).shuffle(pairs)
         ask.write_text("".join(f"{q} {t}\n" for q, t in pairs))
-        log(f"hop: warming {len(pairs)} names at {nodes[1].id}")
-        B.dnsperf(nodes[1].address, DNS_PORT, warm, "0-1", run / "hop-warm.dnsperf", runs=1, rate=args.hop_rate * 2, outstanding=200)
         time.sleep(1)
         before = [n.metrics() for n in nodes]
-        log(f"hop: asking them at {nodes[0].id}, {args.hop_rate} q/s")
+        log(f"hop: asking all {len(pairs)} at {nodes[0].id}, {args.hop_rate} q/s")
         perf = B.dnsperf(nodes[0].address, DNS_PORT, ask, "0-1", run / "hop-ask.dnsperf", runs=1, rate=args.hop_rate, outstanding=100, verbose=True)
-        time.sleep(2)  # the query log is written off the query path
         after = [n.metrics() for n in nodes]
-        hit = {}
-        for line in (nodes[0].work / "queries.log").read_text(errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("transport") == "udp":
-                hit[(entry["qname"].lower().rstrip("."), entry["qtype"])] = entry.get("cache_hit")
         local, peer = [], []
         for line in (run / "hop-ask.dnsperf").read_text().splitlines():
             parts = line.split()
             if not line.startswith("> ") or len(parts) != 5 or parts[1] not in ("NOERROR", "NXDOMAIN"):
                 continue
-            kind = hit.get((parts[2].lower().rstrip("."), parts[3]))
-            if kind is not None:
-                (local if kind else peer).append(float(parts[4]) * 1000)
+            (local if owner_of(parts[2], ids) == nodes[0].id else peer).append(float(parts[4]) * 1000)
 
         def dist(values: list[float]) -> dict:
             values.sort()
@@ -370,6 +385,7 @@ def hop_latency(lab: Path, run: Path, args) -> dict:
         d_local, d_peer = dist(local), dist(peer)
         return {"rate": args.hop_rate, "sent": perf.sent, "lost": perf.lost, "local_hits": d_local, "peer_hits": d_peer,
                 "added_p50_ms": round(d_peer["p50_ms"] - d_local["p50_ms"], 3), "added_p99_ms": round(d_peer["p99_ms"] - d_local["p99_ms"], 3),
+                "node1_cache_hits": delta(before[:1], after[:1], "ananas_cache_hits_total"),
                 "forwarded": delta(before[:1], after[:1], "ananas_cluster_forwarded_total"),
                 "answered_by_owner": delta(before[:1], after[:1], "ananas_cluster_forward_answered_total"),
                 "owner_cache_hits": delta(before[1:], after[1:], "ananas_cache_hits_total"),
