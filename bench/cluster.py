@@ -413,6 +413,7 @@ def cross_check(node: Node, lab: Path, run: Path, args) -> dict:
         lone.wait_ready("z1.net.")
         names = [line.split("\t")[:2] for line in (lab / "names.tsv").read_text().splitlines()]
         sample = random.Random(5).sample(names, min(args.cross_check, len(names)))
+        before = node.metrics()
         differ = []
         ad_set = {label: 0 for label, _ in FLAG_SETS}
         for q, t in sample:
@@ -426,7 +427,10 @@ def cross_check(node: Node, lab: Path, run: Path, args) -> dict:
                 ad_set[label] += answers[0][2]
                 if answers[0] != answers[1]:
                     differ.append(f"{q} {t} {label}: {answers[0][0]} AD={int(answers[0][2])} vs {answers[1][0]} AD={int(answers[1][2])}")
+        after = node.metrics()
         return {"names": len(sample), "asked": len(sample) * len(FLAG_SETS), "different": len(differ),
+                "forwarded": delta([before], [after], "ananas_cluster_forwarded_total"),
+                "answered_by_owner": delta([before], [after], "ananas_cluster_forward_answered_total"),
                 "ad_set_by_sharing_node": ad_set, "examples": differ[:10]}
     finally:
         if lone.proc:
