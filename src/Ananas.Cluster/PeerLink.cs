@@ -59,7 +59,12 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Raised when <see cref="Healthy"/> changes (the ring is rebuilt).</summary>
     public event Action? HealthChanged;
 
-    private sealed class Pending() : TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>
+    /// A question awaiting its answer. Its waiter continues on the thread that completes it (the link's reader, with
+    /// the answer): the rest of the query — cache store, reply — is short, and a hand-off to the thread pool here was
+    /// one more wake-up on every forwarded answer.
+    /// </summary>
+    private sealed class Pending() : TaskCompletionSource<byte[]?>(TaskCreationOptions.None)
     {
         public volatile bool Acknowledged;
     }
