@@ -144,8 +144,8 @@ public static class ConfigKeys
             "misses waiting, overall; beyond it the group with the longest queue is shed first"),
         Integer("scheduler.max-queued-per-group", 512, 1, 10_000_000, Live, c => c.MaxQueuedPerGroup, (c, v) => c.MaxQueuedPerGroup = v,
             "misses waiting per client group; beyond it that group's new misses are shed"),
-        Choice("scheduler.shed", "refuse", Live, c => c.Shed, (c, v) => c.Shed = v,
-            "what a shed query gets: `refuse` (REFUSED), `drop` (nothing), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
+        Choice("scheduler.shed", "drop", Live, c => c.Shed, (c, v) => c.Shed = v,
+            "what a shed query gets: `drop` (nothing: a flooder that waits for replies is held back by its own timeout), `refuse` (REFUSED), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
             ("refuse", ShedAction.Refuse), ("drop", ShedAction.Drop), ("truncate", ShedAction.Truncate)),
 
         Boolean("rrl.enabled", false, Restart, c => c.RrlEnabled, (c, v) => c.RrlEnabled = v,
