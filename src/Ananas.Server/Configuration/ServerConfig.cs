@@ -170,6 +170,8 @@ public sealed record ServerConfig
     public TimeSpan SignatureInceptionOffset { get; set; }
     public TimeSpan SignatureJitter { get; set; }
     public int SignatureCacheSize { get; set; }
+    /// <summary>Slots of the authoritative reply cache (512 octets each); 0: off.</summary>
+    public int ReplyCacheSize { get; set; }
     public TimeSpan DnskeyTtl { get; set; }
     /// <summary>Networks whose AXFR/IXFR requests are served (RFC 5936); empty: nobody.</summary>
     public List<string> AuthoritativeAllowTransfer { get; set; } = [];
