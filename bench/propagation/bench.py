@@ -148,7 +148,7 @@ class Bench:
         self.args = args
         self.work = Path(args.out) if args.out else Path(subprocess.check_output(["mktemp", "-d", "/tmp/ananas-propagation.XXXXXX"], text=True).strip())
         self.work.mkdir(parents=True, exist_ok=True)
-        self.ananas = ["dotnet", str(ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll")]
+        self.ananas = ["dotnet", args.ananas or str(ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll")]
         self.env = dict(os.environ, ANANAS_STATE_DIR=str(self.work / "state"))
         self.procs: dict[str, subprocess.Popen] = {}
         self.events: list[str] = []
@@ -263,6 +263,8 @@ class Bench:
         # it may or may not have committed). The database must hold one of them; every edge must answer what it holds.
         self.expected = {owner: {"10.0.0.1"} for _, _, owner in self.records}
         self.log(f"{a.zones} zones x {a.records} records created")
+        if a.cpu:
+            return self.cpu_per_change()
 
         self.edges = {i: loopback() for i in range(1, a.edges + 1)}
         for i in self.edges:
@@ -297,6 +299,23 @@ class Bench:
         converge = self.wait_caught_up(final, self.edges, time.monotonic())
         self.log(f"every edge at the last committed sequence {final} {converge:.1f} s after the load")
         return self.report(final, sent, failed, load_seconds)
+
+    def cpu_per_change(self) -> dict:
+        """--cpu: no edges, no probe, no faults; CPU time (user+sys) of the API process and of this driver per change acknowledged."""
+        def api_cpu() -> float:
+            fields = Path(f"/proc/{self.procs['api'].pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        time.sleep(2.0)  # the API settles after the set-up requests
+        api0, own0, start = api_cpu(), os.times(), time.monotonic()
+        sent, failed = self.load(start)
+        elapsed = time.monotonic() - start
+        api1, own1 = api_cpu(), os.times()
+        own = (own1.user + own1.system) - (own0.user + own0.system)
+        result = {"command": " ".join(sys.argv), "acknowledged_changes": sent, "failed_requests": failed, "achieved_rate": sent / elapsed,
+                  "api_cpu_ms_per_change": (api1 - api0) * 1000 / max(sent, 1), "driver_cpu_ms_per_change": own * 1000 / max(sent, 1),
+                  "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000}}
+        (self.work / "cpu.json").write_text(json.dumps(result, indent=2))
+        return result
 
     def load(self, start: float) -> tuple[int, int]:
         a = self.args
@@ -496,15 +515,22 @@ def main():
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--no-faults", action="store_true", help="no kill/restart during the load (a short side-by-side measurement of throughput and latency)")
     parser.add_argument("--pg-stats", action="store_true", help="load pg_stat_statements and write PostgreSQL's statements by total time to OUT/pg_stat_statements.txt")
+    parser.add_argument("--cpu", action="store_true", help="only the API (PostgreSQL, NATS, no edges, no probe, no faults): CPU ms per change of the API process and of the driver")
+    parser.add_argument("--ananas", help="the ananas.dll to run (default: this tree's Release build)")
     parser.add_argument("--out", help="directory for logs, result.json and probe.jsonl (default: a temp directory)")
     args = parser.parse_args()
-    if not (ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll").exists() or os.environ.get("ANANAS_BENCH_BUILD", "1") == "1":
+    if not args.ananas and (not (ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll").exists() or os.environ.get("ANANAS_BENCH_BUILD", "1") == "1"):
         subprocess.run(["dotnet", "build", str(ROOT / "src/Ananas/Ananas.csproj"), "-c", "Release", "-nologo", "-v", "q"], check=True, stdout=sys.stderr)
     bench = Bench(args)
     try:
         result = bench.run()
     finally:
         bench.stop()
+    if args.cpu:
+        print(f"bench/propagation --cpu: {result['acknowledged_changes']} changes acknowledged ({result['achieved_rate']:.0f}/s, {result['failed_requests']} failed); "
+              f"CPU per change: API {result['api_cpu_ms_per_change']:.3f} ms, driver {result['driver_cpu_ms_per_change']:.3f} ms; "
+              f"PATCH p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms")
+        return
     print(f"\nbench/propagation: {args.rate:.0f} changes/s for {args.seconds:.0f} s ({result['acknowledged_changes']} acknowledged, "
           f"{result['achieved_rate']:.0f}/s achieved, {result['failed_requests']} refused while the API was down), {args.edges} edges, "
           f"{args.zones} zones x {args.records} records; last sequence {result['last_sequence']}, stream messages {result['stream_messages']}")

@@ -156,8 +156,28 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
     {
         var tooLarge = new ApiFailure(413, ErrorCodes.BodyTooLarge, $"the request body is larger than {options.MaxBodyBytes} bytes (api.max-body-size)");
         if (context.Request.ContentLength > options.MaxBodyBytes) return (null, tooLarge);
+        // A declared length is read straight into the result; otherwise in pooled chunks (no 16 KiB array per request).
+        if (context.Request.ContentLength is long declared)
+        {
+            var exact = new byte[declared];
+            int got = 0;
+            try
+            {
+                while (got < exact.Length)
+                {
+                    int n = await context.Request.Body.ReadAsync(exact.AsMemory(got), context.RequestAborted);
+                    if (n == 0) break;
+                    got += n;
+                }
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == 413)
+            {
+                return (null, tooLarge);
+            }
+            return (got == exact.Length ? exact : exact[..got], null);
+        }
         using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16384);
         try
         {
             while (true)
@@ -171,6 +191,10 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
         catch (BadHttpRequestException e) when (e.StatusCode == 413)
         {
             return (null, tooLarge);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
         return (buffer.ToArray(), null);
     }
