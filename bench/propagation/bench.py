@@ -306,13 +306,16 @@ class Bench:
             fields = Path(f"/proc/{self.procs['api'].pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         time.sleep(2.0)  # the API settles after the set-up requests
+        idle0 = api_cpu()
+        time.sleep(5.0)
+        idle = (api_cpu() - idle0) / 5.0  # the API's CPU seconds per second with no requests (timers, publisher poll)
         api0, own0, start = api_cpu(), os.times(), time.monotonic()
         sent, failed = self.load(start)
         elapsed = time.monotonic() - start
         api1, own1 = api_cpu(), os.times()
         own = (own1.user + own1.system) - (own0.user + own0.system)
         result = {"command": " ".join(sys.argv), "acknowledged_changes": sent, "failed_requests": failed, "achieved_rate": sent / elapsed,
-                  "api_cpu_ms_per_change": (api1 - api0) * 1000 / max(sent, 1), "driver_cpu_ms_per_change": own * 1000 / max(sent, 1),
+                  "api_cpu_ms_per_change": (api1 - api0) * 1000 / max(sent, 1), "api_idle_cpu_ms_per_s": idle * 1000, "driver_cpu_ms_per_change": own * 1000 / max(sent, 1),
                   "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000}}
         (self.work / "cpu.json").write_text(json.dumps(result, indent=2))
         return result
@@ -528,7 +531,7 @@ def main():
         bench.stop()
     if args.cpu:
         print(f"bench/propagation --cpu: {result['acknowledged_changes']} changes acknowledged ({result['achieved_rate']:.0f}/s, {result['failed_requests']} failed); "
-              f"CPU per change: API {result['api_cpu_ms_per_change']:.3f} ms, driver {result['driver_cpu_ms_per_change']:.3f} ms; "
+              f"CPU per change: API {result['api_cpu_ms_per_change']:.3f} ms (idle: {result['api_idle_cpu_ms_per_s']:.1f} ms/s), driver {result['driver_cpu_ms_per_change']:.3f} ms; "
               f"PATCH p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms")
         return
     print(f"\nbench/propagation: {args.rate:.0f} changes/s for {args.seconds:.0f} s ({result['acknowledged_changes']} acknowledged, "
