@@ -706,7 +706,8 @@ def main() -> int:
     ap.add_argument("--cache-mb", type=int, default=256, help="cache size of every resolver in MiB (default 256)")
     ap.add_argument("--server-cpu", default="0", help="CPU for the resolver (taskset list, default 0)")
     ap.add_argument("--load-cpu", default="1", help="CPU for dnsperf and the lab's NSD servers (default 1)")
-    ap.add_argument("--address-base", default="127.77.10", help="resolvers listen on BASE.1 .. BASE.5")
+    ap.add_argument("--net", default="127.77", help="first two octets of the lab's loopback addresses (default 127.77)")
+    ap.add_argument("--address-base", help="resolvers listen on BASE.1 .. BASE.5 (default NET.10)")
     ap.add_argument("--port", type=int, default=5399)
     ap.add_argument("--queries", type=int, help="cross-check and shadow: distinct queries (default 5000; 1500 with --quick)")
     ap.add_argument("--ananas", default=ANANAS, help="the ananas launcher to run (default: this tree's ./ananas)")
@@ -715,6 +716,7 @@ def main() -> int:
     cfg.zones = cfg.zones or (2000 if cfg.quick else 10000)
     cfg.duration = cfg.duration or (5 if cfg.quick else 20)
     cfg.cold_outstanding = 200
+    cfg.address_base = cfg.address_base or f"{cfg.net}.10"
     ANANAS = str(Path(cfg.ananas).resolve())
     names = [n for n in cfg.only.split(",") if n]
     for n in names:
@@ -738,7 +740,7 @@ def main() -> int:
     # A run leaves a few hundred MB (query lists, per-reply dnsperf output): keep the newest five.
     for old in sorted(OUT.glob("run-*"))[:-5]:
         shutil.rmtree(old, ignore_errors=True)
-    lab_args = ["--zones", str(cfg.zones), "--cpu", cfg.load_cpu] + ([] if cfg.unsigned else ["--signed"])
+    lab_args = ["--zones", str(cfg.zones), "--net", cfg.net, "--cpu", cfg.load_cpu] + ([] if cfg.unsigned else ["--signed"])
     lab: Path | None = None
     started_at = time.monotonic()
     try:
