@@ -13,27 +13,7 @@ namespace Ananas.Resolver.Tests.Dnssec;
 public sealed class AliasTailTests : SignedHierarchyTests
 {
     /// <summary>Answers <paramref name="qname"/> with the signed <paramref name="links"/> followed by <paramref name="tail"/> as given (unsigned).</summary>
-    private void AnswerWithTail(string qname, List<ResourceRecord> links, List<ResourceRecord> tail)
-    {
-        var server = _authority.Server(ExampleAddress);
-        var honest = server.Respond!;
-        server.Respond = request =>
-        {
-            if (!request.Query.Question.Name.Equals(N(qname))) return honest(request);
-            var response = request.Query.CreateResponse();
-            response.Set(HeaderFlags.AA);
-            foreach (var set in links.GroupBy(r => (r.Name, r.Type)))
-            {
-                response.Answers.AddRange(set);
-                // A CNAME synthesised from a DNAME is unsigned (RFC 6672 §5.3.1).
-                if (set.Key.Type == RRType.CNAME && links.Exists(r => r.Type == RRType.DNAME)) continue;
-                var sig = _exampleKey.SignRRset([.. set], _example.Origin, _now - 3600, _now + 86400, originalTtl: set.First().Ttl);
-                response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
-            }
-            response.Answers.AddRange(tail);
-            return response;
-        };
-    }
+    private void AnswerWithTail(string qname, List<ResourceRecord> links, List<ResourceRecord> tail) => Script(qname, links, [], unsignedAnswer: tail);
 
     [Fact]
     public async Task An_unsigned_record_after_a_signed_CNAME_in_the_same_response_makes_the_resolver_ask_the_canonical_name_and_answer_it_secure()
