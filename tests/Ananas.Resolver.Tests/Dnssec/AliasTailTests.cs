@@ -63,6 +63,20 @@ public sealed class AliasTailTests : SignedHierarchyTests
     }
 
     [Fact]
+    public async Task An_unsigned_target_that_its_own_servers_answered_is_judged_insecure_without_being_asked_twice()
+    {
+        // The tail came from the canonical name's own servers, not with the alias: authoritative, nothing to ask again.
+        Script("link.example.", [Kit.Rr("link.example. 300 IN CNAME www.insecure.")], []);
+
+        var m = await Ask(Recursor(), "link.example.");
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Data is AddressData { Address: var a } && a.ToString() == "192.0.2.90");
+        Assert.Single(_authority.Log, l => l == $"{InsecureAddress} www.insecure A");
+    }
+
+    [Fact]
     public void The_chain_prefix_keeps_the_links_up_to_the_target_with_their_signatures_and_the_DNAME()
     {
         var sig = Kit.Rr("link.example. 300 IN RRSIG CNAME 15 2 300 20300101000000 20200101000000 1 example. AAAA");
