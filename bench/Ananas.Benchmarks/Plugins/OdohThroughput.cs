@@ -15,14 +15,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Ananas.Benchmarks.Plugins;
 
 /// <summary>
-/// Console mode <c>odoh-throughput SECONDS CONCURRENCY ROUNDS [both|plain|odoh]</c>: one server (DoH listener,
+/// Console mode <c>odoh-throughput SECONDS CONCURRENCY ROUNDS [both|plain|odoh|target]</c>: one server (DoH listener,
 /// guests/odoh as target) answering <c>localhost. A</c> from its local zone (no upstream); plain DoH and ODoH POSTs
 /// over HTTP/2 from this process, alternating rounds, side by side. Every ODoH query is encrypted with its own HPKE
 /// context before its round (the client's crypto is not timed); every response is checked for status, media type
 /// and message type, and one in <see cref="SampleEvery"/> is decrypted and compared with the plain DoH answer (rcode and records,
 /// TTLs aside), as is one plain answer in as many.
-/// Each round reports QPS and the process's CPU time per query (client and server together). The last argument
-/// runs one side only (for a profiler). Also times the target's host-side crypto per query.
+/// Each round reports QPS and the process's CPU time per query (client and server together). Before the rounds it
+/// times the target's host crypto alone and the target app without HTTP. The last argument runs one part only (for
+/// a profiler): plain or ODoH rounds, or the target app without HTTP (ten times as many queries).
 /// </summary>
 internal static class OdohThroughput
 {
@@ -72,7 +73,7 @@ internal static class OdohThroughput
         var query = Ananas.Dns.Messages.DnsMessage.CreateQuery(0, DnsName.Parse("localhost"), RRType.A).ToArray();
         var expected = Shape(await PlainAnswerAsync(client, url, query));
 
-        if (sides is "both" or "target") await TargetWithoutHttpAsync(host.Pipeline.HttpFrames!, keys.Current, query, await PlainBytesAsync(client, url, query), sides == "target" ? 10 : 1);
+        if (sides is "both" or "target") await TargetWithoutHttpAsync(host.Pipeline.HttpFrames!, keys.Current, query, await PlainAnswerAsync(client, url, query), sides == "target" ? 10 : 1);
         if (sides == "target") return;
         Console.WriteLine($"odoh-throughput: {seconds} s per round, {concurrency} concurrent HTTP/2 requests, {rounds} rounds, {sides}, localhost. A (local zone)");
         var plain = new List<(double Qps, double Cpu, long Done)>();
@@ -92,7 +93,6 @@ internal static class OdohThroughput
                 var encrypted = new ObliviousQuery[(int)Math.Max(10_000, 2 * (round == 0 ? 20_000 : lastOblivious) * seconds)];
                 Parallel.For(0, encrypted.Length, i => encrypted[i] = ObliviousQuery.Create(keys.Current, query));
                 encryptedCount = encrypted.Length;
-                if (Environment.GetEnvironmentVariable("ODOH_MARK") is not null) Console.Error.WriteLine($"MEASURING {Environment.ProcessId}");
                 o = await MeasureAsync(client, url, seconds, concurrency, i => encrypted[i % encrypted.Length].Message, ObliviousMessage, (i, body) =>
                 {
                     if (body.Length < 5 || body[0] != 0x02) return false;
@@ -153,8 +153,6 @@ internal static class OdohThroughput
             if (warm == 1) Console.WriteLine($"target app per ODoH query without HTTP ({n / 2} queries, one at a time): {(process.TotalProcessorTime - cpu).TotalMicroseconds / (n / 2 * repeat):F1} µs CPU");
         }
     }
-
-    private static async Task<byte[]> PlainBytesAsync(HttpClient client, string url, byte[] query) => await PlainAnswerAsync(client, url, query);
 
     /// <summary>What two answers to the same query share: rcode and records without their (decreasing) TTLs.</summary>
     private static string Shape(byte[] answer)
