@@ -21,7 +21,6 @@ twice). Writes result.json and probe.jsonl to OUT (default: a temp directory) an
 from __future__ import annotations
 
 import argparse
-import asyncio
 import http.client
 import json
 import os
@@ -322,72 +321,50 @@ class Bench:
         return result
 
     def load(self, start: float) -> tuple[int, int]:
-        """RATE PATCHes a second for SECONDS (open loop) over THREADS keep-alive connections in one asyncio loop, each
-        connection owning its records; requests are pre-built bytes (the driver's CPU competes with the pipeline's)."""
-        return asyncio.run(self.load_async(start))
-
-    async def load_async(self, start: float) -> tuple[int, int]:
         a = self.args
         total = int(a.rate * a.seconds)
+        lock = threading.Lock()
         counter = {"next": 0, "sent": 0, "failed": 0}
         self.errors: dict[str, int] = {}
         self.latencies: list[float] = []
-        heads = {rec: (f"PATCH /zones/{rec[0]}/dns_records/{rec[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
-                       "Content-Type: application/json\r\nContent-Length: ").encode() for rec in self.records}
+        shares = [self.records[t::a.threads] for t in range(a.threads)]
 
-        async def patch(conn, head: bytes, body: bytes) -> bool:
-            reader, writer = conn
-            writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-            status = await reader.readuntil(b"\r\n\r\n")
-            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", status)
-            if length:
-                data = await reader.readexactly(int(length.group(1)))
-            else:  # chunked (the API streams its JSON)
-                data = b""
-                while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
-                    data += (await reader.readexactly(size + 2))[:-2]
-                await reader.readuntil(b"\r\n")
-            if b'"success":true' not in data:
-                raise RuntimeError(f"PATCH: {json.loads(data).get('errors')}")
-            return True
-
-        async def worker(mine):
+        def worker(mine):
             rnd = random.Random()
-            conn = None
             while True:
-                k = counter["next"]
-                counter["next"] += 1
+                with lock:
+                    k = counter["next"]
+                    counter["next"] += 1
                 if k >= total or time.monotonic() >= start + a.seconds:
-                    if conn:
-                        conn[1].close()
                     return  # the run lasts SECONDS whatever rate the API sustains
-                delay = start + k / a.rate - time.monotonic()
+                due = start + k / a.rate
+                delay = due - time.monotonic()
                 if delay > 0:
-                    await asyncio.sleep(delay)
-                rec = rnd.choice(mine)
-                owner = rec[2]
+                    time.sleep(delay)
+                zone_id, record_id, owner = rnd.choice(mine)
                 address = f"10.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}"
                 sent_at = time.monotonic()
                 try:
-                    if conn is None:
-                        conn = await asyncio.open_connection("127.0.0.1", self.api_port)
-                    await asyncio.wait_for(patch(conn, heads[rec], b'{"content":"' + address.encode() + b'"}'), 10)
+                    self.api.call("PATCH", f"/zones/{zone_id}/dns_records/{record_id}", {"content": address}, timeout=10)
                     self.expected[owner] = {address}
-                    counter["sent"] += 1
-                    self.latencies.append(time.monotonic() - sent_at)
+                    with lock:
+                        counter["sent"] += 1
+                        self.latencies.append(time.monotonic() - sent_at)
                 except Exception as e:
-                    if conn:
-                        conn[1].close()
-                        conn = None
                     if not isinstance(e, ConnectionRefusedError):
                         self.expected[owner].add(address)  # sent, outcome unknown
                     else:
-                        await asyncio.sleep(0.01)  # the API is down: do not spin
+                        time.sleep(0.01)  # the API is down: do not spin
                     kind = f"{type(e).__name__}: {str(e)[:80]}"
-                    counter["failed"] += 1
-                    self.errors[kind] = self.errors.get(kind, 0) + 1
+                    with lock:
+                        counter["failed"] += 1
+                        self.errors[kind] = self.errors.get(kind, 0) + 1
 
-        await asyncio.gather(*(worker(self.records[t::a.threads]) for t in range(a.threads)))
+        threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         return counter["sent"], counter["failed"]
 
     def faults(self):
