@@ -159,6 +159,45 @@ public sealed class OutboxTests(PostgresCluster postgres) : IClassFixture<Postgr
         Assert.Equal(2, local.AppliedSequence);
     }
 
+    [Fact]
+    public async Task Changes_committed_while_the_woken_publisher_gathers_go_out_in_one_round()
+    {
+        var (database, zone) = await ZoneAsync(TestDatabases.Sqlite());
+        var target = new BatchRecordingPublisher();
+        // A poll too slow to matter: only the wake of the first commit starts the round.
+        await using (var publisher = new OutboxPublisher(database, target, TimeSpan.FromMinutes(5), NullLogger.Instance) { GatherDelay = TimeSpan.FromSeconds(1) })
+        {
+            publisher.Start();
+            for (int i = 0; i < 200 && target.Batches.Count == 0; i++) await Task.Delay(10);
+            foreach (var (name, address) in new[] { ("a", "192.0.2.1"), ("b", "192.0.2.2"), ("c", "192.0.2.3") })
+                Assert.Null((await database.AddRecordAsync(zone, A(name, address), None)).Failure);
+            for (int i = 0; i < 300 && target.Batches.Sum() < 4; i++) await Task.Delay(10);
+        }
+        // The zone's creation at start, then the three changes together.
+        Assert.Equal([1, 3], target.Batches);
+    }
+
+    private sealed class BatchRecordingPublisher : IEdgeChangePublisher
+    {
+        private readonly List<int> _batches = [];
+
+        public List<int> Batches
+        {
+            get
+            {
+                lock (_batches) return [.. _batches];
+            }
+        }
+
+        public Task PublishAsync(EdgeChange change, CancellationToken cancellationToken) => throw new InvalidOperationException("published one by one");
+
+        public Task<(int Published, Exception? Failure)> PublishAllAsync(IReadOnlyList<EdgeChange> changes, CancellationToken cancellationToken)
+        {
+            lock (_batches) _batches.Add(changes.Count);
+            return Task.FromResult((changes.Count, (Exception?)null));
+        }
+    }
+
     [FactWhenPostgresInstalled]
     public async Task On_postgresql_one_publisher_holds_the_outbox_and_notify_wakes_it_for_a_change_made_by_another_process()
     {
