@@ -22,7 +22,10 @@ internal sealed class Resolution
     private readonly ServerQueries _servers;
     private readonly DelegationFinder _delegations;
     private readonly AnswerSteps _answers;
-    private readonly HashSet<(DnsName, RRType)> _inProgress = [];
+    // The (name, type) pairs being iterated, for dependency cycles: the outermost in a field, the nested ones (glueless
+    // NS lookups) in a set created when first needed, so that a resolution without sub-resolutions allocates none.
+    private (DnsName Name, RRType Type)? _outermost;
+    private HashSet<(DnsName, RRType)>? _nested;
 
     /// <param name="context">The recursor's options and shared state; its bogus server list holds servers that sent data
     /// failing DNSSEC validation, asked only when the zone's other servers (glueless ones included) gave no usable answer.</param>
@@ -90,7 +93,8 @@ internal sealed class Resolution
     {
         var answer = new List<ResourceRecord>();
         var current = name;
-        var visited = new HashSet<DnsName> { name };
+        // Created when an alias is followed: most resolutions have no chain.
+        HashSet<DnsName>? visited = null;
         List<ResourceRecord>? aliasProofs = null;
         int links = 0;
         while (true)
@@ -98,7 +102,7 @@ internal sealed class Resolution
             var step = LookupCache(current, type, depth) ?? await IterateAsync(current, type, depth);
             // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
             foreach (var rr in step.Records)
-                if (!answer.Exists(rr.SameData)) answer.Add(rr);
+                AnswerSteps.AddIfNew(answer, rr);
             switch (step.Kind)
             {
                 case StepKind.Answer:
@@ -118,7 +122,7 @@ internal sealed class Resolution
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
             // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless PeerCompatibility says otherwise.
-            if (!visited.Add(current))
+            if (!(visited ??= [name]).Add(current))
                 return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _peer.AliasLoopShowsChain ? answer : null);
         }
     }
@@ -231,7 +235,9 @@ internal sealed class Resolution
             NeededRecursion = true;
             return Step.Fail(new ResolutionFailure(EdeCode.NotAuthoritative, "recursion not desired (RD=0) and no cached answer"));
         }
-        if (!_inProgress.Add((name, type)))
+        bool outermost = _outermost is null;
+        if (outermost) _outermost = (name, type);
+        else if (_outermost == (name, type) || !(_nested ??= []).Add((name, type)))
             return Step.Fail(new ResolutionFailure(EdeCode.Other, $"dependency cycle resolving {name} {type}"));
         try
         {
@@ -239,7 +245,8 @@ internal sealed class Resolution
         }
         finally
         {
-            _inProgress.Remove((name, type));
+            if (outermost) _outermost = null;
+            else _nested!.Remove((name, type));
         }
     }
 

@@ -35,7 +35,8 @@ internal sealed class ServerQueries
     // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
     // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
     // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
-    private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
+    // Created by the first referral with glue.
+    private Dictionary<DnsName, List<IPEndPoint>>? _parentSideGlue;
 
     public ServerQueries(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector,
         IClock clock, IExchanger exchanger, Action<UpstreamExchange>? requestTrace, DateTimeOffset deadline, UpstreamBudget budget,
@@ -80,6 +81,7 @@ internal sealed class ServerQueries
     /// <summary>Remembers glue a referral gave for an NS name: the parent side's addresses, a last resort.</summary>
     public void RememberParentSideGlue(DnsName target, RRset glue)
     {
+        _parentSideGlue ??= [];
         if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
         foreach (var g in glue.Data)
         {
@@ -144,7 +146,7 @@ internal sealed class ServerQueries
         foreach (var server in delegation.NameServers)
         {
             if (server.Name is null) continue;
-            if (_parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
+            if (_parentSideGlue is not null && _parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
             foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
             {
                 // Learnt by earlier resolutions (deckard/Unbound iter_pcnamerec: the glue came with another query).
@@ -214,14 +216,15 @@ internal sealed class ServerQueries
         if (candidates.Count <= 1) return;
         _selector.Order(candidates, delegation.ZoneCut);
         // Known-lame servers go last: still a last resort when nothing else answers.
-        var lame = new List<IPEndPoint>();
+        List<IPEndPoint>? lame = null;
         int write = 0;
         for (int i = 0; i < candidates.Count; i++)
         {
             var a = candidates[i];
-            if (_lame.IsLame(a.Address, delegation.ZoneCut)) lame.Add(a);
+            if (_lame.IsLame(a.Address, delegation.ZoneCut)) (lame ??= []).Add(a);
             else candidates[write++] = a;
         }
+        if (lame is null) return;
         foreach (var a in lame) candidates[write++] = a;
     }
 
@@ -298,7 +301,9 @@ internal sealed class ServerQueries
                 Abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
                 return (null, ExchangeStatus.Refused);
             }
-            Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
+            // Built only when someone listens: most servers run without a trace.
+            if (_options.Trace is not null || _requestTrace is not null)
+                Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
             if (result.Status != ExchangeStatus.Response || result.Response is null) return (null, result.Status);
             var response = result.Response;
             if (!Bailiwick.QuestionMatches(response, question)) return (null, ExchangeStatus.MalformedResponse);
