@@ -97,12 +97,23 @@ internal sealed class ServerQueries
     /// </summary>
     public async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, DnsName name, RRType type, int depth)
     {
-        var question = new Question(name, type, RRClass.IN);
-        var tried = new HashSet<IPEndPoint>();
+        var reused = ServerCandidates.Rent();
+        try
+        {
+            return await QueryDelegationAsync(delegation, new Question(name, type, RRClass.IN), depth, reused.Tried, reused.Next);
+        }
+        finally
+        {
+            reused.Return();
+        }
+    }
+
+    private async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, Question question, int depth, HashSet<IPEndPoint> tried,
+        List<IPEndPoint> candidates)
+    {
         int exchanges = 0;
         int unreachable = 0;
         int networkErrors = 0;
-        var candidates = new List<IPEndPoint>();
         // Servers held off for sending bogus data: asked after every other server, glueless ones included.
         List<IPEndPoint>? heldOff = null;
         foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
