@@ -135,8 +135,9 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
     private Delegation BuildDelegation(DnsName cut, RRset ns, DnsMessage? message, DnsName senderZone, DelegationSource source)
     {
         var servers = new List<NameServer>(ns.Data.Count);
-        foreach (var data in ns.Data)
+        for (int i = 0; i < ns.Data.Count; i++)
         {
+            var data = ns.Data[i];
             if (data is not NameData { Target: var target }) continue;
             var addresses = new List<IPEndPoint>();
             if (message is not null && (!_options.HardenGlue || target.IsSubdomainOf(senderZone)))
@@ -147,7 +148,7 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
                     if (glue is null) continue;
                     _cache.Store(glue, TrustRank.Additional);
                     _cache.StoreParentSideGlue(glue);
-                    foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
+                    for (int j = 0; j < glue.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)glue.Data[j]).Address, 53));
                     queries.RememberParentSideGlue(target, glue);
                 }
             }
@@ -163,7 +164,7 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
         {
             var cached = _cache.Get(target, family, RRClass.IN);
             if (cached is null) continue;
-            foreach (var a in cached.RRset.Data) addresses.Add(new IPEndPoint(((AddressData)a).Address, 53));
+            for (int j = 0; j < cached.RRset.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)cached.RRset.Data[j]).Address, 53));
         }
     }
 

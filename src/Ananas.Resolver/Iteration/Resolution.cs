@@ -13,7 +13,7 @@ namespace Ananas.Resolver.Iteration;
 /// alias chains, and sub-resolutions of NS addresses, all sharing one budget (<see cref="Limits"/>). Not thread-safe:
 /// one instance per client query.
 /// </summary>
-internal sealed class Resolution
+internal sealed class Resolution : ServerQueries.IAddressLookup
 {
     private readonly RecursorOptions _options;
     private readonly PeerCompatibility _peer;
@@ -42,7 +42,7 @@ internal sealed class Resolution
         var latest = clock.UtcNow + _limits.MaxResolutionTime;
         var deadline = request.Deadline is { } d && d < latest ? d : latest;
         _servers = new ServerQueries(options, cache, lame, bogusServers, selector, clock, exchanger, request.Trace, deadline,
-            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), ResolveAddressesAsync, cancellation);
+            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), this, cancellation);
         _delegations = new DelegationFinder(options, cache, _servers);
         _answers = new AnswerSteps(options, cache);
     }
@@ -384,7 +384,7 @@ internal sealed class Resolution
     }
 
     /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>
-    private async ValueTask ResolveAddressesAsync(NameServer server, int depth)
+    async ValueTask ServerQueries.IAddressLookup.ResolveAddressesAsync(NameServer server, int depth)
     {
         if (depth + 1 > _limits.MaxSubResolutionDepth)
         {

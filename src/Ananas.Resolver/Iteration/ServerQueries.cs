@@ -17,8 +17,11 @@ internal readonly record struct ServerReply(ClassifiedResponse? Response, Resolu
 /// </summary>
 internal sealed class ServerQueries
 {
-    /// <summary>Looks up an NS name's addresses as a sub-resolution (glueless delegations).</summary>
-    public delegate ValueTask ResolveAddresses(NameServer server, int depth);
+    /// <summary>Looks up NS names' addresses as sub-resolutions (glueless delegations): the resolution itself, not a delegate made for each one.</summary>
+    public interface IAddressLookup
+    {
+        ValueTask ResolveAddressesAsync(NameServer server, int depth);
+    }
 
     private readonly RecursorOptions _options;
     private readonly Limits _limits;
@@ -30,7 +33,7 @@ internal sealed class ServerQueries
     private readonly IExchanger _exchanger;
     private readonly Action<UpstreamExchange>? _requestTrace;
     private readonly CancellationToken _cancellation;
-    private readonly ResolveAddresses _resolveAddresses;
+    private readonly IAddressLookup _addressLookup;
 
     // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
     // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
@@ -40,7 +43,7 @@ internal sealed class ServerQueries
 
     public ServerQueries(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector,
         IClock clock, IExchanger exchanger, Action<UpstreamExchange>? requestTrace, DateTimeOffset deadline, UpstreamBudget budget,
-        ResolveAddresses resolveAddresses, CancellationToken cancellation)
+        IAddressLookup addressLookup, CancellationToken cancellation)
     {
         _options = options;
         _limits = options.Limits;
@@ -53,7 +56,7 @@ internal sealed class ServerQueries
         _requestTrace = requestTrace;
         Deadline = deadline;
         Budget = budget;
-        _resolveAddresses = resolveAddresses;
+        _addressLookup = addressLookup;
         _cancellation = cancellation;
     }
 
@@ -83,8 +86,9 @@ internal sealed class ServerQueries
     {
         _parentSideGlue ??= [];
         if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
-        foreach (var g in glue.Data)
+        for (int i = 0; i < glue.Data.Count; i++)
         {
+            var g = glue.Data[i];
             var endpoint = new IPEndPoint(((AddressData)g).Address, 53);
             if (!parentSide.Contains(endpoint)) parentSide.Add(endpoint);
         }
@@ -138,7 +142,7 @@ internal sealed class ServerQueries
             }
             lookups++;
             server.AddressesResolved = true;
-            await _resolveAddresses(server, depth);
+            await _addressLookup.ResolveAddressesAsync(server, depth);
             if (Abort is not null) return Conclude(null);
             candidates.Clear();
             AddCandidates(server.Addresses, delegation, tried, candidates);
@@ -164,7 +168,7 @@ internal sealed class ServerQueries
                 var cached = _cache.GetParentSideGlue(server.Name, family, RRClass.IN);
                 if (cached is null) continue;
                 var endpoints = new List<IPEndPoint>(cached.RRset.Data.Count);
-                foreach (var a in cached.RRset.Data) endpoints.Add(new IPEndPoint(((AddressData)a).Address, 53));
+                for (int i = 0; i < cached.RRset.Data.Count; i++) endpoints.Add(new IPEndPoint(((AddressData)cached.RRset.Data[i]).Address, 53));
                 AddCandidates(endpoints, delegation, tried, candidates);
             }
         }
