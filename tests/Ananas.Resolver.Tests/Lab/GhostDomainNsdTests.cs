@@ -3,7 +3,6 @@ using System.Net;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 using Ananas.Resolver.Cache;
-using Ananas.Resolver.Infrastructure;
 using Ananas.Resolver.Tests.Fakes;
 using Ananas.Tests.Lab;
 
@@ -52,16 +51,9 @@ public sealed class GhostDomainNsdTests
             www        1 IN A   192.0.2.7
             """));
 
-        var options = new RecursorOptions
-        {
-            RootHints = RootHints.Single(DnsName.Parse("a.root."), parentAddress),
-            DoNotQueryLocalhost = false,
-            UseIPv6 = false,
-        };
-        var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
-        using var conductor = new Resolver.Conductor.Conductor(new Resolver.Conductor.ConductorOptions(), infrastructure);
-        var recursor = new Recursor(options, SystemClock.Instance, new RecordCache(SystemClock.Instance),
-            conductor.CreateSelector(SecureRandom.Instance), new LameServerList(SystemClock.Instance, options.LameHoldDown));
+        using var conductor = new Resolver.Conductor.Conductor(new Resolver.Conductor.ConductorOptions(),
+            new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance));
+        var recursor = NsdEndToEndTests.LabRecursor(RootHints.Single(DnsName.Parse("a.root."), parentAddress), conductor);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         async Task<DnsMessage> Ask(string name, RRType type) =>
             (await recursor.ResolveAsync(new Request(DnsMessage.CreateQuery(1, DnsName.Parse(name), type)), conductor, timeout.Token)).Message;
@@ -95,12 +87,7 @@ public sealed class GhostDomainNsdTests
                 config.Append($"zone:\n    name: \"{name}\"\n    zonefile: \"{FileName(name)}\"\n");
             }
             await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), config.ToString());
-            var process = Process.Start(new ProcessStartInfo(NsdHierarchy.FindNsd()!, ["-c", Path.Combine(dir, "nsd.conf"), "-d"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            }) ?? throw new InvalidOperationException("could not start nsd");
+            var process = NsdHierarchy.StartProcess(dir);
             var nsd = new Nsd(dir, address, process);
             for (int i = 0; i < 100; i++)
             {
