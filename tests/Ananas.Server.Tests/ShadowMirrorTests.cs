@@ -134,6 +134,48 @@ public sealed class ShadowMirrorTests
         foreach (var tap in sparse) await tap.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Samples_reach_the_consumer_in_batches_not_one_hand_off_each()
+    {
+        long consumed = 0, batches = 0;
+        await using var tap = new SampledTap(1, capacity: 1000, batch: 64, batch =>
+        {
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref consumed, batch.Length);
+        });
+        var (frame, reply) = Reply();
+
+        for (int i = 0; i < 320; i++) tap.Offer(frame, reply, byPhase: false);
+        await PipelineTests.WaitUntil(() => Interlocked.Read(ref consumed) == 320);
+
+        // 320 samples offered at once: a handful of batches (a hand-off per sample costs a few context switches).
+        Assert.InRange(Interlocked.Read(ref batches), 5, 320 / SampledTap.WakeAt * 2);
+    }
+
+    [Fact]
+    public async Task A_lone_sample_reaches_the_consumer_within_the_taps_longest_delay()
+    {
+        var consumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var tap = new SampledTap(1, capacity: 16, batch: 64, _ => consumed.TrySetResult());
+        var (frame, reply) = Reply();
+        await Task.Delay(50); // the tap's thread asleep with nothing queued
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        tap.Offer(frame, reply, byPhase: false);
+        await consumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, SampledTap.MaxDelay + TimeSpan.FromSeconds(2));
+    }
+
+    private static (Frame, byte[]) Reply()
+    {
+        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
+        var query = DnsTestClient.Query("www.example.com").ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+        return (frame, DnsTestClient.Query("www.example.com").CreateResponse().ToArray());
+    }
+
     private sealed class NullSink : IReplySink
     {
         public CancellationToken ClientGone => CancellationToken.None;
