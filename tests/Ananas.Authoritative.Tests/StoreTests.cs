@@ -90,7 +90,7 @@ public sealed class StoreTests
         Assert.Equal("192.0.2.8", Assert.Single(store.Ask("ns.z7.example.", RRType.A).Answers).Data.ToString());
     }
 
-    private static void Overwrite(EdgeStore store, string name, byte[] value)
+    internal static void Overwrite(EdgeStore store, string name, byte[] value)
     {
         var zone = ZoneIndex.Load(store).Find(DnsName.Parse("example.com.").Wire, out _);
         var key = new byte[NodeKey.MaxLength];

@@ -14,9 +14,8 @@ public sealed partial class AuthoritativeAnswerer
     }
 
     /// <summary>Answers an IN query, following CNAME and DNAME redirections through every zone we serve.</summary>
-    private void Resolve(ref ResponseBuilder response, in QueryView q, Scratch s)
+    private void Resolve(ref ResponseBuilder response, in QueryView q, Scratch s, ZoneIndex index)
     {
-        var index = Volatile.Read(ref _index);
         q.Name.CopyTo(s.Current);
         for (int chain = 0; ; chain++)
         {

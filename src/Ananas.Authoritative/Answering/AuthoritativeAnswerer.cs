@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Ananas.Authoritative.Signing;
 using Ananas.Authoritative.Store;
 using Ananas.Dns;
@@ -35,7 +36,11 @@ public sealed partial class AuthoritativeAnswerer
         _logger = logger ?? NullLogger.Instance;
         _signer = new OnlineSigner(Options.Signing);
         _index = ZoneIndex.Load(store);
+        if (Options.ReplyCacheSize > 0) Replies = new ReplyCache(Options.ReplyCacheSize);
     }
+
+    /// <summary>Finished replies in front of the store (null when <see cref="AuthoritativeOptions.ReplyCacheSize"/> is 0).</summary>
+    public ReplyCache? Replies { get; }
 
     /// <summary>The online signer (its signature cache and counters).</summary>
     public OnlineSigner Signer => _signer;
@@ -82,15 +87,32 @@ public sealed partial class AuthoritativeAnswerer
             scratch.Dnssec = q.DnssecOk && Options.Signing.Enabled;
             scratch.CompactOk = scratch.Dnssec && (q.OptTtl & CompactOkFlag) != 0;
             var reader = scratch.Reader;
+            var index = Volatile.Read(ref _index);
+            var cache = Replies;
+            int keyLength = 0;
+            ulong snapshot = 0;
             try
             {
                 reader.Begin();
-                Resolve(ref response, q, scratch);
+                if (cache is not null)
+                {
+                    keyLength = ReplyCache.WriteKey(q, limit, scratch.CacheKey);
+                    snapshot = reader.Snapshot;
+                    int cached = cache.TryCopy(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..Math.Min(limit, reply.Length)]);
+                    if (cached > 0)
+                    {
+                        BinaryPrimitives.WriteUInt16BigEndian(reply, q.Header.Id);
+                        Counters.Count((Rcode)(reply[3] & 0x0F), 0);
+                        return cached;
+                    }
+                }
+                Resolve(ref response, q, scratch, index);
             }
             catch (LightningException e)
             {
                 _logger.LogError(StoreError, e, "store read failed");
                 response = ServerFailure(reply, limit, q);
+                keyLength = 0;
             }
             finally
             {
@@ -103,7 +125,19 @@ public sealed partial class AuthoritativeAnswerer
                 _logger.LogError(CorruptValue, "a store value for {Name} in zone {Zone} is corrupt; answered SERVFAIL", DnsName.FromWire(q.Name), scratch.CorruptZone);
                 response = ServerFailure(reply, limit, q);
             }
+            // Signatures are made for the moment (their validity runs out); a SERVFAIL may be a passing store error.
+            if (keyLength > 0 && !scratch.Signed && response.Rcode != Rcode.ServFail)
+            {
+                int length = Finish(ref response, q, reads);
+                cache!.Store(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..length]);
+                return length;
+            }
         }
+        return Finish(ref response, q, reads);
+    }
+
+    private int Finish(ref ResponseBuilder response, in QueryView q, int reads)
+    {
         Counters.Count(response.Rcode, reads);
         // RFC 9824 §4: a responder that understands CO says so in its reply.
         return response.Finish(Options.UdpPayload, q.DnssecOk, q.DnssecOk && Options.Signing.Enabled && (q.OptTtl & CompactOkFlag) != 0);
@@ -131,6 +165,7 @@ public sealed partial class AuthoritativeAnswerer
             t_scratch = scratch = new Scratch(store.CreateReader());
         }
         scratch.Corrupt = false;
+        scratch.Signed = false;
         scratch.ProofCount = 0;
         return scratch;
     }
@@ -149,6 +184,12 @@ public sealed partial class AuthoritativeAnswerer
         public readonly int[] Offsets = new int[128];
         public bool Corrupt;
         public DnsName? CorruptZone;
+
+        // The reply cache's key for this query.
+        public readonly byte[] CacheKey = new byte[ReplyCache.MaxKey];
+
+        /// <summary>Set when the answer carries signatures made now (such an answer is not cached).</summary>
+        public bool Signed;
 
         // Online signing (Signing/AuthoritativeAnswerer.Dnssec.cs): the RRset image a signature is looked up by,
         // the made-up NSEC's names and RDATA, and wildcard proofs waiting for the authority section.

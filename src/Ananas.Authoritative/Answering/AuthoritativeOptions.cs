@@ -18,6 +18,12 @@ public sealed record AuthoritativeOptions
     /// <summary>Online DNSSEC signing of the zones that have keys in the store.</summary>
     public Signing.SigningOptions Signing { get; init; } = new();
 
+    /// <summary>
+    /// Slots of the reply cache in front of the store (<see cref="ReplyCache"/>, <see cref="ReplyCache.SlotSize"/>
+    /// octets each); 0 turns it off (every query reads the store, as the tests of the read counts need).
+    /// </summary>
+    public int ReplyCacheSize { get; init; }
+
     /// <summary>How often the store's generation is checked to pick up zones changed by another process.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

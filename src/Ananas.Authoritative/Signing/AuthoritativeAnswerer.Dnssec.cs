@@ -15,7 +15,12 @@ public sealed partial class AuthoritativeAnswerer
     internal const uint CompactOkFlag = 0x4000;
 
     /// <summary>Whether this answer is signed in <paramref name="zone"/>: DO set, signing on, the zone has keys.</summary>
-    private static bool Signs(ZoneEntry zone, Scratch s) => s.Dnssec && zone.Keys is not null;
+    private static bool Signs(ZoneEntry zone, Scratch s)
+    {
+        if (!s.Dnssec || zone.Keys is null) return false;
+        s.Signed = true;
+        return true;
+    }
 
     /// <summary>The RRSIGs of one RRset of a node, just written with <paramref name="owner"/> (signed as <paramref name="signedOwner"/>).</summary>
     private void SignSet(ref ResponseBuilder response, Section section, Scratch s, ZoneEntry zone, ReadOnlySpan<byte> owner,

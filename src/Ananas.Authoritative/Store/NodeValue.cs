@@ -125,63 +125,40 @@ public sealed class NodeView
         SetCount = 0;
         HasPrevious = false;
         _flagsLength = _prevLength = _prevFlagsLength = 0;
-        try
-        {
-            Valid = Parse(new ReadOnlyMemory<byte>(_buffer, 0, value.Length));
-        }
-        catch (MessagePackSerializationException)
-        {
-            // A corrupt value is a typed outcome for the caller; MessagePack reports it only by throwing.
-            Valid = false;
-        }
-        catch (EndOfStreamException)
-        {
-            Valid = false;
-        }
+        Valid = Parse(_buffer.AsSpan(0, value.Length));
         return Valid;
     }
 
-    private bool Parse(ReadOnlyMemory<byte> memory)
+    private bool Parse(ReadOnlySpan<byte> value)
     {
-        var reader = new MessagePackReader(memory);
-        if (reader.ReadArrayHeader() != 4) return false;
-        if (!ReadBin(ref reader, out _flagsOffset, out _flagsLength)) _flagsLength = 0;
-        HasPrevious = ReadBin(ref reader, out _prevOffset, out _prevLength);
-        if (!ReadBin(ref reader, out _prevFlagsOffset, out _prevFlagsLength)) _prevFlagsLength = 0;
-        int sets = reader.ReadArrayHeader();
-        if (sets > 256) return false;
+        var reader = new PackedValueReader(value);
+        if (!reader.TryReadArrayHeader(out int items) || items != 4) return false;
+        if (!reader.TryReadBinOrNil(out _flagsOffset, out _flagsLength, out _)) return false;
+        if (!reader.TryReadBinOrNil(out _prevOffset, out _prevLength, out bool noPrevious)) return false;
+        HasPrevious = !noPrevious;
+        if (!reader.TryReadBinOrNil(out _prevFlagsOffset, out _prevFlagsLength, out _)) return false;
+        if (!reader.TryReadArrayHeader(out int sets) || sets > 256 || sets > value.Length) return false;
         if (_sets.Length < sets) _sets = new SetRef[sets];
         int records = 0;
         for (int i = 0; i < sets; i++)
         {
-            if (reader.ReadArrayHeader() != 3) return false;
+            if (!reader.TryReadArrayHeader(out int fields) || fields != 3) return false;
             ref var set = ref _sets[i];
-            set.Type = (RRType)reader.ReadUInt16();
-            set.Ttl = reader.ReadUInt32();
-            int count = reader.ReadArrayHeader();
-            if (count > 65535) return false;
+            if (!reader.TryReadUInt(ushort.MaxValue, out ulong type) || !reader.TryReadUInt(uint.MaxValue, out ulong ttl)) return false;
+            set.Type = (RRType)type;
+            set.Ttl = (uint)ttl;
+            // Each record takes at least one octet: a count beyond the value's length is corrupt (and sizes no array).
+            if (!reader.TryReadArrayHeader(out int count) || count > 65535 || count > value.Length) return false;
             set.First = records;
             set.Count = count;
             if (_records.Length < records + count) Array.Resize(ref _records, Math.Max(records + count, _records.Length * 2));
             for (int j = 0; j < count; j++)
             {
-                if (!ReadBin(ref reader, out int offset, out int length) || length > 65535) return false;
+                if (!reader.TryReadBinOrNil(out int offset, out int length, out bool nil) || nil || length > 65535) return false;
                 _records[records++] = (offset, length);
             }
         }
         SetCount = sets;
         return reader.End;
-    }
-
-    /// <summary>Reads a bin (or nil: false) and where its bytes lie in the buffer.</summary>
-    private static bool ReadBin(ref MessagePackReader reader, out int offset, out int length)
-    {
-        offset = length = 0;
-        if (reader.TryReadNil()) return false;
-        var bytes = reader.ReadBytes();
-        if (bytes is null) return false;
-        length = (int)bytes.Value.Length;
-        offset = (int)reader.Consumed - length;
-        return true;
     }
 }

@@ -39,6 +39,9 @@ public sealed class StoreReader : IDisposable
         Reads = 0;
     }
 
+    /// <summary>The id of the store snapshot this query reads (the LMDB transaction id; every write makes a new one).</summary>
+    public ulong Snapshot => (ulong)_txn.Id;
+
     public void End()
     {
         if (!_active) return;

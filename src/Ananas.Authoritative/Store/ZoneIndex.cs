@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using Ananas.Dns;
 using LightningDB;
 using MessagePack;
@@ -71,29 +73,63 @@ public sealed class ZoneEntry
 }
 
 /// <summary>
-/// Every zone of the store in memory, found by longest match: one hash probe per label of the query name,
-/// in memory, never a store read (100k+ zones take a few megabytes). Immutable; the store's watcher swaps in
-/// a new one when the store's generation changes.
+/// Every zone of the store in memory, found by longest match without a store read (100k+ zones take a few
+/// megabytes). An open-addressing table keyed by a hash of the apex that is built label by label from the root,
+/// so one backward pass over a query name gives the hash of each of its suffixes and each probe costs one slot
+/// (and one comparison of the apex on a hash match). Immutable; the store's watcher swaps in a new one when the
+/// store's generation changes.
 /// </summary>
 public sealed class ZoneIndex
 {
-    private readonly Dictionary<byte[], ZoneEntry> _zones;
-    private readonly Dictionary<byte[], ZoneEntry>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private const int MaxLabels = 128;
 
-    private ZoneIndex(Dictionary<byte[], ZoneEntry> zones, ulong generation)
+    // Seeded per process: which names share a slot is not predictable from outside.
+    private static readonly ulong s_seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    private struct Slot
     {
-        _zones = zones;
-        _lookup = zones.GetAlternateLookup<ReadOnlySpan<byte>>();
+        public ulong Hash;
+        public byte[]? Apex;
+        public ZoneEntry? Zone;
+    }
+
+    private readonly Slot[] _slots;
+    private readonly int _shift;
+    private readonly ZoneEntry[] _zones;
+
+    // Bit n set: some apex has n labels. A suffix of another length is never probed (most query names are
+    // longer than every apex by a label or more: each such probe would cost a cache miss for nothing).
+    private readonly UInt128 _apexLabelCounts;
+
+    private ZoneIndex(List<(byte[] Apex, ZoneEntry Zone)> zones, ulong generation)
+    {
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, zones.Count * 2));
+        _slots = new Slot[size];
+        _shift = 64 - BitOperations.Log2((uint)size);
+        _zones = new ZoneEntry[zones.Count];
+        Span<int> starts = stackalloc int[MaxLabels + 1];
+        Span<ulong> hashes = stackalloc ulong[MaxLabels + 1];
+        for (int i = 0; i < zones.Count; i++)
+        {
+            var (apex, zone) = zones[i];
+            _zones[i] = zone;
+            int labels = SuffixHashes(apex, starts, hashes);
+            if (labels < 0) throw new InvalidDataException("zones table: an apex is not a wire name");
+            _apexLabelCounts |= UInt128.One << labels;
+            int slot = SlotOf(hashes[0]);
+            while (_slots[slot].Apex is not null) slot = (slot + 1) & (_slots.Length - 1);
+            _slots[slot] = new Slot { Hash = hashes[0], Apex = apex, Zone = zone };
+        }
         Generation = generation;
     }
 
-    public static ZoneIndex Empty { get; } = new(new Dictionary<byte[], ZoneEntry>(WireNameComparer.Instance), 0);
+    public static ZoneIndex Empty { get; } = new([], 0);
 
     public ulong Generation { get; }
 
-    public int Count => _zones.Count;
+    public int Count => _zones.Length;
 
-    public IEnumerable<ZoneEntry> Zones => _zones.Values;
+    public IEnumerable<ZoneEntry> Zones => _zones;
 
     /// <summary>Reads every zone row in one read transaction (a consistent snapshot with its generation).</summary>
     public static ZoneIndex Load(EdgeStore store)
@@ -118,22 +154,31 @@ public sealed class ZoneIndex
         {
             if (keys.Count > 0 && zones.TryGetValue(apex, out var zone)) zone.Keys = new Signing.ZoneKeySet(zone.Apex, keys);
         }
-        return new ZoneIndex(zones, generation);
+        var list = new List<(byte[], ZoneEntry)>(zones.Count);
+        foreach (var (apex, zone) in zones) list.Add((apex, zone));
+        return new ZoneIndex(list, generation);
     }
 
     /// <summary>The zone with the longest apex that <paramref name="lowerWire"/> (lowercase, uncompressed) is in or under.</summary>
+    [SkipLocalsInit] // SuffixHashes writes every entry read below
     public ZoneEntry? Find(ReadOnlySpan<byte> lowerWire, out int apexOffset)
     {
-        int p = 0;
-        while (true)
+        Span<int> starts = stackalloc int[MaxLabels + 1];
+        Span<ulong> hashes = stackalloc ulong[MaxLabels + 1];
+        int labels = SuffixHashes(lowerWire, starts, hashes);
+        for (int i = 0; i <= labels; i++)
         {
-            if (_lookup.TryGetValue(lowerWire[p..], out var zone))
+            if ((_apexLabelCounts & (UInt128.One << (labels - i))) == UInt128.Zero) continue;
+            var suffix = lowerWire[starts[i]..];
+            ulong hash = hashes[i];
+            for (int slot = SlotOf(hash); _slots[slot].Apex is { } apex; slot = (slot + 1) & (_slots.Length - 1))
             {
-                apexOffset = p;
-                return zone;
+                if (_slots[slot].Hash == hash && suffix.SequenceEqual(apex))
+                {
+                    apexOffset = starts[i];
+                    return _slots[slot].Zone;
+                }
             }
-            if (lowerWire[p] == 0) break;
-            p += lowerWire[p] + 1;
         }
         apexOffset = -1;
         return null;
@@ -150,6 +195,34 @@ public sealed class ZoneIndex
         var zone = Find(lowerWire[(lowerWire[0] + 1)..], out apexOffset);
         if (zone is not null) apexOffset += lowerWire[0] + 1;
         return zone;
+    }
+
+    private int SlotOf(ulong hash) => (int)((hash * 0x9E3779B97F4A7C15UL) >> _shift);
+
+    /// <summary>
+    /// The start of each label of <paramref name="wire"/> and the hash of the suffix starting there (index = label
+    /// number; the root's at index = label count, which is returned); -1 for a name that is not well formed.
+    /// A suffix's hash is its first label folded (FNV-1a, length octet included) into the hash of the rest.
+    /// </summary>
+    private static int SuffixHashes(ReadOnlySpan<byte> wire, Span<int> starts, Span<ulong> hashes)
+    {
+        int labels = 0, p = 0;
+        while (true)
+        {
+            if (p >= wire.Length || labels >= MaxLabels) return -1;
+            starts[labels] = p;
+            if (wire[p] == 0) break;
+            p += wire[p] + 1;
+            labels++;
+        }
+        ulong hash = s_seed;
+        hashes[labels] = hash;
+        for (int i = labels - 1; i >= 0; i--)
+        {
+            foreach (byte b in wire.Slice(starts[i], starts[i + 1] - starts[i])) hash = (hash ^ b) * 0x100000001B3UL;
+            hashes[i] = hash;
+        }
+        return labels;
     }
 }
 

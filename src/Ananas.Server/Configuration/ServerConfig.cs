@@ -170,6 +170,8 @@ public sealed record ServerConfig
     public TimeSpan SignatureInceptionOffset { get; set; }
     public TimeSpan SignatureJitter { get; set; }
     public int SignatureCacheSize { get; set; }
+    /// <summary>Slots of the authoritative reply cache (512 octets each); 0: off.</summary>
+    public int ReplyCacheSize { get; set; }
     public TimeSpan DnskeyTtl { get; set; }
     /// <summary>Networks whose AXFR/IXFR requests are served (RFC 5936); empty: nobody.</summary>
     public List<string> AuthoritativeAllowTransfer { get; set; } = [];
@@ -190,6 +192,8 @@ public sealed record ServerConfig
     public TimeSpan ApiPollInterval { get; set; }
     /// <summary>Published outbox entries older than this are removed.</summary>
     public TimeSpan ApiOutboxRetention { get; set; }
+    /// <summary>How long the API trusts a token it looked up; zero: it asks the database on every request.</summary>
+    public TimeSpan ApiTokenCache { get; set; }
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>

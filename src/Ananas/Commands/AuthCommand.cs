@@ -148,6 +148,7 @@ internal static class AuthCommand
             Identity = settings.AuthoritativeIdentity.Length > 0 ? settings.AuthoritativeIdentity : null,
             Version = settings.AuthoritativeVersion.Length > 0 ? settings.AuthoritativeVersion : null,
             UdpPayload = (ushort)settings.UdpMaxPayload,
+            ReplyCacheSize = settings.ReplyCacheSize,
             Signing = new Authoritative.Signing.SigningOptions
             {
                 Enabled = settings.AuthoritativeSigning,

@@ -1,0 +1,147 @@
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+
+namespace Ananas.Authoritative.Answering;
+
+/// <summary>
+/// Finished replies in front of the store: a bounded, 4-way set-associative table of fixed-size slots allocated
+/// once, keyed by everything of a query the reply depends on (the name as asked, case included, type, class, RD
+/// and CD, EDNS presence, DO and CO, and the size limit) and stamped with the store snapshot (LMDB transaction
+/// id) and zone index it was made from. A hit is a copy and the ID patched in; any write to the store or reload
+/// of the zone index makes every entry stale, so a cached reply is never older than what the store would give.
+/// Slots are read without locks under a per-slot sequence number (odd while written): a reader that sees it
+/// change ignores what it copied. Replies with signatures are never cached (their validity is time-bound).
+/// </summary>
+public sealed class ReplyCache
+{
+    private const int Ways = 4;
+
+    /// <summary>Octets per slot: the key and the reply together (a longer pair is not cached).</summary>
+    public const int SlotSize = 512;
+
+    /// <summary>Longest key: a name (255) plus type, class, flags and limit.</summary>
+    public const int MaxKey = DnsName.MaxWireLength + 8;
+
+    private readonly byte[] _data;
+    private readonly long[] _sequence;
+    private readonly ulong[] _hash;
+    private readonly ulong[] _snapshot;
+    private readonly ulong[] _indexGeneration;
+    private readonly short[] _keyLength;
+    private readonly short[] _replyLength;
+    private readonly byte[] _nextWay;
+    private readonly int _setMask;
+
+    public ReplyCache(int capacity)
+    {
+        capacity = Math.Max(capacity, Ways);
+        int sets = 1;
+        while ((long)sets * 2 * Ways <= capacity) sets <<= 1;
+        int slots = sets * Ways;
+        _data = GC.AllocateUninitializedArray<byte>(slots * SlotSize);
+        _sequence = new long[slots];
+        _hash = new ulong[slots];
+        _snapshot = new ulong[slots];
+        _indexGeneration = new ulong[slots];
+        _keyLength = new short[slots];
+        _replyLength = new short[slots];
+        _nextWay = new byte[sets];
+        _setMask = sets - 1;
+    }
+
+    public int Capacity => _sequence.Length;
+
+    public long Hits;
+    public long Misses;
+    public long Stores;
+
+    /// <summary>
+    /// Writes the cache key of <paramref name="q"/> answered within <paramref name="limit"/> octets into
+    /// <paramref name="key"/> (at least <see cref="MaxKey"/> long); returns its length.
+    /// </summary>
+    public static int WriteKey(in QueryView q, int limit, Span<byte> key)
+    {
+        var name = q.Name;
+        name.CopyTo(key);
+        int p = name.Length;
+        key[p++] = (byte)((ushort)q.Type >> 8);
+        key[p++] = (byte)q.Type;
+        key[p++] = (byte)((ushort)q.Class >> 8);
+        key[p++] = (byte)q.Class;
+        // RD and CD are echoed in the reply; EDNS presence, DO and CO shape its OPT record and what it holds.
+        key[p++] = (byte)((q.Header.FlagsWord & (ushort)(HeaderFlags.RD | HeaderFlags.CD)) >> 4);
+        key[p++] = (byte)((q.HasEdns ? 1 : 0) | (q.DnssecOk ? 2 : 0) | ((q.OptTtl & 0x4000) != 0 ? 4 : 0));
+        key[p++] = (byte)(limit >> 8);
+        key[p++] = (byte)limit;
+        return p;
+    }
+
+    /// <summary>
+    /// Copies the reply cached for <paramref name="key"/> from <paramref name="snapshot"/> and
+    /// <paramref name="indexGeneration"/> into <paramref name="reply"/>; returns its length, or 0 (a miss).
+    /// </summary>
+    public int TryCopy(ReadOnlySpan<byte> key, ulong snapshot, ulong indexGeneration, Span<byte> reply)
+    {
+        ulong hash = Hash(key);
+        int set = (int)(hash & (ulong)_setMask) * Ways;
+        for (int way = 0; way < Ways; way++)
+        {
+            int slot = set + way;
+            long sequence = Volatile.Read(ref _sequence[slot]);
+            if ((sequence & 1) != 0 || _hash[slot] != hash || _snapshot[slot] != snapshot || _indexGeneration[slot] != indexGeneration) continue;
+            int keyLength = _keyLength[slot], replyLength = _replyLength[slot];
+            if (keyLength != key.Length || replyLength > reply.Length) continue;
+            var data = _data.AsSpan(slot * SlotSize, SlotSize);
+            if (!data[..keyLength].SequenceEqual(key)) continue;
+            data.Slice(keyLength, replyLength).CopyTo(reply);
+            // What was copied counts only if no writer took the slot meanwhile.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _sequence[slot]) != sequence) break;
+            Interlocked.Increment(ref Hits);
+            return replyLength;
+        }
+        Interlocked.Increment(ref Misses);
+        return 0;
+    }
+
+    /// <summary>Caches <paramref name="reply"/> for <paramref name="key"/> (nothing when the pair does not fit a slot or the slot is being written).</summary>
+    public void Store(ReadOnlySpan<byte> key, ulong snapshot, ulong indexGeneration, ReadOnlySpan<byte> reply)
+    {
+        if (key.Length + reply.Length > SlotSize) return;
+        ulong hash = Hash(key);
+        int setIndex = (int)(hash & (ulong)_setMask);
+        int set = setIndex * Ways;
+        int victim = -1;
+        for (int way = 0; way < Ways && victim < 0; way++)
+        {
+            // A stale entry (an older snapshot) or an empty slot goes first.
+            if (_snapshot[set + way] != snapshot || _indexGeneration[set + way] != indexGeneration || _hash[set + way] == hash) victim = set + way;
+        }
+        if (victim < 0) victim = set + (_nextWay[setIndex]++ & (Ways - 1));
+        long sequence = Volatile.Read(ref _sequence[victim]);
+        if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref _sequence[victim], sequence + 1, sequence) != sequence) return;
+        var data = _data.AsSpan(victim * SlotSize, SlotSize);
+        key.CopyTo(data);
+        reply.CopyTo(data[key.Length..]);
+        _hash[victim] = hash;
+        _snapshot[victim] = snapshot;
+        _indexGeneration[victim] = indexGeneration;
+        _keyLength[victim] = (short)key.Length;
+        _replyLength[victim] = (short)reply.Length;
+        Volatile.Write(ref _sequence[victim], sequence + 2);
+        Interlocked.Increment(ref Stores);
+    }
+
+    private static readonly ulong s_seed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>FNV-1a over the key, seeded per process, with a final mix (the set comes from the low bits).</summary>
+    private static ulong Hash(ReadOnlySpan<byte> key)
+    {
+        ulong h = s_seed;
+        foreach (byte b in key) h = (h ^ b) * 0x100000001B3UL;
+        h ^= h >> 33;
+        h *= 0xFF51AFD7ED558CCDUL;
+        h ^= h >> 33;
+        return h;
+    }
+}

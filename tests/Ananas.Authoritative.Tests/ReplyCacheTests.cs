@@ -1,0 +1,120 @@
+using Ananas.Authoritative.Answering;
+using Ananas.Authoritative.Signing;
+using Ananas.Dns;
+using Ananas.Dns.Messages;
+
+namespace Ananas.Authoritative.Tests;
+
+/// <summary>The reply cache in front of the store: hits read nothing, and no reply outlives the data it was made from.</summary>
+public sealed class ReplyCacheTests
+{
+    private static readonly AuthoritativeOptions Cached = new() { ReplyCacheSize = 1024 };
+
+    [Fact]
+    public void A_repeated_question_is_answered_from_the_cache_without_a_store_read_and_with_the_same_bytes()
+    {
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        var first = Raw(store, "www.example.com.", RRType.A, id: 1, out int readsFirst);
+        var second = Raw(store, "www.example.com.", RRType.A, id: 2, out int readsSecond);
+        Assert.Equal(1, readsFirst);
+        Assert.Equal(0, readsSecond);
+        Assert.Equal(first.AsSpan(2).ToArray(), second.AsSpan(2).ToArray());
+        Assert.Equal(2, DnsMessage.Parse(second).Id);
+        Assert.Equal(1, store.Answerer.Replies!.Hits);
+        // Negative answers and refusals are cached the same way.
+        Raw(store, "nothere.example.com.", RRType.A, id: 3, out _);
+        Assert.Equal(Rcode.NXDomain, DnsMessage.Parse(Raw(store, "nothere.example.com.", RRType.A, id: 4, out int readsMissing)).Rcode);
+        Assert.Equal(0, readsMissing);
+    }
+
+    [Fact]
+    public void A_write_to_the_store_makes_every_cached_reply_stale_at_once()
+    {
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        Raw(store, "www.example.com.", RRType.A, id: 1, out _);
+        store.Import(StoreFixture.ExampleZone.Replace("192.0.2.80", "192.0.2.81"));
+        var reply = DnsMessage.Parse(Raw(store, "www.example.com.", RRType.A, id: 2, out int reads));
+        Assert.Equal(1, reads);
+        Assert.Equal("192.0.2.81", Assert.Single(reply.Answers).Data.ToString());
+    }
+
+    [Fact]
+    public void A_new_zone_is_answered_once_the_index_reloads_not_refused_from_the_cache()
+    {
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        const string Other = "$ORIGIN other.test.\n@ 60 IN SOA ns h 1 2 3 4 5\n@ 60 IN NS ns\nns 60 IN A 192.0.2.43\n";
+        Assert.Equal(Rcode.Refused, DnsMessage.Parse(Raw(store, "ns.other.test.", RRType.A, id: 1, out _)).Rcode);
+        store.Import(Other);
+        // Between the write and the index reload the old index answers (and that reply may be cached) ...
+        Assert.Equal(Rcode.Refused, DnsMessage.Parse(Raw(store, "ns.other.test.", RRType.A, id: 2, out _)).Rcode);
+        Assert.True(store.Answerer.Refresh());
+        // ... but nothing made with the old index is served after it.
+        Assert.Equal(Rcode.NoError, DnsMessage.Parse(Raw(store, "ns.other.test.", RRType.A, id: 3, out _)).Rcode);
+    }
+
+    [Fact]
+    public void The_name_is_echoed_as_asked_and_each_size_limit_gets_its_own_reply()
+    {
+        var big = "$ORIGIN example.com.\n@ 60 IN SOA ns1 h 1 2 3 4 5\n@ 60 IN NS ns1\nns1 60 IN A 192.0.2.1\n"
+            + string.Concat(Enumerable.Range(1, 40).Select(i => $"many 60 IN A 198.51.100.{i}\n"));
+        using var store = StoreFixture.With(Cached, big);
+        Raw(store, "many.example.com.", RRType.A, id: 1, out _);
+        var mixed = DnsMessage.Parse(Raw(store, "MaNy.example.com.", RRType.A, id: 2, out int reads));
+        Assert.Equal(1, reads); // another spelling is another entry
+        Assert.Equal("MaNy.example.com.", mixed.Question.Name.ToString());
+        var small = store.Ask("many.example.com.", RRType.A, out _, edns: false);
+        Assert.True(small.Has(HeaderFlags.TC));
+        var large = store.Ask("many.example.com.", RRType.A, out _, payload: 4096);
+        Assert.False(large.Has(HeaderFlags.TC));
+        Assert.Equal(40, large.Answers.Count);
+        Assert.True(store.Ask("many.example.com.", RRType.A, out _, edns: false).Has(HeaderFlags.TC));
+    }
+
+    [Fact]
+    public void Signed_replies_are_made_each_time_and_never_cached()
+    {
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        KeyTable.Generate(store.Store, DnsName.Parse("example.com."), SigningKey.EcdsaP256Sha256, DateTimeOffset.UtcNow);
+        Assert.True(store.Answerer.Refresh());
+        store.Ask("www.example.com.", RRType.A, out _, dnssecOk: true);
+        var signed = store.Ask("www.example.com.", RRType.A, out int reads, dnssecOk: true);
+        Assert.Equal(1, reads);
+        Assert.Contains(signed.Answers, r => r.Type == RRType.RRSIG);
+        // The same question without DO has no signatures and is cached.
+        store.Ask("www.example.com.", RRType.A, out _);
+        store.Ask("www.example.com.", RRType.A, out int unsignedReads);
+        Assert.Equal(0, unsignedReads);
+    }
+
+    [Fact]
+    public void Threads_asking_different_names_through_a_small_cache_each_get_their_own_answer()
+    {
+        var zone = "$ORIGIN example.com.\n@ 60 IN SOA ns1 h 1 2 3 4 5\n@ 60 IN NS ns1\nns1 60 IN A 192.0.2.1\n"
+            + string.Concat(Enumerable.Range(0, 64).Select(i => $"h{i} 60 IN A 198.51.100.{i}\n"));
+        using var store = StoreFixture.With(new AuthoritativeOptions { ReplyCacheSize = 8 }, zone);
+        var queries = Enumerable.Range(0, 64)
+            .Select(i => DnsMessage.CreateQuery((ushort)i, DnsName.Parse($"h{i}.example.com."), RRType.A, recursionDesired: false).ToArray()).ToArray();
+        int wrong = 0;
+        Parallel.For(0, 4, worker =>
+        {
+            var reply = new byte[1232];
+            for (int n = 0; n < 5_000; n++)
+            {
+                int i = (n * 7 + worker * 13) % 64;
+                int length = store.Answerer.Answer(queries[i], reply, reply.Length, out _);
+                var message = DnsMessage.Parse(reply.AsSpan(0, length));
+                if (message.Id != i || message.Answers.Count != 1 || message.Answers[0].Data.ToString() != $"198.51.100.{i}") Interlocked.Increment(ref wrong);
+            }
+        });
+        Assert.Equal(0, wrong);
+        Assert.True(store.Answerer.Replies!.Hits > 0);
+    }
+
+    private static byte[] Raw(StoreFixture store, string name, RRType type, ushort id, out int reads)
+    {
+        var query = DnsMessage.CreateQuery(id, DnsName.Parse(name), type, recursionDesired: false).ToArray();
+        var reply = new byte[1232];
+        int length = store.Answerer.Answer(query, reply, reply.Length, out reads);
+        return reply[..length];
+    }
+}
