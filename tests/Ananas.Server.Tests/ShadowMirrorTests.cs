@@ -66,11 +66,7 @@ public sealed class ShadowMirrorTests
     {
         var gate = new TaskCompletionSource();
         await using var tap = new SampledTap(1, capacity: 4, batch: 1, _ => gate.Task.Wait());
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
 
         try
         {
@@ -92,11 +88,7 @@ public sealed class ShadowMirrorTests
     {
         long consumed = 0;
         var tap = new SampledTap(0.01, capacity: 100_000, batch: 64, batch => Interlocked.Add(ref consumed, batch.Length));
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
         // Steady state: the pool holds buffers the consumer has returned.
         for (int i = 0; i < 3000; i++) tap.Offer(frame, reply, byPhase: false);
         SpinWait.SpinUntil(() => Interlocked.Read(ref consumed) == tap.Sampled, TimeSpan.FromSeconds(5));
@@ -113,11 +105,7 @@ public sealed class ShadowMirrorTests
     [Fact]
     public async Task Taps_on_one_thread_keep_their_own_countdowns_however_many_taps_the_process_has_made()
     {
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
         // Sparse taps (one sample in ~1,000) made and offered first; then a tap that takes every reply, made after
         // more taps than a fixed table of per-thread slots would hold.
         var sparse = new List<SampledTap>();
