@@ -308,7 +308,7 @@ class Perf:
 
 def dnsperf(address: str, port: int, qfile: Path, cpu: str, out: Path, *, duration: float | None = None,
             runs: int | None = None, outstanding: int = 100, rate: float | None = None, verbose: bool = False,
-            timeout: float = 2) -> Perf:
+            timeout: float = 2, edns: bool = False) -> Perf:
     args = ["taskset", "-c", cpu, "dnsperf", "-s", address, "-p", str(port), "-d", str(qfile), "-c", "4", "-T", "2",
             "-q", str(outstanding), "-t", str(timeout)]
     if duration:
@@ -319,6 +319,8 @@ def dnsperf(address: str, port: int, qfile: Path, cpu: str, out: Path, *, durati
         args += ["-Q", str(max(1, int(rate)))]
     if verbose:
         args.append("-v")
+    if edns:
+        args.append("-e")
     with open(out, "w") as f:
         subprocess.run(args, stdout=f, stderr=subprocess.STDOUT, timeout=(duration or 600) + timeout + 60)
     p = Perf()
@@ -518,10 +520,12 @@ TYPE_NAMES = {v: k for k, v in QTYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
-def encode_query(qid: int, qname: str, qtype: str) -> bytes:
+def encode_query(qid: int, qname: str, qtype: str, *, ad: bool = False, cd: bool = False, do: bool = False) -> bytes:
+    """A recursive query with EDNS (1232); ad, cd and do set those bits (RFC 6840 §5.7-5.9, RFC 3225)."""
     wire = b"".join(bytes([len(label)]) + label.encode() for label in qname.rstrip(".").split(".") if label) + b"\0"
-    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
-    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 1) + wire + struct.pack("!HH", QTYPES[qtype], 1) + opt
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0x8000 if do else 0, 0)
+    flags = 0x0100 | (0x0020 if ad else 0) | (0x0010 if cd else 0)
+    return struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 1) + wire + struct.pack("!HH", QTYPES[qtype], 1) + opt
 
 
 def read_name(msg: bytes, pos: int) -> tuple[str, int]:
@@ -702,7 +706,8 @@ def main() -> int:
     ap.add_argument("--cache-mb", type=int, default=256, help="cache size of every resolver in MiB (default 256)")
     ap.add_argument("--server-cpu", default="0", help="CPU for the resolver (taskset list, default 0)")
     ap.add_argument("--load-cpu", default="1", help="CPU for dnsperf and the lab's NSD servers (default 1)")
-    ap.add_argument("--address-base", default="127.77.10", help="resolvers listen on BASE.1 .. BASE.5")
+    ap.add_argument("--net", default="127.77", help="first two octets of the lab's loopback addresses (default 127.77)")
+    ap.add_argument("--address-base", help="resolvers listen on BASE.1 .. BASE.5 (default NET.10)")
     ap.add_argument("--port", type=int, default=5399)
     ap.add_argument("--queries", type=int, help="cross-check and shadow: distinct queries (default 5000; 1500 with --quick)")
     ap.add_argument("--ananas", default=ANANAS, help="the ananas launcher to run (default: this tree's ./ananas)")
@@ -711,6 +716,7 @@ def main() -> int:
     cfg.zones = cfg.zones or (2000 if cfg.quick else 10000)
     cfg.duration = cfg.duration or (5 if cfg.quick else 20)
     cfg.cold_outstanding = 200
+    cfg.address_base = cfg.address_base or f"{cfg.net}.10"
     ANANAS = str(Path(cfg.ananas).resolve())
     names = [n for n in cfg.only.split(",") if n]
     for n in names:
@@ -734,7 +740,7 @@ def main() -> int:
     # A run leaves a few hundred MB (query lists, per-reply dnsperf output): keep the newest five.
     for old in sorted(OUT.glob("run-*"))[:-5]:
         shutil.rmtree(old, ignore_errors=True)
-    lab_args = ["--zones", str(cfg.zones), "--cpu", cfg.load_cpu] + ([] if cfg.unsigned else ["--signed"])
+    lab_args = ["--zones", str(cfg.zones), "--net", cfg.net, "--cpu", cfg.load_cpu] + ([] if cfg.unsigned else ["--signed"])
     lab: Path | None = None
     started_at = time.monotonic()
     try:

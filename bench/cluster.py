@@ -57,19 +57,23 @@ class Node:
         self.work.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen | None = None
 
-    def config(self, lab: Path, peers: list["Node"] | None, secret: str, cache_mb: int) -> Path:
+    def config(self, lab: Path, peers: list["Node"] | None, secret: str, cache_mb: int, query_log: bool = False) -> Path:
         lines = [
             f'listen = ["udp://{self.address}:{DNS_PORT}", "tcp://{self.address}:{DNS_PORT}"]',
             f'root-hints = "{lab}/root.hints"',
             "[resolver]", "query-localhost = true",
             "[cache]", f'size = "{cache_mb}MiB"',
             "[udp]", "sockets = 1", "threads-per-socket = 1",
-            # The lab is unsigned: validation on would make every answer bogus under the real root's anchors.
-            "[dnssec]", 'validation = "off"',
+            # An unsigned lab: validation on would make every answer bogus under the real root's anchors; a signed
+            # one is validated from its own root's DS.
+            *(["[dnssec]", 'validation = "on"', f'trust-anchor = "{lab}/trust-anchor.ds"'] if (lab / "trust-anchor.ds").exists()
+              else ["[dnssec]", 'validation = "off"']),
             "[metrics]", f'listen = "http://{self.address}:{METRICS_PORT}"',
             "[control]", f'listen = "http://{self.address}:{CONTROL_PORT}"', f'token-file = "{self.work}/control.token"',
             "[log]", 'level = "warning"',
         ]
+        if query_log:
+            lines.append(f'query-log = "{self.work}/queries.log"')
         if peers:
             members = ", ".join(f'{{ id = "{p.id}", address = "{p.address}:{PEER_PORT}" }}' for p in peers)
             lines += ["[cluster]", f'node-id = "{self.id}"', f"peers = [{members}]", f'secret = "{secret}"']
@@ -136,13 +140,15 @@ def workload(lab: Path, out: Path, streams: int, per_stream: int, seed: int) -> 
     return files
 
 
-def run_clients(nodes: list[Node], files: list[Path], rate: float, duration: float, out: Path, label: str) -> list[B.Perf]:
-    """One dnsperf per node, at the same time, each at rate/N; returns their results (latencies included)."""
+def run_clients(nodes: list[Node], files: list[Path], rate: float, duration: float, out: Path, label: str, edns: bool = False) -> list[B.Perf]:
+    """One dnsperf per node, at the same time, each at rate/N; returns their results (latencies included). With
+    edns the queries carry an OPT record, so that SERVFAILs carry their Extended DNS Errors (for --query-log)."""
     results: list[B.Perf | None] = [None] * len(nodes)
 
     def one(i: int) -> None:
         results[i] = B.dnsperf(nodes[i].address, DNS_PORT, files[i], "0-1", out / f"{label}-{nodes[i].id}.dnsperf",
-                               duration=duration, rate=rate / len(nodes), outstanding=500, verbose=True, timeout=2)
+                               duration=duration, rate=rate / len(nodes), outstanding=500, verbose=True, timeout=2,
+                               edns=edns)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(len(nodes))]
     for t in threads:
@@ -186,7 +192,7 @@ def faults(nodes: list[Node], duration: float, conf: dict[str, Path], record: di
 def setup(name: str, count: int, sharing: bool, lab: Path, run: Path, files: list[Path], args, with_faults: bool) -> dict:
     nodes = [Node(i + 1, run / name) for i in range(count)]
     secret = secrets.token_hex(32)
-    confs = {n.id: n.config(lab, nodes if sharing else None, secret, args.cache_mb) for n in nodes}
+    confs = {n.id: n.config(lab, nodes if sharing else None, secret, args.cache_mb, args.query_log) for n in nodes}
     log(f"{name}: starting {count} node(s){' with sharing' if sharing else ''}")
     for n in nodes:
         n.start(confs[n.id])
@@ -194,11 +200,7 @@ def setup(name: str, count: int, sharing: bool, lab: Path, run: Path, files: lis
         for n in nodes:
             n.wait_ready("z1.net.")
         if sharing:
-            deadline = time.monotonic() + 30
-            while any(len((n.cluster_status() or {}).get("ring", [])) < count for n in nodes):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the ring did not form within 30 s")
-                time.sleep(0.2)
+            wait_ring(nodes)
         before = [n.metrics() for n in nodes]
         record: dict = {}
         fault_thread = threading.Thread(target=faults, args=(nodes, args.duration, confs, record), daemon=True) if with_faults else None
@@ -206,13 +208,15 @@ def setup(name: str, count: int, sharing: bool, lab: Path, run: Path, files: lis
             fault_thread.start()
         log(f"{name}: {args.rate} q/s for {args.duration} s over {count} node(s)")
         record["clients_at"] = time.time()
-        perfs = run_clients(nodes, files, args.rate, args.duration, run, name)
+        perfs = run_clients(nodes, files, args.rate, args.duration, run, name, edns=args.query_log)
         if fault_thread:
             fault_thread.join()
         after = [n.metrics() for n in nodes]
         result = summarize(name, count, before, after, perfs)
         if with_faults:
             result["faults"] = fault_report(record, run, name, nodes, args.rate)
+        if args.query_log:
+            result["servfail_sources"] = servfail_sources(nodes)
         if args.cross_check and sharing:
             result["cross_check"] = cross_check(nodes[0], lab, run, args)
         return result
@@ -285,6 +289,122 @@ def fault_report(record: dict, run: Path, name: str, nodes: list[Node], rate: fl
     return report
 
 
+def servfail_sources(nodes: list[Node]) -> dict:
+    """Every SERVFAIL the nodes sent, by node, by whom it went to (a client over UDP, a peer's forwarded question
+    over the peer link, logged as tcp) and by Extended DNS Error, so that a client's SERVFAIL can be traced to the
+    node that failed."""
+    counts: dict[str, int] = {}
+    for n in nodes:
+        path = n.work / "queries.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("rcode") != "SERVFAIL":
+                continue
+            to = "peer" if entry.get("transport") == "tcp" else "client"
+            ede = ",".join(str(e.get("code", e)) if isinstance(e, dict) else str(e) for e in entry.get("ede", [])) or "none"
+            key = f"{n.id} to {to} ede {ede}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+FLAG_SETS = [("AD", {"ad": True}), ("plain", {}), ("DO", {"do": True}), ("DO+CD", {"do": True, "cd": True})]
+
+
+MASK = (1 << 64) - 1
+
+
+def fnv1a(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    return h
+
+
+def mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def owner_of(name: str, ids: list[str]) -> str:
+    """src/Ananas.Cluster/Rendezvous.cs for a lab name: its registered domain is its last two labels (the lab's TLDs
+    are single-label public suffixes, or unlisted), and the owner is the id with the highest mix(key ^ node) score."""
+    key = mix(fnv1a(".".join(name.lower().rstrip(".").split(".")[-2:]).encode()))
+    return max(ids, key=lambda i: mix(key ^ ((fnv1a(i.encode()) * 0x9E3779B97F4A7C15) & MASK)))
+
+
+def hop_latency(lab: Path, run: Path, args) -> dict:
+    """What the extra hop adds: two sharing nodes; every name is first asked of its owner (so each node's cache holds
+    the names it owns), then all are asked once at node 1 at a fixed rate below saturation. Node 1 answers the names
+    it owns from its cache (local hits) and forwards the others to node 2, which answers from its cache (hits served
+    by a peer): one query set, one moment, two latency distributions side by side."""
+    nodes = [Node(i + 1, run / "hop") for i in range(2)]
+    secret = secrets.token_hex(32)
+    confs = {n.id: n.config(lab, nodes, secret, args.cache_mb) for n in nodes}
+    for n in nodes:
+        n.start(confs[n.id])
+    try:
+        for n in nodes:
+            n.wait_ready("z1.net.")
+        wait_ring(nodes)
+        pairs = sorted({(q, t) for q, t in (line.split("\t")[:2] for line in (lab / "names.tsv").read_text().splitlines())})
+        random.Random(7).shuffle(pairs)
+        pairs = pairs[:args.hop_names]
+        ids = [n.id for n in nodes]
+        owned = {(q, t): owner_of(q, ids) for q, t in pairs}
+        for n in nodes:
+            warm = run / f"hop-warm-{n.id}.txt"
+            warm.write_text("".join(f"{q} {t}\n" for q, t in pairs if owned[(q, t)] == n.id))
+            log(f"hop: warming the names {n.id} owns at {n.id}")
+            B.dnsperf(n.address, DNS_PORT, warm, "0-1", run / f"hop-warm-{n.id}.dnsperf", runs=1, rate=args.hop_rate * 2, outstanding=200)
+        ask = run / "hop-ask.txt"
+        random.Random(8).shuffle(pairs)
+        ask.write_text("".join(f"{q} {t}\n" for q, t in pairs))
+        time.sleep(1)
+        before = [n.metrics() for n in nodes]
+        log(f"hop: asking all {len(pairs)} at {nodes[0].id}, {args.hop_rate} q/s")
+        perf = B.dnsperf(nodes[0].address, DNS_PORT, ask, "0-1", run / "hop-ask.dnsperf", runs=1, rate=args.hop_rate, outstanding=100, verbose=True)
+        after = [n.metrics() for n in nodes]
+        local, peer = [], []
+        for line in (run / "hop-ask.dnsperf").read_text().splitlines():
+            parts = line.split()
+            if not line.startswith("> ") or len(parts) != 5 or parts[1] not in ("NOERROR", "NXDOMAIN"):
+                continue
+            (local if owner_of(parts[2], ids) == nodes[0].id else peer).append(float(parts[4]) * 1000)
+
+        def dist(values: list[float]) -> dict:
+            values.sort()
+            return {"n": len(values), **{f"p{k}_ms": round(B.percentile(values, k / 100), 3) for k in (50, 90, 99)},
+                    "p99.9_ms": round(B.percentile(values, 0.999), 3), "max_ms": round(values[-1], 3) if values else None}
+
+        d_local, d_peer = dist(local), dist(peer)
+        return {"rate": args.hop_rate, "sent": perf.sent, "lost": perf.lost, "local_hits": d_local, "peer_hits": d_peer,
+                "added_p50_ms": round(d_peer["p50_ms"] - d_local["p50_ms"], 3), "added_p99_ms": round(d_peer["p99_ms"] - d_local["p99_ms"], 3),
+                "node1_cache_hits": delta(before[:1], after[:1], "ananas_cache_hits_total"),
+                "forwarded": delta(before[:1], after[:1], "ananas_cluster_forwarded_total"),
+                "answered_by_owner": delta(before[:1], after[:1], "ananas_cluster_forward_answered_total"),
+                "owner_cache_hits": delta(before[1:], after[1:], "ananas_cache_hits_total"),
+                "upstream_during": delta(before, after, "ananas_upstream_queries_total")}
+    finally:
+        for n in nodes:
+            if n.proc:
+                B.stop(n.proc)
+
+
+def wait_ring(nodes: list[Node]) -> None:
+    """Until every node has every node in its ring (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while any(len((n.cluster_status() or {}).get("ring", [])) < len(nodes) for n in nodes):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ring did not form within 30 s")
+        time.sleep(0.2)
+
+
 def cross_check(node: Node, lab: Path, run: Path, args) -> dict:
     """Asks a sample of names of a sharing node and of a lone node: rcode, AD and answer RRsets must agree."""
     lone = Node(9, run / "lone")
@@ -293,15 +413,25 @@ def cross_check(node: Node, lab: Path, run: Path, args) -> dict:
         lone.wait_ready("z1.net.")
         names = [line.split("\t")[:2] for line in (lab / "names.tsv").read_text().splitlines()]
         sample = random.Random(5).sample(names, min(args.cross_check, len(names)))
+        before = node.metrics()
         differ = []
+        ad_set = {label: 0 for label, _ in FLAG_SETS}
         for q, t in sample:
-            answers = []
-            for target in (node, lone):
-                msg = B.exchange(target.address, DNS_PORT, B.encode_query(random.randrange(65536), q, t), 4.0)
-                answers.append(("TIMEOUT", frozenset(), False) if msg is None else (B.parse_answer(msg)[0], B.parse_answer(msg)[1], bool(msg[3] & 0x20)))
-            if answers[0] != answers[1]:
-                differ.append(f"{q} {t}: {answers[0][0]} vs {answers[1][0]}")
-        return {"asked": len(sample), "different": len(differ), "examples": differ[:10]}
+            # Each name with each client's bits, in the same order at both nodes (the AD-only query first, so that
+            # the plain one after it is answered from a cache entry that carries AD and must have it cleared).
+            for label, bits in FLAG_SETS:
+                answers = []
+                for target in (node, lone):
+                    msg = B.exchange(target.address, DNS_PORT, B.encode_query(random.randrange(65536), q, t, **bits), 4.0)
+                    answers.append(("TIMEOUT", frozenset(), False) if msg is None else (B.parse_answer(msg)[0], B.parse_answer(msg)[1], bool(msg[3] & 0x20)))
+                ad_set[label] += answers[0][2]
+                if answers[0] != answers[1]:
+                    differ.append(f"{q} {t} {label}: {answers[0][0]} AD={int(answers[0][2])} vs {answers[1][0]} AD={int(answers[1][2])}")
+        after = node.metrics()
+        return {"names": len(sample), "asked": len(sample) * len(FLAG_SETS), "different": len(differ),
+                "forwarded": delta([before], [after], "ananas_cluster_forwarded_total"),
+                "answered_by_owner": delta([before], [after], "ananas_cluster_forward_answered_total"),
+                "ad_set_by_sharing_node": ad_set, "examples": differ[:10]}
     finally:
         if lone.proc:
             B.stop(lone.proc)
@@ -328,6 +458,11 @@ def main() -> int:
     p.add_argument("--faults", action="store_true", help="kill -9 and SIGSTOP during the shared set-up")
     p.add_argument("--cross-check", type=int, default=0, metavar="N", help="compare N names' answers, sharing vs lone node")
     p.add_argument("--cache-mb", type=int, default=256)
+    p.add_argument("--query-log", action="store_true", help="every node writes its query log and clients ask with EDNS; SERVFAILs are reported by node, recipient and EDE")
+    p.add_argument("--signed", action="store_true", help="a DNSSEC-signed lab, validated from its root's DS (for the cross-check's AD)")
+    p.add_argument("--hop", action="store_true", help="only measure the extra hop: local hits vs hits served by a peer (2 nodes, TTLs 3600)")
+    p.add_argument("--hop-names", type=int, default=6000, help="names asked in --hop (default 6000)")
+    p.add_argument("--hop-rate", type=float, default=200, help="queries per second in --hop's measured phase (default 200)")
     p.add_argument("--quick", action="store_true", help="20 s per set-up on a 1,000-zone lab (to check the harness)")
     p.add_argument("--ananas", help="the command that runs Ananas (default: the repository's ./ananas launcher)")
     args = p.parse_args()
@@ -338,12 +473,27 @@ def main() -> int:
     if args.nodes > 254 or args.nodes < 1 or (args.faults and args.nodes < 4):
         p.error("--nodes: 1-254 (at least 4 with --faults)")
     signal.signal(signal.SIGTERM, B._on_signal)
-    lab = Path(subprocess.run([sys.executable, str(B.LAB), "up", "--zones", str(args.zones), "--net", NET, "--ttls", "30-300"],
+    # --hop keeps every name cached for the whole measurement (the lab's default TTL, 3600 s).
+    lab_args = ["--zones", str(args.zones), "--net", NET] + ([] if args.hop else ["--ttls", "30-300"]) + (["--signed"] if args.signed else [])
+    lab = Path(subprocess.run([sys.executable, str(B.LAB), "up", *lab_args],
                               check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     run = B.OUT / "cluster" / time.strftime("%Y%m%d-%H%M%S")
     run.mkdir(parents=True)
     subprocess.run([B.ANANAS, "version"], check=True, capture_output=True)  # builds once, before any timing
     per_stream = int(args.rate * args.duration * 1.2)
+    if args.hop:
+        try:
+            result = hop_latency(lab, run, args)
+        finally:
+            B.stop_all()
+        (run / "hop.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(f"bench/cluster {' '.join(sys.argv[1:])}: lab of {args.zones} zones; {B.machine()}\n")
+        print("| hits | count | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n|---|---|---|---|---|---|---|")
+        for label, key in (("local (node 1's cache)", "local_hits"), ("served by the peer (node 2's cache)", "peer_hits")):
+            d = result[key]
+            print(f"| {label} | {d['n']} | {d['p50_ms']} | {d['p90_ms']} | {d['p99_ms']} | {d['p99.9_ms']} | {d['max_ms']} |")
+        print(f"\nhop: {json.dumps({k: v for k, v in result.items() if k not in ('local_hits', 'peer_hits')})}")
+        return 0
     results = []
     try:
         for name in args.setups.split(","):
@@ -360,7 +510,7 @@ def main() -> int:
           f"(TTLs 30-300 s), Zipf s=0.9; {B.machine()}\n")
     print(table(results))
     for r in results:
-        for key in ("faults", "cross_check"):
+        for key in ("faults", "cross_check", "servfail_sources"):
             if key in r:
                 print(f"\n{r['setup']} {key}: {json.dumps(r[key])}")
     return 0

@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster for tests and benchmarks: `scripts/postgres.sh start DIR [PORT]` creates a cluster in
 # DIR (initdb, trust authentication, no fsync), starts it on the unix socket directory DIR and 127.0.0.1:PORT (a free
 # port when none is given), creates the database `ananas` and prints the Npgsql connection string on standard output.
+# ANANAS_PG_OPTIONS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements" to profile).
 # `scripts/postgres.sh stop DIR` stops it (then remove DIR). Exit 2 when PostgreSQL is not installed (callers skip).
 set -euo pipefail
 cmd="${1:-}"; dir="${2:-}"
@@ -27,7 +28,7 @@ case "$cmd" in
     for attempt in 1 2 3 4 5; do
       p="${port:-$((20000 + RANDOM % 40000))}"
       if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-           -o "-k $dir -p $p -h 127.0.0.1 -F -c max_connections=100 -c shared_buffers=16MB" start >/dev/null 2>&1; then
+           -o "-k $dir -p $p -h 127.0.0.1 -F -c max_connections=100 -c shared_buffers=16MB ${ANANAS_PG_OPTIONS:-}" start >/dev/null 2>&1; then
         as_owner "$bin/psql" -h "$dir" -p "$p" -U ananas -d postgres -qAtc "CREATE DATABASE ananas" >/dev/null
         echo "Host=$dir;Port=$p;Username=ananas;Database=ananas"
         exit 0

@@ -171,8 +171,26 @@ class Bench:
     # --- the parts ---------------------------------------------------------------------------------------------
     def start_postgres(self):
         self.pg_dir = self.work / "pg"
-        conn = subprocess.check_output([str(ROOT / "scripts/postgres.sh"), "start", str(self.pg_dir)], text=True).strip()
+        env = dict(self.env)
+        if self.args.pg_stats:
+            env["ANANAS_PG_OPTIONS"] = "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+        conn = subprocess.check_output([str(ROOT / "scripts/postgres.sh"), "start", str(self.pg_dir)], text=True, env=env).strip()
         self.database = "postgresql:" + conn
+        self.pg_psql = ["psql", "-h", str(self.pg_dir), "-p", re.search(r"Port=(\d+)", conn).group(1), "-U", "ananas", "-d", "ananas", "-qAt"]
+        if self.args.pg_stats:
+            subprocess.run([*self.pg_psql, "-c", "CREATE EXTENSION pg_stat_statements"], check=True)
+
+    def pg_statements(self):
+        """Where PostgreSQL spent its time during the run (--pg-stats): the statements by total execution time."""
+        if not self.args.pg_stats:
+            return
+        query = ("SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
+                 "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
+        out = subprocess.run([*self.pg_psql, "-F", " | ", "-c", query], capture_output=True, text=True).stdout
+        tables = subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) "
+                                 "FROM pg_stat_user_tables ORDER BY relname"], capture_output=True, text=True).stdout
+        (self.work / "pg_stat_statements.txt").write_text("calls | total ms | mean ms | rows | statement\n" + out +
+                                                          "\ntable | live | dead | updated | HOT updated | bytes\n" + tables)
 
     def start_nats(self):
         self.spawn("nats", ["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.nats_port), "-m", str(self.nats_monitor), "-sd", str(self.work / "nats")])
@@ -272,6 +290,7 @@ class Bench:
 
         time.sleep(2.0)  # the probe's last changes arrive
         self.kill9("probe")
+        self.pg_statements()
         final = self.committed()
         converge = self.wait_caught_up(final, self.edges, time.monotonic())
         self.log(f"every edge at the last committed sequence {final} {converge:.1f} s after the load")
@@ -460,6 +479,7 @@ def main():
     parser.add_argument("--records", type=int, default=100)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--no-faults", action="store_true", help="no kill/restart during the load (a short side-by-side measurement of throughput and latency)")
+    parser.add_argument("--pg-stats", action="store_true", help="load pg_stat_statements and write PostgreSQL's statements by total time to OUT/pg_stat_statements.txt")
     parser.add_argument("--out", help="directory for logs, result.json and probe.jsonl (default: a temp directory)")
     args = parser.parse_args()
     if not (ROOT / "src/Ananas/bin/Release/net10.0/ananas.dll").exists() or os.environ.get("ANANAS_BENCH_BUILD", "1") == "1":

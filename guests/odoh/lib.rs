@@ -22,6 +22,8 @@ const RESPONSE_BLOCK: usize = 468;
 thread_local! {
     static TARGET: Cell<bool> = Cell::new(false);
     static PROXY: Cell<bool> = Cell::new(false);
+    /// The key set's AEAD id once read (0: not yet). Fixed for the plugin's life: a rotation keeps it.
+    static AEAD: Cell<u16> = Cell::new(0);
 }
 
 fn start(args: &str) -> Result<(), String> {
@@ -172,10 +174,16 @@ fn with_length(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// The AEAD id of the host key set (every key of one set shares it): from the first config.
+/// The AEAD id of the host key set (every key of one set shares it): from the first config, read once.
 fn aead_id() -> Option<u16> {
+    let known = AEAD.with(|a| a.get());
+    if known != 0 {
+        return Some(known);
+    }
     let configs = crypto::key_configs().ok()?;
-    Some(u16::from_be_bytes([*configs.get(10)?, *configs.get(11)?]))
+    let aead = u16::from_be_bytes([*configs.get(10)?, *configs.get(11)?]);
+    AEAD.with(|a| a.set(aead));
+    Some(aead)
 }
 
 async fn answer(body: &[u8]) -> Verdict {

@@ -113,6 +113,14 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
         try
         {
             var message = DnsMessage.Parse(answer);
+            if (message.Rcode == Ananas.Dns.Rcode.ServFail && !IsValidationVerdict(message))
+            {
+                // The owner could not resolve it from where it stands (just restarted, resumed from a pause with every
+                // upstream query timed out, or its cached failure of such a moment): resolve it here in the time left
+                // rather than hand one node's failure to every node's clients.
+                Interlocked.Increment(ref Metrics.OwnerFailures);
+                return null;
+            }
             message.Id = parsed.Id;
             Interlocked.Increment(ref Metrics.Answered);
             return message;
@@ -122,6 +130,19 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
             Interlocked.Increment(ref Metrics.Fallbacks);
             return null;
         }
+    }
+
+    /// <summary>
+    /// A SERVFAIL whose Extended DNS Error is a DNSSEC verdict on the data (bogus, expired, missing keys...): a local
+    /// resolution would reach the same verdict, so the owner's answer stands. Other failures are the owner's own.
+    /// </summary>
+    private static bool IsValidationVerdict(DnsMessage message)
+    {
+        if (message.Edns is not { } edns) return false;
+        foreach (var option in edns.Options)
+            if (option is ExtendedErrorOption { InfoCode: >= Ananas.Dns.EdeCode.DnssecIndeterminate and <= Ananas.Dns.EdeCode.NsecMissing or Ananas.Dns.EdeCode.SignatureExpiredBeforeValid or Ananas.Dns.EdeCode.UnsupportedNsec3IterationsValue })
+                return true;
+        return false;
     }
 
     /// <summary>The peer to ask, or null to resolve here (this node owns the name, or every owner is over its bound).</summary>

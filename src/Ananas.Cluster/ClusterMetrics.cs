@@ -11,6 +11,7 @@ public sealed class ClusterMetrics
     public long Answered;
     public long Fallbacks;
     public long BudgetTimeouts;
+    public long OwnerFailures;
     public long Spilled;
     public long ServedForPeers;
     public long PeerQueriesRefused;
@@ -25,6 +26,7 @@ public sealed class ClusterMetrics
         MetricsListener.Counter(sb, "ananas_cluster_forward_answered_total", "Forwarded questions the owner answered.", Interlocked.Read(ref Answered));
         MetricsListener.Counter(sb, "ananas_cluster_forward_fallbacks_total", "Forwarded questions resolved locally after all (owner declined, link failed).", Interlocked.Read(ref Fallbacks));
         MetricsListener.Counter(sb, "ananas_cluster_budget_timeouts_total", "Forwarded questions neither answered nor acknowledged within cluster.budget (resolved locally).", Interlocked.Read(ref BudgetTimeouts));
+        MetricsListener.Counter(sb, "ananas_cluster_owner_failures_total", "Forwarded questions the owner answered SERVFAIL for a reason of its own (not a DNSSEC verdict): resolved locally.", Interlocked.Read(ref OwnerFailures));
         MetricsListener.Counter(sb, "ananas_cluster_spilled_total", "Questions whose first owner was over the load bound (sent to the next replica or resolved here).", Interlocked.Read(ref Spilled));
         MetricsListener.Counter(sb, "ananas_cluster_served_for_peers_total", "Questions peers forwarded here, answered.", Interlocked.Read(ref ServedForPeers));
         MetricsListener.Counter(sb, "ananas_cluster_peer_queries_refused_total", "Questions from peers turned away (over cluster.max-in-flight-per-peer, malformed).", Interlocked.Read(ref PeerQueriesRefused));

@@ -24,7 +24,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private PeerChannel? _channel;
+    private volatile PeerChannel? _channel;
     private long _lastHeard;
     private long _lastPing;
     private int _silentTimeouts;
@@ -59,7 +59,12 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Raised when <see cref="Healthy"/> changes (the ring is rebuilt).</summary>
     public event Action? HealthChanged;
 
-    private sealed class Pending() : TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>
+    /// A question awaiting its answer. Its waiter continues on the thread that completes it (the link's reader, with
+    /// the answer): the rest of the query — cache store, reply — is short, and a hand-off to the thread pool here was
+    /// one more wake-up on every forwarded answer.
+    /// </summary>
+    private sealed class Pending() : TaskCompletionSource<byte[]?>(TaskCreationOptions.None)
     {
         public volatile bool Acknowledged;
     }
@@ -89,6 +94,9 @@ internal sealed class PeerLink : IAsyncDisposable
             return null;
         }
         Interlocked.Increment(ref _metrics.Forwarded);
+        // The link may have been lost between reading _channel and adding the question: its failing of the
+        // pending questions then ran before this one was added, so fail it here rather than wait out the budget.
+        if (_channel != channel || channel.Closed.IsCancellationRequested) pending.TrySetResult(null);
         try
         {
             var answer = await WaitAsync(pending, channel, cancellationToken).ConfigureAwait(false);
@@ -158,11 +166,18 @@ internal sealed class PeerLink : IAsyncDisposable
         channel.TrySend(PeerMessageType.Ping, PeerMessageFlags.None, body);
     }
 
+    /// <summary>
+    /// Connects, serves the connection until it ends, and connects again: at once after a connection that worked,
+    /// then after 10 ms, doubling up to the probe interval while attempts fail (a peer still starting, or restarting,
+    /// is joined within a few milliseconds of listening rather than a probe interval later).
+    /// </summary>
     private async Task ConnectLoopAsync()
     {
+        int failures = 0;
         while (!_stop.IsCancellationRequested)
         {
             PeerChannel? channel = null;
+            long attempted = Stopwatch.GetTimestamp();
             try
             {
                 var socket = new Socket(Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -211,9 +226,13 @@ internal sealed class PeerLink : IAsyncDisposable
                 SetHealthy(false, "connection lost");
                 if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
             }
+            // A connection that ended within a probe interval of opening counts as a failure (no reconnect spin).
+            failures = channel is not null && Stopwatch.GetElapsedTime(attempted) >= _options.ProbeInterval ? 0 : failures + 1;
+            if (failures == 0) continue;
+            var delay = TimeSpan.FromMilliseconds(Math.Min(_options.ProbeInterval.TotalMilliseconds, 10 << Math.Min(failures - 1, 16)));
             try
             {
-                await Task.Delay(_options.ProbeInterval, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Ananas.Sandbox.Crypto;
 using Wasmtime;
@@ -84,8 +85,9 @@ internal static class HpkeHostcalls
         var infoBytes = memory.Range("hpke_setup_receiver", info, infoLength);
         if (instance.Context is null) return NotAllowed;
         if (instance.Version.Definition.HpkeKeys?.Find(id) is not { } key) return NotFound;
-        if (Hpke.SetupBaseR(key.Aead, encBytes, key.PrivateKey, key.PublicKey, infoBytes) is not { } context) return InvalidArgument;
-        return instance.AddHpkeContext(context);
+        if (instance.FreeHpkeSlot(out var context) is var handle && context is null) return handle;
+        if (!Hpke.SetupBaseR(key.Aead, encBytes, key.PrivateKey, key.PublicKey, infoBytes, context)) return InvalidArgument;
+        return instance.OpenHpkeContext(handle);
     }
 
     /// <summary>SetupBaseS to a public key (AEAD id given): writes enc (32 bytes) and returns a context handle.</summary>
@@ -99,9 +101,11 @@ internal static class HpkeHostcalls
         if (instance.Context is null) return NotAllowed;
         if ((uint)aead > ushort.MaxValue || !Hpke.IsSupported((ushort)aead)) return InvalidArgument;
         if (encCapacity < Hpke.Length) return BufferTooSmall;
-        if (Hpke.SetupBaseS((HpkeAead)aead, pk, infoBytes) is not { } sender) return InvalidArgument;
-        sender.Enc.CopyTo(encBytes);
-        return instance.AddHpkeContext(sender.Context);
+        if (instance.FreeHpkeSlot(out var context) is var handle && context is null) return handle;
+        Span<byte> enc = stackalloc byte[Hpke.Length];
+        if (!Hpke.SetupBaseS((HpkeAead)aead, pk, infoBytes, context, enc)) return InvalidArgument;
+        enc.CopyTo(encBytes);
+        return instance.OpenHpkeContext(handle);
     }
 
     private static int SealOrOpen(string hostcall, bool seal, int handle, int aad, int aadLength, int input, int inputLength, int output, int capacity)
@@ -115,14 +119,22 @@ internal static class HpkeHostcalls
         int length = seal ? inputLength + Hpke.TagLength : inputLength - Hpke.TagLength;
         if (length < 0) return InvalidArgument;
         if (length > capacity) return BufferTooSmall;
-        // The guest may pass overlapping buffers: work on a copy of the input.
-        byte[] copy = inputBytes.ToArray();
-        if (seal)
+        // The guest may pass overlapping buffers: then the work is on a copy of the input.
+        byte[]? copy = Overlaps(input, inputLength, output, length) ? CopyOf(inputBytes) : null;
+        ReadOnlySpan<byte> source = copy is null ? inputBytes : copy.AsSpan(0, inputLength);
+        try
         {
-            context.Seal(aadBytes, copy, outputBytes[..length]);
-            return length;
+            if (seal)
+            {
+                context.Seal(aadBytes, source, outputBytes[..length]);
+                return length;
+            }
+            return context.Open(aadBytes, source, outputBytes[..length]) ? length : InvalidArgument;
         }
-        return context.Open(aadBytes, copy, outputBytes[..length]) ? length : InvalidArgument;
+        finally
+        {
+            if (copy is not null) ArrayPool<byte>.Shared.Return(copy, clearArray: true);
+        }
     }
 
     private static int Export(int handle, int exporterContext, int contextLength, int output, int length)
@@ -132,8 +144,15 @@ internal static class HpkeHostcalls
         var contextBytes = memory.Range("hpke_export", exporterContext, contextLength);
         var outputBytes = memory.Range("hpke_export", output, length);
         if (instance.HpkeContext(handle) is not { } context) return InvalidArgument;
-        if (length > 255 * Hpke.Length) return InvalidArgument;
-        context.Export(contextBytes, length).CopyTo(outputBytes);
+        if (length > Hpke.MaxExpand) return InvalidArgument;
+        if (!Overlaps(exporterContext, contextLength, output, length))
+        {
+            context.Export(contextBytes, outputBytes);
+            return length;
+        }
+        var copy = CopyOf(contextBytes);
+        try { context.Export(copy.AsSpan(0, contextLength), outputBytes); }
+        finally { ArrayPool<byte>.Shared.Return(copy, clearArray: true); }
         return length;
     }
 
@@ -143,7 +162,10 @@ internal static class HpkeHostcalls
         var saltBytes = memory.Range("hkdf_extract", salt, saltLength);
         var ikmBytes = memory.Range("hkdf_extract", ikm, ikmLength);
         var outputBytes = memory.Range("hkdf_extract", output, Hpke.Length);
-        Hpke.Extract(saltBytes, ikmBytes).CopyTo(outputBytes);
+        Span<byte> prk = stackalloc byte[Hpke.Length];
+        Hpke.Extract(saltBytes, ikmBytes, prk);
+        prk.CopyTo(outputBytes);
+        prk.Clear();
         return Hpke.Length;
     }
 
@@ -153,8 +175,19 @@ internal static class HpkeHostcalls
         var prkBytes = memory.Range("hkdf_expand", prk, prkLength);
         var infoBytes = memory.Range("hkdf_expand", info, infoLength);
         var outputBytes = memory.Range("hkdf_expand", output, length);
-        if (prkLength < Hpke.Length || length > 255 * Hpke.Length) return InvalidArgument;
-        Hpke.Expand(prkBytes.ToArray(), infoBytes.ToArray(), outputBytes);
+        if (prkLength < Hpke.Length || length > Hpke.MaxExpand) return InvalidArgument;
+        if (!Overlaps(prk, prkLength, output, length) && !Overlaps(info, infoLength, output, length))
+        {
+            Hpke.Expand(prkBytes, infoBytes, outputBytes);
+            return length;
+        }
+        byte[] prkCopy = CopyOf(prkBytes), infoCopy = CopyOf(infoBytes);
+        try { Hpke.Expand(prkCopy.AsSpan(0, prkLength), infoCopy.AsSpan(0, infoLength), outputBytes); }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(prkCopy, clearArray: true);
+            ArrayPool<byte>.Shared.Return(infoCopy, clearArray: true);
+        }
         return length;
     }
 
@@ -172,12 +205,32 @@ internal static class HpkeHostcalls
         int length = seal ? inputLength + Hpke.TagLength : inputLength - Hpke.TagLength;
         if (length < 0) return InvalidArgument;
         if (length > capacity) return BufferTooSmall;
-        byte[] copy = inputBytes.ToArray();
-        if (seal)
+        byte[]? copy = Overlaps(input, inputLength, output, length) ? CopyOf(inputBytes) : null;
+        ReadOnlySpan<byte> source = copy is null ? inputBytes : copy.AsSpan(0, inputLength);
+        try
         {
-            Hpke.Seal(id, keyBytes, nonceBytes, aadBytes, copy, outputBytes[..length]);
-            return length;
+            if (seal)
+            {
+                Hpke.Seal(id, keyBytes, nonceBytes, aadBytes, source, outputBytes[..length]);
+                return length;
+            }
+            return Hpke.Open(id, keyBytes, nonceBytes, aadBytes, source, outputBytes[..length]) ? length : InvalidArgument;
         }
-        return Hpke.Open(id, keyBytes, nonceBytes, aadBytes, copy, outputBytes[..length]) ? length : InvalidArgument;
+        finally
+        {
+            if (copy is not null) ArrayPool<byte>.Shared.Return(copy, clearArray: true);
+        }
+    }
+
+    /// <summary>Whether two ranges of guest memory share a byte (then an input is copied before the output is written).</summary>
+    private static bool Overlaps(int a, int aLength, int b, int bLength) =>
+        aLength > 0 && bLength > 0 && (long)a < (long)b + bLength && (long)b < (long)a + aLength;
+
+    /// <summary>A pooled copy of guest bytes (its first bytes; return it to the pool, cleared).</summary>
+    private static byte[] CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes.Length));
+        bytes.CopyTo(copy);
+        return copy;
     }
 }

@@ -7,11 +7,13 @@ namespace Ananas.Cluster.Tests;
 /// <summary>
 /// A peer that completes the handshake and then misbehaves in a chosen way: <see cref="Mode.Silent"/> reads and
 /// answers nothing (a paused or hung process); <see cref="Mode.AcknowledgeOnly"/> answers pings and acknowledges
-/// every question as being resolved, but never answers one (an owner with a slow upstream).
+/// every question as being resolved, but never answers one (an owner with a slow upstream); <see cref="Mode.ServFail"/>
+/// answers every question SERVFAIL at once (an owner whose upstream is unreachable from where it stands);
+/// <see cref="Mode.Bogus"/> answers SERVFAIL with EDE 6, DNSSEC Bogus (a validation verdict on the data).
 /// </summary>
 public sealed class FakePeer : IAsyncDisposable
 {
-    public enum Mode { Silent, AcknowledgeOnly }
+    public enum Mode { Silent, AcknowledgeOnly, ServFail, Bogus }
 
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
@@ -21,13 +23,13 @@ public sealed class FakePeer : IAsyncDisposable
     private readonly byte[] _secret;
     private int _queries;
 
-    public FakePeer(string id, Mode mode, byte[]? secret = null)
+    public FakePeer(string id, Mode mode, byte[]? secret = null, IPEndPoint? address = null)
     {
         _id = id;
         _mode = mode;
         _secret = secret ?? TestNode.Secret;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Bind(address ?? new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(8);
         Address = (IPEndPoint)_listener.LocalEndPoint!;
         _accept = Task.Run(AcceptAsync);
@@ -69,6 +71,19 @@ public sealed class FakePeer : IAsyncDisposable
             {
                 if (message.Type == PeerMessageType.Ping) channel.TrySend(PeerMessageType.Pong, PeerMessageFlags.None, message.Body);
                 if (message.Type == PeerMessageType.Query) channel.TrySend(PeerMessageType.Working, PeerMessageFlags.None, message.Body.Slice(17, 2));
+            }
+            if (_mode == Mode.Bogus && message.Type == PeerMessageType.Query)
+            {
+                var reply = Ananas.Dns.Messages.DnsMessage.Parse(message.Body[17..]).CreateResponse(Ananas.Dns.Rcode.ServFail);
+                reply.Edns!.Options.Add(new Ananas.Dns.Messages.ExtendedErrorOption(Ananas.Dns.EdeCode.DnssecBogus, "test"));
+                channel.TrySend(PeerMessageType.Answer, PeerMessageFlags.None, reply.ToArray());
+            }
+            if (_mode == Mode.ServFail && message.Type == PeerMessageType.Query)
+            {
+                var reply = message.Body[17..].ToArray();
+                reply[2] |= 0x80; // QR
+                reply[3] = (byte)((reply[3] & 0xF0) | 0x80 | 2); // RA, SERVFAIL
+                channel.TrySend(PeerMessageType.Answer, PeerMessageFlags.None, reply);
             }
             message.Return();
         }

@@ -91,6 +91,35 @@ public sealed class PeerChannelTests
     }
 
     [Fact]
+    public async Task Messages_sent_while_the_peer_reads_nothing_arrive_whole_and_in_order_once_it_reads()
+    {
+        // Straight on the sockets (no wrapper): sends go inline until the socket's buffers are full, then a part is
+        // left to a task and the rest queue behind it; the reader must see every message, authenticated, in order.
+        var (client, server) = await PairAsync();
+        var accept = PeerHandshake.AcceptAsync(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5));
+        var initiate = await PeerHandshake.InitiateAsync(client, TestNode.Secret, "a", 64, TimeSpan.FromSeconds(5));
+        await using var initiator = initiate.Channel!;
+        await using var acceptor = (await accept).Channel!;
+        var body = new byte[60_000];
+        int sent = 0;
+        for (; sent < 400; sent++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(body, sent);
+            if (!initiator.TrySend(PeerMessageType.Answer, PeerMessageFlags.None, body)) break;
+        }
+        Assert.True(sent > 64, $"only {sent} messages were taken before the queue was full");
+        for (int i = 0; i < sent; i++)
+        {
+            var message = await acceptor.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.NotNull(message);
+            Assert.Equal(i, BinaryPrimitives.ReadInt32BigEndian(message!.Value.Body));
+            Assert.Equal(body.Length, message.Value.Body.Length);
+            message.Value.Return();
+        }
+        Assert.False(acceptor.Closed.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task A_handshake_with_another_secret_is_refused_on_both_sides()
     {
         var (client, server) = await PairAsync();

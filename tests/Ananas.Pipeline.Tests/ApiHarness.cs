@@ -115,6 +115,7 @@ internal static class DatabaseState
             "SELECT id, zone_id, name, type, ttl, content, modified_ms FROM dns_records ORDER BY id",
             "SELECT sequence, zone, kind, owners FROM outbox ORDER BY sequence",
             "SELECT last_sequence FROM outbox_counter",
+            "SELECT id, zone, kind, owners FROM outbox_pending ORDER BY id",
         })
         {
             using var command = CentralDatabase.Command(connection, null, sql);

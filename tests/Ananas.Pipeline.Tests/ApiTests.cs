@@ -21,6 +21,33 @@ public sealed class ApiTests(PostgresCluster postgres) : IClassFixture<PostgresC
     [FactWhenPostgresInstalled]
     public async Task Every_zone_and_record_route_answers_in_the_envelope_and_stores_what_it_says_on_postgresql() => await EveryRoute(await postgres.NewDatabaseAsync());
 
+    [Fact]
+    public Task An_update_is_checked_against_the_records_at_its_old_and_new_owner_on_sqlite() => UpdateChecksBothOwners(TestDatabases.Sqlite());
+
+    [FactWhenPostgresInstalled]
+    public async Task An_update_is_checked_against_the_records_at_its_old_and_new_owner_on_postgresql() => await UpdateChecksBothOwners(await postgres.NewDatabaseAsync());
+
+    private static async Task UpdateChecksBothOwners(Ananas.Pipeline.Database.SqlDialect dialect)
+    {
+        await using var api = await ApiHarness.StartAsync(dialect);
+        string zone = await api.CreateZoneAsync("example.com");
+        string www = await api.AddRecordAsync(zone, "www", "A", "192.0.2.1");
+        await api.AddRecordAsync(zone, "alias", "CNAME", "target.example.net");
+        string before = await api.StateAsync();
+
+        // Moved to an owner that holds a CNAME (read only once the new owner is known): refused, nothing changed.
+        var (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{www}", """{"name":"alias"}""");
+        Assert.Equal((HttpStatusCode.BadRequest, 81053), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        // Moved to a new owner: the old one is free for a CNAME; moving the record back onto the CNAME is refused.
+        (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{www}", """{"content":"192.0.2.9","name":"web"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotEqual(before, await api.StateAsync());
+        (status, _) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records", """{"name":"www","type":"CNAME","content":"web.example.com"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{www}", """{"name":"www"}""");
+        Assert.Equal((HttpStatusCode.BadRequest, 81053), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+    }
+
     private static async Task EveryRoute(Ananas.Pipeline.Database.SqlDialect dialect)
     {
         await using var api = await ApiHarness.StartAsync(dialect);

@@ -36,7 +36,7 @@ public sealed class EdgeDistributionTests
         try
         {
             await api.AddRecordAsync(zone, "mail.verify.test", "MX", "10 www.verify.test");
-            long committed = await DatabaseState.ScalarAsync(api.Database, "SELECT last_sequence FROM outbox_counter");
+            long committed = (await api.Database.OutboxStateAsync(default)).Committed;
             await WaitFor(() => EdgeChangeApplier.AppliedSequence(edge.Store) >= committed);
             var snapshot = await snapshots.FetchAsync(default);
             Assert.Empty(StoreComparison.Compare(edge.Store, snapshot.Zones));

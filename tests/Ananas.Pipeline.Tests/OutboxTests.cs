@@ -59,13 +59,56 @@ public sealed class OutboxTests(PostgresCluster postgres) : IClassFixture<Postgr
     private static async Task GaplessUnderConcurrency(SqlDialect dialect)
     {
         var (database, zone) = await ZoneAsync(dialect);
-        var results = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() => database.AddRecordAsync(zone, A($"host{i}", "192.0.2.1"), None))));
+        var others = new List<string>();
+        foreach (var name in new[] { "two.example.", "three.example." })
+        {
+            var records = ZoneText.NewZone(DnsName.Parse(name), ["ns1.example.net"], null).Value!;
+            others.Add((await database.CreateZoneAsync(DnsName.Parse(name), records, None)).Value!.Id);
+        }
+        string[] zones = [zone, .. others];
+        var results = await Task.WhenAll(Enumerable.Range(0, 36).Select(i => Task.Run(() => database.AddRecordAsync(zones[i % 3], A($"host{i}", "192.0.2.1"), None))));
         Assert.All(results, r => Assert.Null(r.Failure));
         var entries = await database.UnpublishedAsync(100, None);
-        Assert.Equal(Enumerable.Range(1, 25).Select(i => (long)i), entries.Select(e => e.Sequence));
-        // Commit order is sequence order: commit times never go backwards along the sequence.
-        Assert.Equal(entries.Select(e => e.CommittedMs).Order(), entries.Select(e => e.CommittedMs));
-        Assert.Equal(24, entries.Skip(1).Select(e => e.Owners[0]).Distinct().Count());
+        Assert.Equal(Enumerable.Range(1, 39).Select(i => (long)i), entries.Select(e => e.Sequence));
+        Assert.Equal(36, entries.Skip(3).Select(e => e.Owners[0]).Distinct().Count());
+        // Changes to one zone take turns: their sequence order is their commit order (commit times never go backwards).
+        foreach (var group in entries.GroupBy(e => e.Zone))
+            Assert.Equal(group.Select(e => e.CommittedMs).Order(), group.Select(e => e.CommittedMs));
+        Assert.Equal((39L, 0L, 39), await database.OutboxStateAsync(None));
+    }
+
+    [FactWhenPostgresInstalled]
+    public async Task A_change_that_commits_after_a_later_numbered_one_gets_the_next_sequence_and_is_never_skipped_on_postgresql()
+    {
+        var (database, zone) = await ZoneAsync(await postgres.NewDatabaseAsync());
+        await database.UnpublishedAsync(10, None); // the zone's creation: sequence 1
+        await database.MarkPublishedThroughAsync(1, None);
+        var other = (await database.CreateZoneAsync(DnsName.Parse("other.example."), ZoneText.NewZone(DnsName.Parse("other.example."), ["ns1.example.net"], null).Value!, None)).Value!;
+        var inserted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        // A change that numbers its pending row first and commits last.
+        var slow = database.ChangeAsync<int>(async change =>
+        {
+            await change.ExecuteAsync("INSERT INTO outbox_pending (zone, kind, owners, committed_ms) VALUES ('example.com.', 'set', 'slow.example.com.', 0)", None);
+            change.Recorded = true;
+            inserted.SetResult();
+            await release.Task;
+            return new(1, null);
+        }, None);
+        await inserted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null((await database.AddRecordAsync(other.Id, A("fast", "192.0.2.1"), None)).Failure);
+
+        var first = await database.UnpublishedAsync(10, None);
+        Assert.Equal([(2L, "other.example."), (3L, "fast.other.example.")], first.Select(e => (e.Sequence, e.Kind == "set" ? e.Owners[0].ToString() : e.Zone.ToString())));
+        Assert.Equal((3L, 1L, 2), await database.OutboxStateAsync(None));
+
+        release.SetResult();
+        await slow.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((4L, 1L, 3), await database.OutboxStateAsync(None));
+        var all = await database.UnpublishedAsync(10, None);
+        Assert.Equal([2L, 3, 4], all.Select(e => e.Sequence));
+        Assert.Equal("slow.example.com.", all[^1].Owners[0].ToString());
+        Assert.Equal(0, await DatabaseState.ScalarAsync(database, "SELECT COUNT(*) FROM outbox_pending"));
     }
 
     [Fact]

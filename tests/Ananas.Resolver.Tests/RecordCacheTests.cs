@@ -86,10 +86,50 @@ public sealed class RecordCacheTests
     public void The_closest_cached_NS_set_is_found_for_a_name()
     {
         var cache = new RecordCache(new VirtualClock());
-        cache.Store(Set("com. 3600 NS a.gtld-servers.net."), TrustRank.NonAuthoritativeAuthority);
-        cache.Store(Set("example.com. 3600 NS ns1.example.com."), TrustRank.NonAuthoritativeAuthority);
+        foreach (var referral in new[] { Set("com. 3600 NS a.gtld-servers.net."), Set("example.com. 3600 NS ns1.example.com.") })
+        {
+            cache.Store(referral, TrustRank.NonAuthoritativeAuthority);
+            cache.StoreParentSideNameServers(referral);
+        }
         Assert.Equal(DnsName.Parse("example.com."), cache.FindClosestNameServers(DnsName.Parse("a.b.example.com."), RRClass.IN)!.RRset.Name);
         Assert.Equal(DnsName.Parse("com."), cache.FindClosestNameServers(DnsName.Parse("example2.com."), RRClass.IN)!.RRset.Name);
         Assert.Null(cache.FindClosestNameServers(DnsName.Parse("example.net."), RRClass.IN));
+    }
+
+    [Fact]
+    public void A_child_NS_set_is_a_delegation_only_while_the_parent_side_copy_lasts()
+    {
+        var clock = new VirtualClock();
+        var cache = new RecordCache(clock);
+        var name = DnsName.Parse("www.example.com.");
+        cache.Store(Set("com. 86400 NS a.gtld-servers.net."), TrustRank.NonAuthoritativeAuthority);
+        cache.StoreParentSideNameServers(Set("com. 86400 NS a.gtld-servers.net."));
+        // The child's own NS set, cached longer than the referral that led to it.
+        cache.Store(Set("example.com. 86400 NS ns1.example.com."), TrustRank.AuthoritativeAnswer);
+        Assert.Equal("com.", cache.FindClosestNameServers(name, RRClass.IN)!.RRset.Name.ToString());
+
+        cache.StoreParentSideNameServers(Set("example.com. 600 NS ns1.example.com."));
+        Assert.Equal("example.com.", cache.FindClosestNameServers(name, RRClass.IN)!.RRset.Name.ToString());
+        Assert.Equal(TrustRank.AuthoritativeAnswer, cache.Get(DnsName.Parse("example.com."), RRType.NS, RRClass.IN)!.Rank);
+
+        clock.Advance(TimeSpan.FromSeconds(601));
+        Assert.NotNull(cache.Get(DnsName.Parse("example.com."), RRType.NS, RRClass.IN));
+        Assert.Equal("com.", cache.FindClosestNameServers(name, RRClass.IN)!.RRset.Name.ToString());
+    }
+
+    [Fact]
+    public void A_parent_that_changes_the_NS_set_replaces_the_child_copy_of_higher_rank()
+    {
+        var cache = new RecordCache(new VirtualClock());
+        var zone = DnsName.Parse("example.com.");
+        cache.Store(Set("example.com. 86400 NS ns1.example.com."), TrustRank.AuthoritativeAnswer);
+
+        cache.StoreParentSideNameServers(Set("example.com. 600 NS ns1.example.com."));
+        Assert.Equal(86400u, cache.Get(zone, RRType.NS, RRClass.IN)!.RemainingTtl);
+
+        cache.StoreParentSideNameServers(Set("example.com. 600 NS ns9.example.net."));
+        var held = cache.Get(zone, RRType.NS, RRClass.IN)!;
+        Assert.Equal("ns9.example.net.", held.RRset.Data[0].ToString());
+        Assert.Equal(600u, held.RemainingTtl);
     }
 }

@@ -121,6 +121,25 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public async Task All_servers_failing_with_network_errors_is_SERVFAIL_with_EDE_23_and_a_silent_one_among_them_makes_it_22()
+    {
+        var world = new TestWorld();
+        world.Authority.Server(Ns1).Unreachable = _ => true;
+        world.Authority.Server(Ns2).Unreachable = _ => true;
+        var recursor = world.Recursor(world.Options());
+        var response = await world.Resolve(recursor, "www.example.com.");
+        Assert.Equal(Rcode.ServFail, response.Message.Rcode);
+        Assert.Equal(EdeCode.NetworkError, Answers.Ede(response.Message)?.InfoCode);
+        Assert.Contains("example.com", Answers.Ede(response.Message)!.ExtraText);
+
+        // One server silent: it may yet be reachable, so the authority is "not reachable" (22), not a network error.
+        world.Authority.Server(Ns2).Unreachable = null;
+        world.Authority.Server(Ns2).Silent = true;
+        var mixed = await world.Resolve(world.Recursor(world.Options()), "other.example.com.");
+        Assert.Equal(EdeCode.NoReachableAuthority, Answers.Ede(mixed.Message)?.InfoCode);
+    }
+
+    [Fact]
     public async Task All_servers_timing_out_is_SERVFAIL_with_EDE_22()
     {
         var world = new TestWorld();

@@ -27,7 +27,7 @@ public sealed class ConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(10), config.TcpIdleTimeout);
         Assert.Equal(24, config.GroupPrefixV4);
         Assert.Equal(56, config.GroupPrefixV6);
-        Assert.Equal(ShedAction.Refuse, config.Shed);
+        Assert.Equal(ShedAction.Drop, config.Shed);
     }
 
     [Fact]

@@ -62,6 +62,82 @@ public sealed class FairnessTests(ITestOutputHelper output)
         Assert.True(loaded.Median <= 2 * Math.Max(unloaded.Median, 1.0), $"B's median {loaded.Median:F2} ms vs {unloaded.Median:F2} ms idle");
     }
 
+    [Fact]
+    public async Task A_flooder_that_waits_for_replies_gets_none_for_its_shed_queries_and_another_networks_hits_stay_prompt()
+    {
+        // The default shed action (drop): a closed-loop flooder (like dnsperf: a new query for every reply, the
+        // unanswered ones given up after 1 s) is held to its own timeout instead of being answered into sending more.
+        var warm = Enumerable.Range(0, 100).Select(i => $"w{i}.test. 300 A 192.0.2.{i % 250 + 1}").ToArray();
+        var authority = new FakeAuthority(warm).DelayAll(UpstreamDelay);
+        var options = new PipelineOptions
+        {
+            Access = AccessList.Default,
+            Scheduler = new SchedulerOptions { MaxInFlight = Capacity, MaxInFlightPerGroup = Capacity, MaxQueuedPerGroup = 64 },
+        };
+        await using var server = new TestServer(authority, options);
+        var endpoint = new IPEndPoint(IPAddress.Loopback, server.Udp.LocalEndPoint.Port);
+
+        using var b = new SteadyClient(endpoint, IPAddress.Parse("127.0.2.1"));
+        for (int i = 0; i < 100; i++) Assert.True(await b.WarmAsync($"w{i}.test."), $"warming w{i}.test. got no answer");
+        var unloaded = await b.RunAsync("idle", TimeSpan.FromSeconds(2), ratePerSecond: 50);
+
+        using var stopFlood = new CancellationTokenSource();
+        var flooder = ClosedLoopFlood(endpoint, IPAddress.Parse("127.0.1.1"), outstanding: 1000, stopFlood.Token);
+        await Task.Delay(500);
+        var loaded = await b.RunAsync("flood", TimeSpan.FromSeconds(4), ratePerSecond: 50);
+        await stopFlood.CancelAsync();
+        var (sent, replies) = await flooder;
+        long shed = server.Pipeline.Scheduler!.ShedCount;
+
+        output.WriteLine($"closed-loop flood: {sent} sent, {replies} replies, {shed} shed");
+        output.WriteLine($"B idle:  {unloaded}");
+        output.WriteLine($"B flood: {loaded}");
+        Assert.True(shed > 1000, $"the flood was too weak to overload the scheduler: {shed} shed");
+        Assert.True(replies <= sent - shed, $"{replies} replies to {sent} flood queries of which {shed} were shed");
+        Assert.True(loaded.AnswerRate >= 0.99, $"B answered {loaded.AnswerRate:P1} under the flood");
+        Assert.True(loaded.HitMedian <= 2 * Math.Max(unloaded.HitMedian, 1.0), $"B's hit median {loaded.HitMedian:F2} ms vs {unloaded.HitMedian:F2} ms idle");
+    }
+
+    /// <summary>
+    /// Unique-name misses with <paramref name="outstanding"/> queries unanswered at most (a query with no reply after
+    /// 1 s is given up), a new one sent as soon as there is room: the sent and reply counts.
+    /// </summary>
+    private static Task<(long Sent, long Replies)> ClosedLoopFlood(IPEndPoint server, IPAddress source, int outstanding, CancellationToken stop) =>
+        Task.Factory.StartNew(() =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(source, 0));
+            socket.Connect(server);
+            socket.Blocking = false;
+            var sink = new byte[2048];
+            var waiting = new Queue<long>(); // send times, oldest first; a reply retires the oldest (names are all alike)
+            long sent = 0, replies = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    while (socket.Available > 0)
+                    {
+                        socket.Receive(sink);
+                        replies++;
+                        if (waiting.Count > 0) waiting.Dequeue();
+                    }
+                }
+                catch (SocketException) { }
+                long now = Stopwatch.GetTimestamp();
+                while (waiting.Count > 0 && Stopwatch.GetElapsedTime(waiting.Peek(), now) > TimeSpan.FromSeconds(1)) waiting.Dequeue();
+                while (waiting.Count < outstanding)
+                {
+                    var wire = DnsTestClient.Query($"c-{sent}.flood.", id: (ushort)sent).ToArray();
+                    try { socket.Send(wire); } catch (SocketException) { }
+                    waiting.Enqueue(now);
+                    sent++;
+                }
+                Thread.Sleep(1);
+            }
+            return (sent, replies);
+        }, stop, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     /// <summary>Unique-name misses from one source address at a paced rate, on a dedicated thread; replies are read and ignored.</summary>
     private static Task<long> Flood(IPEndPoint server, IPAddress source, int index, int perSecond, CancellationToken stop) =>
         Task.Factory.StartNew(() =>

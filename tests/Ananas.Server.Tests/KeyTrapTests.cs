@@ -96,7 +96,7 @@ public sealed class KeyTrapTests
 
         var (trap, others) = await AskWhileOthersAsk(server, "www.dstrap.", RRType.A);
 
-        // Unbounded, this is 501 keys x 1,000 DS digests; bounded, four.
+        // Unbounded, this is 501 keys x 1,000 DS digests; bounded, five (the fifth failure ends them).
         Assert.Equal(Rcode.ServFail, trap.Rcode);
         var ede = Ede(trap);
         Assert.NotNull(ede);

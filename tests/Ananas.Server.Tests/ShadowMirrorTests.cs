@@ -65,7 +65,7 @@ public sealed class ShadowMirrorTests
     public async Task A_full_mirror_queue_drops_and_counts_samples_instead_of_waiting()
     {
         var gate = new TaskCompletionSource();
-        await using var tap = new SampledTap(1, capacity: 4, consumers: 1, async _ => await gate.Task);
+        await using var tap = new SampledTap(1, capacity: 4, batch: 1, _ => gate.Task.Wait());
         var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
         var query = DnsTestClient.Query("www.example.com").ToArray();
         query.CopyTo(frame.Buffer, 0);
@@ -91,13 +91,13 @@ public sealed class ShadowMirrorTests
     public async Task A_one_percent_tap_samples_about_one_percent_and_a_cache_hit_through_it_allocates_nothing()
     {
         long consumed = 0;
-        var tap = new SampledTap(0.01, capacity: 100_000, consumers: 1, _ => { Interlocked.Increment(ref consumed); return ValueTask.CompletedTask; });
+        var tap = new SampledTap(0.01, capacity: 100_000, batch: 64, batch => Interlocked.Add(ref consumed, batch.Length));
         var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
         var query = DnsTestClient.Query("www.example.com").ToArray();
         query.CopyTo(frame.Buffer, 0);
         frame.Length = query.Length;
         var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
-        // Steady state: the pool holds buffers the consumer has returned (it polls every few milliseconds).
+        // Steady state: the pool holds buffers the consumer has returned.
         for (int i = 0; i < 3000; i++) tap.Offer(frame, reply, byPhase: false);
         SpinWait.SpinUntil(() => Interlocked.Read(ref consumed) == tap.Sampled, TimeSpan.FromSeconds(5));
 
@@ -123,12 +123,12 @@ public sealed class ShadowMirrorTests
         var sparse = new List<SampledTap>();
         for (int i = 0; i < 16; i++)
         {
-            var tap = new SampledTap(0.001, capacity: 16, consumers: 1, _ => ValueTask.CompletedTask);
+            var tap = new SampledTap(0.001, capacity: 16, batch: 1, _ => { });
             tap.Offer(frame, reply, byPhase: false);
             tap.Offer(frame, reply, byPhase: false);
             sparse.Add(tap);
         }
-        await using var every = new SampledTap(1, capacity: 1000, consumers: 1, _ => ValueTask.CompletedTask);
+        await using var every = new SampledTap(1, capacity: 1000, batch: 1, _ => { });
         for (int i = 0; i < 100; i++) every.Offer(frame, reply, byPhase: false);
         Assert.Equal(100, every.Sampled + every.Dropped);
         foreach (var tap in sparse) await tap.DisposeAsync();

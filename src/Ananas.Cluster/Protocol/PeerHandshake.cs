@@ -61,9 +61,11 @@ public static class PeerHandshake
             if (first is not { } auth || auth.Type != PeerMessageType.Auth)
             {
                 first?.Return();
+                bool forged = first is not null || channel.Rejected;
                 await channel.DisposeAsync().ConfigureAwait(false);
-                // A MAC failure closes the channel; an initiator with our secret always sends a valid Auth first.
-                return (HandshakeOutcome.WrongSecret, null, peerId);
+                // A MAC failure (a replayed Hello) or another first message is refused; an initiator that gave up
+                // (its timeout, a slow start) closed before its Auth arrived: not a wrong secret, just a failed try.
+                return (forged ? HandshakeOutcome.WrongSecret : HandshakeOutcome.Failed, null, peerId);
             }
             auth.Return();
             return (HandshakeOutcome.Accepted, channel, peerId);

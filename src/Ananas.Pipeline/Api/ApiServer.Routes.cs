@@ -98,10 +98,22 @@ public sealed partial class ApiServer
         else await OkAsync(context, ApiJson.Zone(created.Value!));
     }
 
-    /// <summary>Runs <paramref name="action"/> on the zone if it exists and the token may act on it; else the 404 or 403.</summary>
-    private async Task WithZoneAsync(HttpContext context, string zoneId, Func<ZoneRow, Task> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> on the zone if it exists and the token may act on it; else the 404 or 403. A
+    /// <paramref name="write"/> may take the zone from the cache: the change reads it again, locked.
+    /// </summary>
+    private async Task WithZoneAsync(HttpContext context, string zoneId, Func<ZoneRow, Task> action, bool write = false)
     {
-        var zone = zoneId.Length <= 64 ? await database.GetZoneAsync(zoneId, context.RequestAborted) : null;
+        ZoneRow? zone = null;
+        if (zoneId.Length <= 64 && !(write && _zones.TryGetValue(zoneId, out zone)))
+        {
+            zone = await database.GetZoneAsync(zoneId, context.RequestAborted);
+            if (zone is not null)
+            {
+                if (_zones.Count >= MaxCachedZones) _zones.Clear();
+                _zones[zone.Id] = zone;
+            }
+        }
         if (zone is null) await FailAsync(context, new ApiFailure(404, ErrorCodes.ZoneNotFound, $"no zone with id '{Truncate(zoneId)}'", "zone_id"));
         else if (Forbidden(context, zone.Name) is { } forbidden) await FailAsync(context, forbidden);
         else await action(zone);
@@ -112,9 +124,10 @@ public sealed partial class ApiServer
     private Task DeleteZoneAsync(HttpContext context, string zoneId) => WithZoneAsync(context, zoneId, async _ =>
     {
         var deleted = await database.DeleteZoneAsync(zoneId, context.RequestAborted);
+        _zones.TryRemove(zoneId, out ZoneRow? _);
         if (deleted.Failure is not null) await FailAsync(context, deleted.Failure);
         else await OkAsync(context, new { id = zoneId });
-    });
+    }, write: true);
 
     private Task ListRecordsAsync(HttpContext context, string zoneId) => WithZoneAsync(context, zoneId, async zone =>
     {
@@ -156,7 +169,7 @@ public sealed partial class ApiServer
         var added = await database.AddRecordAsync(zone.Id, input, context.RequestAborted);
         if (added.Failure is not null) await FailAsync(context, added.Failure);
         else await OkAsync(context, ApiJson.Record(added.Value!, zone));
-    });
+    }, write: true);
 
     /// <summary>PUT replaces the record (every field as given, a missing TTL is the default); PATCH changes the fields given.</summary>
     private Task UpdateRecordAsync(HttpContext context, string zoneId, string recordId, bool patch) => WithZoneAsync(context, zoneId, async zone =>
@@ -172,14 +185,14 @@ public sealed partial class ApiServer
             : input, context.RequestAborted);
         if (updated.Failure is not null) await FailAsync(context, updated.Failure);
         else await OkAsync(context, ApiJson.Record(updated.Value!, zone));
-    });
+    }, write: true);
 
     private Task DeleteRecordAsync(HttpContext context, string zoneId, string recordId) => WithZoneAsync(context, zoneId, async zone =>
     {
         var deleted = await database.DeleteRecordAsync(zone.Id, recordId, context.RequestAborted);
         if (deleted.Failure is not null) await FailAsync(context, deleted.Failure);
         else await OkAsync(context, new { id = recordId });
-    });
+    }, write: true);
 
     /// <summary>
     /// POST a zone file: as the body (any text type) or as the <c>file</c> part of a multipart form. Its records are
@@ -202,7 +215,7 @@ public sealed partial class ApiServer
         var imported = await database.ImportAsync(zone.Id, apex => ZoneText.Parse(text, apex, "file"), context.RequestAborted);
         if (imported.Failure is not null) await FailAsync(context, imported.Failure);
         else await OkAsync(context, new { recs_added = imported.Value.Added, total_records_parsed = imported.Value.Parsed });
-    });
+    }, write: true);
 
     private static async Task<string?> ZoneFileFromBodyAsync(HttpContext context, byte[] body)
     {

@@ -23,6 +23,9 @@ public sealed record ApiOptions(IPEndPoint Listen)
 
     /// <summary>The largest page a list returns.</summary>
     public const int MaxPerPage = 5000;
+
+    /// <summary>How long a token the database confirmed is trusted without asking again (<c>api.token-cache</c>; zero: every request asks).</summary>
+    public TimeSpan TokenCacheLifetime { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -38,6 +41,12 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
     private long _requests;
     private long _clientErrors;
     private long _authFailures;
+    private readonly TokenCache _tokens = new(options.TokenCacheLifetime);
+
+    // Zone id → zone, for the scope check of writes (an id never names another zone; the write itself locks the row
+    // and answers 404 if the zone is gone). Bounded: emptied when full.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ZoneRow> _zones = new(StringComparer.Ordinal);
+    private const int MaxCachedZones = 100_000;
 
     public IPEndPoint LocalEndPoint { get; private set; } = options.Listen;
 
@@ -99,7 +108,7 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
         const string bearer = "Bearer ";
         TokenRow? token = null;
         if (header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) && header.Length - bearer.Length is > 0 and <= 256)
-            token = await database.FindTokenAsync(header[bearer.Length..].Trim(), context.RequestAborted);
+            token = await _tokens.FindAsync(header[bearer.Length..].Trim(), database.FindTokenAsync, context.RequestAborted);
         if (token is null)
         {
             Interlocked.Increment(ref _authFailures);

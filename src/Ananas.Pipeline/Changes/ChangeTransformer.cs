@@ -98,9 +98,14 @@ public static class ChangeTransformer
         return nodes;
     }
 
-    /// <summary>Every zone as a ReplaceZone change, read in one snapshot, with the outbox sequence it is consistent with.</summary>
+    /// <summary>
+    /// Every zone as a ReplaceZone change, read in one snapshot, with the last outbox sequence given by then: the
+    /// snapshot holds every change through it (and maybe changes still pending, which arrive later with higher
+    /// sequences and set what they touched again, as it is then).
+    /// </summary>
     public static async Task<EdgeSnapshot> SnapshotAsync(CentralDatabase database, CancellationToken cancellationToken)
     {
+        await database.SequencePendingAsync(OutboxPublisher.BatchSize, cancellationToken); // so that the sequence covers what committed before
         await using var connection = await database.Dialect.OpenAsync(cancellationToken);
         await using var transaction = await database.Dialect.BeginSnapshotAsync(connection, cancellationToken);
         long sequence, committed = 0;

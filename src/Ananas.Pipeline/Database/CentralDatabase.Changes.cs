@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using Ananas.Dns;
 using Ananas.Dns.Records;
 using Ananas.Pipeline.Api;
@@ -25,21 +26,31 @@ public static class OutboxKind
 }
 
 /// <summary>
-/// Changes. Each runs in one write transaction: it locks its zone's row (writers of one zone take turns, so the
-/// checks see what is stored now), validates, writes, and last takes the next outbox sequence and adds its outbox
-/// row in one statement, then commits. The counter row's lock orders all writers from there to the commit, so
-/// sequences are gapless and commit in order while the lock is held only for that statement and the commit; any
-/// failure rolls all of it back.
+/// Changes. Each runs in one write transaction: it locks its zone (writers of one zone take turns, so the
+/// checks see what is stored now), validates, sends its writes and its outbox_pending row in one round trip, then
+/// commits; any failure rolls all of it back. The pending row's id is taken by that last statement, after the zone
+/// lock, so of two changes that conflict (one waited for the other's lock, or read what it committed) the later has
+/// the higher id; the publisher gives the gapless outbox sequences in that order (CentralDatabase.Outbox.cs). Nothing
+/// orders commits of unrelated zones: no lock is shared by every writer.
 /// </summary>
 public sealed partial class CentralDatabase
 {
     /// <summary>A write transaction in progress.</summary>
-    internal sealed class Change(DbConnection connection, DbTransaction transaction)
+    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement)
     {
+        private readonly StringBuilder _deferredSql = new();
+        private readonly List<(string Name, object? Value)> _deferredParameters = [];
+
         public DbConnection Connection { get; } = connection;
         public DbTransaction Transaction { get; } = transaction;
         public bool Recorded { get; set; }
         public long Now { get; } = NowMs();
+
+        /// <summary>The outbox row's statement carries the COMMIT (<see cref="SqlDialect.CommitsWithLastStatement"/>).</summary>
+        public bool CommitWithLastStatement { get; } = commitWithLastStatement;
+
+        /// <summary>The COMMIT went with the outbox row.</summary>
+        public bool Committed { get; set; }
 
         public DbCommand Command(string sql, params (string Name, object? Value)[] parameters) => CentralDatabase.Command(Connection, Transaction, sql, parameters);
 
@@ -48,13 +59,29 @@ public sealed partial class CentralDatabase
             using var command = Command(sql, parameters);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        /// <summary>A write sent later with the outbox row, in the same round trip (its parameters renamed apart).</summary>
+        public void Defer(string sql, params (string Name, object? Value)[] parameters)
+        {
+            string prefix = "w" + _deferredParameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_";
+            sql = ParameterReference().Replace(sql, m => parameters.Any(p => p.Name == m.Groups[1].Value) ? "@" + prefix + m.Groups[1].Value : m.Value);
+            _deferredSql.Append(sql).Append("; ");
+            foreach (var (name, value) in parameters) _deferredParameters.Add((prefix + name, value));
+        }
+
+        /// <summary>The deferred writes followed by <paramref name="sql"/>, as one command.</summary>
+        public DbCommand WithDeferred(string sql, params (string Name, object? Value)[] parameters) =>
+            Command(_deferredSql + sql, [.. _deferredParameters, .. parameters]);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"@(\w+)")]
+    private static partial System.Text.RegularExpressions.Regex ParameterReference();
 
     internal async Task<ChangeResult<T>> ChangeAsync<T>(Func<Change, Task<ChangeResult<T>>> body, CancellationToken cancellationToken)
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        var change = new Change(connection, transaction);
+        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement);
         var result = await body(change);
         if (result.Failure is not null)
         {
@@ -62,45 +89,81 @@ public sealed partial class CentralDatabase
             return result;
         }
         if (!change.Recorded) throw new InvalidOperationException("a change committed without its outbox entry");
-        await transaction.CommitAsync(cancellationToken);
+        if (!change.Committed) await transaction.CommitAsync(cancellationToken);
         OnCommitted();
         return result;
     }
 
     /// <summary>
-    /// The change's last statement before the commit: takes the next sequence (the UPDATE locks the counter row until
-    /// the commit; the INSERT reads this transaction's own value) and adds the outbox row, with the NOTIFY, in one
-    /// round trip, so the lock that orders all writers is held as briefly as possible.
+    /// The change's last statement, with its deferred writes: the outbox_pending row, numbered by the database as it
+    /// is inserted (so after the zone lock was taken), and on PostgreSQL the COMMIT, all in one round trip. A
+    /// statement that fails makes the server skip the rest of the batch, the COMMIT too; the transaction then rolls back.
     /// </summary>
-    private async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
+    private static async Task RecordOutboxAsync(Change change, DnsName zone, string kind, IEnumerable<DnsName> owners, CancellationToken cancellationToken)
     {
-        await change.ExecuteAsync(RecordOutboxSql, cancellationToken, ("z", zone.ToString()), ("k", kind),
-            ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", NowMs()));
+        using var command = change.WithDeferred("INSERT INTO outbox_pending (zone, kind, owners, committed_ms) VALUES (@z, @k, @o, @t)" +
+            (change.CommitWithLastStatement ? "; COMMIT" : ""),
+            ("z", zone.ToString()), ("k", kind), ("o", string.Join('\n', owners.Select(o => o.ToLowerCase().ToString()).Distinct())), ("t", NowMs()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
         change.Recorded = true;
+        change.Committed = change.CommitWithLastStatement;
     }
 
-    private string RecordOutboxSql => field ??=
-        "UPDATE outbox_counter SET last_sequence = last_sequence + 1 WHERE id = 1; " +
-        "INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) SELECT last_sequence, @z, @k, @o, @t, NULL FROM outbox_counter WHERE id = 1" +
-        (Dialect.NotifySql is { } notify ? "; " + notify : "");
+    private const string InsertRecordSql = $"INSERT INTO dns_records ({RecordColumns}) VALUES (@id, @zone, @name, @type, @ttl, @content, @rdata, @created, @modified)";
 
-    private static async Task InsertRecordAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken, string? id = null, long? created = null)
+    private static (string Name, object? Value)[] RecordParameters(string zoneId, ResourceRecord record, string id, long created, long modified) =>
+        [("id", id), ("zone", zoneId), ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)),
+            ("ttl", (long)record.Ttl), ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("created", created), ("modified", modified)];
+
+    private static Task InsertRecordAsync(Change change, string zoneId, ResourceRecord record, CancellationToken cancellationToken) =>
+        change.ExecuteAsync(InsertRecordSql, cancellationToken, RecordParameters(zoneId, record, NewId(), change.Now, change.Now));
+
+    /// <summary>The zone's row, with the zone locked until the change commits (<see cref="SqlDialect.ZoneLockSql"/>).</summary>
+    private async Task<ZoneRow?> LockZoneAsync(Change change, string id, CancellationToken cancellationToken)
     {
-        await change.ExecuteAsync($"INSERT INTO dns_records ({RecordColumns}) VALUES (@id, @zone, @name, @type, @ttl, @content, @rdata, @created, @modified)",
-            cancellationToken, ("id", id ?? NewId()), ("zone", zoneId), ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)),
-            ("ttl", (long)record.Ttl), ("content", record.Data.ToString()), ("rdata", record.Data.ToWire()), ("created", created ?? change.Now), ("modified", change.Now));
+        using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone"), ("zone", id));
+        await using var reader = await ReadLockedAsync(command, cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
     }
 
-    /// <summary>The zone's row, locked until the change commits (PostgreSQL; SQLite's write transaction already excludes other writers).</summary>
-    private Task<ZoneRow?> LockZoneAsync(Change change, string id, CancellationToken cancellationToken)
+    /// <summary>The records around a record's owner (<see cref="AroundAsync"/>), read before the owners of the change were known.</summary>
+    private sealed record Around(DnsName[] Owners, List<RecordRow> Rows, List<RecordRow> Naming);
+
+    /// <summary>
+    /// The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, one of its records, and the records
+    /// around the apex and that record's owner, all in one round trip.
+    /// </summary>
+    private async Task<(ZoneRow? Zone, RecordRow? Record, Around? Around)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId,
+        CancellationToken cancellationToken)
     {
-        var command = change.Command($"SELECT {ZoneColumns} FROM zones WHERE id = @id{Dialect.RowLockSuffix}", ("id", id));
-        return ReadZoneDisposingAsync(command, cancellationToken);
+        const string owner = "(SELECT name FROM dns_records WHERE zone_id = @zone AND id = @id)";
+        using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone; " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id; " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ((SELECT name FROM zones WHERE id = @zone), {owner}); " +
+            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({owner})"), ("zone", zoneId), ("id", recordId));
+        await using var reader = await ReadLockedAsync(command, cancellationToken);
+        var zone = await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
+        var results = new List<RecordRow>[3];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = [];
+            if (!await reader.NextResultAsync(cancellationToken)) throw new InvalidDataException("the database returned fewer results than statements");
+            while (await reader.ReadAsync(cancellationToken)) results[i].Add(ReadRecord(reader));
+        }
+        if (zone is null || results[0].Count == 0) return (zone, null, null);
+        var record = results[0][0];
+        return (zone, record, new Around([zone.Name, record.Name], results[1], results[2]));
     }
 
-    private static async Task<ZoneRow?> ReadZoneDisposingAsync(DbCommand command, CancellationToken cancellationToken)
+    /// <summary>The lock statement, then <paramref name="sql"/> (each statement reads what is committed when it starts: after the lock).</summary>
+    private string ZoneLocked(string sql) => Dialect.ZoneLockSql is { } zoneLock ? zoneLock + "; " + sql : sql;
+
+    /// <summary>A reader positioned at the first result after the lock statement's.</summary>
+    private async Task<DbDataReader> ReadLockedAsync(DbCommand command, CancellationToken cancellationToken)
     {
-        using (command) return await ReadZoneAsync(command, cancellationToken);
+        var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (Dialect.ZoneLockSql is not null) await reader.NextResultAsync(cancellationToken);
+        return reader;
     }
 
     private static ApiFailure ZoneMissing(string id) => new(404, ErrorCodes.ZoneNotFound, $"no zone with id '{id}'", "zone_id");
@@ -146,19 +209,21 @@ public sealed partial class CentralDatabase
     public Task<ChangeResult<RecordRow>> UpdateRecordAsync(string zoneId, string recordId, Func<RecordRow, RecordInput> merge, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
-            if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
+            var (zone, old, around) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
+            if (zone is null) return ZoneMissing(zoneId);
+            if (old is null) return RecordMissing(recordId);
             var errors = new List<ApiError>();
             if (RecordReader.Parse(merge(old), zone.Name, errors) is not { } record) return new ApiFailure(400, errors);
-            return await ApplyAsync(change, zone, old, record, cancellationToken);
+            return await ApplyAsync(change, zone, old, record, cancellationToken, around);
         }, cancellationToken);
 
     public Task<ChangeResult<RecordRow>> DeleteRecordAsync(string zoneId, string recordId, CancellationToken cancellationToken) =>
         ChangeAsync<RecordRow>(async change =>
         {
-            if (await LockZoneAsync(change, zoneId, cancellationToken) is not { } zone) return ZoneMissing(zoneId);
-            if (await RecordByIdAsync(change, zoneId, recordId, cancellationToken) is not { } old) return RecordMissing(recordId);
-            var applied = await ApplyAsync(change, zone, old, null, cancellationToken);
+            var (zone, old, around) = await LockZoneWithRecordAsync(change, zoneId, recordId, cancellationToken);
+            if (zone is null) return ZoneMissing(zoneId);
+            if (old is null) return RecordMissing(recordId);
+            var applied = await ApplyAsync(change, zone, old, null, cancellationToken, around);
             return applied.Failure is { } failure ? failure : new ChangeResult<RecordRow>(old, null);
         }, cancellationToken);
 
@@ -197,26 +262,20 @@ public sealed partial class CentralDatabase
 
     private static ApiFailure RecordMissing(string id) => new(404, ErrorCodes.RecordNotFound, $"no record with id '{id}' in this zone", "id");
 
-    private static async Task<RecordRow?> RecordByIdAsync(Change change, string zoneId, string id, CancellationToken cancellationToken)
-    {
-        using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id", ("zone", zoneId), ("id", id));
-        var rows = await ReadRecordsAsync(command, cancellationToken);
-        return rows.Count > 0 ? rows[0] : null;
-    }
-
     /// <summary>
     /// Replaces <paramref name="old"/> by <paramref name="record"/> (either may be null: add, delete) after the checks:
     /// no identical record, and no new zone check error among the records around the change. Returns the row as stored
     /// (null for a delete).
     /// </summary>
-    private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken)
+    private async Task<ChangeResult<RecordRow>> ApplyAsync(Change change, ZoneRow zone, RecordRow? old, ResourceRecord? record, CancellationToken cancellationToken,
+        Around? known = null)
     {
-        // The zone's row is locked (LockZoneAsync), so its record count is current.
+        // The zone is locked (LockZoneAsync), so its record count is current.
         if (old is null && TooMany(zone.Records + 1) is { } tooMany) return tooMany;
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
-        var around = await AroundAsync(change, zone, owners, cancellationToken);
+        var around = await AroundAsync(change, zone, owners, known, cancellationToken);
         if (record is not null)
         {
             var wire = record.Data.ToWire();
@@ -232,19 +291,18 @@ public sealed partial class CentralDatabase
         if (old is not null && record is not null)
         {
             stored = new RecordRow(old.Id, zone.Id, record.Name.ToLowerCase(), record.Type, record.Ttl, record.Data.ToString(), record.Data.ToWire(), old.CreatedMs, change.Now);
-            await change.ExecuteAsync("UPDATE dns_records SET name = @name, type = @type, ttl = @ttl, content = @content, rdata = @rdata, modified_ms = @t WHERE id = @id",
-                cancellationToken, ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)), ("ttl", (long)record.Ttl),
+            change.Defer("UPDATE dns_records SET name = @name, type = @type, ttl = @ttl, content = @content, rdata = @rdata, modified_ms = @t WHERE id = @id",
+                ("name", record.Name.ToLowerCase().ToString()), ("type", RRTypeText.ToText(record.Type)), ("ttl", (long)record.Ttl),
                 ("content", stored.Content), ("rdata", stored.Rdata), ("t", change.Now), ("id", old.Id));
         }
-        else if (old is not null) await change.ExecuteAsync("DELETE FROM dns_records WHERE id = @id", cancellationToken, ("id", old.Id));
+        else if (old is not null) change.Defer("DELETE FROM dns_records WHERE id = @id", ("id", old.Id));
         else
         {
             stored = new RecordRow(NewId(), zone.Id, record!.Name.ToLowerCase(), record.Type, record.Ttl, record.Data.ToString(), record.Data.ToWire(), change.Now, change.Now);
-            await InsertRecordAsync(change, zone.Id, record, cancellationToken, stored.Id);
+            change.Defer(InsertRecordSql, RecordParameters(zone.Id, record, stored.Id, change.Now, change.Now));
         }
         int delta = old is null ? 1 : record is null ? -1 : 0;
-        await change.ExecuteAsync("UPDATE zones SET modified_ms = @t, records = records + @d WHERE id = @id", cancellationToken,
-            ("t", change.Now), ("d", (long)delta), ("id", zone.Id));
+        change.Defer("UPDATE zones SET modified_ms = @t, records = records + @d WHERE id = @id", ("t", change.Now), ("d", (long)delta), ("id", zone.Id));
         await RecordOutboxAsync(change, zone.Name, OutboxKind.SetNodes, owners, cancellationToken);
         return new(stored, null);
     }
@@ -253,15 +311,28 @@ public sealed partial class CentralDatabase
     /// The records a change at <paramref name="owners"/> can affect under the zone check rules: the apex (SOA, NS),
     /// the owners, the addresses of in-zone name servers named there, and the NS records naming an owner.
     /// </summary>
-    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, CancellationToken cancellationToken)
+    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, CancellationToken cancellationToken)
     {
-        var rows = await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, [zone.Name, .. owners], cancellationToken);
+        var rows = known is null ? [] : new List<RecordRow>(known.Rows);
+        var naming = known is null ? [] : new List<RecordRow>(known.Naming);
+        var missing = owners.Select(o => o.ToLowerCase()).Distinct().Where(o => known is null || Array.IndexOf(known.Owners, o) < 0).ToList();
+        if (missing.Count > 0)
+        {
+            // The records at the apex and the owners not read yet, and the NS records naming them: one round trip.
+            var names = known is null ? missing.Prepend(zone.Name) : missing;
+            var (nameList, nameParameters) = InList("name", names.Select(n => n.ToString()).Distinct(), ("zone", zone.Id));
+            var (targetList, targetParameters) = InList("target", missing.Select(o => o.ToString()), ("unused", null));
+            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({nameList}); " +
+                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({targetList})", [.. nameParameters, .. targetParameters[1..]]);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) rows.Add(ReadRecord(reader));
+            if (await reader.NextResultAsync(cancellationToken))
+                while (await reader.ReadAsync(cancellationToken)) naming.Add(ReadRecord(reader));
+        }
         var targets = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase())
             .Where(t => t.IsSubdomainOf(zone.Name) && !rows.Any(r => r.Name == t)).Distinct().ToList();
-        rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
-        var (inList, parameters) = InList("target", owners.Select(o => o.ToLowerCase().ToString()).Distinct(), ("zone", zone.Id));
-        using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({inList})", parameters);
-        foreach (var row in await ReadRecordsAsync(command, cancellationToken))
+        if (targets.Count > 0) rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
+        foreach (var row in naming)
             if (!rows.Any(r => r.Id == row.Id)) rows.Add(row);
         return rows;
     }

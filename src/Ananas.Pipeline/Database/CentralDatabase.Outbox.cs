@@ -9,12 +9,55 @@ public sealed record OutboxEntry(long Sequence, DnsName Zone, string Kind, IRead
 /// <summary>An API token as stored: only the SHA-256 of the secret, and the zone it is limited to (null: all zones).</summary>
 public sealed record TokenRow(string Id, DnsName? Zone, long CreatedMs);
 
-/// <summary>The outbox as the publisher reads it, and API tokens.</summary>
+/// <summary>
+/// The outbox as the publisher reads it, and API tokens. A change commits an outbox_pending row (numbered by the
+/// database, CentralDatabase.Changes.cs); <see cref="SequencePendingAsync"/> moves pending rows in id order into the
+/// outbox with the next gapless sequences, in one transaction that holds the counter row's lock, so two publishers
+/// never hand out a sequence twice. A pending row with a lower id that commits after a higher one was moved is moved
+/// by a later call, after it: unrelated changes may swap places, changes that conflict never do.
+/// </summary>
 public sealed partial class CentralDatabase
 {
-    /// <summary>The oldest unpublished entries, in sequence order.</summary>
+    /// <summary>Moves up to <paramref name="limit"/> pending changes into the outbox with the next sequences; returns how many.</summary>
+    public async Task<int> SequencePendingAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
+        long last;
+        // The UPDATE takes the counter row's lock (PostgreSQL) first: what is read after it is what no other publisher is moving.
+        using (var take = Command(connection, transaction, "UPDATE outbox_counter SET last_sequence = last_sequence WHERE id = 1 RETURNING last_sequence"))
+            last = Convert.ToInt64(await take.ExecuteScalarAsync(cancellationToken));
+        var ids = new List<long>();
+        var move = new System.Text.StringBuilder();
+        List<(string Name, object? Value)> parameters;
+        using (var pending = Command(connection, transaction, "SELECT id FROM outbox_pending ORDER BY id LIMIT @limit", ("limit", limit)))
+        {
+            await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+        }
+        if (ids.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return 0;
+        }
+        // The ids read, not a range: a lower id that commits meanwhile is left for the next call.
+        var (idList, idParameters) = InList("p", ids.Select(id => (object?)id), ("last", last));
+        parameters = [.. idParameters];
+        move.Append("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) ")
+            .Append("SELECT @last + ROW_NUMBER() OVER (ORDER BY id), zone, kind, owners, committed_ms, NULL FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
+            .Append("DELETE FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
+            .Append("UPDATE outbox_counter SET last_sequence = @next WHERE id = 1");
+        parameters.Add(("next", last + ids.Count));
+        using (var command = Command(connection, transaction, move.ToString(), [.. parameters]))
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return ids.Count;
+    }
+
+    /// <summary>The oldest unpublished entries, in sequence order, after giving pending changes their sequences.</summary>
     public async Task<List<OutboxEntry>> UnpublishedAsync(int limit, CancellationToken cancellationToken)
     {
+        await SequencePendingAsync(limit, cancellationToken);
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         using var command = Command(connection, null,
             "SELECT sequence, zone, kind, owners, committed_ms FROM outbox WHERE published_ms IS NULL ORDER BY sequence LIMIT @limit", ("limit", limit));
@@ -71,18 +114,22 @@ public sealed partial class CentralDatabase
         return sequence >= last || Convert.ToInt64(reader.GetValue(1)) == last - sequence;
     }
 
-    /// <summary>(last sequence committed, last published in order, entries waiting).</summary>
+    /// <summary>
+    /// (the sequence the last change committed so far has or will have, last published in order, entries waiting):
+    /// one statement, so one consistent state.
+    /// </summary>
     public async Task<(long Committed, long Published, int Waiting)> OutboxStateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
-        using var last = Command(connection, null, "SELECT last_sequence FROM outbox_counter WHERE id = 1");
-        long committed = Convert.ToInt64(await last.ExecuteScalarAsync(cancellationToken));
-        using var waiting = Command(connection, null, "SELECT COUNT(*), MIN(sequence) FROM outbox WHERE published_ms IS NULL");
-        await using var reader = await waiting.ExecuteReaderAsync(cancellationToken);
+        using var command = Command(connection, null, "SELECT (SELECT last_sequence FROM outbox_counter WHERE id = 1), (SELECT COUNT(*) FROM outbox_pending), " +
+            "(SELECT COUNT(*) FROM outbox WHERE published_ms IS NULL), (SELECT MIN(sequence) FROM outbox WHERE published_ms IS NULL)");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        int count = Convert.ToInt32(reader.GetValue(0));
-        long published = reader.IsDBNull(1) ? committed : reader.GetInt64(1) - 1;
-        return (committed, published, count);
+        long sequenced = Convert.ToInt64(reader.GetValue(0));
+        int pending = Convert.ToInt32(reader.GetValue(1));
+        int unpublished = Convert.ToInt32(reader.GetValue(2));
+        long published = reader.IsDBNull(3) ? sequenced : Convert.ToInt64(reader.GetValue(3)) - 1;
+        return (sequenced + pending, published, unpublished + pending);
     }
 
     // --- API tokens ---

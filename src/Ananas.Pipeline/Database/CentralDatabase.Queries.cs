@@ -107,7 +107,7 @@ public sealed partial class CentralDatabase
         CancellationToken cancellationToken) => RecordsAtAsync(connection, transaction, [zoneId], names, cancellationToken);
 
     /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
-    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values, (string Name, object? Value) first)
+    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<object?> values, (string Name, object? Value) first)
     {
         var parameters = new List<(string Name, object? Value)> { first };
         var list = new StringBuilder();
@@ -127,15 +127,14 @@ public sealed partial class CentralDatabase
         return await ReadRecordsAsync(command, cancellationToken);
     }
 
-    /// <summary>Counts for tests and status: zones, records, outbox rows.</summary>
+    /// <summary>Counts for tests and status: zones, records, outbox rows (pending ones too).</summary>
     public async Task<(int Zones, int Records, int Outbox)> CountAsync(CancellationToken cancellationToken)
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
-        async Task<int> Count(string table)
-        {
-            using var command = Command(connection, null, $"SELECT COUNT(*) FROM {table}");
-            return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
-        }
-        return (await Count("zones"), await Count("dns_records"), await Count("outbox"));
+        using var command = Command(connection, null,
+            "SELECT (SELECT COUNT(*) FROM zones), (SELECT COUNT(*) FROM dns_records), (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM outbox_pending)");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (Convert.ToInt32(reader.GetValue(0)), Convert.ToInt32(reader.GetValue(1)), Convert.ToInt32(reader.GetValue(2)));
     }
 }

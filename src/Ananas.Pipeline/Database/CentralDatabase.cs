@@ -94,7 +94,7 @@ public sealed partial class CentralDatabase
         foreach (var (number, sql) in Migrations.All)
         {
             if (number <= current) continue;
-            using (var apply = Command(connection, transaction, sql.Replace("{binary}", Dialect.BinaryType, StringComparison.Ordinal)))
+            using (var apply = Command(connection, transaction, sql.Replace("{binary}", Dialect.BinaryType, StringComparison.Ordinal).Replace("{serial}", Dialect.SerialKeyType, StringComparison.Ordinal)))
                 await apply.ExecuteNonQueryAsync(cancellationToken);
             using var record = Command(connection, transaction, "INSERT INTO schema_migrations (version, applied_ms) VALUES (@v, @t)",
                 ("v", number), ("t", NowMs()));
@@ -123,7 +123,36 @@ public sealed partial class CentralDatabase
     /// <summary>A new id: 32 random hex digits (the form the v4 API uses).</summary>
     internal static string NewId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    internal void OnCommitted() => Committed?.Invoke();
+    internal void OnCommitted()
+    {
+        Committed?.Invoke();
+        if (Dialect.NotifySql is not null && Interlocked.Exchange(ref _notifyScheduled, 1) == 0) _ = NotifyAsync();
+    }
+
+    private int _notifyScheduled;
+
+    /// <summary>How long commits are gathered into one NOTIFY for publishers in other processes.</summary>
+    internal static readonly TimeSpan NotifyCoalescing = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// One NOTIFY, on its own, for the commits of the last <see cref="NotifyCoalescing"/> (a commit after the flag is
+    /// cleared schedules the next). A lost one is covered by the publisher's poll.
+    /// </summary>
+    private async Task NotifyAsync()
+    {
+        try
+        {
+            await Task.Delay(NotifyCoalescing);
+            Volatile.Write(ref _notifyScheduled, 0);
+            await using var connection = await Dialect.OpenAsync(CancellationToken.None);
+            using var command = Command(connection, null, Dialect.NotifySql!);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException)
+        {
+            // The database is unreachable: the publishers' poll finds the changes.
+        }
+    }
 
     private static ZoneRow ReadZone(DbDataReader reader) =>
         new(reader.GetString(0), DnsName.Parse(reader.GetString(1)), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));

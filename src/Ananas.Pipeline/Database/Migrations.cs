@@ -3,7 +3,7 @@ namespace Ananas.Pipeline.Database;
 /// <summary>
 /// The central database's schema as numbered migrations, applied in order at start and recorded in
 /// <c>schema_migrations</c>; a database newer than this build is refused. A migration is written once for both
-/// dialects (<c>{binary}</c> stands for the dialect's binary type). Never edit a released migration: add one.
+/// dialects (<c>{binary}</c> and <c>{serial}</c> stand for the dialect's binary type and numbered key). Never edit a released migration: add one.
 /// </summary>
 public static class Migrations
 {
@@ -43,6 +43,17 @@ public static class Migrations
             CREATE INDEX outbox_unpublished ON outbox (sequence) WHERE published_ms IS NULL;
             CREATE TABLE outbox_counter (id INTEGER PRIMARY KEY, last_sequence BIGINT NOT NULL);
             INSERT INTO outbox_counter (id, last_sequence) VALUES (1, 0);
+            """),
+        // Changes no longer take the next sequence (and the counter row's lock, which ordered every commit) while they
+        // commit: each adds a row here, numbered by the database, and the publisher moves rows into the outbox with
+        // gapless sequences (CentralDatabase.Outbox.cs).
+        (2, """
+            CREATE TABLE outbox_pending (
+                id {serial},
+                zone TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                owners TEXT NOT NULL,
+                committed_ms BIGINT NOT NULL);
             """),
     ];
 

@@ -17,23 +17,39 @@ public abstract class SqlDialect
     /// <summary>A binary column (SQLite BLOB, PostgreSQL BYTEA).</summary>
     public abstract string BinaryType { get; }
 
+    /// <summary>An integer primary key the database numbers in the order rows are inserted (never reused).</summary>
+    public abstract string SerialKeyType { get; }
+
     /// <summary>Opens a new connection, ready for use.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>A transaction that writes: one writer at a time, so outbox sequences commit in order.</summary>
+    /// <summary>A transaction that writes (SQLite: one writer at a time; PostgreSQL: row locks order the writers that conflict).</summary>
     public abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>A transaction that only reads and sees one consistent state of every table.</summary>
     public abstract Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken);
 
-    /// <summary>Statements run inside a change's transaction after its outbox row, to wake publishers elsewhere once it commits.</summary>
+    /// <summary>
+    /// The statement that wakes publishers in other processes after changes committed (sent on its own, after the
+    /// commits, coalesced: never inside a change, where PostgreSQL's NOTIFY would take a lock that orders every commit).
+    /// </summary>
     public abstract string? NotifySql { get; }
+
+    /// <summary>
+    /// A change sends its COMMIT with its last statement instead of on its own (one round trip less while it holds
+    /// its zone's lock). PostgreSQL: the server runs the batch in order and skips the rest after an error; Npgsql sees
+    /// the transaction end and its transaction object then has nothing to roll back.
+    /// </summary>
+    public virtual bool CommitsWithLastStatement => false;
 
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
-    /// <summary>Appended to a SELECT in a write transaction to lock the rows it reads until the commit ("" when the write transaction already excludes other writers).</summary>
-    public virtual string RowLockSuffix => "";
+    /// <summary>
+    /// A statement that takes a lock on the zone <c>@zone</c> (its id) until the commit, run first in a change (null
+    /// when the write transaction already excludes other writers).
+    /// </summary>
+    public virtual string? ZoneLockSql => null;
 
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
@@ -55,6 +71,8 @@ public sealed class SqliteDialect(string path) : SqlDialect
     public override string Name => "SQLite";
 
     public override string BinaryType => "BLOB";
+
+    public override string SerialKeyType => "INTEGER PRIMARY KEY AUTOINCREMENT";
 
     public override string? NotifySql => null;
 
@@ -85,15 +103,16 @@ public sealed class SqliteDialect(string path) : SqlDialect
     }
 }
 
-/// <summary>PostgreSQL through Npgsql: writers serialised by the outbox counter's row lock, NOTIFY on commit.</summary>
+/// <summary>PostgreSQL through Npgsql: writers of one zone serialised by the zone's row lock, NOTIFY after commits.</summary>
 public sealed class PostgresDialect(string connectionString) : SqlDialect
 {
     public const string Channel = "ananas_outbox";
 
     // Pooled connections, unless the connection string says otherwise: statements used again and again (every change
-    // runs the same few) prepared on the server once per connection, and at most 32 connections, since writers take
-    // turns on the outbox counter anyway: more requests wait in the pool (cheap) rather than as server processes
-    // (PostgreSQL's default max_connections is 100, which Npgsql's default pool of 100 would exhaust).
+    // runs the same few) prepared on the server once per connection; no reset round trip when a connection goes back
+    // to the pool (nothing here leaves session state behind: locks are transaction-scoped, LISTEN has its own
+    // connection); and at most 32 connections: more requests wait in the pool (cheap) rather than as server
+    // processes (PostgreSQL's default max_connections is 100, which Npgsql's default pool of 100 would exhaust).
     private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(Tuned(connectionString));
 
     private static string Tuned(string connectionString)
@@ -101,6 +120,7 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (!Names(connectionString, "Max Auto Prepare", "MaxAutoPrepare")) builder.MaxAutoPrepare = 64;
         if (!Names(connectionString, "Maximum Pool Size", "MaxPoolSize", "Max Pool Size")) builder.MaxPoolSize = 32;
+        if (!Names(connectionString, "No Reset On Close", "NoResetOnClose")) builder.NoResetOnClose = true;
         return builder.ConnectionString;
     }
 
@@ -117,19 +137,26 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override string BinaryType => "BYTEA";
 
+    public override string SerialKeyType => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+
     public override string? NotifySql => $"NOTIFY {Channel}";
 
     public override string? NotifyChannel => Channel;
 
+    public override bool CommitsWithLastStatement => true;
+
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 
-    public override string RowLockSuffix => " FOR UPDATE";
+    // An advisory lock, not SELECT … FOR UPDATE: locking the row writes to it, and every change doing that to the
+    // same few rows of the zones table left dead row versions faster than PostgreSQL could prune them (its CPU grew
+    // through a run). Ids that hash alike share a lock, which only makes them take turns.
+    public override string? ZoneLockSql => "SELECT pg_advisory_xact_lock(4242003, hashtext(@zone))";
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);
 
     public override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        // READ COMMITTED; the UPDATE of the outbox counter row locks it until commit, which orders the writers.
+        // READ COMMITTED; a change locks its zone's row (SELECT … FOR UPDATE), which orders the writers of that zone.
         await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     public override async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken cancellationToken) =>

@@ -55,7 +55,19 @@ public interface IRecordCache
     /// </summary>
     SecureNsecIndex? SecureNsec => null;
 
-    /// <summary>The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut), or null.</summary>
+    /// <summary>
+    /// Remembers a referral's NS RRset as the parent zone gave it, with the parent's TTL: the delegation is trusted
+    /// only while this copy lasts, however long the child's own NS RRset is cached (ghost domains, CVE-2022-30698 and
+    /// CVE-2022-30699). A held child NS RRset whose data differs from the parent's is replaced by it: the parent
+    /// changed the delegation. Optional.
+    /// </summary>
+    void StoreParentSideNameServers(RRset ns) { }
+
+    /// <summary>
+    /// The deepest cached NS RRset at or above <paramref name="name"/> (the closest known zone cut) that is still a
+    /// delegation: below the root, only while the parent-side copy (<see cref="StoreParentSideNameServers"/>) is
+    /// unexpired; or null.
+    /// </summary>
     CachedRRset? FindClosestNameServers(DnsName name, RRClass @class);
 
     /// <summary>Removes everything cached for <paramref name="name"/> (every type, negative entries too). Returns how many entries.</summary>

@@ -65,6 +65,7 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
             long rto = info.RtoTicks == 0 ? Options.InitialRto.Ticks : info.RtoTicks;
             Volatile.Write(ref info.RtoTicks, ClampRto(rto * 2));
             info.Timeouts++;
+            info.LastFailureTimedOut = true;
             RecordFailure(info, now);
         }
     }
@@ -74,7 +75,11 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
     {
         long now = Now;
         var info = GetOrAdd(address, now);
-        lock (info) RecordFailure(info, now);
+        lock (info)
+        {
+            info.LastFailureTimedOut = false;
+            RecordFailure(info, now);
+        }
     }
 
     /// <summary>The retransmission timeout to use for the next query to <paramref name="address"/>.</summary>
@@ -128,6 +133,17 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
     /// <summary>True while the server is held down after repeated failures.</summary>
     public bool IsHeldDown(IPAddress address) =>
         TryGetLive(address, out var info) && Volatile.Read(ref info.HeldDownUntilTicks) > Now;
+
+    /// <summary>
+    /// While the server is held down: how its last exchange failed (<see cref="ExchangeStatus.Timeout"/> or
+    /// <see cref="ExchangeStatus.NetworkError"/>), which the skipped exchange reports so that the client's Extended
+    /// DNS Error stays the same; null when it is not held down.
+    /// </summary>
+    public ExchangeStatus? HeldDownFailure(IPAddress address)
+    {
+        if (!TryGetLive(address, out var info) || Volatile.Read(ref info.HeldDownUntilTicks) <= Now) return null;
+        return Volatile.Read(ref info.LastFailureTimedOut) ? ExchangeStatus.Timeout : ExchangeStatus.NetworkError;
+    }
 
     public EdnsSupport GetEdnsSupport(IPAddress address) => TryGetLive(address, out var info) ? info.Edns : EdnsSupport.Unknown;
 

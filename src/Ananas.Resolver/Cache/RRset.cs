@@ -45,6 +45,19 @@ public sealed class RRset
         return data is null ? null : new RRset(owner!, type, @class, ttl, data);
     }
 
+    /// <summary>The same records (RDATA, in any order; TTL ignored) as <paramref name="other"/>: sets hold no duplicates.</summary>
+    public bool HasSameData(RRset other)
+    {
+        if (Data.Count != other.Data.Count) return false;
+        for (int i = 0; i < Data.Count; i++)
+        {
+            bool found = false;
+            for (int j = 0; j < other.Data.Count && !found; j++) found = Data[i].Equals(other.Data[j]);
+            if (!found) return false;
+        }
+        return true;
+    }
+
     /// <summary>The records of this set with the given TTL.</summary>
     public void AppendRecords(List<ResourceRecord> destination, uint ttl)
     {

@@ -103,6 +103,19 @@ public sealed class RecordCache : IRecordCache
         _cache.Set(key, new RecordEntry(glue, null, TrustRank.Additional, ValidationState.Unchecked, (uint)ttl), Expiry(_clock.UtcNow.UtcTicks, ttl));
     }
 
+    public void StoreParentSideNameServers(RRset ns)
+    {
+        long now = _clock.UtcNow.UtcTicks;
+        long ttl = PositiveTtl(ns.Ttl);
+        var key = new RecordKey(ns.Name, RRType.NS, ns.Class, EntryKind.ParentSideDelegation);
+        if (ttl == 0) { _cache.Remove(key); return; }
+        _cache.Set(key, new RecordEntry(ns, null, TrustRank.NonAuthoritativeAuthority, ValidationState.Unchecked, (uint)ttl), Expiry(now, ttl));
+        // The child's NS RRset outranks the referral's (RFC 2181 §5.4.1) but must not outlive a change at the parent.
+        var childKey = new RecordKey(ns.Name, RRType.NS, ns.Class, EntryKind.Positive);
+        if (_cache.TryPeek(childKey, out var held, out _) && !held.RRset!.HasSameData(ns))
+            _cache.Set(childKey, new RecordEntry(ns, null, TrustRank.NonAuthoritativeAuthority, ValidationState.Unchecked, (uint)ttl), Expiry(now, ttl));
+    }
+
     public CachedRRset? GetParentSideGlue(DnsName name, RRType type, RRClass @class) =>
         Find(new RecordKey(name, type, @class, EntryKind.ParentSideGlue), _clock.UtcNow.UtcTicks, 0);
 
@@ -163,7 +176,9 @@ public sealed class RecordCache : IRecordCache
         for (var cut = name; ; cut = cut.Parent)
         {
             var ns = Find(new RecordKey(cut, RRType.NS, @class, EntryKind.Positive), now, 0);
-            if (ns is not null) return ns;
+            // Below the root the delegation lasts as long as the parent's copy: past it the parent is asked again.
+            if (ns is not null && (cut.IsRoot || _cache.LookupQuiet(new RecordKey(cut, RRType.NS, @class, EntryKind.ParentSideDelegation), now, 0, out _, out _) == CacheLookup.Fresh))
+                return ns;
             if (cut.IsRoot) return null;
         }
     }
@@ -171,7 +186,7 @@ public sealed class RecordCache : IRecordCache
     public int Purge(DnsName name) => _cache.RemoveWhere((key, _) => key.Name.Equals(name));
 
     public int Purge(DnsName name, RRType type) =>
-        _cache.RemoveWhere((key, _) => key.Type == type && key.Kind is EntryKind.Positive or EntryKind.NoData or EntryKind.ParentSideGlue && key.Name.Equals(name));
+        _cache.RemoveWhere((key, _) => key.Type == type && key.Kind is EntryKind.Positive or EntryKind.NoData or EntryKind.ParentSideGlue or EntryKind.ParentSideDelegation && key.Name.Equals(name));
 
     public int PurgeSubtree(DnsName apex)
     {
@@ -227,6 +242,7 @@ public sealed class RecordCache : IRecordCache
         NoData,
         NameError,
         ParentSideGlue,
+        ParentSideDelegation,
     }
 
     /// <summary>The cache key. NXDOMAIN entries use type 0: they deny every type of the name.</summary>

@@ -22,6 +22,9 @@ internal sealed class ServerInfo(long nowTicks)
     public long Timeouts;
     public int ConsecutiveFailures;
 
+    /// <summary>The last failure was a timeout rather than a network error: what a hold-down reports meanwhile.</summary>
+    public bool LastFailureTimedOut;
+
     public EdnsSupport Edns;
     public ushort WorkingPayloadSize;
     public Capability Tcp;

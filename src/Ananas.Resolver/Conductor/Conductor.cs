@@ -85,12 +85,12 @@ public sealed class Conductor : IExchanger, IDisposable
         if (_lifetime.IsCancellationRequested || request.Query.Questions.Count != 1 || (transport == UpstreamTransport.Tls && tlsName is null))
             return ExchangeResult.Failed(ExchangeStatus.Refused, transport);
         var address = request.Server.Address;
-        if (Infrastructure.IsHeldDown(address))
+        if (Infrastructure.HeldDownFailure(address) is { } failure)
         {
             // Repeated failures: fail at once, no packet, so that an unreachable zone fails fast (the recursor
-            // then answers SERVFAIL with EDE 22) and a dead server is not hammered.
+            // then answers SERVFAIL with EDE 22 or 23, as before the hold-down) and a dead server is not hammered.
             Metrics.Count(address, UpstreamEvent.HeldDownSkip);
-            return ExchangeResult.Failed(ExchangeStatus.NetworkError, transport);
+            return ExchangeResult.Failed(failure, transport);
         }
 
         var key = QueryKey.From(request) with { Transport = transport };

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 
 namespace Ananas.Resolver.Conductor;
 
@@ -135,39 +134,9 @@ internal sealed class UdpSocketPool : IDisposable
 
     private UdpLease Open(IPEndPoint server, long now)
     {
-        var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            BindRandomPort(socket, server.AddressFamily);
-            // A connected socket: the kernel passes only datagrams from the server's address and port, and reports
-            // ICMP unreachable as an error, so a closed port fails at once instead of timing out.
-            socket.Connect(server);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        var socket = UpstreamUdpSocket.Open(server);
         Interlocked.Increment(ref _opened);
         return new UdpLease(socket, server, now);
-    }
-
-    /// <summary>Binds to a random unprivileged port (RFC 5452 §10); the OS's choice if several tries collide.</summary>
-    private static void BindRandomPort(Socket socket, AddressFamily family)
-    {
-        var any = family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
-        for (int attempt = 0; attempt < 8; attempt++)
-        {
-            try
-            {
-                socket.Bind(new IPEndPoint(any, RandomNumberGenerator.GetInt32(1024, 65536)));
-                return;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-            }
-        }
-        socket.Bind(new IPEndPoint(any, 0));
     }
 
     /// <summary>The timer's sweep: closes idle sockets past their lifetime and drops servers with none left.</summary>

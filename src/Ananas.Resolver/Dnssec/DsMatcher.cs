@@ -81,7 +81,7 @@ public static class DsMatcher
     /// <summary>
     /// The DNSKEYs of <paramref name="owner"/> that a DS in <paramref name="dsSet"/> vouches for (zone-key bit
     /// set, not revoked, protocol 3). The validator then needs one of them to have signed the DNSKEY RRset. Each
-    /// digest that fails to match is charged to <paramref name="budget"/>: at
+    /// digest that fails to match is charged to <paramref name="budget"/>: past
     /// <see cref="DnssecLimits.MaxDsDigestFailures"/> the selection stops with the keys matched so far, or bogus naming
     /// the bound when there are none.
     /// </summary>

@@ -105,7 +105,8 @@ public sealed class RRsetVerifier
             {
                 if (!RrsigChecks.KeyMatches(key, rrsig)) continue;
                 if (tried++ >= limits.MaxKeyTagCollisions) break;
-                if (verifications >= limits.MaxVerificationsPerRRset)
+                // Every verification so far failed (a success returns): past the bound of failures, stop.
+                if (verifications > limits.MaxVerificationsPerRRset)
                 {
                     budget.MarkExhausted(Limits.Describe("signature verifications per RRset", limits.MaxVerificationsPerRRset));
                     return Exhausted(owner, type, budget);

@@ -9,7 +9,11 @@ public sealed record DnssecLimits
 {
     public static readonly DnssecLimits Default = new();
 
-    /// <summary>Signature verifications spent on one RRset.</summary>
+    /// <summary>
+    /// Signature verifications that may fail for one RRset: one more is tried, and when it fails too the RRset is
+    /// bogus. Unbound's MAX_VALIDATE_RRSIGS (8, checked after each failed verification), so that a zone with a few
+    /// keys sharing a tag and a few stale signatures validates here when the peers validate it.
+    /// </summary>
     public int MaxVerificationsPerRRset { get; init; } = 8;
 
     /// <summary>Signature verifications for one client query, all RRsets together.</summary>
@@ -45,8 +49,10 @@ public sealed record DnssecLimits
     public int MaxNsec3HashesPerQuery { get; init; } = 64;
 
     /// <summary>
-    /// DS digests computed for a DNSKEY with the DS's key tag and algorithm that did not match, for one query: many
-    /// keys sharing a tag times many DS would otherwise cost keys × DS digests (Unbound's MAX_DS_MATCH_FAILURES, 4).
+    /// DS digests computed for a DNSKEY with the DS's key tag and algorithm that may fail to match, for one query;
+    /// the next failure stops the digests: many keys sharing a tag times many DS would otherwise cost keys × DS
+    /// digests. Unbound's MAX_DS_MATCH_FAILURES (4, it gives up when a fifth digest fails), so four keys colliding
+    /// with the real one still let it be found whatever their order.
     /// </summary>
     public int MaxDsDigestFailures { get; init; } = 4;
 }
@@ -100,12 +106,12 @@ public sealed class ValidationBudget
 
     /// <summary>
     /// Counts a DS digest that did not match, the <paramref name="inThisKeySet"/>th of its key set; false when it
-    /// reaches the bound (no more digests: the keys matched so far are all there will be).
+    /// goes past the bound (no more digests: the keys matched so far are all there will be).
     /// </summary>
     public bool TryRecordDigestFailure(int inThisKeySet)
     {
-        if (++DsDigestFailures < Limits.MaxDsDigestFailures) return true;
-        DigestBoundReachedByOneKeySet = inThisKeySet >= Limits.MaxDsDigestFailures;
+        if (++DsDigestFailures <= Limits.MaxDsDigestFailures) return true;
+        DigestBoundReachedByOneKeySet = inThisKeySet > Limits.MaxDsDigestFailures;
         return false;
     }
 

@@ -86,12 +86,16 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
         return new Delegation(DnsName.Root, DelegationSource.RootHints, servers);
     }
 
-    /// <summary>Caches a referral's NS set and acceptable glue and returns the child delegation.</summary>
+    /// <summary>
+    /// Caches a referral's NS set (and the parent's copy of it, whose TTL bounds how long the delegation is used) and
+    /// acceptable glue, and returns the child delegation.
+    /// </summary>
     public Delegation AcceptReferral(ClassifiedResponse response, Delegation parent)
     {
         var cut = response.ReferralCut!;
         var ns = RRset.Collect(response.Message.Authority, cut, RRType.NS)!;
         _cache.Store(ns, TrustRank.NonAuthoritativeAuthority);
+        _cache.StoreParentSideNameServers(ns);
         if (_options.Validation) StoreDelegationSigner(response.Message, cut, parent.ZoneCut);
         return BuildDelegation(cut, ns, response.Message, parent.ZoneCut, DelegationSource.Referral);
     }

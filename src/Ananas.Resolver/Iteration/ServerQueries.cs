@@ -99,6 +99,7 @@ internal sealed class ServerQueries
         var tried = new HashSet<IPEndPoint>();
         int exchanges = 0;
         int unreachable = 0;
+        int networkErrors = 0;
         var candidates = new List<IPEndPoint>();
         // Servers held off for sending bogus data: asked after every other server, glueless ones included.
         List<IPEndPoint>? heldOff = null;
@@ -109,6 +110,7 @@ internal sealed class ServerQueries
         if (result.Response is not null || Abort is not null) return Conclude(result.Response);
         exchanges += result.Exchanges;
         unreachable += result.Unreachable;
+        networkErrors += result.NetworkErrors;
         var recursionLame = result.RecursionLame;
 
         int lookups = 0;
@@ -132,6 +134,7 @@ internal sealed class ServerQueries
             if (result.Response is not null || Abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+        networkErrors += result.NetworkErrors;
             recursionLame ??= result.RecursionLame;
         }
 
@@ -161,6 +164,7 @@ internal sealed class ServerQueries
             if (result.Response is not null || Abort is not null) return Conclude(result.Response);
             exchanges += result.Exchanges;
             unreachable += result.Unreachable;
+        networkErrors += result.NetworkErrors;
             recursionLame ??= result.RecursionLame;
         }
 
@@ -169,6 +173,10 @@ internal sealed class ServerQueries
         if (exchanges == 0 && PartialBound is not null) return new ServerReply(null, PartialBound);
         if (exchanges == 0)
             return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"no usable server address for {delegation.ZoneCut}") { NoServerAnswered = true });
+        // RFC 8914: 23 (Network Error) when every exchange failed at the network (ICMP unreachable, connection refused
+        // or reset); 22 (No Reachable Authority) when servers were silent, or answered nothing usable.
+        if (networkErrors == exchanges)
+            return new ServerReply(null, new ResolutionFailure(EdeCode.NetworkError, $"network error reaching every server for {delegation.ZoneCut} ({exchanges} tried)") { NoServerAnswered = true });
         string what = unreachable == exchanges ? "no server answered" : "no server gave a usable answer";
         return new ServerReply(null, new ResolutionFailure(EdeCode.NoReachableAuthority, $"{what} for {delegation.ZoneCut} ({exchanges} tried)") { NoServerAnswered = unreachable == exchanges });
 
@@ -217,18 +225,23 @@ internal sealed class ServerQueries
         foreach (var a in lame) candidates[write++] = a;
     }
 
-    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable, ClassifiedResponse? RecursionLame = null);
+    private readonly record struct Attempts(ClassifiedResponse? Response, int Exchanges, int Unreachable, int NetworkErrors, ClassifiedResponse? RecursionLame = null);
 
     private async ValueTask<Attempts> TryServersAsync(List<IPEndPoint> servers, Delegation delegation, Question question)
     {
-        int exchanges = 0, unreachable = 0;
+        int exchanges = 0, unreachable = 0, networkErrors = 0;
         ClassifiedResponse? recursionLame = null;
         foreach (var server in servers)
         {
-            var message = await ExchangeAsync(server, question, delegation);
-            if (Abort is not null) return new Attempts(null, exchanges, unreachable);
+            var (message, status) = await ExchangeAsync(server, question, delegation);
+            if (Abort is not null) return new Attempts(null, exchanges, unreachable, networkErrors);
             exchanges++;
-            if (message is null) { unreachable++; continue; }
+            if (message is null)
+            {
+                unreachable++;
+                if (status == ExchangeStatus.NetworkError) networkErrors++;
+                continue;
+            }
             PrivateAddressFilter.Scrub(message, _options.PrivateAddresses, _options.PrivateDomains);
             NsRecordLimit.Apply(message, _options.MaxNsRecords);
             var classified = ResponseClassifier.Classify(message, delegation.ZoneCut, question.Name, question.Type, delegation.IsForwarding);
@@ -242,14 +255,17 @@ internal sealed class ServerQueries
                     continue;
                 default:
                     if (_options.Validation) (Sources ??= []).Add((delegation.ZoneCut, server.Address));
-                    return new Attempts(classified, exchanges, unreachable);
+                    return new Attempts(classified, exchanges, unreachable, networkErrors);
             }
         }
-        return new Attempts(null, exchanges, unreachable, recursionLame);
+        return new Attempts(null, exchanges, unreachable, networkErrors, recursionLame);
     }
 
-    /// <summary>One exchange with one server (over TCP again if the UDP answer was truncated); null if no valid response.</summary>
-    private async ValueTask<DnsMessage?> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
+    /// <summary>
+    /// One exchange with one server (over TCP again if the UDP answer was truncated): the response, or null if no
+    /// valid one, with how the last exchange ended.
+    /// </summary>
+    private async ValueTask<(DnsMessage? Response, ExchangeStatus Status)> ExchangeAsync(IPEndPoint server, Question question, Delegation delegation)
     {
         string? tlsName = delegation.TlsNames?.GetValueOrDefault(server);
         var transport = tlsName is not null ? UpstreamTransport.Tls : _options.TcpUpstream || TcpOnly ? UpstreamTransport.Tcp : UpstreamTransport.Udp;
@@ -258,17 +274,17 @@ internal sealed class ServerQueries
             if (_cancellation.IsCancellationRequested)
             {
                 Abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
-                return null;
+                return (null, ExchangeStatus.Refused);
             }
             if (_clock.UtcNow >= Deadline)
             {
                 Abort = ResolutionFailure.Bound("resolution time", $"{_limits.MaxResolutionTime.TotalSeconds:0.###} s");
-                return null;
+                return (null, ExchangeStatus.Refused);
             }
             if (!Budget.TryTake())
             {
                 Abort = ResolutionFailure.Bound("upstream queries", Budget.Max);
-                return null;
+                return (null, ExchangeStatus.Refused);
             }
             UpstreamQueries++;
             var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
@@ -280,18 +296,18 @@ internal sealed class ServerQueries
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
                 Abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
-                return null;
+                return (null, ExchangeStatus.Refused);
             }
             Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
-            if (result.Status != ExchangeStatus.Response || result.Response is null) return null;
+            if (result.Status != ExchangeStatus.Response || result.Response is null) return (null, result.Status);
             var response = result.Response;
-            if (!Bailiwick.QuestionMatches(response, question)) return null;
+            if (!Bailiwick.QuestionMatches(response, question)) return (null, ExchangeStatus.MalformedResponse);
             if (response.Has(HeaderFlags.TC))
             {
                 if (transport == UpstreamTransport.Udp) { transport = UpstreamTransport.Tcp; continue; }
-                return null;
+                return (null, ExchangeStatus.MalformedResponse);
             }
-            return response;
+            return (response, ExchangeStatus.Response);
         }
     }
 

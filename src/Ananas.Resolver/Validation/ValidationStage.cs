@@ -78,13 +78,16 @@ internal sealed class ValidationStage
         var limits = _options.Limits;
         // One budget for every attempt: retries must not multiply the KeyTrap bounds.
         var budget = new ValidationBudget(limits.Dnssec);
+        bool tailRefetched = false;
         for (int retries = 0; ; retries++)
         {
             // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
+            bool askTail = !tailRefetched && budget.Exhausted is null && retries < limits.MaxValidationRetries && request.Query.Has(HeaderFlags.RD);
             var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
                 _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
             {
                 KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
+                AskAliasTails = askTail,
             };
             var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
             if (verdict.State != ValidationState.Bogus)
@@ -93,6 +96,21 @@ internal sealed class ValidationStage
                 return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
             }
             string reason = verdict.Reason;
+            // The bad RRset is a later link of the answer's alias chain: only the record describing the alias is
+            // necessarily authoritative, the rest may come from the server's cache, and "where authoritative answers
+            // are required, the client should query again, using the canonical name" (RFC 2181 §5.4.1). Once per query.
+            if (askTail && validator.AliasTail is { } tailName)
+            {
+                tailRefetched = true;
+                var tail = await Resolve(tailName, question.Type);
+                if (tail.Rcode is Rcode.NoError or Rcode.NXDomain && Validator.ChainPrefix(outcome.Answer, question.Name, tailName) is { } prefix)
+                {
+                    prefix.AddRange(tail.Answer);
+                    outcome = new ResolutionOutcome(tail.Rcode, prefix) { Soa = tail.Soa, Authority = AnswerSteps.WithAliasProofs(AliasProofs(outcome.Authority), tail.Authority) };
+                }
+                // Judged again either way, now probing an unsigned tail for the zone cut that would make it insecure.
+                continue;
+            }
             // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
             // query without RD is answered from the cache alone, so nothing is asked again.
             // A key set already known bogus is not asked for again either.
@@ -125,6 +143,15 @@ internal sealed class ValidationStage
                 BogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
             return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, queries, Bogus: true);
         }
+    }
+
+    /// <summary>The NSEC/NSEC3 records (and their RRSIGs) among an answer's authority records: the proofs its alias links may need.</summary>
+    private static List<ResourceRecord>? AliasProofs(IReadOnlyList<ResourceRecord> authority)
+    {
+        List<ResourceRecord>? proofs = null;
+        foreach (var rr in authority)
+            if (rr.Type is RRType.NSEC or RRType.NSEC3 || rr.Data is RrsigData { TypeCovered: RRType.NSEC or RRType.NSEC3 }) (proofs ??= []).Add(rr);
+        return proofs;
     }
 
     /// <summary>

@@ -74,6 +74,39 @@ internal sealed class Validator
     /// <summary>After a bogus verdict: the first zone whose key set proved bogus, and why; null when none did.</summary>
     public (DnsName Zone, EdeCode Ede, string Reason)? BogusKeys => _chain.BogusKeys;
 
+    /// <summary>
+    /// The caller asks a bad tail of the answer's alias chain again by its own name (RFC 2181 §5.4.1): an unsigned one is
+    /// then judged bogus at once, before any probing for a zone cut that would make it insecure.
+    /// </summary>
+    public bool AskAliasTails { get; init; }
+
+    /// <summary>After a bogus verdict: the owner of the alias chain's later link whose data was the bad RRset; null otherwise.</summary>
+    public DnsName? AliasTail { get; private set; }
+
+    /// <summary>
+    /// The answer's alias links from <paramref name="qname"/> up to the one whose target is <paramref name="target"/>
+    /// (each CNAME with its RRSIGs, and the DNAME a synthesised CNAME comes from); null when the chain does not reach it.
+    /// </summary>
+    internal static List<ResourceRecord>? ChainPrefix(List<ResourceRecord> answer, DnsName qname, DnsName target)
+    {
+        var prefix = new List<ResourceRecord>();
+        var name = qname;
+        // Each link moves one name along; more links than records is a loop.
+        for (int links = 0; links < answer.Count && !name.Equals(target); links++)
+        {
+            var cname = answer.Find(r => r.Type == RRType.CNAME && r.Name.Equals(name));
+            if (cname?.Data is not NameData { Target: var next }) return null;
+            foreach (var rr in answer)
+            {
+                bool link = rr.Name.Equals(name) && (rr.Type == RRType.CNAME || rr.Data is RrsigData { TypeCovered: RRType.CNAME });
+                bool dname = (rr.Type == RRType.DNAME || rr.Data is RrsigData { TypeCovered: RRType.DNAME }) && name.IsStrictSubdomainOf(rr.Name);
+                if ((link || dname) && !prefix.Exists(rr.SameData)) prefix.Add(rr);
+            }
+            name = next;
+        }
+        return name.Equals(target) ? prefix : null;
+    }
+
     private ValidationVerdict Blame(ValidationVerdict verdict, DnsName owner, RRType type)
     {
         // The innermost failure (a zone's keys under the RRset's signature) was blamed first and stays.
@@ -98,7 +131,9 @@ internal sealed class Validator
             if (type == RRType.CNAME && IsSynthesized(outcome.Answer, name)) continue;
             var records = outcome.Answer.FindAll(r => r.Type == type && r.Name.Equals(name));
             var sigs = RrsigLookup.Signatures(outcome.Answer, name, type);
-            var v = Blame(await VerifyRRsetAsync(records, sigs, outcome.Authority), name, type);
+            bool tail = !name.Equals(qname) && ChainPrefix(outcome.Answer, qname, name) is not null;
+            var v = Blame(await VerifyRRsetAsync(records, sigs, outcome.Authority, askAgainFirst: tail && AskAliasTails), name, type);
+            if (tail && v.State == ValidationState.Bogus && _chain.BogusData is var (badOwner, badType) && badOwner.Equals(name) && badType == type) AliasTail = name;
             verdict = Combine(verdict, v);
             if (verdict.State == ValidationState.Bogus) return verdict;
         }
@@ -123,7 +158,8 @@ internal sealed class Validator
         answer.Exists(r => r.Type == RRType.DNAME && name.IsStrictSubdomainOf(r.Name));
 
     /// <summary>Verifies one RRset with the keys of the zone that signed it.</summary>
-    private async ValueTask<ValidationVerdict> VerifyRRsetAsync(List<ResourceRecord> records, List<RrsigData> sigs, IReadOnlyList<ResourceRecord>? authority = null)
+    private async ValueTask<ValidationVerdict> VerifyRRsetAsync(List<ResourceRecord> records, List<RrsigData> sigs, IReadOnlyList<ResourceRecord>? authority = null,
+        bool askAgainFirst = false)
     {
         var owner = records[0].Name;
         var type = records[0].Type;
@@ -133,6 +169,8 @@ internal sealed class Validator
             var cached = _cache.Get(owner, type, RRClass.IN);
             if (cached is { Validation: ValidationState.Secure }) return ValidationVerdict.Secure;
             if (cached is { Validation: ValidationState.Insecure } && cached.RRset.Data.Count == records.Count) return ValidationVerdict.Insecure("cached as insecure");
+            // After an alias it may be the server's cached copy: asked for by its own name first (the caller does).
+            if (askAgainFirst) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type} after an alias");
             // Unsigned data is acceptable only in an insecure zone.
             var enclosing = await _chain.InsecurityOfAsync(owner);
             if (enclosing.State == ValidationState.Secure) return ValidationVerdict.Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {owner} {type}");

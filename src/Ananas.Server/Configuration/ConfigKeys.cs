@@ -144,8 +144,8 @@ public static class ConfigKeys
             "misses waiting, overall; beyond it the group with the longest queue is shed first"),
         Integer("scheduler.max-queued-per-group", 512, 1, 10_000_000, Live, c => c.MaxQueuedPerGroup, (c, v) => c.MaxQueuedPerGroup = v,
             "misses waiting per client group; beyond it that group's new misses are shed"),
-        Choice("scheduler.shed", "refuse", Live, c => c.Shed, (c, v) => c.Shed = v,
-            "what a shed query gets: `refuse` (REFUSED), `drop` (nothing), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
+        Choice("scheduler.shed", "drop", Live, c => c.Shed, (c, v) => c.Shed = v,
+            "what a shed query gets: `drop` (nothing: a flooder that waits for replies is held back by its own timeout), `refuse` (REFUSED), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
             ("refuse", ShedAction.Refuse), ("drop", ShedAction.Drop), ("truncate", ShedAction.Truncate)),
 
         Boolean("rrl.enabled", false, Restart, c => c.RrlEnabled, (c, v) => c.RrlEnabled = v,
@@ -283,6 +283,8 @@ public static class ConfigKeys
             "records one zone may hold; a change past it is refused (a zone's token cannot fill the database)"),
         Duration("api.poll-interval", "100ms", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), Restart, c => c.ApiPollInterval, (c, v) => c.ApiPollInterval = v,
             "how often the publisher looks for changes other processes committed to a SQLite database (changes made through this server wake it at once; with PostgreSQL, NOTIFY does and it polls every 5 s)"),
+        Duration("api.token-cache", "10s", TimeSpan.Zero, TimeSpan.FromHours(1), Restart, c => c.ApiTokenCache, (c, v) => c.ApiTokenCache = v,
+            "how long the API trusts an API token the database confirmed before asking it again: a token deleted from the database stops working within this time. `0s`: every request asks the database"),
         Duration("api.outbox-retention", "7d", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365), Restart, c => c.ApiOutboxRetention, (c, v) => c.ApiOutboxRetention = v,
             "published outbox entries older than this are removed (the outbox's bound). An edge store that falls further behind catches up from a snapshot of the database (`GET /edge/snapshot`) instead"),
     ];

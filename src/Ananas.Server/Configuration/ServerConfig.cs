@@ -192,6 +192,8 @@ public sealed record ServerConfig
     public TimeSpan ApiPollInterval { get; set; }
     /// <summary>Published outbox entries older than this are removed.</summary>
     public TimeSpan ApiOutboxRetention { get; set; }
+    /// <summary>How long the API trusts a token it looked up; zero: it asks the database on every request.</summary>
+    public TimeSpan ApiTokenCache { get; set; }
 
     // --- Plugins ([[plugin]], docs/plugins.md) ---
     /// <summary>WebAssembly plugins, in the order their phases run.</summary>

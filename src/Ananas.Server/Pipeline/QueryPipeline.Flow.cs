@@ -218,9 +218,10 @@ public sealed partial class QueryPipeline
             return;
         }
         Interlocked.Increment(ref Counters.CacheMisses);
+        context.Stage = QueryStage.Done;
+        if (!context.OwnsFrame && ShedsAtOnce(frame)) return;
         context.Dispatched = true;
         Dispatch(context.OwnsFrame ? frame : frame.Detach());
-        context.Stage = QueryStage.Done;
     }
 
     /// <summary>The recursor answers (SERVFAIL when it fails); a client that left is dropped here.</summary>

@@ -170,7 +170,19 @@ public sealed partial class QueryPipeline
         }
 
         Interlocked.Increment(ref Counters.CacheMisses);
+        if (ShedsAtOnce(frame)) return;
         Dispatch(frame.Detach());
+    }
+
+    /// <summary>
+    /// A miss its group has no room for is shed here, on the receive thread, before it is copied: the reply (if the
+    /// shed action gives one) goes out with the receive loop's batch, and a flood costs one O(1) check per query.
+    /// </summary>
+    private bool ShedsAtOnce(Frame frame)
+    {
+        if (_scheduler is not { } scheduler || !scheduler.ShedsAtOnce(frame.Group)) return false;
+        ShedReply(frame);
+        return true;
     }
 
     /// <summary>
@@ -246,17 +258,26 @@ public sealed partial class QueryPipeline
     {
         try
         {
-            Interlocked.Increment(ref Counters.Shed);
-            var action = _options.Scheduler?.Shed ?? ShedAction.Drop;
-            var shape = QueryShape.Read(frame.Message);
-            if (action == ShedAction.Drop) frame.Sink.Drop(frame);
-            else SendError(frame, shape, action == ShedAction.Truncate && frame.Transport == Transport.Udp ? Rcode.NoError : Rcode.Refused, truncated: action == ShedAction.Truncate && frame.Transport == Transport.Udp, miss: true);
+            ShedReply(frame);
         }
         finally
         {
             frame.Dispose();
             Interlocked.Decrement(ref _inFlight);
         }
+    }
+
+    private void ShedReply(Frame frame)
+    {
+        Interlocked.Increment(ref Counters.Shed);
+        var action = _options.Scheduler?.Shed ?? ShedAction.Drop;
+        if (action == ShedAction.Drop)
+        {
+            frame.Sink.Drop(frame);
+            return;
+        }
+        bool truncate = action == ShedAction.Truncate && frame.Transport == Transport.Udp;
+        SendError(frame, QueryShape.Read(frame.Message), truncate ? Rcode.NoError : Rcode.Refused, truncated: truncate, miss: true);
     }
 
     /// <summary>DoT and DoH: replies are padded (RFC 8467).</summary>

@@ -6,7 +6,9 @@ namespace Ananas.Server.Scheduling;
 /// Shares recursion capacity fairly between client groups: one FIFO queue per group, served by deficit round
 /// robin, with bounded queues and in-flight caps per group and overall. Under overload the group with the
 /// longest queue is shed first (its oldest query, the likeliest to time out anyway), so a flood from one
-/// network costs the others nothing but a turn. Only cache misses come here.
+/// network costs the others nothing but a turn. Only cache misses come here. Every decision is O(1): groups with
+/// queued work sit in buckets by queue length, so the longest queue is found without a scan, and a receive loop
+/// can ask <see cref="ShedsAtOnce"/> before it copies a query it would only have to shed.
 /// <para>
 /// <c>run</c> starts an item and returns when it is finished (it must not do the work inline: the caller of
 /// <see cref="Enqueue"/> may be a receive loop). <c>shed</c> is told of every item that will never run.
@@ -21,6 +23,9 @@ public sealed class FairScheduler<T>
     private readonly Lock _lock = new();
     private readonly Dictionary<ClientGroup, GroupQueue> _groups = [];
     private readonly LinkedList<GroupQueue> _ring = [];
+    // _byLength[n]: the groups with exactly n queued items (n ≥ 1), an intrusive list; _longest: the largest such n.
+    private GroupQueue?[] _byLength = new GroupQueue?[64];
+    private int _longest;
     private int _queued;
     private int _inFlight;
     private int _pumpRequests;
@@ -40,6 +45,7 @@ public sealed class FairScheduler<T>
         public LinkedListNode<GroupQueue>? RingNode;
         public int InFlight;
         public int Deficit;
+        public GroupQueue? PreviousOfLength, NextOfLength; // its neighbours in its _byLength bucket
     }
 
     public int Queued => Volatile.Read(ref _queued);
@@ -82,7 +88,9 @@ public sealed class FairScheduler<T>
                 }
                 else
                 {
+                    Unlink(heaviest);
                     victim = heaviest.Items.Dequeue();
+                    Link(heaviest);
                     shedVictim = true;
                     _queued--;
                     if (heaviest.Items.Count == 0) Deactivate(heaviest);
@@ -90,7 +98,9 @@ public sealed class FairScheduler<T>
             }
             if (accepted)
             {
+                Unlink(queue);
                 queue.Items.Enqueue(item);
+                Link(queue);
                 _queued++;
                 if (queue.RingNode is null) queue.RingNode = _ring.AddLast(queue);
             }
@@ -115,13 +125,59 @@ public sealed class FairScheduler<T>
         _shed(item);
     }
 
-    /// <summary>The group with the longest queue (only looked for under overload).</summary>
-    private GroupQueue? Heaviest()
+    /// <summary>
+    /// True when a query from <paramref name="group"/> would be shed if it were queued now (its queue is full, or
+    /// the scheduler is and no longer queue can give way): the caller answers it as shed without copying it. Counted
+    /// as shed. A race with other threads only means <see cref="Enqueue"/> decides instead.
+    /// </summary>
+    public bool ShedsAtOnce(ClientGroup group)
     {
-        GroupQueue? heaviest = null;
-        foreach (var queue in _ring)
-            if (heaviest is null || queue.Items.Count > heaviest.Items.Count) heaviest = queue;
-        return heaviest;
+        lock (_lock)
+        {
+            int length = _groups.TryGetValue(group, out var queue) ? queue.Items.Count : 0;
+            bool sheds = length >= _options.MaxQueuedPerGroup;
+            if (!sheds && _queued >= _options.MaxQueued)
+            {
+                var heaviest = Heaviest();
+                sheds = heaviest is null || heaviest == queue || heaviest.Items.Count <= length + 1;
+            }
+            if (!sheds) return false;
+        }
+        Interlocked.Increment(ref _shedCount);
+        return true;
+    }
+
+    /// <summary>A group with the longest queue, or null when nothing is queued.</summary>
+    private GroupQueue? Heaviest() => _byLength[_longest];
+
+    /// <summary>Takes a group out of its length bucket (before its queue changes length).</summary>
+    private void Unlink(GroupQueue queue)
+    {
+        int length = queue.Items.Count;
+        if (length == 0) return;
+        if (queue.PreviousOfLength is { } before) before.NextOfLength = queue.NextOfLength;
+        else _byLength[length] = queue.NextOfLength;
+        if (queue.NextOfLength is { } after) after.PreviousOfLength = queue.PreviousOfLength;
+        queue.PreviousOfLength = queue.NextOfLength = null;
+    }
+
+    /// <summary>Puts a group into the bucket of its new queue length, one more or one less than at <see cref="Unlink"/>.</summary>
+    private void Link(GroupQueue queue)
+    {
+        int length = queue.Items.Count;
+        // A length moves by one: when the longest bucket has emptied, the next longest is one below (or none is left).
+        if (length == 0)
+        {
+            if (_longest > 0 && _byLength[_longest] is null) _longest--;
+            return;
+        }
+        if (length >= _byLength.Length) Array.Resize(ref _byLength, Math.Max(length + 1, _byLength.Length * 2));
+        var head = _byLength[length];
+        queue.NextOfLength = head;
+        if (head is not null) head.PreviousOfLength = queue;
+        _byLength[length] = queue;
+        if (length > _longest) _longest = length;
+        else if (_byLength[_longest] is null) _longest--;
     }
 
     private void Deactivate(GroupQueue queue)
@@ -164,7 +220,9 @@ public sealed class FairScheduler<T>
                     continue;
                 }
                 if (candidate.Deficit <= 0) candidate.Deficit += _options.Quantum;
+                Unlink(candidate);
                 item = candidate.Items.Dequeue();
+                Link(candidate);
                 candidate.Deficit--;
                 candidate.InFlight++;
                 _inFlight++;

@@ -31,5 +31,6 @@ public sealed record SchedulerOptions
     /// <summary>Deficit added to a group on each turn (cost units; one query costs one).</summary>
     public int Quantum { get; init; } = 1;
 
-    public ShedAction Shed { get; init; } = ShedAction.Refuse;
+    /// <summary>Drop by default: an answer (REFUSED, TC) lets a flooder that waits for replies send its next query at once, keeping the receive queue every client shares full.</summary>
+    public ShedAction Shed { get; init; } = ShedAction.Drop;
 }

@@ -19,7 +19,7 @@ public sealed class TopTalkers : IAsyncDisposable
     {
         Clients = clients ? new SpaceSavingTopK(Capacity) : null;
         Sample = sample;
-        _tap = new SampledTap(sample, capacity: 4096, consumers: 1, Count);
+        _tap = new SampledTap(sample, capacity: 4096, batch: 256, Count);
     }
 
     public double Sample { get; }
@@ -33,15 +33,17 @@ public sealed class TopTalkers : IAsyncDisposable
     /// <summary>Null unless top clients are on.</summary>
     public SpaceSavingTopK? Clients { get; }
 
-    private ValueTask Count(SampledReply sample)
+    private void Count(ReadOnlySpan<SampledReply> batch)
     {
-        if (QuestionOf(sample.Query) is { } name)
+        foreach (var sample in batch)
         {
-            Names.Add(name);
-            if (sample.ByPhase) Blocked.Add(name);
+            if (QuestionOf(sample.Query) is { } name)
+            {
+                Names.Add(name);
+                if (sample.ByPhase) Blocked.Add(name);
+            }
+            Clients?.Add(sample.Client.ToIPAddress().ToString());
         }
-        Clients?.Add(sample.Client.ToIPAddress().ToString());
-        return ValueTask.CompletedTask;
     }
 
     private static string? QuestionOf(ReadOnlySpan<byte> query)

@@ -181,7 +181,7 @@ internal static class ApiCommand
         string destination, ILogger logger, Action<ApiServer>? started, CancellationToken cancellationToken)
     {
         await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
-        await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes }, publisher);
+        await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes, TokenCacheLifetime = settings.ApiTokenCache }, publisher);
         try
         {
             await server.StartAsync();

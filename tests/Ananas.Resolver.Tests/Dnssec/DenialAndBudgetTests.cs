@@ -69,7 +69,8 @@ public sealed class DenialAndBudgetTests
 
         var first = verifier.Verify(rrset, sigs, Zone, keys, budget);
         Assert.Equal(RRsetStatus.BudgetExhausted, first.Status);
-        Assert.Equal(DnssecLimits.Default.MaxVerificationsPerRRset, budget.VerificationsUsed);
+        // The bound counts failures: one more verification is tried, and its failure ends the RRset (as Unbound).
+        Assert.Equal(DnssecLimits.Default.MaxVerificationsPerRRset + 1, budget.VerificationsUsed);
 
         // More RRsets of the same query: the per-query total stops them too.
         RRsetVerification last = first;
@@ -96,6 +97,29 @@ public sealed class DenialAndBudgetTests
         var result = new RRsetVerifier(During).Verify(rrset, [signer.SignRRset(rrset, Zone, Inception, Expiration)], Zone, keys, budget);
         Assert.True(result.IsSecure, result.Reason);
         Assert.Equal(3, budget.VerificationsUsed);
+    }
+
+    [Fact]
+    public void A_valid_signature_after_as_many_failed_verifications_as_the_bound_allows_is_still_found()
+    {
+        // Four keys share a tag (the real one first) and two stale signatures come first: 2 x 4 = 8 failed
+        // verifications, then the good signature with the real key, the ninth. Unbound and Knot Resolver validate this.
+        var signer = new Ed25519Key();
+        var real = signer.Dnskey();
+        var keys = new List<DnskeyData> { real };
+        keys.AddRange(Enumerable.Range(0, 3).Select(i => KeyWithTag(real.KeyTag, 10 + i)));
+        var rrset = Rrs("www.example.org. 300 IN A 192.0.2.1");
+        var good = signer.SignRRset(rrset, Zone, Inception, Expiration);
+        var budget = new ValidationBudget();
+        var result = new RRsetVerifier(During).Verify(rrset, [WithSignature(good, new byte[64]), WithSignature(good, new byte[64]), good], Zone, keys, budget);
+        Assert.True(result.IsSecure, result.Reason);
+        Assert.Equal(DnssecLimits.Default.MaxVerificationsPerRRset + 1, budget.VerificationsUsed);
+
+        // One more stale signature ahead of them: the ninth verification fails and the RRset is bogus, bounded.
+        var bounded = new ValidationBudget();
+        var hostile = new RRsetVerifier(During).Verify(rrset, [WithSignature(good, new byte[64]), WithSignature(good, new byte[64]), WithSignature(good, new byte[64]), good], Zone, keys, bounded);
+        Assert.Equal(RRsetStatus.BudgetExhausted, hostile.Status);
+        Assert.Equal(DnssecLimits.Default.MaxVerificationsPerRRset + 1, bounded.VerificationsUsed);
     }
 
     // ---- NSEC (the RFC 4035 Appendix A zone's chain) ----

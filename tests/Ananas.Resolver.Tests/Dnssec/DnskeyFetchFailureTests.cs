@@ -7,7 +7,8 @@ namespace Ananas.Resolver.Tests.Dnssec;
 /// <summary>
 /// A zone's DNSKEY RRset that cannot be used gives SERVFAIL with the Extended DNS Error for why (RFC 8914 §4): 9 when
 /// there is no DNSKEY, none matches the DS or the servers answer the query with an error, 6 when its signature is bad, 22 when no server of the zone answers
-/// the DNSKEY query (the key set was never seen, so it is not a DNSSEC failure), whether asked cold or again.
+/// the DNSKEY query and 23 when none can be reached at all (the key set was never seen, so it is not a DNSSEC failure),
+/// whether asked cold or again.
 /// </summary>
 public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
 {
@@ -46,6 +47,13 @@ public sealed class DnskeyFetchFailureTests : SignedHierarchyTests
     {
         AnswerDnskey(_ => null);
         await AssertServFail(EdeCode.NoReachableAuthority);
+    }
+
+    [Fact]
+    public async Task A_zone_whose_servers_cannot_be_reached_for_the_DNSKEY_query_is_SERVFAIL_with_EDE_23_network_error()
+    {
+        _authority.Server(ExampleAddress).Unreachable = request => request.Query.Question.Type == RRType.DNSKEY;
+        await AssertServFail(EdeCode.NetworkError);
     }
 
     [Fact]

@@ -14,6 +14,9 @@ public sealed class FakeServer
     /// <summary>Never answers (the exchanger reports a timeout).</summary>
     public bool Silent { get; set; }
 
+    /// <summary>Queries for which the exchanger reports a network error (port unreachable, connection refused) at once.</summary>
+    public Func<ExchangeRequest, bool>? Unreachable { get; set; }
+
     /// <summary>Replaces the authoritative logic: return the response to send, or null to stay silent.</summary>
     public Func<ExchangeRequest, DnsMessage?>? Respond { get; set; }
 }
@@ -52,6 +55,7 @@ public sealed class FakeAuthority : IExchanger
         Queries.Add(request);
         var timeout = ExchangeResult.Timeout(TimeSpan.FromMilliseconds(1500), request.Transport);
         if (!_servers.TryGetValue(request.Server.Address, out var server) || server.Silent) return ValueTask.FromResult(timeout);
+        if (server.Unreachable?.Invoke(request) == true) return ValueTask.FromResult(ExchangeResult.Failed(ExchangeStatus.NetworkError, request.Transport));
         // A real exchanger copies the query to the wire and back; do the same so nothing is shared by reference.
         var query = DnsMessage.Parse(request.Query.ToArray());
         var response = server.Respond is not null ? server.Respond(request with { Query = query }) : Answer(server, query);

@@ -41,7 +41,10 @@ public sealed class NsdEndToEndTests
         var missing = await recursor.ResolveAsync(new Request(DnsMessage.CreateQuery(3, DnsName.Parse("nope.example.test."), RRType.A)), conductor, timeout.Token);
         Assert.Equal(Rcode.NXDomain, missing.Message.Rcode);
 
-        Assert.Equal(EdnsSupport.Supported, infrastructure.GetEdnsSupport(lab.TldAddress));
+        // NSD serves every zone on the root's address, which answers all three questions itself (the example.test NS
+        // set it names in its answers is no delegation: no parent referred to it), so the root server is the one whose
+        // EDNS support the conductor learnt.
+        Assert.Equal(EdnsSupport.Supported, infrastructure.GetEdnsSupport(lab.RootAddress));
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20));
     }
 }
