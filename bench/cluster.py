@@ -17,12 +17,17 @@ ananas_upstream_queries_total), and p50/p99 latency over all client queries (dns
 --faults adds, in the shared set-up, `kill -9` of node 2 at a third of the run (restarted 10 s later) and SIGSTOP of
 node 3 for 5 s at two thirds; node 1's ring is polled through `ananas cluster status` to time the failover, and the
 clients of the untouched nodes report their errors and worst latency around each fault.
---cross-check then asks a sample of lab names of a sharing node and of a lone node and compares rcode, AD and the
-answer RRsets. Results go to stdout (a Markdown table) and .build/bench/cluster/<time>/.
+--cross-check then asks a sample of lab names of a sharing node and of a lone node, each name with four sets of the
+client's bits (AD, none, DO, DO+CD), and compares rcode, AD and the answer RRsets; with --signed the lab is signed and
+both validate, so AD means something. --query-log has every node write its query log (and the clients ask with EDNS)
+and reports each SERVFAIL by node, by recipient (a client, or a peer's forwarded question) and by Extended DNS Error.
+--hop measures only what the extra hop adds: local hits against hits served by a peer, same queries, same moment.
+Results go to stdout (a Markdown table) and .build/bench/cluster/<time>/.
 """
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import random
@@ -216,7 +221,9 @@ def setup(name: str, count: int, sharing: bool, lab: Path, run: Path, files: lis
         if with_faults:
             result["faults"] = fault_report(record, run, name, nodes, args.rate)
         if args.query_log:
-            result["servfail_sources"] = servfail_sources(nodes)
+            result["servfail_sources"] = servfail_sources(nodes, record["clients_at"])
+            if with_faults:
+                result["fault_times_s"] = {k[:-3]: round(v - record["clients_at"], 1) for k, v in record.items() if k.endswith("_at") and k != "clients_at"}
         if args.cross_check and sharing:
             result["cross_check"] = cross_check(nodes[0], lab, run, args)
         return result
@@ -289,7 +296,7 @@ def fault_report(record: dict, run: Path, name: str, nodes: list[Node], rate: fl
     return report
 
 
-def servfail_sources(nodes: list[Node]) -> dict:
+def servfail_sources(nodes: list[Node], start: float) -> dict:
     """Every SERVFAIL the nodes sent, by node, by whom it went to (a client over UDP, a peer's forwarded question
     over the peer link, logged as tcp) and by Extended DNS Error, so that a client's SERVFAIL can be traced to the
     node that failed."""
@@ -306,9 +313,16 @@ def servfail_sources(nodes: list[Node]) -> dict:
             if entry.get("rcode") != "SERVFAIL":
                 continue
             to = "peer" if entry.get("transport") == "tcp" else "client"
-            ede = ",".join(str(e.get("code", e)) if isinstance(e, dict) else str(e) for e in entry.get("ede", [])) or "none"
+            ede = ",".join(str(e) for e in entry.get("ede", [])) or "none"
             key = f"{n.id} to {to} ede {ede}"
             counts[key] = counts.get(key, 0) + 1
+            # When, in 5 s windows from the clients' start (to line them up with the faults' times).
+            try:
+                at = calendar.timegm(time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")) - start
+                window = f"{n.id} to {to} at {int(at // 5) * 5}-{int(at // 5) * 5 + 5} s"
+                counts[window] = counts.get(window, 0) + 1
+            except (KeyError, ValueError):
+                pass
     return dict(sorted(counts.items()))
 
 
@@ -510,7 +524,7 @@ def main() -> int:
           f"(TTLs 30-300 s), Zipf s=0.9; {B.machine()}\n")
     print(table(results))
     for r in results:
-        for key in ("faults", "cross_check", "servfail_sources"):
+        for key in ("faults", "fault_times_s", "cross_check", "servfail_sources"):
             if key in r:
                 print(f"\n{r['setup']} {key}: {json.dumps(r[key])}")
     return 0

@@ -281,6 +281,8 @@ class Bench:
 
         faults = threading.Thread(target=self.faults, daemon=True)
         self.catch_up: dict[str, float] = {}
+        # (edge or None for all, start ms, end ms): from a kill until every edge it affects caught up again.
+        self.fault_windows: list[tuple[str | None, float, float]] = []
         load_start = time.monotonic()
         faults.start()
         sent, failed = self.load(load_start)
@@ -356,6 +358,7 @@ class Bench:
                 time.sleep(delay)
 
         at(0.15)
+        down = time.time()
         self.kill9(f"edge{victim}")
         self.log(f"kill -9 edge{victim}")
         time.sleep(10)
@@ -369,8 +372,10 @@ class Bench:
         self.catch_up[f"edge{victim} kill -9, down 10 s"] = self.wait_caught_up(target, [victim], restarted)
         self.catch_up[f"edge{victim} after its process was up"] = self.catch_up[f"edge{victim} kill -9, down 10 s"] - (up - restarted)
         self.log(f"edge{victim} caught up in {self.catch_up[f'edge{victim} kill -9, down 10 s']:.2f} s ({up - restarted:.2f} s of them starting the process)")
+        self.fault_windows.append((f"edge{victim}", down * 1000, time.time() * 1000))
 
         at(0.50)
+        down = time.time()
         self.kill9("nats")
         self.log("kill -9 nats-server")
         self.start_nats()
@@ -379,8 +384,10 @@ class Bench:
         self.log(f"nats-server started again (committed sequence {target})")
         self.catch_up["nats-server kill -9 + restart"] = self.wait_caught_up(target, self.edges, restarted)
         self.log(f"every edge caught up in {self.catch_up['nats-server kill -9 + restart']:.2f} s")
+        self.fault_windows.append((None, down * 1000, time.time() * 1000))
 
         at(0.75)
+        down = time.time()
         self.kill9("api")
         self.log("kill -9 the API (and its publisher)")
         self.start_api()
@@ -389,12 +396,15 @@ class Bench:
         self.log(f"the API started again (committed sequence {target})")
         self.catch_up["API/publisher kill -9 + restart"] = self.wait_caught_up(target, self.edges, restarted)
         self.log(f"every edge caught up in {self.catch_up['API/publisher kill -9 + restart']:.2f} s")
+        self.fault_windows.append((None, down * 1000, time.time() * 1000))
 
     def report(self, final: int, sent: int, failed: int, load_seconds: float) -> dict:
         a = self.args
         probes: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
         after_ack: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
         timeouts = {f"edge{i}": 0 for i in self.edges}
+        # The same, without the changes sent while a fault affected the edge (from the kill until it caught up).
+        outside: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
         with open(self.work / "probe.jsonl") as f:
             for line in f:
                 m = json.loads(line)
@@ -402,6 +412,9 @@ class Bench:
                     timeouts[m["edge"]] += 1
                 else:
                     probes[m["edge"]].append(m["seconds"])
+                    sent_ms = m["unix_ms"]
+                    if not any((who is None or who == m["edge"]) and start <= sent_ms <= end for who, start, end in self.fault_windows):
+                        outside[m["edge"]].append(m["seconds"])
                     if m.get("api_seconds") is not None:
                         after_ack[m["edge"]].append(max(0.0, m["seconds"] - m["api_seconds"]))
         verify = {}
@@ -439,7 +452,10 @@ class Bench:
             "propagation": {edge: {"n": len(v), "p50_ms": percentile(v, 0.5) * 1000, "p99_ms": percentile(v, 0.99) * 1000, "max_ms": max(v) * 1000 if v else None,
                                    "timeouts": timeouts[edge],
                                    "after_ack_p50_ms": percentile(after_ack[edge], 0.5) * 1000, "after_ack_p99_ms": percentile(after_ack[edge], 0.99) * 1000,
-                                   "after_ack_max_ms": max(after_ack[edge]) * 1000 if after_ack[edge] else None} for edge, v in probes.items()},
+                                   "after_ack_max_ms": max(after_ack[edge]) * 1000 if after_ack[edge] else None,
+                                   "outside_faults_n": len(outside[edge]), "outside_faults_p50_ms": percentile(outside[edge], 0.5) * 1000,
+                                   "outside_faults_p99_ms": percentile(outside[edge], 0.99) * 1000} for edge, v in probes.items()},
+            "fault_windows_ms": self.fault_windows,
             "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
             "request_errors": self.errors,
             "change_delay_ms": delay,
@@ -501,6 +517,9 @@ def main():
         ok &= v["exit"] == 0 and result["records_answered_wrong"][edge] == 0 and a["applied_total"] == a["expected"]
     for edge, p in result["propagation"].items():
         print(f"{edge}: after the API acknowledged the change: p50 {p['after_ack_p50_ms']:.1f} ms, p99 {p['after_ack_p99_ms']:.1f} ms, max {p['after_ack_max_ms'] or float('nan'):.1f} ms")
+    if result["fault_windows_ms"]:
+        for edge, p in result["propagation"].items():
+            print(f"{edge}: changes sent outside the fault windows (kill until caught up; {p['outside_faults_n']} probes): p50 {p['outside_faults_p50_ms']:.1f} ms, p99 {p['outside_faults_p99_ms']:.1f} ms")
     for edge, d in result["change_delay_ms"].items():
         print(f"{edge}: database commit -> store commit (all {d['count']:.0f} changes, ananas_edge_change_delay_seconds): p50 <= {d['p50_ms_at_most']:g} ms, p99 <= {d['p99_ms_at_most']:g} ms")
     print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")

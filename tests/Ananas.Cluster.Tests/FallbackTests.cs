@@ -17,8 +17,7 @@ public sealed class FallbackTests
         var a = await TestNode.StartAsync("a", TestNode.OptionsFor("a", budget: TimeSpan.FromSeconds(3)) with { ProbeInterval = TimeSpan.FromSeconds(2) });
         try
         {
-            await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("p", peer.Address)]);
-            await TestNode.WaitUntilAsync(() => a.InRing("p"), TimeSpan.FromSeconds(5));
+            await a.JoinPeerAsync("p", peer.Address);
             var names = Enumerable.Range(0, 10_000).Select(i => $"www.d{i}.test.").Where(n => a.Forwarder.OwnersOf(DnsName.Parse(n))[0] == "p").Take(8).ToList();
             // Eight: as many as the load bound lets one node have in flight to one peer (more would be resolved here).
             var asked = names.Select(n => a.QueryAsync(n)).ToList();
@@ -44,43 +43,32 @@ public sealed class FallbackTests
     [Fact]
     public async Task An_owners_own_servfail_is_not_passed_on_and_the_question_is_resolved_here()
     {
-        await using var peer = new FakePeer("p", FakePeer.Mode.ServFail);
-        var a = await TestNode.StartAsync("a");
-        try
-        {
-            await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("p", peer.Address)]);
-            await TestNode.WaitUntilAsync(() => a.InRing("p"), TimeSpan.FromSeconds(5));
-            var answer = await a.QueryAsync(a.NameOwnedBy("p"));
-            Assert.Equal(Rcode.NXDomain, answer.Rcode);
-            Assert.Equal(1, peer.Queries);
-            Assert.Equal(1, a.Forwarder.Metrics.OwnerFailures);
-            Assert.True(a.Authority.Queries > 0, "resolved locally");
-        }
-        finally
-        {
-            await a.DisposeAsync();
-        }
+        var (answer, metrics, upstream, asked) = await AskOwnedByAsync(FakePeer.Mode.ServFail);
+        Assert.Equal(Rcode.NXDomain, answer.Rcode);
+        Assert.Equal(1, asked);
+        Assert.Equal(1, metrics.OwnerFailures);
+        Assert.True(upstream > 0, "resolved locally");
     }
 
     [Fact]
     public async Task An_owners_dnssec_bogus_servfail_stands_because_a_local_resolution_would_reach_the_same_verdict()
     {
-        await using var peer = new FakePeer("p", FakePeer.Mode.Bogus);
-        var a = await TestNode.StartAsync("a");
-        try
-        {
-            await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("p", peer.Address)]);
-            await TestNode.WaitUntilAsync(() => a.InRing("p"), TimeSpan.FromSeconds(5));
-            var answer = await a.QueryAsync(a.NameOwnedBy("p"));
-            Assert.Equal(Rcode.ServFail, answer.Rcode);
-            Assert.Contains(answer.Edns!.Options, o => o is Ananas.Dns.Messages.ExtendedErrorOption { InfoCode: EdeCode.DnssecBogus });
-            Assert.Equal(0, a.Forwarder.Metrics.OwnerFailures);
-            Assert.Equal(0, a.Authority.Queries);
-        }
-        finally
-        {
-            await a.DisposeAsync();
-        }
+        var (answer, metrics, upstream, asked) = await AskOwnedByAsync(FakePeer.Mode.Bogus);
+        Assert.Equal(Rcode.ServFail, answer.Rcode);
+        Assert.Contains(answer.Edns!.Options, o => o is Ananas.Dns.Messages.ExtendedErrorOption { InfoCode: EdeCode.DnssecBogus });
+        Assert.Equal(1, asked);
+        Assert.Equal(0, metrics.OwnerFailures);
+        Assert.Equal(0, upstream);
+    }
+
+    /// <summary>Asks a node, whose one peer is a fake in <paramref name="mode"/>, a name that peer owns: the client's answer, the node's counters, its upstream queries, the questions the peer got.</summary>
+    private static async Task<(Ananas.Dns.Messages.DnsMessage Answer, ClusterMetrics Metrics, long Upstream, int Asked)> AskOwnedByAsync(FakePeer.Mode mode)
+    {
+        await using var peer = new FakePeer("p", mode);
+        await using var a = await TestNode.StartAsync("a");
+        await a.JoinPeerAsync("p", peer.Address);
+        var answer = await a.QueryAsync(a.NameOwnedBy("p"));
+        return (answer, a.Forwarder.Metrics, a.Authority.Queries, peer.Queries);
     }
 
     [Fact]

@@ -95,6 +95,13 @@ public sealed class TestNode : IAsyncDisposable
             TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>Makes <paramref name="id"/> at <paramref name="address"/> this node's one peer and waits until it is in the ring.</summary>
+    public async Task JoinPeerAsync(string id, IPEndPoint address)
+    {
+        await Forwarder.SetMembersAsync([(Id, PeerAddress), (id, address)]);
+        await WaitUntilAsync(() => InRing(id), TimeSpan.FromSeconds(5));
+    }
+
     public int RingSize() => Forwarder.Status().Ring.Length;
 
     public bool InRing(string id) => Forwarder.Status().Ring.Contains(id);

@@ -10,7 +10,8 @@ namespace Ananas.Resolver.Cache;
 
 /// <summary>
 /// The answer cache key, read straight from query bytes without allocating: the question name in lowercase
-/// wire form, then QTYPE, QCLASS and one octet of flags (DO, CD, EDNS present) that change the answer.
+/// wire form, then QTYPE, QCLASS and one octet of flags (DO, CD, EDNS present, AD asked without DO) that change
+/// the answer.
 /// </summary>
 internal static class AnswerKey
 {
@@ -20,6 +21,9 @@ internal static class AnswerKey
     public const byte DnssecOk = 1;
     public const byte CheckingDisabled = 2;
     public const byte Edns = 4;
+    // A client that sets AD without DO asks for the AD bit (RFC 6840 §5.7); a plain query's answer, stored with AD
+    // clear, must not be served to it.
+    public const byte AuthenticDataWanted = 8;
 
     // A per-process seed so that nobody can precompute names that collide in the map.
     private static readonly ulong Seed = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
@@ -66,6 +70,7 @@ internal static class AnswerKey
             keyFlags |= Edns;
             if (view.DnssecOk) keyFlags |= DnssecOk;
         }
+        if ((keyFlags & DnssecOk) == 0 && header.Has(HeaderFlags.AD)) keyFlags |= AuthenticDataWanted;
         key[nameLength + 4] = keyFlags;
         keyLength = nameLength + 5;
         return true;

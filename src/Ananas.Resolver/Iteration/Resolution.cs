@@ -92,19 +92,22 @@ internal sealed class Resolution
         var current = name;
         var visited = new HashSet<DnsName> { name };
         List<ResourceRecord>? aliasProofs = null;
+        HashSet<DnsName>? aliasTails = null;
         int links = 0;
         while (true)
         {
-            var step = LookupCache(current, type, depth) ?? await IterateAsync(current, type, depth);
+            var cached = LookupCache(current, type, depth);
+            var step = cached ?? await IterateAsync(current, type, depth);
+            if (cached is null && step.Links > 0) AddAliasTails(step.Records, current, ref aliasTails);
             // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
             foreach (var rr in step.Records)
                 if (!answer.Exists(rr.SameData)) answer.Add(rr);
             switch (step.Kind)
             {
                 case StepKind.Answer:
-                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority) };
+                    return new ResolutionOutcome(Rcode.NoError, answer) { Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority), AliasTails = aliasTails };
                 case StepKind.Negative:
-                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority) };
+                    return new ResolutionOutcome(step.NegativeRcode, answer) { Soa = step.Soa, Authority = AnswerSteps.WithAliasProofs(aliasProofs, step.Authority), AliasTails = aliasTails };
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
@@ -121,6 +124,13 @@ internal sealed class Resolution
             if (!visited.Add(current))
                 return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _peer.AliasLoopShowsChain ? answer : null);
         }
+    }
+
+    /// <summary>The owners, other than the step's own name and DNAMEs, of a response's records that followed an alias.</summary>
+    private static void AddAliasTails(List<ResourceRecord> records, DnsName name, ref HashSet<DnsName>? tails)
+    {
+        foreach (var rr in records)
+            if (rr.Type is not (RRType.RRSIG or RRType.DNAME) && !rr.Name.Equals(name)) (tails ??= []).Add(rr.Name);
     }
 
     // ---------------------------------------------------------------------------------------------------------

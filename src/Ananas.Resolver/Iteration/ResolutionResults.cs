@@ -32,6 +32,12 @@ public sealed class ResolutionOutcome(Rcode rcode, List<ResourceRecord> answer)
     /// <summary>Set when <see cref="Rcode"/> is SERVFAIL (or another failure).</summary>
     public ResolutionFailure? Failure { get; init; }
 
+    /// <summary>
+    /// Owners of answer RRsets that a server sent after an alias in the same response (the rest of the chain it
+    /// followed itself): not necessarily authoritative (RFC 2181 §5.4.1). Null when there were none.
+    /// </summary>
+    internal HashSet<DnsName>? AliasTails { get; init; }
+
     public static ResolutionOutcome Fail(ResolutionFailure failure, List<ResourceRecord>? partial = null) =>
         new(Rcode.ServFail, partial ?? []) { Failure = failure };
 }

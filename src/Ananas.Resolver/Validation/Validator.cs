@@ -80,7 +80,8 @@ internal sealed class Validator
     /// </summary>
     public bool AskAliasTails { get; init; }
 
-    /// <summary>After a bogus verdict: the owner of the alias chain's later link whose data was the bad RRset; null otherwise.</summary>
+    /// <summary>After a bogus verdict: the owner of the alias chain's later link, sent in the same response as the alias,
+    /// whose data was the bad RRset; null otherwise.</summary>
     public DnsName? AliasTail { get; private set; }
 
     /// <summary>
@@ -131,7 +132,8 @@ internal sealed class Validator
             if (type == RRType.CNAME && IsSynthesized(outcome.Answer, name)) continue;
             var records = outcome.Answer.FindAll(r => r.Type == type && r.Name.Equals(name));
             var sigs = RrsigLookup.Signatures(outcome.Answer, name, type);
-            bool tail = !name.Equals(qname) && ChainPrefix(outcome.Answer, qname, name) is not null;
+            // A later link the server sent with the alias, in the same response: not necessarily authoritative.
+            bool tail = outcome.AliasTails?.Contains(name) == true && !name.Equals(qname) && ChainPrefix(outcome.Answer, qname, name) is not null;
             var v = Blame(await VerifyRRsetAsync(records, sigs, outcome.Authority, askAgainFirst: tail && AskAliasTails), name, type);
             if (tail && v.State == ValidationState.Bogus && _chain.BogusData is var (badOwner, badType) && badOwner.Equals(name) && badType == type) AliasTail = name;
             verdict = Combine(verdict, v);

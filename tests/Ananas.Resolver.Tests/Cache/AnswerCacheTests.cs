@@ -67,6 +67,24 @@ public sealed class AnswerCacheTests
     }
 
     [Fact]
+    public void A_plain_querys_answer_stored_without_AD_is_not_served_to_a_client_that_asks_for_AD()
+    {
+        var cache = NewCache(new VirtualClock());
+        // The recursor clears AD for a client that asked neither DO nor AD (RFC 6840 §5.8), so the stored copy has none.
+        Assert.True(cache.Store(Query("www.example.com."), Answer("www.example.com.")));
+        var askingForAd = QueryMessage("www.example.com.");
+        askingForAd.Set(HeaderFlags.AD);
+        Assert.False(cache.TryAnswer(askingForAd.ToArray(), new byte[4096], out _));
+
+        // The AD client's own answer, validated and stored with AD, is served with AD to the next such client only.
+        var secure = DnsMessage.Parse(Answer("www.example.com."));
+        secure.Set(HeaderFlags.AD);
+        Assert.True(cache.Store(askingForAd.ToArray(), secure.ToArray()));
+        Assert.True(Hit(cache, askingForAd.ToArray()).Has(HeaderFlags.AD));
+        Assert.False(Hit(cache, Query("www.example.com.")).Has(HeaderFlags.AD));
+    }
+
+    [Fact]
     public void StoredResponse_IsAnsweredWithTheNewQueryId()
     {
         var cache = NewCache(new VirtualClock());

@@ -13,27 +13,7 @@ namespace Ananas.Resolver.Tests.Dnssec;
 public sealed class AliasTailTests : SignedHierarchyTests
 {
     /// <summary>Answers <paramref name="qname"/> with the signed <paramref name="links"/> followed by <paramref name="tail"/> as given (unsigned).</summary>
-    private void AnswerWithTail(string qname, List<ResourceRecord> links, List<ResourceRecord> tail)
-    {
-        var server = _authority.Server(ExampleAddress);
-        var honest = server.Respond!;
-        server.Respond = request =>
-        {
-            if (!request.Query.Question.Name.Equals(N(qname))) return honest(request);
-            var response = request.Query.CreateResponse();
-            response.Set(HeaderFlags.AA);
-            foreach (var set in links.GroupBy(r => (r.Name, r.Type)))
-            {
-                response.Answers.AddRange(set);
-                // A CNAME synthesised from a DNAME is unsigned (RFC 6672 §5.3.1).
-                if (set.Key.Type == RRType.CNAME && links.Exists(r => r.Type == RRType.DNAME)) continue;
-                var sig = _exampleKey.SignRRset([.. set], _example.Origin, _now - 3600, _now + 86400, originalTtl: set.First().Ttl);
-                response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
-            }
-            response.Answers.AddRange(tail);
-            return response;
-        };
-    }
+    private void AnswerWithTail(string qname, List<ResourceRecord> links, List<ResourceRecord> tail) => Script(qname, links, [], unsignedAnswer: tail);
 
     [Fact]
     public async Task An_unsigned_record_after_a_signed_CNAME_in_the_same_response_makes_the_resolver_ask_the_canonical_name_and_answer_it_secure()
@@ -80,6 +60,20 @@ public sealed class AliasTailTests : SignedHierarchyTests
         Assert.Equal(Rcode.ServFail, m.Rcode);
         Assert.False(m.Has(HeaderFlags.AD));
         Assert.Empty(m.Answers);
+    }
+
+    [Fact]
+    public async Task An_unsigned_target_that_its_own_servers_answered_is_judged_insecure_without_being_asked_twice()
+    {
+        // The tail came from the canonical name's own servers, not with the alias: authoritative, nothing to ask again.
+        Script("link.example.", [Kit.Rr("link.example. 300 IN CNAME www.insecure.")], []);
+
+        var m = await Ask(Recursor(), "link.example.");
+
+        Assert.Equal(Rcode.NoError, m.Rcode);
+        Assert.False(m.Has(HeaderFlags.AD));
+        Assert.Contains(m.Answers, r => r.Data is AddressData { Address: var a } && a.ToString() == "192.0.2.90");
+        Assert.Single(_authority.Log, l => l == $"{InsecureAddress} www.insecure A");
     }
 
     [Fact]

@@ -111,8 +111,10 @@ public abstract class SignedHierarchyTests
 
     protected static void Tamper(FakeZone zone, string owner, RRType covered) => SignedZones.Tamper(zone, owner, covered);
 
-    /// <summary>Answers <paramref name="qname"/> at the example. server with the given records, signed by example.'s key.</summary>
-    protected void Script(string qname, List<ResourceRecord> answer, List<ResourceRecord> authority, int? answerLabels = null, bool sign = true)
+    /// <summary>Answers <paramref name="qname"/> at the example. server with the given records, signed by example.'s key,
+    /// then <paramref name="unsignedAnswer"/> as given.</summary>
+    protected void Script(string qname, List<ResourceRecord> answer, List<ResourceRecord> authority, int? answerLabels = null, bool sign = true,
+        List<ResourceRecord>? unsignedAnswer = null)
     {
         var server = _authority.Server(ExampleAddress);
         var honest = server.Respond!;
@@ -128,6 +130,7 @@ public abstract class SignedHierarchyTests
                 var sig = _exampleKey.SignRRset([.. set], _example.Origin, _now - 3600, _now + 86400, labels: answerLabels, originalTtl: set.First().Ttl);
                 response.Answers.Add(new ResourceRecord(set.Key.Name, RRClass.IN, set.First().Ttl, sig));
             }
+            if (unsignedAnswer is not null) response.Answers.AddRange(unsignedAnswer);
             response.Authority.AddRange(authority);
             SignedZones.AddSignatures(_example, response.Authority);
             return response;
