@@ -137,4 +137,40 @@ public sealed class HpkeTests
         Assert.Null(keys.Find(first.KeyId));
         Assert.Same(second, keys.Find(second.KeyId));
     }
+
+    [Theory]
+    // RFC 5869 A.1 (salt and info) and A.3 (no salt, no info): 42 bytes, two HMAC blocks.
+    [InlineData("000102030405060708090a0b0c", "f0f1f2f3f4f5f6f7f8f9", "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")]
+    [InlineData("", "", "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")]
+    public void Hkdf_extract_and_a_two_block_expand_match_the_RFC_5869_vectors(string salt, string info, string prk, string okm)
+    {
+        var ikm = Enumerable.Repeat((byte)0x0b, 22).ToArray();
+        var extracted = Hpke.Extract(Hex(salt), ikm);
+        Assert.Equal(prk, Convert.ToHexStringLower(extracted));
+        var output = new byte[42];
+        Hpke.Expand(extracted, Hex(info), output);
+        Assert.Equal(okm, Convert.ToHexStringLower(output));
+    }
+
+    [Fact]
+    public void A_context_set_up_again_serves_the_new_query_and_cleared_holds_no_secret()
+    {
+        var (skR, pkR) = Hpke.GenerateKeyPair();
+        var context = new HpkeContext();
+        foreach (var aead in new[] { HpkeAead.ChaCha20Poly1305, HpkeAead.Aes128Gcm })
+        {
+            var (sender, enc) = Hpke.SetupBaseS(aead, pkR, "odoh query"u8)!.Value;
+            var sealedQuery = sender.Seal("aad"u8, "a query"u8);
+            Assert.True(Hpke.SetupBaseR(aead, enc, skR, pkR, "odoh query"u8, context));
+            Assert.Equal(aead, context.Aead);
+            Assert.Equal(0UL, context.Sequence);
+            Assert.Equal("a query"u8.ToArray(), context.Open("aad"u8, sealedQuery));
+            Assert.Equal(sender.Export("odoh response"u8, 16), context.Export("odoh response"u8, 16));
+        }
+        context.Clear();
+        Assert.True(context.ExporterSecret.IndexOfAnyExcept((byte)0) < 0);
+        Assert.True(context.Key.IndexOfAnyExcept((byte)0) < 0);
+    }
 }
