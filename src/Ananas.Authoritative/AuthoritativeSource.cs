@@ -50,6 +50,7 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
         var zones = Answerer.Zones;
         Answerer.Counters.AppendPrometheus(sb, zones.Count, zones.Generation);
         Answerer.Signer.AppendPrometheus(sb);
+        Answerer.Replies?.AppendPrometheus(sb);
         _transfer?.Counters.AppendPrometheus(sb);
         _notify?.AppendPrometheus(sb);
         Sync?.AppendMetrics(sb);

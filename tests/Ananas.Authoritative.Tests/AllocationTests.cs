@@ -31,4 +31,24 @@ public sealed class AllocationTests
         long bytes = AllocationProbe.BytesPerRound(() => answerer.Answer(query, reply, reply.Length, out _));
         Assert.Equal(0, bytes);
     }
+
+    [Theory]
+    [InlineData("www.example.com.", RRType.A)]
+    [InlineData("nothere.example.com.", RRType.A)]
+    [InlineData("x.wild.example.com.", RRType.A)]
+    public void Answering_through_the_reply_cache_allocates_nothing_on_a_hit_or_a_miss(string name, RRType type)
+    {
+        using var store = StoreFixture.With(new Answering.AuthoritativeOptions { ReplyCacheSize = 64 }, Zone);
+        var query = DnsMessage.CreateQuery(1, DnsName.Parse(name), type).ToArray();
+        var reply = new byte[1232];
+        var answerer = store.Answerer;
+        Assert.Equal(0, AllocationProbe.BytesPerRound(() => answerer.Answer(query, reply, reply.Length, out _)));
+        Assert.True(answerer.Replies!.Hits > 0);
+        // Misses: names that rotate through more keys than the cache holds, each answer made and stored again.
+        var missing = Enumerable.Range(0, 500).Select(i => DnsMessage.CreateQuery(1, DnsName.Parse($"n{i}.example.com."), type).ToArray()).ToArray();
+        long misses = answerer.Replies.Misses;
+        int next = 0;
+        Assert.Equal(0, AllocationProbe.BytesPerRound(() => answerer.Answer(missing[next++ % missing.Length], reply, reply.Length, out _)));
+        Assert.True(answerer.Replies.Misses - misses > 1000);
+    }
 }

@@ -64,6 +64,29 @@ public sealed class StoreTests
     }
 
     [Fact]
+    public void A_directory_given_to_import_brings_in_every_zone_file_in_it_and_an_empty_one_changes_nothing()
+    {
+        using var store = StoreFixture.With(Zone);
+        var dir = StoreFixture.TempDirectory();
+        Directory.CreateDirectory(dir);
+        for (int i = 0; i < 3; i++)
+            File.WriteAllText(Path.Combine(dir, $"z{i}.test.zone"), $"$ORIGIN z{i}.test.\n@ 60 IN SOA ns h 1 2 3 4 5\n@ 60 IN NS ns\nns 60 IN A 192.0.2.{i + 10}\n");
+        var output = new StringWriter();
+        Assert.Equal(0, ZoneImporter.Import(store.Store, [dir], null, output));
+        Assert.True(store.Answerer.Refresh());
+        for (int i = 0; i < 3; i++)
+            Assert.Equal($"192.0.2.{i + 10}", Assert.Single(store.Ask($"ns.z{i}.test.", RRType.A).Answers).Data.ToString());
+
+        var empty = Path.Combine(dir, "empty");
+        Directory.CreateDirectory(empty);
+        ulong before = store.Store.ReadGeneration();
+        output = new StringWriter();
+        Assert.Equal(1, ZoneImporter.Import(store.Store, [empty], null, output));
+        Assert.Contains("no files in this directory", output.ToString());
+        Assert.Equal(before, store.Store.ReadGeneration());
+    }
+
+    [Fact]
     public void An_exported_zone_reads_back_to_the_same_records()
     {
         using var store = StoreFixture.With(Zone + "\nmail IN MX 10 www\n_s._tcp IN SRV 1 2 3 www\n*.w IN TXT \"a b\"\n");

@@ -188,4 +188,27 @@ public sealed class DelegationRefreshTests
         Assert.Equal(["alias.example.com CNAME www.example.com.", "www.example.com A 192.0.2.80"], Answers.Lines(response.Message.Answers));
         Assert.True(world.Authority.Queries.Count <= 4, string.Join(" | ", world.Authority.Log));
     }
+
+    [Fact]
+    public async Task An_address_the_zone_itself_gave_for_its_name_server_is_preferred_over_the_parents_glue()
+    {
+        // com's glue for ns1.example.com is stale (nothing answers there); example.com says 192.0.2.53.
+        var world = new TestWorld();
+        world.Com.Records.RemoveAll(r => r.Name.IsSubdomainOf(DnsName.Parse("example.com.")));
+        foreach (var line in new[] { "example.com. 600 NS ns1.example.com.", "example.com. 600 NS ns2.example.com.",
+                     "ns1.example.com. 600 A 192.0.2.66", "ns2.example.com. 600 A 192.0.2.54" })
+            world.Com.Records.Add(Ananas.Dns.Zones.RecordText.Parse(line, DnsName.Root, 300));
+        world.ExampleCom.Records.RemoveAll(r => r.Type == RRType.A && r.Name.Equals(DnsName.Parse("ns1.example.com.")));
+        world.ExampleCom.Records.Add(Ananas.Dns.Zones.RecordText.Parse("ns1.example.com. 86400 A 192.0.2.53", DnsName.Root, 300));
+        var recursor = world.Recursor(world.Options());
+        var ns1 = await world.Resolve(recursor, "ns1.example.com.");
+        Assert.Equal(["ns1.example.com A 192.0.2.53"], Answers.Lines(ns1.Message.Answers));
+
+        // Past the parent's TTL the referral brings the stale glue again; the authoritative address is asked first.
+        world.Clock.Advance(TimeSpan.FromSeconds(601));
+        world.Authority.Queries.Clear();
+        var www = await world.Resolve(recursor, "www.example.com.");
+        Assert.Equal(["www.example.com A 192.0.2.80"], Answers.Lines(www.Message.Answers));
+        Assert.Equal([$"{Gtld} www.example.com A", $"{Ns1} www.example.com A"], world.Authority.Log);
+    }
 }

@@ -66,11 +66,7 @@ public sealed class ShadowMirrorTests
     {
         var gate = new TaskCompletionSource();
         await using var tap = new SampledTap(1, capacity: 4, batch: 1, _ => gate.Task.Wait());
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
 
         try
         {
@@ -92,11 +88,7 @@ public sealed class ShadowMirrorTests
     {
         long consumed = 0;
         var tap = new SampledTap(0.01, capacity: 100_000, batch: 64, batch => Interlocked.Add(ref consumed, batch.Length));
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
         // Steady state: the pool holds buffers the consumer has returned.
         for (int i = 0; i < 3000; i++) tap.Offer(frame, reply, byPhase: false);
         SpinWait.SpinUntil(() => Interlocked.Read(ref consumed) == tap.Sampled, TimeSpan.FromSeconds(5));
@@ -113,11 +105,7 @@ public sealed class ShadowMirrorTests
     [Fact]
     public async Task Taps_on_one_thread_keep_their_own_countdowns_however_many_taps_the_process_has_made()
     {
-        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
-        var query = DnsTestClient.Query("www.example.com").ToArray();
-        query.CopyTo(frame.Buffer, 0);
-        frame.Length = query.Length;
-        var reply = DnsTestClient.Query("www.example.com").CreateResponse().ToArray();
+        var (frame, reply) = Reply();
         // Sparse taps (one sample in ~1,000) made and offered first; then a tap that takes every reply, made after
         // more taps than a fixed table of per-thread slots would hold.
         var sparse = new List<SampledTap>();
@@ -132,6 +120,48 @@ public sealed class ShadowMirrorTests
         for (int i = 0; i < 100; i++) every.Offer(frame, reply, byPhase: false);
         Assert.Equal(100, every.Sampled + every.Dropped);
         foreach (var tap in sparse) await tap.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Samples_reach_the_consumer_in_batches_not_one_hand_off_each()
+    {
+        long consumed = 0, batches = 0;
+        await using var tap = new SampledTap(1, capacity: 1000, batch: 64, batch =>
+        {
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref consumed, batch.Length);
+        });
+        var (frame, reply) = Reply();
+
+        for (int i = 0; i < 320; i++) tap.Offer(frame, reply, byPhase: false);
+        await PipelineTests.WaitUntil(() => Interlocked.Read(ref consumed) == 320);
+
+        // 320 samples offered at once: a handful of batches (a hand-off per sample costs a few context switches).
+        Assert.InRange(Interlocked.Read(ref batches), 5, 320 / SampledTap.WakeAt * 2);
+    }
+
+    [Fact]
+    public async Task A_lone_sample_reaches_the_consumer_within_the_taps_longest_delay()
+    {
+        var consumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var tap = new SampledTap(1, capacity: 16, batch: 64, _ => consumed.TrySetResult());
+        var (frame, reply) = Reply();
+        await Task.Delay(50); // the tap's thread asleep with nothing queued
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        tap.Offer(frame, reply, byPhase: false);
+        await consumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, SampledTap.MaxDelay + TimeSpan.FromSeconds(2));
+    }
+
+    private static (Frame, byte[]) Reply()
+    {
+        var frame = Frame.CreateReusable(new byte[512], Transport.Udp, new NullSink(), new IPEndPoint(IPAddress.Loopback, 5000));
+        var query = DnsTestClient.Query("www.example.com").ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+        return (frame, DnsTestClient.Query("www.example.com").CreateResponse().ToArray());
     }
 
     private sealed class NullSink : IReplySink

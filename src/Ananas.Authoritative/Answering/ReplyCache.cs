@@ -132,6 +132,19 @@ public sealed class ReplyCache
         Interlocked.Increment(ref Stores);
     }
 
+    public void AppendPrometheus(System.Text.StringBuilder sb)
+    {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        sb.Append("# HELP ananas_auth_reply_cache_hits_total Queries answered from the reply cache (no store read).\n# TYPE ananas_auth_reply_cache_hits_total counter\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_hits_total {Volatile.Read(ref Hits)}\n");
+        sb.Append("# HELP ananas_auth_reply_cache_misses_total Queries the reply cache did not hold (answered from the store).\n# TYPE ananas_auth_reply_cache_misses_total counter\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_misses_total {Volatile.Read(ref Misses)}\n");
+        sb.Append("# HELP ananas_auth_reply_cache_stores_total Replies put into the reply cache.\n# TYPE ananas_auth_reply_cache_stores_total counter\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_stores_total {Volatile.Read(ref Stores)}\n");
+        sb.Append("# HELP ananas_auth_reply_cache_capacity Slots of the reply cache.\n# TYPE ananas_auth_reply_cache_capacity gauge\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_capacity {Capacity}\n");
+    }
+
     private static readonly ulong s_seed = (ulong)Random.Shared.NextInt64() | 1;
 
     /// <summary>FNV-1a over the key, seeded per process, with a final mix (the set comes from the low bits).</summary>

@@ -52,7 +52,7 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         var records = new List<ResourceRecord>();
         var owner = name;
         int links = 0;
-        var owners = new HashSet<DnsName> { name };
+        HashSet<DnsName>? owners = null; // created when an alias is followed
         while (true)
         {
             if (type == RRType.ANY && Bailiwick.Contains(bailiwick, owner))
@@ -85,7 +85,7 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
                     return new Step(StepKind.Answer, records) { Links = links + 1, Authority = _options.Validation ? WildcardProofs(message) : [] };
                 owner = synthesized.Target!;
                 links++;
-                if (!owners.Add(owner)) break; // a loop: the caller sees the target again and stops
+                if (!(owners ??= [name]).Add(owner)) break; // a loop: the caller sees the target again and stops
                 continue;
             }
             var cname = type == RRType.CNAME ? null : RRset.Collect(message.Answers, owner, RRType.CNAME);
@@ -94,7 +94,7 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
                 StoreAnswer(message, cname, answerRank, records);
                 owner = cnameTarget.Target;
                 links++;
-                if (!owners.Add(owner)) break;
+                if (!(owners ??= [name]).Add(owner)) break;
                 continue;
             }
             break;
@@ -168,7 +168,7 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
             if (!keepProofs && rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3) continue;
             if (!Bailiwick.Contains(bailiwick, rr.Name)) continue;
             list ??= [];
-            if (!list.Exists(rr.SameData)) list.Add(rr);
+            AddIfNew(list, rr);
         }
         return list ?? (IReadOnlyList<ResourceRecord>)[];
     }
@@ -210,7 +210,7 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         foreach (var sig in sigs)
         {
             var rr = new ResourceRecord(rrset.Name, rrset.Class, rrset.Ttl, sig);
-            if (!records.Exists(rr.SameData)) records.Add(rr);
+            AddIfNew(records, rr);
         }
     }
 
@@ -218,8 +218,16 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
     {
         if (aliasProofs is null) return final;
         foreach (var rr in final)
-            if (!aliasProofs.Exists(rr.SameData)) aliasProofs.Add(rr);
+            AddIfNew(aliasProofs, rr);
         return aliasProofs;
+    }
+
+    /// <summary>Adds <paramref name="rr"/> unless a record with the same data is there (RFC 2181 §5); a loop, not a delegate per call.</summary>
+    public static void AddIfNew(List<ResourceRecord> records, ResourceRecord rr)
+    {
+        foreach (var held in records)
+            if (held.SameData(rr)) return;
+        records.Add(rr);
     }
 
     /// <summary>

@@ -129,16 +129,21 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
     }
 
     /// <summary>
-    /// Builds a delegation from an NS set: addresses from the message's glue (only for the NS targets, and with
-    /// harden-glue only in the bailiwick of the zone that sent it), then from the cache.
+    /// Builds a delegation from an NS set. A server's addresses are, in order of preference: those an authoritative
+    /// answer gave (the zone that owns the name outranks the parent's copy, RFC 2181 §5.4.1), the message's glue (only
+    /// for the NS targets, and with harden-glue only in the bailiwick of the zone that sent it), other cached
+    /// addresses. Glue is still cached and kept as parent-side glue, the last resort when the preferred addresses fail.
     /// </summary>
     private Delegation BuildDelegation(DnsName cut, RRset ns, DnsMessage? message, DnsName senderZone, DelegationSource source)
     {
         var servers = new List<NameServer>(ns.Data.Count);
-        foreach (var data in ns.Data)
+        for (int i = 0; i < ns.Data.Count; i++)
         {
+            var data = ns.Data[i];
             if (data is not NameData { Target: var target }) continue;
             var addresses = new List<IPEndPoint>();
+            AddCachedAddresses(target, addresses, TrustRank.AuthoritativeAnswer);
+            bool authoritative = addresses.Count > 0;
             if (message is not null && (!_options.HardenGlue || target.IsSubdomainOf(senderZone)))
             {
                 foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
@@ -147,23 +152,24 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
                     if (glue is null) continue;
                     _cache.Store(glue, TrustRank.Additional);
                     _cache.StoreParentSideGlue(glue);
-                    foreach (var g in glue.Data) addresses.Add(new IPEndPoint(((AddressData)g).Address, 53));
                     queries.RememberParentSideGlue(target, glue);
+                    if (authoritative) continue;
+                    for (int j = 0; j < glue.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)glue.Data[j]).Address, 53));
                 }
             }
-            if (addresses.Count == 0) AddCachedAddresses(target, addresses);
+            if (addresses.Count == 0) AddCachedAddresses(target, addresses, TrustRank.Additional);
             servers.Add(new NameServer(target, addresses));
         }
         return new Delegation(cut, source, servers);
     }
 
-    private void AddCachedAddresses(DnsName target, List<IPEndPoint> addresses)
+    private void AddCachedAddresses(DnsName target, List<IPEndPoint> addresses, TrustRank minimum)
     {
         foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
         {
             var cached = _cache.Get(target, family, RRClass.IN);
-            if (cached is null) continue;
-            foreach (var a in cached.RRset.Data) addresses.Add(new IPEndPoint(((AddressData)a).Address, 53));
+            if (cached is null || cached.Rank < minimum) continue;
+            for (int j = 0; j < cached.RRset.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)cached.RRset.Data[j]).Address, 53));
         }
     }
 

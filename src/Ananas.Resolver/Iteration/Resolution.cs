@@ -13,7 +13,7 @@ namespace Ananas.Resolver.Iteration;
 /// alias chains, and sub-resolutions of NS addresses, all sharing one budget (<see cref="Limits"/>). Not thread-safe:
 /// one instance per client query.
 /// </summary>
-internal sealed class Resolution
+internal sealed class Resolution : ServerQueries.IAddressLookup
 {
     private readonly RecursorOptions _options;
     private readonly PeerCompatibility _peer;
@@ -22,7 +22,10 @@ internal sealed class Resolution
     private readonly ServerQueries _servers;
     private readonly DelegationFinder _delegations;
     private readonly AnswerSteps _answers;
-    private readonly HashSet<(DnsName, RRType)> _inProgress = [];
+    // The (name, type) pairs being iterated, for dependency cycles: the outermost in a field, the nested ones (glueless
+    // NS lookups) in a set created when first needed, so that a resolution without sub-resolutions allocates none.
+    private (DnsName Name, RRType Type)? _outermost;
+    private HashSet<(DnsName, RRType)>? _nested;
 
     /// <param name="context">The recursor's options and shared state; its bogus server list holds servers that sent data
     /// failing DNSSEC validation, asked only when the zone's other servers (glueless ones included) gave no usable answer.</param>
@@ -39,7 +42,7 @@ internal sealed class Resolution
         var latest = clock.UtcNow + _limits.MaxResolutionTime;
         var deadline = request.Deadline is { } d && d < latest ? d : latest;
         _servers = new ServerQueries(options, cache, lame, bogusServers, selector, clock, exchanger, request.Trace, deadline,
-            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), ResolveAddressesAsync, cancellation);
+            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), this, cancellation);
         _delegations = new DelegationFinder(options, cache, _servers);
         _answers = new AnswerSteps(options, cache);
     }
@@ -90,7 +93,8 @@ internal sealed class Resolution
     {
         var answer = new List<ResourceRecord>();
         var current = name;
-        var visited = new HashSet<DnsName> { name };
+        // Created when an alias is followed: most resolutions have no chain.
+        HashSet<DnsName>? visited = null;
         List<ResourceRecord>? aliasProofs = null;
         HashSet<DnsName>? aliasTails = null;
         int links = 0;
@@ -101,7 +105,7 @@ internal sealed class Resolution
             if (cached is null && step.Links > 0) AddAliasTails(step.Records, current, ref aliasTails);
             // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
             foreach (var rr in step.Records)
-                if (!answer.Exists(rr.SameData)) answer.Add(rr);
+                AnswerSteps.AddIfNew(answer, rr);
             switch (step.Kind)
             {
                 case StepKind.Answer:
@@ -121,7 +125,7 @@ internal sealed class Resolution
                 return ResolutionOutcome.Fail(ResolutionFailure.Bound("alias chain", _limits.MaxAliasChain));
             current = step.Target!;
             // A loop is an error (RFC 1034 §3.6.2); the chain up to it is shown unless PeerCompatibility says otherwise.
-            if (!visited.Add(current))
+            if (!(visited ??= [name]).Add(current))
                 return ResolutionOutcome.Fail(new ResolutionFailure(EdeCode.Other, $"alias loop at {current}"), _peer.AliasLoopShowsChain ? answer : null);
         }
     }
@@ -241,7 +245,9 @@ internal sealed class Resolution
             NeededRecursion = true;
             return Step.Fail(new ResolutionFailure(EdeCode.NotAuthoritative, "recursion not desired (RD=0) and no cached answer"));
         }
-        if (!_inProgress.Add((name, type)))
+        bool outermost = _outermost is null;
+        if (outermost) _outermost = (name, type);
+        else if (_outermost == (name, type) || !(_nested ??= []).Add((name, type)))
             return Step.Fail(new ResolutionFailure(EdeCode.Other, $"dependency cycle resolving {name} {type}"));
         try
         {
@@ -249,7 +255,8 @@ internal sealed class Resolution
         }
         finally
         {
-            _inProgress.Remove((name, type));
+            if (outermost) _outermost = null;
+            else _nested!.Remove((name, type));
         }
     }
 
@@ -387,7 +394,7 @@ internal sealed class Resolution
     }
 
     /// <summary>Looks up an NS name's addresses as a sub-resolution: A first, AAAA only if IPv6 is on (and A gave nothing usable).</summary>
-    private async ValueTask ResolveAddressesAsync(NameServer server, int depth)
+    async ValueTask ServerQueries.IAddressLookup.ResolveAddressesAsync(NameServer server, int depth)
     {
         if (depth + 1 > _limits.MaxSubResolutionDepth)
         {

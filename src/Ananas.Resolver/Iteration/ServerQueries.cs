@@ -17,8 +17,11 @@ internal readonly record struct ServerReply(ClassifiedResponse? Response, Resolu
 /// </summary>
 internal sealed class ServerQueries
 {
-    /// <summary>Looks up an NS name's addresses as a sub-resolution (glueless delegations).</summary>
-    public delegate ValueTask ResolveAddresses(NameServer server, int depth);
+    /// <summary>Looks up NS names' addresses as sub-resolutions (glueless delegations): the resolution itself, not a delegate made for each one.</summary>
+    public interface IAddressLookup
+    {
+        ValueTask ResolveAddressesAsync(NameServer server, int depth);
+    }
 
     private readonly RecursorOptions _options;
     private readonly Limits _limits;
@@ -30,16 +33,17 @@ internal sealed class ServerQueries
     private readonly IExchanger _exchanger;
     private readonly Action<UpstreamExchange>? _requestTrace;
     private readonly CancellationToken _cancellation;
-    private readonly ResolveAddresses _resolveAddresses;
+    private readonly IAddressLookup _addressLookup;
 
     // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
     // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
     // parent-side glue fallback; deckard iter_pcdiff, iter_pcdirect).
-    private readonly Dictionary<DnsName, List<IPEndPoint>> _parentSideGlue = [];
+    // Created by the first referral with glue.
+    private Dictionary<DnsName, List<IPEndPoint>>? _parentSideGlue;
 
     public ServerQueries(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector,
         IClock clock, IExchanger exchanger, Action<UpstreamExchange>? requestTrace, DateTimeOffset deadline, UpstreamBudget budget,
-        ResolveAddresses resolveAddresses, CancellationToken cancellation)
+        IAddressLookup addressLookup, CancellationToken cancellation)
     {
         _options = options;
         _limits = options.Limits;
@@ -52,7 +56,7 @@ internal sealed class ServerQueries
         _requestTrace = requestTrace;
         Deadline = deadline;
         Budget = budget;
-        _resolveAddresses = resolveAddresses;
+        _addressLookup = addressLookup;
         _cancellation = cancellation;
     }
 
@@ -80,9 +84,11 @@ internal sealed class ServerQueries
     /// <summary>Remembers glue a referral gave for an NS name: the parent side's addresses, a last resort.</summary>
     public void RememberParentSideGlue(DnsName target, RRset glue)
     {
+        _parentSideGlue ??= [];
         if (!_parentSideGlue.TryGetValue(target, out var parentSide)) _parentSideGlue[target] = parentSide = [];
-        foreach (var g in glue.Data)
+        for (int i = 0; i < glue.Data.Count; i++)
         {
+            var g = glue.Data[i];
             var endpoint = new IPEndPoint(((AddressData)g).Address, 53);
             if (!parentSide.Contains(endpoint)) parentSide.Add(endpoint);
         }
@@ -95,12 +101,23 @@ internal sealed class ServerQueries
     /// </summary>
     public async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, DnsName name, RRType type, int depth)
     {
-        var question = new Question(name, type, RRClass.IN);
-        var tried = new HashSet<IPEndPoint>();
+        var reused = ServerCandidates.Rent();
+        try
+        {
+            return await QueryDelegationAsync(delegation, new Question(name, type, RRClass.IN), depth, reused.Tried, reused.Next);
+        }
+        finally
+        {
+            reused.Return();
+        }
+    }
+
+    private async ValueTask<ServerReply> QueryDelegationAsync(Delegation delegation, Question question, int depth, HashSet<IPEndPoint> tried,
+        List<IPEndPoint> candidates)
+    {
         int exchanges = 0;
         int unreachable = 0;
         int networkErrors = 0;
-        var candidates = new List<IPEndPoint>();
         // Servers held off for sending bogus data: asked after every other server, glueless ones included.
         List<IPEndPoint>? heldOff = null;
         foreach (var server in delegation.NameServers) AddCandidates(server.Addresses, delegation, tried, candidates);
@@ -125,7 +142,7 @@ internal sealed class ServerQueries
             }
             lookups++;
             server.AddressesResolved = true;
-            await _resolveAddresses(server, depth);
+            await _addressLookup.ResolveAddressesAsync(server, depth);
             if (Abort is not null) return Conclude(null);
             candidates.Clear();
             AddCandidates(server.Addresses, delegation, tried, candidates);
@@ -144,14 +161,14 @@ internal sealed class ServerQueries
         foreach (var server in delegation.NameServers)
         {
             if (server.Name is null) continue;
-            if (_parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
+            if (_parentSideGlue is not null && _parentSideGlue.TryGetValue(server.Name, out var parentSide)) AddCandidates(parentSide, delegation, tried, candidates);
             foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
             {
                 // Learnt by earlier resolutions (deckard/Unbound iter_pcnamerec: the glue came with another query).
                 var cached = _cache.GetParentSideGlue(server.Name, family, RRClass.IN);
                 if (cached is null) continue;
                 var endpoints = new List<IPEndPoint>(cached.RRset.Data.Count);
-                foreach (var a in cached.RRset.Data) endpoints.Add(new IPEndPoint(((AddressData)a).Address, 53));
+                for (int i = 0; i < cached.RRset.Data.Count; i++) endpoints.Add(new IPEndPoint(((AddressData)cached.RRset.Data[i]).Address, 53));
                 AddCandidates(endpoints, delegation, tried, candidates);
             }
         }
@@ -214,14 +231,15 @@ internal sealed class ServerQueries
         if (candidates.Count <= 1) return;
         _selector.Order(candidates, delegation.ZoneCut);
         // Known-lame servers go last: still a last resort when nothing else answers.
-        var lame = new List<IPEndPoint>();
+        List<IPEndPoint>? lame = null;
         int write = 0;
         for (int i = 0; i < candidates.Count; i++)
         {
             var a = candidates[i];
-            if (_lame.IsLame(a.Address, delegation.ZoneCut)) lame.Add(a);
+            if (_lame.IsLame(a.Address, delegation.ZoneCut)) (lame ??= []).Add(a);
             else candidates[write++] = a;
         }
+        if (lame is null) return;
         foreach (var a in lame) candidates[write++] = a;
     }
 
@@ -298,7 +316,9 @@ internal sealed class ServerQueries
                 Abort = new ResolutionFailure(EdeCode.Other, "resolution cancelled");
                 return (null, ExchangeStatus.Refused);
             }
-            Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
+            // Built only when someone listens: most servers run without a trace.
+            if (_options.Trace is not null || _requestTrace is not null)
+                Report(new UpstreamExchange(server, question, delegation.ZoneCut, result.Transport, result.Status, result.Response, result.RoundTrip));
             if (result.Status != ExchangeStatus.Response || result.Response is null) return (null, result.Status);
             var response = result.Response;
             if (!Bailiwick.QuestionMatches(response, question)) return (null, ExchangeStatus.MalformedResponse);

@@ -52,11 +52,17 @@ internal sealed class ValidationStage
     /// bad data has other servers: those that sent it are held off and the answer and its chain are fetched again
     /// (Unbound's validation blacklist and restart), at most <see cref="Limits.MaxValidationRetries"/> times.
     /// </summary>
-    public async ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
+    public ValueTask<Validated> ValidateAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
     {
-        if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(outcome, false, 0);
-        if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(outcome, false, 0);
-        if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(outcome, false, 0);
+        // Checked apart from the validation itself, whose sub-resolution closure would otherwise be allocated for every query.
+        if (!_options.Validation || request.Query.Has(HeaderFlags.CD)) return new(new Validated(outcome, false, 0));
+        if (outcome.Rcode is not (Rcode.NoError or Rcode.NXDomain)) return new(new Validated(outcome, false, 0));
+        if (!Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, question.Name)) return new(new Validated(outcome, false, 0));
+        return ValidateCoveredAsync(request, exchanger, question, outcome, resolution, cancellationToken);
+    }
+
+    private async ValueTask<Validated> ValidateCoveredAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
+    {
         int queries = 0;
         // The servers whose data the current attempt used, by the zone cut they were asked for (made when first needed).
         List<(DnsName ZoneCut, IPAddress Server)>? sources = null;

@@ -40,7 +40,7 @@ internal static class AuthCommand
 
     private static Command CreateImport()
     {
-        var files = new Argument<FileInfo[]>("FILE") { Description = "Zone files (RFC 1035 master files).", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<FileInfo[]>("FILE") { Description = "Zone files (RFC 1035 master files), or directories: every file in one.", Arity = ArgumentArity.OneOrMore };
         var store = StoreOption();
         var origin = new Option<string?>("--origin") { Description = "The zone's name (one file only; default: the SOA owner, else the file name without .zone)." };
         var command = new Command("import",

@@ -19,16 +19,9 @@ public sealed class NsdEndToEndTests
         Assert.True(NsdHierarchy.FindNsd() is not null, "nsd is not installed: run scripts/setup.sh (it installs the Debian package nsd)");
         var started = Stopwatch.GetTimestamp();
         await using var lab = await NsdHierarchy.StartAsync(TimeSpan.FromSeconds(10));
-        var options = new RecursorOptions
-        {
-            RootHints = RootHints.Parse(await File.ReadAllTextAsync(lab.RootHintsFile)),
-            DoNotQueryLocalhost = false,
-            UseIPv6 = false,
-        };
         var infrastructure = new InfrastructureCache(new InfrastructureCacheOptions(), SystemClock.Instance);
         using var conductor = new Resolver.Conductor.Conductor(new Resolver.Conductor.ConductorOptions(), infrastructure);
-        var recursor = new Recursor(options, SystemClock.Instance, new RecordCache(SystemClock.Instance),
-            conductor.CreateSelector(SecureRandom.Instance), new LameServerList(SystemClock.Instance, options.LameHoldDown));
+        var recursor = LabRecursor(RootHints.Parse(await File.ReadAllTextAsync(lab.RootHintsFile)), conductor);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
 
         var www = await recursor.ResolveAsync(new Request(DnsMessage.CreateQuery(1, DnsName.Parse("www.example.test."), RRType.A)), conductor, timeout.Token);
@@ -46,5 +39,13 @@ public sealed class NsdEndToEndTests
         // EDNS support the conductor learnt.
         Assert.Equal(EdnsSupport.Supported, infrastructure.GetEdnsSupport(lab.RootAddress));
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>A recursor on the real clock and conductor, starting at <paramref name="hints"/> (loopback servers allowed, IPv4 only).</summary>
+    internal static Recursor LabRecursor(RootHints hints, Resolver.Conductor.Conductor conductor)
+    {
+        var options = new RecursorOptions { RootHints = hints, DoNotQueryLocalhost = false, UseIPv6 = false };
+        return new Recursor(options, SystemClock.Instance, new RecordCache(SystemClock.Instance),
+            conductor.CreateSelector(SecureRandom.Instance), new LameServerList(SystemClock.Instance, options.LameHoldDown));
     }
 }

@@ -136,12 +136,7 @@ public sealed class SignedNsdHierarchy : IAsyncDisposable
             conf.Append($"zone:\n    name: \"{origin}\"\n    zonefile: \"{origin.TrimEnd('.')}.zone.signed\"\n");
         await File.WriteAllTextAsync(Path.Combine(dir, "nsd.conf"), conf.ToString());
 
-        var nsd = Process.Start(new ProcessStartInfo(NsdHierarchy.FindNsd()!, ["-c", Path.Combine(dir, "nsd.conf"), "-d"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("could not start nsd");
+        var nsd = NsdHierarchy.StartProcess(dir);
         var lab = new SignedNsdHierarchy(dir, root, zones, nsd, anchors);
         var deadline = Stopwatch.GetTimestamp() + (long)(startTimeout.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)

@@ -92,12 +92,7 @@ public sealed class NsdHierarchy : IAsyncDisposable
             a.root.    3600000 A  {root}
             """);
 
-        var nsd = Process.Start(new ProcessStartInfo(nsdPath, ["-c", Path.Combine(dir, "nsd.conf"), "-d"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("could not start nsd");
+        var nsd = StartProcess(dir, nsdPath);
         var lab = new NsdHierarchy(dir, root, tld, nsd);
         var deadline = Stopwatch.GetTimestamp() + (long)(startTimeout.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)
@@ -115,6 +110,15 @@ public sealed class NsdHierarchy : IAsyncDisposable
         await lab.DisposeAsync();
         throw new TimeoutException("nsd did not answer in time");
     }
+
+    /// <summary>Starts NSD in the foreground on <paramref name="dir"/>/nsd.conf (its output redirected, unread).</summary>
+    internal static Process StartProcess(string dir, string? nsdPath = null) =>
+        Process.Start(new ProcessStartInfo(nsdPath ?? FindNsd()!, ["-c", Path.Combine(dir, "nsd.conf"), "-d"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("could not start nsd");
 
     /// <summary>True when the server answers an SOA query for <paramref name="zone"/> (the root by default) over UDP within 200 ms.</summary>
     internal static async Task<bool> AnswersAsync(IPAddress address, DnsName? zone = null)
