@@ -90,13 +90,19 @@ public sealed class QueryLog : IAsyncDisposable
             long start = _head;
             int index = (int)(start % RingBytes);
             if (index + reply.Length > RingBytes) start += RingBytes - index;
-            // In the same lock as the reservation, so that entries are queued in ring order and freed in it.
-            if (start + reply.Length - Volatile.Read(ref _tail) > RingBytes || !_entries.Writer.TryWrite(entry with { Start = start }))
+            if (start + reply.Length - Volatile.Read(ref _tail) > RingBytes)
             {
                 Interlocked.Increment(ref _dropped);
                 return;
             }
+            // Copied before the entry is queued: the writer may read an entry the moment it is queued. Queued in the
+            // same lock as the reservation, so that entries are queued in ring order and freed in it.
             reply.CopyTo(_ring.AsSpan((int)(start % RingBytes)));
+            if (!_entries.Writer.TryWrite(entry with { Start = start }))
+            {
+                Interlocked.Increment(ref _dropped);
+                return;
+            }
             _head = start + reply.Length;
         }
     }
