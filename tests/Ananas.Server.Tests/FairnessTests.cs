@@ -21,21 +21,28 @@ public sealed class FairnessTests(ITestOutputHelper output)
     private const int Capacity = 16;
     private static readonly TimeSpan UpstreamDelay = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>A server whose authority knows w0..w99.test. and answers every question after the upstream delay.</summary>
+    private static TestServer World(SchedulerOptions scheduler)
+    {
+        var warm = Enumerable.Range(0, 100).Select(i => $"w{i}.test. 300 A 192.0.2.{i % 250 + 1}").ToArray();
+        var options = new PipelineOptions { Access = AccessList.Default /* includes 127.0.0.0/8 */, Scheduler = scheduler };
+        return new TestServer(new FakeAuthority(warm).DelayAll(UpstreamDelay), options);
+    }
+
+    /// <summary>Group B's client, from 127.0.2.1, with w0..w99.test. already in the server's cache.</summary>
+    private static async Task<SteadyClient> WarmedClientAsync(IPEndPoint endpoint)
+    {
+        var b = new SteadyClient(endpoint, IPAddress.Parse("127.0.2.1"));
+        for (int i = 0; i < 100; i++) Assert.True(await b.WarmAsync($"w{i}.test."), $"warming w{i}.test. got no answer");
+        return b;
+    }
+
     [Fact]
     public async Task A_flooding_network_does_not_starve_a_modest_one()
     {
-        var warm = Enumerable.Range(0, 100).Select(i => $"w{i}.test. 300 A 192.0.2.{i % 250 + 1}").ToArray();
-        var authority = new FakeAuthority(warm).DelayAll(UpstreamDelay);
-        var options = new PipelineOptions
-        {
-            Access = AccessList.Default, // includes 127.0.0.0/8
-            Scheduler = new SchedulerOptions { MaxInFlight = Capacity, MaxInFlightPerGroup = Capacity, Shed = ShedAction.Refuse },
-        };
-        await using var server = new TestServer(authority, options);
+        await using var server = World(new SchedulerOptions { MaxInFlight = Capacity, MaxInFlightPerGroup = Capacity, Shed = ShedAction.Refuse });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Udp.LocalEndPoint.Port);
-
-        using var b = new SteadyClient(endpoint, IPAddress.Parse("127.0.2.1"));
-        for (int i = 0; i < 100; i++) Assert.True(await b.WarmAsync($"w{i}.test."), $"warming w{i}.test. got no answer");
+        using var b = await WarmedClientAsync(endpoint);
 
         var unloaded = await b.RunAsync("idle", TimeSpan.FromSeconds(2), ratePerSecond: 50);
 
@@ -67,18 +74,9 @@ public sealed class FairnessTests(ITestOutputHelper output)
     {
         // The default shed action (drop): a closed-loop flooder (like dnsperf: a new query for every reply, the
         // unanswered ones given up after 1 s) is held to its own timeout instead of being answered into sending more.
-        var warm = Enumerable.Range(0, 100).Select(i => $"w{i}.test. 300 A 192.0.2.{i % 250 + 1}").ToArray();
-        var authority = new FakeAuthority(warm).DelayAll(UpstreamDelay);
-        var options = new PipelineOptions
-        {
-            Access = AccessList.Default,
-            Scheduler = new SchedulerOptions { MaxInFlight = Capacity, MaxInFlightPerGroup = Capacity, MaxQueuedPerGroup = 64 },
-        };
-        await using var server = new TestServer(authority, options);
+        await using var server = World(new SchedulerOptions { MaxInFlight = Capacity, MaxInFlightPerGroup = Capacity, MaxQueuedPerGroup = 64 });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Udp.LocalEndPoint.Port);
-
-        using var b = new SteadyClient(endpoint, IPAddress.Parse("127.0.2.1"));
-        for (int i = 0; i < 100; i++) Assert.True(await b.WarmAsync($"w{i}.test."), $"warming w{i}.test. got no answer");
+        using var b = await WarmedClientAsync(endpoint);
         var unloaded = await b.RunAsync("idle", TimeSpan.FromSeconds(2), ratePerSecond: 50);
 
         using var stopFlood = new CancellationTokenSource();
