@@ -57,7 +57,11 @@ internal sealed class CacheReferrals(RecursorContext context, ValidationStage va
                     rrsets.Add(WithSignatures(addresses));
         }
 
-        var (verdicts, queries) = await validation.JudgeRRsetsAsync(request, exchanger, rrsets, resolution, cancellationToken);
+        // AD covers the answer and authority sections (RFC 4035 §3.2.3): for a client that wants it (DO or AD, RFC 6840
+        // §5.8), alias or NS data cached without RRSIGs is fetched again with them, as the validator does for a cached
+        // answer. Addresses are judged on what the cache holds.
+        bool wantsAd = query.Edns?.DnssecOk == true || query.Has(HeaderFlags.AD);
+        var (verdicts, queries) = await validation.JudgeRRsetsAsync(request, exchanger, rrsets, wantsAd ? chainSets + 1 : 0, resolution, cancellationToken);
         // Bogus alias or NS data is not passed on (RFC 4035 §5.5); bogus addresses are merely left out.
         for (int i = 0; i <= chainSets; i++)
         {
@@ -70,7 +74,6 @@ internal sealed class CacheReferrals(RecursorContext context, ValidationStage va
         bool secure = true;
         for (int i = 0; i <= chainSets; i++) secure &= verdicts[i].State == ValidationState.Secure;
         // Addresses that are not secure go rather than the AD of a secure referral (Unbound's val-clean-additional).
-        bool wantsAd = query.Edns?.DnssecOk == true || query.Has(HeaderFlags.AD);
         bool dnssecOk = query.Edns?.DnssecOk == true;
 
         var response = query.CreateResponse(Rcode.NoError);
@@ -79,6 +82,8 @@ internal sealed class CacheReferrals(RecursorContext context, ValidationStage va
         {
             bool glue = i > chainSets;
             if (glue && (verdicts[i].State == ValidationState.Bogus || secure && wantsAd && verdicts[i].State != ValidationState.Secure)) continue;
+            // The NS RRset fetched again may name other servers than the cached one.
+            if (glue && !rrsets[chainSets].Exists(ns => ns.Data is NameData { Target: var server } && server.Equals(rrsets[i][0].Name))) continue;
             var section = i < chainSets ? response.Answers : i == chainSets ? response.Authority : response.Additional;
             foreach (var rr in rrsets[i])
                 if (dnssecOk || rr.Type != RRType.RRSIG) section.Add(Capped(rr));

@@ -96,12 +96,14 @@ internal sealed class ValidationStage
 
     /// <summary>
     /// The verdict on each RRset (its records and RRSIGs), judged one by one as the validator judges an answer's RRsets,
-    /// with one DNSSEC work budget for all. Unsigned data is Insecure unless the cache holds it as secure: it proves
-    /// nothing either way (a referral's NS RRset and glue are unsigned by nature, RFC 4035 §2.2). Validation off, or
-    /// CD set: every RRset is Insecure.
+    /// with one DNSSEC work budget for all. Unsigned data the cache does not hold as secure is, for the first
+    /// <paramref name="refetchable"/> RRsets, fetched again with its RRSIGs, as cached answer data lacking them is (the
+    /// fetched RRset, when secure, replaces it in <paramref name="rrsets"/>); past those it is Insecure: it proves nothing
+    /// either way (a referral's NS RRset and glue are unsigned by nature, RFC 4035 §2.2). Validation off, or CD set:
+    /// every RRset is Insecure.
     /// </summary>
     public async ValueTask<(ValidationVerdict[] Verdicts, int UpstreamQueries)> JudgeRRsetsAsync(Request request, IExchanger exchanger,
-        IReadOnlyList<List<ResourceRecord>> rrsets, Resolution resolution, CancellationToken cancellationToken)
+        List<List<ResourceRecord>> rrsets, int refetchable, Resolution resolution, CancellationToken cancellationToken)
     {
         var verdicts = new ValidationVerdict[rrsets.Count];
         var fetches = new SubResolutions(_context, request, exchanger, resolution, cancellationToken);
@@ -112,10 +114,21 @@ internal sealed class ValidationStage
             var data = records.Find(r => r.Type != RRType.RRSIG)!;
             if (!_options.Validation || request.Query.Has(HeaderFlags.CD) || !Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, data.Name))
                 verdicts[i] = ValidationVerdict.Insecure("not validated");
-            else if (!records.Exists(r => r.Type == RRType.RRSIG))
-                verdicts[i] = _cache.Get(data.Name, data.Type, RRClass.IN) is { Validation: ValidationState.Secure } ? ValidationVerdict.Secure : ValidationVerdict.Insecure("unsigned");
-            else
+            else if (records.Exists(r => r.Type == RRType.RRSIG))
                 verdicts[i] = await validator.ValidateAsync(data.Name, data.Type, new ResolutionOutcome(Rcode.NoError, records));
+            else if (_cache.Get(data.Name, data.Type, RRClass.IN) is { Validation: ValidationState.Secure })
+                verdicts[i] = ValidationVerdict.Secure;
+            else if (i >= refetchable)
+                verdicts[i] = ValidationVerdict.Insecure("unsigned");
+            else if (await fetches.ResolveAsync(data.Name, data.Type) is { Rcode: Rcode.NoError } fetched &&
+                     fetched.Answer.Exists(r => r.Type == data.Type && r.Name.Equals(data.Name)))
+            {
+                verdicts[i] = await validator.ValidateAsync(data.Name, data.Type, fetched);
+                if (verdicts[i].State == ValidationState.Secure)
+                    rrsets[i] = fetched.Answer.FindAll(r => r.Name.Equals(data.Name) && (r.Type == data.Type || r.Data is RrsigData sig && sig.TypeCovered == data.Type));
+            }
+            else
+                verdicts[i] = ValidationVerdict.Insecure("unsigned, and not had again");
         }
         return (verdicts, fetches.Queries);
     }
