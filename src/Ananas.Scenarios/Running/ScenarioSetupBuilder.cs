@@ -40,6 +40,7 @@ public static class ScenarioSetupBuilder
         var forwardAddrs = new List<IPAddress>();
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
+        var snoopers = new List<IPNetwork>();
         DnsName stubName = DefaultStubName;
         bool? qmin = null;
         bool doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, serveStale = false, prefetch = false;
@@ -61,9 +62,10 @@ public static class ScenarioSetupBuilder
                 case "force-ipv6": break; // only chooses the harness's socket family
                 // Ananas extensions for our own scenarios (tests/scenarios); deckard itself has no such keys. serve-stale
                 // is Unbound's serve-expired with its defaults (RFC 8767; client timer 1.8 s, stale TTL 30 s), prefetch is
-                // Unbound's prefetch.
+                // Unbound's prefetch, access-control Unbound's (its allow_snoop: referrals from the cache).
                 case "serve-stale": serveStale = DeckardBool(e.Value); break;
                 case "prefetch": prefetch = DeckardBool(e.Value); break;
+                case "access-control": AddAccessControl(e, snoopers, skips); break;
                 case "val-override-date":
                     if (!VirtualClock.TryParseOverrideDate(e.Value, out start)) skips.Add(new SkipReason($"bad val-override-date '{e.Value}'", e.Line));
                     break;
@@ -85,6 +87,7 @@ public static class ScenarioSetupBuilder
         {
             Dialect = ScenarioDialect.Deckard,
             RootHints = new ZoneServers(DnsName.Root, stubAddrs, [stubName]),
+            SnoopNetworks = snoopers,
             ForwardZones = forwards,
             QueryMinimisation = q,
             DoIp4 = doIp4,
