@@ -1,6 +1,7 @@
 using System.Text;
 using Ananas.Authoritative.Answering;
 using Ananas.Authoritative.Transfer;
+using Ananas.Dns.Messages;
 using Ananas.Server.Frames;
 using Ananas.Server.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -42,6 +43,9 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
 
     public int Answer(ReadOnlySpan<byte> query, Transport transport, Span<byte> reply, int limit) =>
         Answerer.Answer(query, reply, limit, out _);
+
+    public int Answer(ReadOnlySpan<byte> query, in QueryView view, Transport transport, Span<byte> reply, int limit) =>
+        Answerer.Answer(view, reply, limit, out _);
 
     public bool TryTakeOver(Frame frame, in QueryShape shape) => _transfer is not null && _transfer.TryTakeOver(frame, shape);
 

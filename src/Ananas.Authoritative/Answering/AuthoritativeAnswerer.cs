@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Ananas.Authoritative.Signing;
 using Ananas.Authoritative.Store;
 using Ananas.Dns;
@@ -66,74 +67,95 @@ public sealed partial class AuthoritativeAnswerer
     /// Answers <paramref name="query"/> into <paramref name="reply"/> (at most <paramref name="limit"/> octets: the
     /// transport's size limit). Returns the reply's length (0: nothing can be sent) and the store reads made.
     /// </summary>
+    [SkipLocalsInit] // the reader writes the name buffer before anything reads it
     public int Answer(ReadOnlySpan<byte> query, Span<byte> reply, int limit, out int reads)
     {
-        reads = 0;
         Span<byte> name = stackalloc byte[DnsName.MaxWireLength];
         if (!QueryReader.TryRead(query, name, out var q, out _))
         {
+            reads = 0;
             Counters.Count(Rcode.FormErr, 0);
             return FormatError(query, reply);
         }
+        return Answer(q, reply, limit, out reads);
+    }
+
+    /// <summary>
+    /// The same for a query already read (<paramref name="q"/>: what <see cref="QueryReader.TryRead"/> returned for
+    /// it, successfully): the pipeline reads each query once and hands the view over.
+    /// </summary>
+    public int Answer(in QueryView q, Span<byte> reply, int limit, out int reads)
+    {
+        reads = 0;
+        if (q.Header.Opcode != Opcode.Query || (q.HasEdns && q.EdnsVersion != 0) || q.Class != RRClass.IN || q.Type is RRType.AXFR or RRType.IXFR)
+            return AnswerWithoutStore(q, reply, limit);
+        var scratch = ScratchFor(_store);
+        scratch.Dnssec = q.DnssecOk && Options.Signing.Enabled;
+        scratch.CompactOk = scratch.Dnssec && (q.OptTtl & CompactOkFlag) != 0;
+        var reader = scratch.Reader;
+        var index = Volatile.Read(ref _index);
+        var cache = Replies;
+        int keyLength = 0;
+        ulong snapshot = 0;
+        scoped ResponseBuilder response = default;
+        try
+        {
+            reader.Begin();
+            if (cache is not null)
+            {
+                // A repeated question is a copy, before anything of the reply is built.
+                keyLength = ReplyCache.WriteKey(q, limit, scratch.CacheKey);
+                snapshot = reader.Snapshot;
+                int cached = cache.TryCopy(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..Math.Min(limit, reply.Length)]);
+                if (cached > 0)
+                {
+                    BinaryPrimitives.WriteUInt16BigEndian(reply, q.Header.Id);
+                    Counters.CountWithoutReads((Rcode)(reply[3] & 0x0F));
+                    return cached;
+                }
+            }
+            response = new ResponseBuilder(reply, limit, q);
+            if (!response.QuestionFits) return 0;
+            Resolve(ref response, q, scratch, index);
+        }
+        catch (LightningException e)
+        {
+            _logger.LogError(StoreError, e, "store read failed");
+            response = ServerFailure(reply, limit, q);
+            if (!response.QuestionFits) return 0;
+            keyLength = 0;
+        }
+        finally
+        {
+            reads = reader.Reads;
+            reader.End();
+        }
+        if (scratch.Corrupt)
+        {
+            Interlocked.Increment(ref Counters.Corrupt);
+            _logger.LogError(CorruptValue, "a store value for {Name} in zone {Zone} is corrupt; answered SERVFAIL", DnsName.FromWire(q.Name), scratch.CorruptZone);
+            response = ServerFailure(reply, limit, q);
+        }
+        // Signatures are made for the moment (their validity runs out); a SERVFAIL may be a passing store error.
+        if (keyLength > 0 && !scratch.Signed && response.Rcode != Rcode.ServFail)
+        {
+            int length = Finish(ref response, q, reads);
+            cache!.Store(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..length]);
+            return length;
+        }
+        return Finish(ref response, q, reads);
+    }
+
+    /// <summary>A query the store has no part in: NOTIMP, BADVERS, the CHAOS class, REFUSED (other classes, zone transfers here).</summary>
+    private int AnswerWithoutStore(in QueryView q, Span<byte> reply, int limit)
+    {
         var response = new ResponseBuilder(reply, limit, q);
         if (!response.QuestionFits) return 0;
         if (q.Header.Opcode != Opcode.Query) response.Rcode = Rcode.NotImp;
         else if (q.HasEdns && q.EdnsVersion != 0) response.Rcode = Rcode.BadVers;
         else if (q.Class == RRClass.CH) Chaos(ref response, q);
-        else if (q.Class != RRClass.IN || q.Type is RRType.AXFR or RRType.IXFR) response.Rcode = Rcode.Refused;
-        else
-        {
-            var scratch = ScratchFor(_store);
-            scratch.Dnssec = q.DnssecOk && Options.Signing.Enabled;
-            scratch.CompactOk = scratch.Dnssec && (q.OptTtl & CompactOkFlag) != 0;
-            var reader = scratch.Reader;
-            var index = Volatile.Read(ref _index);
-            var cache = Replies;
-            int keyLength = 0;
-            ulong snapshot = 0;
-            try
-            {
-                reader.Begin();
-                if (cache is not null)
-                {
-                    keyLength = ReplyCache.WriteKey(q, limit, scratch.CacheKey);
-                    snapshot = reader.Snapshot;
-                    int cached = cache.TryCopy(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..Math.Min(limit, reply.Length)]);
-                    if (cached > 0)
-                    {
-                        BinaryPrimitives.WriteUInt16BigEndian(reply, q.Header.Id);
-                        Counters.Count((Rcode)(reply[3] & 0x0F), 0);
-                        return cached;
-                    }
-                }
-                Resolve(ref response, q, scratch, index);
-            }
-            catch (LightningException e)
-            {
-                _logger.LogError(StoreError, e, "store read failed");
-                response = ServerFailure(reply, limit, q);
-                keyLength = 0;
-            }
-            finally
-            {
-                reads = reader.Reads;
-                reader.End();
-            }
-            if (scratch.Corrupt)
-            {
-                Interlocked.Increment(ref Counters.Corrupt);
-                _logger.LogError(CorruptValue, "a store value for {Name} in zone {Zone} is corrupt; answered SERVFAIL", DnsName.FromWire(q.Name), scratch.CorruptZone);
-                response = ServerFailure(reply, limit, q);
-            }
-            // Signatures are made for the moment (their validity runs out); a SERVFAIL may be a passing store error.
-            if (keyLength > 0 && !scratch.Signed && response.Rcode != Rcode.ServFail)
-            {
-                int length = Finish(ref response, q, reads);
-                cache!.Store(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..length]);
-                return length;
-            }
-        }
-        return Finish(ref response, q, reads);
+        else response.Rcode = Rcode.Refused;
+        return Finish(ref response, q, 0);
     }
 
     private int Finish(ref ResponseBuilder response, in QueryView q, int reads)

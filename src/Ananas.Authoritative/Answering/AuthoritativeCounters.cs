@@ -25,6 +25,13 @@ public sealed class AuthoritativeCounters
         Interlocked.Add(ref Reads, reads);
     }
 
+    /// <summary>An answer that read nothing from the store (a reply-cache hit): <c>Count(rcode, 0)</c> less the add of 0.</summary>
+    public void CountWithoutReads(Rcode rcode)
+    {
+        Interlocked.Increment(ref ByRcode[(int)rcode % ByRcode.Length]);
+        Interlocked.Increment(ref ByReads[0]);
+    }
+
     public void AppendPrometheus(StringBuilder sb, int zones, ulong generation)
     {
         sb.Append("# HELP ananas_auth_answers_total Authoritative answers by rcode.\n# TYPE ananas_auth_answers_total counter\n");

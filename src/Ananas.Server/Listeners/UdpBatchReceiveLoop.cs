@@ -90,6 +90,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     private bool _disposed;
     private int _current = -1;
     private int _staged;
+    private int _filled;
     private long _sendFailures;
 
     public UdpBatch(Socket socket, IReplySink single, QueryPipeline pipeline, int size)
@@ -125,6 +126,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
             _replyVectors[i] = new LinuxSockets.IoVec { Base = _replyBytes + i * _replyCapacity };
             _replies[i].Header = new LinuxSockets.MsgHdr { Iov = &_replyVectors[i], IovLength = 1 };
         }
+        _filled = size;
     }
 
     /// <summary>Replies the kernel refused (sendmmsg errors), for tests and logs.</summary>
@@ -136,8 +138,10 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     /// </summary>
     public Outcome ReceiveAndAnswer()
     {
-        for (int i = 0; i < _size; i++) _received[i].Header.NameLength = LinuxSockets.SockAddrCapacity;
+        // The kernel shortens the address length only of the slots it filled: only those are set back.
+        for (int i = 0; i < _filled; i++) _received[i].Header.NameLength = LinuxSockets.SockAddrCapacity;
         int count = LinuxSockets.RecvMMsg(_fd, _received, (uint)_size, LinuxSockets.MsgWaitForOne, null);
+        _filled = Math.Max(count, 0);
         if (count < 0)
         {
             return Marshal.GetLastPInvokeError() switch

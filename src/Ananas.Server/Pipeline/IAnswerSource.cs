@@ -1,4 +1,5 @@
 using System.Text;
+using Ananas.Dns.Messages;
 using Ananas.Server.Frames;
 
 namespace Ananas.Server.Pipeline;
@@ -15,6 +16,13 @@ public interface IAnswerSource
     /// octets (the transport's size limit). Returns its length; 0 drops the query. Never throws for any input.
     /// </summary>
     int Answer(ReadOnlySpan<byte> query, Transport transport, Span<byte> reply, int limit);
+
+    /// <summary>
+    /// The same for a query the pipeline has read already (<paramref name="view"/>: what <see cref="QueryReader.TryRead"/>
+    /// returned for <paramref name="query"/>, successfully), so that a source need not read it again.
+    /// </summary>
+    int Answer(ReadOnlySpan<byte> query, in QueryView view, Transport transport, Span<byte> reply, int limit) =>
+        Answer(query, transport, reply, limit);
 
     /// <summary>
     /// Takes a query whose answer is not one message built on the listener's thread (a zone transfer: several

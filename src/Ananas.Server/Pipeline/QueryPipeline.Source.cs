@@ -13,7 +13,8 @@ namespace Ananas.Server.Pipeline;
 /// </summary>
 public sealed partial class QueryPipeline
 {
-    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source)
+    /// <param name="view">The query as <see cref="Handle"/> read it (when <paramref name="read"/>): the source does not read it again.</param>
+    private void AnswerFromSource(Frame frame, in QueryShape shape, IAnswerSource source, in QueryView view, bool read)
     {
         if (source.TryTakeOver(frame, shape)) return;
         var phases = _phases;
@@ -24,7 +25,7 @@ public sealed partial class QueryPipeline
         }
         var reply = ReplyBuffer();
         int limit = Math.Min(ReplyLimit(frame, shape), reply.Length);
-        int written = source.Answer(frame.Message, frame.Transport, reply, limit);
+        int written = read ? source.Answer(frame.Message, view, frame.Transport, reply, limit) : source.Answer(frame.Message, frame.Transport, reply, limit);
         if (written == 0)
         {
             Drop(frame);

@@ -150,7 +150,7 @@ public sealed partial class QueryPipeline
         }
         if (AnswerSource is { } source)
         {
-            AnswerFromSource(frame, shape, source);
+            AnswerFromSource(frame, shape, source, view, read);
             return;
         }
         if (_phases.HitPath)
