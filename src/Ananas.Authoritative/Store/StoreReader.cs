@@ -13,6 +13,7 @@ public sealed class StoreReader : IDisposable
     private readonly LightningCursor _cursor;
     private readonly byte[] _key = new byte[NodeKey.MaxLength];
     private bool _active = true;
+    private bool _cursorStale;
 
     private bool _disposed;
 
@@ -33,8 +34,9 @@ public sealed class StoreReader : IDisposable
         if (!_active)
         {
             _txn.Renew().ThrowOnError();
-            _cursor.Renew(_txn).ThrowOnError();
             _active = true;
+            // The cursor follows at the first seek: a reply-cache hit needs the snapshot's id and no cursor.
+            _cursorStale = true;
         }
         Reads = 0;
     }
@@ -60,6 +62,11 @@ public sealed class StoreReader : IDisposable
         NodeKey.WritePrefix(_key, zoneId, NodeKey.NodeKind);
         relative.CopyTo(_key.AsSpan(NodeKey.PrefixLength));
         var search = _key.AsSpan(0, NodeKey.PrefixLength + relative.Length);
+        if (_cursorStale)
+        {
+            _cursor.Renew(_txn).ThrowOnError();
+            _cursorStale = false;
+        }
         if (_cursor.SetRange(search) != MDBResultCode.Success) return false;
         var (code, key, value) = _cursor.GetCurrent();
         if (code != MDBResultCode.Success) return false;
