@@ -36,6 +36,7 @@ public sealed partial class QueryPipeline
     private readonly IClock _clock;
     private readonly ILogger _logger;
     private readonly FairScheduler<Frame>? _scheduler;
+    private readonly ResolutionLanes? _lanes;
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
 
@@ -50,7 +51,10 @@ public sealed partial class QueryPipeline
         _logger = logger ?? NullLogger.Instance;
         _phases = PhaseTable.Of(handlers);
         if (options.Scheduler is { } schedulerOptions)
-            _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
+        {
+            _lanes = new ResolutionLanes();
+            _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => ResolveInLaneAsync(frame, _lanes.Enter(frame.Group)), Shed);
+        }
     }
 
     /// <summary>
@@ -194,6 +198,27 @@ public sealed partial class QueryPipeline
         Interlocked.Increment(ref _inFlight);
         if (_scheduler is null) _ = Task.Run(() => ResolveAsync(owned));
         else _scheduler.Enqueue(owned.Group, owned);
+    }
+
+    /// <summary>The lanes in which scheduled resolutions run (null without a scheduler).</summary>
+    public ResolutionLanes? Lanes => _lanes;
+
+    /// <summary>
+    /// A scheduled miss runs in its client group's lane from its first step: its work after every upstream answer
+    /// waits its group's turn, not behind every other group's (<see cref="ResolutionLanes"/>).
+    /// </summary>
+    private async Task ResolveInLaneAsync(Frame frame, ResolutionLane lane)
+    {
+        ResolutionLane.Current = lane; // flows to this resolution's calls only, not back to the caller (a receive loop)
+        try
+        {
+            await ResolutionLane.Yield();
+            await ResolveAsync(frame).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lanes!.Leave(lane);
+        }
     }
 
     /// <summary>A detached miss, from the scheduler: the flow from BeforeRecursion to Send; always disposes the frame.</summary>
