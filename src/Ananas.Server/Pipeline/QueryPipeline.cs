@@ -196,8 +196,40 @@ public sealed partial class QueryPipeline
     private void Dispatch(Frame owned)
     {
         Interlocked.Increment(ref _inFlight);
+        if (t_heldMisses is { Holding: true } held) held.Frames.Add(owned);
+        else Schedule(owned);
+    }
+
+    private void Schedule(Frame owned)
+    {
         if (_scheduler is null) _ = Task.Run(() => ResolveAsync(owned));
         else _scheduler.Enqueue(owned.Group, owned);
+    }
+
+    private sealed class HeldMisses
+    {
+        public readonly List<Frame> Frames = new(64);
+        public bool Holding;
+    }
+
+    [ThreadStatic]
+    private static HeldMisses? t_heldMisses;
+
+    /// <summary>
+    /// A receive loop about to hand a batch of datagrams to <see cref="Handle"/> on this thread: the misses among
+    /// them (already detached) are held until <see cref="ReleaseMisses"/>, so that the batch's cache hits and
+    /// errors can be sent first and never wait for the misses' scheduling. Nothing is allocated per batch.
+    /// </summary>
+    public void HoldMisses() => (t_heldMisses ??= new HeldMisses()).Holding = true;
+
+    /// <summary>Schedules the misses held on this thread since <see cref="HoldMisses"/>, in arrival order.</summary>
+    public void ReleaseMisses()
+    {
+        if (t_heldMisses is not { } held) return;
+        held.Holding = false;
+        var frames = held.Frames;
+        for (int i = 0; i < frames.Count; i++) Schedule(frames[i]);
+        frames.Clear();
     }
 
     /// <summary>The lanes in which scheduled resolutions run (null without a scheduler).</summary>
