@@ -52,7 +52,7 @@ public sealed partial class QueryPipeline
         _phases = PhaseTable.Of(handlers);
         if (options.Scheduler is { } schedulerOptions)
         {
-            _lanes = new ResolutionLanes();
+            _lanes = new ResolutionLanes(schedulerOptions.Runners);
             _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => ResolveInLaneAsync(frame, _lanes.Enter(frame.Group)), Shed);
         }
     }
@@ -94,7 +94,11 @@ public sealed partial class QueryPipeline
     {
         Volatile.Write(ref _options, options);
         if (recursor is not null) Volatile.Write(ref _recursor, recursor);
-        if (options.Scheduler is { } scheduler) _scheduler?.Reconfigure(scheduler);
+        if (options.Scheduler is { } scheduler)
+        {
+            _scheduler?.Reconfigure(scheduler);
+            _lanes?.Reconfigure(scheduler.Runners);
+        }
     }
 
     public PipelineCounters Counters { get; } = new();

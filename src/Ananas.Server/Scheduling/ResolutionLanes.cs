@@ -6,7 +6,7 @@ namespace Ananas.Server.Scheduling;
 /// <summary>
 /// Shares the CPU of running resolutions fairly between client groups. Every resolution the scheduler starts runs
 /// in its group's lane (<see cref="ResolutionLane.Current"/>), and its work after each wait (an upstream answer)
-/// is queued there, not on the thread pool's shared first-come-first-served queue. At most <c>runners</c>
+/// is queued there, not on the thread pool's shared first-come-first-served queue. At most <c>runners</c> (two per core by default)
 /// thread-pool items serve the lanes, each taking one item from the next lane with work in round-robin order and
 /// going back to the end of the thread pool's queue: a group with one item waiting runs within one turn of every
 /// other group, however much a flooding group has queued, and the thread pool's queue holds at most
@@ -17,17 +17,29 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<ClientGroup, Lane> _lanes = [];
-    private readonly int _maxRunners;
+    private int _maxRunners;
     // The lanes with queued work, in turn order (an intrusive singly linked list: take at the head, append at the tail).
     private Lane? _head, _tail;
     private int _runners;
     private int _queued;
 
-    /// <param name="runners">Items run at once (0: one per processor).</param>
+    /// <param name="runners">Items run at once (0: two per processor, so that a runner preempted or blocked in
+    /// the kernel does not idle the lanes; a waiting group's item still runs within one turn of each).</param>
     public ResolutionLanes(int runners = 0)
     {
-        _maxRunners = runners > 0 ? runners : Environment.ProcessorCount;
+        _maxRunners = RunnersFor(runners);
     }
+
+    private static int RunnersFor(int runners) => runners > 0 ? runners : 2 * Environment.ProcessorCount;
+
+    /// <summary>A new runner count (a config reload): more start with the next item posted; fewer as running ones finish.</summary>
+    public void Reconfigure(int runners)
+    {
+        lock (_lock) _maxRunners = RunnersFor(runners);
+    }
+
+    /// <summary>Items run at once at most.</summary>
+    public int Runners => Volatile.Read(ref _maxRunners);
 
     /// <summary>Work items waiting in all lanes.</summary>
     public int Queued => Volatile.Read(ref _queued);
@@ -132,7 +144,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
             bool again;
             lock (_lock)
             {
-                again = _head is not null;
+                again = _head is not null && _runners <= _maxRunners;
                 if (!again) _runners--;
             }
             if (again) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
