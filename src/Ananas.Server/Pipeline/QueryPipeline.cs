@@ -171,7 +171,7 @@ public sealed partial class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         if (ShedsAtOnce(frame)) return;
-        Dispatch(frame.Detach());
+        Miss(frame.Detach());
     }
 
     /// <summary>
@@ -221,7 +221,9 @@ public sealed partial class QueryPipeline
                 return;
             }
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
-            cancellation.CancelAfter(_options.ResolveTimeout);
+            // A miss its cluster owner did not answer has what is left of the timeout that started with the offer.
+            cancellation.CancelAfter(frame.ResolveBy == 0 ? _options.ResolveTimeout
+                : TimeSpan.FromSeconds(Math.Max(0, (frame.ResolveBy - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency)));
             var phases = _phases;
             var context = new PhaseContext();
             context.Start(frame, shape, GroupPrefixLength(frame), query);
