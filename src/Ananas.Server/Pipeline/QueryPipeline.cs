@@ -18,7 +18,8 @@ namespace Ananas.Server.Pipeline;
 /// With phase handlers installed the query walks the stages of <see cref="QueryStage"/> instead
 /// (QueryPipeline.Flow.cs). Only a miss leaves that thread: the frame is detached (copied to a pooled buffer),
 /// queued by client group in the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a
-/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion). Every reply, whichever way it
+/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion), unless the cluster's owner of the
+/// name is asked for it from this thread first (QueryPipeline.Forwarding.cs). Every reply, whichever way it
 /// came, leaves through Finish (QueryPipeline.Reply.cs).
 /// </summary>
 public sealed partial class QueryPipeline
