@@ -294,6 +294,14 @@ internal sealed class PeerLink : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             now = Stopwatch.GetTimestamp();
+            if (now >= nextSweep || now >= nextProbe)
+            {
+                // What arrived meanwhile counts first: this thread may have been woken late (a loaded machine), and an
+                // answer already in the socket is not a budget timeout, nor a peer that fell silent.
+                while (channel.Read(0L) is { } arrived) Take(arrived);
+                if (channel.IsClosed) return;
+                now = Stopwatch.GetTimestamp();
+            }
             if (now >= nextSweep) nextSweep = Sweep(channel, now);
             if (now >= nextProbe)
             {
@@ -311,20 +319,21 @@ internal sealed class PeerLink : IAsyncDisposable
                 Ping(channel);
                 nextProbe = now + probe;
             }
-            if (channel.Read(Math.Min(nextSweep, nextProbe)) is not { } message)
-            {
-                if (channel.IsClosed) return;
-                continue;
-            }
-            try
-            {
-                Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
-                Receive(message);
-            }
-            finally
-            {
-                message.Return();
-            }
+            if (channel.Read(Math.Min(nextSweep, nextProbe)) is { } message) Take(message);
+            else if (channel.IsClosed) return;
+        }
+    }
+
+    private void Take(PeerMessage message)
+    {
+        try
+        {
+            Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
+            Receive(message);
+        }
+        finally
+        {
+            message.Return();
         }
     }
 
