@@ -407,6 +407,7 @@ def hop_latency(lab: Path, run: Path, args) -> dict:
                 "node1_cache_hits": delta(before[:1], after[:1], "ananas_cache_hits_total"),
                 "forwarded": delta(before[:1], after[:1], "ananas_cluster_forwarded_total"),
                 "answered_by_owner": delta(before[:1], after[:1], "ananas_cluster_forward_answered_total"),
+                **{key: delta(before[:1], after[:1], f"ananas_cluster_{key}_total") for key in ("spilled", "budget_timeouts", "forward_fallbacks", "owner_failures", "peer_failures")},
                 "owner_cache_hits": delta(before[1:], after[1:], "ananas_cache_hits_total"),
                 "upstream_during": delta(before, after, "ananas_upstream_queries_total")}
     finally:

@@ -38,7 +38,11 @@ public sealed class ForwardingTests
     {
         // Node a may resolve one miss at a time; a slow local resolution holds that slot for 3 s. A question b owns is
         // sent from the thread that found the miss and answered on a's link to b: it waits for no local slot.
-        var a = await TestNode.StartAsync("a", scheduler: new Ananas.Server.Scheduling.SchedulerOptions { MaxInFlight = 1, MaxInFlightPerGroup = 1 });
+        var a = await TestNode.StartAsync("a", pipeline: new Ananas.Server.Pipeline.PipelineOptions
+        {
+            Access = Ananas.Server.Pipeline.AccessList.Default,
+            Scheduler = new Ananas.Server.Scheduling.SchedulerOptions { MaxInFlight = 1, MaxInFlightPerGroup = 1 },
+        });
         var b = await TestNode.StartAsync("b");
         try
         {

@@ -127,7 +127,9 @@ internal sealed class PeerWire
         {
             long left = deadline - Stopwatch.GetTimestamp();
             if (left <= 0) return false;
-            micros = (int)Math.Min(int.MaxValue, left * 1_000_000 / Stopwatch.Frequency + 1);
+            // poll(2) counts whole milliseconds (a shorter wait would return at once and spin): rounded up.
+            long milliseconds = (left * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
+            micros = (int)Math.Min(int.MaxValue / 1000, milliseconds) * 1000;
         }
         return _socket!.Poll(micros, mode) || micros < 0;
     }
