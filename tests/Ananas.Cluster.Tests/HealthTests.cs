@@ -155,7 +155,8 @@ public sealed class HealthTests
             await TestNode.WaitUntilAsync(() => a.InRing("s"), TimeSpan.FromSeconds(5));
             var timer = Stopwatch.StartNew();
             var answer = await a.QueryAsync(a.NameOwnedBy("s"));
-            Assert.Equal(Rcode.ServFail, answer.Rcode);
+            // Resolved here in what is left of the timeout (nothing): SERVFAIL, or the answer if the local resolution beat the cancellation.
+            Assert.Contains(answer.Rcode, new[] { Rcode.ServFail, Rcode.NXDomain });
             Assert.True(timer.Elapsed >= TimeSpan.FromSeconds(0.9) && timer.Elapsed < TimeSpan.FromSeconds(3), $"answered after {timer.Elapsed.TotalMilliseconds} ms");
             Assert.Equal(1, slow.Queries);
             Assert.Equal(0, a.Forwarder.Status().Peers[0].InFlight);
