@@ -473,6 +473,7 @@ class Bench:
             m = metrics(self.edges[i])
             delay[f"edge{i}"] = histogram_quantiles(m, "ananas_edge_change_delay_seconds")
             received[f"edge{i}"] = histogram_quantiles(m, "ananas_edge_change_receive_delay_seconds")
+            received[f"edge{i}"]["apply"] = histogram_quantiles(m, "ananas_edge_apply_seconds")
             log = (self.work / f"edge{i}.log").read_text(errors="replace")
             # The counter covers the current process: from where its store stood at its first session.
             first = re.search(r"\(store at sequence (\d+)\)", log[log.rfind("serving "):])
@@ -571,7 +572,9 @@ def main():
         print(f"  {what:22} {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes)")
     for edge, d in result["change_delay_ms"].items():
         r = result["change_received_ms"][edge]
-        print(f"  {edge} received {r['p50_ms']:7.1f} / {r['p99_ms']:7.1f};  store commit {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes)")
+        w = r["apply"]
+        print(f"  {edge} received {r['p50_ms']:7.1f} / {r['p99_ms']:7.1f};  store commit {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes; "
+              f"one write transaction {w['p50_ms']:.1f} / {w['p99_ms']:.1f} ms, {w['count']:.0f} of them)")
     print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
     for what, seconds in result["catch_up_seconds"].items():
         print(f"catch-up after {what}: {seconds:.2f} s")
