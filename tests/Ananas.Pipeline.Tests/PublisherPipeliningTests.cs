@@ -80,6 +80,24 @@ public sealed class PublisherPipeliningTests
         Assert.Empty(await database.UnpublishedAsync(10, None));
     }
 
+    [Fact]
+    public async Task The_publisher_records_each_change_s_time_from_its_commit_to_its_read_and_to_its_publish()
+    {
+        var (database, zone) = await ZoneAsync();
+        await AddAsync(database, zone, "a");
+        await Task.Delay(300); // committed at least 300 ms before the publisher reads them
+        var publisher = new OutboxPublisher(database, new RecordingPublisher(), TimeSpan.FromMilliseconds(20), NullLogger.Instance);
+        Assert.Equal(2, await publisher.PublishPendingAsync(None));
+        foreach (var histogram in new[] { publisher.ReadDelay, publisher.PublishDelay })
+        {
+            var counts = histogram.Snapshot();
+            Assert.Equal(2, counts.Sum());
+            int firstAbove = Array.FindIndex(histogram.BoundsSeconds, b => b >= 0.3);
+            Assert.Equal(0, counts[..firstAbove].Sum()); // none in a bucket that ends before 300 ms
+            Assert.InRange(histogram.SumSeconds, 0.6, 60);
+        }
+    }
+
     /// <summary>Holds its first publish until opened; fails once at a chosen sequence (what came before it in the batch is stored).</summary>
     private sealed class GatedPublisher : IEdgeChangePublisher
     {
