@@ -27,6 +27,9 @@ public sealed class Recursor
     // DNSSEC validation of each outcome, and the DNSSEC flags and records of each response.
     private readonly ValidationStage _validation;
 
+    // Referrals from the cache, for clients allowed cache snooping.
+    private readonly CacheReferrals _referrals;
+
     public Recursor(RecursorOptions options, IClock clock, IRandom random, IRecordCache cache)
         : this(options, clock, cache, new RandomServerSelector(random), new LameServerList(clock, options.LameHoldDown))
     {
@@ -41,6 +44,7 @@ public sealed class Recursor
         var bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
         _context = new RecursorContext(options, cache, lameServers, bogusServers, selector, clock, peer ?? PeerCompatibility.None);
         _validation = new ValidationStage(_context);
+        _referrals = new CacheReferrals(_context, _validation);
         _policy = new ResolutionPolicy(_context, (query, resolution, outcome) => Build(query, resolution, outcome));
     }
 
@@ -94,6 +98,10 @@ public sealed class Recursor
         var outcome = await work.ConfigureAwait(false);
         var fallback = await _policy.AfterResolvingAsync(request, exchanger, question, outcome, resolution, cancellationToken);
         if (fallback is not null) return fallback;
+        // RD=0 and not cached: a client allowed to snoop gets a referral from the cache (RFC 1034 §4.3.2 step 3b).
+        if (resolution.NeededRecursion && request.CacheReferrals &&
+            await _referrals.AnswerAsync(request, exchanger, resolution, cancellationToken) is { } referral)
+            return referral;
         bool recursive = query.Has(HeaderFlags.RD);
         bool checkingDisabled = query.Has(HeaderFlags.CD);
         // DNSSEC validation (Validation/ValidationStage.cs).
@@ -108,6 +116,9 @@ public sealed class Recursor
         if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
         return response;
     }
+
+    /// <summary>Referrals from the cache sent to queries without RD (<see cref="Request.CacheReferrals"/>).</summary>
+    public long ReferralsFromCache => _referrals.Sent;
 
     /// <summary>Stale answers sent (RFC 8767), whatever the reason.</summary>
     public long StaleAnswers => _policy.StaleAnswers;
@@ -142,7 +153,7 @@ public sealed class Recursor
     private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome, bool secure = false, int validationQueries = 0)
     {
         // Without RD only cached data is served (RFC 1034 §4.3.1); what is not cached is refused, as Unbound does
-        // for clients not allowed to snoop. No upstream query is made.
+        // for clients not allowed to snoop (those allowed get a referral instead). No upstream query is made.
         var response = query.CreateResponse(resolution.NeededRecursion ? Rcode.Refused : outcome.Rcode);
         response.Set(HeaderFlags.RA);
         uint maxTtl = (uint)_options.MaxCacheTtl.TotalSeconds;

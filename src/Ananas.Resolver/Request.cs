@@ -17,6 +17,12 @@ public sealed class Request(DnsMessage query)
     /// <summary>Work stops at this instant (the client has given up); null for no deadline.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    /// <summary>
+    /// A query without RD that the cache cannot answer gets a referral from the cache (RFC 1034 §4.3.2 step 3b) instead
+    /// of REFUSED: for clients allowed cache snooping (Unbound <c>allow_snoop</c>); the referral shows what others asked.
+    /// </summary>
+    public bool CacheReferrals { get; init; }
+
     /// <summary>Receives this request's upstream exchanges (in addition to <see cref="RecursorOptions.Trace"/>).</summary>
     public Action<UpstreamExchange>? Trace { get; init; }
 }

@@ -9,4 +9,10 @@ public sealed class Response(DnsMessage message)
 
     /// <summary>Upstream exchanges made for this answer (0 for a cache hit).</summary>
     public int UpstreamQueries { get; init; }
+
+    /// <summary>
+    /// A referral from the cache to one client's query without RD (<see cref="Request.CacheReferrals"/>): not the answer to
+    /// the question, so an answer cache keyed by the question must not keep it.
+    /// </summary>
+    public bool Referral { get; init; }
 }

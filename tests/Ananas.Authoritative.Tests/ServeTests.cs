@@ -49,7 +49,19 @@ public sealed class ServeTests
             Assert.Equal("192.0.2.80", Assert.Single(answers[0]!.Answers).Data.ToString());
             Assert.Equal(Rcode.NXDomain, answers[1]!.Rcode);
             using var http = new HttpClient();
-            var metrics = await http.GetStringAsync($"http://{address}:{metricsPort}/metrics");
+            // The metrics listener may come up after the DNS listener on a busy machine.
+            string? metrics = null;
+            while (metrics is null)
+            {
+                try
+                {
+                    metrics = await http.GetStringAsync($"http://{address}:{metricsPort}/metrics");
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(200);
+                }
+            }
             Assert.Contains("ananas_auth_answers_total{rcode=\"NXDOMAIN\"} 1", metrics);
             Assert.Contains("ananas_auth_zones 1", metrics);
         }

@@ -23,14 +23,22 @@ public sealed class ReplyCache
     public const int MaxKey = DnsName.MaxWireLength + 8;
 
     private readonly byte[] _data;
-    private readonly long[] _sequence;
+    // A probe reads the set's four hashes (one cache line) and then only the matching way's entry and slot: the
+    // hit path is cache-miss bound, one array per field cost a line per field.
     private readonly ulong[] _hash;
-    private readonly ulong[] _snapshot;
-    private readonly ulong[] _indexGeneration;
-    private readonly short[] _keyLength;
-    private readonly short[] _replyLength;
+    private readonly Entry[] _entries;
     private readonly byte[] _nextWay;
     private readonly int _setMask;
+
+    /// <summary>What a slot holds besides its octets; <see cref="Sequence"/> is odd while the slot is written.</summary>
+    private struct Entry
+    {
+        public long Sequence;
+        public ulong Snapshot;
+        public ulong IndexGeneration;
+        public short KeyLength;
+        public short ReplyLength;
+    }
 
     public ReplyCache(int capacity)
     {
@@ -39,17 +47,13 @@ public sealed class ReplyCache
         while ((long)sets * 2 * Ways <= capacity) sets <<= 1;
         int slots = sets * Ways;
         _data = GC.AllocateUninitializedArray<byte>(slots * SlotSize);
-        _sequence = new long[slots];
         _hash = new ulong[slots];
-        _snapshot = new ulong[slots];
-        _indexGeneration = new ulong[slots];
-        _keyLength = new short[slots];
-        _replyLength = new short[slots];
+        _entries = new Entry[slots];
         _nextWay = new byte[sets];
         _setMask = sets - 1;
     }
 
-    public int Capacity => _sequence.Length;
+    public int Capacity => _entries.Length;
 
     public long Hits;
     public long Misses;
@@ -87,16 +91,19 @@ public sealed class ReplyCache
         for (int way = 0; way < Ways; way++)
         {
             int slot = set + way;
-            long sequence = Volatile.Read(ref _sequence[slot]);
-            if ((sequence & 1) != 0 || _hash[slot] != hash || _snapshot[slot] != snapshot || _indexGeneration[slot] != indexGeneration) continue;
-            int keyLength = _keyLength[slot], replyLength = _replyLength[slot];
+            // The hash only filters: everything that decides a hit is read after the sequence and checked by it.
+            if (_hash[slot] != hash) continue;
+            ref var entry = ref _entries[slot];
+            long sequence = Volatile.Read(ref entry.Sequence);
+            if ((sequence & 1) != 0 || entry.Snapshot != snapshot || entry.IndexGeneration != indexGeneration) continue;
+            int keyLength = entry.KeyLength, replyLength = entry.ReplyLength;
             if (keyLength != key.Length || replyLength > reply.Length) continue;
             var data = _data.AsSpan(slot * SlotSize, SlotSize);
             if (!data[..keyLength].SequenceEqual(key)) continue;
             data.Slice(keyLength, replyLength).CopyTo(reply);
             // What was copied counts only if no writer took the slot meanwhile.
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _sequence[slot]) != sequence) break;
+            if (Volatile.Read(ref entry.Sequence) != sequence) break;
             Interlocked.Increment(ref Hits);
             return replyLength;
         }
@@ -115,20 +122,22 @@ public sealed class ReplyCache
         for (int way = 0; way < Ways && victim < 0; way++)
         {
             // A stale entry (an older snapshot) or an empty slot goes first.
-            if (_snapshot[set + way] != snapshot || _indexGeneration[set + way] != indexGeneration || _hash[set + way] == hash) victim = set + way;
+            ref var entry = ref _entries[set + way];
+            if (entry.Snapshot != snapshot || entry.IndexGeneration != indexGeneration || _hash[set + way] == hash) victim = set + way;
         }
         if (victim < 0) victim = set + (_nextWay[setIndex]++ & (Ways - 1));
-        long sequence = Volatile.Read(ref _sequence[victim]);
-        if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref _sequence[victim], sequence + 1, sequence) != sequence) return;
+        ref var taken = ref _entries[victim];
+        long sequence = Volatile.Read(ref taken.Sequence);
+        if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref taken.Sequence, sequence + 1, sequence) != sequence) return;
         var data = _data.AsSpan(victim * SlotSize, SlotSize);
         key.CopyTo(data);
         reply.CopyTo(data[key.Length..]);
         _hash[victim] = hash;
-        _snapshot[victim] = snapshot;
-        _indexGeneration[victim] = indexGeneration;
-        _keyLength[victim] = (short)key.Length;
-        _replyLength[victim] = (short)reply.Length;
-        Volatile.Write(ref _sequence[victim], sequence + 2);
+        taken.Snapshot = snapshot;
+        taken.IndexGeneration = indexGeneration;
+        taken.KeyLength = (short)key.Length;
+        taken.ReplyLength = (short)reply.Length;
+        Volatile.Write(ref taken.Sequence, sequence + 2);
         Interlocked.Increment(ref Stores);
     }
 

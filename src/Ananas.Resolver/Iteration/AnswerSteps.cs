@@ -45,8 +45,9 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         // (RFC 2181 §5.4.1): cache it, so later queries see every server the zone names (Unbound does; when the
         // glued servers fail, the others are then looked up: Unbound iter_pcnamech). Not with promiscuous scrubbing,
         // where that RRset is dropped from positive answers as a poisoning vector (Unbound iter_scrub_promiscuous).
+        // Its RRSIGs are kept with it, as with any RRset, so that it can be validated when read back.
         if (!_options.ScrubPromiscuous && response.Authoritative && !delegation.IsForwarding && RRset.Collect(message.Authority, delegation.ZoneCut, RRType.NS) is { } zoneNs)
-            _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority);
+            _cache.Store(zoneNs, TrustRank.AuthoritativeAuthority, ValidationState.Unchecked, AnswerSignatures(message, zoneNs.Name, RRType.NS));
 
         // Answer: follow the alias chain inside the response, as far as it stays in bailiwick.
         var records = new List<ResourceRecord>();

@@ -88,6 +88,13 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <summary>True when a cache-only (RD=0) resolution needed data the cache does not hold.</summary>
     public bool NeededRecursion { get; private set; }
 
+    /// <summary>When <see cref="NeededRecursion"/>: the name the cache held nothing for (the client's, or an alias target).</summary>
+    public DnsName? UncachedName { get; private set; }
+
+    /// <summary>When <see cref="NeededRecursion"/>: the alias chain read from the cache up to <see cref="UncachedName"/> (RFC 1034
+    /// §4.3.2 step 3c), with its cached RRSIGs; null or empty when the client's own name was not cached.</summary>
+    public List<ResourceRecord>? UncachedChain { get; private set; }
+
     /// <summary>Resolves (name, type): the answer with its alias chain, a negative answer, or a failure.</summary>
     public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type, int depth)
     {
@@ -115,6 +122,7 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
                 case StepKind.YXDomain:
                     return new ResolutionOutcome(Rcode.YXDomain, answer);
                 case StepKind.Failure:
+                    if (NeededRecursion && depth == 0) UncachedChain = answer;
                     return ResolutionOutcome.Fail(step.Failure!);
             }
             links += step.Links;
@@ -243,6 +251,7 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
         if (_cacheOnly)
         {
             NeededRecursion = true;
+            UncachedName ??= name;
             return Step.Fail(new ResolutionFailure(EdeCode.NotAuthoritative, "recursion not desired (RD=0) and no cached answer"));
         }
         bool outermost = _outermost is null;

@@ -61,26 +61,85 @@ internal sealed class ValidationStage
         return ValidateCoveredAsync(request, exchanger, question, outcome, resolution, cancellationToken);
     }
 
-    private async ValueTask<Validated> ValidateCoveredAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
+    /// <summary>
+    /// The validator's fetches for one client query (DNSKEY, DS, data lacking RRSIGs): sub-resolutions within the query's
+    /// deadline and upstream budget, bypassing the cache for the name asked.
+    /// </summary>
+    private sealed class SubResolutions(RecursorContext context, Request request, IExchanger exchanger, Resolution resolution, CancellationToken cancellationToken)
     {
-        int queries = 0;
+        public int Queries;
+
         // The servers whose data the current attempt used, by the zone cut they were asked for (made when first needed).
-        List<(DnsName ZoneCut, IPAddress Server)>? sources = null;
-        if (resolution.Sources is { } answered) sources = [.. answered];
-        async ValueTask<ResolutionOutcome> Resolve(DnsName name, RRType type)
+        public List<(DnsName ZoneCut, IPAddress Server)>? Sources = resolution.Sources is { } answered ? [.. answered] : null;
+
+        public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type)
         {
             // The client query's deadline and upstream budget: a fetch for the validator is part of its work.
             var sub = new Request(DnsMessage.CreateQuery(0, name, type, RRClass.IN, recursionDesired: true, dnssecOk: true)) { Deadline = resolution.Deadline, Trace = request.Trace };
-            var subResolution = new Resolution(_context, exchanger, sub, cancellationToken, resolution.Budget) { Refresh = true };
+            var subResolution = new Resolution(context, exchanger, sub, cancellationToken, resolution.Budget) { Refresh = true };
             var result = await subResolution.ResolveAsync(name, type, 0);
-            queries += subResolution.UpstreamQueries;
-            if (subResolution.Sources is { } used) (sources ??= []).AddRange(used);
+            Queries += subResolution.UpstreamQueries;
+            if (subResolution.Sources is { } used) (Sources ??= []).AddRange(used);
             return result;
         }
+    }
+
+    private IClock ValidationClock => _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock;
+
+    private Validator NewValidator(IClock clock, SubResolutions fetches, ValidationBudget budget, bool validatedCacheOnly, bool askAliasTails = false) =>
+        new(_options.TrustAnchors, _cache, clock, fetches.ResolveAsync, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec,
+            _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly, budget)
+        {
+            KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
+            AskAliasTails = askAliasTails,
+        };
+
+    /// <summary>
+    /// The verdict on each RRset (its records and RRSIGs), judged one by one as the validator judges an answer's RRsets,
+    /// with one DNSSEC work budget for all. Unsigned data the cache does not hold as secure is, for the first
+    /// <paramref name="refetchable"/> RRsets, fetched again with its RRSIGs, as cached answer data lacking them is (the
+    /// fetched RRset, when secure, replaces it in <paramref name="rrsets"/>); past those it is Insecure: it proves nothing
+    /// either way (a referral's NS RRset and glue are unsigned by nature, RFC 4035 §2.2). Validation off, or CD set:
+    /// every RRset is Insecure.
+    /// </summary>
+    public async ValueTask<(ValidationVerdict[] Verdicts, int UpstreamQueries)> JudgeRRsetsAsync(Request request, IExchanger exchanger,
+        List<List<ResourceRecord>> rrsets, int refetchable, Resolution resolution, CancellationToken cancellationToken)
+    {
+        var verdicts = new ValidationVerdict[rrsets.Count];
+        var fetches = new SubResolutions(_context, request, exchanger, resolution, cancellationToken);
+        var validator = NewValidator(ValidationClock, fetches, new ValidationBudget(_options.Limits.Dnssec), validatedCacheOnly: false);
+        for (int i = 0; i < rrsets.Count; i++)
+        {
+            var records = rrsets[i];
+            var data = records.Find(r => r.Type != RRType.RRSIG)!;
+            if (!_options.Validation || request.Query.Has(HeaderFlags.CD) || !Validator.Covers(_options.TrustAnchors, _options.NegativeTrustAnchors, data.Name))
+                verdicts[i] = ValidationVerdict.Insecure("not validated");
+            else if (records.Exists(r => r.Type == RRType.RRSIG))
+                verdicts[i] = await validator.ValidateAsync(data.Name, data.Type, new ResolutionOutcome(Rcode.NoError, records));
+            else if (_cache.Get(data.Name, data.Type, RRClass.IN) is { Validation: ValidationState.Secure })
+                verdicts[i] = ValidationVerdict.Secure;
+            else if (i >= refetchable)
+                verdicts[i] = ValidationVerdict.Insecure("unsigned");
+            else if (await fetches.ResolveAsync(data.Name, data.Type) is { Rcode: Rcode.NoError } fetched &&
+                     fetched.Answer.Exists(r => r.Type == data.Type && r.Name.Equals(data.Name)))
+            {
+                verdicts[i] = await validator.ValidateAsync(data.Name, data.Type, fetched);
+                if (verdicts[i].State == ValidationState.Secure)
+                    rrsets[i] = fetched.Answer.FindAll(r => r.Name.Equals(data.Name) && (r.Type == data.Type || r.Data is RrsigData sig && sig.TypeCovered == data.Type));
+            }
+            else
+                verdicts[i] = ValidationVerdict.Insecure("unsigned, and not had again");
+        }
+        return (verdicts, fetches.Queries);
+    }
+
+    private async ValueTask<Validated> ValidateCoveredAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome, Resolution resolution, CancellationToken cancellationToken)
+    {
+        var fetches = new SubResolutions(_context, request, exchanger, resolution, cancellationToken);
         // Data answered from the cache has no RRSIGs: unless the cache holds it as validated, fetch it again. (Data
         // received in this very resolution came with every RRSIG the server has: asking again would bring none.)
-        if (resolution.AnsweredFromCache && LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await Resolve(question.Name, question.Type);
-        var clock = _options.ValidationTime is { } pinned ? new PinnedClock(pinned) : _clock;
+        if (resolution.AnsweredFromCache && LacksSignatures(outcome, request.Query.Edns?.DnssecOk == true)) outcome = await fetches.ResolveAsync(question.Name, question.Type);
+        var clock = ValidationClock;
         var limits = _options.Limits;
         // One budget for every attempt: retries must not multiply the KeyTrap bounds.
         var budget = new ValidationBudget(limits.Dnssec);
@@ -89,17 +148,12 @@ internal sealed class ValidationStage
         {
             // A retry trusts only what was validated before: the unchecked cached DS and DNSKEY may be the bad data.
             bool askTail = !tailRefetched && budget.Exhausted is null && retries < limits.MaxValidationRetries && request.Query.Has(HeaderFlags.RD);
-            var validator = new Validator(_options.TrustAnchors, _cache, clock, Resolve, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, limits.Dnssec,
-                _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly: retries > 0, budget)
-            {
-                KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
-                AskAliasTails = askTail,
-            };
+            var validator = NewValidator(clock, fetches, budget, validatedCacheOnly: retries > 0, askTail);
             var verdict = await validator.ValidateAsync(question.Name, question.Type, outcome);
             if (verdict.State != ValidationState.Bogus)
             {
                 var notice = verdict is { State: ValidationState.Insecure, Ede: { } code } ? new ExtendedErrorOption(code, verdict.Reason) : null;
-                return new(outcome, verdict.State == ValidationState.Secure, queries, Notice: notice);
+                return new(outcome, verdict.State == ValidationState.Secure, fetches.Queries, Notice: notice);
             }
             string reason = verdict.Reason;
             // The bad RRset is a later link of the answer's alias chain: only the record describing the alias is
@@ -108,7 +162,7 @@ internal sealed class ValidationStage
             if (askTail && validator.AliasTail is { } tailName)
             {
                 tailRefetched = true;
-                var tail = await Resolve(tailName, question.Type);
+                var tail = await fetches.ResolveAsync(tailName, question.Type);
                 if (tail.Rcode is Rcode.NoError or Rcode.NXDomain && Validator.ChainPrefix(outcome.Answer, question.Name, tailName) is { } prefix)
                 {
                     prefix.AddRange(tail.Answer);
@@ -120,7 +174,7 @@ internal sealed class ValidationStage
             // Out of validation budget, the data is as bad as the work it costs: no server is blamed, no retry. A
             // query without RD is answered from the cache alone, so nothing is asked again.
             // A key set already known bogus is not asked for again either.
-            if (budget.Exhausted is null && !validator.UsedKnownBogusKeys && HoldOffSenders(validator.BogusData, sources) && request.Query.Has(HeaderFlags.RD))
+            if (budget.Exhausted is null && !validator.UsedKnownBogusKeys && HoldOffSenders(validator.BogusData, fetches.Sources) && request.Query.Has(HeaderFlags.RD))
             {
                 // Worth asking again: the work spent so far counts against the query's bounds.
                 string? bound = null;
@@ -129,8 +183,8 @@ internal sealed class ValidationStage
                 else if (_clock.UtcNow >= resolution.Deadline) bound = Limits.Describe("resolution time", $"{limits.MaxResolutionTime.TotalSeconds:0.###} s");
                 if (bound is null)
                 {
-                    sources?.Clear();
-                    var again = await Resolve(question.Name, question.Type);
+                    fetches.Sources?.Clear();
+                    var again = await fetches.ResolveAsync(question.Name, question.Type);
                     // The other servers failed outright: the bogus verdict is the more telling answer.
                     if (again.Rcode is Rcode.NoError or Rcode.NXDomain)
                     {
@@ -147,7 +201,7 @@ internal sealed class ValidationStage
             // into the zone neither fetches nor computes it again.
             if (validator.BogusKeys is var (zone, ede, why) && !validator.UsedKnownBogusKeys)
                 BogusKeySets.Store(zone, RRType.DNSKEY, checkingDisabled: false, new ResolutionFailure(ede, why), _options.BogusCacheTtl);
-            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, queries, Bogus: true);
+            return new(ResolutionOutcome.Fail(new ResolutionFailure(verdict.Ede ?? EdeCode.DnssecBogus, reason) { Bogus = true }), false, fetches.Queries, Bogus: true);
         }
     }
 

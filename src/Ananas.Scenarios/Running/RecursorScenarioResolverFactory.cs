@@ -26,7 +26,7 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
         // corpus expects them. The virtual clock does not move while a query is answered, so the client timer never
         // fires on its own; stale answers come from failed resolutions and from serve-expired-client-timeout 0.
         var recursor = ResolverStack.Create(OptionsFor(setup), clock, new RandomServerSelector(new SeededRandom(1)), PeerCompatibilityFor(setup)).Recursor;
-        return new RecursorUnderTest(recursor, exchanger);
+        return new RecursorUnderTest(recursor, exchanger, setup.SnoopNetworks);
     }
 
     /// <summary>Translates a scenario's config into recursor options.</summary>
@@ -105,14 +105,19 @@ public sealed class RecursorScenarioResolverFactory : IScenarioResolverFactory
     private static IReadOnlyList<IPEndPoint> Endpoints(IReadOnlyList<IPAddress> addresses) =>
         [.. addresses.Select(a => new IPEndPoint(a, 53))];
 
-    private sealed class RecursorUnderTest(Recursor recursor, IExchanger exchanger) : IScenarioResolver
+    /// <summary>Testbound's client: a query step without ADDRESS comes from 127.0.0.1.</summary>
+    private static readonly IPAddress DefaultClient = IPAddress.Loopback;
+
+    private sealed class RecursorUnderTest(Recursor recursor, IExchanger exchanger, IReadOnlyList<IPNetwork> snoopers) : IScenarioResolver
     {
         public Task<DnsMessage?> ResolveAsync(DnsMessage query, CancellationToken cancellationToken) =>
             ResolveAsync(query, null, cancellationToken);
 
         public async Task<DnsMessage?> ResolveAsync(DnsMessage query, IPEndPoint? client, CancellationToken cancellationToken)
         {
-            var response = await recursor.ResolveAsync(new Request(query) { Client = client }, exchanger, cancellationToken).ConfigureAwait(false);
+            var source = client?.Address ?? DefaultClient;
+            var request = new Request(query) { Client = client, CacheReferrals = !query.Has(HeaderFlags.RD) && snoopers.Any(n => n.Contains(source)) };
+            var response = await recursor.ResolveAsync(request, exchanger, cancellationToken).ConfigureAwait(false);
             // Prefetches and stale refreshes finish before the next step, as they do in testbound's event loop.
             await recursor.WhenBackgroundIdleAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             return response.Message;

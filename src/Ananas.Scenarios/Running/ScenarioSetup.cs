@@ -57,6 +57,9 @@ public sealed class ScenarioSetup
     /// <summary>Unbound <c>private-domain</c> names, exempt from <see cref="PrivateAddresses"/>.</summary>
     public IReadOnlyList<DnsName> PrivateDomains { get; init; } = [];
 
+    /// <summary>Unbound <c>access-control: NETBLOCK allow_snoop</c>: clients whose queries without RD get referrals from the cache.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> SnoopNetworks { get; init; } = [];
+
     /// <summary>Records kept per NS RRset (unbound <c>iter-scrub-ns</c>, default 20).</summary>
     public int MaxNsRecords { get; init; } = 20;
 

@@ -40,6 +40,7 @@ public static class ScenarioSetupBuilder
         var forwardAddrs = new List<IPAddress>();
         var anchors = new List<string>();
         var ntas = new List<DnsName>();
+        var snoopers = new List<IPNetwork>();
         DnsName stubName = DefaultStubName;
         bool? qmin = null;
         bool doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, serveStale = false, prefetch = false;
@@ -61,9 +62,10 @@ public static class ScenarioSetupBuilder
                 case "force-ipv6": break; // only chooses the harness's socket family
                 // Ananas extensions for our own scenarios (tests/scenarios); deckard itself has no such keys. serve-stale
                 // is Unbound's serve-expired with its defaults (RFC 8767; client timer 1.8 s, stale TTL 30 s), prefetch is
-                // Unbound's prefetch.
+                // Unbound's prefetch, access-control Unbound's (its allow_snoop: referrals from the cache).
                 case "serve-stale": serveStale = DeckardBool(e.Value); break;
                 case "prefetch": prefetch = DeckardBool(e.Value); break;
+                case "access-control": AddAccessControl(e, snoopers, skips); break;
                 case "val-override-date":
                     if (!VirtualClock.TryParseOverrideDate(e.Value, out start)) skips.Add(new SkipReason($"bad val-override-date '{e.Value}'", e.Line));
                     break;
@@ -85,6 +87,7 @@ public static class ScenarioSetupBuilder
         {
             Dialect = ScenarioDialect.Deckard,
             RootHints = new ZoneServers(DnsName.Root, stubAddrs, [stubName]),
+            SnoopNetworks = snoopers,
             ForwardZones = forwards,
             QueryMinimisation = q,
             DoIp4 = doIp4,
@@ -117,6 +120,7 @@ public static class ScenarioSetupBuilder
         var ntas = new List<DnsName>();
         var privateAddresses = new List<IPNetwork>();
         var privateDomains = new List<DnsName>();
+        var snoopers = new List<IPNetwork>();
         bool qmin = true, doIp4 = true, doIp6 = true, hardenGlue = true, noLocalhost = true, minimal = false, validator = true;
         bool serveExpired = false, ttlReset = false, prefetch = false, tcpUpstream = false, scrubPromiscuous = true, aggressiveNsec = true;
         int maxNs = 20;
@@ -162,8 +166,7 @@ public static class ScenarioSetupBuilder
                             case "serve-expired-reply-ttl": replyTtl = ParseUInt(e, skips); break;
                             case "serve-expired-client-timeout": clientTimeout = ParseUInt(e, skips); break;
                             case "access-control":
-                                if (!e.Value.Contains("allow", StringComparison.OrdinalIgnoreCase))
-                                    skips.Add(new SkipReason($"needs access control ({e.Value})", e.Line));
+                                AddAccessControl(e, snoopers, skips);
                                 break;
                             case "module-config":
                                 var modules = e.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -222,6 +225,7 @@ public static class ScenarioSetupBuilder
             ScrubPromiscuous = scrubPromiscuous,
             PrivateAddresses = privateAddresses,
             PrivateDomains = privateDomains,
+            SnoopNetworks = snoopers,
             MaxNsRecords = maxNs,
             TrustAnchors = anchors,
             NegativeTrustAnchors = ntas,
@@ -247,6 +251,26 @@ public static class ScenarioSetupBuilder
         if (s.ForwardZones.Count > 0) r |= ScenarioCapabilities.Forwarding;
         if (s.StubZones.Count > 0) r |= ScenarioCapabilities.StubZones;
         return r;
+    }
+
+    /// <summary>
+    /// Unbound <c>access-control: NETBLOCK ACTION</c>: every client of a scenario is admitted, so only <c>allow_snoop</c>
+    /// (referrals from the cache to queries without RD) changes anything; other allow actions are as good as none, and
+    /// the actions that refuse or drop need access control the runner does not model.
+    /// </summary>
+    private static void AddAccessControl(ConfigEntry e, List<IPNetwork> snoopers, List<SkipReason> skips)
+    {
+        var parts = e.Value.Trim('"').Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        string action = parts.Length > 1 ? parts[1].ToLowerInvariant() : "";
+        if (!action.StartsWith("allow", StringComparison.Ordinal))
+        {
+            skips.Add(new SkipReason($"needs access control ({e.Value})", e.Line));
+            return;
+        }
+        if (action != "allow_snoop") return;
+        if (IPNetwork.TryParse(parts[0], out var network)) snoopers.Add(network);
+        else if (IPAddress.TryParse(parts[0], out var host)) snoopers.Add(new IPNetwork(host, host.GetAddressBytes().Length * 8));
+        else skips.Add(new SkipReason($"bad access-control netblock '{parts[0]}'", e.Line));
     }
 
     private static bool UnboundBool(string value) => value.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase);

@@ -35,6 +35,8 @@ public static class ConfigKeys
         Networks("access.allow", ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"], Live,
             c => c.Allow, (c, v) => c.Allow = v,
             "client networks allowed to query (CIDR, or a bare address for one host); others get REFUSED. An open resolver gets abused: list only networks you serve"),
+        Networks("access.snoop", [], Live, c => c.Snoop, (c, v) => c.Snoop = v,
+            "client networks (of those `access.allow` admits) whose queries without RD that the cache cannot answer get a referral from the cache (RFC 1034 §4.3.2: the closest cached NS RRset and its servers' addresses; Unbound `allow_snoop`) instead of REFUSED with EDE 20. Empty by default: such referrals show what other clients asked (cache snooping); list only diagnostic hosts"),
 
         Boolean("resolver.qname-minimisation", true, Recursor, c => c.QnameMinimisation, (c, v) => c.QnameMinimisation = v, "QNAME minimisation (RFC 9156)"),
         Boolean("resolver.ipv6", false, Recursor, c => c.IPv6, (c, v) => c.IPv6 = v, "also query name servers over IPv6 (turn on where the host has IPv6 connectivity)"),

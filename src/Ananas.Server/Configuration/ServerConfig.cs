@@ -13,6 +13,8 @@ public sealed record ServerConfig
     public string RootHints { get; set; } = "";
     public long CacheSizeBytes { get; set; }
     public List<string> Allow { get; set; } = [];
+    /// <summary>Clients whose queries without RD may be answered with a referral from the cache (cache snooping).</summary>
+    public List<string> Snoop { get; set; } = [];
     public bool QnameMinimisation { get; set; }
     public bool IPv6 { get; set; }
     /// <summary>Query name servers at loopback addresses learnt from referrals (off: Unbound's do-not-query-localhost).</summary>
@@ -200,7 +202,7 @@ public sealed record ServerConfig
     public List<PluginConfig> Plugins { get; set; } = [];
 
     /// <summary>A deep copy (lists included), so that applying a file never changes the defaults.</summary>
-    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
+    public ServerConfig Copy() => this with { Listen = [.. Listen], Allow = [.. Allow], Snoop = [.. Snoop], NegativeTrustAnchors = [.. NegativeTrustAnchors], LocalZones = [.. LocalZones], ProxyTrustedSources = [.. ProxyTrustedSources], RrlExempt = [.. RrlExempt],
         AuthoritativeAllowTransfer = [.. AuthoritativeAllowTransfer], AuthoritativeNotify = [.. AuthoritativeNotify],
         Forwards = [.. Forwards], Stubs = [.. Stubs], ClusterPeers = [.. ClusterPeers], Plugins = Plugins.Select(p => p.Copy()).ToList() };
 }

@@ -80,6 +80,7 @@ public static class ResolverStackBuilder
     public static PipelineOptions PipelineOptions(ServerConfig config) => new()
     {
         Access = AccessList.Parse(config.Allow),
+        Snoop = AccessList.Parse(config.Snoop),
         ResolveTimeout = config.QueryTimeout,
         MaxUdpPayload = (ushort)config.UdpMaxPayload,
         GroupPrefixV4 = config.GroupPrefixV4,

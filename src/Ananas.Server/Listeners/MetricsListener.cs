@@ -80,6 +80,7 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         Counter(sb, "ananas_dropped_total", "Frames dropped without an answer (not a query, too short, phase drop).", c.DroppedCount);
         Counter(sb, "ananas_truncated_total", "Replies truncated to fit the client's size.", c.TruncatedCount);
         Counter(sb, "ananas_client_gone_total", "Misses whose client left before the answer.", c.ClientGoneCount);
+        Counter(sb, "ananas_cache_referrals_total", "Referrals from the cache sent to queries without RD from access.snoop clients.", c.CacheReferralCount);
         sb.Append("# HELP ananas_scheduler_queued Misses waiting in the scheduler's queues.\n# TYPE ananas_scheduler_queued gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_scheduler_queued {pipeline.Scheduler?.Queued ?? 0}\n");
         Counter(sb, "ananas_rrl_dropped_total", "UDP responses dropped by response rate limiting.", c.RrlDroppedCount);

@@ -14,6 +14,7 @@ public sealed class PipelineCounters
     internal long Truncated;
     internal long ServFail;
     internal long ClientGone;
+    internal long CacheReferrals;
 
     // UDP response rate limiting and DNS Cookies.
     internal long RrlDropped;
@@ -70,6 +71,7 @@ public sealed class PipelineCounters
     public long TruncatedCount => Interlocked.Read(ref Truncated);
     public long ServFailCount => Interlocked.Read(ref ServFail);
     public long ClientGoneCount => Interlocked.Read(ref ClientGone);
+    public long CacheReferralCount => Interlocked.Read(ref CacheReferrals);
     public long PhaseAnswerCount => Interlocked.Read(ref PhaseAnswers);
     public long PhaseFaultCount => Interlocked.Read(ref PhaseFaults);
     public long UpstreamRefusedCount => Interlocked.Read(ref UpstreamRefused);

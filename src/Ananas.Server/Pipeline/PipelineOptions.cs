@@ -8,6 +8,12 @@ public sealed record PipelineOptions
     /// <summary>Who may query.</summary>
     public AccessList Access { get; init; } = AccessList.Default;
 
+    /// <summary>
+    /// Clients (among those <see cref="Access"/> admits) whose queries without RD that the cache cannot answer get a
+    /// referral from the cache instead of REFUSED (cache snooping, Unbound <c>allow_snoop</c>). Nobody by default.
+    /// </summary>
+    public AccessList Snoop { get; init; } = AccessList.Parse([]);
+
     /// <summary>A recursion is abandoned (SERVFAIL) after this long.</summary>
     public TimeSpan ResolveTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

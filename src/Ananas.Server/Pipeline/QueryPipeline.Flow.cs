@@ -230,15 +230,32 @@ public sealed partial class QueryPipeline
         var frame = context.Frame;
         var sink = frame.Sink;
         var query = context.Query;
-        var request = new Request(query) { Client = frame.ClientEndPoint, Deadline = _clock.UtcNow + _options.ResolveTimeout };
+        var options = _options;
+        var request = new Request(query)
+        {
+            Client = frame.ClientEndPoint,
+            Deadline = _clock.UtcNow + options.ResolveTimeout,
+            CacheReferrals = !query.Has(HeaderFlags.RD) && options.Snoop.Allows(frame.Address),
+        };
         DnsMessage answer;
         try
         {
             // [cluster]: a miss that did not come from a peer is first offered to the name's owner (null: resolve here).
-            answer = (Forwarder is { } forwarder && !frame.FromPeer
-                    ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, context.Cancellation).ConfigureAwait(false)
-                    : null)
-                ?? (await context.Recursor!.ResolveAsync(request, context.Exchanger!, context.Cancellation).ConfigureAwait(false)).Message;
+            var forwarded = Forwarder is { } forwarder && !frame.FromPeer
+                ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, context.Cancellation).ConfigureAwait(false)
+                : null;
+            if (forwarded is not null) answer = forwarded;
+            else
+            {
+                var resolved = await context.Recursor!.ResolveAsync(request, context.Exchanger!, context.Cancellation).ConfigureAwait(false);
+                answer = resolved.Message;
+                // A referral answers this client's RD=0 query, not the question: the answer cache, keyed by the question, keeps none.
+                if (resolved.Referral)
+                {
+                    context.Cacheable = false;
+                    Interlocked.Increment(ref Counters.CacheReferrals);
+                }
+            }
         }
         catch (OperationCanceledException) when (sink.ClientGone.IsCancellationRequested)
         {
