@@ -18,7 +18,8 @@ namespace Ananas.Server.Pipeline;
 /// With phase handlers installed the query walks the stages of <see cref="QueryStage"/> instead
 /// (QueryPipeline.Flow.cs). Only a miss leaves that thread: the frame is detached (copied to a pooled buffer),
 /// queued by client group in the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a
-/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion). Every reply, whichever way it
+/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion), unless the cluster's owner of the
+/// name is asked for it from this thread first (QueryPipeline.Forwarding.cs). Every reply, whichever way it
 /// came, leaves through Finish (QueryPipeline.Reply.cs).
 /// </summary>
 public sealed partial class QueryPipeline
@@ -179,7 +180,7 @@ public sealed partial class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         if (ShedsAtOnce(frame)) return;
-        Dispatch(frame.Detach());
+        Miss(frame.Detach());
     }
 
     /// <summary>
@@ -282,7 +283,9 @@ public sealed partial class QueryPipeline
                 return;
             }
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
-            cancellation.CancelAfter(_options.ResolveTimeout);
+            // A miss its cluster owner did not answer has what is left of the timeout that started with the offer.
+            cancellation.CancelAfter(frame.ResolveBy == 0 ? _options.ResolveTimeout
+                : TimeSpan.FromSeconds(Math.Max(0, (frame.ResolveBy - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency)));
             var phases = _phases;
             var context = new PhaseContext();
             context.Start(frame, shape, GroupPrefixLength(frame), query);
