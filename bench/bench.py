@@ -308,8 +308,9 @@ class Perf:
 
 def dnsperf(address: str, port: int, qfile: Path, cpu: str, out: Path, *, duration: float | None = None,
             runs: int | None = None, outstanding: int = 100, rate: float | None = None, verbose: bool = False,
-            timeout: float = 2, edns: bool = False) -> Perf:
-    args = ["taskset", "-c", cpu, "dnsperf", "-s", address, "-p", str(port), "-d", str(qfile), "-c", "4", "-T", "2",
+            timeout: float = 2, edns: bool = False, clients: int = 4, threads: int = 2) -> Perf:
+    # dnsperf shares `outstanding` among its threads: one query at a time needs one thread (and one client).
+    args = ["taskset", "-c", cpu, "dnsperf", "-s", address, "-p", str(port), "-d", str(qfile), "-c", str(clients), "-T", str(threads),
             "-q", str(outstanding), "-t", str(timeout)]
     if duration:
         args += ["-l", str(duration)]

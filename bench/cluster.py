@@ -21,7 +21,8 @@ clients of the untouched nodes report their errors and worst latency around each
 client's bits (AD, none, DO, DO+CD), and compares rcode, AD and the answer RRsets; with --signed the lab is signed and
 both validate, so AD means something. --query-log has every node write its query log (and the clients ask with EDNS)
 and reports each SERVFAIL by node, by recipient (a client, or a peer's forwarded question) and by Extended DNS Error.
---hop measures only what the extra hop adds: local hits against hits served by a peer, same queries, same moment.
+--hop measures only what the extra hop adds: local hits against hits served by a peer, same queries, same moment; then
+it counts the threads each node wakes per local hit and per forwarded hit (/proc context switches, less idle).
 Results go to stdout (a Markdown table) and .build/bench/cluster/<time>/.
 """
 from __future__ import annotations
@@ -368,12 +369,15 @@ def hop_latency(lab: Path, run: Path, args) -> dict:
         wait_ring(nodes)
         pairs = sorted({(q, t) for q, t in (line.split("\t")[:2] for line in (lab / "names.tsv").read_text().splitlines())})
         random.Random(7).shuffle(pairs)
-        pairs = pairs[:args.hop_names]
+        pairs, spare = pairs[:args.hop_names], pairs[args.hop_names:]
         ids = [n.id for n in nodes]
-        owned = {(q, t): owner_of(q, ids) for q, t in pairs}
+        owned = {(q, t): owner_of(q, ids) for q, t in pairs + spare}
+        # Names kept apart for counting wake-ups: cached at their owner, never asked at node 1 before that count.
+        counted = {"local": [p for p in spare if owned[p] == nodes[0].id][:args.hop_wakeups],
+                   "peer": [p for p in spare if owned[p] == nodes[1].id][:args.hop_wakeups]}
         for n in nodes:
             warm = run / f"hop-warm-{n.id}.txt"
-            warm.write_text("".join(f"{q} {t}\n" for q, t in pairs if owned[(q, t)] == n.id))
+            warm.write_text("".join(f"{q} {t}\n" for q, t in pairs + counted["local"] + counted["peer"] if owned[(q, t)] == n.id))
             log(f"hop: warming the names {n.id} owns at {n.id}")
             B.dnsperf(n.address, DNS_PORT, warm, "0-1", run / f"hop-warm-{n.id}.dnsperf", runs=1, rate=args.hop_rate * 2, outstanding=200)
         ask = run / "hop-ask.txt"
@@ -397,17 +401,83 @@ def hop_latency(lab: Path, run: Path, args) -> dict:
                     "p99.9_ms": round(B.percentile(values, 0.999), 3), "max_ms": round(values[-1], 3) if values else None}
 
         d_local, d_peer = dist(local), dist(peer)
-        return {"rate": args.hop_rate, "sent": perf.sent, "lost": perf.lost, "local_hits": d_local, "peer_hits": d_peer,
+        wakeups = hop_wakeups(nodes, run, counted, args.hop_wakeup_rate) if args.hop_wakeups else None
+        return {"wakeups_per_query": wakeups,"rate": args.hop_rate, "sent": perf.sent, "lost": perf.lost, "local_hits": d_local, "peer_hits": d_peer,
                 "added_p50_ms": round(d_peer["p50_ms"] - d_local["p50_ms"], 3), "added_p99_ms": round(d_peer["p99_ms"] - d_local["p99_ms"], 3),
                 "node1_cache_hits": delta(before[:1], after[:1], "ananas_cache_hits_total"),
                 "forwarded": delta(before[:1], after[:1], "ananas_cluster_forwarded_total"),
                 "answered_by_owner": delta(before[:1], after[:1], "ananas_cluster_forward_answered_total"),
+                **{key: delta(before[:1], after[:1], f"ananas_cluster_{key}_total") for key in ("spilled", "budget_timeouts", "forward_fallbacks", "owner_failures", "peer_failures")},
                 "owner_cache_hits": delta(before[1:], after[1:], "ananas_cache_hits_total"),
                 "upstream_during": delta(before, after, "ananas_upstream_queries_total")}
     finally:
         for n in nodes:
             if n.proc:
                 B.stop(n.proc)
+
+
+def thread_switches(pid: int) -> dict[int, tuple[str, int, int]]:
+    """Each thread of a process: its name and its voluntary and involuntary context switches so far (/proc)."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = dict(line.split(":", 1) for line in (task / "status").read_text().splitlines() if ":" in line)
+            threads[int(task.name)] = ((task / "comm").read_text().strip(), int(fields["voluntary_ctxt_switches"]), int(fields["nonvoluntary_ctxt_switches"]))
+        except (OSError, KeyError, ValueError):
+            pass
+    return threads
+
+
+def switches_between(before: dict, after: dict) -> dict[str, list[int]]:
+    """Context switches by thread name between two snapshots (a thread started meanwhile counts from zero)."""
+    by_name: dict[str, list[int]] = {}
+    for tid, (name, voluntary, involuntary) in after.items():
+        _, v0, i0 = before.get(tid, (name, 0, 0))
+        entry = by_name.setdefault(name, [0, 0])
+        entry[0] += voluntary - v0
+        entry[1] += involuntary - i0
+    return by_name
+
+
+def hop_wakeups(nodes: list[Node], run: Path, counted: dict[str, list], rate: float) -> dict:
+    """Thread wake-ups per query at a low rate (one query at a time): each node's voluntary context switches (a thread
+    that blocked, to be woken again) while node 1 is asked names it owns (local hits) and names node 2 owns (forwarded
+    hits), less what the same nodes do idle for as long (pings, timers). Counted, not timed: a busy machine stretches
+    the time, not the count (involuntary switches, the preemptions, are reported apart: they are the machine's)."""
+    pids = [n.proc.pid for n in nodes]
+
+    def measure(label: str, names: list | None, seconds: float = 0) -> tuple[float, list[dict]]:
+        before = [thread_switches(pid) for pid in pids]
+        started = time.monotonic()
+        if names:
+            qfile = run / f"hop-count-{label}.txt"
+            qfile.write_text("".join(f"{q} {t}\n" for q, t in names))
+            B.dnsperf(nodes[0].address, DNS_PORT, qfile, "0-1", run / f"hop-count-{label}.dnsperf", runs=1, rate=rate, outstanding=1, clients=1, threads=1)
+        else:
+            time.sleep(seconds)
+        elapsed = time.monotonic() - started
+        return elapsed, [switches_between(b, a) for b, a in zip(before, [thread_switches(pid) for pid in pids])]
+
+    time.sleep(2)
+    idle_seconds, idle = measure("idle", None, max(len(v) for v in counted.values()) / rate)
+    result: dict = {"rate": rate, "idle_seconds": round(idle_seconds, 1),
+                    "idle_per_second": {n.id: {k: round(v[0] / idle_seconds, 1) for k, v in d.items() if v[0]} for n, d in zip(nodes, idle)}}
+    for label in ("local", "peer"):
+        names = counted[label]
+        elapsed, busy = measure(label, names)
+        per_node = {}
+        for node, during, quiet in zip(nodes, busy, idle):
+            threads = {}
+            for name in set(during) | set(quiet):
+                v = (during.get(name, [0, 0])[0] - quiet.get(name, [0, 0])[0] * elapsed / idle_seconds) / len(names)
+                i = during.get(name, [0, 0])[1] / len(names)
+                if abs(v) >= 0.05 or i >= 0.05:
+                    threads[name] = {"voluntary": round(v, 2), "involuntary": round(i, 2)}
+            per_node[node.id] = {"voluntary": round(sum(t["voluntary"] for t in threads.values()), 2),
+                                 "involuntary": round(sum(t["involuntary"] for t in threads.values()), 2), "threads": threads}
+        result[label] = {"queries": len(names), "seconds": round(elapsed, 1), **per_node}
+        log(f"hop: wake-ups per {label} query: {json.dumps(per_node)}")
+    return result
 
 
 def wait_ring(nodes: list[Node]) -> None:
@@ -477,6 +547,8 @@ def main() -> int:
     p.add_argument("--hop", action="store_true", help="only measure the extra hop: local hits vs hits served by a peer (2 nodes, TTLs 3600)")
     p.add_argument("--hop-names", type=int, default=6000, help="names asked in --hop (default 6000)")
     p.add_argument("--hop-rate", type=float, default=200, help="queries per second in --hop's measured phase (default 200)")
+    p.add_argument("--hop-wakeups", type=int, default=500, help="--hop then counts thread wake-ups over this many local and this many forwarded hits, one at a time (0: not)")
+    p.add_argument("--hop-wakeup-rate", type=float, default=50, help="queries per second while counting wake-ups (default 50)")
     p.add_argument("--quick", action="store_true", help="20 s per set-up on a 1,000-zone lab (to check the harness)")
     p.add_argument("--ananas", help="the command that runs Ananas (default: the repository's ./ananas launcher)")
     args = p.parse_args()
@@ -506,7 +578,15 @@ def main() -> int:
         for label, key in (("local (node 1's cache)", "local_hits"), ("served by the peer (node 2's cache)", "peer_hits")):
             d = result[key]
             print(f"| {label} | {d['n']} | {d['p50_ms']} | {d['p90_ms']} | {d['p99_ms']} | {d['p99.9_ms']} | {d['max_ms']} |")
-        print(f"\nhop: {json.dumps({k: v for k, v in result.items() if k not in ('local_hits', 'peer_hits')})}")
+        print(f"\nhop: {json.dumps({k: v for k, v in result.items() if k not in ('local_hits', 'peer_hits', 'wakeups_per_query')})}")
+        if result["wakeups_per_query"]:
+            w = result["wakeups_per_query"]
+            print(f"\nThread wake-ups (voluntary context switches) per query, {w['rate']:g} q/s one at a time, less idle:\n")
+            print("| hits | node 1 | node 2 | node 1 threads | node 2 threads |\n|---|---|---|---|---|")
+            for label in ("local", "peer"):
+                cells = [w[label][n]["voluntary"] for n in ("n1", "n2")]
+                threads = ["; ".join(f"{k} {v['voluntary']}" for k, v in sorted(w[label][n]["threads"].items()) if abs(v["voluntary"]) >= 0.05) for n in ("n1", "n2")]
+                print(f"| {label} | {cells[0]} | {cells[1]} | {threads[0]} | {threads[1]} |")
         return 0
     results = []
     try:

@@ -101,15 +101,25 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
         return ids;
     }
 
-    public async ValueTask<DnsMessage?> ForwardAsync(ReadOnlyMemory<byte> query, DnsMessage parsed, ClientAddress client, CancellationToken cancellationToken)
+    public bool TryForward(ReadOnlySpan<byte> query, DnsMessage parsed, ClientAddress client, long deadline, IForwardedMiss miss)
     {
-        if (parsed.Questions.Count != 1) return null;
+        if (parsed.Questions.Count != 1) return false;
         var link = Choose(parsed.Question.Name);
-        if (link is null) return null;
-        var address = new byte[17];
+        if (link is null) return false;
+        Span<byte> address = stackalloc byte[17];
         PeerListener.WriteClient(client, address);
-        var answer = await link.ForwardAsync(query, address, cancellationToken).ConfigureAwait(false);
-        if (answer is null) return null;
+        return link.TryForward(query, address, new Forwarded(this, miss, parsed.Id), deadline);
+    }
+
+    /// <summary>A question on its way to its owner, for the pipeline's <paramref name="miss"/> (<paramref name="clientId"/>: the client's DNS ID).</summary>
+    private sealed class Forwarded(ClusterForwarder forwarder, IForwardedMiss miss, ushort clientId) : PendingQuestion
+    {
+        public override void Complete(ReadOnlySpan<byte> answer, bool answered) => miss.Answered(answered ? forwarder.Accept(answer, clientId) : null);
+    }
+
+    /// <summary>The owner's answer as the client's (its ID), or null when it is not to be passed on (resolve here).</summary>
+    private DnsMessage? Accept(ReadOnlySpan<byte> answer, ushort clientId)
+    {
         try
         {
             var message = DnsMessage.Parse(answer);
@@ -121,7 +131,7 @@ public sealed class ClusterForwarder : IMissForwarder, IAsyncDisposable
                 Interlocked.Increment(ref Metrics.OwnerFailures);
                 return null;
             }
-            message.Id = parsed.Id;
+            message.Id = clientId;
             Interlocked.Increment(ref Metrics.Answered);
             return message;
         }

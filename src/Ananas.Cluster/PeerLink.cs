@@ -1,29 +1,56 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Ananas.Cluster.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Ananas.Cluster;
 
 /// <summary>
-/// This node's persistent connection to one peer: it (re)connects and authenticates, carries forwarded questions
-/// pipelined (matched by a DNS ID unique on the link), pings every probe interval, and judges the peer's health from
-/// both: a peer is healthy while it is connected and was heard from within three probe intervals, and no more than
-/// two forwarded questions in a row went unanswered and unacknowledged within the budget.
+/// A question sent on a <see cref="PeerLink"/>, waiting for its outcome. The link calls <see cref="Complete"/> once,
+/// on the thread that learns the outcome: the link's reader (answer, refusal, budget or silence, link lost) or the
+/// sender itself when the link was lost as it sent.
+/// </summary>
+internal abstract class PendingQuestion
+{
+    internal ushort Id;
+    internal long Sent;
+    /// <summary>The current wait: the budget for an answer or an acknowledgement, then budgets of the owner's silence.</summary>
+    internal long WindowStart, WindowEnd;
+    /// <summary>The query's own timeout (<see cref="Stopwatch"/> timestamps, as all here).</summary>
+    internal long Deadline;
+    internal volatile bool Acknowledged;
+    internal bool Pinged;
+
+    /// <summary>The owner's answer (its ID the link's), or <paramref name="answered"/> false: resolve here.</summary>
+    public abstract void Complete(ReadOnlySpan<byte> answer, bool answered);
+}
+
+/// <summary>
+/// This node's persistent connection to one peer, run by one thread of its own: it (re)connects and authenticates,
+/// carries forwarded questions pipelined (matched by a DNS ID unique on the link), pings every probe interval, and
+/// judges the peer's health from both: a peer is healthy while it is connected and was heard from within three probe
+/// intervals, and no more than two forwarded questions in a row went unanswered and unacknowledged within the budget.
+/// A question is sent on the thread that forwards it; its answer completes it on the link's thread, which also keeps
+/// every time limit (its read waits until the next limit falls due): no timer and no other thread per question.
 /// </summary>
 internal sealed class PeerLink : IAsyncDisposable
 {
     private const int MaxSilentTimeouts = 3;
 
+    private enum Outcome { Answered, Unanswered, BudgetTimeout, TimedOut }
+
     private readonly ClusterOptions _options;
     private readonly ClusterMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
+    private readonly ConcurrentDictionary<ushort, PendingQuestion> _pending = new();
+    /// <summary>The questions in <see cref="_pending"/> (its Count takes every lock of the table; this is read per forward).</summary>
+    private int _inFlight;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _budget;
     private volatile PeerChannel? _channel;
     private long _lastHeard;
     private long _lastPing;
@@ -39,7 +66,8 @@ internal sealed class PeerLink : IAsyncDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _loop = Task.Run(ConnectLoopAsync);
+        _budget = Ticks(options.Budget);
+        new Thread(Run) { IsBackground = true, Name = $"ananas-peer-{id}" }.Start();
     }
 
     public string Id { get; }
@@ -49,7 +77,7 @@ internal sealed class PeerLink : IAsyncDisposable
     public bool Healthy => _healthy;
 
     /// <summary>Forwarded questions awaiting their answer.</summary>
-    public int InFlight => _pending.Count;
+    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>The last ping's round trip, in microseconds (0 before the first).</summary>
     public long RttMicroseconds { get; private set; }
@@ -59,100 +87,124 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Raised when <see cref="Healthy"/> changes (the ring is rebuilt).</summary>
     public event Action? HealthChanged;
 
-    /// <summary>
-    /// A question awaiting its answer. Its waiter continues on the thread that completes it (the link's reader, with
-    /// the answer): the rest of the query — cache store, reply — is short, and a hand-off to the thread pool here was
-    /// one more wake-up on every forwarded answer.
-    /// </summary>
-    private sealed class Pending() : TaskCompletionSource<byte[]?>(TaskCreationOptions.None)
-    {
-        public volatile bool Acknowledged;
-    }
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     /// <summary>
-    /// Sends <paramref name="query"/> to the peer and waits for its answer: at most the budget unless the peer
-    /// acknowledges that it is resolving. Null when the answer cannot be had (the caller resolves locally).
+    /// Sends <paramref name="query"/> to the peer now: true when sent (<paramref name="question"/> is completed later,
+    /// at most the budget after unless the peer acknowledges that it is resolving); false when it cannot be (the caller
+    /// resolves locally). A question the owner acknowledged is waited for until <paramref name="deadline"/>.
     /// </summary>
-    public async ValueTask<byte[]?> ForwardAsync(ReadOnlyMemory<byte> query, ReadOnlyMemory<byte> client, CancellationToken cancellationToken)
+    public bool TryForward(ReadOnlySpan<byte> query, ReadOnlySpan<byte> client, PendingQuestion question, long deadline)
     {
         var channel = _channel;
-        if (channel is null || !_healthy || _pending.Count >= _options.MaxInFlightPerPeer || query.Length < 12) return null;
-        ushort id = 0;
-        var pending = new Pending();
+        if (channel is null || !_healthy || InFlight >= _options.MaxInFlightPerPeer || query.Length < 12) return false;
+        long now = Stopwatch.GetTimestamp();
+        question.Sent = question.WindowStart = now;
+        question.WindowEnd = now + _budget;
+        question.Deadline = deadline;
         for (int attempt = 0; ; attempt++)
         {
-            id = (ushort)Interlocked.Increment(ref _nextId);
-            if (_pending.TryAdd(id, pending)) break;
-            if (attempt > 16) return null;
+            question.Id = (ushort)Interlocked.Increment(ref _nextId);
+            if (_pending.TryAdd(question.Id, question))
+            {
+                Interlocked.Increment(ref _inFlight);
+                break;
+            }
+            if (attempt > 16) return false;
         }
-        var copy = query.ToArray();
-        BinaryPrimitives.WriteUInt16BigEndian(copy, id);
-        long started = Stopwatch.GetTimestamp();
-        if (!channel.TrySend(PeerMessageType.Query, PeerMessageFlags.Forwarded, client.Span, copy))
+        var copy = ArrayPool<byte>.Shared.Rent(query.Length);
+        query.CopyTo(copy);
+        BinaryPrimitives.WriteUInt16BigEndian(copy, question.Id);
+        bool sent = channel.TrySend(PeerMessageType.Query, PeerMessageFlags.Forwarded, client, copy.AsSpan(0, query.Length));
+        ArrayPool<byte>.Shared.Return(copy);
+        if (!sent)
         {
-            _pending.TryRemove(id, out _);
-            return null;
+            // Unless the link's loss completed it meanwhile (then it goes on from there: it was taken).
+            if (!_pending.TryRemove(new KeyValuePair<ushort, PendingQuestion>(question.Id, question))) return true;
+            Interlocked.Decrement(ref _inFlight);
+            return false;
         }
         Interlocked.Increment(ref _metrics.Forwarded);
         // The link may have been lost between reading _channel and adding the question: its failing of the
         // pending questions then ran before this one was added, so fail it here rather than wait out the budget.
-        if (_channel != channel || channel.Closed.IsCancellationRequested) pending.TrySetResult(null);
+        if (_channel != channel || channel.IsClosed) Finish(question, Outcome.Unanswered, default);
+        return true;
+    }
+
+    /// <summary>Completes <paramref name="question"/> unless another thread did: whoever takes it out of the table.</summary>
+    private void Finish(PendingQuestion question, Outcome outcome, ReadOnlySpan<byte> answer)
+    {
+        if (!_pending.TryRemove(new KeyValuePair<ushort, PendingQuestion>(question.Id, question))) return;
+        Interlocked.Decrement(ref _inFlight);
+        switch (outcome)
+        {
+            case Outcome.Answered:
+                Interlocked.Exchange(ref _silentTimeouts, 0);
+                _metrics.ForwardLatency.Observe(question.Sent);
+                break;
+            case Outcome.Unanswered:
+                Interlocked.Increment(ref _metrics.Fallbacks);
+                break;
+            case Outcome.BudgetTimeout:
+                Interlocked.Increment(ref _metrics.BudgetTimeouts);
+                if (Interlocked.Increment(ref _silentTimeouts) >= MaxSilentTimeouts) SetHealthy(false, "forwarded questions went unanswered");
+                break;
+        }
         try
         {
-            var answer = await WaitAsync(pending, channel, cancellationToken).ConfigureAwait(false);
-            if (answer is null)
-            {
-                Interlocked.Increment(ref _metrics.Fallbacks);
-                return null;
-            }
-            Interlocked.Exchange(ref _silentTimeouts, 0);
-            _metrics.ForwardLatency.Observe(started);
-            return answer;
+            question.Complete(answer, outcome == Outcome.Answered);
         }
-        catch (TimeoutException)
+        catch (Exception e)
         {
-            Interlocked.Increment(ref _metrics.BudgetTimeouts);
-            if (Interlocked.Increment(ref _silentTimeouts) >= MaxSilentTimeouts) SetHealthy(false, "forwarded questions went unanswered");
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        finally
-        {
-            _pending.TryRemove(id, out _);
+            _logger.LogError(e, "continuing a question answered by cluster peer {Peer} failed", Id);
         }
     }
 
     /// <summary>
-    /// The answer, waiting a budget at a time: the first budget must bring the answer or the owner's acknowledgement
-    /// (else <see cref="TimeoutException"/>); after that each budget in which the owner was not heard from at all is
-    /// followed by a ping, and a second silent budget gives the question up (null). So a client waits for a paused
-    /// owner at most three budgets, and for a live one as long as it resolves.
+    /// The time limits of the questions waiting (run by the link's thread when one may have fallen due): the first
+    /// budget must bring the answer or the owner's acknowledgement (else a budget timeout); after that each budget in
+    /// which the owner was not heard from at all is followed by a ping, and a second silent budget gives the question
+    /// up. So a client waits for a paused owner at most three budgets, and for a live one as long as it resolves (until
+    /// the query's timeout). Returns when the next limit falls due (at the latest a budget from now: a question sent
+    /// meanwhile has a budget to run).
     /// </summary>
-    private async ValueTask<byte[]?> WaitAsync(Pending pending, PeerChannel channel, CancellationToken cancellationToken)
+    private long Sweep(PeerChannel channel, long now)
     {
-        bool pinged = false;
-        while (true)
+        long next = now + _budget;
+        foreach (var (_, question) in _pending)
         {
-            long windowStart = Stopwatch.GetTimestamp();
-            try
+            if (now >= question.Deadline)
             {
-                return await pending.Task.WaitAsync(_options.Budget, cancellationToken).ConfigureAwait(false);
+                Finish(question, Outcome.TimedOut, default);
+                continue;
             }
-            catch (TimeoutException) when (pending.Acknowledged)
+            if (now >= question.WindowEnd)
             {
-                if (Volatile.Read(ref _lastHeard) >= windowStart)
+                if (!question.Acknowledged)
                 {
-                    pinged = false;
+                    Finish(question, Outcome.BudgetTimeout, default);
                     continue;
                 }
-                if (pinged) return null;
-                Ping(channel);
-                pinged = true;
+                if (Volatile.Read(ref _lastHeard) >= question.WindowStart)
+                {
+                    question.Pinged = false;
+                }
+                else if (question.Pinged)
+                {
+                    Finish(question, Outcome.Unanswered, default);
+                    continue;
+                }
+                else
+                {
+                    Ping(channel);
+                    question.Pinged = true;
+                }
+                question.WindowStart = now;
+                question.WindowEnd = now + _budget;
             }
+            next = Math.Min(next, Math.Min(question.WindowEnd, question.Deadline));
         }
+        return next;
     }
 
     /// <summary>A ping now, unless one went out within the last half budget (many waiting questions share it).</summary>
@@ -160,18 +212,18 @@ internal sealed class PeerLink : IAsyncDisposable
     {
         long now = Stopwatch.GetTimestamp();
         long last = Volatile.Read(ref _lastPing);
-        if (Stopwatch.GetElapsedTime(last, now) < _options.Budget / 2 || Interlocked.CompareExchange(ref _lastPing, now, last) != last) return;
+        if (now - last < _budget / 2 || Interlocked.CompareExchange(ref _lastPing, now, last) != last) return;
         Span<byte> body = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(body, now);
         channel.TrySend(PeerMessageType.Ping, PeerMessageFlags.None, body);
     }
 
     /// <summary>
-    /// Connects, serves the connection until it ends, and connects again: at once after a connection that worked,
-    /// then after 10 ms, doubling up to the probe interval while attempts fail (a peer still starting, or restarting,
-    /// is joined within a few milliseconds of listening rather than a probe interval later).
+    /// The link's thread: connects, serves the connection until it ends, and connects again: at once after a
+    /// connection that worked, then after 10 ms, doubling up to the probe interval while attempts fail (a peer still
+    /// starting, or restarting, is joined within a few milliseconds of listening rather than a probe interval later).
     /// </summary>
-    private async Task ConnectLoopAsync()
+    private void Run()
     {
         int failures = 0;
         while (!_stop.IsCancellationRequested)
@@ -180,43 +232,32 @@ internal sealed class PeerLink : IAsyncDisposable
             long attempted = Stopwatch.GetTimestamp();
             try
             {
-                var socket = new Socket(Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                using (var connect = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+                if (PeerWire.Connect(Address, TimeSpan.FromSeconds(1), _stop.Token) is { } socket)
                 {
-                    connect.CancelAfter(TimeSpan.FromSeconds(1));
-                    try
+                    var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    var (outcome, opened, peerId) = PeerHandshake.Initiate(stream, _options.Secret, _options.NodeId, _options.MaxInFlightPerPeer + 16, TimeSpan.FromSeconds(1));
+                    if (outcome != HandshakeOutcome.Accepted)
                     {
-                        await socket.ConnectAsync(Address, connect.Token).ConfigureAwait(false);
+                        stream.Dispose();
+                        if (outcome == HandshakeOutcome.WrongSecret)
+                        {
+                            Interlocked.Increment(ref _metrics.RefusedPeers);
+                            _logger.LogWarning(ClusterEvents.PeerRefused, "cluster peer {Peer} at {Address} does not hold our secret: not used", Id, Address);
+                        }
                     }
-                    catch
+                    else if (peerId != Id)
                     {
-                        socket.Dispose();
-                        throw;
+                        opened!.Dispose();
+                        _logger.LogWarning(ClusterEvents.PeerRefused, "cluster peer {Peer} at {Address} says it is {Other}: not used", Id, Address, peerId);
                     }
-                }
-                var stream = new NetworkStream(socket, ownsSocket: true);
-                var (outcome, opened, peerId) = await PeerHandshake.InitiateAsync(stream, _options.Secret, _options.NodeId, _options.MaxInFlightPerPeer + 16, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                if (outcome != HandshakeOutcome.Accepted)
-                {
-                    await stream.DisposeAsync().ConfigureAwait(false);
-                    if (outcome == HandshakeOutcome.WrongSecret)
+                    else
                     {
-                        Interlocked.Increment(ref _metrics.RefusedPeers);
-                        _logger.LogWarning(ClusterEvents.PeerRefused, "cluster peer {Peer} at {Address} does not hold our secret: not used", Id, Address);
+                        channel = opened!;
+                        Serve(channel);
                     }
-                }
-                else if (peerId != Id)
-                {
-                    await opened!.DisposeAsync().ConfigureAwait(false);
-                    _logger.LogWarning(ClusterEvents.PeerRefused, "cluster peer {Peer} at {Address} says it is {Other}: not used", Id, Address, peerId);
-                }
-                else
-                {
-                    channel = opened!;
-                    await ServeAsync(channel).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
             {
             }
             finally
@@ -224,50 +265,75 @@ internal sealed class PeerLink : IAsyncDisposable
                 _channel = null;
                 FailPending();
                 SetHealthy(false, "connection lost");
-                if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
+                channel?.Dispose();
             }
             // A connection that ended within a probe interval of opening counts as a failure (no reconnect spin).
             failures = channel is not null && Stopwatch.GetElapsedTime(attempted) >= _options.ProbeInterval ? 0 : failures + 1;
             if (failures == 0) continue;
             var delay = TimeSpan.FromMilliseconds(Math.Min(_options.ProbeInterval.TotalMilliseconds, 10 << Math.Min(failures - 1, 16)));
-            try
-            {
-                await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            _stop.Token.WaitHandle.WaitOne(delay);
         }
+        _ended.TrySetResult();
     }
 
-    /// <summary>Reads answers, acknowledgements and pongs until the connection ends; pings run beside it.</summary>
-    private async Task ServeAsync(PeerChannel channel)
+    /// <summary>
+    /// Reads answers, acknowledgements and pongs until the connection ends, and between them keeps the time: the
+    /// questions' limits (<see cref="Sweep"/>) and a ping every probe interval, with the peer's health judged before
+    /// each (a peer heard from in no way for three intervals is out of the ring, and its questions resolved here).
+    /// </summary>
+    private void Serve(PeerChannel channel)
     {
-        Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
+        long now = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _lastHeard, now);
         Interlocked.Exchange(ref _silentTimeouts, 0);
         _channel = channel;
         SetHealthy(true, "connected");
-        using var pings = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, channel.Closed);
-        var pinger = PingLoopAsync(channel, pings.Token);
+        long probe = Ticks(_options.ProbeInterval), silence = probe * 3;
+        long nextSweep = now + _budget, nextProbe = now;
+        bool first = true;
+        while (!_stop.IsCancellationRequested)
+        {
+            now = Stopwatch.GetTimestamp();
+            if (now >= nextSweep || now >= nextProbe)
+            {
+                // What arrived meanwhile counts first: this thread may have been woken late (a loaded machine), and an
+                // answer already in the socket is not a budget timeout, nor a peer that fell silent.
+                while (channel.Read(0L) is { } arrived) Take(arrived);
+                if (channel.IsClosed) return;
+                now = Stopwatch.GetTimestamp();
+            }
+            if (now >= nextSweep) nextSweep = Sweep(channel, now);
+            if (now >= nextProbe)
+            {
+                if (!first)
+                {
+                    if (now - Volatile.Read(ref _lastHeard) >= silence)
+                    {
+                        // A paused or hung peer: out of the ring, and questions it acknowledged are resolved here now.
+                        SetHealthy(false, "no reply to pings");
+                        FailPending();
+                    }
+                    else if (Volatile.Read(ref _silentTimeouts) < MaxSilentTimeouts) SetHealthy(true, "answering again");
+                }
+                first = false;
+                Ping(channel);
+                nextProbe = now + probe;
+            }
+            if (channel.Read(Math.Min(nextSweep, nextProbe)) is { } message) Take(message);
+            else if (channel.IsClosed) return;
+        }
+    }
+
+    private void Take(PeerMessage message)
+    {
         try
         {
-            while (await channel.ReadAsync(_stop.Token).ConfigureAwait(false) is { } message)
-            {
-                try
-                {
-                    Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
-                    Receive(message);
-                }
-                finally
-                {
-                    message.Return();
-                }
-            }
+            Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
+            Receive(message);
         }
         finally
         {
-            await pings.CancelAsync().ConfigureAwait(false);
-            await pinger.ConfigureAwait(false);
+            message.Return();
         }
     }
 
@@ -277,13 +343,13 @@ internal sealed class PeerLink : IAsyncDisposable
         switch (message.Type)
         {
             case PeerMessageType.Answer when body.Length >= 12:
-                if (_pending.TryRemove(BinaryPrimitives.ReadUInt16BigEndian(body), out var answered)) answered.TrySetResult(body.ToArray());
+                if (_pending.TryGetValue(BinaryPrimitives.ReadUInt16BigEndian(body), out var answered)) Finish(answered, Outcome.Answered, body);
                 break;
             case PeerMessageType.Working when body.Length == 2:
                 if (_pending.TryGetValue(BinaryPrimitives.ReadUInt16BigEndian(body), out var working)) working.Acknowledged = true;
                 break;
             case PeerMessageType.Unanswered when body.Length == 2:
-                if (_pending.TryRemove(BinaryPrimitives.ReadUInt16BigEndian(body), out var unanswered)) unanswered.TrySetResult(null);
+                if (_pending.TryGetValue(BinaryPrimitives.ReadUInt16BigEndian(body), out var unanswered)) Finish(unanswered, Outcome.Unanswered, default);
                 break;
             case PeerMessageType.Pong when body.Length == 8:
                 RttMicroseconds = (long)Stopwatch.GetElapsedTime(BinaryPrimitives.ReadInt64BigEndian(body)).TotalMicroseconds;
@@ -293,33 +359,9 @@ internal sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    private async Task PingLoopAsync(PeerChannel channel, CancellationToken cancellationToken)
-    {
-        var silence = _options.ProbeInterval * 3;
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                Ping(channel);
-                await Task.Delay(_options.ProbeInterval, cancellationToken).ConfigureAwait(false);
-                bool heard = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeard)) < silence;
-                if (!heard)
-                {
-                    // A paused or hung peer: out of the ring, and questions it acknowledged are resolved here now.
-                    SetHealthy(false, "no reply to pings");
-                    FailPending();
-                }
-                else if (Volatile.Read(ref _silentTimeouts) < MaxSilentTimeouts) SetHealthy(true, "answering again");
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
     private void FailPending()
     {
-        foreach (var pending in _pending.Values) pending.TrySetResult(null);
+        foreach (var (_, question) in _pending) Finish(question, Outcome.Unanswered, default);
     }
 
     private void SetHealthy(bool healthy, string reason)
@@ -336,6 +378,6 @@ internal sealed class PeerLink : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         _channel?.Close();
         FailPending();
-        await _loop.ConfigureAwait(false);
+        await _ended.Task.ConfigureAwait(false);
     }
 }

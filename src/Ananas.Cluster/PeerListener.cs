@@ -25,7 +25,7 @@ internal sealed class PeerListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _connections = [];
+    private readonly HashSet<Socket> _connections = [];
     private Task? _accept;
     private int _open;
 
@@ -75,23 +75,20 @@ internal sealed class PeerListener : IAsyncDisposable
                 continue;
             }
             client.NoDelay = true;
-            var task = Task.Run(() => ServeAsync(client));
-            lock (_connections)
-            {
-                _connections.RemoveAll(t => t.IsCompleted);
-                _connections.Add(task);
-            }
+            lock (_connections) _connections.Add(client);
+            new Thread(() => Serve(client)) { IsBackground = true, Name = "ananas-peer-in" }.Start();
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    /// <summary>One peer's connection, on a thread of its own: the handshake, then its questions until it ends.</summary>
+    private void Serve(Socket socket)
     {
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var stream = new NetworkStream(socket, ownsSocket: true);
         PeerChannel? channel = null;
         try
         {
-            var (outcome, opened, peerId) = await PeerHandshake.AcceptAsync(stream, _options.Secret, _options.NodeId, _options.MaxInFlightPerPeer + 64, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            var (outcome, opened, peerId) = PeerHandshake.Accept(stream, _options.Secret, _options.NodeId, _options.MaxInFlightPerPeer + 64, TimeSpan.FromSeconds(2));
             if (outcome != HandshakeOutcome.Accepted)
             {
                 if (outcome == HandshakeOutcome.WrongSecret)
@@ -102,22 +99,31 @@ internal sealed class PeerListener : IAsyncDisposable
                 return;
             }
             channel = opened!;
-            await ReadQuestionsAsync(channel, remote).ConfigureAwait(false);
+            if (!_stop.IsCancellationRequested) ReadQuestions(channel, remote);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "serving cluster peer {Remote} failed", remote);
         }
         finally
         {
-            if (channel is not null) await channel.DisposeAsync().ConfigureAwait(false);
-            else await stream.DisposeAsync().ConfigureAwait(false);
+            if (channel is not null) channel.Dispose();
+            else stream.Dispose();
+            lock (_connections) _connections.Remove(socket);
             Interlocked.Decrement(ref _open);
         }
     }
 
-    private async Task ReadQuestionsAsync(PeerChannel channel, IPEndPoint remote)
+    /// <summary>
+    /// Reads the peer's questions and pings until the connection ends. A question is answered here, on this thread,
+    /// when it is a cache hit: the answer is written back from here too, so a forwarded hit wakes only this thread.
+    /// </summary>
+    private void ReadQuestions(PeerChannel channel, IPEndPoint remote)
     {
         var sink = new PeerReplySink(channel, _metrics);
         var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Tcp, sink, remote);
         frame.FromPeer = true;
-        while (await channel.ReadAsync(_stop.Token).ConfigureAwait(false) is { } message)
+        while (channel.Read(Timeout.InfiniteTimeSpan) is { } message)
         {
             try
             {
@@ -185,9 +191,22 @@ internal sealed class PeerListener : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
         if (_accept is not null) await _accept.ConfigureAwait(false);
-        Task[] open;
-        lock (_connections) open = [.. _connections];
-        await Task.WhenAll(open).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        // Shutting a connection down wakes its thread's read (its thread then closes it).
+        lock (_connections)
+        {
+            foreach (var socket in _connections)
+            {
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                }
+            }
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Volatile.Read(ref _open) > 0 && DateTime.UtcNow < deadline) await Task.Delay(5).ConfigureAwait(false);
     }
 
     /// <summary>Sends the pipeline's replies back over the peer's connection (the DNS ID says which question).</summary>

@@ -50,10 +50,10 @@ public sealed class FakePeer : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 var socket = await _listener.AcceptAsync(_stop.Token);
-                var (outcome, channel, _) = await PeerHandshake.AcceptAsync(new NetworkStream(socket, true), _secret, _id, 1024, TimeSpan.FromSeconds(2));
+                var (outcome, channel, _) = PeerHandshake.Accept(new NetworkStream(socket, true), _secret, _id, 1024, TimeSpan.FromSeconds(2));
                 if (outcome != HandshakeOutcome.Accepted) continue;
                 open.Add(channel!);
-                _ = Task.Run(() => ServeAsync(channel!));
+                new Thread(() => Serve(channel!)) { IsBackground = true }.Start();
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -62,9 +62,9 @@ public sealed class FakePeer : IAsyncDisposable
         foreach (var channel in open) await channel.DisposeAsync();
     }
 
-    private async Task ServeAsync(PeerChannel channel)
+    private void Serve(PeerChannel channel)
     {
-        while (await channel.ReadAsync(_stop.Token) is { } message)
+        while (channel.Read(Timeout.InfiniteTimeSpan) is { } message)
         {
             if (message.Type == PeerMessageType.Query) Interlocked.Increment(ref _queries);
             if (_mode == Mode.AcknowledgeOnly && !Paused)

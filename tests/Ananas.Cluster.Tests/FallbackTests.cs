@@ -109,7 +109,7 @@ public sealed class FallbackTests
             await socket.ConnectAsync(a.PeerAddress);
             // It holds the secret and says Hello, then closes before its Auth (as an initiator whose timeout ran out).
             var stream = new HelloThenClose(new NetworkStream(socket, ownsSocket: true));
-            var (outcome, channel, _) = await PeerHandshake.InitiateAsync(stream, TestNode.Secret, "b", 16, TimeSpan.FromSeconds(5));
+            var (outcome, channel, _) = PeerHandshake.Initiate(stream, TestNode.Secret, "b", 16, TimeSpan.FromSeconds(5));
             if (channel is not null) await channel.DisposeAsync();
             await Task.Delay(300);
             Assert.Equal(0, a.Forwarder.Metrics.RefusedPeers);
@@ -117,7 +117,7 @@ public sealed class FallbackTests
             // One with another secret still is refused and counted.
             using var other = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await other.ConnectAsync(a.PeerAddress);
-            await PeerHandshake.InitiateAsync(new NetworkStream(other, ownsSocket: true), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), "x", 16, TimeSpan.FromSeconds(5));
+            PeerHandshake.Initiate(new NetworkStream(other, ownsSocket: true), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), "x", 16, TimeSpan.FromSeconds(5));
             await TestNode.WaitUntilAsync(() => a.Forwarder.Metrics.RefusedPeers == 1, TimeSpan.FromSeconds(3));
         }
         finally

@@ -34,6 +34,43 @@ public sealed class ForwardingTests
     }
 
     [Fact]
+    public async Task A_forwarded_question_is_answered_while_every_local_resolution_slot_is_taken()
+    {
+        // Node a may resolve one miss at a time; a slow local resolution holds that slot for 3 s. A question b owns is
+        // sent from the thread that found the miss and answered on a's link to b: it waits for no local slot.
+        var a = await TestNode.StartAsync("a", pipeline: new Ananas.Server.Pipeline.PipelineOptions
+        {
+            Access = Ananas.Server.Pipeline.AccessList.Default,
+            Scheduler = new Ananas.Server.Scheduling.SchedulerOptions { MaxInFlight = 1, MaxInFlightPerGroup = 1 },
+        });
+        var b = await TestNode.StartAsync("b");
+        try
+        {
+            await TestNode.JoinAsync([a, b]);
+            var local = a.NameOwnedBy("a");
+            a.Authority.Delay(local, TimeSpan.FromSeconds(3));
+            var forwarded = a.NameOwnedBy("b");
+            Assert.Equal(Rcode.NXDomain, (await b.QueryAsync(forwarded)).Rcode);
+
+            var slow = a.QueryAsync(local);
+            await TestNode.WaitUntilAsync(() => a.Authority.Queries > 0, TimeSpan.FromSeconds(2));
+            var timer = Stopwatch.StartNew();
+            var answer = await a.QueryAsync(forwarded);
+            Assert.Equal(Rcode.NXDomain, answer.Rcode);
+            Assert.True(timer.Elapsed < TimeSpan.FromSeconds(1.5), $"answered after {timer.Elapsed.TotalMilliseconds} ms, behind the local resolution");
+            Assert.False(slow.IsCompleted, "the slow local resolution was still running");
+            Assert.Equal(1, a.Forwarder.Metrics.Answered);
+            Assert.Equal(1, b.Forwarder.Metrics.ServedForPeers);
+            Assert.Equal(Rcode.NXDomain, (await slow).Rcode);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task The_forwarder_caches_the_owners_answer_with_the_ttl_that_remains()
     {
         var nodes = await TestNode.StartClusterAsync("a", "b");

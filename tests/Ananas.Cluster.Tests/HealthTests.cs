@@ -142,6 +142,32 @@ public sealed class HealthTests
         }
     }
 
+    [Fact]
+    public async Task An_owner_that_keeps_acknowledging_is_given_up_at_the_querys_timeout()
+    {
+        await using var slow = new FakePeer("s", FakePeer.Mode.AcknowledgeOnly);
+        // The owner answers every ping and never the question: only the query's own timeout (1 s) ends the wait.
+        var a = await TestNode.StartAsync("a", TestNode.OptionsFor("a", budget: TimeSpan.FromMilliseconds(100)) with { ProbeInterval = TimeSpan.FromMilliseconds(100) },
+            new Ananas.Server.Pipeline.PipelineOptions { Access = Ananas.Server.Pipeline.AccessList.Default, ResolveTimeout = TimeSpan.FromSeconds(1) });
+        try
+        {
+            await a.Forwarder.SetMembersAsync([("a", a.PeerAddress), ("s", slow.Address)]);
+            await TestNode.WaitUntilAsync(() => a.InRing("s"), TimeSpan.FromSeconds(5));
+            var timer = Stopwatch.StartNew();
+            var answer = await a.QueryAsync(a.NameOwnedBy("s"));
+            // Resolved here in what is left of the timeout (nothing): SERVFAIL, or the answer if the local resolution beat the cancellation.
+            Assert.Contains(answer.Rcode, new[] { Rcode.ServFail, Rcode.NXDomain });
+            Assert.True(timer.Elapsed >= TimeSpan.FromSeconds(0.9) && timer.Elapsed < TimeSpan.FromSeconds(3), $"answered after {timer.Elapsed.TotalMilliseconds} ms");
+            Assert.Equal(1, slow.Queries);
+            Assert.Equal(0, a.Forwarder.Status().Peers[0].InFlight);
+            Assert.True(a.InRing("s"), "an owner that answers pings stays in the ring");
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
     private static string Metrics(TestNode node)
     {
         var sb = new System.Text.StringBuilder();

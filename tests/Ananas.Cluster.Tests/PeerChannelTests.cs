@@ -45,12 +45,15 @@ public sealed class PeerChannelTests
         protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); }
     }
 
+    /// <summary>The next message (reads wait on the reader's own thread), at most 10 s.</summary>
+    private static Task<PeerMessage?> ReadAsync(PeerChannel channel) => Task.Run(() => channel.Read(TimeSpan.FromSeconds(10)));
+
     private static async Task<(PeerChannel Initiator, PeerChannel Acceptor, Recorder Wire, NetworkStream Raw)> OpenAsync()
     {
         var (client, server) = await PairAsync();
         var wire = new Recorder(client);
-        var accept = PeerHandshake.AcceptAsync(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5));
-        var initiate = await PeerHandshake.InitiateAsync(wire, TestNode.Secret, "a", 64, TimeSpan.FromSeconds(5));
+        var accept = Task.Run(() => PeerHandshake.Accept(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5)));
+        var initiate = await Task.Run(() => PeerHandshake.Initiate(wire, TestNode.Secret, "a", 64, TimeSpan.FromSeconds(5)));
         var accepted = await accept;
         Assert.Equal(HandshakeOutcome.Accepted, initiate.Outcome);
         Assert.Equal(HandshakeOutcome.Accepted, accepted.Outcome);
@@ -66,13 +69,14 @@ public sealed class PeerChannelTests
         await using var _1 = initiator;
         await using var _2 = acceptor;
         Assert.True(initiator.TrySend(PeerMessageType.Ping, PeerMessageFlags.None, new byte[8]));
-        var first = await acceptor.ReadAsync();
+        var first = await ReadAsync(acceptor);
         Assert.Equal(PeerMessageType.Ping, first!.Value.Type);
         first.Value.Return();
         // The ping's bytes are the last 6 + 8 + 32 written; replaying them fails the next sequence number's MAC.
         var written = wire.Written.ToArray();
         await raw.WriteAsync(written.AsMemory(written.Length - 46, 46));
-        Assert.Null(await acceptor.ReadAsync());
+        Assert.Null(await ReadAsync(acceptor));
+        Assert.True(acceptor.Rejected);
         Assert.True(acceptor.Closed.IsCancellationRequested);
     }
 
@@ -86,7 +90,8 @@ public sealed class PeerChannelTests
         BinaryPrimitives.WriteInt32BigEndian(header, PeerChannel.MaxBody + 2 + PeerChannel.MacLength + 1);
         header[4] = (byte)PeerMessageType.Query;
         await raw.WriteAsync(header);
-        Assert.Null(await acceptor.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Null(await ReadAsync(acceptor));
+        Assert.True(acceptor.Rejected, "refused, not timed out");
         Assert.False(initiator.TrySend(PeerMessageType.Query, PeerMessageFlags.None, new byte[PeerChannel.MaxBody + 1]));
     }
 
@@ -94,10 +99,10 @@ public sealed class PeerChannelTests
     public async Task Messages_sent_while_the_peer_reads_nothing_arrive_whole_and_in_order_once_it_reads()
     {
         // Straight on the sockets (no wrapper): sends go inline until the socket's buffers are full, then a part is
-        // left to a task and the rest queue behind it; the reader must see every message, authenticated, in order.
+        // left to the writer thread and the rest queue behind it; the reader must see every message, authenticated, in order.
         var (client, server) = await PairAsync();
-        var accept = PeerHandshake.AcceptAsync(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5));
-        var initiate = await PeerHandshake.InitiateAsync(client, TestNode.Secret, "a", 64, TimeSpan.FromSeconds(5));
+        var accept = Task.Run(() => PeerHandshake.Accept(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5)));
+        var initiate = await Task.Run(() => PeerHandshake.Initiate(client, TestNode.Secret, "a", 64, TimeSpan.FromSeconds(5)));
         await using var initiator = initiate.Channel!;
         await using var acceptor = (await accept).Channel!;
         var body = new byte[60_000];
@@ -110,7 +115,7 @@ public sealed class PeerChannelTests
         Assert.True(sent > 64, $"only {sent} messages were taken before the queue was full");
         for (int i = 0; i < sent; i++)
         {
-            var message = await acceptor.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            var message = await ReadAsync(acceptor);
             Assert.NotNull(message);
             Assert.Equal(i, BinaryPrimitives.ReadInt32BigEndian(message!.Value.Body));
             Assert.Equal(body.Length, message.Value.Body.Length);
@@ -123,8 +128,8 @@ public sealed class PeerChannelTests
     public async Task A_handshake_with_another_secret_is_refused_on_both_sides()
     {
         var (client, server) = await PairAsync();
-        var accept = PeerHandshake.AcceptAsync(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5));
-        var initiate = await PeerHandshake.InitiateAsync(client, RandomNumberGenerator.GetBytes(32), "x", 64, TimeSpan.FromSeconds(5));
+        var accept = Task.Run(() => PeerHandshake.Accept(server, TestNode.Secret, "b", 64, TimeSpan.FromSeconds(5)));
+        var initiate = await Task.Run(() => PeerHandshake.Initiate(client, RandomNumberGenerator.GetBytes(32), "x", 64, TimeSpan.FromSeconds(5)));
         Assert.Equal(HandshakeOutcome.WrongSecret, (await accept).Outcome);
         Assert.NotEqual(HandshakeOutcome.Accepted, initiate.Outcome);
         client.Dispose();

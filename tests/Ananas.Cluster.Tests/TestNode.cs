@@ -28,7 +28,7 @@ public sealed class TestNode : IAsyncDisposable
         "www.echo.test. 300 TXT \"echo\"",
     ];
 
-    private TestNode(string id, ClusterOptions? options)
+    private TestNode(string id, ClusterOptions? options, PipelineOptions? pipeline = null)
     {
         Id = id;
         Authority = new FakeAuthority(Zone);
@@ -39,7 +39,7 @@ public sealed class TestNode : IAsyncDisposable
             UseIPv6 = false,
         }, Clock, new SeededRandom(1), new RecordCache(Clock));
         var answers = new AnswerCache(new AnswerCacheOptions { Storage = new CacheOptions { CapacityBytes = 4 << 20 } }, Clock);
-        Pipeline = new QueryPipeline(new PipelineOptions { Access = AccessList.Default }, answers, recursor, Authority, Clock);
+        Pipeline = new QueryPipeline(pipeline ?? new PipelineOptions { Access = AccessList.Default }, answers, recursor, Authority, Clock);
         Udp = new UdpListener(new IPEndPoint(IPAddress.Loopback, 0), Pipeline, new UdpListenerOptions { ThreadsPerSocket = 1 });
         Udp.Start();
         Options = options;
@@ -69,9 +69,10 @@ public sealed class TestNode : IAsyncDisposable
         ProbeInterval = TimeSpan.FromSeconds(1),
     };
 
-    public static async Task<TestNode> StartAsync(string id, ClusterOptions? options = null)
+    /// <summary>A node; <paramref name="pipeline"/> replaces its pipeline's options (default: every client allowed, no scheduler).</summary>
+    public static async Task<TestNode> StartAsync(string id, ClusterOptions? options = null, PipelineOptions? pipeline = null)
     {
-        var node = new TestNode(id, options ?? OptionsFor(id));
+        var node = new TestNode(id, options ?? OptionsFor(id), pipeline);
         node.Cluster = await ClusterNode.StartAsync(node.Options!, node.Pipeline, NullLoggerFactory.Instance);
         return node;
     }

@@ -126,6 +126,21 @@ public sealed class EdgeDistributionTests
         Assert.Contains("ananas_propagation_timeouts_total{edge=\"silent\"} 3", metrics);
     }
 
+    [Fact]
+    public async Task The_probe_asks_an_edge_nothing_while_no_change_is_on_its_way_to_it()
+    {
+        using var edge = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        edge.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // counts what arrives, answers nothing
+        using var client = new ZoneApiClient(new Uri("http://127.0.0.1:9"), "unused"); // no change is sent
+        var probe = new PropagationProbe(client, "probe.test", "_probe", [new ProbeEdge("idle", (IPEndPoint)edge.LocalEndPoint!)], TimeSpan.FromSeconds(1));
+        using var stop = new CancellationTokenSource();
+        var watching = probe.WatchAsync(stop.Token);
+        await Task.Delay(500);
+        stop.Cancel();
+        await watching.WaitAsync(Patience);
+        Assert.Equal(0, edge.Available);
+    }
+
     private static async Task WaitFor(Func<bool> done)
     {
         var deadline = DateTime.UtcNow + Patience;

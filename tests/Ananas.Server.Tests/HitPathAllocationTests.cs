@@ -12,7 +12,7 @@ namespace Ananas.Server.Tests;
 /// <summary>The cache-hit path answers on the caller's thread and allocates nothing.</summary>
 public sealed class HitPathAllocationTests
 {
-    private sealed class CountingSink : IReplySink
+    internal sealed class CountingSink : IReplySink
     {
         public int Sent;
         public int Dropped;
@@ -85,6 +85,38 @@ public sealed class HitPathAllocationTests
 
         int handled = 0;
         long allocated = AllocationProbe.BytesPerRound(() => { handled++; pipeline.Handle(frame); }, callsPerRound: 100);
+        Assert.Equal(2 + handled, sink.Sent);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public async Task A_batchs_misses_are_held_until_released_and_holding_them_around_hits_allocates_nothing()
+    {
+        var pipeline = PipelineAnswering("www.example.com. 300 A 192.0.2.80", "other.example.com. 300 A 192.0.2.81");
+        var sink = new CountingSink();
+        var frame = Frame.CreateReusable(new byte[ushort.MaxValue], Transport.Udp, sink, new IPEndPoint(IPAddress.Loopback, 40000));
+        var query = DnsTestClient.Query("www.example.com", udpPayload: 1232).ToArray();
+        query.CopyTo(frame.Buffer, 0);
+        frame.Length = query.Length;
+
+        pipeline.HoldMisses();
+        pipeline.Handle(frame); // a miss: detached, counted in flight, but not scheduled yet
+        Assert.Equal(1, pipeline.InFlight);
+        Assert.Equal(0, pipeline.Scheduler!.InFlight + pipeline.Scheduler.Queued);
+        Thread.Sleep(50); // not an await: holding is per thread, as a receive loop's batch is
+        Assert.Equal(0, sink.Sent);
+        pipeline.ReleaseMisses();
+        await PipelineTests.WaitUntil(() => sink.Sent == 1);
+
+        pipeline.Handle(frame); // the first hit on this thread allocates its reply buffer
+        int handled = 0;
+        long allocated = AllocationProbe.BytesPerRound(() =>
+        {
+            pipeline.HoldMisses();
+            handled++;
+            pipeline.Handle(frame);
+            pipeline.ReleaseMisses();
+        }, callsPerRound: 100);
         Assert.Equal(2 + handled, sink.Sent);
         Assert.Equal(0, allocated);
     }

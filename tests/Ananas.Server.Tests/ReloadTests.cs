@@ -148,6 +148,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
                 [scheduler]
                 max-in-flight = {(variant ? 64 : 1024)}
                 max-in-flight-per-group = {(variant ? 32 : 64)}
+                runners = {(variant ? 3 : 0)}
                 [log]
                 level = "{(variant ? "warning" : "information")}"
                 {withVariant}
@@ -155,6 +156,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
             if (variant) await SighupAsync();
             else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
             await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024)
+                && lab.Host.Pipeline.Lanes!.Runners == (variant ? 3 : 2 * Environment.ProcessorCount)
                 && lab.Host.Config.Forwards.Count == (variant ? 1 : 0) && lab.Host.Config.Allow.Count == (variant ? 1 : 2)
                 && lab.Host.Plugins is { } plugins && plugins.List().Count == (variant ? 1 : 0), "the reload was not applied");
             reloads++;

@@ -29,7 +29,13 @@ public sealed class EdgeStore : IDisposable
     private readonly List<StoreReader> _readers = [];
     private bool _disposed;
 
-    public EdgeStore(string directory, long mapSizeBytes = 4L << 30)
+    /// <param name="durableCommits">
+    /// False: a commit flushes its data but not the meta page (LMDB <c>NoMetaSync</c>: one flush per commit instead of
+    /// two). The store stays consistent, but an operating-system crash may undo the last commit; only for a store that
+    /// can get it again, one following the pipeline's stream (its applied sequence is undone with the change, and the
+    /// edge resumes from it).
+    /// </param>
+    public EdgeStore(string directory, long mapSizeBytes = 4L << 30, bool durableCommits = true)
     {
         LmdbLibrary.Register();
         Directory.CreateDirectory(directory);
@@ -38,7 +44,7 @@ public sealed class EdgeStore : IDisposable
         try
         {
             // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
-            _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage);
+            _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage | (durableCommits ? EnvironmentOpenFlags.None : EnvironmentOpenFlags.NoMetaSync));
             (Meta, Zones, Nodes, Keys) = OpenTables(directory);
         }
         catch

@@ -22,13 +22,19 @@ public sealed class EdgeSyncCounters
     public readonly LatencyHistogram ApplyLatency = new();
 
     /// <summary>From the change's commit in the database to its commit in this store (clocks of one host, or synchronized ones).</summary>
-    public readonly LatencyHistogram ChangeDelay = new();
+    public readonly LatencyHistogram ChangeDelay = new(LatencyHistogram.PropagationBounds);
+
+    /// <summary>From the change's commit in the database to its arrival here from the stream (before it waits for a write transaction).</summary>
+    public readonly LatencyHistogram ReceiveDelay = new(LatencyHistogram.PropagationBounds);
 
     /// <summary>Records a change committed at <paramref name="committedUnixMs"/> as applied now.</summary>
-    public void ObserveDelay(long committedUnixMs)
+    public void ObserveDelay(long committedUnixMs) => ObserveSince(ChangeDelay, committedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    /// <summary>Records in <paramref name="histogram"/> the time from <paramref name="committedUnixMs"/> to <paramref name="nowUnixMs"/> (nothing for an unknown commit time).</summary>
+    public static void ObserveSince(LatencyHistogram histogram, long committedUnixMs, long nowUnixMs)
     {
         if (committedUnixMs <= 0) return;
-        ChangeDelay.Observe(TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - committedUnixMs)));
+        histogram.Observe(TimeSpan.FromMilliseconds(Math.Max(0, nowUnixMs - committedUnixMs)));
     }
 
     public void AppendPrometheus(StringBuilder sb)
@@ -45,7 +51,9 @@ public sealed class EdgeSyncCounters
         sb.Append("# HELP ananas_edge_apply_seconds Time of one store write transaction applying a batch of changes.\n# TYPE ananas_edge_apply_seconds histogram\n");
         MetricsListener.HistogramSeries(sb, "ananas_edge_apply_seconds", "", ApplyLatency.Snapshot(), LatencyHistogram.Bounds, ApplyLatency.SumSeconds);
         sb.Append("# HELP ananas_edge_change_delay_seconds From a change's commit in the database to its commit in this store (the lag in time).\n# TYPE ananas_edge_change_delay_seconds histogram\n");
-        MetricsListener.HistogramSeries(sb, "ananas_edge_change_delay_seconds", "", ChangeDelay.Snapshot(), LatencyHistogram.Bounds, ChangeDelay.SumSeconds);
+        MetricsListener.HistogramSeries(sb, "ananas_edge_change_delay_seconds", "", ChangeDelay.Snapshot(), ChangeDelay.BoundsSeconds, ChangeDelay.SumSeconds);
+        sb.Append("# HELP ananas_edge_change_receive_delay_seconds From a change's commit in the database to its arrival at this edge from the stream.\n# TYPE ananas_edge_change_receive_delay_seconds histogram\n");
+        MetricsListener.HistogramSeries(sb, "ananas_edge_change_receive_delay_seconds", "", ReceiveDelay.Snapshot(), ReceiveDelay.BoundsSeconds, ReceiveDelay.SumSeconds);
     }
 
     private static void Gauge(StringBuilder sb, string name, string help, long value) =>

@@ -148,12 +148,12 @@ public sealed class NatsEdgeSync : IAsyncDisposable
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Volatile.Write(ref _session, session);
-        var inbox = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(4 * MaxBatch) { SingleReader = true, SingleWriter = true });
+        var inbox = Channel.CreateBounded<(INatsJSMsg<byte[]> Msg, long ReceivedUnixMs)>(new BoundedChannelOptions(4 * MaxBatch) { SingleReader = true, SingleWriter = true });
         var pump = PumpAsync(consumer, inbox.Writer, session.Token);
         try
         {
             ulong expected = start;
-            var batch = new List<INatsJSMsg<byte[]>>(MaxBatch);
+            var batch = new List<(INatsJSMsg<byte[]> Msg, long ReceivedUnixMs)>(MaxBatch);
             while (await inbox.Reader.WaitToReadAsync(session.Token).ConfigureAwait(false))
             {
                 batch.Clear();
@@ -175,13 +175,13 @@ public sealed class NatsEdgeSync : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<INatsJSMsg<byte[]>> writer, CancellationToken cancellationToken)
+    private static async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<(INatsJSMsg<byte[]>, long)> writer, CancellationToken cancellationToken)
     {
         try
         {
             var opts = new NatsJSConsumeOpts { MaxMsgs = 2 * MaxBatch, Expires = TimeSpan.FromSeconds(30), IdleHeartbeat = TimeSpan.FromSeconds(1) };
             await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
-                await writer.WriteAsync(msg, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync((msg, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
             writer.TryComplete(new IOException("the consumer stopped delivering"));
         }
         catch (Exception e)
@@ -192,12 +192,12 @@ public sealed class NatsEdgeSync : IAsyncDisposable
     }
 
     /// <summary>Applies the batch's next stream messages in one transaction, then acknowledges up to the last; returns the next expected stream sequence.</summary>
-    private async Task<ulong> ApplyBatchAsync(List<INatsJSMsg<byte[]>> batch, ulong expected, CancellationToken cancellationToken)
+    private async Task<ulong> ApplyBatchAsync(List<(INatsJSMsg<byte[]> Msg, long ReceivedUnixMs)> batch, ulong expected, CancellationToken cancellationToken)
     {
         var changes = new List<EdgeChange>(batch.Count);
         INatsJSMsg<byte[]>? last = null;
         ulong gapAt = 0;
-        foreach (var msg in batch)
+        foreach (var (msg, receivedUnixMs) in batch)
         {
             ulong sequence = msg.Metadata?.Sequence.Stream ?? 0;
             if (sequence < expected) continue; // delivered again
@@ -210,7 +210,9 @@ public sealed class NatsEdgeSync : IAsyncDisposable
             last = msg;
             try
             {
-                changes.Add(EdgeChange.Decode(msg.Data ?? []));
+                var change = EdgeChange.Decode(msg.Data ?? []);
+                EdgeSyncCounters.ObserveSince(Counters.ReceiveDelay, change.CommittedUnixMs, receivedUnixMs);
+                changes.Add(change);
             }
             catch (InvalidDataException e)
             {

@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 
 namespace Ananas.Cluster.Protocol;
 
@@ -10,50 +11,56 @@ namespace Ananas.Cluster.Protocol;
 /// <c>length(4) type(1) flags(1) body mac(32)</c>, where the MAC is HMAC-SHA256 under the connection's session key
 /// over the direction, the message's sequence number in that direction, type, flags and body. The session key comes
 /// from the shared secret and both sides' fresh nonces (<see cref="PeerHandshake"/>), and sequence numbers are
-/// implicit, so a message replayed, reordered or carried to another connection fails its MAC. A message is sent at
-/// once on the caller's thread when nothing else is being written and the socket takes it whole without waiting (the
-/// usual case: no wake-up of another thread on the forwarding path); otherwise it goes through a bounded queue drained
-/// by one writer. One sender at a time holds the send side (MAC state, sequence number, socket). Reads are done by the
-/// owner of the channel, one at a time.
+/// implicit, so a message replayed, reordered or carried to another connection fails its MAC.
+/// <para>
+/// No thread is woken to send: a message is queued and written by the sender itself when nobody holds the send side;
+/// else the holder writes it before letting go (messages that wait are written together, one send for all). Only when
+/// the socket takes no more (the peer reads too slowly) does a writer thread, started then, wait for room. Reads are
+/// done by the owner of the channel, one at a time, on its own thread (<see cref="Read"/> waits in poll(2)).
+/// </para>
 /// </summary>
-public sealed class PeerChannel : IAsyncDisposable
+public sealed class PeerChannel : IAsyncDisposable, IDisposable
 {
     public const int MacLength = 32;
     /// <summary>The largest body: a DNS message (65535) and the client address of a query.</summary>
     public const int MaxBody = ushort.MaxValue + 17;
     private const int HeaderLength = 6;
+    /// <summary>Messages waiting together are written with one send up to this size (a larger one goes alone).</summary>
+    private const int BatchCapacity = 16 * 1024;
 
-    private readonly Stream _stream;
+    private readonly PeerWire _wire;
     private readonly IncrementalHash _sendMac;
     private readonly IncrementalHash _receiveMac;
     private readonly byte _sendDirection;
     private ulong _sendSequence;
     private ulong _receiveSequence;
-    private readonly Channel<(byte[] Buffer, int Length)> _outbox;
     private readonly CancellationTokenSource _closed = new();
-    private readonly Task _writer;
-    private readonly System.Net.Sockets.Socket? _socket;
-    /// <summary>Held by whoever writes: the write loop, or a sender writing inline.</summary>
-    private readonly SemaphoreSlim _sendSide = new(1, 1);
     private int _disposed;
-    private readonly byte[] _header = new byte[HeaderLength];
-    private CancellationTokenSource? _readLinked;
-    private CancellationToken _readLinkedFor;
 
-    internal PeerChannel(Stream stream, byte[] sessionKey, bool initiator, int maxQueued)
+    // Send side: whoever sets _sending to 1 holds it (seals in send order, owns _batch and the backlog).
+    private readonly ConcurrentQueue<(byte[] Buffer, int Length)> _outbox = new();
+    private readonly int _maxQueued;
+    private int _queued;
+    private int _sending;
+    private readonly byte[] _batch = new byte[BatchCapacity];
+    private byte[]? _backlog;
+    private int _backlogFrom, _backlogTo;
+    private bool _backlogPooled;
+    private Thread? _writer;
+    private bool _handedOver;
+    private readonly SemaphoreSlim _writerWanted = new(0);
+
+    // Receive side: bytes read but not yet taken as messages.
+    private byte[] _inbox = new byte[BatchCapacity];
+    private int _inStart, _inEnd;
+
+    internal PeerChannel(PeerWire wire, byte[] sessionKey, bool initiator, int maxQueued)
     {
-        _stream = stream;
+        _wire = wire;
         _sendMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, sessionKey);
         _receiveMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, sessionKey);
         _sendDirection = initiator ? (byte)1 : (byte)2;
-        _outbox = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(Math.Max(maxQueued, 1)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        if (stream is System.Net.Sockets.NetworkStream network)
-        {
-            // Non-blocking, so that an inline send to a peer whose buffers are full returns instead of waiting.
-            _socket = network.Socket;
-            _socket.Blocking = false;
-        }
-        _writer = Task.Run(WriteLoopAsync);
+        _maxQueued = Math.Max(maxQueued, 1);
     }
 
     /// <summary>Whether a message failed its MAC or its bounds (as opposed to the connection ending or timing out).</summary>
@@ -62,77 +69,134 @@ public sealed class PeerChannel : IAsyncDisposable
     /// <summary>Cancelled when the connection failed or was closed.</summary>
     public CancellationToken Closed => _closed.Token;
 
-    /// <summary>Queues a message; false when the queue is full or the channel closed (the caller falls back).</summary>
+    public bool IsClosed => _closed.IsCancellationRequested;
+
+    /// <summary>Sends a message (now, or with the holder's next write); false when too many wait or the channel closed (the caller falls back).</summary>
     public bool TrySend(PeerMessageType type, PeerMessageFlags flags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> body2 = default)
     {
         int length = body.Length + body2.Length;
-        if (length > MaxBody || _closed.IsCancellationRequested) return false;
+        if (length > MaxBody || IsClosed) return false;
+        if (Interlocked.Increment(ref _queued) > _maxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            return false;
+        }
         var buffer = ArrayPool<byte>.Shared.Rent(HeaderLength + length + MacLength);
         BinaryPrimitives.WriteInt32BigEndian(buffer, 2 + length + MacLength);
         buffer[4] = (byte)type;
         buffer[5] = (byte)flags;
         body.CopyTo(buffer.AsSpan(HeaderLength));
         body2.CopyTo(buffer.AsSpan(HeaderLength + body.Length));
-        if (TrySendInline(buffer, HeaderLength + length)) return true;
-        if (_outbox.Writer.TryWrite((buffer, HeaderLength + length))) return true;
-        ArrayPool<byte>.Shared.Return(buffer);
-        return false;
-    }
-
-    /// <summary>
-    /// Sends the message now when nobody holds the send side and nothing is queued before it. A socket that takes
-    /// only part of it keeps the send side held until a task has written the rest (nothing may come in between).
-    /// </summary>
-    private bool TrySendInline(byte[] buffer, int length)
-    {
-        if (_socket is null || _outbox.Reader.Count > 0 || !_sendSide.Wait(0)) return false;
-        int total = 0, sent = 0;
-        var error = System.Net.Sockets.SocketError.Success;
-        try
-        {
-            if (_outbox.Reader.Count > 0 || _closed.IsCancellationRequested)
-            {
-                _sendSide.Release();
-                return false;
-            }
-            total = Seal(buffer, length);
-            sent = _socket.Send(buffer.AsSpan(0, total), System.Net.Sockets.SocketFlags.None, out error);
-        }
-        catch (ObjectDisposedException)
-        {
-            error = System.Net.Sockets.SocketError.Shutdown;
-        }
-        if (error == System.Net.Sockets.SocketError.Success && sent == total || error is not (System.Net.Sockets.SocketError.Success or System.Net.Sockets.SocketError.WouldBlock))
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            _sendSide.Release();
-            // A failed send ends the connection (the caller's question then fails with the link, as a queued one would).
-            if (error != System.Net.Sockets.SocketError.Success) Close();
-            return true;
-        }
-        _ = FinishAsync(buffer, Math.Max(sent, 0), total);
+        _outbox.Enqueue((buffer, HeaderLength + length));
+        Flush();
         return true;
     }
 
-    private async Task FinishAsync(byte[] buffer, int from, int total)
+    /// <summary>
+    /// Writes what is queued if nobody holds the send side. The holder looks at the queue again after letting go, so a
+    /// message queued while it wrote is never left behind.
+    /// </summary>
+    private void Flush()
     {
-        try
+        while (!_outbox.IsEmpty && Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
         {
-            await _stream.WriteAsync(buffer.AsMemory(from, total - from), _closed.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            Close();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            _sendSide.Release();
+            if (!WriteQueued(wait: false)) return; // the writer thread holds the send side now
+            Volatile.Write(ref _sending, 0);
         }
     }
 
-    /// <summary>Writes the MAC after the message (in send order, so sequence numbers match what the peer reads); returns the length with it.</summary>
-    private int Seal(byte[] buffer, int length)
+    /// <summary>
+    /// The holder writes the queue out, batching what waits. True when all went; false when the socket took only part
+    /// (then the rest is the backlog and the send side passes to the writer thread).
+    /// </summary>
+    private bool WriteQueued(bool wait)
+    {
+        while (true)
+        {
+            int length = 0;
+            byte[]? alone = null;
+            while (_outbox.TryPeek(out var item))
+            {
+                int total = item.Length + MacLength;
+                if (length > 0 && length + total > BatchCapacity) break;
+                _outbox.TryDequeue(out _);
+                Interlocked.Decrement(ref _queued);
+                Seal(item.Buffer, item.Length);
+                if (length == 0 && total > BatchCapacity)
+                {
+                    alone = item.Buffer;
+                    length = total;
+                    break;
+                }
+                item.Buffer.AsSpan(0, total).CopyTo(_batch.AsSpan(length));
+                length += total;
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
+            if (length == 0) return true;
+            var data = alone ?? _batch;
+            int sent = IsClosed ? length : _wire.Send(data.AsSpan(0, length), wait);
+            if (sent < 0)
+            {
+                // A failed send ends the connection (questions in flight then fail with the link).
+                Close();
+                sent = length;
+            }
+            if (sent < length)
+            {
+                _backlog = data;
+                _backlogFrom = sent;
+                _backlogTo = length;
+                _backlogPooled = alone is not null;
+                StartWriter();
+                return false;
+            }
+            if (alone is not null) ArrayPool<byte>.Shared.Return(alone);
+        }
+    }
+
+    /// <summary>Passes the send side (with a backlog) to the writer thread, started the first time it is needed.</summary>
+    private void StartWriter()
+    {
+        Volatile.Write(ref _handedOver, true);
+        if (_writer is null)
+        {
+            _writer = new Thread(WriteLoop) { IsBackground = true, Name = "ananas-peer-writer" };
+            _writer.Start();
+        }
+        _writerWanted.Release();
+    }
+
+    private void WriteLoop()
+    {
+        while (true)
+        {
+            _writerWanted.Wait();
+            // Woken by Close without the send side: nothing of ours to let go.
+            if (!Volatile.Read(ref _handedOver))
+            {
+                if (IsClosed) return;
+                continue;
+            }
+            _handedOver = false;
+            if (IsClosed) break;
+            if (_backlog is { } backlog && _wire.Send(backlog.AsSpan(_backlogFrom, _backlogTo - _backlogFrom), wait: true) < 0) Close();
+            ReleaseBacklog();
+            if (!WriteQueued(wait: true)) continue;
+            Volatile.Write(ref _sending, 0);
+            Flush();
+        }
+        ReleaseBacklog();
+        Volatile.Write(ref _sending, 0);
+    }
+
+    private void ReleaseBacklog()
+    {
+        if (_backlog is { } backlog && _backlogPooled) ArrayPool<byte>.Shared.Return(backlog);
+        _backlog = null;
+    }
+
+    /// <summary>Writes the MAC after the message (in send order, so sequence numbers match what the peer reads).</summary>
+    private void Seal(byte[] buffer, int length)
     {
         Span<byte> sequence = stackalloc byte[9];
         sequence[0] = _sendDirection;
@@ -140,94 +204,79 @@ public sealed class PeerChannel : IAsyncDisposable
         _sendMac.AppendData(sequence);
         _sendMac.AppendData(buffer, 4, length - 4);
         _sendMac.GetHashAndReset(buffer.AsSpan(length, MacLength));
-        return length + MacLength;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        try
-        {
-            var reader = _outbox.Reader;
-            while (await reader.WaitToReadAsync(_closed.Token).ConfigureAwait(false))
-            {
-                await _sendSide.WaitAsync(_closed.Token).ConfigureAwait(false);
-                try
-                {
-                    while (reader.TryRead(out var item))
-                    {
-                        try
-                        {
-                            await _stream.WriteAsync(item.Buffer.AsMemory(0, Seal(item.Buffer, item.Length)), _closed.Token).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            ArrayPool<byte>.Shared.Return(item.Buffer);
-                        }
-                    }
-                    await _stream.FlushAsync(_closed.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _sendSide.Release();
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-        }
-        finally
-        {
-            Close();
-            while (_outbox.Reader.TryRead(out var left)) ArrayPool<byte>.Shared.Return(left.Buffer);
-        }
     }
 
     /// <summary>
-    /// The next message, or null when the connection ended or a message failed its MAC or bounds (the channel is
-    /// then closed: a peer that sends one bad message is not trusted with the next).
+    /// The next message, waiting at most <paramref name="timeout"/> for it (<see cref="Timeout.InfiniteTimeSpan"/>: as
+    /// long as it takes). Null at the timeout (<see cref="IsClosed"/> false), or when the connection ended or a message
+    /// failed its MAC or bounds (the channel is then closed: a peer that sends one bad message is not trusted with the
+    /// next). One reader at a time.
     /// </summary>
-    public async ValueTask<PeerMessage?> ReadAsync(CancellationToken cancellationToken = default)
+    public PeerMessage? Read(TimeSpan timeout)
     {
-        try
-        {
-            var linked = ReadToken(cancellationToken);
-            await _stream.ReadExactlyAsync(_header, linked).ConfigureAwait(false);
-            int length = BinaryPrimitives.ReadInt32BigEndian(_header);
-            int bodyLength = length - 2 - MacLength;
-            if (bodyLength < 0 || bodyLength > MaxBody)
-            {
-                Rejected = true;
-                Close();
-                return null;
-            }
-            var buffer = ArrayPool<byte>.Shared.Rent(bodyLength + MacLength);
-            await _stream.ReadExactlyAsync(buffer.AsMemory(0, bodyLength + MacLength), linked).ConfigureAwait(false);
-            if (!Verify(_header.AsSpan(4, 2), buffer.AsSpan(0, bodyLength), buffer.AsSpan(bodyLength, MacLength)))
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                Rejected = true;
-                Close();
-                return null;
-            }
-            return new PeerMessage((PeerMessageType)_header[4], (PeerMessageFlags)_header[5], buffer, bodyLength);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            Close();
-            return null;
-        }
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        return Read(deadline);
     }
 
-    /// <summary>The caller's token joined with <see cref="Closed"/>: made once per caller's token, not per message (reads are one at a time).</summary>
-    private CancellationToken ReadToken(CancellationToken cancellationToken)
+    internal PeerMessage? Read(long deadline)
     {
-        if (_readLinked is null || !_readLinkedFor.Equals(cancellationToken))
+        while (!IsClosed)
         {
-            _readLinked?.Dispose();
-            _readLinked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
-            _readLinkedFor = cancellationToken;
+            if (_inStart == _inEnd) _inStart = _inEnd = 0;
+            int available = _inEnd - _inStart;
+            if (available >= HeaderLength)
+            {
+                var header = _inbox.AsSpan(_inStart, HeaderLength);
+                int bodyLength = BinaryPrimitives.ReadInt32BigEndian(header) - 2 - MacLength;
+                if (bodyLength < 0 || bodyLength > MaxBody)
+                {
+                    Rejected = true;
+                    Close();
+                    return null;
+                }
+                int total = HeaderLength + bodyLength + MacLength;
+                if (available >= total)
+                {
+                    var message = _inbox.AsSpan(_inStart, total);
+                    _inStart += total;
+                    if (!Verify(message.Slice(4, 2), message.Slice(HeaderLength, bodyLength), message.Slice(HeaderLength + bodyLength, MacLength)))
+                    {
+                        Rejected = true;
+                        Close();
+                        return null;
+                    }
+                    var body = ArrayPool<byte>.Shared.Rent(Math.Max(bodyLength, 1));
+                    message.Slice(HeaderLength, bodyLength).CopyTo(body);
+                    return new PeerMessage((PeerMessageType)message[4], (PeerMessageFlags)message[5], body, bodyLength);
+                }
+                MakeRoom(total);
+            }
+            else
+            {
+                MakeRoom(HeaderLength);
+            }
+            int n = _wire.Receive(_inbox.AsSpan(_inEnd), deadline);
+            if (n == -1) return null;
+            if (n <= 0)
+            {
+                Close();
+                return null;
+            }
+            _inEnd += n;
         }
-        return _readLinked.Token;
+        return null;
+    }
+
+    /// <summary>Room after the unread bytes for a message of <paramref name="total"/> octets (moved to the front, or a larger inbox).</summary>
+    private void MakeRoom(int total)
+    {
+        if (_inbox.Length - _inStart >= total && _inEnd < _inbox.Length) return;
+        int unread = _inEnd - _inStart;
+        var target = total > _inbox.Length ? new byte[Math.Max(total, _inbox.Length * 2)] : _inbox;
+        _inbox.AsSpan(_inStart, unread).CopyTo(target);
+        _inbox = target;
+        _inStart = 0;
+        _inEnd = unread;
     }
 
     private bool Verify(ReadOnlySpan<byte> typeAndFlags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> mac)
@@ -243,6 +292,7 @@ public sealed class PeerChannel : IAsyncDisposable
         return CryptographicOperations.FixedTimeEquals(expected, mac);
     }
 
+    /// <summary>Ends the connection: the reader's wait returns, the writer thread (if any) ends, later sends fail.</summary>
     public void Close()
     {
         try
@@ -252,25 +302,26 @@ public sealed class PeerChannel : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
-        _outbox.Writer.TryComplete();
-        try
-        {
-            _stream.Dispose();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-        }
+        _wire.Close();
+        _writerWanted.Release();
     }
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Close();
-        await _writer.ConfigureAwait(false);
-        // An inline sender may still be sealing a message: the send side is taken for good before the MAC goes.
-        await _sendSide.WaitAsync().ConfigureAwait(false);
+        _writer?.Join();
+        // A sender may still be sealing a message: the send side is taken for good before the MAC goes.
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _sending, 1, 0) != 0) spin.SpinOnce();
+        while (_outbox.TryDequeue(out var left)) ArrayPool<byte>.Shared.Return(left.Buffer);
         _sendMac.Dispose();
         _receiveMac.Dispose();
-        _readLinked?.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 }

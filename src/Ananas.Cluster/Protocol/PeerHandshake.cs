@@ -28,41 +28,47 @@ public static class PeerHandshake
     private const int NonceLength = 16;
     private static readonly byte[] KeyLabel = "ananas-cluster-1"u8.ToArray();
 
-    public static async Task<(HandshakeOutcome Outcome, PeerChannel? Channel, string PeerId)> InitiateAsync(Stream stream, byte[] secret, string id, int maxQueued, TimeSpan timeout)
+    /// <summary>
+    /// The initiator's side, on the caller's thread (waits are poll(2), not the socket engine's: see <see cref="PeerWire"/>).
+    /// </summary>
+    public static (HandshakeOutcome Outcome, PeerChannel? Channel, string PeerId) Initiate(Stream stream, byte[] secret, string id, int maxQueued, TimeSpan timeout)
     {
-        using var cancel = new CancellationTokenSource(timeout);
+        long deadline = Deadline(timeout);
+        var wire = new PeerWire(stream);
         try
         {
             var nonce = RandomNumberGenerator.GetBytes(NonceLength);
-            await WriteHelloAsync(stream, secret, "I"u8.ToArray(), nonce, id, cancel.Token).ConfigureAwait(false);
-            var (ok, peerNonce, peerId) = await ReadHelloAsync(stream, secret, [.. "A"u8, .. nonce], cancel.Token).ConfigureAwait(false);
+            WriteHello(wire, secret, "I"u8.ToArray(), nonce, id, deadline);
+            var (ok, peerNonce, peerId) = ReadHello(wire, secret, [.. "A"u8, .. nonce], deadline);
             if (!ok) return (peerNonce is null ? HandshakeOutcome.Failed : HandshakeOutcome.WrongSecret, null, peerId);
-            var channel = new PeerChannel(stream, SessionKey(secret, nonce, peerNonce!, id, peerId), initiator: true, maxQueued);
+            var channel = new PeerChannel(wire, SessionKey(secret, nonce, peerNonce!, id, peerId), initiator: true, maxQueued);
             channel.TrySend(PeerMessageType.Auth, PeerMessageFlags.None, default);
             return (HandshakeOutcome.Accepted, channel, peerId);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or EndOfStreamException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or TimeoutException or EndOfStreamException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             return (HandshakeOutcome.Failed, null, "");
         }
     }
 
-    public static async Task<(HandshakeOutcome Outcome, PeerChannel? Channel, string PeerId)> AcceptAsync(Stream stream, byte[] secret, string id, int maxQueued, TimeSpan timeout)
+    /// <summary>The acceptor's side, on the caller's thread.</summary>
+    public static (HandshakeOutcome Outcome, PeerChannel? Channel, string PeerId) Accept(Stream stream, byte[] secret, string id, int maxQueued, TimeSpan timeout)
     {
-        using var cancel = new CancellationTokenSource(timeout);
+        long deadline = Deadline(timeout);
+        var wire = new PeerWire(stream);
         try
         {
-            var (ok, peerNonce, peerId) = await ReadHelloAsync(stream, secret, "I"u8.ToArray(), cancel.Token).ConfigureAwait(false);
+            var (ok, peerNonce, peerId) = ReadHello(wire, secret, "I"u8.ToArray(), deadline);
             if (!ok) return (peerNonce is null ? HandshakeOutcome.Failed : HandshakeOutcome.WrongSecret, null, peerId);
             var nonce = RandomNumberGenerator.GetBytes(NonceLength);
-            await WriteHelloAsync(stream, secret, [.. "A"u8, .. peerNonce!], nonce, id, cancel.Token).ConfigureAwait(false);
-            var channel = new PeerChannel(stream, SessionKey(secret, peerNonce!, nonce, peerId, id), initiator: false, maxQueued);
-            var first = await channel.ReadAsync(cancel.Token).ConfigureAwait(false);
+            WriteHello(wire, secret, [.. "A"u8, .. peerNonce!], nonce, id, deadline);
+            var channel = new PeerChannel(wire, SessionKey(secret, peerNonce!, nonce, peerId, id), initiator: false, maxQueued);
+            var first = channel.Read(deadline);
             if (first is not { } auth || auth.Type != PeerMessageType.Auth)
             {
                 first?.Return();
                 bool forged = first is not null || channel.Rejected;
-                await channel.DisposeAsync().ConfigureAwait(false);
+                channel.Dispose();
                 // A MAC failure (a replayed Hello) or another first message is refused; an initiator that gave up
                 // (its timeout, a slow start) closed before its Auth arrived: not a wrong secret, just a failed try.
                 return (forged ? HandshakeOutcome.WrongSecret : HandshakeOutcome.Failed, null, peerId);
@@ -70,11 +76,13 @@ public static class PeerHandshake
             auth.Return();
             return (HandshakeOutcome.Accepted, channel, peerId);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or EndOfStreamException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or TimeoutException or EndOfStreamException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             return (HandshakeOutcome.Failed, null, "");
         }
     }
+
+    private static long Deadline(TimeSpan timeout) => System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 
     private static byte[] SessionKey(byte[] secret, byte[] initiatorNonce, byte[] acceptorNonce, string initiatorId, string acceptorId) =>
         HMACSHA256.HashData(secret, (byte[])[.. KeyLabel, .. initiatorNonce, .. acceptorNonce, .. Id(initiatorId), .. Id(acceptorId)]);
@@ -85,7 +93,7 @@ public static class PeerHandshake
         return [(byte)bytes.Length, .. bytes];
     }
 
-    private static async Task WriteHelloAsync(Stream stream, byte[] secret, byte[] context, byte[] nonce, string id, CancellationToken cancellationToken)
+    private static void WriteHello(PeerWire wire, byte[] secret, byte[] context, byte[] nonce, string id, long deadline)
     {
         byte[] body = [Version, .. nonce, .. Id(id)];
         var mac = HMACSHA256.HashData(secret, (byte[])[.. context, .. body]);
@@ -94,20 +102,19 @@ public static class PeerHandshake
         frame[4] = (byte)PeerMessageType.Hello;
         body.CopyTo(frame, 6);
         mac.CopyTo(frame, 6 + body.Length);
-        await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        wire.WriteAll(frame, deadline);
     }
 
     /// <summary>(true, nonce, id) for a good Hello; (false, nonce, id) when its MAC failed (another secret); (false, null, "") when it is not a Hello.</summary>
-    private static async Task<(bool Ok, byte[]? Nonce, string Id)> ReadHelloAsync(Stream stream, byte[] secret, byte[] context, CancellationToken cancellationToken)
+    private static (bool Ok, byte[]? Nonce, string Id) ReadHello(PeerWire wire, byte[] secret, byte[] context, long deadline)
     {
         var header = new byte[6];
-        await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
+        wire.ReadExactly(header, deadline);
         int length = BinaryPrimitives.ReadInt32BigEndian(header);
         int bodyLength = length - 2 - PeerChannel.MacLength;
         if (header[4] != (byte)PeerMessageType.Hello || bodyLength < 1 + NonceLength + 1 || bodyLength > 1 + NonceLength + 1 + 255) return (false, null, "");
         var rest = new byte[bodyLength + PeerChannel.MacLength];
-        await stream.ReadExactlyAsync(rest, cancellationToken).ConfigureAwait(false);
+        wire.ReadExactly(rest, deadline);
         var body = rest.AsSpan(0, bodyLength);
         if (body[0] != Version || body[1 + NonceLength] != bodyLength - 2 - NonceLength) return (false, null, "");
         var nonce = body.Slice(1, NonceLength).ToArray();

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Ananas.Dns;
 using Ananas.Pipeline.Changes;
 using Ananas.Pipeline.Database;
+using Ananas.Server.Listeners;
+using Ananas.Server.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -239,6 +241,11 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
             text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
             text.Append(name).Append(' ').Append(value.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
         }
+        void Histogram(string name, string help, LatencyHistogram histogram)
+        {
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" histogram\n");
+            MetricsListener.HistogramSeries(text, name, "", histogram.Snapshot(), histogram.BoundsSeconds, histogram.SumSeconds);
+        }
         var (committed, published, waiting) = await database.OutboxStateAsync(context.RequestAborted);
         Metric("ananas_api_requests_total", "counter", "API requests received.", Interlocked.Read(ref _requests));
         Metric("ananas_api_client_errors_total", "counter", "API requests answered with a 4xx error.", Interlocked.Read(ref _clientErrors));
@@ -250,6 +257,8 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
         {
             Metric("ananas_pipeline_published_total", "counter", "Changes published by this process.", publisher.PublishedCount);
             Metric("ananas_pipeline_publish_failures_total", "counter", "Failed attempts to publish (each retried).", publisher.Failures);
+            Histogram("ananas_pipeline_change_read_delay_seconds", "From a change's commit to the publisher reading it from the outbox.", publisher.ReadDelay);
+            Histogram("ananas_pipeline_change_publish_delay_seconds", "From a change's commit to the publish target holding it (JetStream's acknowledgement).", publisher.PublishDelay);
         }
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         await context.Response.WriteAsync(text.ToString(), context.RequestAborted);

@@ -25,7 +25,7 @@ public static class ChangeTransformer
     {
         var changes = new List<EdgeChange>(entries.Count);
         if (entries.Count == 0) return changes;
-        await using var connection = await database.Dialect.OpenAsync(cancellationToken);
+        await using var connection = await database.Dialect.OpenForPublisherAsync(cancellationToken);
         await using var transaction = await database.Dialect.BeginSnapshotAsync(connection, cancellationToken);
         var zones = new Dictionary<DnsName, ZoneRow>();
         foreach (var zone in await CentralDatabase.ZonesNamedAsync(connection, transaction, entries.Select(e => e.Zone), cancellationToken)) zones[zone.Name] = zone;

@@ -1,5 +1,7 @@
+using System.Threading.Channels;
 using Ananas.Authoritative.Changes;
 using Ananas.Pipeline.Database;
+using Ananas.Server.Pipeline;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -8,7 +10,7 @@ namespace Ananas.Pipeline.Changes;
 /// <summary>
 /// Reads the outbox in sequence order a batch at a time, turns the batch into <see cref="EdgeChange"/>s from one
 /// snapshot (<see cref="ChangeTransformer"/>), publishes them in order (the target may pipeline them) and only then
-/// marks what was published. A failure (database or publish target) stops at that entry and
+/// marks what was published; running, it reads the next batch while the one before is published. A failure (database or publish target) stops at that entry and
 /// retries it after a back-off, so nothing is skipped or reordered; after a crash between publishing and marking, the
 /// entry is published again (at least once; edges ignore a sequence they already applied). Woken by changes committed
 /// in this process, by PostgreSQL NOTIFY for other processes, and by a poll.
@@ -54,7 +56,15 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
     public long PublishedCount { get; private set; }
 
     /// <summary>Publish or database failures since start.</summary>
-    public long Failures { get; private set; }
+    public long Failures => Interlocked.Read(ref _failures);
+
+    private long _failures;
+
+    /// <summary>From a change's commit to the publisher reading it from the outbox (the wait for a publisher round).</summary>
+    public LatencyHistogram ReadDelay { get; } = new(LatencyHistogram.PropagationBounds);
+
+    /// <summary>From a change's commit to the target holding it (JetStream's acknowledgement, or the local store's commit).</summary>
+    public LatencyHistogram PublishDelay { get; } = new(LatencyHistogram.PropagationBounds);
 
     public void Start()
     {
@@ -75,45 +85,100 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         }
     }
 
+    /// <summary>A batch read and transformed, to be published; <see cref="Epoch"/> is the publisher's epoch when it was read.</summary>
+    private sealed record Round(long Epoch, List<OutboxEntry> Entries, List<EdgeChange> Changes);
+
     /// <summary>
-    /// Publishes everything waiting now, in order; returns how many entries were published. Entries are marked once
-    /// per batch (and up to the last one published when a publish fails), so a crash republishes at most a batch.
+    /// Publishes everything waiting now, in order, one batch after the other; returns how many entries were
+    /// published. Entries are marked once per batch (and up to the last one published when a publish fails), so a
+    /// crash republishes at most a batch.
     /// </summary>
     public async Task<int> PublishPendingAsync(CancellationToken cancellationToken)
     {
         int published = 0;
         while (true)
         {
-            var batch = await database.UnpublishedAsync(BatchSize, cancellationToken);
-            if (batch.Count == 0) return published;
-            var changes = await ChangeTransformer.TransformAllAsync(database, batch, cancellationToken);
-            var (count, failure) = await target.PublishAllAsync(changes, cancellationToken);
-            if (count > 0)
-            {
-                // Marked only after the target holds them: a crash before this republishes them (edges skip what they applied).
-                long done = changes[count - 1].Sequence;
-                await database.MarkPublishedThroughAsync(done, CancellationToken.None);
-                PublishedThrough = done;
-                PublishedCount += count;
-                published += count;
-            }
-            if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-            if (batch.Count < BatchSize) return published;
+            var round = await ReadAsync(0, 0, cancellationToken);
+            if (round.Entries.Count == 0) return published;
+            published += await PublishAsync(round, cancellationToken);
+            if (round.Entries.Count < BatchSize) return published;
         }
     }
 
+    /// <summary>Gives pending changes their sequences, reads the next batch after <paramref name="after"/> and transforms it.</summary>
+    private async Task<Round> ReadAsync(long epoch, long after, CancellationToken cancellationToken)
+    {
+        var batch = await database.UnpublishedAsync(BatchSize, cancellationToken, after);
+        if (batch.Count == 0) return new Round(epoch, batch, []);
+        ObserveSinceCommit(ReadDelay, batch, batch.Count);
+        return new Round(epoch, batch, await ChangeTransformer.TransformAllAsync(database, batch, cancellationToken));
+    }
+
+    /// <summary>Publishes a batch and marks what the target holds; throws the failure that stopped it after marking the part before.</summary>
+    private async Task<int> PublishAsync(Round round, CancellationToken cancellationToken)
+    {
+        var (count, failure) = await target.PublishAllAsync(round.Changes, cancellationToken);
+        if (count > 0)
+        {
+            // Marked only after the target holds them: a crash before this republishes them (edges skip what they applied).
+            ObserveSinceCommit(PublishDelay, round.Entries, count);
+            long done = round.Changes[count - 1].Sequence;
+            await database.MarkPublishedThroughAsync(done, CancellationToken.None);
+            PublishedThrough = done;
+            PublishedCount += count;
+        }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        return count;
+    }
+
+    private static void ObserveSinceCommit(LatencyHistogram histogram, List<OutboxEntry> entries, int count)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        for (int i = 0; i < count; i++) histogram.Observe(TimeSpan.FromMilliseconds(Math.Max(0, now - entries[i].CommittedMs)));
+    }
+
+    // The running publisher is two loops: one reads and transforms the next batch while the other publishes the one
+    // before and awaits its acknowledgement (the two waits overlap instead of adding up). Batches reach the publishing
+    // loop in sequence order through a queue of one. When a publish fails, the epoch moves on: the publishing loop
+    // drops the batches read before (they follow the failed entry) and the reading loop starts again from the first
+    // unpublished entry, so nothing is skipped, reordered or, past what JetStream deduplicates, sent twice.
+    private long _epoch;
+
     private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var queue = Channel.CreateBounded<Round>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var publishing = PublishLoopAsync(queue.Reader, cancellationToken);
+        try
+        {
+            await ReadLoopAsync(queue.Writer, cancellationToken);
+        }
+        finally
+        {
+            queue.Writer.TryComplete();
+            await publishing;
+        }
+    }
+
+    private async Task ReadLoopAsync(ChannelWriter<Round> queue, CancellationToken cancellationToken)
     {
         bool postgres = database.Dialect is PostgresDialect;
         var interval = postgres ? NotifiedPollInterval : pollInterval;
+        long epoch = -1, after = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 if (!postgres || _holdsOutbox)
                 {
-                    await PublishPendingAsync(cancellationToken);
-                    await PruneAsync(cancellationToken);
+                    long now = Interlocked.Read(ref _epoch);
+                    if (now != epoch) (epoch, after) = (now, 0); // a publish failed: from the first unpublished entry again
+                    var round = await ReadAsync(epoch, after, cancellationToken);
+                    if (round.Entries.Count > 0)
+                    {
+                        await queue.WriteAsync(round, cancellationToken);
+                        after = round.Entries[^1].Sequence;
+                        if (round.Entries.Count == BatchSize) continue;
+                    }
                 }
                 if (await _wake.WaitAsync(interval, cancellationToken) && GatherDelay > TimeSpan.Zero)
                 {
@@ -128,17 +193,54 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
             }
             catch (Exception e)
             {
-                Failures++;
-                logger.LogWarning(4001, "outbox publisher: {Message}; retrying in {Delay}", e.Message, RetryDelay);
+                if (!await FailedAsync(e, cancellationToken)) return;
+            }
+        }
+    }
+
+    private async Task PublishLoopAsync(ChannelReader<Round> queue, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var round in queue.ReadAllAsync(cancellationToken))
+            {
+                if (round.Epoch != Interlocked.Read(ref _epoch)) continue; // read before a failure: follows the failed entry
                 try
                 {
-                    await Task.Delay(RetryDelay, cancellationToken);
+                    await PublishAsync(round, cancellationToken);
+                    // Here, not in the reading loop: the entries read are only marked published now.
+                    await PruneAsync(cancellationToken);
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     return;
                 }
+                catch (Exception e)
+                {
+                    Interlocked.Increment(ref _epoch);
+                    Wake(); // the reading loop starts again from the failed entry
+                    if (!await FailedAsync(e, cancellationToken)) return;
+                }
             }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Counts and logs a failure, then waits before the retry; false when stopped meanwhile.</summary>
+    private async Task<bool> FailedAsync(Exception e, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _failures);
+        logger.LogWarning(4001, "outbox publisher: {Message}; retrying in {Delay}", e.Message, RetryDelay);
+        try
+        {
+            await Task.Delay(RetryDelay, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -21,7 +21,7 @@ public sealed partial class CentralDatabase
     /// <summary>Moves up to <paramref name="limit"/> pending changes into the outbox with the next sequences; returns how many.</summary>
     public async Task<int> SequencePendingAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
         long last;
         // The UPDATE takes the counter row's lock (PostgreSQL) first: what is read after it is what no other publisher is moving.
@@ -54,13 +54,18 @@ public sealed partial class CentralDatabase
         return ids.Count;
     }
 
-    /// <summary>The oldest unpublished entries, in sequence order, after giving pending changes their sequences.</summary>
-    public async Task<List<OutboxEntry>> UnpublishedAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The oldest unpublished entries after <paramref name="after"/> (0: from the first), in sequence order, after
+    /// giving pending changes their sequences. A publisher reading the next batch while the one before it is still
+    /// being published (not yet marked) passes that batch's last sequence.
+    /// </summary>
+    public async Task<List<OutboxEntry>> UnpublishedAsync(int limit, CancellationToken cancellationToken, long after = 0)
     {
         await SequencePendingAsync(limit, cancellationToken);
-        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
         using var command = Command(connection, null,
-            "SELECT sequence, zone, kind, owners, committed_ms FROM outbox WHERE published_ms IS NULL ORDER BY sequence LIMIT @limit", ("limit", limit));
+            "SELECT sequence, zone, kind, owners, committed_ms FROM outbox WHERE published_ms IS NULL AND sequence > @after ORDER BY sequence LIMIT @limit",
+            ("after", after), ("limit", limit));
         var entries = new List<OutboxEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -75,7 +80,7 @@ public sealed partial class CentralDatabase
     /// <summary>Marks every entry up to <paramref name="sequence"/> published (the publisher publishes in order).</summary>
     public async Task MarkPublishedThroughAsync(long sequence, CancellationToken cancellationToken)
     {
-        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
         using var command = Command(connection, null, "UPDATE outbox SET published_ms = @t WHERE sequence <= @s AND published_ms IS NULL", ("t", NowMs()), ("s", sequence));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -94,7 +99,7 @@ public sealed partial class CentralDatabase
     /// <summary>Removes entries published at or before <paramref name="cutoffMs"/> (the outbox's bound; "at" too, so a zero retention removes what was published in the same millisecond); returns how many.</summary>
     public async Task<int> PruneOutboxAsync(long cutoffMs, CancellationToken cancellationToken)
     {
-        await using var connection = await Dialect.OpenAsync(cancellationToken);
+        await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
         using var command = Command(connection, null, "DELETE FROM outbox WHERE published_ms IS NOT NULL AND published_ms <= @cut", ("cut", cutoffMs));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -23,6 +23,12 @@ public abstract class SqlDialect
     /// <summary>Opens a new connection, ready for use.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Opens a connection for the outbox publisher, from a pool of its own where there is a pool: under load the API's
+    /// requests take every pooled connection, and a publisher queued behind them delays every change's propagation.
+    /// </summary>
+    public virtual Task<DbConnection> OpenForPublisherAsync(CancellationToken cancellationToken) => OpenAsync(cancellationToken);
+
     /// <summary>A transaction that writes (SQLite: one writer at a time; PostgreSQL: row locks order the writers that conflict).</summary>
     public abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -115,6 +121,17 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     // processes (PostgreSQL's default max_connections is 100, which Npgsql's default pool of 100 would exhaust).
     private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(Tuned(connectionString));
 
+    // The publisher's own few connections (a different connection string is a different pool): it reads, transforms
+    // and marks while the next batch's publish is awaited, so it holds at most a few at once.
+    private readonly NpgsqlDataSource _publisherSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(Tuned(connectionString))
+    {
+        MaxPoolSize = PublisherPoolSize,
+        ApplicationName = "ananas-publisher",
+    }.ConnectionString);
+
+    /// <summary>Connections in the publisher's own pool.</summary>
+    public const int PublisherPoolSize = 4;
+
     private static string Tuned(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -154,6 +171,9 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _source.OpenConnectionAsync(cancellationToken);
+
+    public override async Task<DbConnection> OpenForPublisherAsync(CancellationToken cancellationToken) =>
+        await _publisherSource.OpenConnectionAsync(cancellationToken);
 
     public override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // READ COMMITTED; a change locks its zone's row (SELECT … FOR UPDATE), which orders the writers of that zone.

@@ -108,7 +108,12 @@ public sealed class Conductor : IExchanger, IDisposable
         }
         try
         {
-            return await entry.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var answer = entry.Result.Task;
+            bool waited = !answer.IsCompleted;
+            var result = await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // The answer completed on a socket's callback: the rest of the resolution waits its client group's turn.
+            if (waited) await ResolutionLane.Reenter();
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -122,7 +127,7 @@ public sealed class Conductor : IExchanger, IDisposable
         ExchangeResult result;
         try
         {
-            await Task.Yield(); // the leader's caller starts waiting before any I/O
+            await ResolutionLane.Yield(); // the leader's caller starts waiting before any I/O (in its client group's turn)
             result = transport switch
             {
                 UpstreamTransport.Udp => await ExchangeUdpAsync(request.Query, request.Server).ConfigureAwait(false),

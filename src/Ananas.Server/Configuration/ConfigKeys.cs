@@ -146,6 +146,8 @@ public static class ConfigKeys
             "misses waiting, overall; beyond it the group with the longest queue is shed first"),
         Integer("scheduler.max-queued-per-group", 512, 1, 10_000_000, Live, c => c.MaxQueuedPerGroup, (c, v) => c.MaxQueuedPerGroup = v,
             "misses waiting per client group; beyond it that group's new misses are shed"),
+        Integer("scheduler.runners", 0, 0, 4096, Live, c => c.Runners, (c, v) => c.Runners = v,
+            "resolution steps run at once, taken round robin from the client groups' lanes so one group's backlog cannot delay another's; 0: two per processor"),
         Choice("scheduler.shed", "drop", Live, c => c.Shed, (c, v) => c.Shed = v,
             "what a shed query gets: `drop` (nothing: a flooder that waits for replies is held back by its own timeout), `refuse` (REFUSED), `truncate` (TC=1 over UDP, pushing the client to TCP; REFUSED over TCP)",
             ("refuse", ShedAction.Refuse), ("drop", ShedAction.Drop), ("truncate", ShedAction.Truncate)),

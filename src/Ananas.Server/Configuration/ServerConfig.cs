@@ -57,6 +57,7 @@ public sealed record ServerConfig
     public int MaxInFlightPerGroup { get; set; }
     public int MaxQueued { get; set; }
     public int MaxQueuedPerGroup { get; set; }
+    public int Runners { get; set; }
     public ShedAction Shed { get; set; }
 
     // --- Response rate limiting and DNS Cookies on UDP (docs/SECURITY.md) ---

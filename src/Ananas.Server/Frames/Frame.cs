@@ -93,6 +93,12 @@ public sealed class Frame : IDisposable
     /// resolved, never forwarded again (the loop marker of docs/CLUSTER.md).
     /// </summary>
     public bool FromPeer { get; set; }
+
+    /// <summary>
+    /// Set when the query was offered to its cluster owner and must now be resolved here: by this
+    /// <see cref="Stopwatch"/> timestamp (the query's timeout counts from the offer), and never offered again. 0: not offered.
+    /// </summary>
+    public long ResolveBy { get; set; }
     /// <summary>Tracing spans of this query (plugins' span_start/span_end), for its query-log line; null when none.</summary>
     public List<TraceSpan>? Spans { get; set; }
 
@@ -125,6 +131,7 @@ public sealed class Frame : IDisposable
             Group = Group,
             ArrivalTimestamp = ArrivalTimestamp,
             FromPeer = FromPeer,
+            ResolveBy = ResolveBy,
             Spans = Spans is { Count: > 0 } spans ? [.. spans] : null, // the original keeps (and clears) its own list
             _endPoint = _endPoint,
         };

@@ -91,6 +91,7 @@ public static class ResolverStackBuilder
             MaxInFlightPerGroup = config.MaxInFlightPerGroup,
             MaxQueued = config.MaxQueued,
             MaxQueuedPerGroup = config.MaxQueuedPerGroup,
+            Runners = config.Runners,
             Shed = config.Shed,
         },
     };

@@ -134,7 +134,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
 
     /// <summary>
     /// One recvmmsg (blocking until the first datagram or the receive timeout), each datagram through the
-    /// pipeline, then one sendmmsg for the replies produced on this thread.
+    /// pipeline, then one sendmmsg for the replies produced on this thread, then the batch's misses to the scheduler.
     /// </summary>
     public Outcome ReceiveAndAnswer()
     {
@@ -154,6 +154,22 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
         }
 
         long arrival = Stopwatch.GetTimestamp();
+        // The batch's misses are scheduled after its replies are sent: a hit does not wait for the misses beside it.
+        _pipeline.HoldMisses();
+        try
+        {
+            HandleAll(count, arrival);
+            Flush();
+        }
+        finally
+        {
+            _pipeline.ReleaseMisses();
+        }
+        return Outcome.Continue;
+    }
+
+    private void HandleAll(int count, long arrival)
+    {
         for (int i = 0; i < count; i++)
         {
             ref var message = ref _received[i];
@@ -173,8 +189,6 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
             _pipeline.Handle(frame);
         }
         _current = -1;
-        Flush();
-        return Outcome.Continue;
     }
 
     /// <summary>Sends the staged replies; a reply the kernel refuses is skipped (UDP: the client retries).</summary>

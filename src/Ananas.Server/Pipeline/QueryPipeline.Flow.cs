@@ -221,7 +221,7 @@ public sealed partial class QueryPipeline
         context.Stage = QueryStage.Done;
         if (!context.OwnsFrame && ShedsAtOnce(frame)) return;
         context.Dispatched = true;
-        Dispatch(context.OwnsFrame ? frame : frame.Detach());
+        Miss(context.OwnsFrame ? frame : frame.Detach());
     }
 
     /// <summary>The recursor answers (SERVFAIL when it fails); a client that left is dropped here.</summary>
@@ -241,8 +241,8 @@ public sealed partial class QueryPipeline
         try
         {
             // [cluster]: a miss that did not come from a peer is first offered to the name's owner (null: resolve here).
-            var forwarded = Forwarder is { } forwarder && !frame.FromPeer
-                ? await forwarder.ForwardAsync(frame.MessageMemory, query, frame.Address, context.Cancellation).ConfigureAwait(false)
+            var forwarded = Forwarder is { } forwarder && !frame.FromPeer && frame.ResolveBy == 0
+                ? await AskOwnerAsync(forwarder, frame, query).ConfigureAwait(false)
                 : null;
             if (forwarded is not null) answer = forwarded;
             else
@@ -267,18 +267,7 @@ public sealed partial class QueryPipeline
             answer = query.CreateResponse(Rcode.ServFail);
             answer.Set(HeaderFlags.RA);
         }
-        if (sink.ClientGone.IsCancellationRequested)
-        {
-            Interlocked.Increment(ref Counters.ClientGone);
-            sink.Drop(frame);
-            context.Stage = QueryStage.Done;
-            return PhaseVerdict.Drop;
-        }
-        if (answer.Edns is not null) answer.Edns.UdpPayloadSize = _options.MaxUdpPayload;
-        context.Response = answer;
-        context.Kind = ReplyKind.Resolved;
-        context.Stage = QueryStage.Resolved;
-        return PhaseVerdict.Continue;
+        return TakeAnswer(context, answer) ? PhaseVerdict.Continue : PhaseVerdict.Drop;
     }
 
     /// <summary>Caches a resolved answer (NOERROR or NXDOMAIN, not truncated) as encoded once, for Send to reuse.</summary>

@@ -18,7 +18,8 @@ namespace Ananas.Server.Pipeline;
 /// With phase handlers installed the query walks the stages of <see cref="QueryStage"/> instead
 /// (QueryPipeline.Flow.cs). Only a miss leaves that thread: the frame is detached (copied to a pooled buffer),
 /// queued by client group in the <see cref="FairScheduler{T}"/>, and resolved by a thread-pool task with a
-/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion). Every reply, whichever way it
+/// deadline (<see cref="ResolveAsync"/>, the same stages from BeforeRecursion), unless the cluster's owner of the
+/// name is asked for it from this thread first (QueryPipeline.Forwarding.cs). Every reply, whichever way it
 /// came, leaves through Finish (QueryPipeline.Reply.cs).
 /// </summary>
 public sealed partial class QueryPipeline
@@ -36,6 +37,7 @@ public sealed partial class QueryPipeline
     private readonly IClock _clock;
     private readonly ILogger _logger;
     private readonly FairScheduler<Frame>? _scheduler;
+    private readonly ResolutionLanes? _lanes;
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
 
@@ -50,7 +52,10 @@ public sealed partial class QueryPipeline
         _logger = logger ?? NullLogger.Instance;
         _phases = PhaseTable.Of(handlers);
         if (options.Scheduler is { } schedulerOptions)
-            _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => Task.Run(() => ResolveAsync(frame)), Shed);
+        {
+            _lanes = new ResolutionLanes(schedulerOptions.Runners);
+            _scheduler = new FairScheduler<Frame>(schedulerOptions, frame => ResolveInLaneAsync(frame, _lanes.Enter(frame.Group)), Shed);
+        }
     }
 
     /// <summary>
@@ -90,7 +95,11 @@ public sealed partial class QueryPipeline
     {
         Volatile.Write(ref _options, options);
         if (recursor is not null) Volatile.Write(ref _recursor, recursor);
-        if (options.Scheduler is { } scheduler) _scheduler?.Reconfigure(scheduler);
+        if (options.Scheduler is { } scheduler)
+        {
+            _scheduler?.Reconfigure(scheduler);
+            _lanes?.Reconfigure(scheduler.Runners);
+        }
     }
 
     public PipelineCounters Counters { get; } = new();
@@ -171,7 +180,7 @@ public sealed partial class QueryPipeline
 
         Interlocked.Increment(ref Counters.CacheMisses);
         if (ShedsAtOnce(frame)) return;
-        Dispatch(frame.Detach());
+        Miss(frame.Detach());
     }
 
     /// <summary>
@@ -192,8 +201,61 @@ public sealed partial class QueryPipeline
     private void Dispatch(Frame owned)
     {
         Interlocked.Increment(ref _inFlight);
+        if (t_heldMisses is { Holding: true } held) held.Frames.Add(owned);
+        else Schedule(owned);
+    }
+
+    private void Schedule(Frame owned)
+    {
         if (_scheduler is null) _ = Task.Run(() => ResolveAsync(owned));
         else _scheduler.Enqueue(owned.Group, owned);
+    }
+
+    private sealed class HeldMisses
+    {
+        public readonly List<Frame> Frames = new(64);
+        public bool Holding;
+    }
+
+    [ThreadStatic]
+    private static HeldMisses? t_heldMisses;
+
+    /// <summary>
+    /// A receive loop about to hand a batch of datagrams to <see cref="Handle"/> on this thread: the misses among
+    /// them (already detached) are held until <see cref="ReleaseMisses"/>, so that the batch's cache hits and
+    /// errors can be sent first and never wait for the misses' scheduling. Nothing is allocated per batch.
+    /// </summary>
+    public void HoldMisses() => (t_heldMisses ??= new HeldMisses()).Holding = true;
+
+    /// <summary>Schedules the misses held on this thread since <see cref="HoldMisses"/>, in arrival order.</summary>
+    public void ReleaseMisses()
+    {
+        if (t_heldMisses is not { } held) return;
+        held.Holding = false;
+        var frames = held.Frames;
+        for (int i = 0; i < frames.Count; i++) Schedule(frames[i]);
+        frames.Clear();
+    }
+
+    /// <summary>The lanes in which scheduled resolutions run (null without a scheduler).</summary>
+    public ResolutionLanes? Lanes => _lanes;
+
+    /// <summary>
+    /// A scheduled miss runs in its client group's lane from its first step: its work after every upstream answer
+    /// waits its group's turn, not behind every other group's (<see cref="ResolutionLanes"/>).
+    /// </summary>
+    private async Task ResolveInLaneAsync(Frame frame, ResolutionLane lane)
+    {
+        ResolutionLane.Current = lane; // flows to this resolution's calls only, not back to the caller (a receive loop)
+        try
+        {
+            await ResolutionLane.Yield();
+            await ResolveAsync(frame).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lanes!.Leave(lane);
+        }
     }
 
     /// <summary>A detached miss, from the scheduler: the flow from BeforeRecursion to Send; always disposes the frame.</summary>
@@ -221,7 +283,9 @@ public sealed partial class QueryPipeline
                 return;
             }
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
-            cancellation.CancelAfter(_options.ResolveTimeout);
+            // A miss its cluster owner did not answer has what is left of the timeout that started with the offer.
+            cancellation.CancelAfter(frame.ResolveBy == 0 ? _options.ResolveTimeout
+                : TimeSpan.FromSeconds(Math.Max(0, (frame.ResolveBy - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency)));
             var phases = _phases;
             var context = new PhaseContext();
             context.Start(frame, shape, GroupPrefixLength(frame), query);

@@ -28,6 +28,9 @@ public sealed record SchedulerOptions
     /// <summary>Queries waiting for one group; beyond it that group's new queries are shed.</summary>
     public int MaxQueuedPerGroup { get; init; } = 512;
 
+    /// <summary>Resolution steps run at once from the client groups' lanes (<see cref="ResolutionLanes"/>); 0: two per processor.</summary>
+    public int Runners { get; init; }
+
     /// <summary>Deficit added to a group on each turn (cost units; one query costs one).</summary>
     public int Quantum { get; init; } = 1;
 

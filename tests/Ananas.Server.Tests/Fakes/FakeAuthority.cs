@@ -16,6 +16,7 @@ public sealed class FakeAuthority : IExchanger
     private readonly Dictionary<DnsName, TimeSpan> _delays = [];
     private int _queries;
     private TimeSpan _defaultDelay;
+    private ManualResetEventSlim? _gate;
 
     public FakeAuthority(params string[] lines)
     {
@@ -38,11 +39,36 @@ public sealed class FakeAuthority : IExchanger
         return this;
     }
 
+    /// <summary>
+    /// Every exchange first blocks its thread until <paramref name="gate"/> is set (at most 10 s), then records its
+    /// question in <see cref="Asked"/>: the order in which held-up resolutions went on.
+    /// </summary>
+    public FakeAuthority HoldAll(ManualResetEventSlim gate)
+    {
+        _gate = gate;
+        return this;
+    }
+
+    /// <summary>With <see cref="HoldAll"/>: the questions asked, in the order their exchanges went on.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<DnsName> Asked { get; } = new();
+
+    /// <summary>With <see cref="HoldAll"/>: exchanges blocked at the gate now.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    private int _held;
+
     public async ValueTask<ExchangeResult> ExchangeAsync(ExchangeRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _queries);
         var query = DnsMessage.Parse(request.Query.ToArray());
         var q = query.Question;
+        if (_gate is { } gate)
+        {
+            Interlocked.Increment(ref _held);
+            gate.Wait(TimeSpan.FromSeconds(10));
+            Interlocked.Decrement(ref _held);
+            Asked.Enqueue(q.Name);
+        }
         if (_delays.TryGetValue(q.Name, out var delay) || (delay = _defaultDelay) > TimeSpan.Zero) await Task.Delay(delay, cancellationToken);
         var response = query.CreateResponse();
         response.Set(HeaderFlags.AA);

@@ -1,0 +1,148 @@
+using Ananas.Authoritative.Changes;
+using Ananas.Dns;
+using Ananas.Pipeline.Changes;
+using Ananas.Pipeline.Database;
+using Ananas.Pipeline.Records;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Ananas.Pipeline.Tests;
+
+/// <summary>The running publisher reads the next batch while the one before awaits its acknowledgement, and keeps order and exactly-once through a failure.</summary>
+public sealed class PublisherPipeliningTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static async Task<(CentralDatabase Database, string Zone)> ZoneAsync()
+    {
+        var database = await TestDatabases.OpenAsync(TestDatabases.Sqlite());
+        var records = ZoneText.NewZone(DnsName.Parse("example.com."), ["ns1.example.net"], null).Value!;
+        var zone = await database.CreateZoneAsync(DnsName.Parse("example.com."), records, None);
+        return (database, zone.Value!.Id);
+    }
+
+    private static async Task AddAsync(CentralDatabase database, string zone, params string[] names)
+    {
+        foreach (var name in names) Assert.Null((await database.AddRecordAsync(zone, new RecordInput(name, "A", "192.0.2.1", 300), None)).Failure);
+    }
+
+    /// <summary>Waits (at most 10 s) until no committed change is left without its sequence: the publisher has read them.</summary>
+    private static async Task<bool> AllSequencedAsync(CentralDatabase database)
+    {
+        for (int i = 0; i < 400; i++)
+        {
+            if (await DatabaseState.ScalarAsync(database, "SELECT COUNT(*) FROM outbox_pending") == 0) return true;
+            await Task.Delay(25);
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task The_running_publisher_reads_the_next_batch_while_the_one_before_awaits_its_acknowledgement()
+    {
+        var (database, zone) = await ZoneAsync();
+        var target = new GatedPublisher();
+        await using (var publisher = new OutboxPublisher(database, target, TimeSpan.FromMilliseconds(20), NullLogger.Instance))
+        {
+            publisher.Start();
+            await target.FirstCalled.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the zone's creation, not acknowledged yet
+            await AddAsync(database, zone, "a", "b", "c");
+            Assert.True(await AllSequencedAsync(database), "the next batch was not read while the first one was being published");
+            Assert.Empty(Assert.Single(target.Batches)); // still only the first publish, held
+
+            target.Open();
+            for (int i = 0; i < 400 && target.Published.Count < 4; i++) await Task.Delay(25);
+        }
+        Assert.Equal([1L, 2, 3, 4], target.Published);
+        Assert.Equal([[1L], [2, 3, 4]], target.Batches.Where(b => b.Count > 0).Select(b => b.ToArray()));
+        Assert.Empty(await database.UnpublishedAsync(10, None));
+    }
+
+    [Fact]
+    public async Task A_failed_publish_drops_the_batches_read_after_it_and_sends_everything_again_from_the_failed_entry_in_order()
+    {
+        var (database, zone) = await ZoneAsync();
+        var target = new GatedPublisher { FailOnceAt = 2 };
+        await using (var publisher = new OutboxPublisher(database, target, TimeSpan.FromMilliseconds(20), NullLogger.Instance))
+        {
+            publisher.Start();
+            await target.FirstCalled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            // While sequence 1 awaits its acknowledgement: [2, 3] is read and queued, then [4, 5] is read behind it.
+            await AddAsync(database, zone, "a", "b");
+            Assert.True(await AllSequencedAsync(database));
+            await AddAsync(database, zone, "c", "d");
+            Assert.True(await AllSequencedAsync(database));
+
+            target.Open(); // 1 is stored, the batch from 2 fails at 2; [4, 5] must not go out before 2 and 3
+            for (int i = 0; i < 400 && target.Published.Count < 5; i++) await Task.Delay(25);
+            Assert.Equal(1, publisher.Failures);
+        }
+        Assert.Equal([1L, 2, 3, 4, 5], target.Published);
+        Assert.Empty(await database.UnpublishedAsync(10, None));
+    }
+
+    [Fact]
+    public async Task The_publisher_records_each_change_s_time_from_its_commit_to_its_read_and_to_its_publish()
+    {
+        var (database, zone) = await ZoneAsync();
+        await AddAsync(database, zone, "a");
+        await Task.Delay(300); // committed at least 300 ms before the publisher reads them
+        var publisher = new OutboxPublisher(database, new RecordingPublisher(), TimeSpan.FromMilliseconds(20), NullLogger.Instance);
+        Assert.Equal(2, await publisher.PublishPendingAsync(None));
+        foreach (var histogram in new[] { publisher.ReadDelay, publisher.PublishDelay })
+        {
+            var counts = histogram.Snapshot();
+            Assert.Equal(2, counts.Sum());
+            int firstAbove = Array.FindIndex(histogram.BoundsSeconds, b => b >= 0.3);
+            Assert.Equal(0, counts[..firstAbove].Sum()); // none in a bucket that ends before 300 ms
+            Assert.InRange(histogram.SumSeconds, 0.6, 60);
+        }
+    }
+
+    /// <summary>Holds its first publish until opened; fails once at a chosen sequence (what came before it in the batch is stored).</summary>
+    private sealed class GatedPublisher : IEdgeChangePublisher
+    {
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<List<long>> _batches = [];
+        private int _calls;
+
+        public TaskCompletionSource FirstCalled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long? FailOnceAt { get; set; }
+
+        public void Open() => _gate.TrySetResult();
+
+        /// <summary>The sequences stored, per publish call (a call still held shows as empty).</summary>
+        public List<List<long>> Batches
+        {
+            get
+            {
+                lock (_batches) return [.. _batches.Select(b => b.ToList())];
+            }
+        }
+
+        public List<long> Published => [.. Batches.SelectMany(b => b)];
+
+        public Task PublishAsync(EdgeChange change, CancellationToken cancellationToken) => throw new InvalidOperationException("published one by one");
+
+        public async Task<(int Published, Exception? Failure)> PublishAllAsync(IReadOnlyList<EdgeChange> changes, CancellationToken cancellationToken)
+        {
+            var stored = new List<long>();
+            lock (_batches) _batches.Add(stored);
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                FirstCalled.TrySetResult();
+                await _gate.Task.WaitAsync(cancellationToken);
+            }
+            foreach (var change in changes)
+            {
+                if (change.Sequence == FailOnceAt)
+                {
+                    FailOnceAt = null;
+                    return (stored.Count, new IOException($"publish of {change.Sequence} failed (test)"));
+                }
+                lock (_batches) stored.Add(change.Sequence);
+            }
+            return (changes.Count, null);
+        }
+    }
+}
