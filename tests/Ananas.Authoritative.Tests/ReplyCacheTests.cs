@@ -39,6 +39,23 @@ public sealed class ReplyCacheTests
     }
 
     [Fact]
+    public void After_hits_a_write_is_seen_by_the_next_store_read_and_by_the_repeated_question()
+    {
+        // A hit renews only the read transaction; the reads after it must still be of the newest snapshot.
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        Raw(store, "www.example.com.", RRType.A, id: 1, out _);
+        Raw(store, "www.example.com.", RRType.A, id: 2, out int readsHit);
+        Assert.Equal(0, readsHit);
+        store.Import(StoreFixture.ExampleZone.Replace("192.0.2.80", "192.0.2.81").Replace("192.0.2.1\n", "192.0.2.2\n"));
+        var other = DnsMessage.Parse(Raw(store, "ns1.example.com.", RRType.A, id: 3, out int readsOther));
+        Assert.Equal(1, readsOther);
+        Assert.Equal("192.0.2.2", Assert.Single(other.Answers).Data.ToString());
+        var repeated = DnsMessage.Parse(Raw(store, "www.example.com.", RRType.A, id: 4, out int readsRepeated));
+        Assert.Equal(1, readsRepeated);
+        Assert.Equal("192.0.2.81", Assert.Single(repeated.Answers).Data.ToString());
+    }
+
+    [Fact]
     public void A_new_zone_is_answered_once_the_index_reloads_not_refused_from_the_cache()
     {
         using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
