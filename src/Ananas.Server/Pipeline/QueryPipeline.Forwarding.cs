@@ -34,7 +34,7 @@ public sealed partial class QueryPipeline
             return false; // the scheduler's path answers FORMERR
         }
         if (Help is not null && query.Questions.Count == 1 && Ananas.Server.Help.HelpProbes.IsProbe(query.Question.Name)) return false;
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.ResolveTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = ResolveDeadline();
         Interlocked.Increment(ref _inFlight);
         // From here the miss may be answered on another thread before TryForward returns: nothing below touches it.
         if (forwarder.TryForward(owned.Message, query, owned.Address, deadline, new ForwardedMiss(this, owned, query, deadline))) return true;
@@ -76,7 +76,7 @@ public sealed partial class QueryPipeline
             {
                 // Handlers get the query's timeout as a token (no timer per forwarded answer without them).
                 timeout = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
-                timeout.CancelAfter(TimeSpan.FromSeconds(Math.Max(0, (deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency)));
+                timeout.CancelAfter(TimeLeft(deadline));
                 context.Cancellation = timeout.Token;
             }
             if (TakeAnswer(context, answer)) await RunAsync(context).ConfigureAwait(false);
@@ -101,7 +101,7 @@ public sealed partial class QueryPipeline
     private async ValueTask<DnsMessage?> AskOwnerAsync(IMissForwarder forwarder, Frame frame, DnsMessage query)
     {
         var waiter = new OwnerAnswer();
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.ResolveTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = ResolveDeadline();
         if (!forwarder.TryForward(frame.Message, query, frame.Address, deadline, waiter)) return null;
         return await waiter.Task.ConfigureAwait(false);
     }
@@ -110,6 +110,12 @@ public sealed partial class QueryPipeline
     {
         public void Answered(DnsMessage? answer) => TrySetResult(answer);
     }
+
+    /// <summary>The <see cref="Stopwatch"/> timestamp at which a query starting now times out.</summary>
+    private long ResolveDeadline() => Stopwatch.GetTimestamp() + (long)(_options.ResolveTimeout.TotalSeconds * Stopwatch.Frequency);
+
+    /// <summary>What is left until <paramref name="deadline"/> (a <see cref="Stopwatch"/> timestamp), never negative.</summary>
+    private static TimeSpan TimeLeft(long deadline) => TimeSpan.FromSeconds(Math.Max(0, (deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency));
 
     /// <summary>The answer to go on with from Resolved; false (the frame dropped) when the client has gone meanwhile.</summary>
     private bool TakeAnswer(PhaseContext context, DnsMessage answer)

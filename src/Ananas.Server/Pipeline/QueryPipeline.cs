@@ -284,8 +284,7 @@ public sealed partial class QueryPipeline
             }
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(frame.Sink.ClientGone, _stopping.Token);
             // A miss its cluster owner did not answer has what is left of the timeout that started with the offer.
-            cancellation.CancelAfter(frame.ResolveBy == 0 ? _options.ResolveTimeout
-                : TimeSpan.FromSeconds(Math.Max(0, (frame.ResolveBy - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency)));
+            cancellation.CancelAfter(frame.ResolveBy == 0 ? _options.ResolveTimeout : TimeLeft(frame.ResolveBy));
             var phases = _phases;
             var context = new PhaseContext();
             context.Start(frame, shape, GroupPrefixLength(frame), query);
