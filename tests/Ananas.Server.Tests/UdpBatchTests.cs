@@ -185,18 +185,22 @@ public sealed class UdpBatchTests
         var query = DnsTestClient.Query("www.example.com", id: 9, udpPayload: 1232).ToArray();
         long hits = server.Pipeline.Counters.CacheHitCount;
 
-        long allocated = 0;
+        // Each round is measured on its own: another thread's allocations can retire this thread's allocation
+        // context and its unused remainder (up to ~8 KB) then reads as allocated here, in a rare round. An
+        // allocation per hit or per batch shows in every round.
+        var perRound = new List<long>();
         for (int round = 0; round < 8; round++)
         {
             for (int i = 0; i < 32; i++) client.SendTo(query, harness.EndPoint);
             long before = GC.GetAllocatedBytesForCurrentThread();
             harness.Batch.ReceiveAndAnswer();
             long after = GC.GetAllocatedBytesForCurrentThread();
-            if (round >= 2) allocated += after - before; // the first rounds allocate this thread's reply buffer once
+            if (round >= 2) perRound.Add(after - before); // the first rounds allocate this thread's reply buffer once
             Assert.Equal(32, Queued(client).Count);
         }
         Assert.Equal(hits + 8 * 32, server.Pipeline.Counters.CacheHitCount);
-        Assert.Equal(0, allocated);
+        int clean = perRound.Count(bytes => bytes == 0);
+        Assert.True(clean >= perRound.Count - 1, $"bytes allocated per batch of 32 hits, by round: {string.Join(", ", perRound)}");
     }
 
     [Fact]
