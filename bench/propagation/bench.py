@@ -145,6 +145,87 @@ def histogram_quantiles(values: dict[str, float], name: str) -> dict[str, float]
     return out
 
 
+def proc_cpu(pid: int) -> tuple[float, float]:
+    """(user+sys seconds of the process, of its reaped children) from /proc/PID/stat; raises OSError when it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def proc_switches(pid: int) -> int:
+    """Context switches (voluntary + not) of every live thread of the process: its wake-ups."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class CpuMeter:
+    """CPU time and context switches of each process of the run during the load, sampled every second so that a
+    process killed and started again counts for both lives (PostgreSQL: the postmaster and its backends)."""
+
+    def __init__(self, bench: "Bench"):
+        self.bench, self.cpu, self.switches, self.last, self.stop = bench, {}, {}, {}, threading.Event()
+
+    def pids(self) -> dict[str, list[int]]:
+        out = {name: [p.pid] for name, p in self.bench.procs.items() if p.poll() is None}
+        try:
+            master = int((self.bench.pg_dir / "data/postmaster.pid").read_text().split()[0])
+            out["postgres"] = [master] + [int(t.name) for t in Path("/proc").iterdir() if t.name.isdigit() and self.ppid(int(t.name)) == master]
+        except (OSError, ValueError, AttributeError):
+            pass
+        return out
+
+    @staticmethod
+    def ppid(pid: int) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            return -1
+
+    def sample(self):
+        for name, pids in self.pids().items():
+            for pid in pids:
+                try:
+                    own, reaped = proc_cpu(pid)
+                    switches = proc_switches(pid)
+                except OSError:
+                    continue
+                value = own + (reaped if name == "postgres" and pid == pids[0] else 0)
+                before = self.last.get((name, pid))
+                self.last[(name, pid)] = (value, switches)
+                if before is not None:
+                    self.cpu[name] = self.cpu.get(name, 0.0) + value - before[0]
+                    self.switches[name] = self.switches.get(name, 0) + switches - before[1]
+
+    def __enter__(self):
+        self.sample()
+        self.own0 = os.times()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            self.sample()
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        own1 = os.times()
+        self.cpu["driver"] = (own1.user + own1.system) - (self.own0.user + self.own0.system)
+
+    def per_change(self, changes: int) -> dict[str, dict[str, float]]:
+        return {name: {"cpu_ms_per_change": self.cpu[name] * 1000 / max(changes, 1), "cpu_s": self.cpu[name],
+                       "switches_per_change": self.switches.get(name, 0) / max(changes, 1)} for name in sorted(self.cpu)}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -296,9 +377,11 @@ class Bench:
         self.fault_windows: list[tuple[str | None, float, float]] = []
         load_start = time.monotonic()
         faults.start()
-        sent, failed = self.load(load_start)
-        load_seconds = time.monotonic() - load_start
-        faults.join()
+        with CpuMeter(self) as meter:
+            sent, failed = self.load(load_start)
+            load_seconds = time.monotonic() - load_start
+            faults.join()
+        self.cpu = meter.per_change(sent)
         self.log(f"load done: {sent} changes acknowledged in {load_seconds:.1f} s ({sent / load_seconds:.0f}/s), {failed} refused or failed (API down)")
 
         time.sleep(2.0)  # the probe's last changes arrive
@@ -499,6 +582,7 @@ class Bench:
             "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
             "request_errors": self.errors,
             "change_delay_ms": delay, "change_received_ms": received, "stages_ms": stages,
+            "cpu_during_load": self.cpu,
             "catch_up_seconds": self.catch_up, "verify": verify, "records_answered_wrong": lost, "applied": applied, "events": self.events,
         }
         (self.work / "result.json").write_text(json.dumps(result, indent=2))
@@ -575,6 +659,10 @@ def main():
         w = r["apply"]
         print(f"  {edge} received {r['p50_ms']:7.1f} / {r['p99_ms']:7.1f};  store commit {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes; "
               f"one write transaction {w['p50_ms']:.1f} / {w['p99_ms']:.1f} ms, {w['count']:.0f} of them)")
+    cpu = result["cpu_during_load"]
+    print("CPU per change acknowledged during the load (ms; context switches): " + ", ".join(
+        f"{name} {c['cpu_ms_per_change']:.3f} ({c['switches_per_change']:.1f})" for name, c in cpu.items()) +
+        f"; all {sum(c['cpu_ms_per_change'] for c in cpu.values()):.3f} ms")
     print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
     for what, seconds in result["catch_up_seconds"].items():
         print(f"catch-up after {what}: {seconds:.2f} s")

@@ -144,4 +144,20 @@ public interface IEdgeChangePublisher
         }
         return (changes.Count, null);
     }
+
+    /// <summary>
+    /// True when the target chains batches (<see cref="SendChainedAsync"/>): the publisher may send the next batch
+    /// while the one before still awaits its acknowledgements. False: one batch is durable before the next is sent.
+    /// </summary>
+    bool ChainsBatches => false;
+
+    /// <summary>
+    /// Sends <paramref name="changes"/> in order, the first to be stored only right after the change numbered
+    /// <paramref name="follows"/> (0: after whatever the target holds), each next one only right after its
+    /// predecessor, so that a batch sent before its predecessor is durable is refused rather than stored out of order.
+    /// Completes once they are sent; the task it returns completes as <see cref="PublishAllAsync"/>'s does (how many,
+    /// from the first, are durable, and the failure that stopped the rest). A target that does not chain publishes here.
+    /// </summary>
+    async Task<Task<(int Published, Exception? Failure)>> SendChainedAsync(IReadOnlyList<EdgeChange> changes, long follows, CancellationToken cancellationToken) =>
+        Task.FromResult(await PublishAllAsync(changes, cancellationToken).ConfigureAwait(false));
 }

@@ -15,7 +15,7 @@ public sealed class NatsEdgeChangePublisher : IEdgeChangePublisher, IAsyncDispos
 {
     private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
-    private bool _streamReady;
+    private volatile bool _streamReady;
 
     public NatsEdgeChangePublisher(string url, string name = "ananas-pipeline")
     {
@@ -23,6 +23,64 @@ public sealed class NatsEdgeChangePublisher : IEdgeChangePublisher, IAsyncDispos
         // A short ack timeout: a publish lost in a NATS restart is sent again soon, and the message id makes the second one a no-op.
         _connection = new NatsConnection(EdgeChangeStream.Options(url, name, TimeSpan.FromSeconds(1)));
         _js = new NatsJSContext(_connection);
+        // What was sent before the connection dropped, or while it was down, may never be acknowledged: fail it now
+        // (the publisher sends it again at once, deduplicated) instead of after the acknowledgement timeout.
+        _connection.ConnectionDisconnected += (_, _) =>
+        {
+            _streamReady = false; // a NATS restarted without its store has no stream
+            FailInFlight();
+            return ValueTask.CompletedTask;
+        };
+        _connection.ConnectionOpened += (_, _) =>
+        {
+            FailInFlight();
+            return ValueTask.CompletedTask;
+        };
+    }
+
+    /// <summary>Cancelled when the connection drops or opens again: every acknowledgement awaited then.</summary>
+    private CancellationTokenSource _inFlight = new();
+
+    private void FailInFlight() => Interlocked.Exchange(ref _inFlight, new CancellationTokenSource()).Cancel();
+
+    public bool ChainsBatches => true;
+
+    /// <summary>
+    /// Sends every change without waiting, the first with <paramref name="follows"/> and each next one with its
+    /// predecessor as the expected last message id (JetStream refuses a message whose predecessor is not the stream's
+    /// last, so a batch that overtook a failed one stores nothing); the task returned awaits the acknowledgements in
+    /// order and stops at the first failure, leaving the rest to the caller's retry (no one-at-a-time fallback here:
+    /// later batches may already be on their way).
+    /// </summary>
+    public async Task<Task<(int Published, Exception? Failure)>> SendChainedAsync(IReadOnlyList<EdgeChange> changes, long follows, CancellationToken cancellationToken)
+    {
+        await EnsureStreamAsync(cancellationToken).ConfigureAwait(false);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Volatile.Read(ref _inFlight).Token);
+        var acks = new Task<PubAckResponse>[changes.Count];
+        for (int i = 0; i < changes.Count; i++)
+            acks[i] = SendAsync(changes[i], i > 0 ? Id(changes[i - 1]) : follows > 0 ? follows.ToString(CultureInfo.InvariantCulture) : null, linked.Token);
+        return AcknowledgedAsync(acks, linked);
+    }
+
+    private async Task<(int Published, Exception? Failure)> AcknowledgedAsync(Task<PubAckResponse>[] acks, CancellationTokenSource linked)
+    {
+        using (linked)
+        {
+            for (int done = 0; done < acks.Length; done++)
+            {
+                try
+                {
+                    Count(await acks[done].ConfigureAwait(false));
+                }
+                catch (Exception e)
+                {
+                    linked.Cancel(); // the rest follow the failed one: refused, or stored and deduplicated when sent again
+                    for (int i = done + 1; i < acks.Length; i++) _ = acks[i].ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                    return (done, e);
+                }
+            }
+            return (acks.Length, null);
+        }
     }
 
     /// <summary>Changes the stream stored for the first time (not duplicates).</summary>

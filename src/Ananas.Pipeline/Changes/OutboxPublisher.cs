@@ -10,7 +10,7 @@ namespace Ananas.Pipeline.Changes;
 /// <summary>
 /// Reads the outbox in sequence order a batch at a time, turns the batch into <see cref="EdgeChange"/>s from one
 /// snapshot (<see cref="ChangeTransformer"/>), publishes them in order (the target may pipeline them) and only then
-/// marks what was published; running, it reads the next batch while the one before is published. A failure (database or publish target) stops at that entry and
+/// marks what was published; running, it reads and sends the next batches while the ones before await their acknowledgements. A failure (database or publish target) stops at that entry and
 /// retries it after a back-off, so nothing is skipped or reordered; after a crash between publishing and marking, the
 /// entry is published again (at least once; edges ignore a sequence they already applied). Woken by changes committed
 /// in this process, by PostgreSQL NOTIFY for other processes, and by a poll.
@@ -29,7 +29,11 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
     /// <summary>With PostgreSQL, NOTIFY wakes the publisher; this poll only covers a lost notification.</summary>
     public static readonly TimeSpan NotifiedPollInterval = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>The wait before the next retry; back to <see cref="MinRetryDelay"/> after a batch goes through.</summary>
+    private TimeSpan _retryDelay = MinRetryDelay;
 
     /// <summary>
     /// How long a woken publisher waits before reading, so that changes committed close together share one round
@@ -137,25 +141,36 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         for (int i = 0; i < count; i++) histogram.Observe(TimeSpan.FromMilliseconds(Math.Max(0, now - entries[i].CommittedMs)));
     }
 
-    // The running publisher is two loops: one reads and transforms the next batch while the other publishes the one
-    // before and awaits its acknowledgement (the two waits overlap instead of adding up). Batches reach the publishing
-    // loop in sequence order through a queue of one. When a publish fails, the epoch moves on: the publishing loop
-    // drops the batches read before (they follow the failed entry) and the reading loop starts again from the first
-    // unpublished entry, so nothing is skipped, reordered or, past what JetStream deduplicates, sent twice.
+    // The running publisher is three loops: one reads and transforms the next batch, one sends it, one awaits the
+    // acknowledgements and marks, so that reading, sending and waiting for the target overlap instead of adding up.
+    // A target that chains batches (NATS: each message names its predecessor) gets the next batch while the ones
+    // before still await their acknowledgements; another one gets it once the one before is durable. Batches pass
+    // in sequence order through bounded queues. When a publish fails, the epoch moves on: the batches sent or read
+    // after it are dropped (a chained target refused them, or stored them in order and deduplicates them when they
+    // are sent again) and reading starts again from the first unmarked entry, so nothing is skipped or reordered.
     private long _epoch;
+
+    /// <summary>Batches sent whose acknowledgements are awaited at most (chaining targets).</summary>
+    public const int MaxBatchesInFlight = 8;
+
+    /// <summary>A batch sent; <see cref="Durable"/> completes with how many of it the target holds.</summary>
+    private sealed record Sent(Round Round, Task<(int Published, Exception? Failure)> Durable);
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var queue = Channel.CreateBounded<Round>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var publishing = PublishLoopAsync(queue.Reader, cancellationToken);
+        var read = Channel.CreateBounded<Round>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var sent = Channel.CreateBounded<Sent>(new BoundedChannelOptions(target.ChainsBatches ? MaxBatchesInFlight : 1) { SingleReader = true, SingleWriter = true });
+        var sending = SendLoopAsync(read.Reader, sent.Writer, cancellationToken);
+        var acknowledging = AcknowledgeLoopAsync(sent.Reader, cancellationToken);
         try
         {
-            await ReadLoopAsync(queue.Writer, cancellationToken);
+            await ReadLoopAsync(read.Writer, cancellationToken);
         }
         finally
         {
-            queue.Writer.TryComplete();
-            await publishing;
+            read.Writer.TryComplete();
+            await sending;
+            await acknowledging;
         }
     }
 
@@ -198,44 +213,108 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
         }
     }
 
-    private async Task PublishLoopAsync(ChannelReader<Round> queue, CancellationToken cancellationToken)
+    private async Task SendLoopAsync(ChannelReader<Round> queue, ChannelWriter<Sent> sent, CancellationToken cancellationToken)
     {
+        long epoch = -1, follows = 0, stopped = -1;
         try
         {
             await foreach (var round in queue.ReadAllAsync(cancellationToken))
             {
-                if (round.Epoch != Interlocked.Read(ref _epoch)) continue; // read before a failure: follows the failed entry
+                long now = Interlocked.Read(ref _epoch);
+                // Read before a failure, or after a batch this loop saw fail: it follows the failed entry.
+                if (round.Epoch != now || round.Epoch == stopped) continue;
+                if (epoch != now) (epoch, follows) = (now, 0); // the first batch after a failure follows whatever the target holds
+                Task<(int Published, Exception? Failure)> durable;
                 try
                 {
-                    await PublishAsync(round, cancellationToken);
-                    // Here, not in the reading loop: the entries read are only marked published now.
-                    await PruneAsync(cancellationToken);
+                    durable = Settled(await target.SendChainedAsync(round.Changes, follows, cancellationToken));
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    return;
+                    durable = Task.FromResult<(int, Exception?)>((0, e));
                 }
-                catch (Exception e)
-                {
-                    Interlocked.Increment(ref _epoch);
-                    Wake(); // the reading loop starts again from the failed entry
-                    if (!await FailedAsync(e, cancellationToken)) return;
-                }
+                // A target that does not chain gets the next batch only once this one is durable; one that failed
+                // gets nothing more of this epoch (the acknowledging loop starts the next from the failed entry).
+                if ((!target.ChainsBatches || durable.IsCompleted) && (await durable).Failure is not null) stopped = epoch;
+                follows = round.Changes[^1].Sequence;
+                await sent.WriteAsync(new Sent(round, durable), CancellationToken.None); // drained even when stopping
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            sent.TryComplete();
+        }
     }
 
-    /// <summary>Counts and logs a failure, then waits before the retry; false when stopped meanwhile.</summary>
+    /// <summary>The target's outcome, a failure thrown included (never throws).</summary>
+    private static async Task<(int Published, Exception? Failure)> Settled(Task<(int Published, Exception? Failure)> durable)
+    {
+        try
+        {
+            return await durable;
+        }
+        catch (Exception e)
+        {
+            return (0, e);
+        }
+    }
+
+    /// <summary>Marks what the target acknowledged; drains the queue when stopping, so that a stop marks all that is durable.</summary>
+    private async Task AcknowledgeLoopAsync(ChannelReader<Sent> sent, CancellationToken cancellationToken)
+    {
+        long unmarked = 0; // the last sequence the target holds that is not marked yet
+        await foreach (var batch in sent.ReadAllAsync(CancellationToken.None))
+        {
+            var (count, failure) = await batch.Durable;
+            if (batch.Round.Epoch != Interlocked.Read(ref _epoch)) continue; // sent before a failure: sent again
+            try
+            {
+                if (count > 0)
+                {
+                    ObserveSinceCommit(PublishDelay, batch.Round.Entries, count);
+                    unmarked = batch.Round.Changes[count - 1].Sequence;
+                    PublishedCount += count;
+                }
+                // One mark covers the batches already acknowledged behind this one; a crash republishes them (deduplicated).
+                bool more = failure is null && sent.TryPeek(out var next) && next.Durable.IsCompleted;
+                if (unmarked > PublishedThrough && !more)
+                {
+                    await database.MarkPublishedThroughAsync(unmarked, CancellationToken.None);
+                    PublishedThrough = unmarked;
+                }
+                if (cancellationToken.IsCancellationRequested) continue;
+                if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+                _retryDelay = MinRetryDelay;
+                await PruneAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                Interlocked.Increment(ref _epoch);
+                if (await FailedAsync(e, cancellationToken)) Wake(); // the reading loop starts again from the first unmarked entry
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts and logs a failure, then waits before the retry: 50 ms after a first failure (a NATS restart fails the
+    /// batches in flight, which go out again as soon as it is back), doubling up to 1 s while failures go on.
+    /// False when stopped meanwhile.
+    /// </summary>
     private async Task<bool> FailedAsync(Exception e, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _failures);
-        logger.LogWarning(4001, "outbox publisher: {Message}; retrying in {Delay}", e.Message, RetryDelay);
+        var delay = _retryDelay;
+        _retryDelay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        logger.LogWarning(4001, "outbox publisher: {Message}; retrying in {Delay} ms", e.Message, (int)delay.TotalMilliseconds);
         try
         {
-            await Task.Delay(RetryDelay, cancellationToken);
+            await Task.Delay(delay, cancellationToken);
             return true;
         }
         catch (OperationCanceledException)
@@ -290,7 +369,7 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
                 logger.LogWarning(4002, "outbox publisher: LISTEN failed ({Message}); polling every {Interval} until it reconnects", e.Message, NotifiedPollInterval);
                 try
                 {
-                    await Task.Delay(RetryDelay, cancellationToken);
+                    await Task.Delay(MaxRetryDelay, cancellationToken);
                 }
                 catch (OperationCanceledException)
                 {

@@ -182,6 +182,8 @@ internal static class ApiCommand
     {
         await using var publisher = new OutboxPublisher(central, target, settings.ApiPollInterval, logger) { Retention = settings.ApiOutboxRetention };
         await using var server = new ApiServer(central, new ApiOptions(endPoint) { MaxBodyBytes = settings.ApiMaxBodyBytes, TokenCacheLifetime = settings.ApiTokenCache }, publisher);
+        // The publisher first: what committed before a restart goes out while the server starts, not behind its first requests.
+        publisher.Start();
         try
         {
             await server.StartAsync();
@@ -191,7 +193,6 @@ internal static class ApiCommand
             Console.Error.WriteLine($"ananas api serve: {e.Message}");
             return 1;
         }
-        publisher.Start();
         logger.LogInformation(4000, "zone API at {Address} ({Database}); changes go to {Destination}", server.BaseAddress, central.Dialect.Name, destination);
         started?.Invoke(server);
         await StopSignals.WaitAsync(cancellationToken);
