@@ -98,6 +98,136 @@ public sealed class PublisherPipeliningTests
         }
     }
 
+    [Fact]
+    public async Task A_chaining_target_gets_the_next_batch_following_the_one_before_while_that_one_still_awaits_its_acknowledgement()
+    {
+        var (database, zone) = await ZoneAsync();
+        var target = new ChainingPublisher();
+        await using (var publisher = new OutboxPublisher(database, target, TimeSpan.FromMilliseconds(20), NullLogger.Instance))
+        {
+            publisher.Start();
+            Assert.True(await target.SentAtLeastAsync(1)); // the zone's creation, not acknowledged
+            await AddAsync(database, zone, "a", "b");
+            Assert.True(await target.SentAtLeastAsync(2), "the next batch waited for the acknowledgement of the one before");
+            Assert.Equal(["[1] after 0", "[2,3] after 1"], target.Sent.Select(Show));
+            Assert.Empty(target.Stored);
+
+            target.Open();
+            for (int i = 0; i < 400 && (await database.UnpublishedAsync(10, None)).Count > 0; i++) await Task.Delay(25);
+            Assert.Equal(0, publisher.Failures);
+            Assert.Equal(3, publisher.PublishedThrough);
+        }
+        Assert.Equal([1L, 2, 3], target.Stored);
+        Assert.Empty(await database.UnpublishedAsync(10, None));
+    }
+
+    [Fact]
+    public async Task When_a_chained_batch_fails_the_batches_sent_after_it_are_dropped_and_everything_goes_again_from_the_failed_entry_in_order()
+    {
+        var (database, zone) = await ZoneAsync();
+        var target = new ChainingPublisher { FailOnceAt = 2 };
+        await using (var publisher = new OutboxPublisher(database, target, TimeSpan.FromMilliseconds(20), NullLogger.Instance))
+        {
+            publisher.Start();
+            Assert.True(await target.SentAtLeastAsync(1));
+            await AddAsync(database, zone, "a", "b");
+            Assert.True(await target.SentAtLeastAsync(2));
+            await AddAsync(database, zone, "c", "d");
+            Assert.True(await target.SentAtLeastAsync(3)); // [4, 5] on its way behind [2, 3], which is about to fail at 2
+
+            target.Open(); // 1 stored; 2 fails; [4, 5] follows 3, which the target does not hold: refused
+            for (int i = 0; i < 400 && target.Stored.Count < 5; i++) await Task.Delay(25);
+            Assert.Equal(1, publisher.Failures);
+        }
+        Assert.Equal([1L, 2, 3, 4, 5], target.Stored);
+        // The retry follows nothing (whatever the target holds) and starts at the failed entry.
+        Assert.Equal(["[1] after 0", "[2,3] after 1", "[4,5] after 3", "[2,3,4,5] after 0"], target.Sent.Select(Show));
+        Assert.Empty(await database.UnpublishedAsync(10, None));
+    }
+
+    private static string Show((long[] Sequences, long Follows) batch) => $"[{string.Join(',', batch.Sequences)}] after {batch.Follows}";
+
+    /// <summary>
+    /// A target that chains batches, as JetStream with expected last message ids does: a batch is stored only when it
+    /// follows the last change stored (or follows nothing); acknowledgements are held until opened; fails once at a chosen sequence.
+    /// </summary>
+    private sealed class ChainingPublisher : IEdgeChangePublisher
+    {
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<(long[] Sequences, long Follows)> _sent = [];
+        private readonly List<long> _stored = [];
+        private Task _previous = Task.CompletedTask;
+
+        public long? FailOnceAt { get; set; }
+
+        public void Open() => _gate.TrySetResult();
+
+        public List<(long[] Sequences, long Follows)> Sent
+        {
+            get
+            {
+                lock (_sent) return [.. _sent];
+            }
+        }
+
+        public List<long> Stored
+        {
+            get
+            {
+                lock (_stored) return [.. _stored];
+            }
+        }
+
+        public async Task<bool> SentAtLeastAsync(int batches)
+        {
+            for (int i = 0; i < 400; i++)
+            {
+                if (Sent.Count >= batches) return true;
+                await Task.Delay(25);
+            }
+            return false;
+        }
+
+        public bool ChainsBatches => true;
+
+        public Task PublishAsync(EdgeChange change, CancellationToken cancellationToken) => throw new InvalidOperationException("published one by one");
+
+        public Task<(int Published, Exception? Failure)> PublishAllAsync(IReadOnlyList<EdgeChange> changes, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("published without a chain");
+
+        public Task<Task<(int Published, Exception? Failure)>> SendChainedAsync(IReadOnlyList<EdgeChange> changes, long follows, CancellationToken cancellationToken)
+        {
+            var sequences = changes.Select(c => c.Sequence).ToArray();
+            lock (_sent) _sent.Add((sequences, follows));
+            // Acknowledged in the order sent, once opened.
+            var durable = StoreAsync(_previous, sequences, follows);
+            _previous = durable;
+            return Task.FromResult(durable);
+        }
+
+        private async Task<(int, Exception?)> StoreAsync(Task previous, long[] sequences, long follows)
+        {
+            await previous;
+            await _gate.Task;
+            lock (_stored)
+            {
+                if (follows != 0 && (_stored.Count == 0 || _stored[^1] != follows))
+                    return (0, new IOException($"batch from {sequences[0]} follows {follows}, not the last stored (test)"));
+                for (int i = 0; i < sequences.Length; i++)
+                {
+                    if (sequences[i] == FailOnceAt)
+                    {
+                        FailOnceAt = null;
+                        return (i, new IOException($"publish of {sequences[i]} failed (test)"));
+                    }
+                    if (_stored.Count > 0 && _stored[^1] >= sequences[i]) continue; // a duplicate id: stored once
+                    _stored.Add(sequences[i]);
+                }
+                return (sequences.Length, null);
+            }
+        }
+    }
+
     /// <summary>Holds its first publish until opened; fails once at a chosen sequence (what came before it in the batch is stored).</summary>
     private sealed class GatedPublisher : IEdgeChangePublisher
     {

@@ -19,62 +19,91 @@ public sealed record TokenRow(string Id, DnsName? Zone, long CreatedMs);
 public sealed partial class CentralDatabase
 {
     /// <summary>Moves up to <paramref name="limit"/> pending changes into the outbox with the next sequences; returns how many.</summary>
-    public async Task<int> SequencePendingAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
-        await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        long last;
-        // The UPDATE takes the counter row's lock (PostgreSQL) first: what is read after it is what no other publisher is moving.
-        using (var take = Command(connection, transaction, "UPDATE outbox_counter SET last_sequence = last_sequence WHERE id = 1 RETURNING last_sequence"))
-            last = Convert.ToInt64(await take.ExecuteScalarAsync(cancellationToken));
-        var ids = new List<long>();
-        var move = new System.Text.StringBuilder();
-        List<(string Name, object? Value)> parameters;
-        using (var pending = Command(connection, transaction, "SELECT id FROM outbox_pending ORDER BY id LIMIT @limit", ("limit", limit)))
-        {
-            await using var reader = await pending.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
-        }
-        if (ids.Count == 0)
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            return 0;
-        }
-        // The ids read, not a range: a lower id that commits meanwhile is left for the next call.
-        var (idList, idParameters) = InList("p", ids.Select(id => (object?)id), ("last", last));
-        parameters = [.. idParameters];
-        move.Append("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) ")
-            .Append("SELECT @last + ROW_NUMBER() OVER (ORDER BY id), zone, kind, owners, committed_ms, NULL FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
-            .Append("DELETE FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
-            .Append("UPDATE outbox_counter SET last_sequence = @next WHERE id = 1");
-        parameters.Add(("next", last + ids.Count));
-        using (var command = Command(connection, transaction, move.ToString(), [.. parameters]))
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return ids.Count;
-    }
+    public async Task<int> SequencePendingAsync(int limit, CancellationToken cancellationToken) =>
+        (await SequenceAndReadAsync(limit, null, cancellationToken)).Moved;
 
     /// <summary>
     /// The oldest unpublished entries after <paramref name="after"/> (0: from the first), in sequence order, after
     /// giving pending changes their sequences. A publisher reading the next batch while the one before it is still
     /// being published (not yet marked) passes that batch's last sequence.
     /// </summary>
-    public async Task<List<OutboxEntry>> UnpublishedAsync(int limit, CancellationToken cancellationToken, long after = 0)
+    public async Task<List<OutboxEntry>> UnpublishedAsync(int limit, CancellationToken cancellationToken, long after = 0) =>
+        (await SequenceAndReadAsync(limit, after, cancellationToken)).Entries!;
+
+    private const string UnpublishedSql =
+        "SELECT sequence, zone, kind, owners, committed_ms FROM outbox WHERE published_ms IS NULL AND sequence > @after ORDER BY sequence LIMIT @limit";
+
+    /// <summary>
+    /// Sequences pending changes and, when <paramref name="readAfter"/> is given, reads the unpublished entries after
+    /// it, in one transaction of two round trips: the counter row's lock with the pending ids, then the move, the
+    /// read (which sees the move) and, on PostgreSQL, the COMMIT (<see cref="SqlDialect.CommitsWithLastStatement"/>).
+    /// </summary>
+    private async Task<(int Moved, List<OutboxEntry>? Entries)> SequenceAndReadAsync(int limit, long? readAfter, CancellationToken cancellationToken)
     {
-        await SequencePendingAsync(limit, cancellationToken);
         await using var connection = await Dialect.OpenForPublisherAsync(cancellationToken);
-        using var command = Command(connection, null,
-            "SELECT sequence, zone, kind, owners, committed_ms FROM outbox WHERE published_ms IS NULL AND sequence > @after ORDER BY sequence LIMIT @limit",
-            ("after", after), ("limit", limit));
-        var entries = new List<OutboxEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
+        long last = 0;
+        var ids = new List<long>();
+        // The UPDATE takes the counter row's lock (PostgreSQL) first: what the SELECT after it reads (a statement of its
+        // own, with its own snapshot) is what no other publisher is moving.
+        using (var take = Command(connection, transaction,
+                   "UPDATE outbox_counter SET last_sequence = last_sequence WHERE id = 1 RETURNING last_sequence; SELECT id FROM outbox_pending ORDER BY id LIMIT @limit",
+                   ("limit", limit)))
+        {
+            await using var reader = await take.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken)) last = Convert.ToInt64(reader.GetValue(0));
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+        }
+        var sql = new System.Text.StringBuilder();
+        var parameters = new List<(string Name, object? Value)>();
+        if (ids.Count > 0)
+        {
+            // The ids read, not a range: a lower id that commits meanwhile is left for the next call.
+            var (idList, idParameters) = InList("p", ids.Select(id => (object?)id), ("last", last));
+            parameters.AddRange(idParameters);
+            sql.Append("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) ")
+                .Append("SELECT @last + ROW_NUMBER() OVER (ORDER BY id), zone, kind, owners, committed_ms, NULL FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
+                .Append("DELETE FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
+                .Append("UPDATE outbox_counter SET last_sequence = @next WHERE id = 1; ");
+            parameters.Add(("next", last + ids.Count));
+        }
+        List<OutboxEntry>? entries = null;
+        if (readAfter is { } after)
+        {
+            sql.Append(UnpublishedSql).Append("; ");
+            parameters.Add(("after", after));
+            parameters.Add(("limit", limit));
+            entries = [];
+        }
+        bool commitInBatch = Dialect.CommitsWithLastStatement && sql.Length > 0;
+        if (commitInBatch) sql.Append("COMMIT");
+        if (sql.Length > 0)
+        {
+            using var command = Command(connection, transaction, sql.ToString(), [.. parameters]);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (entries is not null) await ReadEntriesAsync(reader, entries, cancellationToken);
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+                // The statements after the read (COMMIT) return nothing; read to the end so that their errors surface.
+            }
+        }
+        if (!commitInBatch)
+        {
+            if (ids.Count > 0) await transaction.CommitAsync(cancellationToken);
+            else await transaction.RollbackAsync(cancellationToken);
+        }
+        return (ids.Count, entries);
+    }
+
+    private static async Task ReadEntriesAsync(System.Data.Common.DbDataReader reader, List<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
         while (await reader.ReadAsync(cancellationToken))
         {
             string owners = reader.GetString(3);
             entries.Add(new OutboxEntry(reader.GetInt64(0), DnsName.Parse(reader.GetString(1)), reader.GetString(2),
                 owners.Length == 0 ? [] : [.. owners.Split('\n').Select(DnsName.Parse)], reader.GetInt64(4)));
         }
-        return entries;
     }
 
     /// <summary>Marks every entry up to <paramref name="sequence"/> published (the publisher publishes in order).</summary>
