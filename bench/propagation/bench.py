@@ -402,13 +402,15 @@ class Bench:
         time.sleep(5.0)
         idle = (api_cpu() - idle0) / 5.0  # the API's CPU seconds per second with no requests (timers, publisher poll)
         api0, own0, start = api_cpu(), os.times(), time.monotonic()
-        sent, failed = self.load(start)
-        elapsed = time.monotonic() - start
+        with CpuMeter(self) as meter:
+            sent, failed = self.load(start)
+            elapsed = time.monotonic() - start
         api1, own1 = api_cpu(), os.times()
         own = (own1.user + own1.system) - (own0.user + own0.system)
         result = {"command": " ".join(sys.argv), "acknowledged_changes": sent, "failed_requests": failed, "achieved_rate": sent / elapsed,
                   "api_cpu_ms_per_change": (api1 - api0) * 1000 / max(sent, 1), "api_idle_cpu_ms_per_s": idle * 1000, "driver_cpu_ms_per_change": own * 1000 / max(sent, 1),
-                  "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000}}
+                  "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
+                  "cpu_during_load": meter.per_change(sent)}
         (self.work / "cpu.json").write_text(json.dumps(result, indent=2))
         return result
 
@@ -550,6 +552,9 @@ class Bench:
         except OSError:
             api_metrics = {}
         # Where a change's time goes, every change (the API's process since its last start): from its commit to ...
+        batches = api_metrics.get("ananas_pipeline_publish_batches_total")
+        published = api_metrics.get("ananas_pipeline_published_total")
+        self.batches = {"batches": batches, "changes_per_batch": published / batches if batches and published else None}
         stages = {"publisher_read": histogram_quantiles(api_metrics, "ananas_pipeline_change_read_delay_seconds"),
                   "jetstream_ack": histogram_quantiles(api_metrics, "ananas_pipeline_change_publish_delay_seconds")}
         for i in self.edges:
@@ -582,7 +587,7 @@ class Bench:
             "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
             "request_errors": self.errors,
             "change_delay_ms": delay, "change_received_ms": received, "stages_ms": stages,
-            "cpu_during_load": self.cpu,
+            "cpu_during_load": self.cpu, "publisher_batches": self.batches,
             "catch_up_seconds": self.catch_up, "verify": verify, "records_answered_wrong": lost, "applied": applied, "events": self.events,
         }
         (self.work / "result.json").write_text(json.dumps(result, indent=2))
@@ -634,7 +639,9 @@ def main():
     if args.cpu:
         print(f"bench/propagation --cpu: {result['acknowledged_changes']} changes acknowledged ({result['achieved_rate']:.0f}/s, {result['failed_requests']} failed); "
               f"CPU per change: API {result['api_cpu_ms_per_change']:.3f} ms (idle: {result['api_idle_cpu_ms_per_s']:.1f} ms/s), driver {result['driver_cpu_ms_per_change']:.3f} ms; "
-              f"PATCH p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms")
+              f"PATCH p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; "
+              f"PostgreSQL {result['cpu_during_load'].get('postgres', {}).get('cpu_ms_per_change', float('nan')):.3f} ms, "
+              f"nats-server {result['cpu_during_load'].get('nats', {}).get('cpu_ms_per_change', float('nan')):.3f} ms")
         return
     print(f"\nbench/propagation: {args.rate:.0f} changes/s for {args.seconds:.0f} s ({result['acknowledged_changes']} acknowledged, "
           f"{result['achieved_rate']:.0f}/s achieved, {result['failed_requests']} refused while the API was down), {args.edges} edges, "
@@ -654,6 +661,8 @@ def main():
     print("Stages of every change (histograms, p50 / p99 ms interpolated in their bucket): from the database commit to ...")
     for what, d in result["stages_ms"].items():
         print(f"  {what:22} {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes)")
+    if result["publisher_batches"]["changes_per_batch"]:
+        print(f"  publisher batches: {result['publisher_batches']['batches']:.0f}, {result['publisher_batches']['changes_per_batch']:.1f} changes each")
     for edge, d in result["change_delay_ms"].items():
         r = result["change_received_ms"][edge]
         w = r["apply"]

@@ -257,6 +257,7 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
         {
             Metric("ananas_pipeline_published_total", "counter", "Changes published by this process.", publisher.PublishedCount);
             Metric("ananas_pipeline_publish_failures_total", "counter", "Failed attempts to publish (each retried).", publisher.Failures);
+            Metric("ananas_pipeline_publish_batches_total", "counter", "Batches read from the outbox and sent (changes per batch: published_total / this).", publisher.Batches);
             Histogram("ananas_pipeline_change_read_delay_seconds", "From a change's commit to the publisher reading it from the outbox.", publisher.ReadDelay);
             Histogram("ananas_pipeline_change_publish_delay_seconds", "From a change's commit to the publish target holding it (JetStream's acknowledgement).", publisher.PublishDelay);
         }

@@ -59,6 +59,11 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
     /// <summary>Publishes counted since start (a republished entry counts again).</summary>
     public long PublishedCount { get; private set; }
 
+    /// <summary>Batches sent since start: one outbox round each (sequencing and read, transform, send).</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    private long _batches;
+
     /// <summary>Publish or database failures since start.</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
@@ -237,6 +242,7 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
                 // gets nothing more of this epoch (the acknowledging loop starts the next from the failed entry).
                 if ((!target.ChainsBatches || durable.IsCompleted) && (await durable).Failure is not null) stopped = epoch;
                 follows = round.Changes[^1].Sequence;
+                Interlocked.Increment(ref _batches);
                 await sent.WriteAsync(new Sent(round, durable), CancellationToken.None); // drained even when stopping
             }
         }
