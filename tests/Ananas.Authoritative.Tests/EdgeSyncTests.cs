@@ -136,6 +136,34 @@ public sealed class EdgeSyncTests
         Assert.Contains("ananas_edge_applied_sequence 20", metrics.ToString());
     }
 
+    [FactWhenNatsInstalled]
+    public async Task A_client_of_the_change_stream_retries_a_NATS_server_that_is_down_several_times_a_second_but_not_in_a_tight_loop()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var client = new NatsConnection(EdgeChangeStream.Options(nats.Url, "reconnect-test"));
+        await client.ConnectAsync();
+        int failed = 0;
+        client.ReconnectFailed += (_, _) =>
+        {
+            Interlocked.Increment(ref failed);
+            return ValueTask.CompletedTask;
+        };
+        nats.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        int attempts = Volatile.Read(ref failed);
+        // Down for 2.5 s: a backoff doubling from 100 ms to 2 s tries 5 times (the next after about 3 s); the
+        // stream's clients wait a quarter second at most between attempts (about 10), so a server that comes back
+        // is found within about that; and at least 50 ms, so never a tight loop.
+        Assert.InRange(attempts, 8, 50);
+        await nats.RestartAsync();
+        var deadline = DateTime.UtcNow + Patience;
+        while (client.ConnectionState != NatsConnectionState.Open)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the client did not reconnect");
+            await Task.Delay(20);
+        }
+    }
+
     private static async Task PublishRetrying(NatsEdgeChangePublisher publisher, EdgeChange change)
     {
         for (int attempt = 0; ; attempt++)

@@ -30,7 +30,7 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
     public static readonly TimeSpan NotifiedPollInterval = TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The wait before the next retry; back to <see cref="MinRetryDelay"/> after a batch goes through.</summary>
     private TimeSpan _retryDelay = MinRetryDelay;
@@ -309,7 +309,7 @@ public sealed class OutboxPublisher(CentralDatabase database, IEdgeChangePublish
 
     /// <summary>
     /// Counts and logs a failure, then waits before the retry: 50 ms after a first failure (a NATS restart fails the
-    /// batches in flight, which go out again as soon as it is back), doubling up to 1 s while failures go on.
+    /// batches in flight, which go out again as soon as it is back), doubling up to 0.5 s while failures go on.
     /// False when stopped meanwhile.
     /// </summary>
     private async Task<bool> FailedAsync(Exception e, CancellationToken cancellationToken)
