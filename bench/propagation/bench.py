@@ -473,7 +473,18 @@ class Bench:
             if delay > 0:
                 time.sleep(delay)
 
-        at(0.15)
+        faults = set(a.faults.split(","))
+        if "edge" in faults:
+            at(0.15)
+            self.edge_fault(victim)
+        if "nats" in faults:
+            at(0.50)
+            self.nats_fault()
+        if "api" in faults:
+            at(0.75)
+            self.api_fault()
+
+    def edge_fault(self, victim: int):
         down = time.time()
         self.kill9(f"edge{victim}")
         self.log(f"kill -9 edge{victim}")
@@ -490,7 +501,7 @@ class Bench:
         self.log(f"edge{victim} caught up in {self.catch_up[f'edge{victim} kill -9, down 10 s']:.2f} s ({up - restarted:.2f} s of them starting the process)")
         self.fault_windows.append((f"edge{victim}", down * 1000, time.time() * 1000))
 
-        at(0.50)
+    def nats_fault(self):
         down = time.time()
         self.kill9("nats")
         self.log("kill -9 nats-server")
@@ -502,7 +513,7 @@ class Bench:
         self.log(f"every edge caught up in {self.catch_up['nats-server kill -9 + restart']:.2f} s")
         self.fault_windows.append((None, down * 1000, time.time() * 1000))
 
-        at(0.75)
+    def api_fault(self):
         down = time.time()
         self.kill9("api")
         self.log("kill -9 the API (and its publisher)")
@@ -533,6 +544,13 @@ class Bench:
                         outside[m["edge"]].append(m["seconds"])
                     if m.get("api_seconds") is not None:
                         after_ack[m["edge"]].append(max(0.0, m["seconds"] - m["api_seconds"]))
+        # Per fault: the slowest probe sent in its window (kill until caught up), over the edges it affects.
+        window_max = []
+        with open(self.work / "probe.jsonl") as f:
+            rows = [json.loads(line) for line in f]
+        for who, start, end in self.fault_windows:
+            times = [m["seconds"] for m in rows if m["seconds"] is not None and start <= m["unix_ms"] <= end and (who is None or who == m["edge"])]
+            window_max.append({"edge": who, "probes": len(times), "max_ms": max(times) * 1000 if times else None})
         verify = {}
         for i in self.edges:
             out = subprocess.run([*self.ananas, "edge", "verify", "--store", str(self.work / f"edge{i}"), "--api", f"http://127.0.0.1:{self.api_port}",
@@ -583,7 +601,7 @@ class Bench:
                                    "after_ack_max_ms": max(after_ack[edge]) * 1000 if after_ack[edge] else None,
                                    "outside_faults_n": len(outside[edge]), "outside_faults_p50_ms": percentile(outside[edge], 0.5) * 1000,
                                    "outside_faults_p99_ms": percentile(outside[edge], 0.99) * 1000} for edge, v in probes.items()},
-            "fault_windows_ms": self.fault_windows,
+            "fault_windows_ms": self.fault_windows, "fault_window_probe_max": window_max,
             "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
             "request_errors": self.errors,
             "change_delay_ms": delay, "change_received_ms": received, "stages_ms": stages,
@@ -624,6 +642,7 @@ def main():
     parser.add_argument("--records", type=int, default=100)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--no-faults", action="store_true", help="no kill/restart during the load (a short side-by-side measurement of throughput and latency)")
+    parser.add_argument("--faults", default="edge,nats,api", help="which faults to inject, comma-separated (edge at 15%% of the run, nats at 50%%, api at 75%%)")
     parser.add_argument("--pg-stats", action="store_true", help="load pg_stat_statements and write PostgreSQL's statements by total time to OUT/pg_stat_statements.txt")
     parser.add_argument("--cpu", action="store_true", help="only the API (PostgreSQL, NATS, no edges, no probe, no faults): CPU ms per change of the API process and of the driver")
     parser.add_argument("--ananas", help="the ananas.dll to run (default: this tree's Release build)")
@@ -673,6 +692,9 @@ def main():
         f"{name} {c['cpu_ms_per_change']:.3f} ({c['switches_per_change']:.1f})" for name, c in cpu.items()) +
         f"; all {sum(c['cpu_ms_per_change'] for c in cpu.values()):.3f} ms")
     print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
+    for window in result["fault_window_probe_max"]:
+        if window["max_ms"] is not None:
+            print(f"slowest probe sent during a fault ({window['edge'] or 'every edge'}, {window['probes']} probes): {window['max_ms']:.0f} ms")
     for what, seconds in result["catch_up_seconds"].items():
         print(f"catch-up after {what}: {seconds:.2f} s")
     print(f"{'OK' if ok else 'FAILED'}: verify 0 differences, 0 lost, 0 applied twice ({bench.work}/result.json)")
