@@ -92,10 +92,16 @@ public sealed class Recursor
         var early = await _policy.BeforeResolvingAsync(request, exchanger, question, cancellationToken);
         if (early is not null) return early;
         var resolution = NewResolution(request, exchanger, cancellationToken);
-        var work = resolution.ResolveAsync(question.Name, question.Type, 0).AsTask();
-        var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, cancellationToken);
-        if (stale is not null) return stale;
-        var outcome = await work.ConfigureAwait(false);
+        var resolving = resolution.ResolveAsync(question.Name, question.Type, 0);
+        ResolutionOutcome outcome;
+        if (resolving.IsCompletedSuccessfully) outcome = resolving.Result; // no Task for a resolution that never waited
+        else
+        {
+            var work = resolving.AsTask();
+            var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, cancellationToken);
+            if (stale is not null) return stale;
+            outcome = await work.ConfigureAwait(false);
+        }
         var fallback = await _policy.AfterResolvingAsync(request, exchanger, question, outcome, resolution, cancellationToken);
         if (fallback is not null) return fallback;
         // RD=0 and not cached: a client allowed to snoop gets a referral from the cache (RFC 1034 §4.3.2 step 3b).
@@ -157,9 +163,19 @@ public sealed class Recursor
         var response = query.CreateResponse(resolution.NeededRecursion ? Rcode.Refused : outcome.Rcode);
         response.Set(HeaderFlags.RA);
         uint maxTtl = (uint)_options.MaxCacheTtl.TotalSeconds;
-        foreach (var rr in outcome.Answer) response.Answers.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        // Sections are made only when there is something to put in them, sized to it.
+        if (outcome.Answer.Count > 0)
+        {
+            var answers = response.Answers;
+            answers.Capacity = outcome.Answer.Count;
+            foreach (var rr in outcome.Answer) answers.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        }
         if (outcome.Soa is not null) response.Authority.Add(outcome.Soa);
-        foreach (var rr in outcome.Authority) response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        for (int i = 0; i < outcome.Authority.Count; i++)
+        {
+            var rr = outcome.Authority[i];
+            response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        }
         if (outcome.Failure is not null && response.Edns is not null)
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
         _validation.ApplyDnssecFlags(query, response, secure);

@@ -305,7 +305,7 @@ internal sealed class ServerQueries
                 return (null, ExchangeStatus.Refused);
             }
             UpstreamQueries++;
-            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
+            var query = DnsMessage.CreateQuery(0, question, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
             ExchangeResult result;
             try
             {
