@@ -96,7 +96,7 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <summary>
     /// Validation on: the servers whose responses this resolution used (referrals and answers, sub-resolutions
     /// included), with the zone cut each was asked for; null when none. When the data fails validation these are the
-    /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>).
+    /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>). Emptied when the resolution is reused: copied by those keeping it.
     /// </summary>
     public List<(DnsName ZoneCut, IPAddress Server)>? Sources => _servers.Sources;
 

@@ -64,7 +64,7 @@ internal sealed class ServerQueries
         Deadline = deadline;
         Budget = budget;
         UpstreamQueries = 0;
-        Sources = null;
+        _sources?.Clear();
         Abort = null;
         PartialBound = null;
         TcpOnly = false;
@@ -77,7 +77,7 @@ internal sealed class ServerQueries
         _exchanger = null!;
         _requestTrace = null;
         _cancellation = default;
-        Sources = null;
+        _sources?.Clear();
         Abort = null;
         PartialBound = null;
         _parentSideGlue = null;
@@ -92,8 +92,11 @@ internal sealed class ServerQueries
     /// <summary>Upstream exchanges made (this resolution's share of <see cref="Budget"/>).</summary>
     public int UpstreamQueries { get; private set; }
 
-    /// <summary>Validation on: the servers whose responses were used, with the zone cut each was asked for.</summary>
-    public List<(DnsName ZoneCut, IPAddress Server)>? Sources { get; private set; }
+    /// <summary>Validation on: the servers whose responses were used, with the zone cut each was asked for; null when none.
+    /// The list is this instance's, emptied for its next query: a caller keeping the servers copies them.</summary>
+    public List<(DnsName ZoneCut, IPAddress Server)>? Sources => _sources is { Count: > 0 } ? _sources : null;
+
+    private List<(DnsName ZoneCut, IPAddress Server)>? _sources;
 
     /// <summary>Set once a bound that ends the whole query is hit (query budget, time, cancellation).</summary>
     public ResolutionFailure? Abort { get; private set; }
@@ -295,7 +298,7 @@ internal sealed class ServerQueries
                 case ResponseKind.ServerFailure:
                     continue;
                 default:
-                    if (_options.Validation) (Sources ??= []).Add((delegation.ZoneCut, server.Address));
+                    if (_options.Validation) (_sources ??= []).Add((delegation.ZoneCut, server.Address));
                     return new Attempts(classified, exchanges, unreachable, networkErrors);
             }
         }
