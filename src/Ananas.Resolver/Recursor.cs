@@ -139,6 +139,9 @@ public sealed class Recursor
         return response;
     }
 
+    /// <summary>The idle resolutions client queries reuse (tests look at how often they were).</summary>
+    internal ResolutionPool Resolutions => _resolutions;
+
     /// <summary>Referrals from the cache sent to queries without RD (<see cref="Request.CacheReferrals"/>).</summary>
     public long ReferralsFromCache => _referrals.Sent;
 

@@ -9,8 +9,16 @@ namespace Ananas.Resolver.Iteration;
 /// </summary>
 internal sealed class ResolutionPool(RecursorContext context)
 {
-    // Enough for the resolutions that end while others start on every core; more in flight are made as needed.
-    private readonly Resolution?[] _idle = new Resolution?[Math.Clamp(2 * Environment.ProcessorCount, 4, 64)];
+    // Idle ones kept (about 0.5 KB each): a burst of queries ending together refills it for the next burst. Queries in
+    // flight beyond it get new resolutions.
+    private const int Kept = 64;
+
+    private readonly Resolution?[] _idle = new Resolution?[Kept];
+
+    private long _reused;
+
+    /// <summary>Client queries that got an idle resolution rather than a new one.</summary>
+    public long Reused => Interlocked.Read(ref _reused);
 
     /// <summary>A resolution started for this client query, reused when one is idle.</summary>
     public Resolution Rent(IExchanger exchanger, Request request, CancellationToken cancellation)
@@ -21,6 +29,7 @@ internal sealed class ResolutionPool(RecursorContext context)
             var resolution = Volatile.Read(ref idle[i]);
             if (resolution is null || Interlocked.CompareExchange(ref idle[i], null, resolution) != resolution) continue;
             resolution.Begin(exchanger, request, cancellation);
+            Interlocked.Increment(ref _reused);
             return resolution;
         }
         var made = new Resolution(context);
