@@ -226,6 +226,20 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         return aliasProofs;
     }
 
+    /// <summary>Removes, in place, each record whose data an earlier one of the list already has (RFC 2181 §5): the first stays.</summary>
+    public static void RemoveRepeats(List<ResourceRecord> records)
+    {
+        int kept = 0;
+        for (int i = 0; i < records.Count; i++)
+        {
+            var rr = records[i];
+            bool repeat = false;
+            for (int j = 0; j < kept && !repeat; j++) repeat = records[j].SameData(rr);
+            if (!repeat) records[kept++] = rr;
+        }
+        if (kept < records.Count) records.RemoveRange(kept, records.Count - kept);
+    }
+
     /// <summary>Adds <paramref name="rr"/> unless a record with the same data is there (RFC 2181 §5); a loop, not a delegate per call.</summary>
     public static void AddIfNew(List<ResourceRecord> records, ResourceRecord rr)
     {

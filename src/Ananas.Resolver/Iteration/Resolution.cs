@@ -137,7 +137,7 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <summary>Resolves (name, type): the answer with its alias chain, a negative answer, or a failure.</summary>
     public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type, int depth)
     {
-        var answer = new List<ResourceRecord>();
+        List<ResourceRecord>? answer = null;
         var current = name;
         // Created when an alias is followed: most resolutions have no chain.
         HashSet<DnsName>? visited = null;
@@ -149,9 +149,18 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
             var cached = LookupCache(current, type, depth);
             var step = cached ?? await IterateAsync(current, type, depth);
             if (cached is null && step.Links > 0) AddAliasTails(step.Records, current, ref aliasTails);
-            // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
-            foreach (var rr in step.Records)
-                AnswerSteps.AddIfNew(answer, rr);
+            // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5). The first
+            // step's list, made for it alone, becomes the answer.
+            if (answer is null)
+            {
+                answer = step.Records;
+                AnswerSteps.RemoveRepeats(answer);
+            }
+            else
+            {
+                foreach (var rr in step.Records)
+                    AnswerSteps.AddIfNew(answer, rr);
+            }
             switch (step.Kind)
             {
                 case StepKind.Answer:
