@@ -49,18 +49,39 @@ public sealed class ReplyCache
         int sets = 1;
         while ((long)sets * 2 * Ways <= capacity) sets <<= 1;
         int slots = sets * Ways;
-        _data = GC.AllocateUninitializedArray<byte>(slots * SlotSize);
+        _data = new byte[slots * SlotSize];
         _hash = new ulong[slots];
         _entries = new Entry[slots];
         _nextWay = new byte[sets];
         _setMask = sets - 1;
+        // Written through once here: memory fresh from the system is mapped at its first touch, and filling the
+        // cache would otherwise take that page fault (a page zeroed by the kernel) on the answering thread.
+        _data.AsSpan().Clear();
+        MemoryMarshal.AsBytes(_hash.AsSpan()).Clear();
+        MemoryMarshal.AsBytes(_entries.AsSpan()).Clear();
+        _nextWay.AsSpan().Clear();
     }
 
     public int Capacity => _entries.Length;
 
-    public long Hits;
+    // Hits by the reply's RCODE (the header's four bits): one count serves the hit total and the answers by rcode.
+    private readonly long[] _hitsByRcode = new long[16];
     public long Misses;
     public long Stores;
+
+    /// <summary>Queries answered from the cache.</summary>
+    public long Hits
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _hitsByRcode.Length; i++) sum += Volatile.Read(ref _hitsByRcode[i]);
+            return sum;
+        }
+    }
+
+    /// <summary>Queries answered from the cache with <paramref name="rcode"/> in the header.</summary>
+    public long HitsWith(int rcode) => (uint)rcode < (uint)_hitsByRcode.Length ? Volatile.Read(ref _hitsByRcode[rcode]) : 0;
 
     /// <summary>
     /// Writes the cache key of <paramref name="q"/> answered within <paramref name="limit"/> octets into
@@ -108,7 +129,7 @@ public sealed class ReplyCache
             // sequence's second read (a load-load barrier, free on x64; the writer's side is a full fence).
             Volatile.ReadBarrier();
             if (Volatile.Read(ref entry.Sequence) != sequence) break;
-            Interlocked.Increment(ref Hits);
+            Interlocked.Increment(ref _hitsByRcode[reply[3] & 0x0F]);
             return replyLength;
         }
         Interlocked.Increment(ref Misses);
@@ -149,7 +170,7 @@ public sealed class ReplyCache
     {
         var culture = System.Globalization.CultureInfo.InvariantCulture;
         sb.Append("# HELP ananas_auth_reply_cache_hits_total Queries answered from the reply cache (no store read).\n# TYPE ananas_auth_reply_cache_hits_total counter\n");
-        sb.Append(culture, $"ananas_auth_reply_cache_hits_total {Volatile.Read(ref Hits)}\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_hits_total {Hits}\n");
         sb.Append("# HELP ananas_auth_reply_cache_misses_total Queries the reply cache did not hold (answered from the store).\n# TYPE ananas_auth_reply_cache_misses_total counter\n");
         sb.Append(culture, $"ananas_auth_reply_cache_misses_total {Volatile.Read(ref Misses)}\n");
         sb.Append("# HELP ananas_auth_reply_cache_stores_total Replies put into the reply cache.\n# TYPE ananas_auth_reply_cache_stores_total counter\n");
