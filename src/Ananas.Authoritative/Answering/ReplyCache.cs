@@ -15,7 +15,7 @@ namespace Ananas.Authoritative.Answering;
 /// Slots are read without locks under a per-slot sequence number (odd while written): a reader that sees it
 /// change ignores what it copied. Replies with signatures are never cached (their validity is time-bound).
 /// </summary>
-public sealed class ReplyCache
+public sealed unsafe class ReplyCache
 {
     private const int Ways = 4;
 
@@ -25,7 +25,8 @@ public sealed class ReplyCache
     /// <summary>Longest key: a name (255) plus type, class, flags and limit.</summary>
     public const int MaxKey = DnsName.MaxWireLength + 8;
 
-    private readonly byte[] _data;
+    // Outside the managed heap (the garbage collector never sees it; freed by the finalizer, when no thread can read it).
+    private readonly byte* _data;
     // A probe reads the set's four hashes (one cache line) and then only the matching way's entry and slot: the
     // hit path is cache-miss bound, one array per field cost a line per field.
     private readonly ulong[] _hash;
@@ -49,18 +50,20 @@ public sealed class ReplyCache
         int sets = 1;
         while ((long)sets * 2 * Ways <= capacity) sets <<= 1;
         int slots = sets * Ways;
-        _data = new byte[slots * SlotSize];
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)slots * SlotSize, 64);
         _hash = new ulong[slots];
         _entries = new Entry[slots];
         _nextWay = new byte[sets];
         _setMask = sets - 1;
         // Written through once here: memory fresh from the system is mapped at its first touch, and filling the
         // cache would otherwise take that page fault (a page zeroed by the kernel) on the answering thread.
-        _data.AsSpan().Clear();
+        new Span<byte>(_data, slots * SlotSize).Clear();
         MemoryMarshal.AsBytes(_hash.AsSpan()).Clear();
         MemoryMarshal.AsBytes(_entries.AsSpan()).Clear();
         _nextWay.AsSpan().Clear();
     }
+
+    ~ReplyCache() => NativeMemory.AlignedFree(_data);
 
     public int Capacity => _entries.Length;
 
@@ -122,7 +125,7 @@ public sealed class ReplyCache
             if ((sequence & 1) != 0 || entry.Snapshot != snapshot || entry.IndexGeneration != indexGeneration) continue;
             int keyLength = entry.KeyLength, replyLength = entry.ReplyLength;
             if (keyLength != key.Length || replyLength > reply.Length) continue;
-            var data = _data.AsSpan(slot * SlotSize, SlotSize);
+            var data = new Span<byte>(_data + (nint)slot * SlotSize, SlotSize);
             if (!data[..keyLength].SequenceEqual(key)) continue;
             data.Slice(keyLength, replyLength).CopyTo(reply);
             // What was copied counts only if no writer took the slot meanwhile: the copy's reads come before the
@@ -154,7 +157,7 @@ public sealed class ReplyCache
         ref var taken = ref _entries[victim];
         long sequence = Volatile.Read(ref taken.Sequence);
         if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref taken.Sequence, sequence + 1, sequence) != sequence) return;
-        var data = _data.AsSpan(victim * SlotSize, SlotSize);
+        var data = new Span<byte>(_data + (nint)victim * SlotSize, SlotSize);
         key.CopyTo(data);
         reply.CopyTo(data[key.Length..]);
         _hash[victim] = hash;
