@@ -30,21 +30,49 @@ public sealed class DohLimitsTests
         return tls;
     }
 
-    /// <summary>One HTTP/1.1 GET of the JSON API on an open connection; the status line, or null when the server closed it.</summary>
-    private static async Task<string?> GetAsync(SslStream tls)
+    /// <summary>
+    /// One HTTP/1.1 GET of the JSON API on an open connection; the status line, or null when the server closed it.
+    /// The whole response is read (headers, then its Content-Length or chunks), however the reads split it, so that
+    /// the next GET on the connection starts at the next response.
+    /// </summary>
+    private static async Task<string?> GetAsync(SslStream tls) => (await GetResponseAsync(tls))?[0];
+
+    /// <summary>As <see cref="GetAsync"/>, the response's status line and header lines.</summary>
+    private static async Task<string[]?> GetResponseAsync(SslStream tls)
     {
         using var timeout = new CancellationTokenSource(DnsTestClient.Timeout);
         try
         {
             await tls.WriteAsync(Encoding.ASCII.GetBytes("GET /resolve?name=www.example.test&type=A HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), timeout.Token);
+            var received = new List<byte>();
             var buffer = new byte[4096];
-            int n = await tls.ReadAsync(buffer, timeout.Token);
-            return n == 0 ? null : Encoding.ASCII.GetString(buffer, 0, n).Split("\r\n")[0];
+            while (true)
+            {
+                if (HttpResponseEnd(received) is { } head) return head;
+                int n = await tls.ReadAsync(buffer, timeout.Token);
+                if (n == 0) return received.Count == 0 ? null : throw new IOException("the connection closed inside a response");
+                received.AddRange(buffer.AsSpan(0, n));
+            }
         }
         catch (IOException)
         {
             return null;
         }
+    }
+
+    /// <summary>The status and header lines once <paramref name="received"/> holds one complete response; null while it does not.</summary>
+    private static string[]? HttpResponseEnd(List<byte> received)
+    {
+        var text = Encoding.ASCII.GetString(received.ToArray());
+        int headersEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (headersEnd < 0) return null;
+        var headers = text[..headersEnd].Split("\r\n");
+        var body = text[(headersEnd + 4)..];
+        var length = headers.FirstOrDefault(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+        bool complete = length is not null
+            ? body.Length >= int.Parse(length["Content-Length:".Length..].Trim())
+            : !headers.Any(h => h.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase)) || body.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
+        return complete ? headers : null;
     }
 
     /// <summary>A new connection's first answer; null when the server closed it (during the handshake, or after it without an answer).</summary>
@@ -100,6 +128,18 @@ public sealed class DohLimitsTests
         await Task.Delay(200);
         await using var fourth = await ConnectAsync(server);
         Assert.Equal("HTTP/1.1 200 OK", await GetAsync(fourth));
+    }
+
+    [Fact]
+    public async Task A_json_answer_is_framed_by_its_content_length()
+    {
+        await using var server = new TestServer(World(), encrypted: true);
+        await using var tls = await ConnectAsync(server);
+        var head = await GetResponseAsync(tls);
+        Assert.NotNull(head);
+        Assert.Equal("HTTP/1.1 200 OK", head[0]);
+        Assert.Contains(head, h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(head, h => h.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

@@ -293,7 +293,9 @@ public sealed class HttpsListener : IListener
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = DnsJsonType;
         response.Headers.CacheControl = CacheControl(answer);
-        await response.Body.WriteAsync(ToJson(answer), context.RequestAborted).ConfigureAwait(false);
+        var json = ToJson(answer);
+        response.ContentLength = json.Length; // one framed body, as for the wire format (no chunked encoding)
+        await response.Body.WriteAsync(json, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The JSON rendering: Status, TC, RD, RA, AD, CD, Question[], Answer[], Authority[].</summary>
