@@ -52,7 +52,7 @@ public sealed class AuthoritativeSource : IAnswerSource, IDisposable
     public void AppendMetrics(StringBuilder sb)
     {
         var zones = Answerer.Zones;
-        Answerer.Counters.AppendPrometheus(sb, zones.Count, zones.Generation);
+        Answerer.Counters.AppendPrometheus(sb, zones.Count, zones.Generation, Answerer.Replies);
         Answerer.Signer.AppendPrometheus(sb);
         Answerer.Replies?.AppendPrometheus(sb);
         _transfer?.Counters.AppendPrometheus(sb);

@@ -190,6 +190,7 @@ public sealed class DnsName : IEquatable<DnsName>, IComparable<DnsName>
     {
         if ((uint)labelCount > (uint)LabelCount) throw new ArgumentOutOfRangeException(nameof(labelCount));
         if (labelCount == LabelCount) return this;
+        if (labelCount == 0) return Root;
         int pos = OffsetOfLabel(LabelCount - labelCount);
         return FromValidatedWire(_wire.AsSpan(pos).ToArray(), labelCount);
     }

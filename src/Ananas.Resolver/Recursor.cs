@@ -21,6 +21,9 @@ public sealed class Recursor
     // What every resolution shares: the options, caches, lame and bogus lists, selector and clock.
     private readonly RecursorContext _context;
 
+    // Idle resolutions reused by client queries (the per-query objects of a cold query).
+    private readonly ResolutionPool _resolutions;
+
     // Serve-stale, prefetch and failure caching around each resolution.
     private readonly ResolutionPolicy _policy;
 
@@ -43,6 +46,7 @@ public sealed class Recursor
         _cache = cache;
         var bogusServers = new LameServerList(clock, options.BogusServerHoldDown);
         _context = new RecursorContext(options, cache, lameServers, bogusServers, selector, clock, peer ?? PeerCompatibility.None);
+        _resolutions = new ResolutionPool(_context);
         _validation = new ValidationStage(_context);
         _referrals = new CacheReferrals(_context, _validation);
         _policy = new ResolutionPolicy(_context, (query, resolution, outcome) => Build(query, resolution, outcome));
@@ -91,11 +95,29 @@ public sealed class Recursor
         // Serve-stale, prefetch and failure caching (ResolutionPolicy) before, while and after the resolution.
         var early = await _policy.BeforeResolvingAsync(request, exchanger, question, cancellationToken);
         if (early is not null) return early;
-        var resolution = NewResolution(request, exchanger, cancellationToken);
-        var work = resolution.ResolveAsync(question.Name, question.Type, 0).AsTask();
-        var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, cancellationToken);
-        if (stale is not null) return stale;
-        var outcome = await work.ConfigureAwait(false);
+        var resolution = _resolutions.Rent(exchanger, request, cancellationToken);
+        var resolving = resolution.ResolveAsync(question.Name, question.Type, 0);
+        ResolutionOutcome outcome;
+        if (resolving.IsCompletedSuccessfully) outcome = resolving.Result; // no Task for a resolution that never waited
+        else
+        {
+            var work = resolving.AsTask();
+            // A stale answer leaves the resolution running in the background: it is not given back to the pool.
+            var stale = await _policy.WhileResolvingAsync(request, exchanger, question, work, cancellationToken);
+            if (stale is not null) return stale;
+            outcome = await work.ConfigureAwait(false);
+        }
+        var response = await RespondAsync(request, exchanger, question, outcome, resolution, cancellationToken).ConfigureAwait(false);
+        // The resolution's work has ended and the response holds none of its objects, only the outcome's.
+        _resolutions.Return(resolution);
+        return response;
+    }
+
+    /// <summary>The response to a resolved query: failure caching and serve-stale, a referral for RD=0, validation.</summary>
+    private async ValueTask<Response> RespondAsync(Request request, IExchanger exchanger, Question question, ResolutionOutcome outcome,
+        Resolution resolution, CancellationToken cancellationToken)
+    {
+        var query = request.Query;
         var fallback = await _policy.AfterResolvingAsync(request, exchanger, question, outcome, resolution, cancellationToken);
         if (fallback is not null) return fallback;
         // RD=0 and not cached: a client allowed to snoop gets a referral from the cache (RFC 1034 §4.3.2 step 3b).
@@ -116,6 +138,9 @@ public sealed class Recursor
         if (validated.Notice is not null) response.Message.Edns?.Options.Add(validated.Notice);
         return response;
     }
+
+    /// <summary>The idle resolutions client queries reuse (tests look at how often they were).</summary>
+    internal ResolutionPool Resolutions => _resolutions;
 
     /// <summary>Referrals from the cache sent to queries without RD (<see cref="Request.CacheReferrals"/>).</summary>
     public long ReferralsFromCache => _referrals.Sent;
@@ -147,9 +172,6 @@ public sealed class Recursor
     /// <summary>How long a question whose prefetch failed is not prefetched again (Unbound's NORR_TTL).</summary>
     public static readonly TimeSpan PrefetchFailureHoldDown = TimeSpan.FromSeconds(5);
 
-    private Resolution NewResolution(Request request, IExchanger exchanger, CancellationToken cancellationToken) =>
-        new(_context, exchanger, request, cancellationToken);
-
     private Response Build(DnsMessage query, Resolution resolution, ResolutionOutcome outcome, bool secure = false, int validationQueries = 0)
     {
         // Without RD only cached data is served (RFC 1034 §4.3.1); what is not cached is refused, as Unbound does
@@ -157,9 +179,19 @@ public sealed class Recursor
         var response = query.CreateResponse(resolution.NeededRecursion ? Rcode.Refused : outcome.Rcode);
         response.Set(HeaderFlags.RA);
         uint maxTtl = (uint)_options.MaxCacheTtl.TotalSeconds;
-        foreach (var rr in outcome.Answer) response.Answers.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        // Sections are made only when there is something to put in them, sized to it.
+        if (outcome.Answer.Count > 0)
+        {
+            var answers = response.Answers;
+            answers.Capacity = outcome.Answer.Count;
+            foreach (var rr in outcome.Answer) answers.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        }
         if (outcome.Soa is not null) response.Authority.Add(outcome.Soa);
-        foreach (var rr in outcome.Authority) response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        for (int i = 0; i < outcome.Authority.Count; i++)
+        {
+            var rr = outcome.Authority[i];
+            response.Authority.Add(rr.Ttl > maxTtl ? rr.WithTtl(maxTtl) : rr);
+        }
         if (outcome.Failure is not null && response.Edns is not null)
             response.Edns.Options.Add(new ExtendedErrorOption(outcome.Failure.Code, outcome.Failure.Text));
         _validation.ApplyDnssecFlags(query, response, secure);

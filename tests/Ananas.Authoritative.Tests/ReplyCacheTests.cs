@@ -1,5 +1,7 @@
 using Ananas.Authoritative.Answering;
 using Ananas.Authoritative.Signing;
+using Ananas.Authoritative.Store;
+using Ananas.Dns.Zones;
 using Ananas.Dns;
 using Ananas.Dns.Messages;
 
@@ -27,13 +29,26 @@ public sealed class ReplyCacheTests
         Assert.Equal(0, readsMissing);
     }
 
-    [Fact]
-    public void A_write_to_the_store_makes_every_cached_reply_stale_at_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // what another process's import does: a commit through its own environment
+    public void A_write_to_the_store_makes_every_cached_reply_stale_at_once(bool throughAnotherHandle)
     {
         using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
         Raw(store, "www.example.com.", RRType.A, id: 1, out _);
-        store.Import(StoreFixture.ExampleZone.Replace("192.0.2.80", "192.0.2.81"));
-        var reply = DnsMessage.Parse(Raw(store, "www.example.com.", RRType.A, id: 2, out int reads));
+        Raw(store, "www.example.com.", RRType.A, id: 2, out int readsHit);
+        Assert.Equal(0, readsHit);
+        ulong before = store.Store.LastCommitted();
+        var changed = StoreFixture.ExampleZone.Replace("192.0.2.80", "192.0.2.81");
+        if (!throughAnotherHandle) store.Import(changed);
+        else
+        {
+            using var other = new EdgeStore(store.Directory);
+            var file = ZoneFileReader.Parse(changed, "other.zone");
+            ZoneWriter.Replace(other, [ZoneImage.Build(file.FirstOrigin!, file.Records.Select(r => r.Record))]);
+        }
+        Assert.True(store.Store.LastCommitted() > before);
+        var reply = DnsMessage.Parse(Raw(store, "www.example.com.", RRType.A, id: 3, out int reads));
         Assert.Equal(1, reads);
         Assert.Equal("192.0.2.81", Assert.Single(reply.Answers).Data.ToString());
     }
@@ -41,7 +56,7 @@ public sealed class ReplyCacheTests
     [Fact]
     public void After_hits_a_write_is_seen_by_the_next_store_read_and_by_the_repeated_question()
     {
-        // A hit renews only the read transaction; the reads after it must still be of the newest snapshot.
+        // A hit takes no read transaction; the reads after it must still be of the newest snapshot.
         using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
         Raw(store, "www.example.com.", RRType.A, id: 1, out _);
         Raw(store, "www.example.com.", RRType.A, id: 2, out int readsHit);
@@ -126,6 +141,74 @@ public sealed class ReplyCacheTests
         });
         Assert.Equal(0, wrong);
         Assert.True(store.Answerer.Replies!.Hits > 0);
+    }
+
+    [Fact]
+    public void Hits_are_counted_as_answers_by_rcode_and_as_answers_without_a_store_read()
+    {
+        using var store = StoreFixture.With(Cached, StoreFixture.ExampleZone);
+        for (ushort id = 1; id <= 3; id++) Raw(store, "www.example.com.", RRType.A, id, out _);
+        for (ushort id = 4; id <= 5; id++) Raw(store, "nothere.example.com.", RRType.A, id, out _);
+        var sb = new System.Text.StringBuilder();
+        store.Answerer.Counters.AppendPrometheus(sb, 1, 1, store.Answerer.Replies);
+        var metrics = sb.ToString();
+        Assert.Equal(3, store.Answerer.Replies!.Hits);
+        Assert.Contains("ananas_auth_answers_total{rcode=\"NOERROR\"} 3\n", metrics);
+        Assert.Contains("ananas_auth_answers_total{rcode=\"NXDOMAIN\"} 2\n", metrics);
+        Assert.Contains("ananas_auth_queries_by_reads_total{reads=\"0\"} 3\n", metrics);
+        Assert.Contains("ananas_auth_queries_by_reads_total{reads=\"1\"} 2\n", metrics);
+    }
+
+    [Fact]
+    public void Filling_the_cache_past_its_capacity_takes_no_page_fault_and_allocates_nothing_on_the_answering_thread()
+    {
+        var cache = new ReplyCache(32_768); // 16 MiB of slots: 4,096 pages
+        Fill(cache, 0, 1); // compiled before the count (the JIT's own memory is not the cache's)
+        long faults = ThreadMinorFaults();
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        Fill(cache, 1, 2 * cache.Capacity);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        long taken = ThreadMinorFaults() - faults;
+        Assert.Equal(0, allocated);
+        Assert.True(cache.Stores > cache.Capacity);
+        // Without the cache's memory touched when it is made, this is about one fault per 4 KiB page of it.
+        Assert.True(taken < 64, $"{taken} page faults while filling the cache");
+    }
+
+    /// <summary>Stores and reads back <paramref name="count"/> distinct keys (optimized at once: no recompilation mid-loop).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Fill(ReplyCache cache, int from, int count)
+    {
+        Span<byte> key = stackalloc byte[16];
+        Span<byte> reply = stackalloc byte[200];
+        Span<byte> copy = stackalloc byte[512];
+        key.Clear();
+        reply.Fill(7);
+        for (int i = from; i < from + count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key, i);
+            cache.Store(key, 1, 1, reply);
+            if (cache.TryCopy(key, 1, 1, copy) != reply.Length) throw new InvalidOperationException($"key {i} not read back");
+        }
+    }
+
+    private static long ThreadMinorFaults()
+    {
+        const int RusageThread = 1;
+        if (GetRusage(RusageThread, out var usage) != 0) throw new InvalidOperationException("getrusage failed");
+        return usage.MinorFaults;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage", SetLastError = true)]
+    private static extern int GetRusage(int who, out Rusage usage);
+
+    /// <summary>struct rusage on 64-bit Linux: two timevals, then fourteen longs (ru_minflt is the fifth).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct Rusage
+    {
+        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+        public long MaxRss, SharedText, UnsharedData, UnsharedStack, MinorFaults, MajorFaults;
+        public long Swaps, BlocksIn, BlocksOut, MessagesSent, MessagesReceived, Signals, VoluntarySwitches, InvoluntarySwitches;
     }
 
     private static byte[] Raw(StoreFixture store, string name, RRType type, ushort id, out int reads)

@@ -35,4 +35,30 @@ public sealed class MetricsTests
         using var other = await client.GetAsync($"http://127.0.0.1:{metrics.LocalEndPoint.Port}/");
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
     }
+
+    [Fact]
+    public async Task Scrape_shows_garbage_collections_by_generation_their_pause_and_bytes_allocated()
+    {
+        await using var server = new TestServer(new FakeAuthority("www.example.test. 300 A 192.0.2.1"));
+        string before = MetricsListener.Render(server.Pipeline);
+        var kept = new byte[1 << 20];
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        string after = MetricsListener.Render(server.Pipeline);
+        GC.KeepAlive(kept);
+        Assert.Contains("# TYPE ananas_gc_pause_seconds_total counter\n", after);
+        Assert.True(Value(after, "ananas_gc_collections_total{generation=\"2\"}") > Value(before, "ananas_gc_collections_total{generation=\"2\"}"));
+        Assert.True(Value(after, "ananas_gc_collections_total{generation=\"0\"}") > Value(before, "ananas_gc_collections_total{generation=\"0\"}"));
+        Assert.True(Value(after, "ananas_gc_pause_seconds_total") > Value(before, "ananas_gc_pause_seconds_total"));
+        Assert.True(Value(after, "ananas_gc_allocated_bytes_total") - Value(before, "ananas_gc_allocated_bytes_total") >= 1 << 20);
+        Assert.True(Value(after, "ananas_gc_heap_bytes") >= 1 << 20);
+    }
+
+    /// <summary>The value of the sample named exactly <paramref name="series"/> (name and labels).</summary>
+    private static double Value(string text, string series)
+    {
+        foreach (var line in text.Split('\n'))
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+                return double.Parse(line.AsSpan(series.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
+        throw new Xunit.Sdk.XunitException($"no {series} in the scrape");
+    }
 }

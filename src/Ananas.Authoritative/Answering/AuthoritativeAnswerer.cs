@@ -96,24 +96,25 @@ public sealed partial class AuthoritativeAnswerer
         var index = Volatile.Read(ref _index);
         var cache = Replies;
         int keyLength = 0;
+        if (cache is not null)
+        {
+            // A repeated question is a copy, before anything of the reply is built, checked against the newest
+            // commit's id (no read transaction: that is only begun for a miss).
+            keyLength = ReplyCache.WriteKey(q, limit, scratch.CacheKey);
+            int cached = cache.TryCopy(scratch.CacheKey.AsSpan(0, keyLength), _store.LastCommitted(), index.Generation, reply[..Math.Min(limit, reply.Length)]);
+            if (cached > 0)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(reply, q.Header.Id);
+                return cached;
+            }
+        }
         ulong snapshot = 0;
         scoped ResponseBuilder response = default;
         try
         {
             reader.Begin();
-            if (cache is not null)
-            {
-                // A repeated question is a copy, before anything of the reply is built.
-                keyLength = ReplyCache.WriteKey(q, limit, scratch.CacheKey);
-                snapshot = reader.Snapshot;
-                int cached = cache.TryCopy(scratch.CacheKey.AsSpan(0, keyLength), snapshot, index.Generation, reply[..Math.Min(limit, reply.Length)]);
-                if (cached > 0)
-                {
-                    BinaryPrimitives.WriteUInt16BigEndian(reply, q.Header.Id);
-                    Counters.CountWithoutReads((Rcode)(reply[3] & 0x0F));
-                    return cached;
-                }
-            }
+            // A reply is stamped with the snapshot it was read from (a commit since the check above makes it newer).
+            snapshot = reader.Snapshot;
             response = new ResponseBuilder(reply, limit, q);
             if (!response.QuestionFits) return 0;
             Resolve(ref response, q, scratch, index);

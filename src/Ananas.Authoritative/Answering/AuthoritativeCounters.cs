@@ -4,7 +4,10 @@ using Ananas.Dns;
 
 namespace Ananas.Authoritative.Answering;
 
-/// <summary>What the answerer did, for <c>/metrics</c> (<c>ananas_auth_*</c>). Incremented without locks.</summary>
+/// <summary>
+/// What the answerer did, for <c>/metrics</c> (<c>ananas_auth_*</c>). Incremented without locks. A reply-cache hit is
+/// counted once, by the cache (by rcode), and added in here when exported: an answer with no store read.
+/// </summary>
 public sealed class AuthoritativeCounters
 {
     /// <summary>Answers by RCODE (index = RCODE, 0–23).</summary>
@@ -25,26 +28,20 @@ public sealed class AuthoritativeCounters
         Interlocked.Add(ref Reads, reads);
     }
 
-    /// <summary>An answer that read nothing from the store (a reply-cache hit): <c>Count(rcode, 0)</c> less the add of 0.</summary>
-    public void CountWithoutReads(Rcode rcode)
-    {
-        Interlocked.Increment(ref ByRcode[(int)rcode % ByRcode.Length]);
-        Interlocked.Increment(ref ByReads[0]);
-    }
-
-    public void AppendPrometheus(StringBuilder sb, int zones, ulong generation)
+    /// <param name="replies">The reply cache whose hits are answers too (null: none).</param>
+    public void AppendPrometheus(StringBuilder sb, int zones, ulong generation, ReplyCache? replies = null)
     {
         sb.Append("# HELP ananas_auth_answers_total Authoritative answers by rcode.\n# TYPE ananas_auth_answers_total counter\n");
         for (int i = 0; i < ByRcode.Length; i++)
         {
-            long n = Volatile.Read(ref ByRcode[i]);
+            long n = Volatile.Read(ref ByRcode[i]) + (replies?.HitsWith(i) ?? 0);
             if (n > 0) sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_answers_total{{rcode=\"{Ananas.Dns.Messages.RcodeText.ToText((Rcode)i)}\"}} {n}\n");
         }
         sb.Append("# HELP ananas_auth_store_reads_total Edge store reads made by queries.\n# TYPE ananas_auth_store_reads_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_store_reads_total {Volatile.Read(ref Reads)}\n");
         sb.Append("# HELP ananas_auth_queries_by_reads_total Queries by the number of store reads they needed (4 means 4 or more).\n# TYPE ananas_auth_queries_by_reads_total counter\n");
         for (int i = 0; i < ByReads.Length; i++)
-            sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_queries_by_reads_total{{reads=\"{i}\"}} {Volatile.Read(ref ByReads[i])}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_queries_by_reads_total{{reads=\"{i}\"}} {Volatile.Read(ref ByReads[i]) + (i == 0 ? replies?.Hits ?? 0 : 0)}\n");
         sb.Append("# HELP ananas_auth_referrals_total Referrals to a delegated child.\n# TYPE ananas_auth_referrals_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_auth_referrals_total {Volatile.Read(ref Referrals)}\n");
         sb.Append("# HELP ananas_auth_wildcard_answers_total Answers synthesized from a wildcard (RFC 4592).\n# TYPE ananas_auth_wildcard_answers_total counter\n");

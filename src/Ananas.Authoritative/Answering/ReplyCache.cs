@@ -15,7 +15,7 @@ namespace Ananas.Authoritative.Answering;
 /// Slots are read without locks under a per-slot sequence number (odd while written): a reader that sees it
 /// change ignores what it copied. Replies with signatures are never cached (their validity is time-bound).
 /// </summary>
-public sealed class ReplyCache
+public sealed unsafe class ReplyCache
 {
     private const int Ways = 4;
 
@@ -25,7 +25,8 @@ public sealed class ReplyCache
     /// <summary>Longest key: a name (255) plus type, class, flags and limit.</summary>
     public const int MaxKey = DnsName.MaxWireLength + 8;
 
-    private readonly byte[] _data;
+    // Outside the managed heap (the garbage collector never sees it; freed by the finalizer, when no thread can read it).
+    private readonly byte* _data;
     // A probe reads the set's four hashes (one cache line) and then only the matching way's entry and slot: the
     // hit path is cache-miss bound, one array per field cost a line per field.
     private readonly ulong[] _hash;
@@ -49,18 +50,41 @@ public sealed class ReplyCache
         int sets = 1;
         while ((long)sets * 2 * Ways <= capacity) sets <<= 1;
         int slots = sets * Ways;
-        _data = GC.AllocateUninitializedArray<byte>(slots * SlotSize);
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)slots * SlotSize, 64);
         _hash = new ulong[slots];
         _entries = new Entry[slots];
         _nextWay = new byte[sets];
         _setMask = sets - 1;
+        // Written through once here: memory fresh from the system is mapped at its first touch, and filling the
+        // cache would otherwise take that page fault (a page zeroed by the kernel) on the answering thread.
+        new Span<byte>(_data, slots * SlotSize).Clear();
+        MemoryMarshal.AsBytes(_hash.AsSpan()).Clear();
+        MemoryMarshal.AsBytes(_entries.AsSpan()).Clear();
+        _nextWay.AsSpan().Clear();
     }
+
+    ~ReplyCache() => NativeMemory.AlignedFree(_data);
 
     public int Capacity => _entries.Length;
 
-    public long Hits;
+    // Hits by the reply's RCODE (the header's four bits): one count serves the hit total and the answers by rcode.
+    private readonly long[] _hitsByRcode = new long[16];
     public long Misses;
     public long Stores;
+
+    /// <summary>Queries answered from the cache.</summary>
+    public long Hits
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0; i < _hitsByRcode.Length; i++) sum += Volatile.Read(ref _hitsByRcode[i]);
+            return sum;
+        }
+    }
+
+    /// <summary>Queries answered from the cache with <paramref name="rcode"/> in the header.</summary>
+    public long HitsWith(int rcode) => (uint)rcode < (uint)_hitsByRcode.Length ? Volatile.Read(ref _hitsByRcode[rcode]) : 0;
 
     /// <summary>
     /// Writes the cache key of <paramref name="q"/> answered within <paramref name="limit"/> octets into
@@ -101,14 +125,14 @@ public sealed class ReplyCache
             if ((sequence & 1) != 0 || entry.Snapshot != snapshot || entry.IndexGeneration != indexGeneration) continue;
             int keyLength = entry.KeyLength, replyLength = entry.ReplyLength;
             if (keyLength != key.Length || replyLength > reply.Length) continue;
-            var data = _data.AsSpan(slot * SlotSize, SlotSize);
+            var data = new Span<byte>(_data + (nint)slot * SlotSize, SlotSize);
             if (!data[..keyLength].SequenceEqual(key)) continue;
             data.Slice(keyLength, replyLength).CopyTo(reply);
             // What was copied counts only if no writer took the slot meanwhile: the copy's reads come before the
             // sequence's second read (a load-load barrier, free on x64; the writer's side is a full fence).
             Volatile.ReadBarrier();
             if (Volatile.Read(ref entry.Sequence) != sequence) break;
-            Interlocked.Increment(ref Hits);
+            Interlocked.Increment(ref _hitsByRcode[reply[3] & 0x0F]);
             return replyLength;
         }
         Interlocked.Increment(ref Misses);
@@ -133,7 +157,7 @@ public sealed class ReplyCache
         ref var taken = ref _entries[victim];
         long sequence = Volatile.Read(ref taken.Sequence);
         if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref taken.Sequence, sequence + 1, sequence) != sequence) return;
-        var data = _data.AsSpan(victim * SlotSize, SlotSize);
+        var data = new Span<byte>(_data + (nint)victim * SlotSize, SlotSize);
         key.CopyTo(data);
         reply.CopyTo(data[key.Length..]);
         _hash[victim] = hash;
@@ -149,7 +173,7 @@ public sealed class ReplyCache
     {
         var culture = System.Globalization.CultureInfo.InvariantCulture;
         sb.Append("# HELP ananas_auth_reply_cache_hits_total Queries answered from the reply cache (no store read).\n# TYPE ananas_auth_reply_cache_hits_total counter\n");
-        sb.Append(culture, $"ananas_auth_reply_cache_hits_total {Volatile.Read(ref Hits)}\n");
+        sb.Append(culture, $"ananas_auth_reply_cache_hits_total {Hits}\n");
         sb.Append("# HELP ananas_auth_reply_cache_misses_total Queries the reply cache did not hold (answered from the store).\n# TYPE ananas_auth_reply_cache_misses_total counter\n");
         sb.Append(culture, $"ananas_auth_reply_cache_misses_total {Volatile.Read(ref Misses)}\n");
         sb.Append("# HELP ananas_auth_reply_cache_stores_total Replies put into the reply cache.\n# TYPE ananas_auth_reply_cache_stores_total counter\n");

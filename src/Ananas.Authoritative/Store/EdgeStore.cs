@@ -46,6 +46,7 @@ public sealed class EdgeStore : IDisposable
             // NoThreadLocalStorage: a read transaction belongs to its object, not its thread (TCP answers run on pool threads).
             _env.Open(EnvironmentOpenFlags.NoThreadLocalStorage | (durableCommits ? EnvironmentOpenFlags.None : EnvironmentOpenFlags.NoMetaSync));
             (Meta, Zones, Nodes, Keys) = OpenTables(directory);
+            if (!LmdbLibrary.BindEnvironmentInfo()) throw new InvalidOperationException("the LMDB library loaded has no mdb_env_info");
         }
         catch
         {
@@ -94,6 +95,17 @@ public sealed class EdgeStore : IDisposable
     internal LightningTransaction BeginRead() => _env.BeginTransaction(TransactionBeginFlags.ReadOnly);
 
     internal LightningTransaction BeginWrite() => _env.BeginTransaction();
+
+    /// <summary>
+    /// The id of the last committed write transaction, without a transaction (the newest meta page): equal to the
+    /// <see cref="StoreReader.Snapshot"/> a read transaction begun now gets, and moved by every commit, in this
+    /// process or another.
+    /// </summary>
+    public ulong LastCommitted()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        return LmdbLibrary.LastCommitted(_env);
+    }
 
     /// <summary>The change counter: bumped by every committed write.</summary>
     public ulong ReadGeneration()

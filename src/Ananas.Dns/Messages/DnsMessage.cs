@@ -24,13 +24,24 @@ public sealed class DnsMessage
     /// <summary>The full response code, including the EDNS extended bits.</summary>
     public Rcode Rcode { get; set; }
 
-    public List<Question> Questions { get; } = [];
+    // Sized for the one question nearly every message has.
+    public List<Question> Questions { get; } = new(1);
 
-    public List<ResourceRecord> Answers { get; } = [];
+    // The record sections are created when first asked for: a query has none, many responses one or two. Creation
+    // is atomic, so that concurrent readers of a shared response never replace a list another thread holds.
+    private List<ResourceRecord>? _answers, _authority, _additional;
 
-    public List<ResourceRecord> Authority { get; } = [];
+    public List<ResourceRecord> Answers => _answers ?? Create(ref _answers);
 
-    public List<ResourceRecord> Additional { get; } = [];
+    public List<ResourceRecord> Authority => _authority ?? Create(ref _authority);
+
+    public List<ResourceRecord> Additional => _additional ?? Create(ref _additional);
+
+    // What an absent section reads as, inside this class only (never handed out, so never written to).
+    private static readonly List<ResourceRecord> NoRecords = new(0);
+
+    private static List<ResourceRecord> Create(ref List<ResourceRecord>? section) =>
+        Interlocked.CompareExchange(ref section, new List<ResourceRecord>(), null) ?? section;
 
     /// <summary>The OPT record, or null when the message has no EDNS.</summary>
     public Edns? Edns { get; set; }
@@ -53,11 +64,24 @@ public sealed class DnsMessage
         _ => throw new ArgumentOutOfRangeException(nameof(section)),
     };
 
+    /// <summary>How many records a section holds, without creating an absent one.</summary>
+    public int Count(MessageSection section) => section switch
+    {
+        MessageSection.Answer => _answers?.Count ?? 0,
+        MessageSection.Authority => _authority?.Count ?? 0,
+        MessageSection.Additional => _additional?.Count ?? 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(section)),
+    };
+
     /// <summary>Builds a query for one question, with EDNS (payload size <see cref="Messages.Edns.DefaultPayloadSize"/>).</summary>
-    public static DnsMessage CreateQuery(ushort id, DnsName name, RRType type, RRClass qclass = RRClass.IN, bool recursionDesired = true, bool dnssecOk = false)
+    public static DnsMessage CreateQuery(ushort id, DnsName name, RRType type, RRClass qclass = RRClass.IN, bool recursionDesired = true, bool dnssecOk = false) =>
+        CreateQuery(id, new Question(name, type, qclass), recursionDesired, dnssecOk);
+
+    /// <summary>Builds a query for a question the caller already holds (questions are immutable, so it is shared).</summary>
+    public static DnsMessage CreateQuery(ushort id, Question question, bool recursionDesired = true, bool dnssecOk = false)
     {
         var m = new DnsMessage { Id = id, Flags = recursionDesired ? HeaderFlags.RD : HeaderFlags.None };
-        m.Questions.Add(new Question(name, type, qclass));
+        m.Questions.Add(question);
         m.Edns = new Edns { DnssecOk = dnssecOk };
         return m;
     }
@@ -105,9 +129,9 @@ public sealed class DnsMessage
             var qclass = (RRClass)reader.ReadUInt16();
             m.Questions.Add(new Question(name, type, qclass));
         }
-        ReadSection(ref reader, m, m.Answers, header.AnswerCount, MessageSection.Answer, skipMalformedRecords);
-        ReadSection(ref reader, m, m.Authority, header.AuthorityCount, MessageSection.Authority, skipMalformedRecords);
-        ReadSection(ref reader, m, m.Additional, header.AdditionalCount, MessageSection.Additional, skipMalformedRecords);
+        if (header.AnswerCount > 0) ReadSection(ref reader, m, m.Answers, header.AnswerCount, MessageSection.Answer, skipMalformedRecords);
+        if (header.AuthorityCount > 0) ReadSection(ref reader, m, m.Authority, header.AuthorityCount, MessageSection.Authority, skipMalformedRecords);
+        if (header.AdditionalCount > 0) ReadSection(ref reader, m, m.Additional, header.AdditionalCount, MessageSection.Additional, skipMalformedRecords);
         // Trailing octets after the last record are tolerated (some middleboxes pad), as most resolvers do.
         return m;
     }
@@ -193,8 +217,8 @@ public sealed class DnsMessage
         if (Edns is not null)
         {
             optSize = OptFixedSize;
-            var options = Edns.Options;
-            for (int i = 0; i < options.Count; i++)
+            var options = Edns.OptionsIfAny;
+            for (int i = 0; options is not null && i < options.Count; i++)
             {
                 var o = options[i];
                 int length = o.DataLength;
@@ -226,9 +250,9 @@ public sealed class DnsMessage
             if (w.Overflowed) { w.Rollback(mark); truncated = true; break; }
             qd++;
         }
-        if (!truncated) truncated = !WriteSection(ref w, Answers, ref an, dropPartialRRsets: true);
-        if (!truncated) truncated = !WriteSection(ref w, Authority, ref ns, dropPartialRRsets: true);
-        if (!truncated) WriteSection(ref w, Additional, ref ar, dropPartialRRsets: false);
+        if (!truncated) truncated = !WriteSection(ref w, _answers ?? NoRecords, ref an, dropPartialRRsets: true);
+        if (!truncated) truncated = !WriteSection(ref w, _authority ?? NoRecords, ref ns, dropPartialRRsets: true);
+        if (!truncated) WriteSection(ref w, _additional ?? NoRecords, ref ar, dropPartialRRsets: false);
         if (truncated) flags |= HeaderFlags.TC;
 
         if (Edns is not null)
@@ -245,8 +269,8 @@ public sealed class DnsMessage
             int pad = blockPadding is null ? 0 : blockPadding.PaddingFor(unpadded, limit);
             pad = Math.Min(pad, ushort.MaxValue - (optSize - OptFixedSize));
             w.WriteUInt16((ushort)(optSize - OptFixedSize + pad));
-            var options = Edns.Options;
-            for (int i = 0; i < options.Count; i++)
+            var options = Edns.OptionsIfAny;
+            for (int i = 0; options is not null && i < options.Count; i++)
             {
                 var o = options[i];
                 w.WriteUInt16((ushort)o.Code);

@@ -19,12 +19,19 @@ public sealed class Edns
     /// <summary>EDNS header flag bits other than DO (must be zero on send, ignored on receipt).</summary>
     public ushort OtherFlags { get; set; }
 
-    public List<EdnsOption> Options { get; } = [];
+    // Created when first asked for: most messages carry no option. Atomic, like DnsMessage's sections.
+    private List<EdnsOption>? _options;
+
+    public List<EdnsOption> Options => _options ?? Interlocked.CompareExchange(ref _options, new List<EdnsOption>(), null) ?? _options;
+
+    /// <summary>The options, or null when none was ever added (reads without creating the list).</summary>
+    internal List<EdnsOption>? OptionsIfAny => _options;
 
     /// <summary>Returns the first option of a type, or null.</summary>
     public T? Find<T>() where T : EdnsOption
     {
-        foreach (var o in Options) if (o is T t) return t;
+        if (_options is null) return null;
+        foreach (var o in _options) if (o is T t) return t;
         return null;
     }
 }

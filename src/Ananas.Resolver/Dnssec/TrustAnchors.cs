@@ -69,9 +69,19 @@ public sealed class TrustAnchors
 
     private TrustAnchor GetOrCreate(DnsName zone)
     {
-        if (!_anchors.TryGetValue(zone, out var anchor)) _anchors[zone] = anchor = new TrustAnchor(zone);
+        if (!_anchors.TryGetValue(zone, out var anchor))
+        {
+            _anchors[zone] = anchor = new TrustAnchor(zone);
+            _depths |= DepthBit(zone.LabelCount);
+        }
         return anchor;
     }
+
+    // The label counts anchors sit at (bit 63: 63 or more), so that looking for the closest one makes no ancestor
+    // name where none can be: with the root anchor alone, no name is made.
+    private ulong _depths;
+
+    private static ulong DepthBit(int labels) => 1UL << Math.Min(labels, 63);
 
     /// <summary>Names at and below which validation is off (RFC 7646).</summary>
     public void AddNegative(DnsName name) => _negative.Add(name);
@@ -91,7 +101,7 @@ public sealed class TrustAnchors
     public TrustAnchor? FindClosest(DnsName name)
     {
         for (int labels = name.LabelCount; labels >= 0; labels--)
-            if (_anchors.TryGetValue(name.GetAncestor(labels), out var anchor)) return anchor;
+            if ((_depths & DepthBit(labels)) != 0 && _anchors.TryGetValue(name.GetAncestor(labels), out var anchor)) return anchor;
         return null;
     }
 

@@ -178,8 +178,11 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
     public static List<RrsigData>? SignaturesFor(IReadOnlyList<ResourceRecord> section, DnsName owner, RRType type)
     {
         List<RrsigData>? sigs = null;
-        foreach (var rr in section)
+        for (int i = 0; i < section.Count; i++) // indexed: no boxed enumerator
+        {
+            var rr = section[i];
             if (rr.Data is RrsigData sig && sig.TypeCovered == type && rr.Name.Equals(owner)) (sigs ??= []).Add(sig);
+        }
         return sigs;
     }
 
@@ -191,9 +194,9 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
     {
         if (!_options.Validation) return null;
         var sigs = SignaturesFor(message.Answers, owner, type);
-        foreach (var section in (ReadOnlySpan<IReadOnlyList<ResourceRecord>>)[message.Authority, message.Additional])
+        foreach (var section in (ReadOnlySpan<MessageSection>)[MessageSection.Authority, MessageSection.Additional])
         {
-            if (SignaturesFor(section, owner, type) is not { } more) continue;
+            if (message.Count(section) == 0 || SignaturesFor(message.Section(section), owner, type) is not { } more) continue;
             sigs ??= [];
             foreach (var sig in more)
                 if (!sigs.Contains(sig)) sigs.Add(sig);
@@ -221,6 +224,20 @@ internal sealed class AnswerSteps(RecursorOptions options, IRecordCache cache)
         foreach (var rr in final)
             AddIfNew(aliasProofs, rr);
         return aliasProofs;
+    }
+
+    /// <summary>Removes, in place, each record whose data an earlier one of the list already has (RFC 2181 §5): the first stays.</summary>
+    public static void RemoveRepeats(List<ResourceRecord> records)
+    {
+        int kept = 0;
+        for (int i = 0; i < records.Count; i++)
+        {
+            var rr = records[i];
+            bool repeat = false;
+            for (int j = 0; j < kept && !repeat; j++) repeat = records[j].SameData(rr);
+            if (!repeat) records[kept++] = rr;
+        }
+        if (kept < records.Count) records.RemoveRange(kept, records.Count - kept);
     }
 
     /// <summary>Adds <paramref name="rr"/> unless a record with the same data is there (RFC 2181 §5); a loop, not a delegate per call.</summary>

@@ -141,8 +141,12 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
         {
             var data = ns.Data[i];
             if (data is not NameData { Target: var target }) continue;
-            var addresses = new List<IPEndPoint>();
-            AddCachedAddresses(target, addresses, TrustRank.AuthoritativeAnswer);
+            // Each family is looked up once: glue stored below is for names whose cached addresses are not used.
+            var cachedA = _cache.Get(target, RRType.A, RRClass.IN);
+            var cachedAaaa = _cache.Get(target, RRType.AAAA, RRClass.IN);
+            var addresses = new List<IPEndPoint>(Count(cachedA) + Count(cachedAaaa));
+            AddCachedAddresses(cachedA, addresses, TrustRank.AuthoritativeAnswer);
+            AddCachedAddresses(cachedAaaa, addresses, TrustRank.AuthoritativeAnswer);
             bool authoritative = addresses.Count > 0;
             if (message is not null && (!_options.HardenGlue || target.IsSubdomainOf(senderZone)))
             {
@@ -157,20 +161,22 @@ internal sealed class DelegationFinder(RecursorOptions options, IRecordCache cac
                     for (int j = 0; j < glue.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)glue.Data[j]).Address, 53));
                 }
             }
-            if (addresses.Count == 0) AddCachedAddresses(target, addresses, TrustRank.Additional);
+            if (addresses.Count == 0)
+            {
+                AddCachedAddresses(cachedA, addresses, TrustRank.Additional);
+                AddCachedAddresses(cachedAaaa, addresses, TrustRank.Additional);
+            }
             servers.Add(new NameServer(target, addresses));
         }
         return new Delegation(cut, source, servers);
     }
 
-    private void AddCachedAddresses(DnsName target, List<IPEndPoint> addresses, TrustRank minimum)
+    private static int Count(CachedRRset? cached) => cached?.RRset.Data.Count ?? 0;
+
+    private static void AddCachedAddresses(CachedRRset? cached, List<IPEndPoint> addresses, TrustRank minimum)
     {
-        foreach (var family in (ReadOnlySpan<RRType>)[RRType.A, RRType.AAAA])
-        {
-            var cached = _cache.Get(target, family, RRClass.IN);
-            if (cached is null || cached.Rank < minimum) continue;
-            for (int j = 0; j < cached.RRset.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)cached.RRset.Data[j]).Address, 53));
-        }
+        if (cached is null || cached.Rank < minimum) return;
+        for (int j = 0; j < cached.RRset.Data.Count; j++) addresses.Add(new IPEndPoint(((AddressData)cached.RRset.Data[j]).Address, 53));
     }
 
     // ---------------------------------------------------------------------------------------------------------

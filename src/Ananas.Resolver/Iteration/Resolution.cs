@@ -19,9 +19,12 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     private readonly PeerCompatibility _peer;
     private readonly Limits _limits;
     private readonly IRecordCache _cache;
+    private readonly IClock _clock;
     private readonly ServerQueries _servers;
     private readonly DelegationFinder _delegations;
     private readonly AnswerSteps _answers;
+    // The budget of a client query's own resolution, reused when the resolution is (ResolutionPool).
+    private readonly UpstreamBudget _ownBudget;
     // The (name, type) pairs being iterated, for dependency cycles: the outermost in a field, the nested ones (glueless
     // NS lookups) in a set created when first needed, so that a resolution without sub-resolutions allocates none.
     private (DnsName Name, RRType Type)? _outermost;
@@ -32,19 +35,53 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <param name="upstreamBudget">The client query's upstream budget when this is one of its sub-resolutions (validation's
     /// DS and DNSKEY fetches); a new one of <see cref="Limits.MaxUpstreamQueries"/> otherwise.</param>
     public Resolution(RecursorContext context, IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
+        : this(context)
+    {
+        Begin(exchanger, request, cancellation, upstreamBudget);
+    }
+
+    /// <summary>An idle resolution for <see cref="ResolutionPool"/>: <see cref="Begin"/> starts each use.</summary>
+    internal Resolution(RecursorContext context)
     {
         var (options, cache, lame, bogusServers, selector, clock, peer) = context;
         _peer = peer;
         _options = options;
         _limits = options.Limits;
         _cache = cache;
-        _cacheOnly = !request.Query.Has(HeaderFlags.RD);
-        var latest = clock.UtcNow + _limits.MaxResolutionTime;
-        var deadline = request.Deadline is { } d && d < latest ? d : latest;
-        _servers = new ServerQueries(options, cache, lame, bogusServers, selector, clock, exchanger, request.Trace, deadline,
-            upstreamBudget ?? new UpstreamBudget(options.Limits.MaxUpstreamQueries), this, cancellation);
+        _clock = clock;
+        _ownBudget = new UpstreamBudget(options.Limits.MaxUpstreamQueries);
+        _servers = new ServerQueries(options, cache, lame, bogusServers, selector, clock, this);
         _delegations = new DelegationFinder(options, cache, _servers);
         _answers = new AnswerSteps(options, cache);
+    }
+
+    /// <summary>
+    /// Starts the work for one client query: every per-query field is set again, so that a reused instance carries
+    /// nothing over from its previous query (whose holders must have let go of it: <see cref="ResolutionPool.Return"/>).
+    /// </summary>
+    internal void Begin(IExchanger exchanger, Request request, CancellationToken cancellation, UpstreamBudget? upstreamBudget = null)
+    {
+        _cacheOnly = !request.Query.Has(HeaderFlags.RD);
+        _staleWindow = TimeSpan.Zero;
+        _refresh = false;
+        UsedStale = PrefetchWanted = AnsweredFromCache = NeededRecursion = false;
+        UncachedName = null;
+        UncachedChain = null;
+        _outermost = null;
+        _nested = null;
+        var latest = _clock.UtcNow + _limits.MaxResolutionTime;
+        var deadline = request.Deadline is { } d && d < latest ? d : latest;
+        if (upstreamBudget is null) _ownBudget.Reset(_limits.MaxUpstreamQueries);
+        _servers.Begin(exchanger, request.Trace, deadline, upstreamBudget ?? _ownBudget, cancellation);
+    }
+
+    /// <summary>Lets go of the query's objects (exchanger, request trace, sources, chains) while the resolution is idle.</summary>
+    internal void End()
+    {
+        UncachedName = null;
+        UncachedChain = null;
+        _nested = null;
+        _servers.End();
     }
 
     /// <summary>Upstream exchanges this resolution made (its share of <see cref="Budget"/>).</summary>
@@ -59,22 +96,24 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <summary>
     /// Validation on: the servers whose responses this resolution used (referrals and answers, sub-resolutions
     /// included), with the zone cut each was asked for; null when none. When the data fails validation these are the
-    /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>).
+    /// servers to hold off (<see cref="Limits.MaxValidationRetries"/>). Emptied when the resolution is reused: copied by those keeping it.
     /// </summary>
     public List<(DnsName ZoneCut, IPAddress Server)>? Sources => _servers.Sources;
 
     // RD=0: the client asked for local data only (RFC 1034 §4.3.1), so the cache answers or nothing does.
     private bool _cacheOnly;
+    private TimeSpan _staleWindow;
+    private bool _refresh;
 
     /// <summary>Answer from the cache only, accepting data expired up to this long ago (RFC 8767 serve-stale).</summary>
     public TimeSpan StaleWindow
     {
-        get;
-        init { field = value; if (value > TimeSpan.Zero) _cacheOnly = true; }
+        get => _staleWindow;
+        init { _staleWindow = value; if (value > TimeSpan.Zero) _cacheOnly = true; }
     }
 
     /// <summary>A refresh (prefetch or stale refresh): the client's own names are asked upstream, not read from the cache.</summary>
-    public bool Refresh { get; init; }
+    public bool Refresh { get => _refresh; init => _refresh = value; }
 
     /// <summary>True when a stale entry was used (only with <see cref="StaleWindow"/>).</summary>
     public bool UsedStale { get; private set; }
@@ -98,7 +137,7 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
     /// <summary>Resolves (name, type): the answer with its alias chain, a negative answer, or a failure.</summary>
     public async ValueTask<ResolutionOutcome> ResolveAsync(DnsName name, RRType type, int depth)
     {
-        var answer = new List<ResourceRecord>();
+        List<ResourceRecord>? answer = null;
         var current = name;
         // Created when an alias is followed: most resolutions have no chain.
         HashSet<DnsName>? visited = null;
@@ -110,9 +149,18 @@ internal sealed class Resolution : ServerQueries.IAddressLookup
             var cached = LookupCache(current, type, depth);
             var step = cached ?? await IterateAsync(current, type, depth);
             if (cached is null && step.Links > 0) AddAliasTails(step.Records, current, ref aliasTails);
-            // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5).
-            foreach (var rr in step.Records)
-                AnswerSteps.AddIfNew(answer, rr);
+            // The same record twice (a DNAME applied at two steps of a chain) is sent once (RFC 2181 §5). The first
+            // step's list, made for it alone, becomes the answer.
+            if (answer is null)
+            {
+                answer = step.Records;
+                AnswerSteps.RemoveRepeats(answer);
+            }
+            else
+            {
+                foreach (var rr in step.Records)
+                    AnswerSteps.AddIfNew(answer, rr);
+            }
             switch (step.Kind)
             {
                 case StepKind.Answer:

@@ -54,9 +54,9 @@ internal enum StepKind : byte
 
 /// <summary>
 /// The result of one name step: the records to append to the answer (the data, or the alias links), and for
-/// aliases the name to continue at.
+/// aliases the name to continue at. A value: every name step of every resolution makes one.
 /// </summary>
-internal sealed class Step(StepKind kind, List<ResourceRecord> records)
+internal readonly struct Step(StepKind kind, List<ResourceRecord> records)
 {
     public StepKind Kind { get; } = kind;
 

@@ -30,10 +30,11 @@ internal sealed class ServerQueries
     private readonly ILameServerList _bogusServers;
     private readonly IServerSelector _selector;
     private readonly IClock _clock;
-    private readonly IExchanger _exchanger;
-    private readonly Action<UpstreamExchange>? _requestTrace;
-    private readonly CancellationToken _cancellation;
     private readonly IAddressLookup _addressLookup;
+    // The client query's parts, set by Begin (a reused resolution's are its new query's).
+    private IExchanger _exchanger = null!;
+    private Action<UpstreamExchange>? _requestTrace;
+    private CancellationToken _cancellation;
 
     // Glue addresses seen in referrals during this resolution, by NS name (the parent side's view). The child zone
     // may publish other addresses for the same name; when those fail, the parent's are a last resort (Unbound's
@@ -42,8 +43,7 @@ internal sealed class ServerQueries
     private Dictionary<DnsName, List<IPEndPoint>>? _parentSideGlue;
 
     public ServerQueries(RecursorOptions options, IRecordCache cache, ILameServerList lame, ILameServerList bogusServers, IServerSelector selector,
-        IClock clock, IExchanger exchanger, Action<UpstreamExchange>? requestTrace, DateTimeOffset deadline, UpstreamBudget budget,
-        IAddressLookup addressLookup, CancellationToken cancellation)
+        IClock clock, IAddressLookup addressLookup)
     {
         _options = options;
         _limits = options.Limits;
@@ -52,25 +52,51 @@ internal sealed class ServerQueries
         _bogusServers = bogusServers;
         _selector = selector;
         _clock = clock;
+        _addressLookup = addressLookup;
+    }
+
+    /// <summary>Starts a client query's exchanges: nothing of a previous query's (counts, sources, glue, abort) remains.</summary>
+    public void Begin(IExchanger exchanger, Action<UpstreamExchange>? requestTrace, DateTimeOffset deadline, UpstreamBudget budget, CancellationToken cancellation)
+    {
         _exchanger = exchanger;
         _requestTrace = requestTrace;
+        _cancellation = cancellation;
         Deadline = deadline;
         Budget = budget;
-        _addressLookup = addressLookup;
-        _cancellation = cancellation;
+        UpstreamQueries = 0;
+        _sources?.Clear();
+        Abort = null;
+        PartialBound = null;
+        TcpOnly = false;
+        _parentSideGlue = null;
+    }
+
+    /// <summary>Lets go of the query's objects while idle (<see cref="ResolutionPool"/>).</summary>
+    public void End()
+    {
+        _exchanger = null!;
+        _requestTrace = null;
+        _cancellation = default;
+        _sources?.Clear();
+        Abort = null;
+        PartialBound = null;
+        _parentSideGlue = null;
     }
 
     /// <summary>The client query's upstream budget, which these exchanges draw on.</summary>
-    public UpstreamBudget Budget { get; }
+    public UpstreamBudget Budget { get; private set; } = null!;
 
     /// <summary>When the client query's time is up.</summary>
-    public DateTimeOffset Deadline { get; }
+    public DateTimeOffset Deadline { get; private set; }
 
     /// <summary>Upstream exchanges made (this resolution's share of <see cref="Budget"/>).</summary>
     public int UpstreamQueries { get; private set; }
 
-    /// <summary>Validation on: the servers whose responses were used, with the zone cut each was asked for.</summary>
-    public List<(DnsName ZoneCut, IPAddress Server)>? Sources { get; private set; }
+    /// <summary>Validation on: the servers whose responses were used, with the zone cut each was asked for; null when none.
+    /// The list is this instance's, emptied for its next query: a caller keeping the servers copies them.</summary>
+    public List<(DnsName ZoneCut, IPAddress Server)>? Sources => _sources is { Count: > 0 } ? _sources : null;
+
+    private List<(DnsName ZoneCut, IPAddress Server)>? _sources;
 
     /// <summary>Set once a bound that ends the whole query is hit (query budget, time, cancellation).</summary>
     public ResolutionFailure? Abort { get; private set; }
@@ -272,7 +298,7 @@ internal sealed class ServerQueries
                 case ResponseKind.ServerFailure:
                     continue;
                 default:
-                    if (_options.Validation) (Sources ??= []).Add((delegation.ZoneCut, server.Address));
+                    if (_options.Validation) (_sources ??= []).Add((delegation.ZoneCut, server.Address));
                     return new Attempts(classified, exchanges, unreachable, networkErrors);
             }
         }
@@ -305,7 +331,7 @@ internal sealed class ServerQueries
                 return (null, ExchangeStatus.Refused);
             }
             UpstreamQueries++;
-            var query = DnsMessage.CreateQuery(0, question.Name, question.Type, question.Class, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
+            var query = DnsMessage.CreateQuery(0, question, recursionDesired: delegation.IsForwarding, dnssecOk: _options.Validation);
             ExchangeResult result;
             try
             {

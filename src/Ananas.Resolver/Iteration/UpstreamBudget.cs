@@ -8,12 +8,19 @@ namespace Ananas.Resolver.Iteration;
 /// </summary>
 internal sealed class UpstreamBudget(int max)
 {
-    public int Max { get; } = max;
+    public int Max { get; private set; } = max;
 
     /// <summary>Exchanges taken so far, by every resolution drawing on this budget.</summary>
     public int Used { get; private set; }
 
     public bool Exhausted => Used >= Max;
+
+    /// <summary>A full budget again, for the next client query of a reused resolution.</summary>
+    public void Reset(int max)
+    {
+        Max = max;
+        Used = 0;
+    }
 
     /// <summary>Takes one exchange; false (and nothing taken) when the budget is spent.</summary>
     public bool TryTake()

@@ -312,7 +312,20 @@ internal sealed class ValidationStage
         response.Set(HeaderFlags.AD, secure && (dnssecOk || query.Has(HeaderFlags.AD)));
         if (!_options.Validation || dnssecOk) return;
         var qtype = query.Questions[0].Type;
-        response.Answers.RemoveAll(rr => rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3 && rr.Type != qtype);
-        response.Authority.RemoveAll(rr => rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3);
+        if (response.Count(MessageSection.Answer) > 0) RemoveDnssecRecords(response.Answers, qtype);
+        if (response.Count(MessageSection.Authority) > 0) RemoveDnssecRecords(response.Authority, null);
+    }
+
+    /// <summary>Removes RRSIG, NSEC and NSEC3 records other than of <paramref name="asked"/>, in place (no delegate per response).</summary>
+    private static void RemoveDnssecRecords(List<ResourceRecord> records, RRType? asked)
+    {
+        int kept = 0;
+        for (int i = 0; i < records.Count; i++)
+        {
+            var rr = records[i];
+            if (rr.Type is RRType.RRSIG or RRType.NSEC or RRType.NSEC3 && rr.Type != asked) continue;
+            records[kept++] = rr;
+        }
+        if (kept < records.Count) records.RemoveRange(kept, records.Count - kept);
     }
 }

@@ -111,7 +111,24 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         pipeline.AnswerSource?.AppendMetrics(sb);
         pipeline.Forwarder?.AppendMetrics(sb);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
+        RenderRuntime(sb);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The runtime's garbage collector: a pause stops every receive thread, so collections and their pause time
+    /// are what a latency tail is checked against (and bytes allocated, which a hot path should not move).
+    /// </summary>
+    private static void RenderRuntime(StringBuilder sb)
+    {
+        sb.Append("# HELP ananas_gc_collections_total Garbage collections that included each generation (a gen 2 collection counts under 0 and 1 too).\n# TYPE ananas_gc_collections_total counter\n");
+        for (int generation = 0; generation <= GC.MaxGeneration; generation++)
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_collections_total{{generation=\"{generation}\"}} {GC.CollectionCount(generation)}\n");
+        sb.Append("# HELP ananas_gc_pause_seconds_total Time the runtime was paused for garbage collection.\n# TYPE ananas_gc_pause_seconds_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_pause_seconds_total {GC.GetTotalPauseDuration().TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
+        Counter(sb, "ananas_gc_allocated_bytes_total", "Managed bytes allocated by every thread.", GC.GetTotalAllocatedBytes());
+        sb.Append("# HELP ananas_gc_heap_bytes Managed heap size after the last collection.\n# TYPE ananas_gc_heap_bytes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_heap_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}\n");
     }
 
     /// <summary>Live shadow mode: samples taken, dropped and skipped, and how their comparisons ended.</summary>
