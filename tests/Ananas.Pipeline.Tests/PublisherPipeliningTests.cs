@@ -53,7 +53,10 @@ public sealed class PublisherPipeliningTests
             for (int i = 0; i < 400 && target.Published.Count < 4; i++) await Task.Delay(25);
         }
         Assert.Equal([1L, 2, 3, 4], target.Published);
-        Assert.Equal([[1L], [2, 3, 4]], target.Batches.Where(b => b.Count > 0).Select(b => b.ToArray()));
+        // [2, 3, 4] was read while [1] was held: one batch, or two when a change committed after the 5-ms gathering.
+        var batches = target.Batches.Where(b => b.Count > 0).ToList();
+        Assert.Equal([1L], batches[0]);
+        Assert.InRange(batches.Count, 2, 3);
         Assert.Empty(await database.UnpublishedAsync(10, None));
     }
 
