@@ -68,16 +68,45 @@ public sealed class NatsServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
             try
             {
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(endPoint.Address, endPoint.Port);
-                return process;
+                break;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+        await JetStreamReadyAsync(endPoint, deadline);
+        return process;
+    }
+
+    /// <summary>
+    /// Waits until JetStream answers an API request: the client port opens before JetStream has set up its store, and
+    /// a test's first stream request (with the product's short request timeout) must not race that on a loaded machine.
+    /// </summary>
+    private static async Task JetStreamReadyAsync(IPEndPoint endPoint, DateTime deadline)
+    {
+        await using var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = $"nats://{endPoint}",
+            Name = "test-readiness",
+            RequestTimeout = TimeSpan.FromSeconds(5),
+        });
+        var js = new NATS.Client.JetStream.NatsJSContext(connection);
+        while (true)
+        {
+            try
+            {
+                await js.GetAccountInfoAsync();
+                return;
+            }
+            catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
