@@ -52,7 +52,7 @@ internal static unsafe class LmdbLibrary
 
     /// <summary>
     /// Binds <see cref="LastCommitted"/> once the library is loaded (an open environment has made LMDB calls);
-    /// false when the library or its export is missing (then every caller takes a read transaction instead).
+    /// false when the library or its export is missing (the store then refuses to open, naming it).
     /// </summary>
     public static bool BindEnvironmentInfo()
     {

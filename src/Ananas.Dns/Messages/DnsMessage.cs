@@ -40,8 +40,9 @@ public sealed class DnsMessage
     // What an absent section reads as, inside this class only (never handed out, so never written to).
     private static readonly List<ResourceRecord> NoRecords = new(0);
 
-    private static List<ResourceRecord> Create(ref List<ResourceRecord>? section) =>
-        Interlocked.CompareExchange(ref section, new List<ResourceRecord>(), null) ?? section;
+    /// <summary>Creates a list on first use, atomically: of two racing threads, both get the one that was stored.</summary>
+    internal static List<T> Create<T>(ref List<T>? list) =>
+        Interlocked.CompareExchange(ref list, new List<T>(), null) ?? list;
 
     /// <summary>The OPT record, or null when the message has no EDNS.</summary>
     public Edns? Edns { get; set; }

@@ -22,7 +22,7 @@ public sealed class Edns
     // Created when first asked for: most messages carry no option. Atomic, like DnsMessage's sections.
     private List<EdnsOption>? _options;
 
-    public List<EdnsOption> Options => _options ?? Interlocked.CompareExchange(ref _options, new List<EdnsOption>(), null) ?? _options;
+    public List<EdnsOption> Options => _options ?? DnsMessage.Create(ref _options);
 
     /// <summary>The options, or null when none was ever added (reads without creating the list).</summary>
     internal List<EdnsOption>? OptionsIfAny => _options;

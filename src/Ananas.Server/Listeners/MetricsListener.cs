@@ -126,8 +126,8 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
             sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_collections_total{{generation=\"{generation}\"}} {GC.CollectionCount(generation)}\n");
         sb.Append("# HELP ananas_gc_pause_seconds_total Time the runtime was paused for garbage collection.\n# TYPE ananas_gc_pause_seconds_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_pause_seconds_total {GC.GetTotalPauseDuration().TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
-        // Precise: the cheap figure leaves out the threads' open allocation contexts and can go down between
-        // scrapes, which a Prometheus counter must never do (a scrape every few seconds affords the precise one).
+        // Precise: the cheap figure leaves out the bytes in the threads' open allocation contexts, so it lags what
+        // was allocated (a scrape every few seconds affords the precise one).
         Counter(sb, "ananas_gc_allocated_bytes_total", "Managed bytes allocated by every thread.", GC.GetTotalAllocatedBytes(precise: true));
         sb.Append("# HELP ananas_gc_heap_bytes Managed heap size after the last collection.\n# TYPE ananas_gc_heap_bytes gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"ananas_gc_heap_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}\n");
