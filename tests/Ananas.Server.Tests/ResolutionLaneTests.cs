@@ -134,7 +134,15 @@ public sealed class LaneFairnessTests(ITestOutputHelper output)
         var reply = DnsTestClient.UdpRawAsync(endpoint, DnsTestClient.Query("b.test.", id: 7).ToArray(), TimeSpan.FromSeconds(20));
         for (int i = 0; i < 500 && scheduler.InFlight == perGroup; i++) await Task.Delay(10);
         Assert.Equal(perGroup + 1, scheduler.InFlight); // the other network's miss started: no queue or cap held it
+        // Started is counted just before its first item is posted to its lane; on a loaded host the gap can be
+        // long enough for the flood to run many exchanges first. So wait for the item itself: waiting in its lane
+        // beside the flood's, or already taken by a runner and at the gate.
+        var lanes = server.Pipeline.Lanes!;
+        bool BPosted() => lanes.LanesWithWork >= 2 || authority.Arrived.Any(n => n.ToString() == "b.test.");
+        for (int i = 0; i < 500 && !BPosted(); i++) await Task.Delay(10);
+        Assert.True(BPosted());
         int heldBefore = authority.Held;
+        output.WriteLine($"at the gate's opening: {lanes.Queued} items queued in {lanes.LanesWithWork} lanes, {authority.Arrived.Count} exchanges arrived");
         gate.Set();
         Assert.NotNull(await reply);
 

@@ -22,6 +22,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
     private Lane? _head, _tail;
     private int _runners;
     private int _queued;
+    private int _waitingLanes;
 
     /// <param name="runners">Items run at once (0: two per processor, so that a runner preempted or blocked in
     /// the kernel does not idle the lanes; a waiting group's item still runs within one turn of each).</param>
@@ -43,6 +44,9 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
 
     /// <summary>Work items waiting in all lanes.</summary>
     public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Lanes with work waiting for a runner (the length of the turn list).</summary>
+    public int LanesWithWork => Volatile.Read(ref _waitingLanes);
 
     /// <summary>Lanes that exist now (groups with a running resolution or queued work).</summary>
     public int Count
@@ -90,6 +94,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
             if (!lane.Waiting)
             {
                 lane.Waiting = true;
+                _waitingLanes++;
                 if (_tail is null) _head = lane;
                 else _tail.Next = lane;
                 _tail = lane;
@@ -126,6 +131,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
                 else
                 {
                     lane.Waiting = false;
+                    _waitingLanes--;
                     if (lane.Users == 0) Forget(lane);
                 }
             }

@@ -52,6 +52,9 @@ public sealed class FakeAuthority : IExchanger
     /// <summary>With <see cref="HoldAll"/>: the questions asked, in the order their exchanges went on.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<DnsName> Asked { get; } = new();
 
+    /// <summary>With <see cref="HoldAll"/>: the questions that reached the gate, in order (held or since let through).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<DnsName> Arrived { get; } = new();
+
     /// <summary>With <see cref="HoldAll"/>: exchanges blocked at the gate now.</summary>
     public int Held => Volatile.Read(ref _held);
 
@@ -64,6 +67,7 @@ public sealed class FakeAuthority : IExchanger
         var q = query.Question;
         if (_gate is { } gate)
         {
+            Arrived.Enqueue(q.Name);
             Interlocked.Increment(ref _held);
             gate.Wait(TimeSpan.FromSeconds(10));
             Interlocked.Decrement(ref _held);
