@@ -55,4 +55,17 @@ public class ClientAddressTests
         Assert.True(acl.Allows(Address("::ffff:10.1.2.3")));
         Assert.False(acl.Allows(Address("11.0.0.1")));
     }
+
+    [Theory]
+    [InlineData("192.0.2.77", 5300)]
+    [InlineData("::ffff:192.0.2.77", 53)]
+    [InlineData("2001:db8:1234:5678:9abc:def0:1234:5678", 65535)]
+    public void A_raw_socket_address_read_with_its_sockets_family_is_the_client_of_its_endpoint(string text, int port)
+    {
+        var endPoint = new IPEndPoint(IPAddress.Parse(text), port);
+        var socketAddress = endPoint.Serialize();
+        var raw = socketAddress.Buffer.Span;
+        Assert.Equal(Address(text, port), ClientAddress.From(raw, endPoint.AddressFamily));
+        Assert.Equal(Address(text, port), ClientAddress.From(socketAddress));
+    }
 }

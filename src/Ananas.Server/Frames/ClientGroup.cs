@@ -36,11 +36,16 @@ public readonly record struct ClientGroup(ulong High, ulong Low, byte Family)
 /// </summary>
 public readonly record struct ClientAddress(ulong High, ulong Low, bool IsIPv4, ushort Port)
 {
-    public static ClientAddress From(SocketAddress socketAddress)
+    public static ClientAddress From(SocketAddress socketAddress) => From(socketAddress.Buffer.Span, socketAddress.Family);
+
+    /// <summary>
+    /// From a raw socket address (<c>sockaddr_in</c> or <c>sockaddr_in6</c>) of a socket of <paramref name="family"/>:
+    /// a receive loop that knows its socket's family reads the kernel's bytes without asking for the family field.
+    /// </summary>
+    public static ClientAddress From(ReadOnlySpan<byte> raw, AddressFamily family)
     {
-        var raw = socketAddress.Buffer.Span;
         ushort port = BinaryPrimitives.ReadUInt16BigEndian(raw[2..]);
-        if (socketAddress.Family == AddressFamily.InterNetwork)
+        if (family == AddressFamily.InterNetwork)
             return new ClientAddress(0, BinaryPrimitives.ReadUInt32BigEndian(raw[4..]), true, port);
         return FromIPv6(raw.Slice(8, 16), port);
     }

@@ -75,6 +75,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     private readonly Socket _socket;
     private readonly SafeHandle _handle;
     private readonly nint _fd;
+    private readonly AddressFamily _family;
     private readonly IReplySink _single;
     private readonly QueryPipeline _pipeline;
     private readonly int _size;
@@ -104,6 +105,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
         _handle = socket.SafeHandle;
         _handle.DangerousAddRef(ref _handleHeld);
         _fd = _handle.DangerousGetHandle();
+        _family = socket.AddressFamily;
         // The receive timeout wakes an idle thread once a second to notice shutdown (set here, on the descriptor,
         // whatever the managed socket emulates for its own receive calls).
         var timeout = new LinuxSockets.TimeVal { Seconds = 1 };
@@ -180,10 +182,12 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
             }
             var frame = _frames[i];
             var peer = frame.Peer!;
-            new ReadOnlySpan<byte>(_names + i * LinuxSockets.SockAddrCapacity, (int)Math.Min(message.Header.NameLength, (uint)peer.Size)).CopyTo(peer.Buffer.Span);
+            var name = new ReadOnlySpan<byte>(_names + i * LinuxSockets.SockAddrCapacity, LinuxSockets.SockAddrCapacity);
+            name[..(int)Math.Min(message.Header.NameLength, (uint)peer.Size)].CopyTo(peer.Buffer.Span);
             frame.Length = (int)message.Length;
             frame.ResetEndPoint();
-            frame.Address = ClientAddress.From(peer);
+            // Read from the kernel's bytes with the socket's family: SocketAddress.Family is a P/Invoke per datagram.
+            frame.Address = ClientAddress.From(name, _family);
             frame.ArrivalTimestamp = arrival;
             _current = i;
             _pipeline.Handle(frame);
@@ -224,7 +228,9 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
 
     public CancellationToken ClientGone => CancellationToken.None;
 
-    public int MaxReplySize(int clientUdpPayload) => _single.MaxReplySize(clientUdpPayload);
+    // The single-datagram sink's limit, computed here (both take the pipeline's MaxUdpPayload when the socket is set up):
+    // asked for every reply, it spares a second interface call per answer.
+    public int MaxReplySize(int clientUdpPayload) => QueryPipeline.UdpLimit(clientUdpPayload, _replyCapacity);
 
     /// <summary>
     /// A reply to the datagram being handled on the receive thread is copied into the batch and goes out with

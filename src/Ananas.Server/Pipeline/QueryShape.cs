@@ -56,7 +56,8 @@ public readonly struct QueryShape
     public static QueryShape From(ReadOnlySpan<byte> message, in QueryView view, QueryReadError error)
     {
         if (error == QueryReadError.TooShort) return new QueryShape { Status = QueryStatus.TooShort };
-        var header = DnsHeader.Read(message);
+        // The reader's header once it read a question (the same octets); read again only for a query it gave up on early.
+        var header = view.QuestionEnd > 0 ? view.Header : DnsHeader.Read(message);
         if (header.Has(HeaderFlags.QR)) return new QueryShape { Status = QueryStatus.NotAQuery, Header = header };
 
         // The question must be written out at offset 12 (error replies and cache hits copy it as it is).
