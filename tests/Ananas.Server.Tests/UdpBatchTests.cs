@@ -111,6 +111,29 @@ public sealed class UdpBatchTests
     }
 
     [Fact]
+    public async Task A_batchs_own_counts_are_in_the_totals_while_it_runs_and_after_it_is_disposed()
+    {
+        await using var server = new TestServer(World());
+        var counters = server.Pipeline.Counters;
+        var harness = new Harness(server, size: 16);
+        using var client = Client("127.0.0.1");
+        await WarmAsync(harness, client);
+        long frames = counters.FrameCount, answers = counters.ResponseCount(Transport.Udp, 0), observed = counters.HitLatency.Snapshot().Sum();
+        double seconds = counters.HitLatency.SumSeconds;
+
+        for (int i = 0; i < 10; i++) client.SendTo(DnsTestClient.Query("www.example.com", id: (ushort)(100 + i)).ToArray(), harness.EndPoint);
+        while (counters.FrameCount - frames < 10) Assert.Equal(UdpBatch.Outcome.Continue, harness.Batch.ReceiveAndAnswer());
+        Assert.Equal(10, Queued(client).Count);
+        (long, long, long) Totals() => (counters.FrameCount - frames, counters.ResponseCount(Transport.Udp, 0) - answers, counters.HitLatency.Snapshot().Sum() - observed);
+        Assert.Equal((10L, 10L, 10L), Totals());
+        Assert.True(counters.HitLatency.SumSeconds > seconds);
+
+        // Its thread's counts are folded into the shared ones: nothing lost, nothing counted twice.
+        harness.Dispose();
+        Assert.Equal((10L, 10L, 10L), Totals());
+    }
+
+    [Fact]
     public async Task Malformed_and_oversized_datagrams_get_formerr_or_nothing_and_the_batch_goes_on()
     {
         await using var server = new TestServer(World());

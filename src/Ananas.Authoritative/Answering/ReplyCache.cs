@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -94,17 +95,13 @@ public sealed unsafe class ReplyCache
     {
         var name = q.Name;
         name.CopyTo(key);
-        int p = name.Length;
-        key[p++] = (byte)((ushort)q.Type >> 8);
-        key[p++] = (byte)q.Type;
-        key[p++] = (byte)((ushort)q.Class >> 8);
-        key[p++] = (byte)q.Class;
         // RD and CD are echoed in the reply; EDNS presence, DO and CO shape its OPT record and what it holds.
-        key[p++] = (byte)((q.Header.FlagsWord & (ushort)(HeaderFlags.RD | HeaderFlags.CD)) >> 4);
-        key[p++] = (byte)((q.HasEdns ? 1 : 0) | (q.DnssecOk ? 2 : 0) | ((q.OptTtl & 0x4000) != 0 ? 4 : 0));
-        key[p++] = (byte)(limit >> 8);
-        key[p++] = (byte)limit;
-        return p;
+        ulong flags = (ulong)((q.Header.FlagsWord & (ushort)(HeaderFlags.RD | HeaderFlags.CD)) >> 4);
+        ulong edns = (ulong)((q.HasEdns ? 1 : 0) | (q.DnssecOk ? 2 : 0) | ((q.OptTtl & 0x4000) != 0 ? 4 : 0));
+        // Type, class, those two octets and the limit after the name, in one store (eight bounds-checked ones before).
+        BinaryPrimitives.WriteUInt64BigEndian(key[name.Length..],
+            (ulong)(ushort)q.Type << 48 | (ulong)(ushort)q.Class << 32 | flags << 24 | edns << 16 | (ushort)limit);
+        return name.Length + 8;
     }
 
     /// <summary>

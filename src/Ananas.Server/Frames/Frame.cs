@@ -95,6 +95,12 @@ public sealed class Frame : IDisposable
     public bool FromPeer { get; set; }
 
     /// <summary>
+    /// The receive thread's share of the pipeline's counts, on a receive loop's reusable frame only (it is handled on
+    /// that thread alone); null elsewhere, and never copied by <see cref="Detach"/>.
+    /// </summary>
+    internal Pipeline.PipelineCounters.ThreadShare? Counts { get; set; }
+
+    /// <summary>
     /// Set when the query was offered to its cluster owner and must now be resolved here: by this
     /// <see cref="Stopwatch"/> timestamp (the query's timeout counts from the offer), and never offered again. 0: not offered.
     /// </summary>

@@ -81,6 +81,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     private readonly int _size;
     private readonly int _replyCapacity;
     private readonly Frame[] _frames;
+    private readonly PipelineCounters.ThreadShare _counts;
     private readonly LinuxSockets.MMsgHdr* _received;
     private readonly LinuxSockets.IoVec* _receiveVectors;
     private readonly byte* _names;
@@ -118,10 +119,13 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
         _replyVectors = Alloc<LinuxSockets.IoVec>(size);
         _replyBytes = (byte*)NativeMemory.Alloc((nuint)(size * _replyCapacity));
         _frames = new Frame[size];
+        // This thread's counts, without a locked add per answer; folded into the shared ones when the batch is disposed.
+        _counts = pipeline.Counters.AddShare();
         for (int i = 0; i < size; i++)
         {
             // Pinned-heap buffers never move: the kernel writes into them through the address taken here.
             var frame = Frame.CreateReusable(ReceiveCapacity, Transport.Udp, this, socket.AddressFamily);
+            frame.Counts = _counts;
             _frames[i] = frame;
             _receiveVectors[i] = new LinuxSockets.IoVec { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(frame.Buffer)), Length = ReceiveCapacity };
             _received[i].Header = new LinuxSockets.MsgHdr { Name = _names + i * LinuxSockets.SockAddrCapacity, Iov = &_receiveVectors[i], IovLength = 1 };
@@ -258,6 +262,7 @@ internal sealed unsafe class UdpBatch : IReplySink, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _pipeline.Counters.RemoveShare(_counts);
         NativeMemory.Free(_received);
         NativeMemory.Free(_receiveVectors);
         NativeMemory.Free(_names);

@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace Ananas.Server.Pipeline;
 
 /// <summary>
-/// A fixed-bucket latency histogram (Prometheus style, cumulative on export) updated with <see cref="Interlocked"/>
-/// only: safe from every receive thread, nothing allocated per observation.
+/// A fixed-bucket latency histogram (Prometheus style, cumulative on export) updated with <see cref="Interlocked"/>,
+/// or by a receive thread in its own <see cref="Share"/>: safe from every thread, nothing allocated per observation.
 /// </summary>
 public sealed class LatencyHistogram
 {
@@ -46,17 +46,93 @@ public sealed class LatencyHistogram
     /// <summary>Records a duration measured elsewhere (another clock, another process).</summary>
     public void Observe(TimeSpan elapsed) => ObserveTicks((long)(elapsed.TotalSeconds * Stopwatch.Frequency));
 
+    /// <summary>The same, counted in <paramref name="share"/> (null: the shared counts) by the one thread that writes it.</summary>
+    internal void Observe(long startTimestamp, Share? share)
+    {
+        if (startTimestamp == 0) return;
+        if (share is null)
+        {
+            ObserveTicks(Stopwatch.GetTimestamp() - startTimestamp);
+            return;
+        }
+        long ticks = Math.Max(0, Stopwatch.GetTimestamp() - startTimestamp);
+        share.Counts[Bucket(ticks)]++;
+        share.SumTicks += ticks;
+    }
+
     private void ObserveTicks(long ticks)
     {
         ticks = Math.Max(0, ticks);
-        int i = 0;
-        while (i < _boundTicks.Length && ticks > _boundTicks[i]) i++;
-        Interlocked.Increment(ref _counts[i]);
+        Interlocked.Increment(ref _counts[Bucket(ticks)]);
         Interlocked.Add(ref _sumTicks, ticks);
     }
 
-    /// <summary>Non-cumulative counts per bucket (the last is +Inf).</summary>
-    public long[] Snapshot() => _counts.Select((_, i) => Interlocked.Read(ref _counts[i])).ToArray();
+    private int Bucket(long ticks)
+    {
+        int i = 0;
+        while (i < _boundTicks.Length && ticks > _boundTicks[i]) i++;
+        return i;
+    }
 
-    public double SumSeconds => (double)Interlocked.Read(ref _sumTicks) / Stopwatch.Frequency;
+    /// <summary>
+    /// One thread's counts, written by that thread alone with plain adds and summed in when the histogram is read: an
+    /// uncontended locked add still costs tens of cycles, and a receive thread observes every answer it sends.
+    /// </summary>
+    internal sealed class Share(int buckets)
+    {
+        public readonly long[] Counts = new long[buckets];
+        public long SumTicks;
+    }
+
+    private Share[] _shares = [];
+
+    /// <summary>A share for one thread's observations (<see cref="Observe(long, Share?)"/>), until <see cref="RemoveShare"/>.</summary>
+    internal Share AddShare()
+    {
+        lock (_counts)
+        {
+            var share = new Share(_counts.Length);
+            _shares = [.. _shares, share];
+            return share;
+        }
+    }
+
+    /// <summary>Folds the share of a thread that no longer observes into the shared counts (readers never see it twice or not at all).</summary>
+    internal void RemoveShare(Share share)
+    {
+        lock (_counts)
+        {
+            _shares = Array.FindAll(_shares, s => !ReferenceEquals(s, share));
+            for (int i = 0; i < _counts.Length; i++) Interlocked.Add(ref _counts[i], share.Counts[i]);
+            Interlocked.Add(ref _sumTicks, share.SumTicks);
+        }
+    }
+
+    /// <summary>Non-cumulative counts per bucket (the last is +Inf).</summary>
+    public long[] Snapshot()
+    {
+        lock (_counts)
+        {
+            var counts = new long[_counts.Length];
+            for (int i = 0; i < counts.Length; i++)
+            {
+                counts[i] = Interlocked.Read(ref _counts[i]);
+                foreach (var share in _shares) counts[i] += Volatile.Read(ref share.Counts[i]);
+            }
+            return counts;
+        }
+    }
+
+    public double SumSeconds
+    {
+        get
+        {
+            lock (_counts)
+            {
+                long ticks = Interlocked.Read(ref _sumTicks);
+                foreach (var share in _shares) ticks += Volatile.Read(ref share.SumTicks);
+                return (double)ticks / Stopwatch.Frequency;
+            }
+        }
+    }
 }

@@ -25,10 +25,12 @@ public sealed partial class QueryPipeline
         // RFC 8467: pad on encrypted transports (the cache keeps the unpadded bytes for every transport).
         if (shape.HasEdns && IsEncrypted(frame.Transport)) length = ResponsePadding.Apply(buffer, length, limit);
         var reply = buffer.AsSpan(0, length);
-        Counters.CountResponse(frame.Transport, reply);
+        var share = frame.Counts;
+        Counters.CountResponse(frame.Transport, reply, share);
         if ((reply[3] & 0x0F) == (int)Rcode.ServFail) Interlocked.Increment(ref Counters.ServFail);
         if (message is not null) Counters.CountEdes(message);
-        (miss ? Counters.MissLatency : Counters.HitLatency).Observe(frame.ArrivalTimestamp);
+        if (miss) Counters.MissLatency.Observe(frame.ArrivalTimestamp);
+        else Counters.HitLatency.Observe(frame.ArrivalTimestamp, share?.HitLatency);
         QueryLog?.Record(frame, reply, kind == ReplyKind.CacheHit);
         var taps = _taps;
         byPhase |= kind is ReplyKind.PhaseAnswer or ReplyKind.PhaseRefusal;

@@ -126,7 +126,7 @@ public sealed partial class QueryPipeline
     [SkipLocalsInit] // the reader writes the name buffer before anything reads it
     public void Handle(Frame frame)
     {
-        Interlocked.Increment(ref Counters.Frames);
+        Counters.CountFrame(frame.Counts);
         frame.Spans?.Clear(); // a receive loop's frame is reused (and its list with it): the previous query's spans are not this one's
         frame.Group = ClientGroup.Of(frame.Address, _options.GroupPrefixV4, _options.GroupPrefixV6);
         var message = frame.Message;
