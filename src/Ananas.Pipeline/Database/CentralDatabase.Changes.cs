@@ -131,28 +131,28 @@ public sealed partial class CentralDatabase
 
     /// <summary>
     /// The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, one of its records, and the records
-    /// around the apex and that record's owner, all in one round trip.
+    /// around the apex and that record's owner, all in one round trip. The record is among those at its owner, so it
+    /// is not read on its own (a statement less per change).
     /// </summary>
     private async Task<(ZoneRow? Zone, RecordRow? Record, Around? Around)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId,
         CancellationToken cancellationToken)
     {
         const string owner = "(SELECT name FROM dns_records WHERE zone_id = @zone AND id = @id)";
         using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone; " +
-            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id; " +
             $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ((SELECT name FROM zones WHERE id = @zone), {owner}); " +
             $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({owner})"), ("zone", zoneId), ("id", recordId));
         await using var reader = await ReadLockedAsync(command, cancellationToken);
         var zone = await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
-        var results = new List<RecordRow>[3];
+        var results = new List<RecordRow>[2];
         for (int i = 0; i < results.Length; i++)
         {
             results[i] = [];
             if (!await reader.NextResultAsync(cancellationToken)) throw new InvalidDataException("the database returned fewer results than statements");
             while (await reader.ReadAsync(cancellationToken)) results[i].Add(ReadRecord(reader));
         }
-        if (zone is null || results[0].Count == 0) return (zone, null, null);
-        var record = results[0][0];
-        return (zone, record, new Around([zone.Name, record.Name], results[1], results[2]));
+        var record = zone is null ? null : results[0].Find(r => r.Id == recordId);
+        if (record is null) return (zone, null, null);
+        return (zone, record, new Around([zone!.Name, record.Name], results[0], results[1]));
     }
 
     /// <summary>The lock statement, then <paramref name="sql"/> (each statement reads what is committed when it starts: after the lock).</summary>
