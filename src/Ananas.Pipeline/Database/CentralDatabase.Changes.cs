@@ -320,10 +320,10 @@ public sealed partial class CentralDatabase
         {
             // The records at the apex and the owners not read yet, and the NS records naming them: one round trip.
             var names = known is null ? missing.Prepend(zone.Name) : missing;
-            var (nameList, nameParameters) = InList("name", names.Select(n => n.ToString()).Distinct(), ("zone", zone.Id));
-            var (targetList, targetParameters) = InList("target", missing.Select(o => o.ToString()), ("unused", null));
-            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({nameList}); " +
-                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({targetList})", [.. nameParameters, .. targetParameters[1..]]);
+            var (nameIn, nameParameters) = SqlDialect.AnyOf(change.Connection, "name", "name", names.Select(n => n.ToString()).Distinct().ToList());
+            var (targetIn, targetParameters) = SqlDialect.AnyOf(change.Connection, "lower(content)", "target", missing.Select(o => o.ToString()).ToList());
+            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND {nameIn}; " +
+                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND {targetIn}", [("zone", zone.Id), .. nameParameters, .. targetParameters]);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) rows.Add(ReadRecord(reader));
             if (await reader.NextResultAsync(cancellationToken))
