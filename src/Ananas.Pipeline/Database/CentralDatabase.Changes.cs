@@ -36,9 +36,9 @@ public static class OutboxKind
 public sealed partial class CentralDatabase
 {
     /// <summary>A write transaction in progress.</summary>
-    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement)
+    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement, bool writesAsCommonTables)
     {
-        private readonly StringBuilder _deferredSql = new();
+        private readonly List<string> _deferredSql = [];
         private readonly List<(string Name, object? Value)> _deferredParameters = [];
 
         public DbConnection Connection { get; } = connection;
@@ -65,13 +65,24 @@ public sealed partial class CentralDatabase
         {
             string prefix = "w" + _deferredParameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_";
             sql = ParameterReference().Replace(sql, m => parameters.Any(p => p.Name == m.Groups[1].Value) ? "@" + prefix + m.Groups[1].Value : m.Value);
-            _deferredSql.Append(sql).Append("; ");
+            _deferredSql.Add(sql);
             foreach (var (name, value) in parameters) _deferredParameters.Add((prefix + name, value));
         }
 
-        /// <summary>The deferred writes followed by <paramref name="sql"/>, as one command.</summary>
-        public DbCommand WithDeferred(string sql, params (string Name, object? Value)[] parameters) =>
-            Command(_deferredSql + sql, [.. _deferredParameters, .. parameters]);
+        /// <summary>
+        /// The deferred writes followed by <paramref name="sql"/>, as one command: on PostgreSQL one statement, the
+        /// writes as its data-modifying WITH parts (<see cref="SqlDialect.WritesAsCommonTables"/>), else one statement each.
+        /// </summary>
+        public DbCommand WithDeferred(string sql, params (string Name, object? Value)[] parameters)
+        {
+            var text = new StringBuilder();
+            for (int i = 0; i < _deferredSql.Count; i++)
+            {
+                if (!writesAsCommonTables) text.Append(_deferredSql[i]).Append("; ");
+                else text.Append(i == 0 ? "WITH w" : ", w").Append(i).Append(" AS (").Append(_deferredSql[i]).Append(')').Append(i == _deferredSql.Count - 1 ? " " : "");
+            }
+            return Command(text.Append(sql).ToString(), [.. _deferredParameters, .. parameters]);
+        }
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"@(\w+)")]
@@ -81,7 +92,7 @@ public sealed partial class CentralDatabase
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement);
+        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement, Dialect.WritesAsCommonTables);
         var result = await body(change);
         if (result.Failure is not null)
         {

@@ -48,6 +48,12 @@ public abstract class SqlDialect
     /// </summary>
     public virtual bool CommitsWithLastStatement => false;
 
+    /// <summary>
+    /// A change's writes go as data-modifying WITH parts of its outbox row's INSERT: one statement instead of one each
+    /// (PostgreSQL; the parts touch different rows, and an error in any aborts the whole statement).
+    /// </summary>
+    public virtual bool WritesAsCommonTables => false;
+
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
@@ -183,6 +189,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifyChannel => Channel;
 
     public override bool CommitsWithLastStatement => true;
+
+    public override bool WritesAsCommonTables => true;
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 
