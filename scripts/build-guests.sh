@@ -3,7 +3,7 @@
 #   guests/<app>/lib.rs   -> .build/guests/<app>.wasm          (apps built on the SDK)
 #   guests/tests/<t>.rs   -> .build/guests/tests/<t>.wasm      (test guests, including hostile ones)
 # Guests include the SDK as a module (`#[path = "../sdk/lib.rs"] mod ananas;`), so each is one rustc call.
-# A guest is rebuilt only when its source or the SDK is newer than its .wasm.
+# A guest is rebuilt only when its source or a file of the SDK (guests/sdk/*.rs) is newer than its .wasm.
 # Skips (exit 0 with a reason) only when /usr/bin/rustc or the wasm32 standard library is missing and
 # scripts/setup.sh could not install them.
 set -euo pipefail
@@ -20,13 +20,17 @@ if [ ! -x "$rustc" ] || [ ! -d "$wasm_std" ]; then
 fi
 
 mkdir -p "$out/tests"
-sdk="$root/guests/sdk/lib.rs"
-sdk_services="$root/guests/sdk/services.rs"
+sdk_files=("$root"/guests/sdk/*.rs)
 built=0
+
+newer_than_sdk() { # output
+  local f
+  for f in "${sdk_files[@]}"; do [ "$1" -nt "$f" ] || return 1; done
+}
 
 build() { # source, output
   local src="$1" dst="$2"
-  if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && [ "$dst" -nt "$sdk" ] && [ "$dst" -nt "$sdk_services" ]; then return 0; fi
+  if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && newer_than_sdk "$dst"; then return 0; fi
   "$rustc" --edition 2021 --target wasm32-unknown-unknown -O --crate-type cdylib -C strip=symbols \
     --crate-name "$(basename "$dst" .wasm | tr -c 'A-Za-z0-9_\n' '_')" -o "$dst.tmp" "$src"
   mv "$dst.tmp" "$dst"
