@@ -98,6 +98,7 @@ def version_of(name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def install() -> None:
     missing = [p for p in APT_PACKAGES.split() if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode]
     if missing or not shutil.which("dotnet"):

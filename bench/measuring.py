@@ -16,6 +16,7 @@ HZ = os.sysconf("SC_CLK_TCK")
 # ---------------------------------------------------------------------------------------------------------------
 # Measuring
 
+
 @dataclass
 class Perf:
     sent: int = 0
@@ -191,6 +192,7 @@ def measure_mixed(r: Resolver, w: Workloads, cfg) -> Result:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Report
+
 
 def fmt(x: float, digits: int = 2) -> str:
     if x != x:  # NaN

@@ -63,6 +63,7 @@ def _on_signal(signum, _frame):
 # ---------------------------------------------------------------------------------------------------------------
 # Resolvers
 
+
 @dataclass
 class Resolver:
     name: str
@@ -102,6 +103,7 @@ def free_port() -> int:
         port = u.getsockname()[1]
         t.bind(("127.0.0.1", port))
         return port
+
 
 def dig(address: str, port: int, qname: str, qtype: str = "A", dnssec: bool = False) -> str:
     args = ["dig", "+tries=1", "+time=2", "-p", str(port), f"@{address}", qname, qtype]

@@ -10,6 +10,7 @@ from pathlib import Path
 # ---------------------------------------------------------------------------------------------------------------
 # Workloads (query files are made once per lab and seed, from the lab's names.tsv and zones.tsv)
 
+
 @dataclass
 class Workloads:
     hot: Path
