@@ -52,6 +52,14 @@ public sealed class ApiTests(PostgresCluster postgres) : IClassFixture<PostgresC
         (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{ns}", """{"content":"192.0.2.54"}""");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("192.0.2.54", body.GetProperty("result").GetProperty("content").GetString());
+
+        // A new NS record naming an in-zone server: checked against that server's addresses (read for the new record).
+        (status, body) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records", """{"name":"sub2","type":"NS","content":"Ns.example.com"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        before = await api.StateAsync();
+        (status, body) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records", """{"name":"sub3","type":"NS","content":"nowhere.example.com"}""");
+        Assert.Equal((HttpStatusCode.BadRequest, 1004), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        Assert.Equal(before, await api.StateAsync());
     }
 
     [Fact]

@@ -286,7 +286,7 @@ public sealed partial class CentralDatabase
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
-        var around = await AroundAsync(change, zone, owners, known, cancellationToken);
+        var around = await AroundAsync(change, zone, owners, known, record, cancellationToken);
         if (record is not null)
         {
             var wire = record.Data.ToWire();
@@ -320,9 +320,11 @@ public sealed partial class CentralDatabase
 
     /// <summary>
     /// The records a change at <paramref name="owners"/> can affect under the zone check rules: the apex (SOA, NS),
-    /// the owners, the addresses of in-zone name servers named there, and the NS records naming an owner.
+    /// the owners, the addresses of in-zone name servers named there or by <paramref name="incoming"/> (an NS record
+    /// being stored), and the NS records naming an owner.
     /// </summary>
-    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, CancellationToken cancellationToken)
+    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, ResourceRecord? incoming,
+        CancellationToken cancellationToken)
     {
         var rows = known is null ? [] : new List<RecordRow>(known.Rows);
         var naming = known is null ? [] : new List<RecordRow>(known.Naming);
@@ -340,7 +342,9 @@ public sealed partial class CentralDatabase
             if (await reader.NextResultAsync(cancellationToken))
                 while (await reader.ReadAsync(cancellationToken)) naming.Add(ReadRecord(reader));
         }
-        var targets = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase())
+        var named = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase());
+        if (incoming is { Type: RRType.NS, Data: NameData nsData }) named = named.Append(nsData.Target.ToLowerCase());
+        var targets = named
             .Where(t => t.IsSubdomainOf(zone.Name) && !rows.Any(r => r.Name == t)).Distinct().ToList();
         if (targets.Count > 0) rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
         foreach (var row in naming)
