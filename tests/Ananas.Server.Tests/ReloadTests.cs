@@ -104,7 +104,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
     {
         var dnsperf = EncryptedTransportTests.Tool("dnsperf")!;
         Assert.True(NsdHierarchy.FindNsd() is not null, "nsd is not installed: run scripts/setup.sh (it installs the Debian package nsd)");
-        var plugin = PluginAppsTests.App("as112");
+        var plugin = PluginServer.App("as112");
         int port = FreePorts.Tcp();
         var listen = new[] { $"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}" };
         await using var lab = await ServedLab.StartAsync(listen);
