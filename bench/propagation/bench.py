@@ -88,6 +88,9 @@ class Bench:
         query = ("SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
                  "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
         out = subprocess.run([*self.pg_psql, "-F", " | ", "-c", query], capture_output=True, text=True).stdout
+        # Every statement, not only the 25 above (a statement whose text varies is many small entries): calls and time, the lock's wait apart.
+        out += subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT sum(calls), round(sum(total_exec_time)::numeric, 1), NULL, sum(rows), 'ALL statements but the zone lock' "
+                               "FROM pg_stat_statements WHERE query NOT LIKE '%pg_advisory_xact_lock%'"], capture_output=True, text=True).stdout
         tables = subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) "
                                  "FROM pg_stat_user_tables ORDER BY relname"], capture_output=True, text=True).stdout
         (self.work / "pg_stat_statements.txt").write_text("calls | total ms | mean ms | rows | statement\n" + out +
