@@ -3,7 +3,8 @@
 #   guests/<app>/lib.rs   -> .build/guests/<app>.wasm          (apps built on the SDK)
 #   guests/tests/<t>.rs   -> .build/guests/tests/<t>.wasm      (test guests, including hostile ones)
 # Guests include the SDK as a module (`#[path = "../sdk/lib.rs"] mod ananas;`), so each is one rustc call.
-# A guest is rebuilt only when its source or the SDK is newer than its .wasm.
+# A guest is rebuilt only when its source, a file of the SDK (guests/sdk/*.rs) or one of its own modules
+# (guests/tests/<t>/*.rs) is newer than its .wasm.
 # Skips (exit 0 with a reason) only when /usr/bin/rustc or the wasm32 standard library is missing and
 # scripts/setup.sh could not install them.
 set -euo pipefail
@@ -20,13 +21,19 @@ if [ ! -x "$rustc" ] || [ ! -d "$wasm_std" ]; then
 fi
 
 mkdir -p "$out/tests"
-sdk="$root/guests/sdk/lib.rs"
-sdk_services="$root/guests/sdk/services.rs"
+sdk_files=("$root"/guests/sdk/*.rs)
 built=0
+
+newer_than() { # output, files...
+  local dst="$1" f
+  shift
+  for f in "$@"; do [ ! -e "$f" ] || [ "$dst" -nt "$f" ] || return 1; done
+}
 
 build() { # source, output
   local src="$1" dst="$2"
-  if [ -f "$dst" ] && [ "$dst" -nt "$src" ] && [ "$dst" -nt "$sdk" ] && [ "$dst" -nt "$sdk_services" ]; then return 0; fi
+  # A test guest's own modules, if any, are in the folder of its name (guests/tests/hpke.rs: guests/tests/hpke/).
+  if [ -f "$dst" ] && newer_than "$dst" "$src" "${sdk_files[@]}" "${src%.rs}"/*.rs; then return 0; fi
   "$rustc" --edition 2021 --target wasm32-unknown-unknown -O --crate-type cdylib -C strip=symbols \
     --crate-name "$(basename "$dst" .wasm | tr -c 'A-Za-z0-9_\n' '_')" -o "$dst.tmp" "$src"
   mv "$dst.tmp" "$dst"

@@ -31,7 +31,6 @@ import random
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -41,120 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpumeter import CpuMeter  # noqa: E402
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def loopback() -> str:
-    while True:
-        addr = f"127.{random.randint(100, 249)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.bind((addr, 53))
-            return addr
-        except OSError:
-            continue
-
-
-class Api:
-    """The zone API over one keep-alive connection per thread."""
-
-    def __init__(self, port: int, token: str):
-        self.port, self.token, self.local = port, token, threading.local()
-
-    def call(self, method: str, path: str, body=None, timeout: float = 10.0):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        try:
-            conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-            response = conn.getresponse()
-            data = json.loads(response.read() or b"{}")
-        except (OSError, http.client.HTTPException, ValueError):
-            conn.close()
-            self.local.conn = None
-            raise
-        if not data.get("success"):
-            raise RuntimeError(f"{method} {path}: {data.get('errors')}")
-        return data["result"]
-
-
-def dns_query(addr: str, name: str, qtype: int, timeout: float = 1.0) -> list[bytes]:
-    """RDATA of the answers (our own minimal client: one UDP question, no recursion)."""
-    qid = random.randint(0, 65535)
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
-    for label in name.rstrip(".").split("."):
-        q += bytes([len(label)]) + label.encode()
-    q += b"\0" + struct.pack(">HH", qtype, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        s.sendto(q, (addr, 53))
-        data = s.recv(4096)
-    an = struct.unpack(">H", data[6:8])[0]
-    p = len(q)
-    out = []
-    for _ in range(an):
-        while True:  # owner (compressed or not)
-            b = data[p]
-            if b >= 0xC0:
-                p += 2
-                break
-            p += 1 + b
-            if b == 0:
-                break
-        rtype, _, _, rdlen = struct.unpack(">HHIH", data[p:p + 10])
-        p += 10
-        if rtype == qtype:
-            out.append(data[p:p + rdlen])
-        p += rdlen
-    return out
-
-
-def metrics(addr: str, port: int = 9153) -> dict[str, float]:
-    conn = http.client.HTTPConnection(addr, port, timeout=5)
-    conn.request("GET", "/metrics")
-    text = conn.getresponse().read().decode()
-    conn.close()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            try:
-                values[key] = float(value)
-            except ValueError:
-                pass
-    return values
-
-
-def histogram_quantiles(values: dict[str, float], name: str) -> dict[str, float]:
-    """p50/p99 of a Prometheus histogram (ms): the upper bound of the bucket they fall in, and the estimate
-    interpolated linearly inside that bucket (as PromQL's histogram_quantile does); and the count."""
-    buckets = sorted((float(k.split('le="')[1].rstrip('"}')), v) for k, v in values.items() if k.startswith(name + "_bucket"))
-    count = values.get(name + "_count", 0)
-    out = {"count": count}
-    for q in (0.5, 0.99):
-        rank, lower, below = q * count, 0.0, 0.0
-        out[f"p{int(q * 100)}_ms_at_most"] = out[f"p{int(q * 100)}_ms"] = float("inf")
-        for le, c in buckets:
-            if c >= rank and count > 0:
-                out[f"p{int(q * 100)}_ms_at_most"] = le * 1000
-                if le != float("inf"):
-                    out[f"p{int(q * 100)}_ms"] = (lower + (le - lower) * (rank - below) / max(c - below, 1)) * 1000
-                break
-            lower, below = le, c
-    return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, int(round(q * len(values) + 0.5)) - 1))]
+from clients import Api, free_port, loopback, metrics, percentile  # noqa: E402
+from report import collect, print_report  # noqa: E402
 
 
 class Bench:
@@ -201,6 +88,9 @@ class Bench:
         query = ("SELECT calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
                  "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
         out = subprocess.run([*self.pg_psql, "-F", " | ", "-c", query], capture_output=True, text=True).stdout
+        # Every statement, not only the 25 above (a statement whose text varies is many small entries): calls and time, the lock's wait apart.
+        out += subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT sum(calls), round(sum(total_exec_time)::numeric, 1), NULL, sum(rows), 'ALL statements but the zone lock' "
+                               "FROM pg_stat_statements WHERE query NOT LIKE '%pg_advisory_xact_lock%'"], capture_output=True, text=True).stdout
         tables = subprocess.run([*self.pg_psql, "-F", " | ", "-c", "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) "
                                  "FROM pg_stat_user_tables ORDER BY relname"], capture_output=True, text=True).stdout
         (self.work / "pg_stat_statements.txt").write_text("calls | total ms | mean ms | rows | statement\n" + out +
@@ -326,7 +216,7 @@ class Bench:
         final = self.committed()
         converge = self.wait_caught_up(final, self.edges, time.monotonic())
         self.log(f"every edge at the last committed sequence {final} {converge:.1f} s after the load")
-        return self.report(final, sent, failed, load_seconds)
+        return collect(self, final, sent, failed, load_seconds)
 
     def cpu_per_change(self) -> dict:
         """--cpu: no edges, no probe, no faults; CPU time (user+sys) of the API process and of this driver per change acknowledged."""
@@ -464,92 +354,6 @@ class Bench:
         self.catch_up["API restart, edges back to following the head"] = self.wait_live(self.edges, restarted)
         self.fault_windows.append((None, down * 1000, time.time() * 1000))
 
-    def report(self, final: int, sent: int, failed: int, load_seconds: float) -> dict:
-        a = self.args
-        probes: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
-        after_ack: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
-        timeouts = {f"edge{i}": 0 for i in self.edges}
-        # The same, without the changes sent while a fault affected the edge (from the kill until it follows the head again).
-        outside: dict[str, list[float]] = {f"edge{i}": [] for i in self.edges}
-        with open(self.work / "probe.jsonl") as f:
-            for line in f:
-                m = json.loads(line)
-                if m["seconds"] is None:
-                    timeouts[m["edge"]] += 1
-                else:
-                    probes[m["edge"]].append(m["seconds"])
-                    sent_ms = m["unix_ms"]
-                    if not any((who is None or who == m["edge"]) and start <= sent_ms <= end for who, start, end in self.fault_windows):
-                        outside[m["edge"]].append(m["seconds"])
-                    if m.get("api_seconds") is not None:
-                        after_ack[m["edge"]].append(max(0.0, m["seconds"] - m["api_seconds"]))
-        # Per fault: the slowest probe sent in its window (kill until it follows the head again), over the edges it affects.
-        window_max = []
-        with open(self.work / "probe.jsonl") as f:
-            rows = [json.loads(line) for line in f]
-        for who, start, end in self.fault_windows:
-            times = [m["seconds"] for m in rows if m["seconds"] is not None and start <= m["unix_ms"] <= end and (who is None or who == m["edge"])]
-            window_max.append({"edge": who, "probes": len(times), "max_ms": max(times) * 1000 if times else None})
-        verify = {}
-        for i in self.edges:
-            out = subprocess.run([*self.ananas, "edge", "verify", "--store", str(self.work / f"edge{i}"), "--api", f"http://127.0.0.1:{self.api_port}",
-                                  "--token", self.token, "--wait", "30"], env=self.env, capture_output=True, text=True)
-            verify[f"edge{i}"] = {"exit": out.returncode, "summary": out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr.strip()}
-        lost = {}
-        for i, addr in self.edges.items():
-            wrong = 0
-            for owner, candidates in self.expected.items():
-                got = [socket.inet_ntoa(r) for r in dns_query(addr, owner, 1)]
-                if len(got) != 1 or got[0] not in candidates:
-                    wrong += 1
-            lost[f"edge{i}"] = wrong
-        applied, delay, received = {}, {}, {}
-        try:
-            api_metrics = metrics("127.0.0.1", self.api_port)
-        except OSError:
-            api_metrics = {}
-        # Where a change's time goes, every change (the API's process since its last start): from its commit to ...
-        batches = api_metrics.get("ananas_pipeline_publish_batches_total")
-        published = api_metrics.get("ananas_pipeline_published_total")
-        self.batches = {"batches": batches, "changes_per_batch": published / batches if batches and published else None}
-        stages = {"publisher_read": histogram_quantiles(api_metrics, "ananas_pipeline_change_read_delay_seconds"),
-                  "jetstream_ack": histogram_quantiles(api_metrics, "ananas_pipeline_change_publish_delay_seconds")}
-        for i in self.edges:
-            m = metrics(self.edges[i])
-            delay[f"edge{i}"] = histogram_quantiles(m, "ananas_edge_change_delay_seconds")
-            received[f"edge{i}"] = histogram_quantiles(m, "ananas_edge_change_receive_delay_seconds")
-            received[f"edge{i}"]["apply"] = histogram_quantiles(m, "ananas_edge_apply_seconds")
-            log = (self.work / f"edge{i}.log").read_text(errors="replace")
-            # The counter covers the current process: from where its store stood at its first session.
-            first = re.search(r"\(store at sequence (\d+)\)", log[log.rfind("serving "):])
-            last_start = int(first.group(1)) if first else 0
-            applied[f"edge{i}"] = {"applied_total": int(m.get("ananas_edge_changes_applied_total", 0)), "expected": final - last_start,
-                                   "skipped_total": int(m.get("ananas_edge_changes_skipped_total", 0)), "gaps": int(m.get("ananas_edge_sync_gaps_total", 0)),
-                                   "sessions": int(m.get("ananas_edge_sync_sessions_total", 0))}
-        try:
-            stream_messages = self.jsz()
-        except (OSError, ValueError):
-            stream_messages = None
-        result = {
-            "command": " ".join(sys.argv), "rate": a.rate, "seconds": a.seconds, "edges": a.edges, "zones": a.zones, "records": a.records,
-            "acknowledged_changes": sent, "failed_requests": failed, "achieved_rate": sent / load_seconds, "last_sequence": final,
-            "stream_messages": stream_messages,
-            "propagation": {edge: {"n": len(v), "p50_ms": percentile(v, 0.5) * 1000, "p99_ms": percentile(v, 0.99) * 1000, "max_ms": max(v) * 1000 if v else None,
-                                   "timeouts": timeouts[edge],
-                                   "after_ack_p50_ms": percentile(after_ack[edge], 0.5) * 1000, "after_ack_p99_ms": percentile(after_ack[edge], 0.99) * 1000,
-                                   "after_ack_max_ms": max(after_ack[edge]) * 1000 if after_ack[edge] else None,
-                                   "outside_faults_n": len(outside[edge]), "outside_faults_p50_ms": percentile(outside[edge], 0.5) * 1000,
-                                   "outside_faults_p99_ms": percentile(outside[edge], 0.99) * 1000} for edge, v in probes.items()},
-            "fault_windows_ms": self.fault_windows, "fault_window_probe_max": window_max,
-            "api_latency_ms": {"p50": percentile(self.latencies, 0.5) * 1000, "p99": percentile(self.latencies, 0.99) * 1000},
-            "request_errors": self.errors,
-            "change_delay_ms": delay, "change_received_ms": received, "stages_ms": stages,
-            "cpu_during_load": self.cpu, "publisher_batches": self.batches,
-            "catch_up_seconds": self.catch_up, "verify": verify, "records_answered_wrong": lost, "applied": applied, "events": self.events,
-        }
-        (self.work / "result.json").write_text(json.dumps(result, indent=2))
-        return result
-
     def jsz(self) -> int | None:
         """Messages in the change stream (NATS monitoring)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.nats_monitor, timeout=5)
@@ -601,42 +405,7 @@ def main():
               f"PostgreSQL {result['cpu_during_load'].get('postgres', {}).get('cpu_ms_per_change', float('nan')):.3f} ms, "
               f"nats-server {result['cpu_during_load'].get('nats', {}).get('cpu_ms_per_change', float('nan')):.3f} ms")
         return
-    print(f"\nbench/propagation: {args.rate:.0f} changes/s for {args.seconds:.0f} s ({result['acknowledged_changes']} acknowledged, "
-          f"{result['achieved_rate']:.0f}/s achieved, {result['failed_requests']} refused while the API was down), {args.edges} edges, "
-          f"{args.zones} zones x {args.records} records; last sequence {result['last_sequence']}, stream messages {result['stream_messages']}")
-    print(f"{'edge':8} {'probes':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'timeouts':>8}  verify                      wrong  applied/expected  skipped")
-    ok = True
-    for edge, p in result["propagation"].items():
-        v, a = result["verify"][edge], result["applied"][edge]
-        print(f"{edge:8} {p['n']:6} {p['p50_ms']:8.1f} {p['p99_ms']:8.1f} {p['max_ms'] or float('nan'):8.1f} {p['timeouts']:8}  {v['summary'][:26]:26}  "
-              f"{result['records_answered_wrong'][edge]:5}  {a['applied_total']:7}/{a['expected']:<8} {a['skipped_total']}")
-        ok &= v["exit"] == 0 and result["records_answered_wrong"][edge] == 0 and a["applied_total"] == a["expected"]
-    for edge, p in result["propagation"].items():
-        print(f"{edge}: after the API acknowledged the change: p50 {p['after_ack_p50_ms']:.1f} ms, p99 {p['after_ack_p99_ms']:.1f} ms, max {p['after_ack_max_ms'] or float('nan'):.1f} ms")
-    if result["fault_windows_ms"]:
-        for edge, p in result["propagation"].items():
-            print(f"{edge}: changes sent outside the fault windows (kill until following the head again; {p['outside_faults_n']} probes): p50 {p['outside_faults_p50_ms']:.1f} ms, p99 {p['outside_faults_p99_ms']:.1f} ms")
-    print("Stages of every change (histograms, p50 / p99 ms interpolated in their bucket): from the database commit to ...")
-    for what, d in result["stages_ms"].items():
-        print(f"  {what:22} {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes)")
-    if result["publisher_batches"]["changes_per_batch"]:
-        print(f"  publisher batches: {result['publisher_batches']['batches']:.0f}, {result['publisher_batches']['changes_per_batch']:.1f} changes each")
-    for edge, d in result["change_delay_ms"].items():
-        r = result["change_received_ms"][edge]
-        w = r["apply"]
-        print(f"  {edge} received {r['p50_ms']:7.1f} / {r['p99_ms']:7.1f};  store commit {d['p50_ms']:7.1f} / {d['p99_ms']:7.1f}  ({d['count']:.0f} changes; "
-              f"one write transaction {w['p50_ms']:.1f} / {w['p99_ms']:.1f} ms, {w['count']:.0f} of them)")
-    cpu = result["cpu_during_load"]
-    print("CPU per change acknowledged during the load (ms; context switches): " + ", ".join(
-        f"{name} {c['cpu_ms_per_change']:.3f} ({c['switches_per_change']:.1f})" for name, c in cpu.items()) +
-        f"; all {sum(c['cpu_ms_per_change'] for c in cpu.values()):.3f} ms")
-    print(f"API PATCH latency p50 {result['api_latency_ms']['p50']:.1f} ms, p99 {result['api_latency_ms']['p99']:.1f} ms; failed requests by kind: {result['request_errors']}")
-    for window in result["fault_window_probe_max"]:
-        if window["max_ms"] is not None:
-            print(f"slowest probe sent during a fault ({window['edge'] or 'every edge'}, {window['probes']} probes): {window['max_ms']:.0f} ms")
-    for what, seconds in result["catch_up_seconds"].items():
-        print(f"catch-up after {what}: {seconds:.2f} s")
-    print(f"{'OK' if ok else 'FAILED'}: verify 0 differences, 0 lost, 0 applied twice ({bench.work}/result.json)")
+    ok = print_report(result, args, bench.work)
     sys.exit(0 if ok else 1)
 
 

@@ -165,11 +165,19 @@ public sealed class ReplyCacheTests
         var cache = new ReplyCache(32_768); // 16 MiB of slots: 4,096 pages
         Fill(cache, 0, 1); // compiled before the count (the JIT's own memory is not the cache's)
         long faults = ThreadMinorFaults();
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        Fill(cache, 1, 2 * cache.Capacity);
-        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        // Measured in rounds: another thread's allocations can retire this thread's allocation context, whose unused
+        // remainder (up to ~8 KB) then reads as allocated here in one rare round; an allocation per store shows in every round.
+        const int Rounds = 8;
+        int perRound = 2 * cache.Capacity / Rounds;
+        var allocated = new long[Rounds];
+        for (int round = 0; round < Rounds; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Fill(cache, 1 + round * perRound, perRound);
+            allocated[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
         long taken = ThreadMinorFaults() - faults;
-        Assert.Equal(0, allocated);
+        Assert.True(allocated.Count(bytes => bytes == 0) >= Rounds - 1, $"bytes allocated per {perRound} stores, by round: {string.Join(", ", allocated)}");
         Assert.True(cache.Stores > cache.Capacity);
         // Without the cache's memory touched when it is made, this is about one fault per 4 KiB page of it.
         Assert.True(taken < 64, $"{taken} page faults while filling the cache");

@@ -27,6 +27,56 @@ public sealed class ApiTests(PostgresCluster postgres) : IClassFixture<PostgresC
     [FactWhenPostgresInstalled]
     public async Task An_update_is_checked_against_the_records_at_its_old_and_new_owner_on_postgresql() => await UpdateChecksBothOwners(await postgres.NewDatabaseAsync());
 
+    [Fact]
+    public Task Moving_the_address_of_a_name_server_named_in_the_zone_is_refused_and_changing_it_in_place_is_not_on_sqlite() => NamedServerAddress(TestDatabases.Sqlite());
+
+    [FactWhenPostgresInstalled]
+    public async Task Moving_the_address_of_a_name_server_named_in_the_zone_is_refused_and_changing_it_in_place_is_not_on_postgresql() => await NamedServerAddress(await postgres.NewDatabaseAsync());
+
+    /// <summary>The NS records naming a changed owner are found by the lowercased target (written here in capitals).</summary>
+    private static async Task NamedServerAddress(Ananas.Pipeline.Database.SqlDialect dialect)
+    {
+        await using var api = await ApiHarness.StartAsync(dialect);
+        string zone = await api.CreateZoneAsync("example.com");
+        var (status, body) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records/import", content: new StringContent("ns IN A 192.0.2.53\nsub IN NS NS.Example.COM.\n"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        (status, body) = await api.SendAsync(HttpMethod.Get, $"/zones/{zone}/dns_records?name=ns&type=A");
+        string ns = body.GetProperty("result")[0].GetProperty("id").GetString()!;
+        string before = await api.StateAsync();
+
+        (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{ns}", """{"name":"other"}""");
+        Assert.Equal((HttpStatusCode.BadRequest, 1004), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        (status, body) = await api.SendAsync(HttpMethod.Delete, $"/zones/{zone}/dns_records/{ns}");
+        Assert.Equal((HttpStatusCode.BadRequest, 1004), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        Assert.Equal(before, await api.StateAsync());
+        (status, body) = await api.SendAsync(HttpMethod.Patch, $"/zones/{zone}/dns_records/{ns}", """{"content":"192.0.2.54"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("192.0.2.54", body.GetProperty("result").GetProperty("content").GetString());
+
+        // A new NS record naming an in-zone server: checked against that server's addresses (read for the new record).
+        (status, body) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records", """{"name":"sub2","type":"NS","content":"Ns.example.com"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        before = await api.StateAsync();
+        (status, body) = await api.SendAsync(HttpMethod.Post, $"/zones/{zone}/dns_records", """{"name":"sub3","type":"NS","content":"nowhere.example.com"}""");
+        Assert.Equal((HttpStatusCode.BadRequest, 1004), (status, body.GetProperty("errors")[0].GetProperty("code").GetInt32()));
+        Assert.Equal(before, await api.StateAsync());
+    }
+
+    [Fact]
+    public async Task A_response_carries_its_length_and_is_not_chunked()
+    {
+        await using var api = await ApiHarness.StartAsync();
+        string zone = await api.CreateZoneAsync("example.com");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/zones/{zone}/dns_records");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", api.Token);
+        using var response = await api.Client.SendAsync(request);
+        byte[] body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        Assert.Equal(3, JsonDocument.Parse(body).RootElement.GetProperty("result").GetArrayLength());
+    }
+
     private static async Task UpdateChecksBothOwners(Ananas.Pipeline.Database.SqlDialect dialect)
     {
         await using var api = await ApiHarness.StartAsync(dialect);

@@ -45,18 +45,20 @@ public sealed class PublisherPipeliningTests
         {
             publisher.Start();
             await target.FirstCalled.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the zone's creation, not acknowledged yet
-            await AddAsync(database, zone, "a", "b", "c");
+            // One change per read, each read before the next commits: how changes committed back to back fall into
+            // batches depends on how fast the host commits them (the gathering has its own test), and [1] held leaves
+            // room for two batches read ahead (one queued, one waiting to be).
+            await AddAsync(database, zone, "a");
             Assert.True(await AllSequencedAsync(database), "the next batch was not read while the first one was being published");
+            await AddAsync(database, zone, "b");
+            Assert.True(await AllSequencedAsync(database), "the batch after it was not read while the first one was being published");
             Assert.Empty(Assert.Single(target.Batches)); // still only the first publish, held
 
             target.Open();
-            for (int i = 0; i < 400 && target.Published.Count < 4; i++) await Task.Delay(25);
+            for (int i = 0; i < 400 && target.Published.Count < 3; i++) await Task.Delay(25);
         }
-        Assert.Equal([1L, 2, 3, 4], target.Published);
-        // [2, 3, 4] was read while [1] was held: one batch, or two when a change committed after the 5-ms gathering.
-        var batches = target.Batches.Where(b => b.Count > 0).ToList();
-        Assert.Equal([1L], batches[0]);
-        Assert.InRange(batches.Count, 2, 3);
+        Assert.Equal([1L, 2, 3], target.Published);
+        Assert.Equal(["1", "2", "3"], target.Batches.Select(b => string.Join(",", b))); // the batches read ahead, each sent once, in order
         Assert.Empty(await database.UnpublishedAsync(10, None));
     }
 
@@ -69,17 +71,18 @@ public sealed class PublisherPipeliningTests
         {
             publisher.Start();
             await target.FirstCalled.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            // While sequence 1 awaits its acknowledgement: [2, 3] is read and queued, then [4, 5] is read behind it.
-            await AddAsync(database, zone, "a", "b");
+            // While sequence 1 awaits its acknowledgement: [2] is read and queued, then [3] is read behind it (one
+            // change per read, each read before the next commits: back-to-back commits may or may not share a read).
+            await AddAsync(database, zone, "a");
             Assert.True(await AllSequencedAsync(database));
-            await AddAsync(database, zone, "c", "d");
+            await AddAsync(database, zone, "b");
             Assert.True(await AllSequencedAsync(database));
 
-            target.Open(); // 1 is stored, the batch from 2 fails at 2; [4, 5] must not go out before 2 and 3
-            for (int i = 0; i < 400 && target.Published.Count < 5; i++) await Task.Delay(25);
+            target.Open(); // 1 is stored, the batch [2] fails; [3] must not go out before 2
+            for (int i = 0; i < 400 && target.Published.Count < 3; i++) await Task.Delay(25);
             Assert.Equal(1, publisher.Failures);
         }
-        Assert.Equal([1L, 2, 3, 4, 5], target.Published);
+        Assert.Equal([1L, 2, 3], target.Published);
         Assert.Empty(await database.UnpublishedAsync(10, None));
     }
 

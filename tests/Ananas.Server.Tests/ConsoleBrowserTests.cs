@@ -142,7 +142,7 @@ public sealed class ConsoleBrowserTests
             await using var server = await ConsoleServer.WithPluginsAsync(World(), $"""
                 [[plugin]]
                 name = "families"
-                module = "{PluginAppsTests.App("families")}"
+                module = "{PluginServer.App("families")}"
                 [plugin.data]
                 malware = "domains:{malware}"
                 """);

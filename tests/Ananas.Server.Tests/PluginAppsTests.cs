@@ -23,85 +23,6 @@ namespace Ananas.Server.Tests;
 /// </summary>
 public sealed class PluginAppsTests
 {
-    internal static FakeAuthority World() => new(
-        "www.example.com. 300 A 192.0.2.80",
-        "clean.test. 300 A 192.0.2.10",
-        "later.test. 300 A 192.0.2.11",
-        "casino.test. 300 A 192.0.2.12",
-        "www.rewrite.test. 300 A 192.0.2.5");
-
-    internal static string App(string name)
-    {
-        Guests.PathOf("empty"); // runs scripts/build-guests.sh once (it builds the apps too)
-        var path = Path.Combine(Guests.RepositoryRoot, ".build", "guests", name + ".wasm");
-        Assert.True(File.Exists(path), $"{path} was not built");
-        return path;
-    }
-
-    /// <summary>A running server with the plugins of <paramref name="pluginToml"/>; disposed by the caller.</summary>
-    internal sealed class Server : IAsyncDisposable
-    {
-        public required ResolverHost Host { get; init; }
-        public required PluginManager Plugins { get; init; }
-        public required FakeAuthority Authority { get; init; }
-        public required IPEndPoint Udp { get; init; }
-        public required string Control { get; init; }
-
-        /// <param name="resolverToml">Keys added to the [resolver] table.</param>
-        public static async Task<Server> StartAsync(string pluginToml, FakeAuthority? authority = null, ILoggerFactory? logging = null, string resolverToml = "")
-        {
-            int port = FreePorts.Tcp(), control = FreePorts.Tcp();
-            var config = ConfigLoader.Apply(ConfigLoader.Defaults(), $"""
-                listen = ["udp://127.0.0.1:{port}", "tcp://127.0.0.1:{port}"]
-                [cache]
-                size = "16MiB"
-                [metrics]
-                listen = ""
-                [control]
-                listen = "http://127.0.0.1:{control}"
-                [dnssec]
-                # The fake world has its own unsigned root: under the real root's trust anchor it would be bogus.
-                validation = "off"
-                [resolver]
-                # The fake world delegates test. itself.
-                local-zones = ["localhost."]
-                {resolverToml}
-                {pluginToml}
-                """, "test.toml");
-            authority ??= World();
-            logging ??= NullLoggerFactory.Instance;
-            var host = new ResolverHost(config, authority, logging);
-            var plugins = await PluginManager.AttachAsync(host, logging);
-            Assert.NotNull(plugins);
-            await host.StartAsync();
-            return new Server
-            {
-                Host = host, Plugins = plugins, Authority = authority,
-                Udp = new IPEndPoint(IPAddress.Loopback, port), Control = $"http://127.0.0.1:{control}",
-            };
-        }
-
-        public Task<DnsMessage> AskAsync(string name, RRType type = RRType.A, string from = "127.0.0.1") =>
-            AskFromAsync(IPAddress.Parse(from), Udp, DnsTestClient.Query(name, type, udpPayload: 1232));
-
-        public async ValueTask DisposeAsync()
-        {
-            await Host.StopAsync(TimeSpan.FromSeconds(2));
-            await Plugins.DisposeAsync();
-        }
-    }
-
-    /// <summary>One UDP exchange from a given loopback source address (127.x: any of them is ours).</summary>
-    private static async Task<DnsMessage> AskFromAsync(IPAddress source, IPEndPoint server, DnsMessage query)
-    {
-        using var client = new UdpClient(new IPEndPoint(source, 0));
-        await client.SendAsync(query.ToArray(), server);
-        using var timeout = new CancellationTokenSource(DnsTestClient.Timeout);
-        var reply = DnsMessage.Parse((await client.ReceiveAsync(timeout.Token)).Buffer);
-        Assert.Equal(query.Id, reply.Id);
-        return reply;
-    }
-
     private static IPAddress Address(DnsMessage reply) => ((AddressData)Assert.Single(reply.Answers).Data).Address;
 
     private static EdeCode? Ede(DnsMessage reply) => reply.Edns?.Find<ExtendedErrorOption>()?.InfoCode;
@@ -126,10 +47,10 @@ public sealed class PluginAppsTests
             var adult = Path.Combine(dir.FullName, "adult.hosts");
             await File.WriteAllTextAsync(malware, "# malware\nbad.test\n");
             await File.WriteAllTextAsync(adult, "0.0.0.0 adult.test # a hosts-format list\n");
-            await using var server = await Server.StartAsync($"""
+            await using var server = await PluginServer.StartAsync($"""
                 [[plugin]]
                 name = "families"
-                module = "{App("families")}"
+                module = "{PluginServer.App("families")}"
                 args = "adult=true"
                 [plugin.data]
                 malware = "domains:{malware}"
@@ -190,9 +111,9 @@ public sealed class PluginAppsTests
             validation = "off"
             [[plugin]]
             name = "as112"
-            module = "{App("as112")}"
+            module = "{PluginServer.App("as112")}"
             """, "test.toml");
-        var authority = World();
+        var authority = PluginServer.World();
         var host = new ResolverHost(config, authority, NullLoggerFactory.Instance);
         await using var plugins = await PluginManager.AttachAsync(host, NullLoggerFactory.Instance);
         await host.StartAsync();
@@ -202,12 +123,12 @@ public sealed class PluginAppsTests
             string v6 = "1." + string.Concat(Enumerable.Repeat("0.", 31)) + "ip6.arpa";
             foreach (var name in new[] { "1.0.0.127.in-addr.arpa", v6 })
             {
-                var reply = await AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query(name, RRType.PTR, udpPayload: 1232));
+                var reply = await PluginServer.AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query(name, RRType.PTR, udpPayload: 1232));
                 Assert.Equal(Rcode.NoError, reply.Rcode);
                 Assert.Equal(DnsName.Parse("localhost."), ((NameData)Assert.Single(reply.Answers).Data).Target);
             }
             // The private ranges stay the plugin's.
-            Assert.Equal(Rcode.NXDomain, (await AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query("1.0.0.10.in-addr.arpa", RRType.PTR, udpPayload: 1232))).Rcode);
+            Assert.Equal(Rcode.NXDomain, (await PluginServer.AskFromAsync(IPAddress.Loopback, server, DnsTestClient.Query("1.0.0.10.in-addr.arpa", RRType.PTR, udpPayload: 1232))).Rcode);
             Assert.Equal(0, authority.Queries);
         }
         finally
@@ -224,13 +145,13 @@ public sealed class PluginAppsTests
         {
             var malware = Path.Combine(dir.FullName, "malware.txt");
             await File.WriteAllTextAsync(malware, "casino.test\n");
-            await using var server = await Server.StartAsync("");
+            await using var server = await PluginServer.StartAsync("");
             Assert.Equal(IPAddress.Parse("192.0.2.12"), Address(await server.AskAsync("casino.test")));
 
             string plugin = $"""
                 [[plugin]]
                 name = "families"
-                module = "{App("families")}"
+                module = "{PluginServer.App("families")}"
                 [plugin.data]
                 malware = "domains:{malware}"
                 """;
@@ -266,10 +187,10 @@ public sealed class PluginAppsTests
             var adult = Path.Combine(dir.FullName, "adult.txt");
             await File.WriteAllTextAsync(malware, "bad.test\n");
             await File.WriteAllTextAsync(adult, "casino.test\n");
-            await using var server = await Server.StartAsync($"""
+            await using var server = await PluginServer.StartAsync($"""
                 [[plugin]]
                 name = "families"
-                module = "{App("families")}"
+                module = "{PluginServer.App("families")}"
                 [plugin.data]
                 malware = "{malware}"
                 adult = "{adult}"
@@ -286,10 +207,10 @@ public sealed class PluginAppsTests
     [Fact]
     public async Task As112_answers_private_reverse_zones_and_home_arpa_without_asking_upstream()
     {
-        await using var server = await Server.StartAsync($"""
+        await using var server = await PluginServer.StartAsync($"""
             [[plugin]]
             name = "as112"
-            module = "{App("as112")}"
+            module = "{PluginServer.App("as112")}"
             """);
 
         var ptr = await server.AskAsync("1.0.168.192.in-addr.arpa", RRType.PTR);
@@ -344,10 +265,10 @@ public sealed class PluginAppsTests
         {
             var gambling = Path.Combine(dir.FullName, "gambling.txt");
             await File.WriteAllTextAsync(gambling, "casino.test\n");
-            await using var server = await Server.StartAsync($"""
+            await using var server = await PluginServer.StartAsync($"""
                 [[plugin]]
                 name = "gateway"
-                module = "{App("gateway")}"
+                module = "{PluginServer.App("gateway")}"
                 args = "name=kids net=127.0.0.2/32 block=gambling deny=example.com redirect=192.0.2.250 ; name=staff net=127.0.0.3/32 deny=clean.test allow=www.example.com"
                 [plugin.data]
                 gambling = "{gambling}"
@@ -386,10 +307,10 @@ public sealed class PluginAppsTests
     [Fact]
     public async Task Plugin_list_and_reload_work_through_the_control_api_and_the_cli()
     {
-        await using var server = await Server.StartAsync($"""
+        await using var server = await PluginServer.StartAsync($"""
             [[plugin]]
             name = "as112"
-            module = "{App("as112")}"
+            module = "{PluginServer.App("as112")}"
             """);
         await server.AskAsync("1.0.0.10.in-addr.arpa", RRType.PTR);
         var output = new StringWriter();
@@ -421,7 +342,7 @@ public sealed class PluginAppsTests
             args = "v{version}"
             max-instances = 4
             """;
-        await using var server = await Server.StartAsync(Plugin(0));
+        await using var server = await PluginServer.StartAsync(Plugin(0));
         var queries = Path.GetTempFileName();
         await File.WriteAllTextAsync(queries, "version.test TXT\n");
         try
@@ -449,7 +370,7 @@ public sealed class PluginAppsTests
     [Fact]
     public async Task A_guest_awaiting_a_timer_answers_concurrent_queries_without_holding_receive_threads()
     {
-        await using var server = await Server.StartAsync($"""
+        await using var server = await PluginServer.StartAsync($"""
             [[plugin]]
             name = "timer"
             module = "{Guests.PathOf("timer")}"
@@ -472,7 +393,7 @@ public sealed class PluginAppsTests
     [Fact]
     public async Task A_guest_edits_resolved_answers_which_are_sent_but_not_cached_and_refuses_upstream_sub_requests()
     {
-        await using var server = await Server.StartAsync($"""
+        await using var server = await PluginServer.StartAsync($"""
             [[plugin]]
             name = "rewrite"
             module = "{Guests.PathOf("rewrite")}"
@@ -497,9 +418,9 @@ public sealed class PluginAppsTests
             size = "16MiB"
             [[plugin]]
             name = "broken"
-            {keys.Replace("GATEWAY", App("gateway")).Replace("FAMILIES", App("families"))}
+            {keys.Replace("GATEWAY", PluginServer.App("gateway")).Replace("FAMILIES", PluginServer.App("families"))}
             """, "serve.toml");
-        var host = new ResolverHost(config, World(), NullLoggerFactory.Instance);
+        var host = new ResolverHost(config, PluginServer.World(), NullLoggerFactory.Instance);
         await using var _ = host;
         var error = await Assert.ThrowsAsync<ConfigException>(() => PluginManager.AttachAsync(host, NullLoggerFactory.Instance));
         Assert.StartsWith("serve.toml:3: plugin broken: ", error.Message);

@@ -12,7 +12,7 @@ public sealed class PluginDeadlineTests
     public async Task A_request_phase_guest_awaiting_past_the_query_timeout_is_abandoned_and_the_query_is_resolved_in_time()
     {
         // The timer guest sleeps 4 s before answering *.timer.test with TXT "slept=…"; the query timeout is 800 ms.
-        await using var server = await PluginAppsTests.Server.StartAsync($"""
+        await using var server = await PluginServer.StartAsync($"""
             [[plugin]]
             name = "timer"
             module = "{Guests.PathOf("timer")}"

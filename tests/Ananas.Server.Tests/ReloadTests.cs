@@ -104,7 +104,7 @@ public sealed class ReloadTests(ITestOutputHelper output)
     {
         var dnsperf = EncryptedTransportTests.Tool("dnsperf")!;
         Assert.True(NsdHierarchy.FindNsd() is not null, "nsd is not installed: run scripts/setup.sh (it installs the Debian package nsd)");
-        var plugin = PluginAppsTests.App("as112");
+        var plugin = PluginServer.App("as112");
         int port = FreePorts.Tcp();
         var listen = new[] { $"udp://127.0.0.1:{port}", $"tcp://127.0.0.1:{port}" };
         await using var lab = await ServedLab.StartAsync(listen);
@@ -115,7 +115,10 @@ public sealed class ReloadTests(ITestOutputHelper output)
         for (int i = 0; i < 300; i++) lines.Add($"n{i}.example.test A");
         await File.WriteAllLinesAsync(queries, lines);
 
-        using var process = Process.Start(new ProcessStartInfo(dnsperf, ["-s", "127.0.0.1", "-p", port.ToString(), "-d", queries, "-l", "5", "-Q", "2000", "-t", "3"])
+        // dnsperf runs until interrupted once the reloads are done (60 s at most): a loaded host takes longer per
+        // reload, and a run of fixed length could end before they all happened.
+        const int Reloads = 6, TimeoutSeconds = 3;
+        using var process = Process.Start(new ProcessStartInfo(dnsperf, ["-s", "127.0.0.1", "-p", port.ToString(), "-d", queries, "-l", "60", "-Q", "2000", "-t", TimeoutSeconds.ToString()])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -123,55 +126,68 @@ public sealed class ReloadTests(ITestOutputHelper output)
         })!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-
-        // Reload while it runs: every 400 ms the other of two files, alternately through the control API and by SIGHUP.
-        // One adds the first plugin, a forward zone for example.test. (to the lab's TLD server), a narrower ACL that
-        // still admits dnsperf, other scheduler bounds, a log level and a TCP listener; the other removes them again.
-        int reloads = 0;
-        var until = Stopwatch.GetTimestamp() + 4 * Stopwatch.Frequency;
-        while (Stopwatch.GetTimestamp() < until && !process.HasExited)
+        try
         {
-            await Task.Delay(400);
-            bool variant = reloads % 2 == 0;
-            var extraListen = variant ? listen.Append($"tcp://127.0.0.1:{FreePorts.Tcp()}").ToArray() : listen;
-            string withVariant = variant ? $$"""
-                [[forward]]
-                zone = "example.test."
-                servers = ["{{lab.Nsd.TldAddress}}"]
-                [[plugin]]
-                name = "as112"
-                module = "{{plugin}}"
-                """ : "";
-            await File.WriteAllTextAsync(lab.ConfigPath, ServedLab.ConfigText(lab.Nsd, extraListen, controlPort, $"""
-                [access]
-                allow = [{(variant ? "\"127.0.0.1/32\"" : "\"127.0.0.0/8\", \"::1/128\"")}]
-                [scheduler]
-                max-in-flight = {(variant ? 64 : 1024)}
-                max-in-flight-per-group = {(variant ? 32 : 64)}
-                runners = {(variant ? 3 : 0)}
-                [log]
-                level = "{(variant ? "warning" : "information")}"
-                {withVariant}
-                """));
-            if (variant) await SighupAsync();
-            else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
-            await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024)
-                && lab.Host.Pipeline.Lanes!.Runners == (variant ? 3 : 2 * Environment.ProcessorCount)
-                && lab.Host.Config.Forwards.Count == (variant ? 1 : 0) && lab.Host.Config.Allow.Count == (variant ? 1 : 2)
-                && lab.Host.Plugins is { } plugins && plugins.List().Count == (variant ? 1 : 0), "the reload was not applied");
-            reloads++;
+            // Reload while it runs: six times, 400 ms apart, the other of two files, alternately through the control API and by SIGHUP.
+            // One adds the first plugin, a forward zone for example.test. (to the lab's TLD server), a narrower ACL that
+            // still admits dnsperf, other scheduler bounds, a log level and a TCP listener; the other removes them again.
+            int reloads = 0;
+            while (reloads < Reloads && !process.HasExited)
+            {
+                await Task.Delay(400);
+                bool variant = reloads % 2 == 0;
+                var extraListen = variant ? listen.Append($"tcp://127.0.0.1:{FreePorts.Tcp()}").ToArray() : listen;
+                string withVariant = variant ? $$"""
+                    [[forward]]
+                    zone = "example.test."
+                    servers = ["{{lab.Nsd.TldAddress}}"]
+                    [[plugin]]
+                    name = "as112"
+                    module = "{{plugin}}"
+                    """ : "";
+                await File.WriteAllTextAsync(lab.ConfigPath, ServedLab.ConfigText(lab.Nsd, extraListen, controlPort, $"""
+                    [access]
+                    allow = [{(variant ? "\"127.0.0.1/32\"" : "\"127.0.0.0/8\", \"::1/128\"")}]
+                    [scheduler]
+                    max-in-flight = {(variant ? 64 : 1024)}
+                    max-in-flight-per-group = {(variant ? 32 : 64)}
+                    runners = {(variant ? 3 : 0)}
+                    [log]
+                    level = "{(variant ? "warning" : "information")}"
+                    {withVariant}
+                    """));
+                if (variant) await SighupAsync();
+                else Assert.Equal(0, await ControlCommands.CallAsync(HttpMethod.Post, lab.Control, lab.Host.ControlTokenPath!, "/reload", new StringWriter(), new StringWriter(), CancellationToken.None));
+                await WaitUntilAsync(() => lab.Host.Pipeline.Scheduler!.Options.MaxInFlight == (variant ? 64 : 1024)
+                    && lab.Host.Pipeline.Lanes!.Runners == (variant ? 3 : 2 * Environment.ProcessorCount)
+                    && lab.Host.Config.Forwards.Count == (variant ? 1 : 0) && lab.Host.Config.Allow.Count == (variant ? 1 : 2)
+                    && lab.Host.Plugins is { } plugins && plugins.List().Count == (variant ? 1 : 0), "the reload was not applied");
+                reloads++;
+            }
+            if (process.HasExited) Assert.Fail($"dnsperf ended during the reloads:\n{await stdout}{await stderr}");
+            Assert.Equal(Reloads, reloads);
+            // Past dnsperf's timeout every query sent during the reloads is answered or counted lost; then it is stopped,
+            // and what it still had in flight (sent after the reloads) is reported as interrupted, not lost.
+            await Task.Delay(TimeSpan.FromSeconds(TimeoutSeconds + 0.5));
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString()]))
+                await interrupt.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            var report = await stdout + await stderr;
+            var sent = Regex.Match(report, @"Queries sent:\s+(\d+)");
+            var completed = Regex.Match(report, @"Queries completed:\s+(\d+)");
+            var lost = Regex.Match(report, @"Queries lost:\s+(\d+)");
+            var interrupted = Regex.Match(report, @"Queries interrupted:\s+(\d+)");
+            Assert.True(sent.Success && completed.Success && lost.Success, $"unexpected dnsperf output:\n{report}");
+            Assert.True(long.Parse(sent.Groups[1].Value) >= 1000, report);
+            Assert.Equal(0, long.Parse(lost.Groups[1].Value));
+            long stillInFlight = interrupted.Success ? long.Parse(interrupted.Groups[1].Value) : 0;
+            Assert.Equal(long.Parse(sent.Groups[1].Value), long.Parse(completed.Groups[1].Value) + stillInFlight);
+            output.WriteLine($"{reloads} reloads; dnsperf:\n{report}");
         }
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        var report = await stdout + await stderr;
-        Assert.True(reloads >= 5, $"only {reloads} reloads happened during the run");
-        var sent = Regex.Match(report, @"Queries sent:\s+(\d+)");
-        var completed = Regex.Match(report, @"Queries completed:\s+(\d+)");
-        var lost = Regex.Match(report, @"Queries lost:\s+(\d+)");
-        Assert.True(sent.Success && completed.Success && lost.Success, $"unexpected dnsperf output:\n{report}");
-        Assert.True(long.Parse(sent.Groups[1].Value) >= 1000, report);
-        Assert.Equal(0, long.Parse(lost.Groups[1].Value));
-        Assert.Equal(sent.Groups[1].Value, completed.Groups[1].Value);
-        output.WriteLine($"{reloads} reloads; dnsperf:\n{report}");
+        finally
+        {
+            if (!process.HasExited) process.Kill(); // a failed assertion does not leave it running
+        }
     }
 
     /// <summary>SIGHUP to this process: the serve command under test has registered its handler (without one, it would end the process).</summary>

@@ -19,10 +19,10 @@ public sealed class TracingSpanTests
         {
             var malware = Path.Combine(dir.FullName, "malware.txt");
             await File.WriteAllTextAsync(malware, "bad.test\n");
-            await using (var server = await PluginAppsTests.Server.StartAsync($"""
+            await using (var server = await PluginServer.StartAsync($"""
                 [[plugin]]
                 name = "families"
-                module = "{PluginAppsTests.App("families")}"
+                module = "{PluginServer.App("families")}"
                 [plugin.data]
                 malware = "domains:{malware}"
                 """))

@@ -136,9 +136,13 @@ public sealed partial class ApiServer(CentralDatabase database, ApiOptions optio
 
     private static async Task WriteAsync(HttpContext context, int status, Envelope envelope)
     {
+        // Serialised whole first (a page is bounded by MaxPerPage): with its Content-Length the response goes out in one
+        // write, where streaming it was chunked and took a second write for the closing chunk.
+        var body = JsonSerializer.SerializeToUtf8Bytes(envelope, ApiJson.Options);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(context.Response.Body, envelope, ApiJson.Options, context.RequestAborted);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     private Task FailAsync(HttpContext context, ApiFailure failure)

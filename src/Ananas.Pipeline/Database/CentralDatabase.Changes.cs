@@ -36,9 +36,9 @@ public static class OutboxKind
 public sealed partial class CentralDatabase
 {
     /// <summary>A write transaction in progress.</summary>
-    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement)
+    internal sealed class Change(DbConnection connection, DbTransaction transaction, bool commitWithLastStatement, bool writesAsCommonTables)
     {
-        private readonly StringBuilder _deferredSql = new();
+        private readonly List<string> _deferredSql = [];
         private readonly List<(string Name, object? Value)> _deferredParameters = [];
 
         public DbConnection Connection { get; } = connection;
@@ -65,13 +65,24 @@ public sealed partial class CentralDatabase
         {
             string prefix = "w" + _deferredParameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_";
             sql = ParameterReference().Replace(sql, m => parameters.Any(p => p.Name == m.Groups[1].Value) ? "@" + prefix + m.Groups[1].Value : m.Value);
-            _deferredSql.Append(sql).Append("; ");
+            _deferredSql.Add(sql);
             foreach (var (name, value) in parameters) _deferredParameters.Add((prefix + name, value));
         }
 
-        /// <summary>The deferred writes followed by <paramref name="sql"/>, as one command.</summary>
-        public DbCommand WithDeferred(string sql, params (string Name, object? Value)[] parameters) =>
-            Command(_deferredSql + sql, [.. _deferredParameters, .. parameters]);
+        /// <summary>
+        /// The deferred writes followed by <paramref name="sql"/>, as one command: on PostgreSQL one statement, the
+        /// writes as its data-modifying WITH parts (<see cref="SqlDialect.WritesAsCommonTables"/>), else one statement each.
+        /// </summary>
+        public DbCommand WithDeferred(string sql, params (string Name, object? Value)[] parameters)
+        {
+            var text = new StringBuilder();
+            for (int i = 0; i < _deferredSql.Count; i++)
+            {
+                if (!writesAsCommonTables) text.Append(_deferredSql[i]).Append("; ");
+                else text.Append(i == 0 ? "WITH w" : ", w").Append(i).Append(" AS (").Append(_deferredSql[i]).Append(')').Append(i == _deferredSql.Count - 1 ? " " : "");
+            }
+            return Command(text.Append(sql).ToString(), [.. _deferredParameters, .. parameters]);
+        }
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"@(\w+)")]
@@ -81,7 +92,7 @@ public sealed partial class CentralDatabase
     {
         await using var connection = await Dialect.OpenAsync(cancellationToken);
         await using var transaction = await Dialect.BeginWriteAsync(connection, cancellationToken);
-        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement);
+        var change = new Change(connection, transaction, Dialect.CommitsWithLastStatement, Dialect.WritesAsCommonTables);
         var result = await body(change);
         if (result.Failure is not null)
         {
@@ -131,28 +142,28 @@ public sealed partial class CentralDatabase
 
     /// <summary>
     /// The zone's row, with the zone locked as by <see cref="LockZoneAsync"/>, one of its records, and the records
-    /// around the apex and that record's owner, all in one round trip.
+    /// around the apex and that record's owner, all in one round trip. The record is among those at its owner, so it
+    /// is not read on its own (a statement less per change).
     /// </summary>
     private async Task<(ZoneRow? Zone, RecordRow? Record, Around? Around)> LockZoneWithRecordAsync(Change change, string zoneId, string recordId,
         CancellationToken cancellationToken)
     {
         const string owner = "(SELECT name FROM dns_records WHERE zone_id = @zone AND id = @id)";
         using var command = change.Command(ZoneLocked($"SELECT {ZoneColumns} FROM zones WHERE id = @zone; " +
-            $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND id = @id; " +
             $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ((SELECT name FROM zones WHERE id = @zone), {owner}); " +
             $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({owner})"), ("zone", zoneId), ("id", recordId));
         await using var reader = await ReadLockedAsync(command, cancellationToken);
         var zone = await reader.ReadAsync(cancellationToken) ? ReadZone(reader) : null;
-        var results = new List<RecordRow>[3];
+        var results = new List<RecordRow>[2];
         for (int i = 0; i < results.Length; i++)
         {
             results[i] = [];
             if (!await reader.NextResultAsync(cancellationToken)) throw new InvalidDataException("the database returned fewer results than statements");
             while (await reader.ReadAsync(cancellationToken)) results[i].Add(ReadRecord(reader));
         }
-        if (zone is null || results[0].Count == 0) return (zone, null, null);
-        var record = results[0][0];
-        return (zone, record, new Around([zone.Name, record.Name], results[1], results[2]));
+        var record = zone is null ? null : results[0].Find(r => r.Id == recordId);
+        if (record is null) return (zone, null, null);
+        return (zone, record, new Around([zone!.Name, record.Name], results[0], results[1]));
     }
 
     /// <summary>The lock statement, then <paramref name="sql"/> (each statement reads what is committed when it starts: after the lock).</summary>
@@ -275,7 +286,7 @@ public sealed partial class CentralDatabase
         var owners = new List<DnsName>();
         if (old is not null) owners.Add(old.Name);
         if (record is not null) owners.Add(record.Name);
-        var around = await AroundAsync(change, zone, owners, known, cancellationToken);
+        var around = await AroundAsync(change, zone, owners, known, record, cancellationToken);
         if (record is not null)
         {
             var wire = record.Data.ToWire();
@@ -309,9 +320,11 @@ public sealed partial class CentralDatabase
 
     /// <summary>
     /// The records a change at <paramref name="owners"/> can affect under the zone check rules: the apex (SOA, NS),
-    /// the owners, the addresses of in-zone name servers named there, and the NS records naming an owner.
+    /// the owners, the addresses of in-zone name servers named there or by <paramref name="incoming"/> (an NS record
+    /// being stored), and the NS records naming an owner.
     /// </summary>
-    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, CancellationToken cancellationToken)
+    private static async Task<List<RecordRow>> AroundAsync(Change change, ZoneRow zone, List<DnsName> owners, Around? known, ResourceRecord? incoming,
+        CancellationToken cancellationToken)
     {
         var rows = known is null ? [] : new List<RecordRow>(known.Rows);
         var naming = known is null ? [] : new List<RecordRow>(known.Naming);
@@ -320,16 +333,18 @@ public sealed partial class CentralDatabase
         {
             // The records at the apex and the owners not read yet, and the NS records naming them: one round trip.
             var names = known is null ? missing.Prepend(zone.Name) : missing;
-            var (nameList, nameParameters) = InList("name", names.Select(n => n.ToString()).Distinct(), ("zone", zone.Id));
-            var (targetList, targetParameters) = InList("target", missing.Select(o => o.ToString()), ("unused", null));
-            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND name IN ({nameList}); " +
-                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND lower(content) IN ({targetList})", [.. nameParameters, .. targetParameters[1..]]);
+            var (nameIn, nameParameters) = SqlDialect.AnyOf(change.Connection, "name", "name", names.Select(n => n.ToString()).Distinct().ToList());
+            var (targetIn, targetParameters) = SqlDialect.AnyOf(change.Connection, "lower(content)", "target", missing.Select(o => o.ToString()).ToList());
+            using var command = change.Command($"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND {nameIn}; " +
+                $"SELECT {RecordColumns} FROM dns_records WHERE zone_id = @zone AND type = 'NS' AND {targetIn}", [("zone", zone.Id), .. nameParameters, .. targetParameters]);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) rows.Add(ReadRecord(reader));
             if (await reader.NextResultAsync(cancellationToken))
                 while (await reader.ReadAsync(cancellationToken)) naming.Add(ReadRecord(reader));
         }
-        var targets = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase())
+        var named = rows.Where(r => r.Type == RRType.NS).Select(r => ((NameData)r.ToRecord().Data).Target.ToLowerCase());
+        if (incoming is { Type: RRType.NS, Data: NameData nsData }) named = named.Append(nsData.Target.ToLowerCase());
+        var targets = named
             .Where(t => t.IsSubdomainOf(zone.Name) && !rows.Any(r => r.Name == t)).Distinct().ToList();
         if (targets.Count > 0) rows.AddRange(await RecordsAtAsync(change.Connection, change.Transaction, zone.Id, targets, cancellationToken));
         foreach (var row in naming)

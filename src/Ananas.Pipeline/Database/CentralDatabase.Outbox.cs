@@ -60,11 +60,12 @@ public sealed partial class CentralDatabase
         if (ids.Count > 0)
         {
             // The ids read, not a range: a lower id that commits meanwhile is left for the next call.
-            var (idList, idParameters) = InList("p", ids.Select(id => (object?)id), ("last", last));
+            var (idIn, idParameters) = SqlDialect.AnyOf(connection, "id", "p", ids);
+            parameters.Add(("last", last));
             parameters.AddRange(idParameters);
             sql.Append("INSERT INTO outbox (sequence, zone, kind, owners, committed_ms, published_ms) ")
-                .Append("SELECT @last + ROW_NUMBER() OVER (ORDER BY id), zone, kind, owners, committed_ms, NULL FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
-                .Append("DELETE FROM outbox_pending WHERE id IN (").Append(idList).Append("); ")
+                .Append("SELECT @last + ROW_NUMBER() OVER (ORDER BY id), zone, kind, owners, committed_ms, NULL FROM outbox_pending WHERE ").Append(idIn).Append("; ")
+                .Append("DELETE FROM outbox_pending WHERE ").Append(idIn).Append("; ")
                 .Append("UPDATE outbox_counter SET last_sequence = @next WHERE id = 1; ");
             parameters.Add(("next", last + ids.Count));
         }

@@ -84,9 +84,10 @@ public sealed partial class CentralDatabase
     /// <summary>The zones of these names that exist, in one query.</summary>
     internal static async Task<List<ZoneRow>> ZonesNamedAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<DnsName> names, CancellationToken cancellationToken)
     {
-        var (inList, parameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
-        if (parameters.Length == 1) return [];
-        using var command = Command(connection, transaction, $"SELECT {ZoneColumns} FROM zones WHERE name IN ({inList})", parameters[1..]);
+        var distinct = names.Select(n => n.ToLowerCase().ToString()).Distinct().ToList();
+        if (distinct.Count == 0) return [];
+        var (nameIn, parameters) = SqlDialect.AnyOf(connection, "name", "name", distinct);
+        using var command = Command(connection, transaction, $"SELECT {ZoneColumns} FROM zones WHERE {nameIn}", parameters);
         return await ReadZonesAsync(command, cancellationToken);
     }
 
@@ -94,32 +95,18 @@ public sealed partial class CentralDatabase
     internal static async Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, IEnumerable<string> zoneIds, IEnumerable<DnsName> names,
         CancellationToken cancellationToken)
     {
-        var (zoneList, zoneParameters) = InList("zone", zoneIds, ("unused", null));
-        var (nameList, nameParameters) = InList("name", names.Select(n => n.ToLowerCase().ToString()).Distinct(), ("unused", null));
-        if (zoneParameters.Length == 1 || nameParameters.Length == 1) return [];
-        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE zone_id IN ({zoneList}) AND name IN ({nameList})",
-            [.. zoneParameters[1..], .. nameParameters[1..]]);
+        var zones = zoneIds.Distinct().ToList();
+        var owners = names.Select(n => n.ToLowerCase().ToString()).Distinct().ToList();
+        if (zones.Count == 0 || owners.Count == 0) return [];
+        var (zoneIn, zoneParameters) = SqlDialect.AnyOf(connection, "zone_id", "zone", zones);
+        var (nameIn, nameParameters) = SqlDialect.AnyOf(connection, "name", "name", owners);
+        using var command = Command(connection, transaction, $"SELECT {RecordColumns} FROM dns_records WHERE {zoneIn} AND {nameIn}", [.. zoneParameters, .. nameParameters]);
         return await ReadRecordsAsync(command, cancellationToken);
     }
 
     /// <summary>Every record of the owners <paramref name="names"/> in the zone.</summary>
     internal static Task<List<RecordRow>> RecordsAtAsync(DbConnection connection, DbTransaction? transaction, string zoneId, IEnumerable<DnsName> names,
         CancellationToken cancellationToken) => RecordsAtAsync(connection, transaction, [zoneId], names, cancellationToken);
-
-    /// <summary>"@p0, @p1, …" for an IN list, and the parameters (after <paramref name="first"/>).</summary>
-    internal static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<object?> values, (string Name, object? Value) first)
-    {
-        var parameters = new List<(string Name, object? Value)> { first };
-        var list = new StringBuilder();
-        foreach (var value in values)
-        {
-            if (list.Length > 0) list.Append(", ");
-            string name = prefix + (parameters.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            list.Append('@').Append(name);
-            parameters.Add((name, value));
-        }
-        return (list.ToString(), parameters.ToArray());
-    }
 
     internal static async Task<List<RecordRow>> ZoneRecordsAsync(DbConnection connection, DbTransaction? transaction, string zoneId, CancellationToken cancellationToken)
     {

@@ -55,6 +55,11 @@ public static class Migrations
                 owners TEXT NOT NULL,
                 committed_ms BIGINT NOT NULL);
             """),
+        // Every change to a record looks up the NS records naming its owner (the zone check rules): an index probe
+        // instead of reading all the zone's records.
+        (3, """
+            CREATE INDEX dns_records_ns_target ON dns_records (zone_id, lower(content)) WHERE type = 'NS';
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -48,6 +48,12 @@ public abstract class SqlDialect
     /// </summary>
     public virtual bool CommitsWithLastStatement => false;
 
+    /// <summary>
+    /// A change's writes go as data-modifying WITH parts of its outbox row's INSERT: one statement instead of one each
+    /// (PostgreSQL; the parts touch different rows, and an error in any aborts the whole statement).
+    /// </summary>
+    public virtual bool WritesAsCommonTables => false;
+
     /// <summary>Run first in the migration transaction so that two servers starting at once migrate one after the other (null: the write lock does it).</summary>
     public virtual string? MigrationLockSql => null;
 
@@ -59,6 +65,28 @@ public abstract class SqlDialect
 
     /// <summary>The channel a PostgreSQL publisher LISTENs on (null: the dialect has no notifications).</summary>
     public virtual string? NotifyChannel => null;
+
+    /// <summary>
+    /// "<paramref name="column"/> is one of <paramref name="values"/>" for a statement on <paramref name="connection"/>:
+    /// PostgreSQL <c>column = ANY(@name)</c> with one array parameter, so the statement's text is the same whatever
+    /// the count and is parsed, planned and prepared once; SQLite <c>column IN (@name0, …)</c>, a parameter per value.
+    /// Empty values match nothing.
+    /// </summary>
+    public static (string Sql, (string Name, object? Value)[] Parameters) AnyOf<T>(DbConnection connection, string column, string name, IReadOnlyCollection<T> values)
+    {
+        if (connection is NpgsqlConnection) return ($"{column} = ANY(@{name})", [(name, values.ToArray())]);
+        if (values.Count == 0) return ("1 = 0", []);
+        var parameters = new (string Name, object? Value)[values.Count];
+        var sql = new System.Text.StringBuilder(column).Append(" IN (");
+        int i = 0;
+        foreach (var value in values)
+        {
+            string parameter = name + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            sql.Append(i == 0 ? "@" : ", @").Append(parameter);
+            parameters[i++] = (parameter, value);
+        }
+        return (sql.Append(')').ToString(), parameters);
+    }
 }
 
 /// <summary>The embedded default: one database file, WAL journal, writers serialised by BEGIN IMMEDIATE.</summary>
@@ -161,6 +189,8 @@ public sealed class PostgresDialect(string connectionString) : SqlDialect
     public override string? NotifyChannel => Channel;
 
     public override bool CommitsWithLastStatement => true;
+
+    public override bool WritesAsCommonTables => true;
 
     public override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4242001)";
 

@@ -136,4 +136,21 @@ public abstract class SignedHierarchyTests
             return response;
         };
     }
+
+    /// <summary>Re-signs example. with an NSEC3 chain (SHA-1, no salt, no extra iterations) in place of its NSECs.</summary>
+    private protected void UseNsec3()
+    {
+        _example.Records.RemoveAll(r => r.Type is RRType.NSEC or RRType.RRSIG);
+        var types = new Dictionary<string, string>
+        {
+            ["example."] = "NS SOA RRSIG DNSKEY",
+            ["alias.example."] = "CNAME RRSIG",
+            ["ns.example."] = "A RRSIG",
+            ["www.example."] = "A RRSIG",
+        };
+        var hashed = types.Keys.Select(n => (Label: Nsec3Hash.ToLabel(Nsec3Hash.Compute(N(n), [], 0)), Types: types[n])).OrderBy(h => h.Label, StringComparer.Ordinal).ToList();
+        for (int i = 0; i < hashed.Count; i++)
+            _example.Records.Add(Kit.Rr($"{hashed[i].Label}.example. 300 IN NSEC3 1 0 0 - {hashed[(i + 1) % hashed.Count].Label} {hashed[i].Types}"));
+        Sign(_example, _exampleKey);
+    }
 }
