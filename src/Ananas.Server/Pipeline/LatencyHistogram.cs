@@ -84,55 +84,29 @@ public sealed class LatencyHistogram
         public long SumTicks;
     }
 
-    private Share[] _shares = [];
+    private readonly ThreadShares<Share> _shares = new();
 
     /// <summary>A share for one thread's observations (<see cref="Observe(long, Share?)"/>), until <see cref="RemoveShare"/>.</summary>
-    internal Share AddShare()
-    {
-        lock (_counts)
-        {
-            var share = new Share(_counts.Length);
-            _shares = [.. _shares, share];
-            return share;
-        }
-    }
+    internal Share AddShare() => _shares.Add(new Share(_counts.Length));
 
-    /// <summary>Folds the share of a thread that no longer observes into the shared counts (readers never see it twice or not at all).</summary>
-    internal void RemoveShare(Share share)
+    /// <summary>Folds the share of a thread that no longer observes into the shared counts.</summary>
+    internal void RemoveShare(Share share) => _shares.Remove(share, s =>
     {
-        lock (_counts)
-        {
-            _shares = Array.FindAll(_shares, s => !ReferenceEquals(s, share));
-            for (int i = 0; i < _counts.Length; i++) Interlocked.Add(ref _counts[i], share.Counts[i]);
-            Interlocked.Add(ref _sumTicks, share.SumTicks);
-        }
-    }
+        for (int i = 0; i < _counts.Length; i++) Interlocked.Add(ref _counts[i], s.Counts[i]);
+        Interlocked.Add(ref _sumTicks, s.SumTicks);
+    });
 
     /// <summary>Non-cumulative counts per bucket (the last is +Inf).</summary>
     public long[] Snapshot()
     {
-        lock (_counts)
+        var counts = new long[_counts.Length];
+        for (int i = 0; i < counts.Length; i++)
         {
-            var counts = new long[_counts.Length];
-            for (int i = 0; i < counts.Length; i++)
-            {
-                counts[i] = Interlocked.Read(ref _counts[i]);
-                foreach (var share in _shares) counts[i] += Volatile.Read(ref share.Counts[i]);
-            }
-            return counts;
+            int bucket = i;
+            counts[i] = _shares.Sum(ref _counts[i], s => Volatile.Read(ref s.Counts[bucket]));
         }
+        return counts;
     }
 
-    public double SumSeconds
-    {
-        get
-        {
-            lock (_counts)
-            {
-                long ticks = Interlocked.Read(ref _sumTicks);
-                foreach (var share in _shares) ticks += Volatile.Read(ref share.SumTicks);
-                return (double)ticks / Stopwatch.Frequency;
-            }
-        }
-    }
+    public double SumSeconds => (double)_shares.Sum(ref _sumTicks, s => Volatile.Read(ref s.SumTicks)) / Stopwatch.Frequency;
 }

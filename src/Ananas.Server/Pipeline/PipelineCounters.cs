@@ -65,28 +65,18 @@ public sealed class PipelineCounters
         public readonly LatencyHistogram.Share HitLatency = hitLatency;
     }
 
-    private ThreadShare[] _shares = [];
-    private readonly object _sharesLock = new();
+    private readonly ThreadShares<ThreadShare> _shares = new();
 
-    internal ThreadShare AddShare()
-    {
-        lock (_sharesLock)
-        {
-            var share = new ThreadShare(HitLatency.AddShare());
-            _shares = [.. _shares, share];
-            return share;
-        }
-    }
+    internal ThreadShare AddShare() => _shares.Add(new ThreadShare(HitLatency.AddShare()));
 
     /// <summary>Folds the share of a receive loop that stopped into the shared counts (a restarted loop takes a new one).</summary>
     internal void RemoveShare(ThreadShare share)
     {
-        lock (_sharesLock)
+        _shares.Remove(share, s =>
         {
-            _shares = Array.FindAll(_shares, s => !ReferenceEquals(s, share));
-            Interlocked.Add(ref Frames, share.Frames);
-            for (int i = 0; i < Responses.Length; i++) Interlocked.Add(ref Responses[i], share.Responses[i]);
-        }
+            Interlocked.Add(ref Frames, s.Frames);
+            for (int i = 0; i < Responses.Length; i++) Interlocked.Add(ref Responses[i], s.Responses[i]);
+        });
         HitLatency.RemoveShare(share.HitLatency);
     }
 
@@ -107,26 +97,10 @@ public sealed class PipelineCounters
     public long ResponseCount(Frames.Transport transport, int rcode)
     {
         int i = (int)transport * 16 + (rcode & 0x0F);
-        lock (_sharesLock)
-        {
-            long n = Interlocked.Read(ref Responses[i]);
-            foreach (var share in _shares) n += Volatile.Read(ref share.Responses[i]);
-            return n;
-        }
+        return _shares.Sum(ref Responses[i], s => Volatile.Read(ref s.Responses[i]));
     }
 
-    public long FrameCount
-    {
-        get
-        {
-            lock (_sharesLock)
-            {
-                long n = Interlocked.Read(ref Frames);
-                foreach (var share in _shares) n += Volatile.Read(ref share.Frames);
-                return n;
-            }
-        }
-    }
+    public long FrameCount => _shares.Sum(ref Frames, s => Volatile.Read(ref s.Frames));
     public long CacheHitCount => Interlocked.Read(ref CacheHits);
     public long CacheMissCount => Interlocked.Read(ref CacheMisses);
     public long FormErrCount => Interlocked.Read(ref FormErr);
