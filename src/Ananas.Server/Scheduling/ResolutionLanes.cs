@@ -23,6 +23,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
     private int _runners;
     private int _queued;
     private int _waitingLanes;
+    private long _taken;
 
     /// <param name="runners">Items run at once (0: two per processor, so that a runner preempted or blocked in
     /// the kernel does not idle the lanes; a waiting group's item still runs within one turn of each).</param>
@@ -47,6 +48,12 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
 
     /// <summary>Lanes with work waiting for a runner (the length of the turn list).</summary>
     public int LanesWithWork => Volatile.Read(ref _waitingLanes);
+
+    /// <summary>Items taken by runners so far.</summary>
+    public long Taken => Interlocked.Read(ref _taken);
+
+    /// <summary>The value of <see cref="Taken"/> when <paramref name="lane"/>'s latest item was taken (0: none yet).</summary>
+    public static long TakenAt(ResolutionLane lane) => Interlocked.Read(ref ((Lane)lane).TakenAt);
 
     /// <summary>Lanes that exist now (groups with a running resolution or queued work).</summary>
     public int Count
@@ -118,6 +125,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
             {
                 work = lane.Items.Dequeue();
                 _queued--;
+                lane.TakenAt = ++_taken;
                 _head = lane.Next;
                 lane.Next = null;
                 if (_head is null) _tail = null;
@@ -162,6 +170,7 @@ public sealed class ResolutionLanes : IThreadPoolWorkItem
         public readonly ClientGroup Group = group;
         public readonly Queue<Action> Items = new();
         public int Users;
+        public long TakenAt;
         public bool Waiting; // in the turn list
         public Lane? Next;
 

@@ -55,6 +55,9 @@ public sealed class FakeAuthority : IExchanger
     /// <summary>With <see cref="HoldAll"/>: the questions that reached the gate, in order (held or since let through).</summary>
     public System.Collections.Concurrent.ConcurrentQueue<DnsName> Arrived { get; } = new();
 
+    /// <summary>With <see cref="HoldAll"/>: called with each question as it reaches the gate, on the exchange's thread.</summary>
+    public Action<DnsName>? OnArrival { get; set; }
+
     /// <summary>With <see cref="HoldAll"/>: exchanges blocked at the gate now.</summary>
     public int Held => Volatile.Read(ref _held);
 
@@ -68,6 +71,7 @@ public sealed class FakeAuthority : IExchanger
         if (_gate is { } gate)
         {
             Arrived.Enqueue(q.Name);
+            OnArrival?.Invoke(q.Name);
             Interlocked.Increment(ref _held);
             gate.Wait(TimeSpan.FromSeconds(10));
             Interlocked.Decrement(ref _held);
