@@ -49,12 +49,12 @@ public sealed class LatencyHistogram
     /// <summary>The same, counted in <paramref name="share"/> (null: the shared counts) by the one thread that writes it.</summary>
     internal void Observe(long startTimestamp, Share? share)
     {
-        if (startTimestamp == 0) return;
         if (share is null)
         {
-            ObserveTicks(Stopwatch.GetTimestamp() - startTimestamp);
+            Observe(startTimestamp);
             return;
         }
+        if (startTimestamp == 0) return;
         long ticks = Math.Max(0, Stopwatch.GetTimestamp() - startTimestamp);
         share.Counts[Bucket(ticks)]++;
         share.SumTicks += ticks;
@@ -97,16 +97,14 @@ public sealed class LatencyHistogram
     });
 
     /// <summary>Non-cumulative counts per bucket (the last is +Inf).</summary>
-    public long[] Snapshot()
+    public long[] Snapshot() => _shares.Read(shares =>
     {
         var counts = new long[_counts.Length];
-        for (int i = 0; i < counts.Length; i++)
-        {
-            int bucket = i;
-            counts[i] = _shares.Sum(ref _counts[i], s => Volatile.Read(ref s.Counts[bucket]));
-        }
+        for (int i = 0; i < counts.Length; i++) counts[i] = Interlocked.Read(ref _counts[i]);
+        foreach (var share in shares)
+            for (int i = 0; i < counts.Length; i++) counts[i] += Volatile.Read(ref share.Counts[i]);
         return counts;
-    }
+    });
 
     public double SumSeconds => (double)_shares.Sum(ref _sumTicks, s => Volatile.Read(ref s.SumTicks)) / Stopwatch.Frequency;
 }

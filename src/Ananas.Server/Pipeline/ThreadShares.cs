@@ -26,6 +26,12 @@ internal sealed class ThreadShares<T> where T : class
         }
     }
 
+    /// <summary>What <paramref name="read"/> makes of the live shares, with no share folded in meanwhile (read the shared counts inside it).</summary>
+    public TResult Read<TResult>(Func<T[], TResult> read)
+    {
+        lock (_lock) return read(_shares);
+    }
+
     /// <summary><paramref name="shared"/> plus every share's <paramref name="part"/>.</summary>
     public long Sum(ref long shared, Func<T, long> part)
     {
