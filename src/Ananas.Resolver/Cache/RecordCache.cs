@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ananas.Dns;
 using Ananas.Dns.Records;
 
@@ -109,8 +110,34 @@ public sealed class RecordCache : IRecordCache
             && wildcard.RRset!.HasSameData(rrset) && SameSignatures(wildcard.Signatures, signatures))
             return (new RRset(rrset.Name, rrset.Type, rrset.Class, rrset.Ttl, wildcard.RRset.Data), wildcard.Signatures);
         var data = rrset.Data is RData[] ? rrset : new RRset(rrset.Name, rrset.Type, rrset.Class, rrset.Ttl, ExactArray(rrset.Data));
-        return (data, signatures.Count == 0 ? [] : signatures as RrsigData[] ?? ExactArray(signatures));
+        return (data, signatures.Count == 0 ? [] : WithHeldSigners(rrset, signatures));
     }
+
+    /// <summary>
+    /// The RRSIGs in an exact-size array, each naming its signer (the zone) through a name the cache already holds
+    /// with the very same octets: the owner at the zone's apex, else the owner of the zone's cached DNSKEY RRset. A
+    /// zone's RRSIGs then share one signer name instead of each keeping its own copy from the message it came in.
+    /// </summary>
+    private IReadOnlyList<RrsigData> WithHeldSigners(RRset rrset, IReadOnlyList<RrsigData> signatures)
+    {
+        var held = ExactArray(signatures);
+        for (int i = 0; i < held.Length; i++)
+        {
+            var sig = held[i];
+            var signer = sig.SignerName;
+            DnsName? shared = SameOctets(signer, rrset.Name) ? rrset.Name
+                : _cache.TryPeek(new RecordKey(signer, RRType.DNSKEY, rrset.Class, EntryKind.Positive), out var keys, out _) && SameOctets(signer, keys.RRset!.Name) ? keys.RRset.Name
+                : null;
+            if (shared is null || ReferenceEquals(shared, signer)) continue;
+            byte[] signature = MemoryMarshal.TryGetArray(sig.Signature, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array : sig.Signature.ToArray();
+            held[i] = new RrsigData(sig.TypeCovered, sig.Algorithm, sig.Labels, sig.OriginalTtl, sig.Expiration, sig.Inception, sig.KeyTag, shared, signature);
+        }
+        return held;
+    }
+
+    /// <summary>The same name in the same letter case (what a client is shown must not change).</summary>
+    private static bool SameOctets(DnsName a, DnsName b) => a.Wire.SequenceEqual(b.Wire);
 
     private static T[] ExactArray<T>(IReadOnlyList<T> items)
     {

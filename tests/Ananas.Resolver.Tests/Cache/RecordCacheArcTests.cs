@@ -164,4 +164,27 @@ public sealed class RecordCacheArcTests
         Assert.All((object[])[a.RRset.Data, b.RRset.Data, c.RRset.Data], data => Assert.IsType<RData[]>(data));
         Assert.All((object[])[a.Signatures, b.Signatures, c.Signatures], sigs => Assert.IsType<RrsigData[]>(sigs));
     }
+    private static RrsigData SignedBy(string signer, RRType covered) =>
+        new(covered, 13, 2, 300, 2_000_000_000, 1_000_000_000, 4711, DnsName.Parse(signer), Enumerable.Repeat((byte)3, 64).ToArray());
+
+    [Fact]
+    public void Cached_RRSIGs_name_their_signer_through_the_zone_name_the_cache_holds_when_its_letters_match()
+    {
+        var cache = new RecordCache(new VirtualClock(), new RecordCacheOptions { ShardCount = 1 });
+        var keys = new RRset(DnsName.Parse("example.com."), RRType.DNSKEY, RRClass.IN, 300,
+            [new DnskeyData(257, 3, 13, Enumerable.Repeat((byte)1, 64).ToArray())]);
+        cache.Store(keys, TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("example.com.", RRType.DNSKEY)]);
+        cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("example.com.", RRType.A)]);
+        cache.Store(A("mail.example.com.", 300, "192.0.2.2"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("EXAMPLE.com.", RRType.A)]);
+
+        var zone = cache.Get(DnsName.Parse("example.com."), RRType.DNSKEY, RRClass.IN)!;
+        var www = cache.Get(DnsName.Parse("www.example.com."), RRType.A, RRClass.IN)!;
+        var mail = cache.Get(DnsName.Parse("mail.example.com."), RRType.A, RRClass.IN)!;
+        Assert.Same(zone.RRset.Name, Assert.Single(zone.Signatures).SignerName);
+        Assert.Same(zone.RRset.Name, Assert.Single(www.Signatures).SignerName);
+        Assert.Equal(SignedBy("example.com.", RRType.A), www.Signatures[0]);
+        // Another letter case is kept as it came: what a DO client is shown does not change.
+        Assert.Equal("EXAMPLE.com.", Assert.Single(mail.Signatures).SignerName.ToString());
+        Assert.Equal(SignedBy("EXAMPLE.com.", RRType.A).Signature.ToArray(), mail.Signatures[0].Signature.ToArray());
+    }
 }
