@@ -10,7 +10,7 @@ namespace Ananas.Sandbox;
 /// registered for a phase. One Wasmtime engine and one linker (the hostcalls) for all plugins; each plugin
 /// version compiles its module once and leases instances from its own pool. The engine, its epoch ticker and the
 /// guests' HTTP client are made by the first load: a server without plugins never loads Wasmtime's native
-/// library nor wakes a thread every millisecond.
+/// library (about 8 MiB of RSS) nor, with the epoch limiter, wakes a thread every millisecond.
 /// </summary>
 public sealed class PluginHost : IDisposable, IAsyncDisposable
 {
