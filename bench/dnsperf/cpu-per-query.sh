@@ -7,6 +7,8 @@
 # no -v so dnsperf keeps up).
 # Prints one row per run: QPS, server CPU seconds per 100k answered queries (utime+stime deltas of the server
 # process), its share of the core, and median/p99 latency (fixed rates; dnsperf's average at "max").
+# floor-c and floor-c-mmsg (floor/floor.c, built here with the system's C compiler) answer every query with a fixed
+# A record and no DNS work, with recvfrom/sendto per datagram and with recvmmsg/sendmmsg batches: the kernel's floor.
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
@@ -46,7 +48,11 @@ trap cleanup EXIT
 auth="127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
 lab_start "$work" "$auth" "$load_cpu"
 # Build before anything is timed or pinned (the launcher builds Release when sources changed).
-"$root/ananas" version >/dev/null
+[[ " $servers " == *" ananas-"* ]] && "$root/ananas" version >/dev/null
+if [[ " $servers " == *" floor-c"* ]]; then
+  cc="$(command -v cc || command -v gcc || command -v clang)"
+  "$cc" -O2 -Wall -o "$work/floor" "$here/floor/floor.c"
+fi
 
 start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CPU is measured
   local name="$1" port="$2"
@@ -67,6 +73,12 @@ start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CP
     unbound)
       sed -e "s|@WORK@|$work|g" -e "s|@PORT@|$port|g" "$here/unbound.conf" >"$work/unbound.conf"
       taskset -c "$server_cpu" "$unbound_bin" -d -c "$work/unbound.conf" >"$work/$name.out" 2>&1 &
+      server=$!
+      ;;
+    floor-c|floor-c-mmsg) # the kernel's floor: a C responder that answers with a fixed A record (floor/floor.c)
+      local mode=sync
+      [ "$name" = floor-c-mmsg ] && mode=mmsg
+      taskset -c "$server_cpu" "$work/floor" 127.0.0.1 "$port" "$mode" "$batch" >"$work/$name.out" 2>&1 &
       server=$!
       ;;
     *) echo "unknown server $name" >&2; exit 2 ;;
