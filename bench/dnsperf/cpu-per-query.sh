@@ -12,6 +12,9 @@
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
+#      PERF=stat: `perf stat` the server during each run; prints its context switches, migrations and syscalls per
+#      answered query (all its threads).
+#      PERF=trace: `perf trace -s` the server during each run: its syscalls by thread (WORK/NAME-RATE.trace, printed).
 #      PERF=sched: record the scheduler's switches on the server's core (perf script -i WORK/NAME-RATE.sched), to
 #      see which threads take the core from the receive loop. KEEP=1 keeps WORK, with each run's dnsperf output.
 # Needs: nsd, dnsperf, unbound (installed through scripts/setup.sh if missing), root for NSD on port 53.
@@ -115,7 +118,13 @@ for round in $(seq 1 "$rounds"); do
       args=(-s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$duration" -c 4 -T 2)
       [ "$rate" != max ] && args+=(-Q "$rate" -v)
       perf_pid=""
-      if [ "${PERF:-}" = sched ]; then
+      if [ "${PERF:-}" = stat ]; then
+        perf stat -x, -e task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter -p "$server" -o "$work/$name-$rate.stat" >/dev/null 2>&1 &
+        perf_pid=$!
+      elif [ "${PERF:-}" = trace ]; then
+        perf trace -s -p "$server" -o "$work/$name-$rate.trace" >/dev/null 2>&1 &
+        perf_pid=$!
+      elif [ "${PERF:-}" = sched ]; then
         perf record -q -e sched:sched_switch -C "$server_cpu" -o "$work/$name-$rate.sched" >/dev/null 2>&1 &
         perf_pid=$!
       elif [ -n "${PERF:-}" ]; then
@@ -128,7 +137,7 @@ for round in $(seq 1 "$rounds"); do
       [ -n "${KEEP:-}" ] && cp "$work/run.out" "$work/$name-$rate.run.out"
       if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-        [ "$PERF" = sched ] || { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
+        [ "$PERF" = sched ] || [ "$PERF" = stat ] || [ "$PERF" = trace ] || { perf report -i "$work/$name.perf" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
           perf report -i "$work/$name.perf" --no-children --sort dso,sym --percent-limit 0.7 --stdio -g none 2>/dev/null \
           | grep -E "^ +[0-9]" | head -40; } >"$work/$name-$rate.perf.txt" || true
       fi
@@ -140,9 +149,17 @@ for round in $(seq 1 "$rounds"); do
         read -r p50 p99 _ _ <<<"$(latency_summary "$work/run.out")"
         lat="$p50 $p99"
       fi
+      # A fixed-rate run that fell short of its rate (dnsperf starved of its core on a shared machine) measured
+      # something else: printed, but left out of the medians.
       awk -v name="$name" -v rate="$rate" -v qps="$qps" -v q="$answered" -v a="$c0" -v b="$c1" -v d="$duration" -v lat="$lat" \
-        'BEGIN { split(lat, l, " "); printf "%-13s %-6s %9d %10d %12.3f %6.0f%% %9s %9s %s\n", name, rate, qps, q, (b - a) * 100000 / q, (b - a) * 100 / d, l[1], l[2], l[3] }' \
+        'BEGIN { split(lat, l, " "); short = rate != "max" && qps < 0.97 * rate ? "(short of the rate: not in the medians)" : ""
+          printf "%-13s %-6s %9d %10d %12.3f %6.0f%% %9s %9s %s%s\n", name, rate, qps, q, (b - a) * 100000 / q, (b - a) * 100 / d, l[1], l[2], l[3], short }' \
         | tee -a "$work/rows.txt"
+      if [ "${PERF:-}" = stat ]; then
+        awk -F, -v q="$answered" '$3 == "context-switches" { cs = $1 } $3 == "cpu-migrations" { mig = $1 } $3 ~ /sys_enter/ { sc = $1 }
+          END { printf "   perf stat: %.3f context switches, %.3f migrations, %.3f syscalls per answered query\n", cs / q, mig / q, sc / q }' \
+          "$work/$name-$rate.stat" | tee -a "$work/stats.txt"
+      fi
       if ! grep -q 'NOERROR' "$work/run.out" || grep -qE 'SERVFAIL|REFUSED|FORMERR' "$work/run.out"; then
         grep -E 'Response codes' "$work/run.out" | sed 's/^/   /'
       fi
@@ -158,6 +175,7 @@ if [ "$rounds" -gt 1 ] || [[ " $servers " == *" unbound "* ]]; then
       n = split(list, v, " ")
       for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
       return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    /not in the medians/ { next }
     { key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++k] = key }
       qps[key] = qps[key] " " $3; cpu[key] = cpu[key] " " $5; p50[key] = p50[key] " " $7; p99[key] = p99[key] " " $8 }
     END {
@@ -172,6 +190,9 @@ if [ "$rounds" -gt 1 ] || [[ " $servers " == *" unbound "* ]]; then
         printf "%-13s %-6s %9d %12.3f %9s %9s %10s %10s\n", kk[1], kk[2], q, c, lat50, lat99, cr, qr
       }
     }' "$work/rows.txt"
+fi
+if [ "${PERF:-}" = trace ]; then
+  for f in "$work"/*.trace; do echo "== perf trace -s, $(basename "$f" .trace)"; grep -vE '^\s*$' "$f"; done
 fi
 if [ -n "${PERF:-}" ]; then
   for name in $servers; do
