@@ -10,6 +10,8 @@
 # floor-c and floor-c-mmsg (floor/floor.c, built here with the system's C compiler) answer every query with a fixed
 # A record and no DNS work, with recvfrom/sendto per datagram and with recvmmsg/sendmmsg batches: the kernel's floor.
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
+#      DNSPERFS=2: at "max", that many dnsperf processes at once on LOAD_CPU (QPS summed); each row at "max" gives the
+#      load's CPU share (perf stat task-clock of the dnsperf processes), to tell a load-bound run from a server-bound one.
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
 #      PERF=stat: `perf stat` the server during each run; prints its context switches, migrations and syscalls per
@@ -27,6 +29,7 @@ rates="${RATES:-20000 50000 max}"
 servers="${SERVERS:-ananas-sync ananas-batch unbound}"
 batch="${BATCH:-32}"
 rounds="${ROUNDS:-1}"
+dnsperfs="${DNSPERFS:-1}"
 server_cpu="${SERVER_CPU:-0}"
 load_cpu="${LOAD_CPU:-1}"
 
@@ -56,6 +59,10 @@ if [[ " $servers " == *" floor-c"* ]]; then
   cc="$(command -v cc || command -v gcc || command -v clang)"
   "$cc" -O2 -Wall -o "$work/floor" "$here/floor/floor.c"
 fi
+
+core_busy() { # CPU seconds CPU N spent on anything but idle, from /proc/stat
+  awk -v cpu="cpu$1" -v hz="$(getconf CLK_TCK)" '$1 == cpu { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
+}
 
 start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CPU is measured
   local name="$1" port="$2"
@@ -131,9 +138,30 @@ for round in $(seq 1 "$rounds"); do
         perf record -q -F 1999 -g -p "$server" -o "$work/$name.perf" >/dev/null 2>&1 &
         perf_pid=$!
       fi
+      # At "max", DNSPERFS processes at once (all on LOAD_CPU), each under `perf stat` when perf is there: the load's
+      # CPU seconds show whether the load side or the server was the limit.
+      n=1
+      [ "$rate" = max ] && n="$dnsperfs"
+      load_pids=()
+      b0="$(core_busy "$load_cpu")"
       c0="$(cpu_seconds "$server")"
-      taskset -c "$load_cpu" dnsperf "${args[@]}" >"$work/run.out" 2>&1
+      for k in $(seq 1 "$n"); do
+        if [ "$rate" = max ] && command -v perf >/dev/null 2>&1; then
+          taskset -c "$load_cpu" perf stat -x, -e task-clock -o "$work/load.$k.stat" dnsperf "${args[@]}" >"$work/run.$k.out" 2>&1 &
+        else
+          rm -f "$work/load.$k.stat"
+          taskset -c "$load_cpu" dnsperf "${args[@]}" >"$work/run.$k.out" 2>&1 &
+        fi
+        load_pids+=($!)
+      done
+      for p in "${load_pids[@]}"; do wait "$p"; done
       c1="$(cpu_seconds "$server")"
+      b1="$(core_busy "$load_cpu")"
+      cp "$work/run.1.out" "$work/run.out"
+      answered="$(awk '/Queries completed/ { s += $3 } END { print s }' "$work"/run.[0-9]*.out)"
+      qps="$(awk '/Queries per second/ { s += $4 } END { printf "%.0f", s }' "$work"/run.[0-9]*.out)"
+      load_cpu_s="$(awk -F, '$3 == "task-clock" { s += $1 } END { if (s) printf "%.2f", s / 1000 }' "$work"/load.*.stat 2>/dev/null || true)"
+      rm -f "$work"/run.[0-9]*.out "$work"/load.*.stat
       [ -n "${KEEP:-}" ] && cp "$work/run.out" "$work/$name-$rate.run.out"
       if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
@@ -141,18 +169,18 @@ for round in $(seq 1 "$rounds"); do
           perf report -i "$work/$name.perf" --no-children --sort dso,sym --percent-limit 0.7 --stdio -g none 2>/dev/null \
           | grep -E "^ +[0-9]" | head -40; } >"$work/$name-$rate.perf.txt" || true
       fi
-      answered="$(awk '/Queries completed/ {print $3}' "$work/run.out")"
-      qps="$(awk '/Queries per second/ {printf "%.0f", $4}' "$work/run.out")"
+      load=""
       if [ "$rate" = max ]; then
         lat="$(awk '/Average Latency/ {printf "- - %.3f", $4 * 1000}' "$work/run.out")"
+        [ -n "$load_cpu_s" ] && load="; load: $n dnsperf, $(awk -v c="$load_cpu_s" -v d="$duration" 'BEGIN { printf "%.0f", c * 100 / d }')% of its core (busy $(awk -v a="$b0" -v b="$b1" -v d="$duration" 'BEGIN { printf "%.0f", (b - a) * 100 / d }')%)"
       else
         read -r p50 p99 _ _ <<<"$(latency_summary "$work/run.out")"
         lat="$p50 $p99"
       fi
       # A fixed-rate run that fell short of its rate (dnsperf starved of its core on a shared machine) measured
       # something else: printed, but left out of the medians.
-      awk -v name="$name" -v rate="$rate" -v qps="$qps" -v q="$answered" -v a="$c0" -v b="$c1" -v d="$duration" -v lat="$lat" \
-        'BEGIN { split(lat, l, " "); short = rate != "max" && qps < 0.97 * rate ? "(short of the rate: not in the medians)" : ""
+      awk -v name="$name" -v rate="$rate" -v qps="$qps" -v q="$answered" -v a="$c0" -v b="$c1" -v d="$duration" -v lat="$lat" -v load="$load" \
+        'BEGIN { split(lat, l, " "); l[3] = l[3] load; short = rate != "max" && qps < 0.97 * rate ? "(short of the rate: not in the medians)" : ""
           printf "%-13s %-6s %9d %10d %12.3f %6.0f%% %9s %9s %s%s\n", name, rate, qps, q, (b - a) * 100000 / q, (b - a) * 100 / d, l[1], l[2], l[3], short }' \
         | tee -a "$work/rows.txt"
       if [ "${PERF:-}" = stat ]; then
