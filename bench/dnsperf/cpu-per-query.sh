@@ -143,6 +143,7 @@ for round in $(seq 1 "$rounds"); do
       n=1
       [ "$rate" = max ] && n="$dnsperfs"
       load_pids=()
+      t0="$(date +%s.%N)"
       b0="$(core_busy "$load_cpu")"
       c0="$(cpu_seconds "$server")"
       for k in $(seq 1 "$n"); do
@@ -157,6 +158,7 @@ for round in $(seq 1 "$rounds"); do
       for p in "${load_pids[@]}"; do wait "$p"; done
       c1="$(cpu_seconds "$server")"
       b1="$(core_busy "$load_cpu")"
+      t1="$(date +%s.%N)"
       cp "$work/run.1.out" "$work/run.out"
       answered="$(awk '/Queries completed/ { s += $3 } END { print s }' "$work"/run.[0-9]*.out)"
       qps="$(awk '/Queries per second/ { s += $4 } END { printf "%.0f", s }' "$work"/run.[0-9]*.out)"
@@ -172,7 +174,7 @@ for round in $(seq 1 "$rounds"); do
       load=""
       if [ "$rate" = max ]; then
         lat="$(awk '/Average Latency/ {printf "- - %.3f", $4 * 1000}' "$work/run.out")"
-        [ -n "$load_cpu_s" ] && load="; load: $n dnsperf, $(awk -v c="$load_cpu_s" -v d="$duration" 'BEGIN { printf "%.0f", c * 100 / d }')% of its core (busy $(awk -v a="$b0" -v b="$b1" -v d="$duration" 'BEGIN { printf "%.0f", (b - a) * 100 / d }')%)"
+        [ -n "$load_cpu_s" ] && load="; load: $n dnsperf, $(awk -v c="$load_cpu_s" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", c * 100 / (b - a) }')% of its core (busy $(awk -v a="$b0" -v b="$b1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) * 100 / (e - s) }')%)"
       else
         read -r p50 p99 _ _ <<<"$(latency_summary "$work/run.out")"
         lat="$p50 $p99"
