@@ -11,7 +11,8 @@
 # A record and no DNS work, with recvfrom/sendto per datagram and with recvmmsg/sendmmsg batches: the kernel's floor.
 # Env: SERVERS="ananas-sync ananas-batch unbound" RATES="20000 50000 max" DURATION=10 BATCH=32 ROUNDS=1
 #      DNSPERFS=2: at "max", that many dnsperf processes at once on LOAD_CPU (QPS summed); each row at "max" gives the
-#      load's CPU share (perf stat task-clock of the dnsperf processes), to tell a load-bound run from a server-bound one.
+#      load's CPU per answer and share of its core (perf stat task-clock of the dnsperf processes) and how busy that
+#      core was (/proc/stat), to tell a load-bound run from a server-bound one.
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
 #      PERF=stat: `perf stat` the server during each run; prints its context switches, migrations and syscalls per
@@ -174,7 +175,7 @@ for round in $(seq 1 "$rounds"); do
       load=""
       if [ "$rate" = max ]; then
         lat="$(awk '/Average Latency/ {printf "- - %.3f", $4 * 1000}' "$work/run.out")"
-        [ -n "$load_cpu_s" ] && load="; load: $n dnsperf, $(awk -v c="$load_cpu_s" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", c * 100 / (b - a) }')% of its core (busy $(awk -v a="$b0" -v b="$b1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) * 100 / (e - s) }')%)"
+        [ -n "$load_cpu_s" ] && load="; load: $n dnsperf, $(awk -v c="$load_cpu_s" -v q="$answered" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f CPU s/100k, %.0f%% of its core", c * 100000 / q, c * 100 / (b - a) }') (busy $(awk -v a="$b0" -v b="$b1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) * 100 / (e - s) }')%)"
       else
         read -r p50 p99 _ _ <<<"$(latency_summary "$work/run.out")"
         lat="$p50 $p99"
