@@ -149,6 +149,29 @@ public sealed class ResolverHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Called before each start-up warm-up pass with its number (tests make the warm-up fail through it).</summary>
+    internal Action<int>? WarmUpPassStarting { get; set; }
+
+    /// <summary>
+    /// The start-up warm-up (<c>resolver.warm-up</c>, <see cref="WarmUp.StartupWarmUp"/>), to run before
+    /// <see cref="StartAsync"/>: logs what it did and keeps the report for /metrics. A failure is logged and the
+    /// server starts all the same. Null when the key is <c>0s</c>.
+    /// </summary>
+    public async Task<WarmUp.WarmUpReport?> WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        if (Config.WarmUpBudget <= TimeSpan.Zero) return null;
+        var report = await WarmUp.StartupWarmUp.RunAsync(Config, Config.WarmUpBudget, cancellationToken, WarmUpPassStarting).ConfigureAwait(false);
+        Pipeline.WarmUp = report;
+        if (report.Failure is not null)
+            _logger.LogWarning(ServerEvents.WarmUp, "start-up warm-up failed after {Passes} passes and {Elapsed:F0} ms, starting without it: {Error}",
+                report.Passes, report.Elapsed.TotalMilliseconds, report.Failure);
+        else
+            _logger.LogInformation(ServerEvents.WarmUp,
+                "start-up warm-up: {Passes} passes, {Queries} queries ({Failed} not answered), {Methods} methods compiled in {Jit:F0} ms of JIT, {Elapsed:F0} ms in all (stopped: {Stopped})",
+                report.Passes, report.Queries, report.Failed, report.MethodsCompiled, report.JitTime.TotalMilliseconds, report.Elapsed.TotalMilliseconds, report.Stopped);
+        return report;
+    }
+
     /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
     public Task StartAsync() => ListenerFactory.StartAllAsync(Listeners, _logger);
 
