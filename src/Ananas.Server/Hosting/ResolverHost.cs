@@ -167,8 +167,8 @@ public sealed class ResolverHost : IAsyncDisposable
                 report.Passes, report.Elapsed.TotalMilliseconds, report.Failure);
         else
             _logger.LogInformation(ServerEvents.WarmUp,
-                "start-up warm-up: {Passes} passes, {Queries} queries ({Failed} not answered), {Methods} methods compiled in {Jit:F0} ms of JIT, {Elapsed:F0} ms in all (stopped: {Stopped})",
-                report.Passes, report.Queries, report.Failed, report.MethodsCompiled, report.JitTime.TotalMilliseconds, report.Elapsed.TotalMilliseconds, report.Stopped);
+                "start-up warm-up: {Passes} passes, {Queries} queries ({Failed} not answered, {Secure} of {Signed} with DO validated), {Methods} methods compiled in {Jit:F0} ms of JIT, {Elapsed:F0} ms in all (stopped: {Stopped})",
+                report.Passes, report.Queries, report.Failed, report.Secure, report.Signed, report.MethodsCompiled, report.JitTime.TotalMilliseconds, report.Elapsed.TotalMilliseconds, report.Stopped);
         return report;
     }
 

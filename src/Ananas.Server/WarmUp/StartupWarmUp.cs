@@ -14,8 +14,9 @@ using Ananas.Server.Pipeline;
 namespace Ananas.Server.WarmUp;
 
 /// <summary>What a start-up warm-up did (<see cref="StartupWarmUp"/>); <see cref="Failure"/> is set when it stopped on an error.</summary>
-public sealed record WarmUpReport(int Passes, int Queries, int Replies, int Failed, int MethodsCompiled, TimeSpan JitTime, TimeSpan Elapsed, string Stopped,
-    string? Failure = null);
+/// <param name="Signed">Queries sent with the DO bit; <paramref name="Secure"/>: replies with the AD bit (validated answers).</param>
+public sealed record WarmUpReport(int Passes, int Queries, int Replies, int Failed, int Signed, int Secure, int MethodsCompiled, TimeSpan JitTime,
+    TimeSpan Elapsed, string Stopped, string? Failure = null);
 
 /// <summary>
 /// Before <c>serve</c> opens its listeners, replays scripted resolutions in-process through the real hot paths, so
@@ -72,19 +73,19 @@ public static class StartupWarmUp
             int quiet = 0;
             while (started.Elapsed < budget)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    stopped = "cancelled";
-                    break;
-                }
                 if (passes == MaxPasses)
                 {
                     stopped = "pass limit";
                     break;
                 }
                 passStarting?.Invoke(passes);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    stopped = "cancelled";
+                    break;
+                }
                 long before = System.Runtime.JitInfo.GetCompiledMethodCount();
-                await PassAsync(config, options, pipelineOptions, authority, passes, tally, started, budget).ConfigureAwait(false);
+                await PassAsync(config, options, pipelineOptions, authority, passes, tally, started, budget, cancellationToken).ConfigureAwait(false);
                 passes++;
                 quiet = System.Runtime.JitInfo.GetCompiledMethodCount() - before <= QuietMethods ? quiet + 1 : 0;
                 if (quiet == 2)
@@ -99,13 +100,13 @@ public static class StartupWarmUp
             stopped = "failed";
             failure = e.Message;
         }
-        return new WarmUpReport(passes, tally.Queries, tally.Replies, tally.Failed,
+        return new WarmUpReport(passes, tally.Queries, tally.Replies, tally.Failed, tally.Signed, tally.Secure,
             (int)(System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore), System.Runtime.JitInfo.GetCompilationTime() - jitBefore, started.Elapsed, stopped, failure);
     }
 
     /// <summary>One pass: a fresh resolver stack and pipeline; every zone's questions as misses, then again as hits.</summary>
     private static async Task PassAsync(ServerConfig config, RecursorOptions options, PipelineOptions pipelineOptions, WarmUpAuthority authority, int pass,
-        Tally tally, Stopwatch started, TimeSpan budget)
+        Tally tally, Stopwatch started, TimeSpan budget, CancellationToken cancellationToken)
     {
         var clock = SystemClock.Instance;
         var selector = new RttServerSelector(new InfrastructureCache(UpstreamSettings.Infrastructure(config), clock), SecureRandom.Instance);
@@ -125,14 +126,18 @@ public static class StartupWarmUp
         {
             for (int round = 0; round < 2; round++) // misses, then the same questions answered from the cache
             {
-                for (int first = 0; first < questions.Count && started.Elapsed < budget; first += Batch)
+                for (int first = 0; first < questions.Count && started.Elapsed < budget && !cancellationToken.IsCancellationRequested; first += Batch)
                 {
                     int count = Math.Min(Batch, questions.Count - first);
                     sink.Expect(count);
                     pipeline.HoldMisses();
                     try
                     {
-                        for (int i = 0; i < count; i++) Fill(frames[i], questions[first + i], (ushort)(first + i), first + i);
+                        for (int i = 0; i < count; i++)
+                        {
+                            Fill(frames[i], questions[first + i], (ushort)(first + i), first + i);
+                            if (questions[first + i].Edns == 2) tally.Signed++;
+                        }
                         for (int i = 0; i < count; i++) pipeline.Handle(frames[i]);
                     }
                     finally
@@ -148,6 +153,7 @@ public static class StartupWarmUp
         {
             tally.Replies += sink.Replies;
             tally.Failed += sink.Failed;
+            tally.Secure += sink.Secure;
             await pipeline.DrainAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
     }
@@ -190,6 +196,8 @@ public static class StartupWarmUp
         public int Queries;
         public int Replies;
         public int Failed;
+        public int Signed;
+        public int Secure;
     }
 
     /// <summary>Where the warm-up's replies go: counted (SERVFAIL or dropped as failed), then thrown away.</summary>
@@ -199,6 +207,7 @@ public static class StartupWarmUp
         private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Replies;
         public int Failed;
+        public int Secure;
 
         public Task Done => _done.Task;
 
@@ -214,6 +223,7 @@ public static class StartupWarmUp
         {
             Interlocked.Increment(ref Replies);
             if (reply.Length < 4 || (Rcode)(reply[3] & 0x0F) is not (Rcode.NoError or Rcode.NXDomain)) Interlocked.Increment(ref Failed);
+            else if ((reply[3] & 0x20) != 0) Interlocked.Increment(ref Secure); // AD
             Answered();
         }
 
