@@ -67,6 +67,7 @@ public static class StartupWarmUp
                 StubZones = [],
                 LocalZones = LocalZones.None,
                 CacheCapacityBytes = 16 << 20,
+                UseIPv4 = true, // the hierarchy's servers have IPv4 addresses, whatever resolver.ipv4 says
                 Trace = null,
             };
             var pipelineOptions = ResolverStackBuilder.PipelineOptions(config) with { Access = AccessList.Everyone };
@@ -100,6 +101,8 @@ public static class StartupWarmUp
             stopped = "failed";
             failure = e.Message;
         }
+        // The passes' caches and messages are garbage now: give their memory back before the server's own grows.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return new WarmUpReport(passes, tally.Queries, tally.Replies, tally.Failed, tally.Signed, tally.Secure,
             (int)(System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore), System.Runtime.JitInfo.GetCompilationTime() - jitBefore, started.Elapsed, stopped, failure);
     }
