@@ -160,7 +160,19 @@ public sealed class ResolverHost : IAsyncDisposable
     public async Task<WarmUp.WarmUpReport?> WarmUpAsync(CancellationToken cancellationToken = default)
     {
         if (Config.WarmUpBudget <= TimeSpan.Zero) return null;
-        var report = await WarmUp.StartupWarmUp.RunAsync(Config, Config.WarmUpBudget, cancellationToken, WarmUpPassStarting).ConfigureAwait(false);
+        // On the thread pool, and waited for at most its budget: its key making and signing run before its first await.
+        var run = Task.Run(() => WarmUp.StartupWarmUp.RunAsync(Config, Config.WarmUpBudget, cancellationToken, WarmUpPassStarting), CancellationToken.None);
+        WarmUp.WarmUpReport report;
+        try
+        {
+            report = await run.WaitAsync(Config.WarmUpBudget + WarmUp.StartupWarmUp.Grace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning(ServerEvents.WarmUp, "start-up warm-up still busy after its {Budget} s budget (a slow or busy machine); starting without waiting for it",
+                Config.WarmUpBudget.TotalSeconds);
+            return null;
+        }
         Pipeline.WarmUp = report;
         if (report.Failure is not null)
             _logger.LogWarning(ServerEvents.WarmUp, "start-up warm-up failed after {Passes} passes and {Elapsed:F0} ms, starting without it: {Error}",

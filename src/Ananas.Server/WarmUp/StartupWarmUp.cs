@@ -41,6 +41,9 @@ public static class StartupWarmUp
 
     private const int MaxPasses = 1000;
 
+    /// <summary>How long past its budget the start waits for the warm-up to stop (it stops at its next check).</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Runs the warm-up for <paramref name="config"/> within <paramref name="budget"/>. Never throws: a failure is in the report.</summary>
     /// <param name="passStarting">Called before each pass with its number (tests make it fail).</param>
     public static async Task<WarmUpReport> RunAsync(ServerConfig config, TimeSpan budget, CancellationToken cancellationToken, Action<int>? passStarting = null)
@@ -52,10 +55,13 @@ public static class StartupWarmUp
         int passes = 0;
         string stopped = "budget";
         string? failure = null;
+        // The budget bounds everything, the keys and signatures included (slow on a starved core).
+        using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        within.CancelAfter(budget);
         try
         {
             var clock = SystemClock.Instance;
-            using var authority = new WarmUpAuthority(Zones, clock.UtcNow);
+            using var authority = new WarmUpAuthority(Zones, clock.UtcNow, within.Token);
             var anchors = new Resolver.Dnssec.TrustAnchors();
             anchors.Add(authority.RootDnskey);
             var options = ResolverStackBuilder.RecursorOptions(config) with
@@ -80,13 +86,9 @@ public static class StartupWarmUp
                     break;
                 }
                 passStarting?.Invoke(passes);
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    stopped = "cancelled";
-                    break;
-                }
+                within.Token.ThrowIfCancellationRequested();
                 long before = System.Runtime.JitInfo.GetCompiledMethodCount();
-                await PassAsync(config, options, pipelineOptions, authority, passes, tally, started, budget, cancellationToken).ConfigureAwait(false);
+                await PassAsync(config, options, pipelineOptions, authority, passes, tally, within.Token).ConfigureAwait(false);
                 passes++;
                 quiet = System.Runtime.JitInfo.GetCompiledMethodCount() - before <= QuietMethods ? quiet + 1 : 0;
                 if (quiet == 2)
@@ -96,20 +98,25 @@ public static class StartupWarmUp
                 }
             }
         }
+        catch (OperationCanceledException) when (within.IsCancellationRequested)
+        {
+            stopped = cancellationToken.IsCancellationRequested ? "cancelled" : "budget";
+        }
         catch (Exception e)
         {
             stopped = "failed";
             failure = e.Message;
         }
-        // The passes' caches and messages are garbage now: give their memory back before the server's own grows.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        // The passes' caches and messages are garbage now: give their memory back before the server's own grows (not
+        // once the start has gone on without waiting: a blocking collection would pause the first clients).
+        if (started.Elapsed < budget + Grace / 2) GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return new WarmUpReport(passes, tally.Queries, tally.Replies, tally.Failed, tally.Signed, tally.Secure,
             (int)(System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore), System.Runtime.JitInfo.GetCompilationTime() - jitBefore, started.Elapsed, stopped, failure);
     }
 
     /// <summary>One pass: a fresh resolver stack and pipeline; every zone's questions as misses, then again as hits.</summary>
     private static async Task PassAsync(ServerConfig config, RecursorOptions options, PipelineOptions pipelineOptions, WarmUpAuthority authority, int pass,
-        Tally tally, Stopwatch started, TimeSpan budget, CancellationToken cancellationToken)
+        Tally tally, CancellationToken cancellationToken)
     {
         var clock = SystemClock.Instance;
         var selector = new RttServerSelector(new InfrastructureCache(UpstreamSettings.Infrastructure(config), clock), SecureRandom.Instance);
@@ -121,7 +128,7 @@ public static class StartupWarmUp
         var counts = pipeline.Counters.AddShare();
         for (int i = 0; i < Batch; i++)
         {
-            frames[i] = Frame.CreateReusable(ushort.MaxValue, Transport.Udp, sink, AddressFamily.InterNetwork);
+            frames[i] = Frame.CreateReusable(512, Transport.Udp, sink, AddressFamily.InterNetwork); // the scripted queries are short
             frames[i].Counts = counts;
         }
         var questions = Questions(authority, pass);
@@ -129,7 +136,7 @@ public static class StartupWarmUp
         {
             for (int round = 0; round < 2; round++) // misses, then the same questions answered from the cache
             {
-                for (int first = 0; first < questions.Count && started.Elapsed < budget && !cancellationToken.IsCancellationRequested; first += Batch)
+                for (int first = 0; first < questions.Count && !cancellationToken.IsCancellationRequested; first += Batch)
                 {
                     int count = Math.Min(Batch, questions.Count - first);
                     sink.Expect(count);
@@ -148,7 +155,7 @@ public static class StartupWarmUp
                         pipeline.ReleaseMisses();
                     }
                     tally.Queries += count;
-                    await sink.Done.WaitAsync(config.QueryTimeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                    await sink.Done.WaitAsync(config.QueryTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -157,7 +164,7 @@ public static class StartupWarmUp
             tally.Replies += sink.Replies;
             tally.Failed += sink.Failed;
             tally.Secure += sink.Secure;
-            await pipeline.DrainAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            await pipeline.DrainAsync(cancellationToken.IsCancellationRequested ? TimeSpan.Zero : TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
     }
 

@@ -29,7 +29,8 @@ internal sealed class WarmUpAuthority : IExchanger, IDisposable
     private readonly Dictionary<IPAddress, List<WarmUpZone>> _servers = [];
 
     /// <param name="children">How many child zones the top-level zone delegates (each a new zone cut for the resolver).</param>
-    public WarmUpAuthority(int children, DateTimeOffset now)
+    /// <param name="cancellationToken">Checked between zones: signing them all takes a while on a starved core.</param>
+    public WarmUpAuthority(int children, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         _keys = [new WarmUpKey(8), new WarmUpKey(13), new WarmUpKey(15)];
         uint inception = (uint)(now.ToUnixTimeSeconds() - 3600), expiration = (uint)(now.ToUnixTimeSeconds() + 86400);
@@ -50,7 +51,11 @@ internal sealed class WarmUpAuthority : IExchanger, IDisposable
             tld.Delegate(leaf, leaf.Origin.Prepend("ns"), ChildAddress);
             leaves.Add(leaf);
         }
-        foreach (var zone in (WarmUpZone[])[root, tld, .. leaves]) zone.Seal(inception, expiration);
+        foreach (var zone in (WarmUpZone[])[root, tld, .. leaves])
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            zone.Seal(inception, expiration);
+        }
         _servers[RootAddress] = [root];
         _servers[TldAddress] = [tld];
         _servers[ChildAddress] = leaves;
