@@ -65,12 +65,13 @@ def pid_of(lab: Path, group: str) -> int | None:
         os.kill(pid, 0)
     except OSError:
         return None
-    # A stale pid file may name a recycled pid: only count it if it is NSD with our config.
+    # A stale pid file may name a recycled pid: only count it if it is NSD with our config. The lab is matched by
+    # its directory's name (unique per parameters), since it may have been started through a symlinked path.
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return None
-    return pid if "nsd" in cmdline and str(lab) in cmdline else None
+    return pid if "nsd" in cmdline and f"/{lab.name}/" in cmdline else None
 
 
 def dig_ok(address: str, qname: str) -> bool:
@@ -150,7 +151,7 @@ def down(lab: Path) -> None:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if cmd.startswith(("nsd ", "/usr/sbin/nsd ")) and f"{lab}/nsd-" in cmd:
+        if cmd.startswith(("nsd ", "/usr/sbin/nsd ")) and f"/{lab.name}/nsd-" in cmd:
             try:
                 os.kill(int(proc.name), signal.SIGKILL)
             except OSError:

@@ -35,13 +35,14 @@ public static class CanonicalForm
         foreach (var data in Order(rdatas))
         {
             if (data.Type != type) throw new ArgumentException($"{data.Type} RDATA in a {type} RRset", nameof(rdatas));
-            var rdata = data.Canonical;
             writer.WriteName(owner, lowercaseInCanonical: true);
             writer.WriteUInt16((ushort)type);
             writer.WriteUInt16((ushort)rrclass);
             writer.WriteUInt32(originalTtl);
-            writer.WriteUInt16((ushort)rdata.Length);
-            writer.WriteBytes(rdata);
+            int lengthAt = writer.Position;
+            writer.WriteUInt16(0);
+            data.WriteTo(ref writer);
+            writer.PatchUInt16(lengthAt, (ushort)(writer.Position - lengthAt - 2));
         }
     }
 
@@ -94,7 +95,7 @@ public static class CanonicalForm
             if (!rr.Name.Equals(rrset[0].Name) || rr.Type != type || rr.Class != rrclass)
                 throw new ArgumentException("records of different RRsets", nameof(rrset));
             rdatas[i] = rr.Data;
-            size += owner.WireLength + 10 + rr.Data.Canonical.Length;
+            size += owner.WireLength + 10 + rr.Data.CanonicalLength;
         }
         byte[] rented = ArrayPool<byte>.Shared.Rent(size);
         try

@@ -55,14 +55,28 @@ public abstract class RData : IEquatable<RData>
         }
     }
 
-    private byte[]? _canonical;
+    // Scratch for the canonical forms compared or hashed: no copy is kept on the record, so a cached record does
+    // not hold its RDATA twice (once in its fields, once in wire form).
+    [ThreadStatic] private static byte[]? t_first;
+    [ThreadStatic] private static byte[]? t_second;
 
-    /// <summary>The canonical wire form, computed once (treat as read-only).</summary>
-    internal byte[] Canonical => _canonical ??= ToCanonicalWire();
+    private static ReadOnlySpan<byte> WriteCanonical(RData data, byte[] buffer)
+    {
+        var writer = new WireWriter(buffer, NameWriteMode.Canonical);
+        data.WriteTo(ref writer);
+        return buffer.AsSpan(0, writer.Position);
+    }
+
+    private static byte[] First => t_first ??= new byte[ushort.MaxValue];
+
+    private static byte[] Second => t_second ??= new byte[ushort.MaxValue];
+
+    /// <summary>Length of the canonical wire form (that of the uncompressed form: lowercasing keeps lengths).</summary>
+    internal int CanonicalLength => WriteCanonical(this, First).Length;
 
     public bool Equals(RData? other) =>
         other is not null && (ReferenceEquals(this, other) ||
-                              (Type == other.Type && Canonical.AsSpan().SequenceEqual(other.Canonical)));
+                              (Type == other.Type && WriteCanonical(this, First).SequenceEqual(WriteCanonical(other, Second))));
 
     public override bool Equals(object? obj) => obj is RData other && Equals(other);
 
@@ -70,12 +84,12 @@ public abstract class RData : IEquatable<RData>
     {
         var h = new HashCode();
         h.Add(Type);
-        h.AddBytes(Canonical);
+        h.AddBytes(WriteCanonical(this, First));
         return h.ToHashCode();
     }
 
     /// <summary>Canonical RDATA ordering within an RRset (RFC 4034 §6.3): octet-wise on the canonical form.</summary>
-    public static int CompareCanonical(RData a, RData b) => a.Canonical.AsSpan().SequenceCompareTo(b.Canonical);
+    public static int CompareCanonical(RData a, RData b) => WriteCanonical(a, First).SequenceCompareTo(WriteCanonical(b, Second));
 
     /// <summary>Reads <paramref name="length"/> octets of RDATA of <paramref name="type"/> at the reader's position.</summary>
     public static RData Read(RRType type, ref WireReader reader, int length)

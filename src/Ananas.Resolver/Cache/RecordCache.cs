@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ananas.Dns;
 using Ananas.Dns.Records;
 
@@ -86,13 +87,85 @@ public sealed class RecordCache : IRecordCache
             // "Use once": never cached, and older data for the key must not outlive it.
             _cache.Remove(key);
         }
-        else if (!_cache.Set(key, new RecordEntry(rrset, null, rank, validation, (uint)ttl) { Signatures = signatures ?? [] }, Expiry(now, ttl)))
+        else
         {
-            return;
+            var (held, heldSignatures) = ForStorage(rrset, signatures ?? []);
+            if (!_cache.Set(key, new RecordEntry(held, null, rank, validation, (uint)ttl) { Signatures = heldSignatures }, Expiry(now, ttl))) return;
         }
         // Data now exists (even if it may not be cached): a NODATA for this key or an NXDOMAIN for this very name is stale.
         RemoveIfNotAbove(key with { Kind = EntryKind.NoData }, rank, now);
         RemoveIfNotAbove(new RecordKey(rrset.Name, 0, rrset.Class, EntryKind.NameError), rank, now);
+    }
+
+    /// <summary>
+    /// The RRset and RRSIGs as the cache keeps them: exact-size arrays instead of the growable lists a parse builds,
+    /// and an expansion of a wildcard the cache holds with the same records and RRSIGs (RFC 4035 §5.3.4: the labels
+    /// field is below the owner's label count, and the signatures are the wildcard's own) shares the wildcard's
+    /// record and signature objects, so thousands of names under one wildcard do not each hold a copy of them.
+    /// </summary>
+    private (RRset RRset, IReadOnlyList<RrsigData> Signatures) ForStorage(RRset rrset, IReadOnlyList<RrsigData> signatures)
+    {
+        if (signatures.Count > 0 && signatures[0].Labels < rrset.Name.LabelCount && SameLabels(signatures)
+            && _cache.TryPeek(new RecordKey(rrset.Name.GetAncestor(signatures[0].Labels).Prepend(WildcardLabel), rrset.Type, rrset.Class, EntryKind.Positive), out var wildcard, out _)
+            && wildcard.RRset!.HasSameData(rrset) && SameSignatures(wildcard.Signatures, signatures))
+            return (new RRset(rrset.Name, rrset.Type, rrset.Class, rrset.Ttl, wildcard.RRset.Data), wildcard.Signatures);
+        var data = rrset.Data is RData[] ? rrset : new RRset(rrset.Name, rrset.Type, rrset.Class, rrset.Ttl, ExactArray(rrset.Data));
+        return (data, signatures.Count == 0 ? [] : WithHeldSigners(rrset, signatures));
+    }
+
+    /// <summary>
+    /// The RRSIGs in an exact-size array, each naming its signer (the zone) through a name the cache already holds
+    /// with the very same octets: the owner at the zone's apex, else the owner of the zone's cached DNSKEY RRset. A
+    /// zone's RRSIGs then share one signer name instead of each keeping its own copy from the message it came in.
+    /// </summary>
+    private IReadOnlyList<RrsigData> WithHeldSigners(RRset rrset, IReadOnlyList<RrsigData> signatures)
+    {
+        var held = ExactArray(signatures);
+        for (int i = 0; i < held.Length; i++)
+        {
+            var sig = held[i];
+            var signer = sig.SignerName;
+            DnsName? shared = SameOctets(signer, rrset.Name) ? rrset.Name
+                : _cache.TryPeek(new RecordKey(signer, RRType.DNSKEY, rrset.Class, EntryKind.Positive), out var keys, out _) && SameOctets(signer, keys.RRset!.Name) ? keys.RRset.Name
+                : null;
+            if (shared is null || ReferenceEquals(shared, signer)) continue;
+            byte[] signature = MemoryMarshal.TryGetArray(sig.Signature, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array : sig.Signature.ToArray();
+            held[i] = new RrsigData(sig.TypeCovered, sig.Algorithm, sig.Labels, sig.OriginalTtl, sig.Expiration, sig.Inception, sig.KeyTag, shared, signature);
+        }
+        return held;
+    }
+
+    /// <summary>The same name in the same letter case (what a client is shown must not change).</summary>
+    private static bool SameOctets(DnsName a, DnsName b) => a.Wire.SequenceEqual(b.Wire);
+
+    private static T[] ExactArray<T>(IReadOnlyList<T> items)
+    {
+        var array = new T[items.Count];
+        for (int i = 0; i < array.Length; i++) array[i] = items[i];
+        return array;
+    }
+
+    private static ReadOnlySpan<byte> WildcardLabel => "*"u8;
+
+    private static bool SameLabels(IReadOnlyList<RrsigData> signatures)
+    {
+        for (int i = 1; i < signatures.Count; i++)
+            if (signatures[i].Labels != signatures[0].Labels) return false;
+        return true;
+    }
+
+    /// <summary>The same RRSIGs (by value, in any order; sets hold no duplicates).</summary>
+    private static bool SameSignatures(IReadOnlyList<RrsigData> held, IReadOnlyList<RrsigData> signatures)
+    {
+        if (held.Count != signatures.Count) return false;
+        for (int i = 0; i < signatures.Count; i++)
+        {
+            bool found = false;
+            for (int j = 0; j < held.Count && !found; j++) found = held[j].Equals(signatures[i]);
+            if (!found) return false;
+        }
+        return true;
     }
 
     public void StoreParentSideGlue(RRset glue)

@@ -120,4 +120,71 @@ public sealed class RecordCacheArcTests
         Assert.Null(records.Get(Www, RRType.A, RRClass.IN));
         Assert.False(answers.TryAnswer(query.ToArray(), new byte[512], out _));
     }
+    private static RrsigData Sig(byte labels, byte fill) =>
+        new(RRType.A, 13, labels, 300, 2_000_000_000, 1_000_000_000, 4711, DnsName.Parse("example.com."), Enumerable.Repeat(fill, 64).ToArray());
+
+    [Fact]
+    public void Names_expanded_from_a_cached_wildcard_share_its_records_and_signatures_instead_of_holding_copies()
+    {
+        var cache = new RecordCache(new VirtualClock(), new RecordCacheOptions { ShardCount = 1 });
+        cache.Store(A("*.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [Sig(2, 7)]);
+        var wildcard = cache.Get(DnsName.Parse("*.example.com."), RRType.A, RRClass.IN)!;
+
+        // Each expansion arrives as its own parse: equal records and an equal RRSIG (labels 2 < 3), new objects.
+        cache.Store(A("a.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, new List<RrsigData> { Sig(2, 7) });
+        cache.Store(A("b.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, new List<RrsigData> { Sig(2, 7) });
+
+        foreach (var name in (string[])["a.example.com.", "b.example.com."])
+        {
+            var expansion = cache.Get(DnsName.Parse(name), RRType.A, RRClass.IN)!;
+            Assert.Equal(name, expansion.RRset.Name.ToString());
+            Assert.Same(wildcard.RRset.Data, expansion.RRset.Data);
+            Assert.Same(wildcard.Signatures, expansion.Signatures);
+        }
+    }
+
+    [Fact]
+    public void An_expansion_whose_records_or_signatures_differ_from_the_cached_wildcard_keeps_its_own_in_exact_size_arrays()
+    {
+        var cache = new RecordCache(new VirtualClock(), new RecordCacheOptions { ShardCount = 1 });
+        cache.Store(A("*.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [Sig(2, 7)]);
+
+        cache.Store(A("a.example.com.", 300, "192.0.2.2"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, new List<RrsigData> { Sig(2, 7) });
+        cache.Store(A("b.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, new List<RrsigData> { Sig(2, 9) });
+        var rrset = new RRset(DnsName.Parse("c.example.com."), RRType.A, RRClass.IN, 300, new List<RData> { new AddressData(IPAddress.Parse("192.0.2.3")) });
+        cache.Store(rrset, TrustRank.AuthoritativeAnswer, ValidationState.Secure, new List<RrsigData> { Sig(3, 5) });
+
+        var a = cache.Get(DnsName.Parse("a.example.com."), RRType.A, RRClass.IN)!;
+        var b = cache.Get(DnsName.Parse("b.example.com."), RRType.A, RRClass.IN)!;
+        var c = cache.Get(DnsName.Parse("c.example.com."), RRType.A, RRClass.IN)!;
+        Assert.Equal(new AddressData(IPAddress.Parse("192.0.2.2")), Assert.Single(a.RRset.Data));
+        Assert.Equal(Sig(2, 9), Assert.Single(b.Signatures));
+        Assert.Equal(Sig(3, 5), Assert.Single(c.Signatures));
+        // No growable list (with its spare capacity) is kept: the lists a parse built are copied to exact arrays.
+        Assert.All((object[])[a.RRset.Data, b.RRset.Data, c.RRset.Data], data => Assert.IsType<RData[]>(data));
+        Assert.All((object[])[a.Signatures, b.Signatures, c.Signatures], sigs => Assert.IsType<RrsigData[]>(sigs));
+    }
+    private static RrsigData SignedBy(string signer, RRType covered) =>
+        new(covered, 13, 2, 300, 2_000_000_000, 1_000_000_000, 4711, DnsName.Parse(signer), Enumerable.Repeat((byte)3, 64).ToArray());
+
+    [Fact]
+    public void Cached_RRSIGs_name_their_signer_through_the_zone_name_the_cache_holds_when_its_letters_match()
+    {
+        var cache = new RecordCache(new VirtualClock(), new RecordCacheOptions { ShardCount = 1 });
+        var keys = new RRset(DnsName.Parse("example.com."), RRType.DNSKEY, RRClass.IN, 300,
+            [new DnskeyData(257, 3, 13, Enumerable.Repeat((byte)1, 64).ToArray())]);
+        cache.Store(keys, TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("example.com.", RRType.DNSKEY)]);
+        cache.Store(A("www.example.com.", 300, "192.0.2.1"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("example.com.", RRType.A)]);
+        cache.Store(A("mail.example.com.", 300, "192.0.2.2"), TrustRank.AuthoritativeAnswer, ValidationState.Secure, [SignedBy("EXAMPLE.com.", RRType.A)]);
+
+        var zone = cache.Get(DnsName.Parse("example.com."), RRType.DNSKEY, RRClass.IN)!;
+        var www = cache.Get(DnsName.Parse("www.example.com."), RRType.A, RRClass.IN)!;
+        var mail = cache.Get(DnsName.Parse("mail.example.com."), RRType.A, RRClass.IN)!;
+        Assert.Same(zone.RRset.Name, Assert.Single(zone.Signatures).SignerName);
+        Assert.Same(zone.RRset.Name, Assert.Single(www.Signatures).SignerName);
+        Assert.Equal(SignedBy("example.com.", RRType.A), www.Signatures[0]);
+        // Another letter case is kept as it came: what a DO client is shown does not change.
+        Assert.Equal("EXAMPLE.com.", Assert.Single(mail.Signatures).SignerName.ToString());
+        Assert.Equal(SignedBy("EXAMPLE.com.", RRType.A).Signature.ToArray(), mail.Signatures[0].Signature.ToArray());
+    }
 }
