@@ -58,6 +58,9 @@ public sealed class Recursor
     /// </summary>
     public FailureCache BogusKeySets => _validation.BogusKeySets;
 
+    /// <summary>Zones' secure key sets derived by earlier queries (kept while the cache holds their DS and DNSKEY).</summary>
+    internal ValidatedKeySets KeySets => _validation.KeySets;
+
     public RecursorOptions Options => _options;
 
     public IRecordCache Cache => _cache;

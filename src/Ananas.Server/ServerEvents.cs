@@ -12,6 +12,7 @@ public static class ServerEvents
     public static readonly EventId ConfigRejected = new(1004, "ConfigRejected");
     public static readonly EventId SelfSignedCertificate = new(1005, "SelfSignedCertificate");
     public static readonly EventId RestartNeeded = new(1006, "RestartNeeded");
+    public static readonly EventId WarmUp = new(1007, "WarmUp");
     /// <summary>The control API listens outside loopback.</summary>
     public static readonly EventId ControlExposed = new(1010, "ControlExposed");
     public static readonly EventId ResolveFailed = new(2000, "ResolveFailed");

@@ -64,6 +64,8 @@ public sealed class RecursorFeatureServeTests
         {forward}
         [resolver]
         query-timeout = "3s"
+        # many servers start here; the start-up warm-up has its own tests (WarmUpTests)
+        warm-up = "0s"
         # the lab delegates test. itself: every special-use zone but that one
         local-zones = ["localhost.", "invalid.", "onion."]
         {resolver}

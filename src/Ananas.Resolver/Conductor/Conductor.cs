@@ -247,7 +247,7 @@ public sealed class Conductor : IExchanger, IDisposable
         try
         {
             int length = query.WriteTo(sent.AsSpan(0, QueryBufferSize - 2));
-            RandomNumberGenerator.Fill(sent.AsSpan(0, 2)); // the ID (RFC 5452 §4.3)
+            SecureRandomBytes.Fill(sent.AsSpan(0, 2)); // the ID (RFC 5452 §4.3)
             var question = query.Question;
             int nameLength = question.Name.WireLength;
             if (randomiseCase) RandomiseCase(sent.AsSpan(DnsHeader.Size, nameLength));
@@ -349,7 +349,7 @@ public sealed class Conductor : IExchanger, IDisposable
     private static void RandomiseCase(Span<byte> name)
     {
         Span<byte> bits = stackalloc byte[32];
-        RandomNumberGenerator.Fill(bits);
+        SecureRandomBytes.Fill(bits);
         int pos = 0;
         while (pos < name.Length && name[pos] != 0)
         {

@@ -81,7 +81,9 @@ internal sealed class UdpSocketPool : IDisposable
     /// </summary>
     public void Return(UdpLease lease, bool clean)
     {
-        if (!clean || _disposed || lease.Uses >= _maxUses || Stopwatch.GetTimestamp() - lease.OpenedAt >= _lifetimeTicks || !IsDrained(lease.Socket))
+        // Whether a datagram waits on it is checked when it is taken again (Rent), the moment that matters: one
+        // system call per exchange, not two.
+        if (!clean || _disposed || lease.Uses >= _maxUses || Stopwatch.GetTimestamp() - lease.OpenedAt >= _lifetimeTicks)
         {
             lease.Socket.Dispose();
             return;

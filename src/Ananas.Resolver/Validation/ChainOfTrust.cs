@@ -45,6 +45,7 @@ internal sealed class ChainOfTrust
     private readonly Validator.SubResolve _resolve;
 
     private readonly ProveDsDenial _proveDsDenial;
+    private readonly ValidatedKeySets? _keySets;
     private readonly Dictionary<DnsName, ZoneKeys> _zones = [];
 
     private int _fetches;
@@ -54,8 +55,10 @@ internal sealed class ChainOfTrust
     private DnsName? _checkingKeysOf;
 
     public ChainOfTrust(TrustAnchors anchors, IReadOnlyList<DnsName> negativeAnchors, VerdictCache verdicts, RRsetVerifier verifier,
-        DnssecAlgorithmRegistry algorithms, ValidationBudget budget, Validator.SubResolve resolve, ProveDsDenial proveDsDenial)
+        DnssecAlgorithmRegistry algorithms, ValidationBudget budget, Validator.SubResolve resolve, ProveDsDenial proveDsDenial,
+        ValidatedKeySets? keySets = null)
     {
+        _keySets = keySets;
         _anchors = anchors;
         _negativeAnchors = negativeAnchors;
         _verdicts = verdicts;
@@ -134,7 +137,14 @@ internal sealed class ChainOfTrust
     {
         if (IsUnderNegativeAnchor(_anchors, _negativeAnchors, zone)) return new ZoneKeys(ValidationState.Insecure, [], null, "negative trust anchor");
         var anchor = _anchors.Get(zone);
+        // Derived by an earlier query from the RRsets the cache still holds as secure: the same keys again.
+        if (_keySets?.Find(zone, _verdicts.Records, anchor) is { } known
+            && (known.Parent is null || (await KeysForAsync(known.Parent)).State == ValidationState.Secure))
+            return known.Keys;
         List<DsData> dsSet;
+        List<ResourceRecord>? dsUsed = null;
+        List<RrsigData>? dsSignaturesUsed = null;
+        DnsName? signerOfDs = null;
         if (anchor is not null)
         {
             dsSet = anchor.DsRecords;
@@ -167,6 +177,7 @@ internal sealed class ChainOfTrust
                     _verdicts.Remember(dsRecords, sigs, verified.Ttl);
                 }
                 dsSet = dsRecords.ConvertAll(r => (DsData)r.Data);
+                (dsUsed, dsSignaturesUsed, signerOfDs) = (dsRecords, sigs, parentName);
             }
             else if (ds.Rcode is Rcode.NoError or Rcode.NXDomain && (ds.Soa is not null || RrsigLookup.ProofSigner(ds.Authority) is not null))
             {
@@ -216,12 +227,16 @@ internal sealed class ChainOfTrust
         var keySigs = RrsigLookup.Signatures(dnskey.Answer, zone, RRType.DNSKEY);
         if (keySigs.Count == 0) return Bogus(EdeCode.RrsigsMissing, $"no RRSIG for {zone} DNSKEY");
         // Validated from this very DS set before (the cache keeps the verdict): no verification again.
-        if (_verdicts.IsCachedSecure(keyRecords, keySigs)) return new ZoneKeys(ValidationState.Secure, keys);
-        var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
-        if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
-        if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}") with { KeySetBogus = _budget.Exhausted is null };
-        _verdicts.Remember(keyRecords, keySigs, check.Ttl);
-        return new ZoneKeys(ValidationState.Secure, keys);
+        if (!_verdicts.IsCachedSecure(keyRecords, keySigs))
+        {
+            var check = _verifier.Verify(keyRecords, keySigs, zone, entry, _budget);
+            if (check.Status == RRsetStatus.UnsupportedAlgorithm) return new ZoneKeys(ValidationState.Insecure, [], check.Ede, check.Reason);
+            if (!check.IsSecure) return Bogus(check.Ede, $"{zone} DNSKEY: {check.Reason}") with { KeySetBogus = _budget.Exhausted is null };
+            _verdicts.Remember(keyRecords, keySigs, check.Ttl);
+        }
+        var secure = new ZoneKeys(ValidationState.Secure, keys);
+        _keySets?.Remember(zone, secure, signerOfDs, anchor, _verdicts.Records, dsUsed, dsSignaturesUsed, keyRecords, keySigs);
+        return secure;
     }
 
     /// <summary>

@@ -41,6 +41,9 @@ internal sealed class ValidationStage
     /// </summary>
     public FailureCache BogusKeySets { get; }
 
+    /// <summary>Zones' secure key sets derived by earlier queries, kept while the cache holds their DS and DNSKEY RRsets.</summary>
+    public ValidatedKeySets KeySets { get; } = new();
+
     /// <param name="Notice">An Extended DNS Error for an answer that is passed on but not trusted (e.g. EDE 27 for
     /// NSEC3 iterations above the limit, RFC 9276 §3.2).</param>
     internal readonly record struct Validated(ResolutionOutcome Outcome, bool Secure, int UpstreamQueries, bool Bogus = false, ExtendedErrorOption? Notice = null);
@@ -88,7 +91,7 @@ internal sealed class ValidationStage
 
     private Validator NewValidator(IClock clock, SubResolutions fetches, ValidationBudget budget, bool validatedCacheOnly, bool askAliasTails = false) =>
         new(_options.TrustAnchors, _cache, clock, fetches.ResolveAsync, _context.Peer.ValidateDsa, _options.NegativeTrustAnchors, _options.Limits.Dnssec,
-            _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly, budget)
+            _options.AggressiveNsec ? _cache.SecureNsec : null, validatedCacheOnly, budget, KeySets)
         {
             KnownBogusKeys = BogusKeySets.Count == 0 ? null : zone => BogusKeySets.Get(zone, RRType.DNSKEY, checkingDisabled: false),
             AskAliasTails = askAliasTails,

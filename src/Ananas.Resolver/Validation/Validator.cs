@@ -43,7 +43,7 @@ internal sealed class Validator
     /// included); a new one from <paramref name="limits"/> when null.</param>
     public Validator(TrustAnchors anchors, IRecordCache cache, IClock clock, SubResolve resolve, bool validateDsa = false,
         IReadOnlyList<DnsName>? negativeAnchors = null, DnssecLimits? limits = null, SecureNsecIndex? secureNsec = null, bool validatedCacheOnly = false,
-        ValidationBudget? budget = null)
+        ValidationBudget? budget = null, ValidatedKeySets? keySets = null)
     {
         _secureNsec = secureNsec;
         _budget = budget ?? new ValidationBudget(limits);
@@ -52,7 +52,7 @@ internal sealed class Validator
         _verifier = new RRsetVerifier(signatures, clock);
         _verdicts = new VerdictCache(cache, secureNsec is not null, validatedCacheOnly);
         _chain = new ChainOfTrust(anchors, negativeAnchors ?? [], _verdicts, _verifier, signatures.Algorithms, _budget, resolve,
-            (zone, denial) => ValidateNegativeAsync(zone, RRType.DS, denial, []));
+            (zone, denial) => ValidateNegativeAsync(zone, RRType.DS, denial, []), keySets);
     }
 
     /// <summary>True when the name is under a trust anchor and no negative trust anchor (the anchors' or the options').</summary>

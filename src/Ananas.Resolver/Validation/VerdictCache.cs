@@ -24,7 +24,7 @@ internal sealed class VerdictCache(IRecordCache cache, bool aggressive, bool val
         HoldsSecure(_cache.Get(records[0].Name, records[0].Type, RRClass.IN), records, sigs);
 
     /// <summary>Whether <paramref name="cached"/> is secure and holds exactly the data of these records and these signatures.</summary>
-    private static bool HoldsSecure(CachedRRset? cached, List<ResourceRecord> records, List<RrsigData> sigs)
+    public static bool HoldsSecure(CachedRRset? cached, List<ResourceRecord> records, List<RrsigData> sigs)
     {
         if (cached is not { Validation: ValidationState.Secure } || cached.RRset.Data.Count != records.Count || cached.Signatures.Count != sigs.Count) return false;
         foreach (var rr in records)

@@ -48,6 +48,8 @@ public static class ConfigKeys
             "the longest wait for one upstream reply: caps the adaptive UDP retransmission timeout and bounds one TCP/TLS exchange, connect included"),
         Boolean("resolver.root-priming", true, Recursor, c => c.RootPriming, (c, v) => c.RootPriming = v,
             "before the first iteration from the root hints, ask a hint server for the root's NS set and use (and cache) that (RFC 8109)"),
+        Duration("resolver.warm-up", "2s", TimeSpan.Zero, TimeSpan.FromMinutes(1), Restart, c => c.WarmUpBudget, (c, v) => c.WarmUpBudget = v,
+            "before the listeners open, resolve scripted names against a signed in-memory hierarchy (made with throwaway keys; nothing is sent, and the server's caches and statistics are not touched) until the runtime has compiled the hot paths or this time is spent, so the first clients do not wait for the JIT; `0s` turns it off"),
         Boolean("resolver.qname-case-randomisation", true, Restart, c => c.QnameCaseRandomisation, (c, v) => c.QnameCaseRandomisation = v,
             "randomise the letter case of upstream questions and accept only answers echoing it exactly (0x20, draft-vixie-dnsext-dns0x20; Unbound `use-caps-for-id`): more bits a spoofer must guess. A server found not to echo case is asked without it"),
         Boolean("resolver.prefetch", false, Recursor, c => c.Prefetch, (c, v) => c.Prefetch = v,

@@ -20,6 +20,8 @@ public sealed record ServerConfig
     /// <summary>Query name servers at loopback addresses learnt from referrals (off: Unbound's do-not-query-localhost).</summary>
     public bool QueryLocalhost { get; set; }
     public TimeSpan QueryTimeout { get; set; }
+    /// <summary>The longest start-up warm-up (<see cref="WarmUp.StartupWarmUp"/>); zero: none.</summary>
+    public TimeSpan WarmUpBudget { get; set; }
     public TimeSpan UpstreamTimeout { get; set; }
     /// <summary>Special-use zones answered locally (a subset of <see cref="Resolver.LocalZones.Supported"/>).</summary>
     public List<string> LocalZones { get; set; } = [];

@@ -149,6 +149,41 @@ public sealed class ResolverHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Called before each start-up warm-up pass with its number (tests make the warm-up fail through it).</summary>
+    internal Action<int>? WarmUpPassStarting { get; set; }
+
+    /// <summary>
+    /// The start-up warm-up (<c>resolver.warm-up</c>, <see cref="WarmUp.StartupWarmUp"/>), to run before
+    /// <see cref="StartAsync"/>: logs what it did and keeps the report for /metrics. A failure is logged and the
+    /// server starts all the same. Null when the key is <c>0s</c>.
+    /// </summary>
+    public async Task<WarmUp.WarmUpReport?> WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        if (Config.WarmUpBudget <= TimeSpan.Zero) return null;
+        // On the thread pool, and waited for at most its budget: its key making and signing run before its first await.
+        var run = Task.Run(() => WarmUp.StartupWarmUp.RunAsync(Config, Config.WarmUpBudget, cancellationToken, WarmUpPassStarting), CancellationToken.None);
+        WarmUp.WarmUpReport report;
+        try
+        {
+            report = await run.WaitAsync(Config.WarmUpBudget + WarmUp.StartupWarmUp.Grace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning(ServerEvents.WarmUp, "start-up warm-up still busy after its {Budget} s budget (a slow or busy machine); starting without waiting for it",
+                Config.WarmUpBudget.TotalSeconds);
+            return null;
+        }
+        Pipeline.WarmUp = report;
+        if (report.Failure is not null)
+            _logger.LogWarning(ServerEvents.WarmUp, "start-up warm-up failed after {Passes} passes and {Elapsed:F0} ms, starting without it: {Error}",
+                report.Passes, report.Elapsed.TotalMilliseconds, report.Failure);
+        else
+            _logger.LogInformation(ServerEvents.WarmUp,
+                "start-up warm-up: {Passes} passes, {Queries} queries ({Failed} not answered, {Secure} of {Signed} with DO validated), {Methods} methods compiled in {Jit:F0} ms of JIT, {Elapsed:F0} ms in all (stopped: {Stopped})",
+                report.Passes, report.Queries, report.Failed, report.Secure, report.Signed, report.MethodsCompiled, report.JitTime.TotalMilliseconds, report.Elapsed.TotalMilliseconds, report.Stopped);
+        return report;
+    }
+
     /// <summary>Binds every listener (all or none: on a failure the bound ones are closed) and starts serving.</summary>
     public Task StartAsync() => ListenerFactory.StartAllAsync(Listeners, _logger);
 

@@ -112,6 +112,13 @@ public sealed class MetricsListener(IPEndPoint endPoint, QueryPipeline pipeline,
         pipeline.Forwarder?.AppendMetrics(sb);
         if (plugins is not null) RenderPlugins(sb, c, plugins.List());
         RenderRuntime(sb);
+        if (pipeline.WarmUp is { } warmUp)
+        {
+            sb.Append("# HELP ananas_warm_up_seconds How long the start-up warm-up ran (resolver.warm-up).\n# TYPE ananas_warm_up_seconds gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_warm_up_seconds {warmUp.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
+            sb.Append("# HELP ananas_warm_up_queries Scripted queries the start-up warm-up answered in-process.\n# TYPE ananas_warm_up_queries gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"ananas_warm_up_queries {warmUp.Queries}\n");
+        }
         return sb.ToString();
     }
 

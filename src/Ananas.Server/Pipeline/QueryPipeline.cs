@@ -78,6 +78,9 @@ public sealed partial class QueryPipeline
     /// <summary>The <c>/help</c> page's test names (<see cref="Help.HelpProbes"/>); null: resolved like any name.</summary>
     public Ananas.Server.Help.HelpProbes? Help { get; set; }
 
+    /// <summary>What the start-up warm-up did (null: it did not run), for /metrics.</summary>
+    public WarmUp.WarmUpReport? WarmUp { get; set; }
+
     /// <summary>Live shadow mode (<c>[shadow]</c>), for its metrics; its tap is added with <see cref="AddTap"/>.</summary>
     public Shadow.ShadowMirror? Shadow { get; set; }
     /// <summary>Answers every admitted query in place of the answer cache and the recursor (the authoritative role); null in the resolver.</summary>

@@ -126,6 +126,8 @@ internal static class ServeCommand
             host.ConfigSource = configSource;
             // Plugins load before the listeners open, so the first query already passes through them.
             plugins = await PluginManager.AttachAsync(host, loggerFactory, cancellationToken);
+            // The hot paths compiled before the first client (resolver.warm-up); never stops the start.
+            await host.WarmUpAsync(cancellationToken);
             await host.StartAsync();
             // [cluster]: misses go to the peer that owns the name (null when sharing is off).
             cluster = await Cluster.ClusterNode.StartAsync(settings, host.Pipeline, loggerFactory);

@@ -52,6 +52,8 @@ public sealed class ServedLab : IAsyncDisposable
         [resolver]
         query-localhost = true
         query-timeout = "3s"
+        # many servers start here; the start-up warm-up has its own tests (WarmUpTests)
+        warm-up = "0s"
         # the lab delegates test. itself: every special-use zone but that one
         local-zones = ["localhost.", "127.in-addr.arpa.", "invalid.", "onion."]
         {resolver}
