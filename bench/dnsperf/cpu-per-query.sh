@@ -13,6 +13,8 @@
 #      DNSPERFS=2: at "max", that many dnsperf processes at once on LOAD_CPU (QPS summed); each row at "max" gives the
 #      load's CPU per answer and share of its core (perf stat task-clock of the dnsperf processes) and how busy that
 #      core was (/proc/stat), to tell a load-bound run from a server-bound one.
+#      BASE_ANANAS=LAUNCHER: server `base-batch` is ananas-batch run by that launcher (another build's ./ananas), for a
+#      before/after of a change side by side.
 #      PERF=1: `perf record` the server during each run and print its top symbols (.NET frames named through
 #      DOTNET_PerfMapEnabled=1); the profiler's own cost inflates those runs' CPU figures.
 #      PERF=stat: `perf stat` the server during each run; prints its context switches, migrations and syscalls per
@@ -56,6 +58,10 @@ auth="127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
 lab_start "$work" "$auth" "$load_cpu"
 # Build before anything is timed or pinned (the launcher builds Release when sources changed).
 [[ " $servers " == *" ananas-"* ]] && "$root/ananas" version >/dev/null
+if [[ " $servers " == *" base-batch "* ]]; then
+  [ -x "${BASE_ANANAS:-}" ] || { echo "base-batch needs BASE_ANANAS=<another build's ananas launcher>" >&2; exit 2; }
+  "$BASE_ANANAS" version >/dev/null
+fi
 if [[ " $servers " == *" floor-c"* ]]; then
   cc="$(command -v cc || command -v gcc || command -v clang)"
   "$cc" -O2 -Wall -o "$work/floor" "$here/floor/floor.c"
@@ -68,9 +74,10 @@ core_busy() { # CPU seconds CPU N spent on anything but idle, from /proc/stat
 start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CPU is measured
   local name="$1" port="$2"
   case "$name" in
-    ananas-*)
-      local size=1
-      [ "$name" = ananas-batch ] && size="$batch"
+    ananas-*|base-batch)
+      local size=1 launcher="$root/ananas"
+      [ "$name" != ananas-sync ] && size="$batch"
+      [ "$name" = base-batch ] && launcher="$BASE_ANANAS"
       # In a directory of its own: `serve` watches its config file's directory for reloads, and dnsperf -v writing
       # run.out beside it would wake the server (and bill it CPU) thousands of times a second.
       mkdir -p "$work/conf"
@@ -78,7 +85,7 @@ start_server() { # NAME PORT: starts it pinned, sets $server to the pid whose CP
       # the launcher execs dotnet, so $! is the server process itself
       # W^X off: with it, JIT code runs from a double mapping perf cannot match against the perf map
       [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-      taskset -c "$server_cpu" "$root/ananas" serve --config "$work/conf/ananas.toml" >"$work/$name.out" 2>&1 &
+      taskset -c "$server_cpu" "$launcher" serve --config "$work/conf/ananas.toml" >"$work/$name.out" 2>&1 &
       server=$!
       ;;
     unbound)
