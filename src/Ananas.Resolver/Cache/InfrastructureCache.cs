@@ -55,16 +55,27 @@ public sealed class InfrastructureCache(InfrastructureCacheOptions options, IClo
         }
     }
 
-    /// <summary>A query went unanswered: double the RTO (RFC 6298 §5.5) and count towards a hold-down.</summary>
-    public void RecordTimeout(IPAddress address)
+    /// <summary>
+    /// A query went unanswered: double the RTO (RFC 6298 §5.5) and count towards a hold-down. <paramref name="sentWithRto"/>
+    /// is the RTO the query waited for (null: the current one). A query sent with a shorter RTO than the current one
+    /// was already in flight when an earlier timeout backed off: the same loss, so it moves neither the RTO nor the
+    /// run of failures (as Unbound's rtt_lost). Otherwise one stall with many queries outstanding would double the RTO
+    /// once per query and hold the server off for the longest hold-down at once.
+    /// </summary>
+    public void RecordTimeout(IPAddress address, TimeSpan? sentWithRto = null)
     {
         long now = Now;
         var info = GetOrAdd(address, now);
         lock (info)
         {
-            long rto = info.RtoTicks == 0 ? Options.InitialRto.Ticks : info.RtoTicks;
-            Volatile.Write(ref info.RtoTicks, ClampRto(rto * 2));
             info.Timeouts++;
+            long rto = info.RtoTicks == 0 ? ClampRto(Options.InitialRto.Ticks) : info.RtoTicks;
+            if (sentWithRto is { } sent && sent.Ticks < rto)
+            {
+                Volatile.Write(ref info.LastUpdatedTicks, now);
+                return;
+            }
+            Volatile.Write(ref info.RtoTicks, ClampRto(rto * 2));
             info.LastFailureTimedOut = true;
             RecordFailure(info, now);
         }

@@ -193,7 +193,8 @@ public sealed class Conductor : IExchanger, IDisposable
         {
             if (attempt > 0 && Infrastructure.IsHeldDown(address)) break;
             bool randomiseCase = Options.UseCaseRandomisation && Infrastructure.GetCasePreservation(address) != Capability.Fails;
-            var outcome = await UdpOnceAsync(query, server, Infrastructure.GetRto(address), randomiseCase).ConfigureAwait(false);
+            var rto = Infrastructure.GetRto(address);
+            var outcome = await UdpOnceAsync(query, server, rto, randomiseCase).ConfigureAwait(false);
             malformed |= outcome.Malformed;
             switch (outcome.Status)
             {
@@ -217,7 +218,7 @@ public sealed class Conductor : IExchanger, IDisposable
                         if (attempt == attempts - 1) attempts++; // the plain-case try is not a retransmission
                         continue;
                     }
-                    Infrastructure.RecordTimeout(address);
+                    Infrastructure.RecordTimeout(address, rto);
                     Metrics.Count(address, UpstreamEvent.Timeout);
                     continue;
             }
@@ -383,8 +384,8 @@ public sealed class Conductor : IExchanger, IDisposable
         try
         {
             int length = query.WriteTo(frame.AsSpan(2, QueryBufferSize - 2));
-            var timeout = Infrastructure.GetRto(address);
-            if (timeout < Options.StreamTimeout) timeout = Options.StreamTimeout;
+            var rto = Infrastructure.GetRto(address);
+            var timeout = rto < Options.StreamTimeout ? Options.StreamTimeout : rto;
             string? name = transport == UpstreamTransport.Tls ? tlsName : null;
             var connection = _pool.Acquire(server, name);
             bool reused = connection.Answered > 0;
@@ -399,7 +400,7 @@ public sealed class Conductor : IExchanger, IDisposable
             switch (reply.Status)
             {
                 case StreamStatus.Timeout:
-                    Infrastructure.RecordTimeout(address);
+                    Infrastructure.RecordTimeout(address, rto);
                     Metrics.Count(address, UpstreamEvent.Timeout);
                     return ExchangeResult.Timeout(reply.RoundTrip, transport);
                 case StreamStatus.Closed:

@@ -94,6 +94,34 @@ public sealed class InfrastructureCacheTests
     }
 
     [Fact]
+    public void A_burst_of_timeouts_of_queries_sent_together_backs_off_once_and_holds_nothing_down()
+    {
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
+        cache.RecordRtt(Server, Ms(100)); // RTO 300 ms
+        var sentWith = cache.GetRto(Server);
+        // One stall: 200 queries were in flight with the same RTO and all time out.
+        for (int i = 0; i < 200; i++) cache.RecordTimeout(Server, sentWith);
+        Assert.Equal(Ms(600), cache.GetRto(Server));
+        Assert.False(cache.IsHeldDown(Server));
+        var snapshot = cache.Snapshot()[0];
+        Assert.Equal(1, snapshot.ConsecutiveFailures);
+        Assert.Equal(200, snapshot.Timeouts);
+    }
+
+    [Fact]
+    public void Timeouts_of_queries_sent_after_each_back_off_still_hold_the_server_down()
+    {
+        var cache = new InfrastructureCache(new InfrastructureCacheOptions(), new VirtualClock());
+        for (int i = 0; i < 3; i++) cache.RecordTimeout(Server, cache.GetRto(Server));
+        Assert.False(cache.IsHeldDown(Server));
+        cache.RecordTimeout(Server, cache.GetRto(Server)); // the 4th loss event in a row
+        Assert.True(cache.IsHeldDown(Server));
+        Assert.Equal(TimeSpan.FromSeconds(3), cache.GetRto(Server)); // 400 ms doubled to the 3 s maximum
+        cache.RecordTimeout(Server, cache.GetRto(Server)); // at the maximum RTO a timeout still counts
+        Assert.Equal(5, cache.Snapshot()[0].ConsecutiveFailures);
+    }
+
+    [Fact]
     public void Entries_ExpireAfterTheLifetimeWithoutUpdates()
     {
         var clock = new VirtualClock();
