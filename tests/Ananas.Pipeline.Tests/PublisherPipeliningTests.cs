@@ -91,7 +91,9 @@ public sealed class PublisherPipeliningTests
     {
         var (database, zone) = await ZoneAsync();
         await AddAsync(database, zone, "a");
-        await Task.Delay(300); // committed at least 300 ms before the publisher reads them
+        // Committed at least 300 ms before the publisher reads them: the wait is 320 ms, as a timer may fire a tick
+        // (a millisecond or two) early against the clock that stamps commits.
+        await Task.Delay(320);
         var publisher = new OutboxPublisher(database, new RecordingPublisher(), TimeSpan.FromMilliseconds(20), NullLogger.Instance);
         Assert.Equal(2, await publisher.PublishPendingAsync(None));
         foreach (var histogram in new[] { publisher.ReadDelay, publisher.PublishDelay })
